@@ -1,0 +1,144 @@
+//! An in-process chain: LiteSVM with the real SBF build of `cross_margin` loaded.
+
+use std::path::{Path, PathBuf};
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::{AccountDeserialize, Owner, ZeroCopy};
+use litesvm::LiteSVM;
+use solana_account::Account;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_message::Message;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+use crate::outcome::{Executed, Failed, TxResult};
+
+/// Where the build script puts the program: `<workspace>/target/deploy/cross_margin.so`.
+/// `CROSS_MARGIN_SO` overrides it.
+pub fn program_so_path() -> PathBuf {
+    if let Ok(path) = std::env::var("CROSS_MARGIN_SO") {
+        return PathBuf::from(path);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root).join("target/deploy/cross_margin.so")
+}
+
+/// Errors from setting the chain up (not from transactions, which return [`TxResult`]).
+#[derive(Debug)]
+pub struct SetupError(pub String);
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+fn deterministic_keypair(index: u64) -> Keypair {
+    let mut secret = [0u8; 32];
+    secret[..8].copy_from_slice(&index.to_le_bytes());
+    secret[8..].copy_from_slice(b"cross-margin test key v1");
+    Keypair::new_from_array(secret)
+}
+
+pub struct EmbeddedChain {
+    pub svm: LiteSVM,
+    /// Funded fee payer used by [`EmbeddedChain::send`].
+    pub payer: Keypair,
+    /// Keys are derived from a counter, not drawn at random, so that a run is reproducible
+    /// (PDA bump searches, and so compute units, depend on the keys).
+    keys_issued: u64,
+}
+
+impl EmbeddedChain {
+    /// Starts a chain with the program from [`program_so_path`] and a payer holding 1,000 SOL.
+    pub fn new() -> Result<Self, SetupError> {
+        Self::with_program(&program_so_path())
+    }
+
+    pub fn with_program(so_path: &Path) -> Result<Self, SetupError> {
+        let bytes = std::fs::read(so_path).map_err(|e| {
+            SetupError(format!(
+                "cannot read {}: {e}. Build the program first: scripts/build-sbf.sh",
+                so_path.display()
+            ))
+        })?;
+        let mut svm = LiteSVM::new();
+        svm.add_program(cross_margin::ID, &bytes)
+            .map_err(|e| SetupError(format!("LiteSVM rejected {}: {e:?}", so_path.display())))?;
+        let mut chain = Self { svm, payer: deterministic_keypair(0), keys_issued: 1 };
+        chain.fund(&chain.payer.pubkey(), 1_000_000_000_000)?;
+        Ok(chain)
+    }
+
+    /// A new keypair, the same sequence on every run.
+    pub fn new_keypair(&mut self) -> Keypair {
+        self.keys_issued += 1;
+        deterministic_keypair(self.keys_issued)
+    }
+
+    /// A new address nobody holds the key to (for accounts the test fills in itself).
+    pub fn new_pubkey(&mut self) -> Pubkey {
+        self.new_keypair().pubkey()
+    }
+
+    pub fn fund(&mut self, who: &Pubkey, lamports: u64) -> Result<(), SetupError> {
+        self.svm
+            .airdrop(who, lamports)
+            .map(|_| ())
+            .map_err(|e| SetupError(format!("airdrop failed: {:?}", e.err)))
+    }
+
+    /// A new keypair holding `lamports`.
+    pub fn funded_keypair(&mut self, lamports: u64) -> Result<Keypair, SetupError> {
+        let keypair = self.new_keypair();
+        self.fund(&keypair.pubkey(), lamports)?;
+        Ok(keypair)
+    }
+
+    /// Signs with the payer plus `signers` and executes. Each call gets a fresh blockhash, so
+    /// identical transactions sent twice are two transactions.
+    pub fn send(&mut self, instructions: &[Instruction], signers: &[&Keypair]) -> TxResult {
+        let mut all_signers: Vec<&Keypair> = vec![&self.payer];
+        all_signers.extend(signers.iter().copied().filter(|s| s.pubkey() != self.payer.pubkey()));
+        let message = Message::new(instructions, Some(&self.payer.pubkey()));
+        let tx = Transaction::new(&all_signers, message, self.svm.latest_blockhash());
+        let result = self.svm.send_transaction(tx);
+        self.svm.expire_blockhash();
+        match result {
+            Ok(meta) => Ok(Executed {
+                compute_units: meta.compute_units_consumed,
+                logs: meta.logs,
+                return_data: meta.return_data.data,
+            }),
+            Err(failed) => Err(Failed {
+                error: failed.err,
+                compute_units: failed.meta.compute_units_consumed,
+                logs: failed.meta.logs,
+            }),
+        }
+    }
+
+    pub fn account(&self, address: &Pubkey) -> Option<Account> {
+        self.svm.get_account(address)
+    }
+
+    /// Decodes a zero-copy account of the program (checks owner and discriminator).
+    pub fn load<T: ZeroCopy + Owner>(&self, address: &Pubkey) -> Option<T> {
+        let account = self.account(address)?;
+        if account.owner != T::owner() || !account.data.starts_with(T::DISCRIMINATOR) {
+            return None;
+        }
+        let start = T::DISCRIMINATOR.len();
+        let bytes = account.data.get(start..start + core::mem::size_of::<T>())?;
+        Some(bytemuck::pod_read_unaligned(bytes))
+    }
+
+    /// Decodes a Borsh (non-zero-copy) account through the program's own type.
+    pub fn load_borsh<T: AccountDeserialize>(&self, address: &Pubkey) -> Option<T> {
+        let account = self.account(address)?;
+        T::try_deserialize(&mut account.data.as_slice()).ok()
+    }
+}

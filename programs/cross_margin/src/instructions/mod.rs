@@ -1,0 +1,3 @@
+pub mod create_group;
+
+pub use create_group::*;

@@ -1,0 +1,122 @@
+//! Test kit shared by every integration test: the real `target/deploy/cross_margin.so` in
+//! LiteSVM (through the client's [`EmbeddedChain`]), plus assertions for errors, unchanged state
+//! and compute budgets.
+
+pub use cross_margin;
+pub use cross_margin::error::MarginError;
+pub use cross_margin_client::{
+    ix, outcome, EmbeddedChain, Executed, Failed, Instruction, Keypair, Pubkey, Signer, TxResult,
+};
+
+use anchor_lang::error::ErrorCode as AnchorErrorCode;
+use solana_account::Account;
+
+/// A chain with the program loaded, or a panic that says how to build it.
+pub fn chain() -> EmbeddedChain {
+    EmbeddedChain::new().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Stand-ins for the Pyth program ids (any distinct non-default keys work for the group).
+pub fn oracle_program_ids(chain: &mut EmbeddedChain) -> (Pubkey, Pubkey) {
+    (chain.new_pubkey(), chain.new_pubkey())
+}
+
+pub trait TxResultExt {
+    /// The executed transaction, or a panic that shows the error and the program logs.
+    fn expect_ok(self, what: &str) -> Executed;
+    /// Asserts that the transaction failed with this program error (code and logged name).
+    fn expect_margin_error(self, expected: MarginError) -> Failed;
+    /// Asserts that the transaction failed with this Anchor framework error.
+    fn expect_anchor_error(self, expected: AnchorErrorCode) -> Failed;
+    /// Asserts that the transaction failed with this custom code (e.g. from a CPI'd program).
+    fn expect_custom_code(self, code: u32) -> Failed;
+}
+
+impl TxResultExt for TxResult {
+    fn expect_ok(self, what: &str) -> Executed {
+        match self {
+            Ok(executed) => executed,
+            Err(failed) => panic!(
+                "{what}: expected success, got {:?}\nlogs:\n{}",
+                failed.error,
+                failed.logs.join("\n")
+            ),
+        }
+    }
+
+    fn expect_margin_error(self, expected: MarginError) -> Failed {
+        let name = format!("{expected:?}");
+        let failed = self.expect_custom_code(expected.into());
+        assert_eq!(failed.error_name(), Some(name.as_str()), "logs:\n{}", failed.logs.join("\n"));
+        failed
+    }
+
+    fn expect_anchor_error(self, expected: AnchorErrorCode) -> Failed {
+        let name = format!("{expected:?}");
+        let failed = self.expect_custom_code(expected.into());
+        assert_eq!(failed.error_name(), Some(name.as_str()), "logs:\n{}", failed.logs.join("\n"));
+        failed
+    }
+
+    fn expect_custom_code(self, code: u32) -> Failed {
+        match self {
+            Ok(executed) => panic!(
+                "expected failure with code {code}, but it succeeded\nlogs:\n{}",
+                executed.logs.join("\n")
+            ),
+            Err(failed) => {
+                assert_eq!(
+                    failed.custom_code(),
+                    Some(code),
+                    "wrong error {:?}\nlogs:\n{}",
+                    failed.error,
+                    failed.logs.join("\n")
+                );
+                failed
+            }
+        }
+    }
+}
+
+/// The exact bytes, lamports and owner of a set of accounts, to prove a rejected instruction
+/// changed nothing.
+pub struct Snapshot(Vec<(Pubkey, Option<Account>)>);
+
+impl Snapshot {
+    pub fn take(chain: &EmbeddedChain, addresses: &[Pubkey]) -> Self {
+        Self(addresses.iter().map(|a| (*a, chain.account(a))).collect())
+    }
+
+    pub fn assert_unchanged(&self, chain: &EmbeddedChain) {
+        for (address, before) in &self.0 {
+            assert_eq!(&chain.account(address), before, "account {address} changed");
+        }
+    }
+}
+
+/// Compute-unit budgets per instruction, measured on the upstream SBF route in LiteSVM. Every
+/// integration test that runs an instruction asserts against these, so a regression fails.
+pub mod budget {
+    /// Measured 5,973 with a canonical bump of 255 (PDA init through a system-program CPI,
+    /// plus the event).
+    pub const CREATE_GROUP: u64 = 8_000;
+    /// Each bump below 255 costs one more `create_program_address` in the canonical-bump
+    /// search (measured 1,500 CU each).
+    pub const PER_BUMP_ATTEMPT: u64 = 1_600;
+
+    /// The budget of an instruction that initialises a PDA whose canonical bump is `bump`.
+    pub fn with_bump_search(base: u64, bump: u8) -> u64 {
+        base + PER_BUMP_ATTEMPT * u64::from(255 - bump)
+    }
+}
+
+/// Prints a CU line (collected by `scripts/test.sh` into the CU table) and fails if the
+/// instruction went over its budget, so regressions fail the suite.
+pub fn assert_cu(instruction: &str, executed: &Executed, budget: u64) {
+    println!("CU {instruction:<32} {:>8} (budget {budget})", executed.compute_units);
+    assert!(
+        executed.compute_units <= budget,
+        "{instruction} used {} CU, over its budget of {budget}",
+        executed.compute_units
+    );
+}
