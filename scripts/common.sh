@@ -12,6 +12,6 @@ ensure_host_toolchain() {
   channel=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
   if ! rustup run "$channel" rustc --version >/dev/null 2>&1; then
     step "installing Rust $channel (rust-toolchain.toml)"
-    rustup toolchain install "$channel" --profile minimal -c rustfmt -c clippy >&2
+    rustup toolchain install "$channel" --no-self-update --profile minimal -c rustfmt -c clippy >&2
   fi
 }

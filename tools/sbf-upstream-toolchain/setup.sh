@@ -32,7 +32,7 @@ if ! command -v patch >/dev/null 2>&1; then
   fi
 fi
 
-rustup toolchain install "$NIGHTLY" --profile minimal -c rust-src -c llvm-tools >&2
+rustup toolchain install "$NIGHTLY" --no-self-update --profile minimal -c rust-src -c llvm-tools >&2
 
 if ! linker_ok; then
   # Built with the host toolchain; --locked uses the linker's own tested dependency versions.
