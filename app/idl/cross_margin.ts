@@ -12,6 +12,391 @@ export type CrossMargin = {
   },
   "instructions": [
     {
+      "name": "addBank",
+      "docs": [
+        "Adds a bank for a mint, with its vault and pinned oracle."
+      ],
+      "discriminator": [
+        51,
+        29,
+        123,
+        151,
+        92,
+        144,
+        114,
+        115
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "writable": true
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "payer",
+          "writable": true,
+          "signer": true
+        },
+        {
+          "name": "mint"
+        },
+        {
+          "name": "bank",
+          "writable": true,
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  98,
+                  97,
+                  110,
+                  107
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "group"
+              },
+              {
+                "kind": "account",
+                "path": "mint"
+              }
+            ]
+          }
+        },
+        {
+          "name": "vault",
+          "writable": true,
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  118,
+                  97,
+                  117,
+                  108,
+                  116
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "bank"
+              }
+            ]
+          }
+        },
+        {
+          "name": "oracle"
+        },
+        {
+          "name": "tokenProgram"
+        },
+        {
+          "name": "systemProgram",
+          "address": "11111111111111111111111111111111"
+        }
+      ],
+      "args": [
+        {
+          "name": "config",
+          "type": {
+            "defined": {
+              "name": "bankConfig"
+            }
+          }
+        }
+      ]
+    },
+    {
+      "name": "borrow",
+      "docs": [
+        "Borrows from a bank; init health must stay >= 0."
+      ],
+      "discriminator": [
+        228,
+        253,
+        131,
+        202,
+        207,
+        116,
+        89,
+        18
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "bank"
+          ]
+        },
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "bank",
+          "writable": true
+        },
+        {
+          "name": "vault",
+          "writable": true,
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "mint",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "userToken",
+          "docs": [
+            "The owner's token account: source for deposit/repay, destination for withdraw/borrow."
+          ],
+          "writable": true
+        },
+        {
+          "name": "tokenProgram",
+          "relations": [
+            "bank"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "amount",
+          "type": "u64"
+        }
+      ]
+    },
+    {
+      "name": "closeAccount",
+      "docs": [
+        "Closes an empty account and refunds its rent."
+      ],
+      "discriminator": [
+        125,
+        255,
+        149,
+        14,
+        110,
+        34,
+        72,
+        24
+      ],
+      "accounts": [
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "docs": [
+            "Receives the rent."
+          ],
+          "writable": true,
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        }
+      ],
+      "args": []
+    },
+    {
+      "name": "configureBank",
+      "docs": [
+        "Replaces a bank's configuration and pinned oracle."
+      ],
+      "discriminator": [
+        133,
+        220,
+        110,
+        161,
+        238,
+        217,
+        91,
+        13
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "bank",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "docs": [
+            "becomes the bank's pinned oracle."
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "config",
+          "type": {
+            "defined": {
+              "name": "bankConfig"
+            }
+          }
+        }
+      ]
+    },
+    {
+      "name": "configureGroup",
+      "docs": [
+        "Global switches (pause, reduce-only) and the trusted oracle program ids."
+      ],
+      "discriminator": [
+        156,
+        134,
+        28,
+        169,
+        220,
+        225,
+        246,
+        236
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "writable": true
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "paused",
+          "type": {
+            "option": "bool"
+          }
+        },
+        {
+          "name": "reduceOnly",
+          "type": {
+            "option": "bool"
+          }
+        },
+        {
+          "name": "pythReceiverProgram",
+          "type": {
+            "option": "pubkey"
+          }
+        },
+        {
+          "name": "pythLegacyProgram",
+          "type": {
+            "option": "pubkey"
+          }
+        }
+      ]
+    },
+    {
+      "name": "createAccount",
+      "discriminator": [
+        99,
+        20,
+        130,
+        119,
+        196,
+        235,
+        131,
+        149
+      ],
+      "accounts": [
+        {
+          "name": "group"
+        },
+        {
+          "name": "account",
+          "writable": true,
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  97,
+                  99,
+                  99,
+                  111,
+                  117,
+                  110,
+                  116
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "group"
+              },
+              {
+                "kind": "account",
+                "path": "owner"
+              },
+              {
+                "kind": "arg",
+                "path": "accountNum"
+              }
+            ]
+          }
+        },
+        {
+          "name": "owner",
+          "signer": true
+        },
+        {
+          "name": "payer",
+          "writable": true,
+          "signer": true
+        },
+        {
+          "name": "systemProgram",
+          "address": "11111111111111111111111111111111"
+        }
+      ],
+      "args": [
+        {
+          "name": "accountNum",
+          "type": "u32"
+        }
+      ]
+    },
+    {
       "name": "createGroup",
       "docs": [
         "Creates a group: the root of one isolated market (banks, accounts, risk settings).",
@@ -83,9 +468,271 @@ export type CrossMargin = {
           "type": "pubkey"
         }
       ]
+    },
+    {
+      "name": "deposit",
+      "docs": [
+        "Deposits tokens (repaying a borrow in the same bank first). No oracle needed."
+      ],
+      "discriminator": [
+        242,
+        35,
+        198,
+        137,
+        82,
+        225,
+        242,
+        182
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "bank"
+          ]
+        },
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "bank",
+          "writable": true
+        },
+        {
+          "name": "vault",
+          "writable": true,
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "mint",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "userToken",
+          "docs": [
+            "The owner's token account: source for deposit/repay, destination for withdraw/borrow."
+          ],
+          "writable": true
+        },
+        {
+          "name": "tokenProgram",
+          "relations": [
+            "bank"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "amount",
+          "type": "u64"
+        }
+      ]
+    },
+    {
+      "name": "health",
+      "docs": [
+        "Read-only health view, returned as return data."
+      ],
+      "discriminator": [
+        235,
+        42,
+        47,
+        99,
+        10,
+        7,
+        249,
+        16
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "account"
+        }
+      ],
+      "args": [],
+      "returns": {
+        "defined": {
+          "name": "accountHealth"
+        }
+      }
+    },
+    {
+      "name": "repay",
+      "docs": [
+        "Repays a borrow (at most the debt). No oracle needed."
+      ],
+      "discriminator": [
+        234,
+        103,
+        67,
+        82,
+        208,
+        234,
+        219,
+        166
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "bank"
+          ]
+        },
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "bank",
+          "writable": true
+        },
+        {
+          "name": "vault",
+          "writable": true,
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "mint",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "userToken",
+          "docs": [
+            "The owner's token account: source for deposit/repay, destination for withdraw/borrow."
+          ],
+          "writable": true
+        },
+        {
+          "name": "tokenProgram",
+          "relations": [
+            "bank"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "amount",
+          "type": "u64"
+        }
+      ]
+    },
+    {
+      "name": "withdraw",
+      "docs": [
+        "Withdraws from a deposit; init health must stay >= 0."
+      ],
+      "discriminator": [
+        183,
+        18,
+        70,
+        156,
+        148,
+        109,
+        161,
+        34
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "bank"
+          ]
+        },
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "bank",
+          "writable": true
+        },
+        {
+          "name": "vault",
+          "writable": true,
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "mint",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "userToken",
+          "docs": [
+            "The owner's token account: source for deposit/repay, destination for withdraw/borrow."
+          ],
+          "writable": true
+        },
+        {
+          "name": "tokenProgram",
+          "relations": [
+            "bank"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "amount",
+          "type": "u64"
+        }
+      ]
     }
   ],
   "accounts": [
+    {
+      "name": "bank",
+      "discriminator": [
+        142,
+        49,
+        166,
+        242,
+        50,
+        66,
+        97,
+        188
+      ]
+    },
     {
       "name": "group",
       "discriminator": [
@@ -98,9 +745,87 @@ export type CrossMargin = {
         186,
         254
       ]
+    },
+    {
+      "name": "marginAccount",
+      "discriminator": [
+        133,
+        220,
+        173,
+        213,
+        179,
+        211,
+        43,
+        238
+      ]
     }
   ],
   "events": [
+    {
+      "name": "accountClosed",
+      "discriminator": [
+        19,
+        250,
+        79,
+        236,
+        91,
+        80,
+        148,
+        48
+      ]
+    },
+    {
+      "name": "accountCreated",
+      "discriminator": [
+        70,
+        39,
+        6,
+        173,
+        118,
+        198,
+        190,
+        91
+      ]
+    },
+    {
+      "name": "bankAdded",
+      "discriminator": [
+        208,
+        148,
+        188,
+        244,
+        78,
+        90,
+        105,
+        81
+      ]
+    },
+    {
+      "name": "bankConfigured",
+      "discriminator": [
+        70,
+        140,
+        188,
+        68,
+        91,
+        155,
+        10,
+        172
+      ]
+    },
+    {
+      "name": "groupConfigured",
+      "discriminator": [
+        20,
+        163,
+        206,
+        147,
+        185,
+        126,
+        215,
+        13
+      ]
+    },
     {
       "name": "groupCreated",
       "discriminator": [
@@ -112,6 +837,19 @@ export type CrossMargin = {
         165,
         13,
         26
+      ]
+    },
+    {
+      "name": "tokenMovement",
+      "discriminator": [
+        45,
+        139,
+        151,
+        42,
+        230,
+        91,
+        169,
+        76
       ]
     }
   ],
@@ -130,9 +868,704 @@ export type CrossMargin = {
       "code": 6002,
       "name": "mathOverflow",
       "msg": "Arithmetic overflow"
+    },
+    {
+      "code": 6003,
+      "name": "notGroupAdmin",
+      "msg": "Signer is not the group admin"
+    },
+    {
+      "code": 6004,
+      "name": "groupPaused",
+      "msg": "The group is paused"
+    },
+    {
+      "code": 6005,
+      "name": "groupReduceOnly",
+      "msg": "The group is reduce-only: no new borrows or deposits"
+    },
+    {
+      "code": 6006,
+      "name": "tooManyBanks",
+      "msg": "The group already has the maximum number of banks"
+    },
+    {
+      "code": 6007,
+      "name": "invalidRiskWeights",
+      "msg": "Weights must satisfy 0 < init asset <= maint asset <= 1 <= maint liab <= init liab"
+    },
+    {
+      "code": 6008,
+      "name": "invalidFee",
+      "msg": "Fee out of range"
+    },
+    {
+      "code": 6009,
+      "name": "invalidInterestCurve",
+      "msg": "Interest curve out of range (rates must rise with utilization, optimum in (0, 1))"
+    },
+    {
+      "code": 6010,
+      "name": "invalidOracleConfig",
+      "msg": "Oracle configuration out of range"
+    },
+    {
+      "code": 6011,
+      "name": "invalidOracleKind",
+      "msg": "Unknown oracle kind"
+    },
+    {
+      "code": 6012,
+      "name": "unsupportedMintDecimals",
+      "msg": "Mint decimals above the supported maximum"
+    },
+    {
+      "code": 6013,
+      "name": "unsupportedMintExtension",
+      "msg": "Token-2022 mints with a transfer hook or transfer fee are not supported"
+    },
+    {
+      "code": 6014,
+      "name": "oracleAccountMismatch",
+      "msg": "Oracle account is not the bank's pinned oracle"
+    },
+    {
+      "code": 6015,
+      "name": "oracleWrongOwner",
+      "msg": "Oracle account is not owned by the group's oracle program"
+    },
+    {
+      "code": 6016,
+      "name": "oracleInvalidAccount",
+      "msg": "Oracle account could not be decoded"
+    },
+    {
+      "code": 6017,
+      "name": "oracleWrongFeed",
+      "msg": "Oracle price is for another feed"
+    },
+    {
+      "code": 6018,
+      "name": "oracleNotFullyVerified",
+      "msg": "Oracle update is not fully verified"
+    },
+    {
+      "code": 6019,
+      "name": "oracleStale",
+      "msg": "Oracle price is stale"
+    },
+    {
+      "code": 6020,
+      "name": "oracleConfidenceTooWide",
+      "msg": "Oracle confidence interval is too wide"
+    },
+    {
+      "code": 6021,
+      "name": "oracleNonPositivePrice",
+      "msg": "Oracle price is not positive"
+    },
+    {
+      "code": 6022,
+      "name": "oracleNotTrading",
+      "msg": "Legacy Pyth price status is not Trading"
+    },
+    {
+      "code": 6023,
+      "name": "notAccountOwner",
+      "msg": "Signer is not the margin account owner"
+    },
+    {
+      "code": 6024,
+      "name": "wrongGroup",
+      "msg": "Account belongs to another group"
+    },
+    {
+      "code": 6025,
+      "name": "noFreePositionSlot",
+      "msg": "All position slots are in use"
+    },
+    {
+      "code": 6026,
+      "name": "accountNotEmpty",
+      "msg": "Account still has open positions"
+    },
+    {
+      "code": 6027,
+      "name": "zeroAmount",
+      "msg": "Amount must be greater than zero"
+    },
+    {
+      "code": 6028,
+      "name": "insufficientDeposit",
+      "msg": "Withdrawal exceeds the deposit"
+    },
+    {
+      "code": 6029,
+      "name": "repayExceedsDebt",
+      "msg": "Repayment exceeds the debt"
+    },
+    {
+      "code": 6030,
+      "name": "noBorrow",
+      "msg": "No borrow to repay in this bank"
+    },
+    {
+      "code": 6031,
+      "name": "borrowAgainstOwnDeposit",
+      "msg": "The account holds a deposit in this bank; withdraw it before borrowing"
+    },
+    {
+      "code": 6032,
+      "name": "depositLimitExceeded",
+      "msg": "Deposit limit of the bank reached"
+    },
+    {
+      "code": 6033,
+      "name": "borrowLimitExceeded",
+      "msg": "Borrow limit of the bank reached"
+    },
+    {
+      "code": 6034,
+      "name": "insufficientLiquidity",
+      "msg": "Not enough liquidity in the bank's vault"
+    },
+    {
+      "code": 6035,
+      "name": "initHealthNegative",
+      "msg": "Init health would be negative"
+    },
+    {
+      "code": 6036,
+      "name": "accountBankrupt",
+      "msg": "Account is bankrupt"
+    },
+    {
+      "code": 6037,
+      "name": "accountBeingLiquidated",
+      "msg": "Account is being liquidated"
+    },
+    {
+      "code": 6038,
+      "name": "wrongVault",
+      "msg": "Vault is not the bank's vault"
+    },
+    {
+      "code": 6039,
+      "name": "wrongMint",
+      "msg": "Mint is not the bank's mint"
+    },
+    {
+      "code": 6040,
+      "name": "wrongTokenProgram",
+      "msg": "Token program is not the bank's token program"
+    },
+    {
+      "code": 6041,
+      "name": "healthAccountsMissing",
+      "msg": "Health accounts missing: pass (bank, oracle) for every active position"
+    },
+    {
+      "code": 6042,
+      "name": "healthAccountsExtra",
+      "msg": "Extra accounts after the health accounts"
+    },
+    {
+      "code": 6043,
+      "name": "healthBankMismatch",
+      "msg": "Health bank does not match the position (wrong order or wrong bank)"
+    },
+    {
+      "code": 6044,
+      "name": "healthBankDuplicate",
+      "msg": "A bank appears twice in the health accounts"
+    },
+    {
+      "code": 6045,
+      "name": "healthBankWrongGroup",
+      "msg": "Health bank belongs to another group"
+    },
+    {
+      "code": 6046,
+      "name": "healthBankInvalid",
+      "msg": "Health account is not a bank of this program"
+    },
+    {
+      "code": 6047,
+      "name": "amountTooSmall",
+      "msg": "Amount is worth less than one share"
+    },
+    {
+      "code": 6048,
+      "name": "insufficientTokenBalance",
+      "msg": "Token account balance is lower than the amount"
     }
   ],
   "types": [
+    {
+      "name": "accountClosed",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "owner",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "accountCreated",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "owner",
+            "type": "pubkey"
+          },
+          {
+            "name": "accountNum",
+            "type": "u32"
+          }
+        ]
+      }
+    },
+    {
+      "name": "accountHealth",
+      "docs": [
+        "What the `health` instruction returns (as return data)."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "init",
+            "type": "i128"
+          },
+          {
+            "name": "maint",
+            "type": "i128"
+          },
+          {
+            "name": "liquidatable",
+            "type": "bool"
+          },
+          {
+            "name": "positions",
+            "type": {
+              "vec": {
+                "defined": {
+                  "name": "positionHealthView"
+                }
+              }
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "bank",
+      "docs": [
+        "One token market of a group: its vault, oracle, risk weights, interest and limits.",
+        "",
+        "Layout v1 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as",
+        "little-endian `[u8; 16]` so that the struct needs only 8-byte alignment on every target.",
+        "",
+        "| offset | size | field |",
+        "|---|---|---|",
+        "| 0 | 32 | group |",
+        "| 32 | 32 | mint |",
+        "| 64 | 32 | vault |",
+        "| 96 | 32 | token_program |",
+        "| 128 | 32 | oracle |",
+        "| 160 | 32 | oracle_feed_id |",
+        "| 192 | 16 | deposit_index (Q64.64) |",
+        "| 208 | 16 | borrow_index (Q64.64) |",
+        "| 224 | 8 | total_deposit_shares |",
+        "| 232 | 8 | total_borrow_shares |",
+        "| 240 | 8 | insurance_native |",
+        "| 248 | 8 | deposit_limit_native |",
+        "| 256 | 8 | borrow_limit_native |",
+        "| 264 | 8 | deposit_weight_scale_start_quote |",
+        "| 272 | 8 | last_accrual_ts |",
+        "| 280 | 4×13 | oracle_max_age_secs, oracle_max_conf_bps, oracle_conf_multiplier_bps, 4 weights, liquidation_fee_bps, insurance_fee_bps, optimal_utilization_bps, min/optimal/max_rate_bps |",
+        "| 332 | 2 | bank_index |",
+        "| 334 | 1 | decimals |",
+        "| 335 | 1 | oracle_kind |",
+        "| 336 | 1 | version |",
+        "| 337 | 1 | bump |",
+        "| 338 | 1 | vault_bump |",
+        "| 339 | 5 | padding |",
+        "| 344 | 256 | reserved (zero) |"
+      ],
+      "serialization": "bytemuck",
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "mint",
+            "type": "pubkey"
+          },
+          {
+            "name": "vault",
+            "docs": [
+              "Token account holding every deposit and the insurance fund; owned by this bank's PDA."
+            ],
+            "type": "pubkey"
+          },
+          {
+            "name": "tokenProgram",
+            "docs": [
+              "SPL Token or Token-2022, as the mint's owner."
+            ],
+            "type": "pubkey"
+          },
+          {
+            "name": "oracle",
+            "docs": [
+              "The one price account this bank accepts (pinned: no cherry-picking another update)."
+            ],
+            "type": "pubkey"
+          },
+          {
+            "name": "oracleFeedId",
+            "docs": [
+              "Pyth feed id the oracle account must carry (pull oracle only)."
+            ],
+            "type": {
+              "array": [
+                "u8",
+                32
+              ]
+            }
+          },
+          {
+            "name": "depositIndex",
+            "type": {
+              "array": [
+                "u8",
+                16
+              ]
+            }
+          },
+          {
+            "name": "borrowIndex",
+            "type": {
+              "array": [
+                "u8",
+                16
+              ]
+            }
+          },
+          {
+            "name": "totalDepositShares",
+            "type": "u64"
+          },
+          {
+            "name": "totalBorrowShares",
+            "type": "u64"
+          },
+          {
+            "name": "insuranceNative",
+            "docs": [
+              "Insurance fund, held in the vault next to the deposits (native tokens)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "depositLimitNative",
+            "type": "u64"
+          },
+          {
+            "name": "borrowLimitNative",
+            "type": "u64"
+          },
+          {
+            "name": "depositWeightScaleStartQuote",
+            "docs": [
+              "Above this deposit value (quote native) the init asset weight shrinks. 0 = off."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "lastAccrualTs",
+            "type": "i64"
+          },
+          {
+            "name": "oracleMaxAgeSecs",
+            "type": "u32"
+          },
+          {
+            "name": "oracleMaxConfBps",
+            "docs": [
+              "Largest accepted conf / price, in bps."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "oracleConfMultiplierBps",
+            "docs": [
+              "k in price ± k·conf, in bps (10_000 = one confidence interval)."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "initAssetWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "maintAssetWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "initLiabWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "maintLiabWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "liquidationFeeBps",
+            "type": "u32"
+          },
+          {
+            "name": "insuranceFeeBps",
+            "type": "u32"
+          },
+          {
+            "name": "optimalUtilizationBps",
+            "docs": [
+              "Interest curve: APR rises linearly from `min_rate_bps` at 0 utilization to",
+              "`optimal_rate_bps` at `optimal_utilization_bps`, then to `max_rate_bps` at 100%."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "minRateBps",
+            "type": "u32"
+          },
+          {
+            "name": "optimalRateBps",
+            "type": "u32"
+          },
+          {
+            "name": "maxRateBps",
+            "type": "u32"
+          },
+          {
+            "name": "bankIndex",
+            "docs": [
+              "Compact index positions use to refer to this bank."
+            ],
+            "type": "u16"
+          },
+          {
+            "name": "decimals",
+            "type": "u8"
+          },
+          {
+            "name": "oracleKind",
+            "type": "u8"
+          },
+          {
+            "name": "version",
+            "type": "u8"
+          },
+          {
+            "name": "bump",
+            "type": "u8"
+          },
+          {
+            "name": "vaultBump",
+            "type": "u8"
+          },
+          {
+            "name": "padding",
+            "type": {
+              "array": [
+                "u8",
+                5
+              ]
+            }
+          },
+          {
+            "name": "reserved",
+            "type": {
+              "array": [
+                "u8",
+                256
+              ]
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "bankAdded",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "bank",
+            "type": "pubkey"
+          },
+          {
+            "name": "mint",
+            "type": "pubkey"
+          },
+          {
+            "name": "bankIndex",
+            "type": "u16"
+          },
+          {
+            "name": "oracle",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "bankConfig",
+      "docs": [
+        "Everything an admin sets on a bank. Weights, fees and rates are in bps (10_000 = 1.0;",
+        "rates are APRs)."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "oracleKind",
+            "docs": [
+              "0 = Pyth pull (`PriceUpdateV2`), 1 = Pyth legacy."
+            ],
+            "type": "u8"
+          },
+          {
+            "name": "oracleFeedId",
+            "docs": [
+              "Pyth feed id (pull oracle; ignored for legacy, whose account is the feed)."
+            ],
+            "type": {
+              "array": [
+                "u8",
+                32
+              ]
+            }
+          },
+          {
+            "name": "oracleMaxAgeSecs",
+            "type": "u32"
+          },
+          {
+            "name": "oracleMaxConfBps",
+            "type": "u32"
+          },
+          {
+            "name": "oracleConfMultiplierBps",
+            "type": "u32"
+          },
+          {
+            "name": "initAssetWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "maintAssetWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "initLiabWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "maintLiabWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "liquidationFeeBps",
+            "type": "u32"
+          },
+          {
+            "name": "insuranceFeeBps",
+            "type": "u32"
+          },
+          {
+            "name": "optimalUtilizationBps",
+            "type": "u32"
+          },
+          {
+            "name": "minRateBps",
+            "type": "u32"
+          },
+          {
+            "name": "optimalRateBps",
+            "type": "u32"
+          },
+          {
+            "name": "maxRateBps",
+            "type": "u32"
+          },
+          {
+            "name": "depositLimitNative",
+            "type": "u64"
+          },
+          {
+            "name": "borrowLimitNative",
+            "type": "u64"
+          },
+          {
+            "name": "depositWeightScaleStartQuote",
+            "type": "u64"
+          }
+        ]
+      }
+    },
+    {
+      "name": "bankConfigured",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "bank",
+            "type": "pubkey"
+          },
+          {
+            "name": "oracle",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
     {
       "name": "group",
       "docs": [
@@ -240,6 +1673,34 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "groupConfigured",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "paused",
+            "type": "bool"
+          },
+          {
+            "name": "reduceOnly",
+            "type": "bool"
+          },
+          {
+            "name": "pythReceiverProgram",
+            "type": "pubkey"
+          },
+          {
+            "name": "pythLegacyProgram",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
       "name": "groupCreated",
       "type": {
         "kind": "struct",
@@ -266,9 +1727,277 @@ export type CrossMargin = {
           }
         ]
       }
+    },
+    {
+      "name": "marginAccount",
+      "docs": [
+        "A user's cross-margin account: every deposit backs every borrow.",
+        "",
+        "Layout v1 (after the 8-byte discriminator), 392 bytes:",
+        "",
+        "| offset | size | field |",
+        "|---|---|---|",
+        "| 0 | 32 | group |",
+        "| 32 | 32 | owner |",
+        "| 64 | 16×16 | positions |",
+        "| 320 | 4 | account_num |",
+        "| 324 | 1 | version |",
+        "| 325 | 1 | bump |",
+        "| 326 | 1 | being_liquidated |",
+        "| 327 | 1 | bankrupt |",
+        "| 328 | 64 | reserved (zero) |"
+      ],
+      "serialization": "bytemuck",
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "owner",
+            "type": "pubkey"
+          },
+          {
+            "name": "positions",
+            "type": {
+              "array": [
+                {
+                  "defined": {
+                    "name": "position"
+                  }
+                },
+                16
+              ]
+            }
+          },
+          {
+            "name": "accountNum",
+            "type": "u32"
+          },
+          {
+            "name": "version",
+            "type": "u8"
+          },
+          {
+            "name": "bump",
+            "type": "u8"
+          },
+          {
+            "name": "beingLiquidated",
+            "docs": [
+              "Non-zero once a liquidation started and until health is back above the end target."
+            ],
+            "type": "u8"
+          },
+          {
+            "name": "bankrupt",
+            "docs": [
+              "Non-zero when deposits are exhausted but borrows remain."
+            ],
+            "type": "u8"
+          },
+          {
+            "name": "reserved",
+            "type": {
+              "array": [
+                "u8",
+                64
+              ]
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "movementKind",
+      "type": {
+        "kind": "enum",
+        "variants": [
+          {
+            "name": "deposit"
+          },
+          {
+            "name": "withdraw"
+          },
+          {
+            "name": "borrow"
+          },
+          {
+            "name": "repay"
+          }
+        ]
+      }
+    },
+    {
+      "name": "position",
+      "docs": [
+        "One slot of a margin account: a deposit or a borrow in one bank, held as shares.",
+        "16 bytes: shares @0, bank_index @8, kind @10, padding @11..16."
+      ],
+      "serialization": "bytemuck",
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "shares",
+            "type": "u64"
+          },
+          {
+            "name": "bankIndex",
+            "docs": [
+              "`Bank::bank_index` of the bank this position is in."
+            ],
+            "type": "u16"
+          },
+          {
+            "name": "kind",
+            "docs": [
+              "A `PositionKind`."
+            ],
+            "type": "u8"
+          },
+          {
+            "name": "padding",
+            "type": {
+              "array": [
+                "u8",
+                5
+              ]
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "positionHealthView",
+      "docs": [
+        "One position's part of the health view."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "bankIndex",
+            "type": "u16"
+          },
+          {
+            "name": "isLiability",
+            "type": "bool"
+          },
+          {
+            "name": "native",
+            "docs": [
+              "Native tokens (deposits rounded down, borrows up)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "value",
+            "docs": [
+              "Value at the conservative price, quote native units (micro-USD)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "init",
+            "type": "i128"
+          },
+          {
+            "name": "maint",
+            "type": "i128"
+          }
+        ]
+      }
+    },
+    {
+      "name": "tokenMovement",
+      "docs": [
+        "A token movement between a user and a bank. `kind`: deposit, withdraw, borrow, repay."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "bank",
+            "type": "pubkey"
+          },
+          {
+            "name": "kind",
+            "type": {
+              "defined": {
+                "name": "movementKind"
+              }
+            }
+          },
+          {
+            "name": "amount",
+            "docs": [
+              "Native tokens moved."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "repaid",
+            "docs": [
+              "For deposits: the part that repaid a borrow first."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "depositIndex",
+            "docs": [
+              "Q64.64 indices after accrual, so indexers can value positions."
+            ],
+            "type": "u128"
+          },
+          {
+            "name": "borrowIndex",
+            "type": "u128"
+          },
+          {
+            "name": "initHealthAfter",
+            "docs": [
+              "Init health after the movement (withdraw/borrow only; 0 otherwise)."
+            ],
+            "type": "i128"
+          }
+        ]
+      }
     }
   ],
   "constants": [
+    {
+      "name": "accountSeed",
+      "docs": [
+        "`MarginAccount` PDA: `[ACCOUNT_SEED, group, owner, account_num.to_le_bytes()]`."
+      ],
+      "type": "bytes",
+      "value": "[97, 99, 99, 111, 117, 110, 116]"
+    },
+    {
+      "name": "bankSeed",
+      "docs": [
+        "`Bank` PDA: `[BANK_SEED, group, mint]` (one bank per mint per group)."
+      ],
+      "type": "bytes",
+      "value": "[98, 97, 110, 107]"
+    },
     {
       "name": "groupSeed",
       "docs": [
@@ -276,6 +2005,14 @@ export type CrossMargin = {
       ],
       "type": "bytes",
       "value": "[103, 114, 111, 117, 112]"
+    },
+    {
+      "name": "vaultSeed",
+      "docs": [
+        "Bank vault token account PDA: `[VAULT_SEED, bank]`; its authority is the bank PDA."
+      ],
+      "type": "bytes",
+      "value": "[118, 97, 117, 108, 116]"
     }
   ]
 };

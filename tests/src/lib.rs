@@ -2,6 +2,8 @@
 //! LiteSVM (through the client's [`EmbeddedChain`]), plus assertions for errors, unchanged state
 //! and compute budgets.
 
+pub mod market;
+
 pub use cross_margin;
 pub use cross_margin::error::MarginError;
 pub use cross_margin_client::{
@@ -103,6 +105,12 @@ pub mod budget {
     /// Each bump below 255 costs one more `create_program_address` in the canonical-bump
     /// search (measured 1,500 CU each).
     pub const PER_BUMP_ATTEMPT: u64 = 1_600;
+    pub const DEPOSIT: u64 = 40_000;
+    pub const REPAY: u64 = 40_000;
+    pub const WITHDRAW_NO_BORROWS: u64 = 40_000;
+    pub const BORROW_2: u64 = 80_000;
+    pub const HEALTH_2: u64 = 80_000;
+    pub const CLOSE_ACCOUNT: u64 = 20_000;
 
     /// The budget of an instruction that initialises a PDA whose canonical bump is `bump`.
     pub fn with_bump_search(base: u64, bump: u8) -> u64 {

@@ -12,6 +12,13 @@ use solana_message::Message;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
+use anchor_spl::token::spl_token::state::{
+    Account as TokenAccountState, AccountState, Mint as MintState,
+};
+use solana_clock::Clock;
+use solana_program_option::COption;
+use solana_program_pack::Pack;
+
 use crate::outcome::{Executed, Failed, TxResult};
 
 /// Where the build script puts the program: `<workspace>/target/deploy/cross_margin.so`.
@@ -140,5 +147,88 @@ impl EmbeddedChain {
     pub fn load_borsh<T: AccountDeserialize>(&self, address: &Pubkey) -> Option<T> {
         let account = self.account(address)?;
         T::try_deserialize(&mut account.data.as_slice()).ok()
+    }
+
+    /// Writes an account as-is (oracle accounts, fixtures).
+    pub fn set_account(&mut self, address: Pubkey, owner: Pubkey, data: Vec<u8>) {
+        let lamports = self.svm.minimum_balance_for_rent_exemption(data.len()).max(1);
+        let account = Account { lamports, data, owner, executable: false, rent_epoch: 0 };
+        self.svm.set_account(address, account).expect("LiteSVM accepts plain accounts");
+    }
+
+    /// A new mint owned by `token_program` (SPL Token or Token-2022, no extensions).
+    pub fn create_mint(&mut self, decimals: u8, token_program: Pubkey) -> Pubkey {
+        let mint = self.new_pubkey();
+        let state = MintState {
+            mint_authority: COption::Some(self.payer.pubkey()),
+            supply: 0,
+            decimals,
+            is_initialized: true,
+            freeze_authority: COption::None,
+        };
+        let mut data = vec![0; MintState::LEN];
+        MintState::pack(state, &mut data).expect("mint state packs");
+        self.set_account(mint, token_program, data);
+        mint
+    }
+
+    /// A new token account for `mint`, owned by `owner`, holding `amount` (minted).
+    pub fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey, amount: u64) -> Pubkey {
+        let address = self.new_pubkey();
+        let token_program = self.account(mint).expect("mint exists").owner;
+        let state = TokenAccountState {
+            mint: *mint,
+            owner: *owner,
+            amount: 0,
+            delegate: COption::None,
+            state: AccountState::Initialized,
+            is_native: COption::None,
+            delegated_amount: 0,
+            close_authority: COption::None,
+        };
+        let mut data = vec![0; TokenAccountState::LEN];
+        TokenAccountState::pack(state, &mut data).expect("token account state packs");
+        self.set_account(address, token_program, data);
+        self.mint_to(&address, amount);
+        address
+    }
+
+    /// Adds `amount` to a token account and to its mint's supply.
+    pub fn mint_to(&mut self, token_account: &Pubkey, amount: u64) {
+        let mut account = self.account(token_account).expect("token account exists");
+        let mut state = TokenAccountState::unpack(&account.data[..TokenAccountState::LEN]).unwrap();
+        state.amount = state.amount.checked_add(amount).expect("balance fits u64");
+        TokenAccountState::pack(state, &mut account.data[..TokenAccountState::LEN]).unwrap();
+        self.svm.set_account(*token_account, account).unwrap();
+
+        let mut mint = self.account(&state.mint).expect("mint exists");
+        let mut mint_state = MintState::unpack(&mint.data[..MintState::LEN]).unwrap();
+        mint_state.supply = mint_state.supply.checked_add(amount).expect("supply fits u64");
+        MintState::pack(mint_state, &mut mint.data[..MintState::LEN]).unwrap();
+        self.svm.set_account(state.mint, mint).unwrap();
+    }
+
+    /// The balance of a token account (SPL Token or Token-2022).
+    pub fn token_balance(&self, token_account: &Pubkey) -> u64 {
+        let account = self.account(token_account).expect("token account exists");
+        TokenAccountState::unpack(&account.data[..TokenAccountState::LEN]).unwrap().amount
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.svm.get_sysvar::<Clock>()
+    }
+
+    /// Sets the chain's unix time (and advances the slot so transactions are new).
+    pub fn set_unix_timestamp(&mut self, unix_timestamp: i64) {
+        let mut clock = self.clock();
+        clock.unix_timestamp = unix_timestamp;
+        clock.slot += 1;
+        self.svm.set_sysvar(&clock);
+    }
+
+    /// Moves the clock forward by `seconds`.
+    pub fn warp_seconds(&mut self, seconds: i64) {
+        let now = self.clock().unix_timestamp;
+        self.set_unix_timestamp(now + seconds);
     }
 }

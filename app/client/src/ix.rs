@@ -1,18 +1,68 @@
 //! Instruction builders. Account lists and argument encoding come from the program crate
 //! (`cross_margin::accounts::*` and `cross_margin::instruction::*`), so they cannot drift from it.
 
-use anchor_lang::prelude::Pubkey;
+use anchor_lang::prelude::{AccountMeta, Pubkey};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use solana_instruction::Instruction;
 
-use cross_margin::state::Group;
+use cross_margin::instructions::BankConfig;
+use cross_margin::state::{Bank, Group, MarginAccount};
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction {
-        program_id: cross_margin::ID,
-        accounts: accounts.to_account_metas(None),
-        data: data.data(),
+    build_with(accounts, data, Vec::new())
+}
+
+fn build_with(
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+    remaining: Vec<AccountMeta>,
+) -> Instruction {
+    let mut metas = accounts.to_account_metas(None);
+    metas.extend(remaining);
+    Instruction { program_id: cross_margin::ID, accounts: metas, data: data.data() }
+}
+
+/// The addresses a client needs to use one bank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BankRef {
+    pub address: Pubkey,
+    pub index: u16,
+    pub mint: Pubkey,
+    pub vault: Pubkey,
+    pub oracle: Pubkey,
+    pub token_program: Pubkey,
+}
+
+impl BankRef {
+    /// Reads the addresses out of a decoded bank.
+    pub fn from_bank(address: Pubkey, bank: &Bank) -> Self {
+        Self {
+            address,
+            index: bank.bank_index,
+            mint: bank.mint,
+            vault: bank.vault,
+            oracle: bank.oracle,
+            token_program: bank.token_program,
+        }
     }
+}
+
+/// `(bank, oracle)` read-only metas for every active position of `account`, in slot order:
+/// the remaining accounts of `withdraw`, `borrow` and `health`.
+pub fn health_accounts(
+    account: &MarginAccount,
+    bank_by_index: impl Fn(u16) -> BankRef,
+) -> Vec<AccountMeta> {
+    account
+        .active_positions()
+        .flat_map(|p| {
+            let bank = bank_by_index(p.bank_index);
+            [
+                AccountMeta::new_readonly(bank.address, false),
+                AccountMeta::new_readonly(bank.oracle, false),
+            ]
+        })
+        .collect()
 }
 
 /// `create_group`: returns the instruction and the group address it creates.
@@ -38,4 +88,175 @@ pub fn create_group(
         },
     );
     (ix, group)
+}
+
+pub fn configure_group(
+    group: Pubkey,
+    admin: Pubkey,
+    paused: Option<bool>,
+    reduce_only: Option<bool>,
+    pyth_receiver_program: Option<Pubkey>,
+    pyth_legacy_program: Option<Pubkey>,
+) -> Instruction {
+    build(
+        cross_margin::accounts::ConfigureGroup { group, admin },
+        cross_margin::instruction::ConfigureGroup {
+            paused,
+            reduce_only,
+            pyth_receiver_program,
+            pyth_legacy_program,
+        },
+    )
+}
+
+/// `add_bank`: returns the instruction and the bank it creates.
+pub fn add_bank(
+    group: Pubkey,
+    admin: Pubkey,
+    payer: Pubkey,
+    mint: Pubkey,
+    token_program: Pubkey,
+    oracle: Pubkey,
+    config: BankConfig,
+) -> (Instruction, Pubkey, Pubkey) {
+    let (bank, _) = Bank::address(&group, &mint);
+    let (vault, _) = Bank::vault_address(&bank);
+    let ix = build(
+        cross_margin::accounts::AddBank {
+            group,
+            admin,
+            payer,
+            mint,
+            bank,
+            vault,
+            oracle,
+            token_program,
+            system_program: system_program::ID,
+        },
+        cross_margin::instruction::AddBank { config },
+    );
+    (ix, bank, vault)
+}
+
+pub fn configure_bank(
+    group: Pubkey,
+    admin: Pubkey,
+    bank: Pubkey,
+    oracle: Pubkey,
+    config: BankConfig,
+) -> Instruction {
+    build(
+        cross_margin::accounts::ConfigureBank { group, admin, bank, oracle },
+        cross_margin::instruction::ConfigureBank { config },
+    )
+}
+
+/// `create_account`: returns the instruction and the margin account it creates.
+pub fn create_account(
+    group: Pubkey,
+    owner: Pubkey,
+    payer: Pubkey,
+    account_num: u32,
+) -> (Instruction, Pubkey) {
+    let (account, _) = MarginAccount::address(&group, &owner, account_num);
+    let ix = build(
+        cross_margin::accounts::CreateAccount {
+            group,
+            account,
+            owner,
+            payer,
+            system_program: system_program::ID,
+        },
+        cross_margin::instruction::CreateAccount { account_num },
+    );
+    (ix, account)
+}
+
+/// The accounts of deposit / withdraw / borrow / repay.
+#[derive(Debug, Clone, Copy)]
+pub struct Transfer {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub owner: Pubkey,
+    pub bank: BankRef,
+    /// The owner's token account for the bank's mint.
+    pub user_token: Pubkey,
+}
+
+impl Transfer {
+    fn accounts(&self) -> cross_margin::accounts::BankTransfer {
+        cross_margin::accounts::BankTransfer {
+            group: self.group,
+            account: self.account,
+            owner: self.owner,
+            bank: self.bank.address,
+            vault: self.bank.vault,
+            mint: self.bank.mint,
+            user_token: self.user_token,
+            token_program: self.bank.token_program,
+        }
+    }
+}
+
+pub fn deposit(transfer: &Transfer, amount: u64) -> Instruction {
+    build(transfer.accounts(), cross_margin::instruction::Deposit { amount })
+}
+
+pub fn repay(transfer: &Transfer, amount: u64) -> Instruction {
+    build(transfer.accounts(), cross_margin::instruction::Repay { amount })
+}
+
+/// `withdraw`; `health` are the `(bank, oracle)` metas of the account's positions *after* it.
+pub fn withdraw(transfer: &Transfer, amount: u64, health: Vec<AccountMeta>) -> Instruction {
+    build_with(transfer.accounts(), cross_margin::instruction::Withdraw { amount }, health)
+}
+
+/// `borrow`; `health` are the `(bank, oracle)` metas of the account's positions *after* it.
+pub fn borrow(transfer: &Transfer, amount: u64, health: Vec<AccountMeta>) -> Instruction {
+    build_with(transfer.accounts(), cross_margin::instruction::Borrow { amount }, health)
+}
+
+pub fn close_account(account: Pubkey, owner: Pubkey) -> Instruction {
+    build(
+        cross_margin::accounts::CloseAccount { account, owner },
+        cross_margin::instruction::CloseAccount {},
+    )
+}
+
+/// The read-only `health` view; decode its return data as `AccountHealth`.
+pub fn health(group: Pubkey, account: Pubkey, health: Vec<AccountMeta>) -> Instruction {
+    build_with(
+        cross_margin::accounts::HealthView { group, account },
+        cross_margin::instruction::Health {},
+        health,
+    )
+}
+
+/// A token movement, for predicting which positions an account has after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Movement {
+    Deposit,
+    Withdraw,
+    Borrow,
+    Repay,
+}
+
+/// The account as it will be after `movement` (same share maths as the program, which is where
+/// it comes from), so that health accounts can be listed for the positions that will exist.
+pub fn account_after(
+    account: &MarginAccount,
+    bank: &Bank,
+    movement: Movement,
+    amount: u64,
+) -> MarginAccount {
+    let (mut account, mut bank) = (*account, *bank);
+    let _ = match movement {
+        Movement::Deposit => {
+            cross_margin::positions::deposit(&mut account, &mut bank, amount).map(|_| ())
+        }
+        Movement::Withdraw => cross_margin::positions::withdraw(&mut account, &mut bank, amount),
+        Movement::Borrow => cross_margin::positions::borrow(&mut account, &mut bank, amount),
+        Movement::Repay => cross_margin::positions::repay(&mut account, &mut bank, amount),
+    };
+    account
 }

@@ -9,6 +9,7 @@
 pub mod embedded;
 pub mod ix;
 pub mod outcome;
+pub mod pyth;
 
 pub use cross_margin;
 pub use embedded::EmbeddedChain;

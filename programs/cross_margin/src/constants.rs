@@ -5,6 +5,25 @@ use anchor_lang::prelude::*;
 /// `Group` PDA: `[GROUP_SEED, admin, group_num.to_le_bytes()]`.
 #[constant]
 pub const GROUP_SEED: &[u8] = b"group";
+/// `Bank` PDA: `[BANK_SEED, group, mint]` (one bank per mint per group).
+#[constant]
+pub const BANK_SEED: &[u8] = b"bank";
+/// Bank vault token account PDA: `[VAULT_SEED, bank]`; its authority is the bank PDA.
+#[constant]
+pub const VAULT_SEED: &[u8] = b"vault";
+/// `MarginAccount` PDA: `[ACCOUNT_SEED, group, owner, account_num.to_le_bytes()]`.
+#[constant]
+pub const ACCOUNT_SEED: &[u8] = b"account";
 
-/// Layout version written into every new `Group`.
+/// Layout versions written into new accounts.
 pub const GROUP_VERSION: u8 = 1;
+pub const BANK_VERSION: u8 = 1;
+pub const ACCOUNT_VERSION: u8 = 1;
+
+/// Position slots per margin account. Every slot can be a deposit or a borrow.
+pub const MAX_POSITIONS: usize = 16;
+
+/// Mints with more decimals would price a native unit below the Q64.64 resolution.
+pub const MAX_MINT_DECIMALS: u8 = 12;
+
+pub const SECONDS_PER_YEAR: u64 = 365 * 24 * 3600;

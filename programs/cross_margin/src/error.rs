@@ -4,11 +4,115 @@
 use anchor_lang::prelude::*;
 
 #[error_code]
+#[derive(PartialEq, Eq)]
 pub enum MarginError {
+    // --- group (6000..) ---
     #[msg("Oracle program id must not be the default (all-zero) key")]
     OracleProgramIdIsDefault,
     #[msg("The Pyth receiver and legacy Pyth program ids must differ")]
     OracleProgramIdsNotDistinct,
     #[msg("Arithmetic overflow")]
     MathOverflow,
+    #[msg("Signer is not the group admin")]
+    NotGroupAdmin,
+    #[msg("The group is paused")]
+    GroupPaused,
+    #[msg("The group is reduce-only: no new borrows or deposits")]
+    GroupReduceOnly,
+    #[msg("The group already has the maximum number of banks")]
+    TooManyBanks,
+
+    // --- bank configuration ---
+    #[msg("Weights must satisfy 0 < init asset <= maint asset <= 1 <= maint liab <= init liab")]
+    InvalidRiskWeights,
+    #[msg("Fee out of range")]
+    InvalidFee,
+    #[msg("Interest curve out of range (rates must rise with utilization, optimum in (0, 1))")]
+    InvalidInterestCurve,
+    #[msg("Oracle configuration out of range")]
+    InvalidOracleConfig,
+    #[msg("Unknown oracle kind")]
+    InvalidOracleKind,
+    #[msg("Mint decimals above the supported maximum")]
+    UnsupportedMintDecimals,
+    #[msg("Token-2022 mints with a transfer hook or transfer fee are not supported")]
+    UnsupportedMintExtension,
+
+    // --- oracles ---
+    #[msg("Oracle account is not the bank's pinned oracle")]
+    OracleAccountMismatch,
+    #[msg("Oracle account is not owned by the group's oracle program")]
+    OracleWrongOwner,
+    #[msg("Oracle account could not be decoded")]
+    OracleInvalidAccount,
+    #[msg("Oracle price is for another feed")]
+    OracleWrongFeed,
+    #[msg("Oracle update is not fully verified")]
+    OracleNotFullyVerified,
+    #[msg("Oracle price is stale")]
+    OracleStale,
+    #[msg("Oracle confidence interval is too wide")]
+    OracleConfidenceTooWide,
+    #[msg("Oracle price is not positive")]
+    OracleNonPositivePrice,
+    #[msg("Legacy Pyth price status is not Trading")]
+    OracleNotTrading,
+
+    // --- accounts and positions ---
+    #[msg("Signer is not the margin account owner")]
+    NotAccountOwner,
+    #[msg("Account belongs to another group")]
+    WrongGroup,
+    #[msg("All position slots are in use")]
+    NoFreePositionSlot,
+    #[msg("Account still has open positions")]
+    AccountNotEmpty,
+    #[msg("Amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("Withdrawal exceeds the deposit")]
+    InsufficientDeposit,
+    #[msg("Repayment exceeds the debt")]
+    RepayExceedsDebt,
+    #[msg("No borrow to repay in this bank")]
+    NoBorrow,
+    #[msg("The account holds a deposit in this bank; withdraw it before borrowing")]
+    BorrowAgainstOwnDeposit,
+    #[msg("Deposit limit of the bank reached")]
+    DepositLimitExceeded,
+    #[msg("Borrow limit of the bank reached")]
+    BorrowLimitExceeded,
+    #[msg("Not enough liquidity in the bank's vault")]
+    InsufficientLiquidity,
+    #[msg("Init health would be negative")]
+    InitHealthNegative,
+    #[msg("Account is bankrupt")]
+    AccountBankrupt,
+    #[msg("Account is being liquidated")]
+    AccountBeingLiquidated,
+
+    // --- vaults and tokens ---
+    #[msg("Vault is not the bank's vault")]
+    WrongVault,
+    #[msg("Mint is not the bank's mint")]
+    WrongMint,
+    #[msg("Token program is not the bank's token program")]
+    WrongTokenProgram,
+
+    // --- health accounts (remaining accounts: (bank, oracle) per active position) ---
+    #[msg("Health accounts missing: pass (bank, oracle) for every active position")]
+    HealthAccountsMissing,
+    #[msg("Extra accounts after the health accounts")]
+    HealthAccountsExtra,
+    #[msg("Health bank does not match the position (wrong order or wrong bank)")]
+    HealthBankMismatch,
+    #[msg("A bank appears twice in the health accounts")]
+    HealthBankDuplicate,
+    #[msg("Health bank belongs to another group")]
+    HealthBankWrongGroup,
+    #[msg("Health account is not a bank of this program")]
+    HealthBankInvalid,
+    #[msg("Amount is worth less than one share")]
+    AmountTooSmall,
+    #[msg("Token account balance is lower than the amount")]
+    InsufficientTokenBalance,
 }

@@ -11,3 +11,69 @@ pub struct GroupCreated {
     pub pyth_receiver_program: Pubkey,
     pub pyth_legacy_program: Pubkey,
 }
+
+#[event]
+pub struct GroupConfigured {
+    pub group: Pubkey,
+    pub paused: bool,
+    pub reduce_only: bool,
+    pub pyth_receiver_program: Pubkey,
+    pub pyth_legacy_program: Pubkey,
+}
+
+#[event]
+pub struct BankAdded {
+    pub group: Pubkey,
+    pub bank: Pubkey,
+    pub mint: Pubkey,
+    pub bank_index: u16,
+    pub oracle: Pubkey,
+}
+
+#[event]
+pub struct BankConfigured {
+    pub group: Pubkey,
+    pub bank: Pubkey,
+    pub oracle: Pubkey,
+}
+
+#[event]
+pub struct AccountCreated {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub owner: Pubkey,
+    pub account_num: u32,
+}
+
+#[event]
+pub struct AccountClosed {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub owner: Pubkey,
+}
+
+/// A token movement between a user and a bank. `kind`: deposit, withdraw, borrow, repay.
+#[event]
+pub struct TokenMovement {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub bank: Pubkey,
+    pub kind: MovementKind,
+    /// Native tokens moved.
+    pub amount: u64,
+    /// For deposits: the part that repaid a borrow first.
+    pub repaid: u64,
+    /// Q64.64 indices after accrual, so indexers can value positions.
+    pub deposit_index: u128,
+    pub borrow_index: u128,
+    /// Init health after the movement (withdraw/borrow only; 0 otherwise).
+    pub init_health_after: i128,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MovementKind {
+    Deposit,
+    Withdraw,
+    Borrow,
+    Repay,
+}

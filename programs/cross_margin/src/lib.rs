@@ -1,15 +1,22 @@
 //! Cross-margin lending and liquidation protocol.
 //!
 //! This file is only the table of contents: every instruction lives in its own file under
-//! `instructions/` (accounts struct + handler), account layouts under `state/`.
+//! `instructions/` (accounts struct + handler), account layouts under `state/`, pure risk maths
+//! under `health/`, `math`, `oracle` and `positions`.
 
 use anchor_lang::prelude::*;
 
 pub mod constants;
 pub mod error;
 pub mod events;
+pub mod health;
+pub mod health_accounts;
 pub mod instructions;
+pub mod math;
+pub mod oracle;
+pub mod positions;
 pub mod state;
+pub mod token;
 
 pub use instructions::*;
 
@@ -23,6 +30,8 @@ declare_id!("EaGVDFkjhZXetL3A3VkfFCxg1zu6bcEvoaT6pPLw7Gob");
 #[program]
 pub mod cross_margin {
     use super::*;
+
+    // --- admin ---
 
     /// Creates a group: the root of one isolated market (banks, accounts, risk settings).
     /// `admin` signs and becomes the group's administrator. The oracle program ids are stored in
@@ -39,5 +48,68 @@ pub mod cross_margin {
             pyth_receiver_program,
             pyth_legacy_program,
         )
+    }
+
+    /// Global switches (pause, reduce-only) and the trusted oracle program ids.
+    pub fn configure_group(
+        ctx: Context<ConfigureGroup>,
+        paused: Option<bool>,
+        reduce_only: Option<bool>,
+        pyth_receiver_program: Option<Pubkey>,
+        pyth_legacy_program: Option<Pubkey>,
+    ) -> Result<()> {
+        instructions::configure_group::handler(
+            ctx,
+            paused,
+            reduce_only,
+            pyth_receiver_program,
+            pyth_legacy_program,
+        )
+    }
+
+    /// Adds a bank for a mint, with its vault and pinned oracle.
+    pub fn add_bank(ctx: Context<AddBank>, config: BankConfig) -> Result<()> {
+        instructions::add_bank::handler(ctx, config)
+    }
+
+    /// Replaces a bank's configuration and pinned oracle.
+    pub fn configure_bank(ctx: Context<ConfigureBank>, config: BankConfig) -> Result<()> {
+        instructions::configure_bank::handler(ctx, config)
+    }
+
+    // --- users ---
+
+    pub fn create_account(ctx: Context<CreateAccount>, account_num: u32) -> Result<()> {
+        instructions::create_account::handler(ctx, account_num)
+    }
+
+    /// Deposits tokens (repaying a borrow in the same bank first). No oracle needed.
+    pub fn deposit(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
+        instructions::deposit::handler(ctx, amount)
+    }
+
+    /// Withdraws from a deposit; init health must stay >= 0.
+    pub fn withdraw(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
+        instructions::withdraw::handler(ctx, amount)
+    }
+
+    /// Borrows from a bank; init health must stay >= 0.
+    pub fn borrow(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
+        instructions::borrow::handler(ctx, amount)
+    }
+
+    /// Repays a borrow (at most the debt). No oracle needed.
+    pub fn repay(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
+        instructions::repay::handler(ctx, amount)
+    }
+
+    /// Closes an empty account and refunds its rent.
+    pub fn close_account(ctx: Context<CloseAccount>) -> Result<()> {
+        instructions::close_account::handler(ctx)
+    }
+
+    /// Read-only health view, returned as return data.
+    pub fn health(ctx: Context<HealthView>) -> Result<AccountHealth> {
+        instructions::health::handler(ctx)
     }
 }

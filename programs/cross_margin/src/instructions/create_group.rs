@@ -62,3 +62,11 @@ pub fn handler(
     });
     Ok(())
 }
+
+/// Both ids set, and different (a price account must not be readable as both formats).
+pub fn validate_oracle_programs(receiver: &Pubkey, legacy: &Pubkey) -> Result<()> {
+    require_keys_neq!(*receiver, Pubkey::default(), MarginError::OracleProgramIdIsDefault);
+    require_keys_neq!(*legacy, Pubkey::default(), MarginError::OracleProgramIdIsDefault);
+    require_keys_neq!(*receiver, *legacy, MarginError::OracleProgramIdsNotDistinct);
+    Ok(())
+}

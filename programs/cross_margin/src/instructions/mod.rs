@@ -1,3 +1,24 @@
-pub mod create_group;
+// Every instruction file names its entry point `handler`; the globs only export account types.
+#![allow(ambiguous_glob_reexports)]
 
+pub mod add_bank;
+pub mod bank_transfer;
+pub mod borrow;
+pub mod close_account;
+pub mod configure_bank;
+pub mod configure_group;
+pub mod create_account;
+pub mod create_group;
+pub mod deposit;
+pub mod health;
+pub mod repay;
+pub mod withdraw;
+
+pub use add_bank::*;
+pub use bank_transfer::*;
+pub use close_account::*;
+pub use configure_bank::*;
+pub use configure_group::*;
+pub use create_account::*;
 pub use create_group::*;
+pub use health::*;

@@ -1,0 +1,62 @@
+//! Pyth price accounts in their real byte layouts, for the embedded chain, tests and the
+//! simulator: `PriceUpdateV2` (pull oracle, Anchor account of the receiver program) and the
+//! legacy push price account read by `pyth-sdk-solana`. The program has no mock oracle type.
+
+use anchor_lang::{prelude::Pubkey, AccountSerialize};
+use pyth_sdk_solana::state::{AccountType, PriceStatus, SolanaPriceAccount, MAGIC, VERSION_2};
+use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+
+/// Pyth's mainnet program ids at the time of writing. Groups store their own.
+pub const RECEIVER_PROGRAM_MAINNET: &str = "rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ";
+pub const LEGACY_PROGRAM_MAINNET: &str = "FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi2epH";
+
+/// One price observation, in Pyth's own terms (mantissa, confidence, exponent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quote {
+    pub price: i64,
+    pub conf: u64,
+    pub exponent: i32,
+    pub publish_time: i64,
+}
+
+/// A `PriceUpdateV2` account's data (discriminator + Borsh), as the receiver program writes it.
+pub fn price_update_v2(feed_id: [u8; 32], quote: Quote, fully_verified: bool) -> Vec<u8> {
+    let update = PriceUpdateV2 {
+        write_authority: Pubkey::default(),
+        verification_level: if fully_verified {
+            VerificationLevel::Full
+        } else {
+            VerificationLevel::Partial { num_signatures: 5 }
+        },
+        price_message: PriceFeedMessage {
+            feed_id,
+            price: quote.price,
+            conf: quote.conf,
+            exponent: quote.exponent,
+            publish_time: quote.publish_time,
+            prev_publish_time: quote.publish_time - 1,
+            ema_price: quote.price,
+            ema_conf: quote.conf,
+        },
+        posted_slot: 0,
+    };
+    let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
+    update.try_serialize(&mut data).expect("serializing into a Vec cannot fail");
+    data.resize(PriceUpdateV2::LEN, 0);
+    data
+}
+
+/// A legacy Pyth price account's data (3,312 bytes, `pyth-sdk-solana` layout).
+pub fn legacy_price_account(quote: Quote, trading: bool) -> Vec<u8> {
+    let mut account = SolanaPriceAccount::default();
+    account.magic = MAGIC;
+    account.ver = VERSION_2;
+    account.atype = AccountType::Price as u32;
+    account.size = core::mem::size_of::<SolanaPriceAccount>() as u32;
+    account.expo = quote.exponent;
+    account.timestamp = quote.publish_time;
+    account.agg.price = quote.price;
+    account.agg.conf = quote.conf;
+    account.agg.status = if trading { PriceStatus::Trading } else { PriceStatus::Halted };
+    bytemuck::bytes_of(&account).to_vec()
+}

@@ -1,0 +1,147 @@
+//! Account health: pure, deterministic risk maths, the single source of truth.
+//!
+//! The program, the keeper and the simulator all call this module (off chain through the
+//! program crate with `no-entrypoint`); nothing else computes health. It knows nothing about
+//! accounts or oracles: callers hand it plain numbers ([`BankRisk`], [`PositionShares`]).
+//!
+//! ```text
+//! health = Σ floor(asset_value × asset_weight) − Σ ceil(liab_value × liab_weight)
+//! ```
+//! in quote native units (micro-USD), for the init and maint weights. Asset values use the
+//! bank's conservative asset price (oracle price − k·conf) and liability values its liability
+//! price (oracle price + k·conf). Deposits convert shares to tokens rounding down, borrows
+//! rounding up. An account is liquidatable iff its maint health is < 0.
+
+use crate::math::{mul_bps, mul_div, mul_q64, MathResult, Overflow, Round};
+
+/// The risk inputs of one bank, already normalised: indices and prices are Q64.64, prices in
+/// quote native units per native token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BankRisk {
+    pub deposit_index: u128,
+    pub borrow_index: u128,
+    /// Conservative price for deposits (oracle price − k·conf, floored at 0).
+    pub asset_price: u128,
+    /// Conservative price for borrows (oracle price + k·conf).
+    pub liab_price: u128,
+    pub init_asset_weight_bps: u32,
+    pub maint_asset_weight_bps: u32,
+    pub init_liab_weight_bps: u32,
+    pub maint_liab_weight_bps: u32,
+    /// Size-aware init asset weight: once the bank's deposits are worth more than this (quote
+    /// native units), the init asset weight shrinks in proportion. 0 disables it.
+    pub deposit_weight_scale_start_quote: u64,
+    /// All deposits of the bank, in native tokens (for the size-aware weight).
+    pub total_deposits_native: u64,
+}
+
+/// One position as stored: a deposit or a borrow of `shares` in a bank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PositionShares {
+    Deposit(u64),
+    Borrow(u64),
+}
+
+/// What one position contributes to health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PositionHealth {
+    /// Tokens (native units): deposits rounded down, borrows rounded up.
+    pub native: u64,
+    pub is_liability: bool,
+    /// Value at the conservative price, unweighted (quote native units).
+    pub value: u64,
+    /// Signed contribution to init health (assets positive, liabilities negative).
+    pub init: i128,
+    /// Signed contribution to maint health.
+    pub maint: i128,
+}
+
+/// Init and maint health of one account, in quote native units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Health {
+    pub init: i128,
+    pub maint: i128,
+}
+
+impl Health {
+    pub fn is_liquidatable(&self) -> bool {
+        self.maint < 0
+    }
+
+    pub fn add(&mut self, position: &PositionHealth) -> MathResult<()> {
+        self.init = self.init.checked_add(position.init).ok_or(Overflow)?;
+        self.maint = self.maint.checked_add(position.maint).ok_or(Overflow)?;
+        Ok(())
+    }
+}
+
+impl BankRisk {
+    /// Tokens behind deposit shares, rounded down.
+    pub fn deposit_native(&self, shares: u64) -> MathResult<u64> {
+        mul_q64(shares, self.deposit_index, Round::Down)
+    }
+
+    /// Tokens owed for borrow shares, rounded up.
+    pub fn borrow_native(&self, shares: u64) -> MathResult<u64> {
+        mul_q64(shares, self.borrow_index, Round::Up)
+    }
+
+    /// The init asset weight after the size-aware scaling.
+    pub fn scaled_init_asset_weight_bps(&self) -> MathResult<u32> {
+        let start = self.deposit_weight_scale_start_quote;
+        if start == 0 {
+            return Ok(self.init_asset_weight_bps);
+        }
+        let deposits_value = mul_q64(self.total_deposits_native, self.asset_price, Round::Up)?;
+        if deposits_value <= start {
+            return Ok(self.init_asset_weight_bps);
+        }
+        // weight × start / deposits_value < weight, so it fits in u32.
+        let scaled =
+            mul_div(self.init_asset_weight_bps as u64, start, deposits_value, Round::Down)?;
+        Ok(scaled as u32)
+    }
+
+    /// What a position in this bank contributes to health.
+    pub fn position_health(&self, position: PositionShares) -> MathResult<PositionHealth> {
+        match position {
+            PositionShares::Deposit(shares) => {
+                let native = self.deposit_native(shares)?;
+                let value = mul_q64(native, self.asset_price, Round::Down)?;
+                let init_weight = self.scaled_init_asset_weight_bps()?;
+                Ok(PositionHealth {
+                    native,
+                    is_liability: false,
+                    value,
+                    init: mul_bps(value, init_weight, Round::Down)? as i128,
+                    maint: mul_bps(value, self.maint_asset_weight_bps, Round::Down)? as i128,
+                })
+            }
+            PositionShares::Borrow(shares) => {
+                let native = self.borrow_native(shares)?;
+                let value = mul_q64(native, self.liab_price, Round::Up)?;
+                Ok(PositionHealth {
+                    native,
+                    is_liability: true,
+                    value,
+                    init: -(mul_bps(value, self.init_liab_weight_bps, Round::Up)? as i128),
+                    maint: -(mul_bps(value, self.maint_liab_weight_bps, Round::Up)? as i128),
+                })
+            }
+        }
+    }
+}
+
+/// Health of an account from its positions, each paired with its bank's risk inputs.
+pub fn compute_health<'a>(
+    positions: impl IntoIterator<Item = (&'a BankRisk, PositionShares)>,
+) -> MathResult<Health> {
+    let mut health = Health::default();
+    for (bank, shares) in positions {
+        health.add(&bank.position_health(shares)?)?;
+    }
+    Ok(health)
+}
+
+#[cfg(test)]
+mod tests;

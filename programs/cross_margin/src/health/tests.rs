@@ -1,0 +1,127 @@
+//! Worked numbers for the health formula. Prices here are chosen to be exact in Q64.64
+//! (e.g. SOL at $125 is 0.125 micro-USD per lamport = 1/8), so every expected value below is
+//! plain decimal arithmetic that can be checked by hand.
+
+use super::*;
+use crate::math::ONE_Q64;
+
+const USDC: BankRisk = BankRisk {
+    deposit_index: ONE_Q64,
+    borrow_index: ONE_Q64,
+    asset_price: ONE_Q64, // $1 = 1 micro-USD per micro-USDC
+    liab_price: ONE_Q64,
+    init_asset_weight_bps: 9_500,
+    maint_asset_weight_bps: 9_800,
+    init_liab_weight_bps: 10_500,
+    maint_liab_weight_bps: 10_200,
+    deposit_weight_scale_start_quote: 0,
+    total_deposits_native: 0,
+};
+
+const SOL: BankRisk = BankRisk {
+    deposit_index: ONE_Q64,
+    borrow_index: ONE_Q64,
+    asset_price: ONE_Q64 / 8, // $125 = 125e6 micro-USD per 1e9 lamports
+    liab_price: ONE_Q64 / 8,
+    init_asset_weight_bps: 8_000,
+    maint_asset_weight_bps: 9_000,
+    init_liab_weight_bps: 12_000,
+    maint_liab_weight_bps: 11_000,
+    deposit_weight_scale_start_quote: 0,
+    total_deposits_native: 0,
+};
+
+#[test]
+fn one_deposit_one_borrow() {
+    // 10 SOL deposited ($1,250), 1,000 USDC borrowed.
+    let health = compute_health([
+        (&SOL, PositionShares::Deposit(10_000_000_000)),
+        (&USDC, PositionShares::Borrow(1_000_000_000)),
+    ])
+    .unwrap();
+    // init:  1,250 × 0.80 − 1,000 × 1.05 = 1,000 − 1,050 = −$50
+    // maint: 1,250 × 0.90 − 1,000 × 1.02 = 1,125 − 1,020 = +$105
+    assert_eq!(health, Health { init: -50_000_000, maint: 105_000_000 });
+    assert!(!health.is_liquidatable());
+}
+
+#[test]
+fn liquidatable_exactly_below_zero() {
+    // maint assets: 10 SOL × 125 × 0.9 = 1,125. Borrowing 1,125 / 1.02 USDC puts maint at ~0:
+    // 1,102,941,176 × 1.02 = 1,124,999,999.52, rounded up to 1,125,000,000 → maint = 0,
+    // which is not liquidatable (that takes < 0).
+    let at_edge = compute_health([
+        (&SOL, PositionShares::Deposit(10_000_000_000)),
+        (&USDC, PositionShares::Borrow(1_102_941_176)),
+    ])
+    .unwrap();
+    assert_eq!(at_edge.maint, 0);
+    assert!(!at_edge.is_liquidatable());
+    let over = compute_health([
+        (&SOL, PositionShares::Deposit(10_000_000_000)),
+        (&USDC, PositionShares::Borrow(1_102_941_177)),
+    ])
+    .unwrap();
+    // 1,102,941,177 × 1.02 = 1,125,000,000.54 → rounded up to 1,125,000,001.
+    assert_eq!(over.maint, -1);
+    assert!(over.is_liquidatable());
+}
+
+#[test]
+fn indices_convert_shares_in_the_protocols_favour() {
+    let bank = BankRisk { deposit_index: ONE_Q64 / 2, borrow_index: ONE_Q64 / 2, ..USDC };
+    assert_eq!(bank.deposit_native(3), Ok(1)); // 1.5 → 1
+    assert_eq!(bank.borrow_native(3), Ok(2)); // 1.5 → 2
+    let grown = BankRisk { deposit_index: ONE_Q64 * 3 / 2, borrow_index: ONE_Q64 * 5 / 4, ..USDC };
+    let deposit = grown.position_health(PositionShares::Deposit(1_000)).unwrap();
+    assert_eq!((deposit.native, deposit.value), (1_500, 1_500));
+    assert_eq!((deposit.init, deposit.maint), (1_425, 1_470));
+    let borrow = grown.position_health(PositionShares::Borrow(1_000)).unwrap();
+    assert_eq!((borrow.native, borrow.value), (1_250, 1_250));
+    // 1,250 × 1.05 = 1,312.5 → −1,313; × 1.02 = 1,275 → −1,275.
+    assert_eq!((borrow.init, borrow.maint), (-1_313, -1_275));
+}
+
+#[test]
+fn asset_and_liability_prices_are_used_on_their_own_side() {
+    // Oracle $125 ± $5 conf (k = 1): assets at $120, liabilities at $130.
+    let sol =
+        BankRisk { asset_price: ONE_Q64 * 120 / 1_000, liab_price: ONE_Q64 * 130 / 1_000, ..SOL };
+    let deposit = sol.position_health(PositionShares::Deposit(1_000_000_000)).unwrap();
+    let borrow = sol.position_health(PositionShares::Borrow(1_000_000_000)).unwrap();
+    // 0.12 and 0.13 are not exact in binary: the asset value rounds down, the liability up.
+    assert_eq!(deposit.value, 119_999_999);
+    assert_eq!(borrow.value, 130_000_000);
+}
+
+#[test]
+fn size_aware_init_weight_shrinks_above_the_threshold() {
+    // 1,000 SOL deposited in the bank ($125,000) against a $50,000 threshold:
+    // init weight 0.80 × 50,000 / 125,000 = 0.32. Maint is untouched.
+    let whale_bank = BankRisk {
+        deposit_weight_scale_start_quote: 50_000_000_000,
+        total_deposits_native: 1_000_000_000_000,
+        ..SOL
+    };
+    assert_eq!(whale_bank.scaled_init_asset_weight_bps(), Ok(3_200));
+    let deposit = whale_bank.position_health(PositionShares::Deposit(10_000_000_000)).unwrap();
+    assert_eq!(deposit.init, 400_000_000); // 1,250 × 0.32
+    assert_eq!(deposit.maint, 1_125_000_000); // 1,250 × 0.90
+
+    // Below the threshold the weight is the configured one.
+    let small_bank = BankRisk { total_deposits_native: 400_000_000_000, ..whale_bank };
+    assert_eq!(small_bank.scaled_init_asset_weight_bps(), Ok(8_000));
+}
+
+#[test]
+fn empty_account_has_zero_health() {
+    assert_eq!(compute_health([]).unwrap(), Health::default());
+}
+
+#[test]
+fn overflow_is_an_error_not_a_wrap() {
+    let absurd = BankRisk { asset_price: u128::MAX, ..SOL };
+    assert_eq!(absurd.position_health(PositionShares::Deposit(u64::MAX)), Err(Overflow));
+    let absurd_index = BankRisk { borrow_index: u128::MAX, ..SOL };
+    assert_eq!(absurd_index.position_health(PositionShares::Borrow(2)), Err(Overflow));
+}

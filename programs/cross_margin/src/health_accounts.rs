@@ -1,0 +1,106 @@
+//! Account plumbing for health checks: the caller passes `(bank, oracle)` in remaining accounts
+//! for every active position, in slot order. This module validates that list (each mistake has
+//! its own error), reads the prices, and hands plain numbers to the pure `health` module.
+
+use anchor_lang::prelude::*;
+use anchor_lang::Discriminator;
+
+use crate::error::MarginError;
+use crate::health::{Health, PositionHealth};
+use crate::oracle::{read_bank_price, OracleAccount};
+use crate::state::{Bank, Group, MarginAccount};
+
+/// A bank the instruction already holds (mutably) and that must not be loaded again.
+pub struct LoadedBank<'a> {
+    pub key: Pubkey,
+    pub bank: &'a Bank,
+}
+
+/// Health of `account` with its per-position breakdown (in slot order of active positions).
+pub struct HealthReport {
+    pub health: Health,
+    pub positions: Vec<(u16, PositionHealth)>,
+}
+
+/// Validates the health accounts and computes the account's health at unix time `now`.
+pub fn compute_account_health(
+    account: &MarginAccount,
+    group_key: &Pubkey,
+    group: &Group,
+    remaining: &[AccountInfo],
+    now: i64,
+    loaded: &[LoadedBank],
+) -> Result<HealthReport> {
+    let active: Vec<_> = account.active_positions().collect();
+    let needed = active.len() * 2;
+    require_gte!(remaining.len(), needed, MarginError::HealthAccountsMissing);
+    require_eq!(remaining.len(), needed, MarginError::HealthAccountsExtra);
+
+    let mut report =
+        HealthReport { health: Health::default(), positions: Vec::with_capacity(active.len()) };
+    for (i, position) in active.iter().enumerate() {
+        let bank_info = &remaining[2 * i];
+        let oracle_info = &remaining[2 * i + 1];
+        if remaining[..2 * i].iter().step_by(2).any(|earlier| earlier.key == bank_info.key) {
+            return err!(MarginError::HealthBankDuplicate);
+        }
+        let Some(shares) = position.shares() else { continue };
+        let position_health = match loaded.iter().find(|l| l.key == *bank_info.key) {
+            Some(loaded) => position_health(
+                loaded.bank,
+                group_key,
+                group,
+                position.bank_index,
+                oracle_info,
+                now,
+                shares,
+            )?,
+            None => {
+                let data = bank_info.try_borrow_data()?;
+                let bank = decode_bank(bank_info.owner, &data)?;
+                position_health(
+                    bank,
+                    group_key,
+                    group,
+                    position.bank_index,
+                    oracle_info,
+                    now,
+                    shares,
+                )?
+            }
+        };
+        report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
+        report.positions.push((position.bank_index, position_health));
+    }
+    Ok(report)
+}
+
+fn position_health(
+    bank: &Bank,
+    group_key: &Pubkey,
+    group: &Group,
+    bank_index: u16,
+    oracle_info: &AccountInfo,
+    now: i64,
+    shares: crate::health::PositionShares,
+) -> Result<PositionHealth> {
+    require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
+    require_eq!(bank.bank_index, bank_index, MarginError::HealthBankMismatch);
+    let data = oracle_info.try_borrow_data()?;
+    let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
+    let price = read_bank_price(bank, group, oracle, now)?;
+    let risk =
+        bank.risk(price.asset_price, price.liab_price).map_err(|_| MarginError::MathOverflow)?;
+    Ok(risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?)
+}
+
+/// A `Bank` from raw account data, checking owner and discriminator.
+pub fn decode_bank<'a>(owner: &Pubkey, data: &'a [u8]) -> Result<&'a Bank> {
+    require_keys_eq!(*owner, crate::ID, MarginError::HealthBankInvalid);
+    let disc = Bank::DISCRIMINATOR;
+    if data.len() < disc.len() + Bank::SIZE || &data[..disc.len()] != disc {
+        return err!(MarginError::HealthBankInvalid);
+    }
+    bytemuck::try_from_bytes(&data[disc.len()..disc.len() + Bank::SIZE])
+        .map_err(|_| error!(MarginError::HealthBankInvalid))
+}

@@ -1,0 +1,92 @@
+//! Accounts shared by `deposit`, `repay`, `withdraw` and `borrow`: one margin account, one
+//! bank, and the owner's token account for the bank's mint. Withdraw and borrow also take the
+//! health accounts as remaining accounts.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+
+use crate::error::MarginError;
+use crate::state::{Bank, Group, MarginAccount};
+
+#[derive(Accounts)]
+pub struct BankTransfer<'info> {
+    pub group: AccountLoader<'info, Group>,
+    #[account(
+        mut,
+        has_one = group @ MarginError::WrongGroup,
+        has_one = owner @ MarginError::NotAccountOwner,
+    )]
+    pub account: AccountLoader<'info, MarginAccount>,
+    pub owner: Signer<'info>,
+    #[account(
+        mut,
+        has_one = group @ MarginError::WrongGroup,
+        has_one = vault @ MarginError::WrongVault,
+        has_one = mint @ MarginError::WrongMint,
+        has_one = token_program @ MarginError::WrongTokenProgram,
+    )]
+    pub bank: AccountLoader<'info, Bank>,
+    /// CHECK: must be `bank.vault` (checked above); the token program checks the rest.
+    #[account(mut)]
+    pub vault: UncheckedAccount<'info>,
+    /// CHECK: must be `bank.mint` (checked above).
+    pub mint: UncheckedAccount<'info>,
+    /// The owner's token account: source for deposit/repay, destination for withdraw/borrow.
+    #[account(mut, constraint = user_token.mint == mint.key() @ MarginError::WrongMint)]
+    pub user_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+impl<'info> BankTransfer<'info> {
+    pub fn transfer_in(&self, amount: u64, decimals: u8) -> Result<()> {
+        require_gte!(self.user_token.amount, amount, MarginError::InsufficientTokenBalance);
+        crate::token::transfer_to_vault(
+            &self.token_program.to_account_info(),
+            &self.user_token.to_account_info(),
+            &self.vault.to_account_info(),
+            &self.mint.to_account_info(),
+            &self.owner.to_account_info(),
+            amount,
+            decimals,
+        )
+    }
+
+    pub fn transfer_out(&self, bank: &Bank, amount: u64) -> Result<()> {
+        crate::token::transfer_from_vault(
+            bank,
+            &self.bank.to_account_info(),
+            &self.token_program.to_account_info(),
+            &self.vault.to_account_info(),
+            &self.user_token.to_account_info(),
+            &self.mint.to_account_info(),
+            amount,
+        )
+    }
+}
+
+/// The init-health gate of withdraw and borrow: returns init health, or fails if it is < 0.
+/// An account without borrows cannot have negative health, so it needs no prices (a stale
+/// oracle then does not block withdrawing collateral).
+pub fn require_init_health(
+    ctx: &Context<BankTransfer>,
+    group: &Group,
+    account: &MarginAccount,
+    bank: &Bank,
+    now: i64,
+) -> Result<i128> {
+    let has_borrows =
+        account.active_positions().any(|p| p.kind() == crate::state::PositionKind::Borrow);
+    if !has_borrows {
+        return Ok(0);
+    }
+    let report = crate::health_accounts::compute_account_health(
+        account,
+        &ctx.accounts.group.key(),
+        group,
+        ctx.remaining_accounts,
+        now,
+        &[crate::health_accounts::LoadedBank { key: ctx.accounts.bank.key(), bank }],
+    )?;
+    require_gte!(report.health.init, 0, MarginError::InitHealthNegative);
+    Ok(report.health.init)
+}

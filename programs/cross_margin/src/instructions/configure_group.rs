@@ -1,0 +1,44 @@
+use anchor_lang::prelude::*;
+
+use crate::error::MarginError;
+use crate::events::GroupConfigured;
+use crate::state::Group;
+
+#[derive(Accounts)]
+pub struct ConfigureGroup<'info> {
+    #[account(mut, has_one = admin @ MarginError::NotGroupAdmin)]
+    pub group: AccountLoader<'info, Group>,
+    pub admin: Signer<'info>,
+}
+
+/// Flips the global switches and, when Pyth moves, the trusted oracle program ids.
+/// `None` leaves a setting as it is.
+pub fn handler(
+    ctx: Context<ConfigureGroup>,
+    paused: Option<bool>,
+    reduce_only: Option<bool>,
+    pyth_receiver_program: Option<Pubkey>,
+    pyth_legacy_program: Option<Pubkey>,
+) -> Result<()> {
+    let mut group = ctx.accounts.group.load_mut()?;
+    if let Some(paused) = paused {
+        group.paused = paused as u8;
+    }
+    if let Some(reduce_only) = reduce_only {
+        group.reduce_only = reduce_only as u8;
+    }
+    let receiver = pyth_receiver_program.unwrap_or(group.pyth_receiver_program);
+    let legacy = pyth_legacy_program.unwrap_or(group.pyth_legacy_program);
+    crate::instructions::create_group::validate_oracle_programs(&receiver, &legacy)?;
+    group.pyth_receiver_program = receiver;
+    group.pyth_legacy_program = legacy;
+
+    emit!(GroupConfigured {
+        group: ctx.accounts.group.key(),
+        paused: group.is_paused(),
+        reduce_only: group.is_reduce_only(),
+        pyth_receiver_program: receiver,
+        pyth_legacy_program: legacy,
+    });
+    Ok(())
+}

@@ -1,0 +1,38 @@
+use anchor_lang::prelude::*;
+
+use crate::error::MarginError;
+use crate::events::{MovementKind, TokenMovement};
+use crate::instructions::bank_transfer::BankTransfer;
+use crate::positions;
+
+/// Deposits `amount` native tokens. A borrow in the same bank is repaid first; the rest becomes
+/// a deposit. Needs no oracle, so it works while prices are stale.
+pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
+    require!(amount > 0, MarginError::ZeroAmount);
+    let group = ctx.accounts.group.load()?;
+    require!(!group.is_paused(), MarginError::GroupPaused);
+
+    let mut bank = ctx.accounts.bank.load_mut()?;
+    bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
+    let mut account = ctx.accounts.account.load_mut()?;
+    let outcome = positions::deposit(&mut account, &mut bank, amount)?;
+    if outcome.deposited > 0 {
+        require!(!group.is_reduce_only(), MarginError::GroupReduceOnly);
+        let total = bank.total_deposits_native().map_err(|_| MarginError::MathOverflow)?;
+        require_gte!(bank.deposit_limit_native, total, MarginError::DepositLimitExceeded);
+    }
+    ctx.accounts.transfer_in(amount, bank.decimals)?;
+
+    emit!(TokenMovement {
+        group: bank.group,
+        account: ctx.accounts.account.key(),
+        bank: ctx.accounts.bank.key(),
+        kind: MovementKind::Deposit,
+        amount,
+        repaid: outcome.repaid,
+        deposit_index: bank.deposit_index(),
+        borrow_index: bank.borrow_index(),
+        init_health_after: 0,
+    });
+    Ok(())
+}

@@ -1,0 +1,68 @@
+use anchor_lang::prelude::*;
+
+use crate::error::MarginError;
+use crate::health_accounts::compute_account_health;
+use crate::state::{Group, MarginAccount};
+
+#[derive(Accounts)]
+pub struct HealthView<'info> {
+    pub group: AccountLoader<'info, Group>,
+    #[account(has_one = group @ MarginError::WrongGroup)]
+    pub account: AccountLoader<'info, MarginAccount>,
+}
+
+/// One position's part of the health view.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PositionHealthView {
+    pub bank_index: u16,
+    pub is_liability: bool,
+    /// Native tokens (deposits rounded down, borrows up).
+    pub native: u64,
+    /// Value at the conservative price, quote native units (micro-USD).
+    pub value: u64,
+    pub init: i128,
+    pub maint: i128,
+}
+
+/// What the `health` instruction returns (as return data).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AccountHealth {
+    pub init: i128,
+    pub maint: i128,
+    pub liquidatable: bool,
+    pub positions: Vec<PositionHealthView>,
+}
+
+/// Read-only: the account's init and maint health and per-position values at current prices,
+/// for frontends and keepers to simulate. Remaining accounts: `(bank, oracle)` per active
+/// position, in slot order. Uses the banks' stored indices (interest since the last touch of a
+/// bank is not included).
+pub fn handler(ctx: Context<HealthView>) -> Result<AccountHealth> {
+    let group = ctx.accounts.group.load()?;
+    let account = ctx.accounts.account.load()?;
+    let report = compute_account_health(
+        &account,
+        &ctx.accounts.group.key(),
+        &group,
+        ctx.remaining_accounts,
+        Clock::get()?.unix_timestamp,
+        &[],
+    )?;
+    Ok(AccountHealth {
+        init: report.health.init,
+        maint: report.health.maint,
+        liquidatable: report.health.is_liquidatable(),
+        positions: report
+            .positions
+            .iter()
+            .map(|(bank_index, p)| PositionHealthView {
+                bank_index: *bank_index,
+                is_liability: p.is_liability,
+                native: p.native,
+                value: p.value,
+                init: p.init,
+                maint: p.maint,
+            })
+            .collect(),
+    })
+}

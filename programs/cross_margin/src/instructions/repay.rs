@@ -1,0 +1,32 @@
+use anchor_lang::prelude::*;
+
+use crate::error::MarginError;
+use crate::events::{MovementKind, TokenMovement};
+use crate::instructions::bank_transfer::BankTransfer;
+use crate::positions;
+
+/// Repays `amount` native tokens of the account's borrow in this bank (at most the debt).
+/// Needs no oracle, so it works while prices are stale.
+pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
+    require!(amount > 0, MarginError::ZeroAmount);
+    require!(!ctx.accounts.group.load()?.is_paused(), MarginError::GroupPaused);
+
+    let mut bank = ctx.accounts.bank.load_mut()?;
+    bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
+    let mut account = ctx.accounts.account.load_mut()?;
+    positions::repay(&mut account, &mut bank, amount)?;
+    ctx.accounts.transfer_in(amount, bank.decimals)?;
+
+    emit!(TokenMovement {
+        group: bank.group,
+        account: ctx.accounts.account.key(),
+        bank: ctx.accounts.bank.key(),
+        kind: MovementKind::Repay,
+        amount,
+        repaid: amount,
+        deposit_index: bank.deposit_index(),
+        borrow_index: bank.borrow_index(),
+        init_health_after: 0,
+    });
+    Ok(())
+}

@@ -1,0 +1,46 @@
+use anchor_lang::prelude::*;
+
+use crate::error::MarginError;
+use crate::events::{MovementKind, TokenMovement};
+use crate::instructions::bank_transfer::{require_init_health, BankTransfer};
+use crate::positions;
+
+/// Withdraws `amount` native tokens from the account's deposit in this bank. Afterwards the
+/// account's init health must be >= 0 at fresh prices: remaining accounts are `(bank, oracle)`
+/// for every active position, in slot order.
+pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
+    require!(amount > 0, MarginError::ZeroAmount);
+    let group = ctx.accounts.group.load()?;
+    require!(!group.is_paused(), MarginError::GroupPaused);
+
+    let now = Clock::get()?.unix_timestamp;
+    // State changes first, in a scope: the bank account is the vault's signing authority in the
+    // transfer below, so its data must not be borrowed during the CPI.
+    let bank = {
+        let mut bank = ctx.accounts.bank.load_mut()?;
+        bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
+        let mut account = ctx.accounts.account.load_mut()?;
+        require!(account.bankrupt == 0, MarginError::AccountBankrupt);
+        let liquidity = bank.available_liquidity().map_err(|_| MarginError::MathOverflow)?;
+        positions::withdraw(&mut account, &mut bank, amount)?;
+        require_gte!(liquidity, amount, MarginError::InsufficientLiquidity);
+        *bank
+    };
+
+    ctx.accounts.transfer_out(&bank, amount)?;
+    let account = ctx.accounts.account.load()?;
+    let init_health_after = require_init_health(&ctx, &group, &account, &bank, now)?;
+
+    emit!(TokenMovement {
+        group: bank.group,
+        account: ctx.accounts.account.key(),
+        bank: ctx.accounts.bank.key(),
+        kind: MovementKind::Withdraw,
+        amount,
+        repaid: 0,
+        deposit_index: bank.deposit_index(),
+        borrow_index: bank.borrow_index(),
+        init_health_after,
+    });
+    Ok(())
+}

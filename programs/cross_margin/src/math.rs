@@ -1,0 +1,153 @@
+//! Fixed-point arithmetic for the program. No floats anywhere.
+//!
+//! - Indices and prices are unsigned Q64.64 (`u128`, 64 fractional bits).
+//! - Token amounts are native units (`u64`); values are quote native units (`u64`/`i128`),
+//!   where the quote is USD with [`QUOTE_DECIMALS`] decimals.
+//! - Weights and fees are basis points (`u32`, 10_000 = 1.0) and are applied exactly.
+//! - Every rounding is explicit ([`Round`]); callers pick the direction that favours the
+//!   protocol (assets down, liabilities up). Every overflow is an error, never a wrap.
+
+/// Decimals of the quote unit in which values and health are expressed (micro-USD).
+pub const QUOTE_DECIMALS: u8 = 6;
+/// 1.0 in Q64.64.
+pub const ONE_Q64: u128 = 1 << 64;
+/// 1.0 in basis points.
+pub const BPS: u32 = 10_000;
+
+/// A checked arithmetic failure. Mapped to `MarginError::MathOverflow` on chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflow;
+
+pub type MathResult<T> = core::result::Result<T, Overflow>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    Down,
+    Up,
+}
+
+/// `a * b / 2^64` for a `u64` and a Q64.64 value, rounded as asked, without an intermediate
+/// that can overflow (the product is split at the binary point).
+pub fn mul_q64(a: u64, b_q64: u128, round: Round) -> MathResult<u64> {
+    let a = a as u128;
+    let high = a.checked_mul(b_q64 >> 64).ok_or(Overflow)?;
+    let low = a * (b_q64 & (ONE_Q64 - 1)); // < 2^128: both factors < 2^64
+    let mut result = high.checked_add(low >> 64).ok_or(Overflow)?;
+    if round == Round::Up && low & (ONE_Q64 - 1) != 0 {
+        result = result.checked_add(1).ok_or(Overflow)?;
+    }
+    u64::try_from(result).map_err(|_| Overflow)
+}
+
+/// `a * 2^64 / b_q64`: how many units of a Q64.64 quantity `b` fit in `a`, rounded as asked.
+pub fn div_q64(a: u64, b_q64: u128, round: Round) -> MathResult<u64> {
+    if b_q64 == 0 {
+        return Err(Overflow);
+    }
+    let numerator = (a as u128) << 64;
+    let mut quotient = numerator / b_q64;
+    if round == Round::Up && numerator % b_q64 != 0 {
+        quotient += 1;
+    }
+    u64::try_from(quotient).map_err(|_| Overflow)
+}
+
+/// `value * bps / 10_000`, exact up to the final rounding, with only 64-bit divisions.
+pub fn mul_bps(value: u64, bps: u32, round: Round) -> MathResult<u64> {
+    let whole = (value / BPS as u64) as u128 * bps as u128;
+    let part = (value % BPS as u64) * bps as u64; // < 10_000 * 2^32
+    let mut result = whole + (part / BPS as u64) as u128;
+    if round == Round::Up && part % BPS as u64 != 0 {
+        result += 1;
+    }
+    u64::try_from(result).map_err(|_| Overflow)
+}
+
+/// `value * num / den` with a 128-bit intermediate, rounded as asked.
+pub fn mul_div(value: u64, num: u64, den: u64, round: Round) -> MathResult<u64> {
+    if den == 0 {
+        return Err(Overflow);
+    }
+    let product = value as u128 * num as u128;
+    let mut result = product / den as u128;
+    if round == Round::Up && product % den as u128 != 0 {
+        result += 1;
+    }
+    u64::try_from(result).map_err(|_| Overflow)
+}
+
+/// Q64.64 from a decimal mantissa and exponent: `mantissa * 10^exponent`, rounded as asked.
+pub fn q64_from_decimal(mantissa: u64, exponent: i32, round: Round) -> MathResult<u128> {
+    if exponent >= 0 {
+        let scale = pow10(exponent as u32)?;
+        let integer = (mantissa as u128).checked_mul(scale as u128).ok_or(Overflow)?;
+        if integer >> 64 != 0 {
+            return Err(Overflow);
+        }
+        Ok(integer << 64)
+    } else {
+        let divisor = pow10(exponent.unsigned_abs())? as u128;
+        let numerator = (mantissa as u128) << 64;
+        let mut q = numerator / divisor;
+        if round == Round::Up && numerator % divisor != 0 {
+            q += 1;
+        }
+        Ok(q)
+    }
+}
+
+/// 10^n for n <= 19 (the largest power of ten in a u64).
+pub fn pow10(n: u32) -> MathResult<u64> {
+    10u64.checked_pow(n).ok_or(Overflow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mul_q64_rounds_both_ways() {
+        let half = ONE_Q64 / 2;
+        assert_eq!(mul_q64(3, half, Round::Down), Ok(1));
+        assert_eq!(mul_q64(3, half, Round::Up), Ok(2));
+        assert_eq!(mul_q64(4, half, Round::Up), Ok(2));
+        assert_eq!(mul_q64(u64::MAX, ONE_Q64, Round::Down), Ok(u64::MAX));
+        assert_eq!(mul_q64(u64::MAX, ONE_Q64 + 1, Round::Down), Ok(u64::MAX));
+        assert_eq!(mul_q64(u64::MAX, ONE_Q64 + 1, Round::Up), Err(Overflow));
+        assert_eq!(mul_q64(2, u128::MAX, Round::Down), Err(Overflow));
+    }
+
+    #[test]
+    fn div_q64_rounds_both_ways_and_rejects_zero() {
+        let one_and_half = ONE_Q64 + ONE_Q64 / 2;
+        assert_eq!(div_q64(10, one_and_half, Round::Down), Ok(6)); // 6.67
+        assert_eq!(div_q64(10, one_and_half, Round::Up), Ok(7));
+        assert_eq!(div_q64(9, one_and_half, Round::Up), Ok(6));
+        assert_eq!(div_q64(1, 0, Round::Down), Err(Overflow));
+        assert_eq!(div_q64(u64::MAX, ONE_Q64 / 2, Round::Down), Err(Overflow));
+    }
+
+    #[test]
+    fn mul_bps_is_exact_decimal() {
+        // 0.8 of 100_000_000 is exactly 80_000_000: no binary-fraction error.
+        assert_eq!(mul_bps(100_000_000, 8_000, Round::Down), Ok(80_000_000));
+        assert_eq!(mul_bps(100_000_000, 8_000, Round::Up), Ok(80_000_000));
+        assert_eq!(mul_bps(3, 5_000, Round::Down), Ok(1));
+        assert_eq!(mul_bps(3, 5_000, Round::Up), Ok(2));
+        assert_eq!(mul_bps(u64::MAX, 10_000, Round::Up), Ok(u64::MAX));
+        assert_eq!(mul_bps(u64::MAX, 12_000, Round::Down), Err(Overflow));
+        assert_eq!(mul_bps(12_345, 12_000, Round::Up), Ok(14_814)); // 14_814.0
+        assert_eq!(mul_bps(12_346, 12_000, Round::Up), Ok(14_816)); // 14_815.2
+    }
+
+    #[test]
+    fn q64_from_decimal_matches_hand_values() {
+        assert_eq!(q64_from_decimal(15, -1, Round::Down), Ok(ONE_Q64 + ONE_Q64 / 2));
+        assert_eq!(q64_from_decimal(2, 3, Round::Down), Ok(2000 * ONE_Q64));
+        // 1/3 rounds down and up to adjacent representable values.
+        let down = q64_from_decimal(1, 0, Round::Down).unwrap() / 3;
+        assert_eq!(q64_from_decimal(333_333, -6, Round::Down).unwrap() < down, true);
+        assert_eq!(q64_from_decimal(u64::MAX, 1, Round::Down), Err(Overflow));
+        assert_eq!(q64_from_decimal(1, -20, Round::Down), Err(Overflow));
+    }
+}

@@ -1,0 +1,216 @@
+//! Oracle reading: Pyth pull (`PriceUpdateV2`) and legacy Pyth push accounts, validated and
+//! normalised once into Q64.64 quote native units per native token.
+//!
+//! Pure: it takes the account's key, owner and bytes, so the program, the keeper and the
+//! simulator read prices with the same code and get the same named errors.
+
+use anchor_lang::prelude::*;
+use pyth_sdk_solana::state::{load_price_account, PriceStatus, SolanaPriceAccount};
+use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
+
+use crate::error::MarginError;
+use crate::math::{mul_bps, q64_from_decimal, Round, BPS, QUOTE_DECIMALS};
+use crate::state::{Bank, Group, OracleKind};
+
+/// An oracle account as the runtime hands it over.
+#[derive(Clone, Copy)]
+pub struct OracleAccount<'a> {
+    pub key: &'a Pubkey,
+    pub owner: &'a Pubkey,
+    pub data: &'a [u8],
+}
+
+/// A validated price, normalised to Q64.64 quote native units per native token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OraclePrice {
+    pub price: u128,
+    /// price − k·conf (floored at zero), rounded down: what deposits are worth.
+    pub asset_price: u128,
+    /// price + k·conf, rounded up: what borrows cost.
+    pub liab_price: u128,
+    pub publish_time: i64,
+}
+
+/// The raw Pyth reading before normalisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawPrice {
+    pub price: i64,
+    pub conf: u64,
+    pub exponent: i32,
+    pub publish_time: i64,
+}
+
+/// Reads and validates the bank's oracle at unix time `now`.
+pub fn read_bank_price(
+    bank: &Bank,
+    group: &Group,
+    oracle: OracleAccount,
+    now: i64,
+) -> core::result::Result<OraclePrice, MarginError> {
+    if *oracle.key != bank.oracle {
+        return Err(MarginError::OracleAccountMismatch);
+    }
+    let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
+    let raw = read_raw(kind, group, &bank.oracle_feed_id, oracle)?;
+    validate_and_normalise(
+        raw,
+        now,
+        bank.oracle_max_age_secs,
+        bank.oracle_max_conf_bps,
+        bank.oracle_conf_multiplier_bps,
+        bank.decimals,
+    )
+}
+
+/// Decodes an oracle account of `kind`, checking owner, format, feed and verification.
+pub fn read_raw(
+    kind: OracleKind,
+    group: &Group,
+    feed_id: &[u8; 32],
+    oracle: OracleAccount,
+) -> core::result::Result<RawPrice, MarginError> {
+    match kind {
+        OracleKind::PythPull => {
+            if *oracle.owner != group.pyth_receiver_program {
+                return Err(MarginError::OracleWrongOwner);
+            }
+            let update = PriceUpdateV2::try_deserialize(&mut &oracle.data[..])
+                .map_err(|_| MarginError::OracleInvalidAccount)?;
+            let message = update.price_message;
+            if message.feed_id != *feed_id {
+                return Err(MarginError::OracleWrongFeed);
+            }
+            if update.verification_level != VerificationLevel::Full {
+                return Err(MarginError::OracleNotFullyVerified);
+            }
+            Ok(RawPrice {
+                price: message.price,
+                conf: message.conf,
+                exponent: message.exponent,
+                publish_time: message.publish_time,
+            })
+        }
+        OracleKind::PythLegacy => {
+            if *oracle.owner != group.pyth_legacy_program {
+                return Err(MarginError::OracleWrongOwner);
+            }
+            with_aligned(oracle.data, |data| {
+                let account = load_price_account::<32, ()>(data)
+                    .map_err(|_| MarginError::OracleInvalidAccount)?;
+                read_legacy(account)
+            })
+        }
+    }
+}
+
+fn read_legacy(account: &SolanaPriceAccount) -> core::result::Result<RawPrice, MarginError> {
+    if account.agg.status != PriceStatus::Trading {
+        return Err(MarginError::OracleNotTrading);
+    }
+    Ok(RawPrice {
+        price: account.agg.price,
+        conf: account.agg.conf,
+        exponent: account.expo,
+        publish_time: account.timestamp,
+    })
+}
+
+/// `load_price_account` casts in place and needs 8-byte alignment, which account data has on
+/// chain. Off chain (keeper, tests) a byte buffer may not: copy it once if so.
+fn with_aligned<R>(data: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    if (data.as_ptr() as usize) % 8 == 0 {
+        return f(data);
+    }
+    let mut words = vec![0u64; data.len().div_ceil(8)];
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+    bytes[..data.len()].copy_from_slice(data);
+    f(&bytes[..data.len()])
+}
+
+/// Age, sign and confidence checks, then normalisation to Q64.64 quote per native token.
+pub fn validate_and_normalise(
+    raw: RawPrice,
+    now: i64,
+    max_age_secs: u32,
+    max_conf_bps: u32,
+    conf_multiplier_bps: u32,
+    token_decimals: u8,
+) -> core::result::Result<OraclePrice, MarginError> {
+    if now.saturating_sub(raw.publish_time) > max_age_secs as i64 {
+        return Err(MarginError::OracleStale);
+    }
+    if raw.price <= 0 {
+        return Err(MarginError::OracleNonPositivePrice);
+    }
+    let price = raw.price as u64;
+    if raw.conf as u128 * BPS as u128 > price as u128 * max_conf_bps as u128 {
+        return Err(MarginError::OracleConfidenceTooWide);
+    }
+    let spread =
+        mul_bps(raw.conf, conf_multiplier_bps, Round::Up).map_err(|_| MarginError::MathOverflow)?;
+    let exponent = raw.exponent + QUOTE_DECIMALS as i32 - token_decimals as i32;
+    let normalise = |mantissa: u64, round| {
+        q64_from_decimal(mantissa, exponent, round).map_err(|_| MarginError::MathOverflow)
+    };
+    Ok(OraclePrice {
+        price: normalise(price, Round::Down)?,
+        asset_price: normalise(price.saturating_sub(spread), Round::Down)?,
+        liab_price: normalise(
+            price.checked_add(spread).ok_or(MarginError::MathOverflow)?,
+            Round::Up,
+        )?,
+        publish_time: raw.publish_time,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::ONE_Q64;
+
+    fn raw(price: i64, conf: u64, exponent: i32, publish_time: i64) -> RawPrice {
+        RawPrice { price, conf, exponent, publish_time }
+    }
+
+    #[test]
+    fn normalises_to_quote_native_per_native_token() {
+        // SOL at $125.00000000 (expo −8), 9 decimals: 0.125 micro-USD per lamport = 1/8.
+        let p = validate_and_normalise(raw(12_500_000_000, 0, -8, 100), 100, 60, 100, 10_000, 9)
+            .unwrap();
+        assert_eq!((p.price, p.asset_price, p.liab_price), (ONE_Q64 / 8, ONE_Q64 / 8, ONE_Q64 / 8));
+        // USDC at $1.0000 (expo −4), 6 decimals: exactly 1.
+        let p = validate_and_normalise(raw(10_000, 0, -4, 100), 100, 60, 100, 10_000, 6).unwrap();
+        assert_eq!(p.price, ONE_Q64);
+    }
+
+    #[test]
+    fn confidence_widens_the_price_against_the_user() {
+        // $125 ± $5, k = 1: assets at $120, liabilities at $130 (per SOL).
+        let p = validate_and_normalise(raw(12_500, 500, -2, 0), 0, 60, 500, 10_000, 9).unwrap();
+        assert!(p.asset_price < p.price && p.price < p.liab_price);
+        assert_eq!(
+            crate::math::mul_q64(1_000_000_000, p.asset_price, Round::Down),
+            Ok(119_999_999)
+        );
+        // 0.13 is not exact in binary: the liability price rounds up, and so does its value.
+        assert_eq!(crate::math::mul_q64(1_000_000_000, p.liab_price, Round::Up), Ok(130_000_001));
+        // $130 ± $2 with k = 2.5 intervals: assets at exactly $125 (1/8 per lamport).
+        let p = validate_and_normalise(raw(13_000, 200, -2, 0), 0, 60, 500, 25_000, 9).unwrap();
+        assert_eq!(p.asset_price, ONE_Q64 / 8);
+        assert_eq!(
+            crate::math::mul_q64(8_000_000_000, p.asset_price, Round::Down),
+            Ok(1_000_000_000)
+        );
+    }
+
+    #[test]
+    fn rejects_stale_unconfident_and_non_positive_prices() {
+        let check = |r: RawPrice, now| validate_and_normalise(r, now, 60, 200, 10_000, 6);
+        assert_eq!(check(raw(100, 0, 0, 0), 61), Err(MarginError::OracleStale));
+        assert!(check(raw(100, 0, 0, 0), 60).is_ok()); // exactly max age is fresh
+        assert_eq!(check(raw(0, 0, 0, 0), 0), Err(MarginError::OracleNonPositivePrice));
+        assert_eq!(check(raw(-5, 0, 0, 0), 0), Err(MarginError::OracleNonPositivePrice));
+        assert!(check(raw(10_000, 200, 0, 0), 0).is_ok()); // conf/price = 2% = max
+        assert_eq!(check(raw(10_000, 201, 0, 0), 0), Err(MarginError::OracleConfidenceTooWide));
+    }
+}

@@ -1,0 +1,246 @@
+//! Moving tokens in and out of positions: share maths and bank totals, with no account
+//! plumbing, so it is unit-tested natively. Every share conversion rounds for the protocol:
+//! depositors get shares rounded down and burn them rounded up; borrowers owe shares rounded up
+//! and pay them off rounded down.
+
+use crate::error::MarginError;
+use crate::math::{div_q64, Overflow, Round};
+use crate::state::{Bank, MarginAccount, Position, PositionKind};
+
+type Result<T> = core::result::Result<T, MarginError>;
+
+impl From<Overflow> for MarginError {
+    fn from(_: Overflow) -> Self {
+        MarginError::MathOverflow
+    }
+}
+
+/// What a deposit did: first repay any borrow in the bank, then deposit the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DepositOutcome {
+    pub repaid: u64,
+    pub deposited: u64,
+}
+
+/// Deposit `amount` native tokens. A borrow in the same bank is repaid first.
+pub fn deposit(
+    account: &mut MarginAccount,
+    bank: &mut Bank,
+    amount: u64,
+) -> Result<DepositOutcome> {
+    let slot = account.find_or_open(bank.bank_index).ok_or(MarginError::NoFreePositionSlot)?;
+    let mut outcome = DepositOutcome::default();
+    let mut remaining = amount;
+    if account.positions[slot].kind() == PositionKind::Borrow {
+        let debt = bank_borrow_native(bank, &account.positions[slot])?;
+        let repay_amount = remaining.min(debt);
+        repay_in_slot(account, slot, bank, repay_amount, debt)?;
+        outcome.repaid = repay_amount;
+        remaining -= repay_amount;
+    }
+    if remaining > 0 {
+        let shares = div_q64(remaining, bank.deposit_index(), Round::Down)?;
+        if shares == 0 {
+            return Err(MarginError::AmountTooSmall);
+        }
+        let position = &mut account.positions[slot];
+        position.kind = PositionKind::Deposit as u8;
+        position.shares = position.shares.checked_add(shares).ok_or(MarginError::MathOverflow)?;
+        bank.total_deposit_shares =
+            bank.total_deposit_shares.checked_add(shares).ok_or(MarginError::MathOverflow)?;
+        outcome.deposited = remaining;
+    }
+    close_if_empty(&mut account.positions[slot]);
+    Ok(outcome)
+}
+
+/// Withdraw `amount` native tokens from the deposit in this bank.
+pub fn withdraw(account: &mut MarginAccount, bank: &mut Bank, amount: u64) -> Result<()> {
+    let slot = deposit_slot(account, bank)?;
+    let position = &mut account.positions[slot];
+    let available = crate::math::mul_q64(position.shares, bank.deposit_index(), Round::Down)?;
+    if amount > available {
+        return Err(MarginError::InsufficientDeposit);
+    }
+    let burned = if amount == available {
+        position.shares
+    } else {
+        div_q64(amount, bank.deposit_index(), Round::Up)?.min(position.shares)
+    };
+    position.shares -= burned;
+    bank.total_deposit_shares =
+        bank.total_deposit_shares.checked_sub(burned).ok_or(MarginError::MathOverflow)?;
+    close_if_empty(position);
+    Ok(())
+}
+
+/// Borrow `amount` native tokens in this bank.
+pub fn borrow(account: &mut MarginAccount, bank: &mut Bank, amount: u64) -> Result<()> {
+    let slot = account.find_or_open(bank.bank_index).ok_or(MarginError::NoFreePositionSlot)?;
+    if account.positions[slot].kind() == PositionKind::Deposit {
+        return Err(MarginError::BorrowAgainstOwnDeposit);
+    }
+    let shares = div_q64(amount, bank.borrow_index(), Round::Up)?;
+    let position = &mut account.positions[slot];
+    position.kind = PositionKind::Borrow as u8;
+    position.shares = position.shares.checked_add(shares).ok_or(MarginError::MathOverflow)?;
+    bank.total_borrow_shares =
+        bank.total_borrow_shares.checked_add(shares).ok_or(MarginError::MathOverflow)?;
+    Ok(())
+}
+
+/// Repay `amount` native tokens of the borrow in this bank; more than the debt is refused.
+pub fn repay(account: &mut MarginAccount, bank: &mut Bank, amount: u64) -> Result<()> {
+    let slot = account
+        .find(bank.bank_index)
+        .filter(|&s| account.positions[s].kind() == PositionKind::Borrow)
+        .ok_or(MarginError::NoBorrow)?;
+    let debt = bank_borrow_native(bank, &account.positions[slot])?;
+    if amount > debt {
+        return Err(MarginError::RepayExceedsDebt);
+    }
+    repay_in_slot(account, slot, bank, amount, debt)?;
+    close_if_empty(&mut account.positions[slot]);
+    Ok(())
+}
+
+/// Tokens the position's deposit is worth (0 for a borrow or an empty slot).
+pub fn deposit_native(account: &MarginAccount, bank: &Bank) -> Result<u64> {
+    match account.find(bank.bank_index).map(|s| &account.positions[s]) {
+        Some(p) if p.kind() == PositionKind::Deposit => {
+            Ok(crate::math::mul_q64(p.shares, bank.deposit_index(), Round::Down)?)
+        }
+        _ => Ok(0),
+    }
+}
+
+/// Tokens owed on the position's borrow (0 for a deposit or an empty slot).
+pub fn borrow_native(account: &MarginAccount, bank: &Bank) -> Result<u64> {
+    match account.find(bank.bank_index).map(|s| &account.positions[s]) {
+        Some(p) if p.kind() == PositionKind::Borrow => bank_borrow_native(bank, p),
+        _ => Ok(0),
+    }
+}
+
+fn bank_borrow_native(bank: &Bank, position: &Position) -> Result<u64> {
+    Ok(crate::math::mul_q64(position.shares, bank.borrow_index(), Round::Up)?)
+}
+
+fn deposit_slot(account: &MarginAccount, bank: &Bank) -> Result<usize> {
+    account
+        .find(bank.bank_index)
+        .filter(|&s| account.positions[s].kind() == PositionKind::Deposit)
+        .ok_or(MarginError::InsufficientDeposit)
+}
+
+fn repay_in_slot(
+    account: &mut MarginAccount,
+    slot: usize,
+    bank: &mut Bank,
+    amount: u64,
+    debt: u64,
+) -> Result<()> {
+    let position = &mut account.positions[slot];
+    let repaid_shares = if amount == debt {
+        position.shares
+    } else {
+        div_q64(amount, bank.borrow_index(), Round::Down)?.min(position.shares)
+    };
+    if repaid_shares == 0 {
+        return Err(MarginError::AmountTooSmall);
+    }
+    position.shares -= repaid_shares;
+    bank.total_borrow_shares =
+        bank.total_borrow_shares.checked_sub(repaid_shares).ok_or(MarginError::MathOverflow)?;
+    Ok(())
+}
+
+fn close_if_empty(position: &mut Position) {
+    if position.shares == 0 {
+        *position = Position::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::ONE_Q64;
+
+    fn bank(index: u16) -> Bank {
+        let mut bank: Bank = bytemuck::Zeroable::zeroed();
+        bank.bank_index = index;
+        bank.set_deposit_index(ONE_Q64);
+        bank.set_borrow_index(ONE_Q64);
+        bank
+    }
+
+    fn account() -> MarginAccount {
+        bytemuck::Zeroable::zeroed()
+    }
+
+    #[test]
+    fn deposit_then_withdraw_everything_closes_the_slot() {
+        let (mut a, mut b) = (account(), bank(3));
+        assert_eq!(deposit(&mut a, &mut b, 100), Ok(DepositOutcome { repaid: 0, deposited: 100 }));
+        assert_eq!((a.positions[0].bank_index, a.positions[0].shares), (3, 100));
+        assert_eq!(withdraw(&mut a, &mut b, 101), Err(MarginError::InsufficientDeposit));
+        withdraw(&mut a, &mut b, 100).unwrap();
+        assert!(a.is_empty());
+        assert_eq!(b.total_deposit_shares, 0);
+    }
+
+    #[test]
+    fn shares_round_for_the_protocol() {
+        let (mut a, mut b) = (account(), bank(0));
+        b.set_deposit_index(ONE_Q64 * 3 / 2);
+        b.set_borrow_index(ONE_Q64 * 3 / 2);
+        deposit(&mut a, &mut b, 10).unwrap(); // 10 / 1.5 = 6.67 → 6 shares, worth 9
+        assert_eq!(a.positions[0].shares, 6);
+        assert_eq!(deposit_native(&a, &b), Ok(9));
+        withdraw(&mut a, &mut b, 1).unwrap(); // burns ceil(1 / 1.5) = 1 share
+        assert_eq!(a.positions[0].shares, 5);
+
+        let (mut a, mut b2) = (account(), bank(1));
+        b2.set_borrow_index(ONE_Q64 * 3 / 2);
+        borrow(&mut a, &mut b2, 10).unwrap(); // 10 / 1.5 = 6.67 → owes 7 shares = 10.5 → 11
+        assert_eq!(a.positions[0].shares, 7);
+        assert_eq!(borrow_native(&a, &b2), Ok(11));
+        repay(&mut a, &mut b2, 2).unwrap(); // pays off floor(2 / 1.5) = 1 share
+        assert_eq!(a.positions[0].shares, 6);
+        // Amounts worth less than a share are refused rather than silently donated.
+        assert_eq!(repay(&mut a, &mut b2, 1), Err(MarginError::AmountTooSmall));
+        assert_eq!(deposit(&mut account(), &mut b, 1), Err(MarginError::AmountTooSmall));
+    }
+
+    #[test]
+    fn deposit_repays_a_borrow_first() {
+        let (mut a, mut b) = (account(), bank(0));
+        borrow(&mut a, &mut b, 50).unwrap();
+        assert_eq!(deposit(&mut a, &mut b, 80), Ok(DepositOutcome { repaid: 50, deposited: 30 }));
+        assert_eq!(a.positions[0].kind(), PositionKind::Deposit);
+        assert_eq!((b.total_borrow_shares, b.total_deposit_shares), (0, 30));
+    }
+
+    #[test]
+    fn repay_refuses_more_than_the_debt_and_borrow_refuses_own_deposit() {
+        let (mut a, mut b) = (account(), bank(0));
+        assert_eq!(repay(&mut a, &mut b, 1), Err(MarginError::NoBorrow));
+        borrow(&mut a, &mut b, 50).unwrap();
+        assert_eq!(repay(&mut a, &mut b, 51), Err(MarginError::RepayExceedsDebt));
+        repay(&mut a, &mut b, 50).unwrap();
+        assert!(a.is_empty());
+        deposit(&mut a, &mut b, 5).unwrap();
+        assert_eq!(borrow(&mut a, &mut b, 1), Err(MarginError::BorrowAgainstOwnDeposit));
+    }
+
+    #[test]
+    fn sixteen_slots_then_full() {
+        let mut a = account();
+        for i in 0..16 {
+            deposit(&mut a, &mut bank(i), 1).unwrap();
+        }
+        assert_eq!(deposit(&mut a, &mut bank(16), 1), Err(MarginError::NoFreePositionSlot));
+        // An existing bank still takes more.
+        deposit(&mut a, &mut bank(7), 1).unwrap();
+    }
+}

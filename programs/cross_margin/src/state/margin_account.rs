@@ -1,0 +1,139 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{ACCOUNT_SEED, MAX_POSITIONS};
+use crate::health::PositionShares;
+
+/// What a position slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PositionKind {
+    Empty = 0,
+    Deposit = 1,
+    Borrow = 2,
+}
+
+/// One slot of a margin account: a deposit or a borrow in one bank, held as shares.
+/// 16 bytes: shares @0, bank_index @8, kind @10, padding @11..16.
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub shares: u64,
+    /// `Bank::bank_index` of the bank this position is in.
+    pub bank_index: u16,
+    /// A `PositionKind`.
+    pub kind: u8,
+    pub padding: [u8; 5],
+}
+
+impl Position {
+    pub fn kind(&self) -> PositionKind {
+        match self.kind {
+            1 => PositionKind::Deposit,
+            2 => PositionKind::Borrow,
+            _ => PositionKind::Empty,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.kind() != PositionKind::Empty
+    }
+
+    /// The position as the health module sees it (`None` for an empty slot).
+    pub fn shares(&self) -> Option<PositionShares> {
+        match self.kind() {
+            PositionKind::Deposit => Some(PositionShares::Deposit(self.shares)),
+            PositionKind::Borrow => Some(PositionShares::Borrow(self.shares)),
+            PositionKind::Empty => None,
+        }
+    }
+}
+
+/// A user's cross-margin account: every deposit backs every borrow.
+///
+/// Layout v1 (after the 8-byte discriminator), 392 bytes:
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 32 | group |
+/// | 32 | 32 | owner |
+/// | 64 | 16×16 | positions |
+/// | 320 | 4 | account_num |
+/// | 324 | 1 | version |
+/// | 325 | 1 | bump |
+/// | 326 | 1 | being_liquidated |
+/// | 327 | 1 | bankrupt |
+/// | 328 | 64 | reserved (zero) |
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct MarginAccount {
+    pub group: Pubkey,
+    pub owner: Pubkey,
+    pub positions: [Position; MAX_POSITIONS],
+    pub account_num: u32,
+    pub version: u8,
+    pub bump: u8,
+    /// Non-zero once a liquidation started and until health is back above the end target.
+    pub being_liquidated: u8,
+    /// Non-zero when deposits are exhausted but borrows remain.
+    pub bankrupt: u8,
+    pub reserved: [u8; 64],
+}
+
+const _: () = assert!(MarginAccount::SIZE == 392);
+
+impl MarginAccount {
+    pub const SIZE: usize = core::mem::size_of::<MarginAccount>();
+
+    pub fn address(group: &Pubkey, owner: &Pubkey, account_num: u32) -> (Pubkey, u8) {
+        Pubkey::find_program_address(
+            &[ACCOUNT_SEED, group.as_ref(), owner.as_ref(), &account_num.to_le_bytes()],
+            &crate::ID,
+        )
+    }
+
+    pub fn active_positions(&self) -> impl Iterator<Item = &Position> {
+        self.positions.iter().filter(|p| p.is_active())
+    }
+
+    pub fn active_count(&self) -> usize {
+        self.active_positions().count()
+    }
+
+    /// The slot of the position in `bank_index`, if any.
+    pub fn find(&self, bank_index: u16) -> Option<usize> {
+        self.positions.iter().position(|p| p.is_active() && p.bank_index == bank_index)
+    }
+
+    /// The slot of the position in `bank_index`, or a fresh empty slot for it.
+    pub fn find_or_open(&mut self, bank_index: u16) -> Option<usize> {
+        if let Some(slot) = self.find(bank_index) {
+            return Some(slot);
+        }
+        let slot = self.positions.iter().position(|p| !p.is_active())?;
+        self.positions[slot] =
+            Position { shares: 0, bank_index, kind: PositionKind::Empty as u8, padding: [0; 5] };
+        Some(slot)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.active_count() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::offset_of;
+
+    #[test]
+    fn margin_account_layout_v1_offsets() {
+        assert_eq!(core::mem::size_of::<Position>(), 16);
+        assert_eq!(offset_of!(Position, bank_index), 8);
+        assert_eq!(offset_of!(Position, kind), 10);
+        assert_eq!(offset_of!(MarginAccount, positions), 64);
+        assert_eq!(offset_of!(MarginAccount, account_num), 320);
+        assert_eq!(offset_of!(MarginAccount, being_liquidated), 326);
+        assert_eq!(offset_of!(MarginAccount, reserved), 328);
+        assert!(MarginAccount::SIZE + 8 <= 1024, "target: at most 1 KiB with 16 slots");
+    }
+}

@@ -1,0 +1,325 @@
+//! A ready market on the embedded chain: a group with three banks and real-format Pyth
+//! accounts, plus funded users. Prices are chosen exact in Q64.64 so tests can state expected
+//! values by hand.
+//!
+//! | bank | decimals | oracle | price | init/maint asset | maint/init liab |
+//! |---|---|---|---|---|---|
+//! | USDC | 6 | Pyth pull | $1 | 0.95 / 0.98 | 1.02 / 1.05 |
+//! | SOL | 9 | Pyth pull | $125 | 0.80 / 0.90 | 1.10 / 1.20 |
+//! | BTC | 8 | Pyth legacy | $100,000 | 0.85 / 0.92 | 1.08 / 1.15 |
+
+use anchor_lang::prelude::AccountMeta;
+use anchor_lang::AnchorDeserialize;
+use cross_margin::instructions::{AccountHealth, BankConfig};
+use cross_margin::state::{Bank, MarginAccount, OracleKind};
+use cross_margin_client::ix::{self, BankRef, Movement, Transfer};
+use cross_margin_client::pyth::{self, Quote};
+
+use crate::*;
+
+pub const START_TIME: i64 = 1_800_000_000;
+
+pub struct Market {
+    pub chain: EmbeddedChain,
+    pub admin: Keypair,
+    pub group: Pubkey,
+    pub receiver_program: Pubkey,
+    pub legacy_program: Pubkey,
+    pub usdc: BankRef,
+    pub sol: BankRef,
+    pub btc: BankRef,
+}
+
+pub struct User {
+    pub keypair: Keypair,
+    pub account: Pubkey,
+    /// Token account per bank index.
+    pub tokens: Vec<Pubkey>,
+}
+
+pub fn feed_id(bank_index: u16) -> [u8; 32] {
+    let mut id = [0u8; 32];
+    id[0] = 0xfe;
+    id[1..3].copy_from_slice(&bank_index.to_le_bytes());
+    id
+}
+
+/// The test banks' configuration: `kind`, weights in bps.
+pub fn bank_config(kind: OracleKind, index: u16, weights: [u32; 4]) -> BankConfig {
+    BankConfig {
+        oracle_kind: kind as u8,
+        oracle_feed_id: feed_id(index),
+        oracle_max_age_secs: 60,
+        oracle_max_conf_bps: 200,
+        oracle_conf_multiplier_bps: 10_000,
+        init_asset_weight_bps: weights[0],
+        maint_asset_weight_bps: weights[1],
+        maint_liab_weight_bps: weights[2],
+        init_liab_weight_bps: weights[3],
+        liquidation_fee_bps: 500,
+        insurance_fee_bps: 100,
+        optimal_utilization_bps: 8_000,
+        min_rate_bps: 0,
+        optimal_rate_bps: 1_000,
+        max_rate_bps: 10_000,
+        deposit_limit_native: u64::MAX,
+        borrow_limit_native: u64::MAX,
+        deposit_weight_scale_start_quote: 0,
+    }
+}
+
+impl Market {
+    pub fn new() -> Self {
+        let mut chain = chain();
+        chain.set_unix_timestamp(START_TIME);
+        let admin = chain.funded_keypair(100_000_000_000).unwrap();
+        let receiver_program: Pubkey = pyth::RECEIVER_PROGRAM_MAINNET.parse().unwrap();
+        let legacy_program: Pubkey = pyth::LEGACY_PROGRAM_MAINNET.parse().unwrap();
+        let (ix, group) = ix::create_group(
+            admin.pubkey(),
+            chain.payer.pubkey(),
+            0,
+            receiver_program,
+            legacy_program,
+        );
+        chain.send(&[ix], &[&admin]).expect_ok("create_group");
+
+        let mut market = Market {
+            chain,
+            admin,
+            group,
+            receiver_program,
+            legacy_program,
+            usdc: placeholder(),
+            sol: placeholder(),
+            btc: placeholder(),
+        };
+        market.usdc =
+            market.add_bank(6, OracleKind::PythPull, [9_500, 9_800, 10_200, 10_500], (1, 0));
+        market.sol =
+            market.add_bank(9, OracleKind::PythPull, [8_000, 9_000, 11_000, 12_000], (125, 0));
+        market.btc = market.add_bank(
+            8,
+            OracleKind::PythLegacy,
+            [8_500, 9_200, 10_800, 11_500],
+            (100_000, 0),
+        );
+        market
+    }
+
+    /// Adds a bank for a new SPL Token mint with its oracle at `price` dollars.
+    pub fn add_bank(
+        &mut self,
+        decimals: u8,
+        kind: OracleKind,
+        weights: [u32; 4],
+        price: (i64, u64),
+    ) -> BankRef {
+        let index = self.chain.load::<cross_margin::state::Group>(&self.group).unwrap().bank_count;
+        let mint = self.chain.create_mint(decimals, anchor_spl::token::ID);
+        let oracle = self.chain.new_pubkey();
+        self.write_oracle(kind, oracle, index, quote_dollars(price.0, price.1, self.now()), true);
+        let (ix, bank, _) = ix::add_bank(
+            self.group,
+            self.admin.pubkey(),
+            self.chain.payer.pubkey(),
+            mint,
+            anchor_spl::token::ID,
+            oracle,
+            bank_config(kind, index, weights),
+        );
+        self.chain.send(&[ix], &[&self.admin]).expect_ok("add_bank");
+        self.bank_ref(&bank)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.chain.clock().unix_timestamp
+    }
+
+    pub fn bank_ref(&self, bank: &Pubkey) -> BankRef {
+        BankRef::from_bank(*bank, &self.chain.load::<Bank>(bank).unwrap())
+    }
+
+    pub fn bank(&self, bank: &BankRef) -> Bank {
+        self.chain.load::<Bank>(&bank.address).unwrap()
+    }
+
+    pub fn banks(&self) -> [BankRef; 3] {
+        [self.usdc, self.sol, self.btc]
+    }
+
+    pub fn bank_by_index(&self, index: u16) -> BankRef {
+        self.banks().into_iter().find(|b| b.index == index).expect("known bank")
+    }
+
+    /// Writes a bank's oracle account in its real format.
+    pub fn write_oracle(
+        &mut self,
+        kind: OracleKind,
+        oracle: Pubkey,
+        index: u16,
+        quote: Quote,
+        valid: bool,
+    ) {
+        match kind {
+            OracleKind::PythPull => {
+                let data = pyth::price_update_v2(feed_id(index), quote, valid);
+                self.chain.set_account(oracle, self.receiver_program, data);
+            }
+            OracleKind::PythLegacy => {
+                let data = pyth::legacy_price_account(quote, valid);
+                self.chain.set_account(oracle, self.legacy_program, data);
+            }
+        }
+    }
+
+    /// Writes `quote` into the bank's oracle account.
+    pub fn set_price(&mut self, bank: &BankRef, quote: Quote) {
+        let kind = self.bank(bank).oracle_kind().unwrap();
+        self.write_oracle(kind, bank.oracle, bank.index, quote, true);
+    }
+
+    /// Refreshes every oracle at its current price to the current time.
+    pub fn refresh_prices(&mut self) {
+        for bank in self.banks() {
+            let mut quote = self.quote(&bank);
+            quote.publish_time = self.now();
+            self.set_price(&bank, quote);
+        }
+    }
+
+    /// The quote currently stored in a bank's oracle account.
+    pub fn quote(&self, bank: &BankRef) -> Quote {
+        let account = self.chain.account(&bank.oracle).unwrap();
+        let group = self.chain.load::<cross_margin::state::Group>(&self.group).unwrap();
+        let b = self.bank(bank);
+        let oracle = cross_margin::oracle::OracleAccount {
+            key: &bank.oracle,
+            owner: &account.owner,
+            data: &account.data,
+        };
+        let raw = cross_margin::oracle::read_raw(
+            b.oracle_kind().unwrap(),
+            &group,
+            &b.oracle_feed_id,
+            oracle,
+        )
+        .unwrap();
+        Quote {
+            price: raw.price,
+            conf: raw.conf,
+            exponent: raw.exponent,
+            publish_time: raw.publish_time,
+        }
+    }
+
+    /// A user with a margin account and `funds[i]` native tokens of bank i's mint.
+    pub fn user(&mut self, funds: [u64; 3]) -> User {
+        let keypair = self.chain.funded_keypair(10_000_000_000).unwrap();
+        let (ix, account) = ix::create_account(self.group, keypair.pubkey(), keypair.pubkey(), 0);
+        self.chain.send(&[ix], &[&keypair]).expect_ok("create_account");
+        let tokens = self
+            .banks()
+            .iter()
+            .zip(funds)
+            .map(|(bank, amount)| {
+                self.chain.create_token_account(&bank.mint, &keypair.pubkey(), amount)
+            })
+            .collect();
+        User { keypair, account, tokens }
+    }
+
+    pub fn margin_account(&self, user: &User) -> MarginAccount {
+        self.chain.load(&user.account).unwrap()
+    }
+
+    pub fn transfer(&self, user: &User, bank: &BankRef) -> Transfer {
+        Transfer {
+            group: self.group,
+            account: user.account,
+            owner: user.keypair.pubkey(),
+            bank: *bank,
+            user_token: user.tokens[bank.index as usize],
+        }
+    }
+
+    /// Health accounts for the user's positions after `movement` of `amount` in `bank`.
+    pub fn health_after(
+        &self,
+        user: &User,
+        bank: &BankRef,
+        movement: Movement,
+        amount: u64,
+    ) -> Vec<AccountMeta> {
+        let after =
+            ix::account_after(&self.margin_account(user), &self.bank(bank), movement, amount);
+        ix::health_accounts(&after, |i| self.bank_by_index(i))
+    }
+
+    pub fn health_accounts(&self, user: &User) -> Vec<AccountMeta> {
+        ix::health_accounts(&self.margin_account(user), |i| self.bank_by_index(i))
+    }
+
+    pub fn deposit(&mut self, user: &User, bank: &BankRef, amount: u64) -> TxResult {
+        let ix = ix::deposit(&self.transfer(user, bank), amount);
+        self.chain.send(&[ix], &[&user.keypair])
+    }
+
+    pub fn repay(&mut self, user: &User, bank: &BankRef, amount: u64) -> TxResult {
+        let ix = ix::repay(&self.transfer(user, bank), amount);
+        self.chain.send(&[ix], &[&user.keypair])
+    }
+
+    pub fn withdraw(&mut self, user: &User, bank: &BankRef, amount: u64) -> TxResult {
+        let health = self.health_after(user, bank, Movement::Withdraw, amount);
+        let ix = ix::withdraw(&self.transfer(user, bank), amount, health);
+        self.chain.send(&[ix], &[&user.keypair])
+    }
+
+    pub fn borrow(&mut self, user: &User, bank: &BankRef, amount: u64) -> TxResult {
+        let health = self.health_after(user, bank, Movement::Borrow, amount);
+        let ix = ix::borrow(&self.transfer(user, bank), amount, health);
+        self.chain.send(&[ix], &[&user.keypair])
+    }
+
+    /// The `health` view, decoded from return data.
+    pub fn health(&mut self, user: &User) -> (AccountHealth, Executed) {
+        let ix = ix::health(self.group, user.account, self.health_accounts(user));
+        let executed = self.chain.send(&[ix], &[]).expect_ok("health");
+        let view = AccountHealth::deserialize(&mut executed.return_data.as_slice())
+            .expect("AccountHealth");
+        (view, executed)
+    }
+
+    /// Every account a user action can touch, for no-state-change assertions.
+    pub fn snapshot(&self, user: &User) -> Snapshot {
+        let mut addresses = vec![self.group, user.account];
+        addresses.extend(user.tokens.iter().copied());
+        for bank in self.banks() {
+            addresses.extend([bank.address, bank.vault, bank.oracle]);
+        }
+        Snapshot::take(&self.chain, &addresses)
+    }
+}
+
+impl Default for Market {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `dollars` ± `conf` (in the same 1e-4 dollar units as the mantissa), exponent −4.
+pub fn quote_dollars(dollars: i64, conf: u64, publish_time: i64) -> Quote {
+    Quote { price: dollars * 10_000, conf, exponent: -4, publish_time }
+}
+
+fn placeholder() -> BankRef {
+    BankRef {
+        address: Pubkey::default(),
+        index: u16::MAX,
+        mint: Pubkey::default(),
+        vault: Pubkey::default(),
+        oracle: Pubkey::default(),
+        token_program: Pubkey::default(),
+    }
+}
