@@ -105,12 +105,31 @@ pub mod budget {
     /// Each bump below 255 costs one more `create_program_address` in the canonical-bump
     /// search (measured 1,500 CU each).
     pub const PER_BUMP_ATTEMPT: u64 = 1_600;
-    pub const DEPOSIT: u64 = 40_000;
-    pub const REPAY: u64 = 40_000;
-    pub const WITHDRAW_NO_BORROWS: u64 = 40_000;
-    pub const BORROW_2: u64 = 80_000;
-    pub const HEALTH_2: u64 = 80_000;
-    pub const CLOSE_ACCOUNT: u64 = 20_000;
+    // Measured (upstream route): configure_group 1,426; add_bank 20,569; configure_bank 2,456;
+    // create_account 6,216; deposit 6,904; repay 6,453; withdraw 6,929 (no borrows) and 10,574
+    // (2 positions); borrow 10,669 (2 positions); close_account 1,500. Instructions that create
+    // PDAs add `PER_BUMP_ATTEMPT` per bump below 255 (see `with_bump_search`).
+    pub const CONFIGURE_GROUP: u64 = 2_000;
+    pub const ADD_BANK: u64 = 16_500;
+    pub const CONFIGURE_BANK: u64 = 3_500;
+    pub const CREATE_ACCOUNT: u64 = 7_000;
+    pub const DEPOSIT: u64 = 8_000;
+    pub const REPAY: u64 = 7_500;
+    pub const WITHDRAW_NO_BORROWS: u64 = 8_000;
+    pub const WITHDRAW_2: u64 = 12_500;
+    pub const BORROW_2: u64 = 12_500;
+    /// Issue goal: at most 60k. Measured 33k.
+    pub const BORROW_16: u64 = 40_000;
+    pub const HEALTH_2: u64 = 5_600;
+    pub const CLOSE_ACCOUNT: u64 = 2_000;
+    /// Marginal CU of one more position in the `health` view, measured 1,709 (the issue's goal
+    /// is 1,500: not met yet; ~500 of it is the runtime deserializing the two extra accounts).
+    pub const HEALTH_PER_POSITION: u64 = 1_800;
+
+    /// The `health` view with `n` positions (measured 3,152 for 1 and 28,788 for 16).
+    pub fn health(n: u64) -> u64 {
+        2_000 + HEALTH_PER_POSITION * n
+    }
 
     /// The budget of an instruction that initialises a PDA whose canonical bump is `bump`.
     pub fn with_bump_search(base: u64, bump: u8) -> u64 {

@@ -239,7 +239,9 @@ impl Market {
             account: user.account,
             owner: user.keypair.pubkey(),
             bank: *bank,
-            user_token: user.tokens[bank.index as usize],
+            // Users get token accounts for the three standard banks; tests that use more banks
+            // set `user_token` themselves.
+            user_token: user.tokens.get(bank.index as usize).copied().unwrap_or_default(),
         }
     }
 

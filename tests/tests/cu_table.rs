@@ -1,46 +1,186 @@
-//! Runs every instruction once on the real SBF build and prints the CU table (`scripts/test.sh`
-//! shows it; docs/CU.md records it). Each row is also checked against its budget.
+//! Runs every instruction on the real SBF build and prints the CU table (`scripts/test.sh`
+//! shows it; docs/CU.md records it), including how health grows with the number of positions.
+//! Each row is checked against its budget in `cross_margin_tests::budget`.
 
-use cross_margin::state::Group;
+use cross_margin::state::{Group, OracleKind};
+use cross_margin_client::ix;
+use cross_margin_tests::market::*;
 use cross_margin_tests::*;
 
-struct Row {
-    instruction: &'static str,
-    compute_units: u64,
-    budget: u64,
-    note: String,
+struct Table(Vec<(String, u64, u64, String)>);
+
+impl Table {
+    fn row(
+        &mut self,
+        name: impl Into<String>,
+        executed: &Executed,
+        budget: u64,
+        note: impl Into<String>,
+    ) {
+        self.0.push((name.into(), executed.compute_units, budget, note.into()));
+    }
 }
 
 #[test]
 fn cu_table() {
-    let mut chain = chain();
-    let mut rows = Vec::new();
+    let mut table = Table(Vec::new());
 
+    // create_group on a bare chain (its cost depends on the PDA bump search).
+    let mut chain = chain();
     let admin = chain.funded_keypair(1_000_000_000).unwrap();
     let (receiver, legacy) = oracle_program_ids(&mut chain);
     let (ix, group) = ix::create_group(admin.pubkey(), chain.payer.pubkey(), 0, receiver, legacy);
     let executed = chain.send(&[ix], &[&admin]).expect_ok("create_group");
     let bump = chain.load::<Group>(&group).unwrap().bump;
-    rows.push(Row {
-        instruction: "create_group",
-        compute_units: executed.compute_units,
-        budget: budget::with_bump_search(budget::CREATE_GROUP, bump),
-        note: format!("canonical bump {bump}: {} extra PDA attempts", 255 - bump),
-    });
+    let budget = budget::with_bump_search(budget::CREATE_GROUP, bump);
+    table.row(
+        "create_group",
+        &executed,
+        budget,
+        format!("bump {bump}: {} extra PDA attempts", 255 - bump),
+    );
+
+    let mut m = Market::new();
+    let ix = ix::configure_group(m.group, m.admin.pubkey(), Some(false), Some(false), None, None);
+    let executed = m.chain.send(&[ix], &[&m.admin]).expect_ok("configure_group");
+    table.row("configure_group", &executed, budget::CONFIGURE_GROUP, "");
+
+    let mint = m.chain.create_mint(6, anchor_spl::token::ID);
+    let oracle = m.chain.new_pubkey();
+    m.write_oracle(OracleKind::PythPull, oracle, 3, quote_dollars(1, 0, m.now()), true);
+    let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
+    let (ix, bank, _) = ix::add_bank(
+        m.group,
+        m.admin.pubkey(),
+        m.chain.payer.pubkey(),
+        mint,
+        anchor_spl::token::ID,
+        oracle,
+        config.clone(),
+    );
+    let executed = m.chain.send(&[ix], &[&m.admin]).expect_ok("add_bank");
+    let stored = m.chain.load::<cross_margin::state::Bank>(&bank).unwrap();
+    let budget = budget::with_bump_search(
+        budget::with_bump_search(budget::ADD_BANK, stored.bump),
+        stored.vault_bump,
+    );
+    let note = format!(
+        "bank + vault PDAs (bumps {}, {}), pull oracle check",
+        stored.bump, stored.vault_bump
+    );
+    table.row("add_bank", &executed, budget, note);
+    let ix = ix::configure_bank(m.group, m.admin.pubkey(), bank, oracle, config);
+    let executed = m.chain.send(&[ix], &[&m.admin]).expect_ok("configure_bank");
+    table.row("configure_bank", &executed, budget::CONFIGURE_BANK, "");
+
+    let owner = m.chain.funded_keypair(1_000_000_000).unwrap();
+    let (ix, account) = ix::create_account(m.group, owner.pubkey(), owner.pubkey(), 0);
+    let executed = m.chain.send(&[ix], &[&owner]).expect_ok("create_account");
+    let bump = m.chain.load::<cross_margin::state::MarginAccount>(&account).unwrap().bump;
+    let budget = budget::with_bump_search(budget::CREATE_ACCOUNT, bump);
+    table.row("create_account", &executed, budget, format!("bump {bump}"));
+
+    let lender = m.user([1_000_000_000_000, 0, 0]);
+    let user = m.user([0, 100_000_000_000, 0]);
+    let (usdc, sol) = (m.usdc, m.sol);
+    m.deposit(&lender, &usdc, 1_000_000_000_000).expect_ok("deposit");
+    let executed = m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit");
+    table.row("deposit", &executed, budget::DEPOSIT, "SPL Token transfer_checked");
+    let executed = m.borrow(&user, &usdc, 100_000_000).expect_ok("borrow");
+    table.row("borrow", &executed, budget::BORROW_2, "2 positions after");
+    let (_, executed) = m.health(&user);
+    table.row("health", &executed, budget::HEALTH_2, "2 positions");
+    let executed = m.withdraw(&user, &sol, 1_000_000_000).expect_ok("withdraw");
+    table.row(
+        "withdraw",
+        &executed,
+        budget::WITHDRAW_2,
+        "with a borrow: health checked, 2 positions",
+    );
+    let executed = m.repay(&user, &usdc, 100_000_000).expect_ok("repay");
+    table.row("repay", &executed, budget::REPAY, "");
+    let executed = m.withdraw(&user, &sol, 9_000_000_000).expect_ok("withdraw");
+    table.row("withdraw", &executed, budget::WITHDRAW_NO_BORROWS, "no borrows: no health check");
+    let ix = ix::close_account(user.account, user.keypair.pubkey());
+    let executed = m.chain.send(&[ix], &[&user.keypair]).expect_ok("close_account");
+    table.row("close_account", &executed, budget::CLOSE_ACCOUNT, "");
+
+    // Health and borrow as the number of positions grows.
+    let scale = health_scaling(&mut table);
 
     println!("CU table (upstream SBF route, LiteSVM 0.18)");
     println!("| instruction | CU | budget | note |");
     println!("|---|---:|---:|---|");
-    for row in &rows {
-        println!("| {} | {} | {} | {} |", row.instruction, row.compute_units, row.budget, row.note);
+    for (name, cu, budget, note) in &table.0 {
+        println!("| {name} | {cu} | {budget} | {note} |");
     }
-    for row in &rows {
-        assert!(
-            row.compute_units <= row.budget,
-            "{} used {} CU, budget {}",
-            row.instruction,
-            row.compute_units,
-            row.budget
-        );
+    println!(
+        "| health, per extra position | {scale} | {} | (health(16) − health(1)) / 15 |",
+        budget::HEALTH_PER_POSITION
+    );
+    for (name, cu, budget, _) in &table.0 {
+        assert!(cu <= budget, "{name} used {cu} CU, budget {budget}");
     }
+    assert!(scale <= budget::HEALTH_PER_POSITION, "health costs {scale} CU per position");
+}
+
+/// An account with n deposits (n = 1, 2, 4, 8, 16), its `health` CU, and a borrow that makes
+/// it 16 positions. Returns the marginal CU of one more position in a health check.
+fn health_scaling(table: &mut Table) -> u64 {
+    let mut m = Market::new();
+    let mut banks = vec![m.usdc, m.sol, m.btc];
+    while banks.len() < 17 {
+        banks.push(m.add_bank(6, OracleKind::PythPull, [9_000, 9_500, 10_500, 11_000], (1, 0)));
+    }
+    let lender = m.user([0, 0, 0]);
+    let last = banks[16];
+    let lender_token =
+        m.chain.create_token_account(&last.mint, &lender.keypair.pubkey(), 1_000_000_000);
+    let mut lend = m.transfer(&lender, &last);
+    lend.user_token = lender_token;
+    m.chain.send(&[ix::deposit(&lend, 1_000_000_000)], &[&lender.keypair]).expect_ok("lend");
+
+    let user = m.user([0, 0, 0]);
+    let mut costs = Vec::new();
+    for (i, bank) in banks[..16].iter().enumerate() {
+        let token = m.chain.create_token_account(&bank.mint, &user.keypair.pubkey(), 1_000_000_000);
+        let mut transfer = m.transfer(&user, bank);
+        transfer.user_token = token;
+        m.chain
+            .send(&[ix::deposit(&transfer, 1_000_000_000)], &[&user.keypair])
+            .expect_ok("deposit");
+        let n = i + 1;
+        if n.is_power_of_two() {
+            let metas = cross_margin_client::ix::health_accounts(&m.margin_account(&user), |idx| {
+                banks[idx as usize]
+            });
+            let executed =
+                m.chain.send(&[ix::health(m.group, user.account, metas)], &[]).expect_ok("health");
+            table.row(format!("health, {n} positions"), &executed, budget::health(n as u64), "");
+            costs.push(executed.compute_units);
+        }
+    }
+    // 15 deposits + a new borrow = 16 positions after the borrow.
+    let user_token = m.chain.create_token_account(&last.mint, &user.keypair.pubkey(), 0);
+    // Withdraw the 16th deposit so the borrow opens the 16th slot.
+    let mut transfer = m.transfer(&user, &banks[15]);
+    transfer.user_token = m.chain.create_token_account(&banks[15].mint, &user.keypair.pubkey(), 0);
+    m.chain
+        .send(&[ix::withdraw(&transfer, 1_000_000_000, vec![])], &[&user.keypair])
+        .expect_ok("withdraw 16th");
+    let mut borrow = m.transfer(&user, &last);
+    borrow.user_token = user_token;
+    let after = cross_margin_client::ix::account_after(
+        &m.margin_account(&user),
+        &m.bank(&last),
+        cross_margin_client::ix::Movement::Borrow,
+        1_000_000,
+    );
+    let metas = cross_margin_client::ix::health_accounts(&after, |idx| banks[idx as usize]);
+    let executed = m
+        .chain
+        .send(&[ix::borrow(&borrow, 1_000_000, metas)], &[&user.keypair])
+        .expect_ok("borrow 16");
+    table.row("borrow, 16 positions", &executed, budget::BORROW_16, "15 deposits + the new borrow");
+    (costs[4] - costs[0]) / 15
 }

@@ -6,8 +6,8 @@ use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 
 use crate::error::MarginError;
-use crate::health::{Health, PositionHealth};
-use crate::oracle::{read_bank_price, OracleAccount};
+use crate::health::{Health, PositionHealth, PositionShares};
+use crate::oracle::{read_bank_price_side, OracleAccount, PriceSide};
 use crate::state::{Bank, Group, MarginAccount};
 
 /// A bank the instruction already holds (mutably) and that must not be loaded again.
@@ -41,34 +41,34 @@ pub fn compute_account_health(
     for (i, position) in active.iter().enumerate() {
         let bank_info = &remaining[2 * i];
         let oracle_info = &remaining[2 * i + 1];
-        if remaining[..2 * i].iter().step_by(2).any(|earlier| earlier.key == bank_info.key) {
-            return err!(MarginError::HealthBankDuplicate);
-        }
         let Some(shares) = position.shares() else { continue };
         let position_health = match loaded.iter().find(|l| l.key == *bank_info.key) {
-            Some(loaded) => position_health(
-                loaded.bank,
-                group_key,
-                group,
-                position.bank_index,
-                oracle_info,
-                now,
-                shares,
-            )?,
+            Some(loaded) => {
+                require_eq!(
+                    loaded.bank.bank_index,
+                    position.bank_index,
+                    MarginError::HealthBankMismatch
+                );
+                position_health(loaded.bank, group_key, group, oracle_info, now, shares)
+            }
             None => {
                 let data = bank_info.try_borrow_data()?;
                 let bank = decode_bank(bank_info.owner, &data)?;
-                position_health(
-                    bank,
-                    group_key,
-                    group,
-                    position.bank_index,
-                    oracle_info,
-                    now,
-                    shares,
-                )?
+                require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
+                if bank.bank_index != position.bank_index {
+                    // Only on this error path: tell a repeated bank from a wrong one.
+                    let repeated =
+                        remaining[..2 * i].iter().step_by(2).any(|e| e.key == bank_info.key);
+                    return Err(if repeated {
+                        MarginError::HealthBankDuplicate
+                    } else {
+                        MarginError::HealthBankMismatch
+                    }
+                    .into());
+                }
+                position_health(bank, group_key, group, oracle_info, now, shares)
             }
-        };
+        }?;
         report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
         report.positions.push((position.bank_index, position_health));
     }
@@ -79,18 +79,24 @@ fn position_health(
     bank: &Bank,
     group_key: &Pubkey,
     group: &Group,
-    bank_index: u16,
     oracle_info: &AccountInfo,
     now: i64,
-    shares: crate::health::PositionShares,
+    shares: PositionShares,
 ) -> Result<PositionHealth> {
     require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
-    require_eq!(bank.bank_index, bank_index, MarginError::HealthBankMismatch);
     let data = oracle_info.try_borrow_data()?;
     let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
-    let price = read_bank_price(bank, group, oracle, now)?;
-    let risk =
-        bank.risk(price.asset_price, price.liab_price).map_err(|_| MarginError::MathOverflow)?;
+    // A position is priced on one side only: deposits at the asset price, borrows at the
+    // liability price. The other side is never read for it.
+    let (asset_price, liab_price) = match shares {
+        PositionShares::Deposit(_) => {
+            (read_bank_price_side(bank, group, oracle, now, PriceSide::Asset)?, 0)
+        }
+        PositionShares::Borrow(_) => {
+            (0, read_bank_price_side(bank, group, oracle, now, PriceSide::Liability)?)
+        }
+    };
+    let risk = bank.risk(asset_price, liab_price).map_err(|_| MarginError::MathOverflow)?;
     Ok(risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?)
 }
 

@@ -29,14 +29,19 @@ pub enum Round {
 /// `a * b / 2^64` for a `u64` and a Q64.64 value, rounded as asked, without an intermediate
 /// that can overflow (the product is split at the binary point).
 pub fn mul_q64(a: u64, b_q64: u128, round: Round) -> MathResult<u64> {
-    let a = a as u128;
-    let high = a.checked_mul(b_q64 >> 64).ok_or(Overflow)?;
-    let low = a * (b_q64 & (ONE_Q64 - 1)); // < 2^128: both factors < 2^64
+    // Two 64×64→128 products (no 128×128 multiply, no overflow check needed on either).
+    let high = widening_mul(a, (b_q64 >> 64) as u64);
+    let low = widening_mul(a, b_q64 as u64);
     let mut result = high.checked_add(low >> 64).ok_or(Overflow)?;
-    if round == Round::Up && low & (ONE_Q64 - 1) != 0 {
+    if round == Round::Up && low as u64 != 0 {
         result = result.checked_add(1).ok_or(Overflow)?;
     }
     u64::try_from(result).map_err(|_| Overflow)
+}
+
+#[inline(always)]
+fn widening_mul(a: u64, b: u64) -> u128 {
+    a as u128 * b as u128
 }
 
 /// `a * 2^64 / b_q64`: how many units of a Q64.64 quantity `b` fit in `a`, rounded as asked.

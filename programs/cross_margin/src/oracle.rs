@@ -127,7 +127,61 @@ fn with_aligned<R>(data: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     f(&bytes[..data.len()])
 }
 
-/// Age, sign and confidence checks, then normalisation to Q64.64 quote per native token.
+/// Which price a caller needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceSide {
+    /// The oracle price itself, rounded down.
+    Mid,
+    /// price − k·conf (floored at zero), rounded down: what deposits are worth.
+    Asset,
+    /// price + k·conf, rounded up: what borrows cost.
+    Liability,
+}
+
+/// Age, sign and confidence checks.
+pub fn validate(
+    raw: &RawPrice,
+    now: i64,
+    max_age_secs: u32,
+    max_conf_bps: u32,
+) -> core::result::Result<(), MarginError> {
+    if now.saturating_sub(raw.publish_time) > max_age_secs as i64 {
+        return Err(MarginError::OracleStale);
+    }
+    if raw.price <= 0 {
+        return Err(MarginError::OracleNonPositivePrice);
+    }
+    if raw.conf as u128 * BPS as u128 > raw.price as u128 * max_conf_bps as u128 {
+        return Err(MarginError::OracleConfidenceTooWide);
+    }
+    Ok(())
+}
+
+/// One side of a validated price, as Q64.64 quote native units per native token.
+pub fn normalise(
+    raw: &RawPrice,
+    side: PriceSide,
+    conf_multiplier_bps: u32,
+    token_decimals: u8,
+) -> core::result::Result<u128, MarginError> {
+    let price = raw.price as u64;
+    let (mantissa, round) = match side {
+        PriceSide::Mid => (price, Round::Down),
+        PriceSide::Asset | PriceSide::Liability => {
+            let spread = mul_bps(raw.conf, conf_multiplier_bps, Round::Up)
+                .map_err(|_| MarginError::MathOverflow)?;
+            if side == PriceSide::Asset {
+                (price.saturating_sub(spread), Round::Down)
+            } else {
+                (price.checked_add(spread).ok_or(MarginError::MathOverflow)?, Round::Up)
+            }
+        }
+    };
+    let exponent = raw.exponent + QUOTE_DECIMALS as i32 - token_decimals as i32;
+    q64_from_decimal(mantissa, exponent, round).map_err(|_| MarginError::MathOverflow)
+}
+
+/// Validation, then all three prices.
 pub fn validate_and_normalise(
     raw: RawPrice,
     now: i64,
@@ -136,31 +190,32 @@ pub fn validate_and_normalise(
     conf_multiplier_bps: u32,
     token_decimals: u8,
 ) -> core::result::Result<OraclePrice, MarginError> {
-    if now.saturating_sub(raw.publish_time) > max_age_secs as i64 {
-        return Err(MarginError::OracleStale);
-    }
-    if raw.price <= 0 {
-        return Err(MarginError::OracleNonPositivePrice);
-    }
-    let price = raw.price as u64;
-    if raw.conf as u128 * BPS as u128 > price as u128 * max_conf_bps as u128 {
-        return Err(MarginError::OracleConfidenceTooWide);
-    }
-    let spread =
-        mul_bps(raw.conf, conf_multiplier_bps, Round::Up).map_err(|_| MarginError::MathOverflow)?;
-    let exponent = raw.exponent + QUOTE_DECIMALS as i32 - token_decimals as i32;
-    let normalise = |mantissa: u64, round| {
-        q64_from_decimal(mantissa, exponent, round).map_err(|_| MarginError::MathOverflow)
-    };
+    validate(&raw, now, max_age_secs, max_conf_bps)?;
+    let side = |side| normalise(&raw, side, conf_multiplier_bps, token_decimals);
     Ok(OraclePrice {
-        price: normalise(price, Round::Down)?,
-        asset_price: normalise(price.saturating_sub(spread), Round::Down)?,
-        liab_price: normalise(
-            price.checked_add(spread).ok_or(MarginError::MathOverflow)?,
-            Round::Up,
-        )?,
+        price: side(PriceSide::Mid)?,
+        asset_price: side(PriceSide::Asset)?,
+        liab_price: side(PriceSide::Liability)?,
         publish_time: raw.publish_time,
     })
+}
+
+/// Reads, validates and normalises only the side of the bank's price a caller needs (the
+/// health check prices each position on one side only).
+pub fn read_bank_price_side(
+    bank: &Bank,
+    group: &Group,
+    oracle: OracleAccount,
+    now: i64,
+    side: PriceSide,
+) -> core::result::Result<u128, MarginError> {
+    if *oracle.key != bank.oracle {
+        return Err(MarginError::OracleAccountMismatch);
+    }
+    let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
+    let raw = read_raw(kind, group, &bank.oracle_feed_id, oracle)?;
+    validate(&raw, now, bank.oracle_max_age_secs, bank.oracle_max_conf_bps)?;
+    normalise(&raw, side, bank.oracle_conf_multiplier_bps, bank.decimals)
 }
 
 #[cfg(test)]

@@ -218,7 +218,12 @@ impl Bank {
             init_liab_weight_bps: self.init_liab_weight_bps,
             maint_liab_weight_bps: self.maint_liab_weight_bps,
             deposit_weight_scale_start_quote: self.deposit_weight_scale_start_quote,
-            total_deposits_native: self.total_deposits_native()?,
+            // Only the size-aware weight reads it.
+            total_deposits_native: if self.deposit_weight_scale_start_quote == 0 {
+                0
+            } else {
+                self.total_deposits_native()?
+            },
         })
     }
 
