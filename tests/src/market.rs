@@ -304,6 +304,69 @@ impl Market {
     }
 }
 
+impl Market {
+    /// Runs `action`, asserts it failed with `error`, and that none of the user's, the group's
+    /// or the banks' accounts changed.
+    pub fn assert_rejected(
+        &mut self,
+        user: &User,
+        error: MarginError,
+        action: impl FnOnce(&mut Market) -> TxResult,
+    ) {
+        let before = self.snapshot(user);
+        action(self).expect_margin_error(error);
+        before.assert_unchanged(&self.chain);
+    }
+
+    /// Like `assert_rejected`, for errors raised by Anchor's account validation.
+    pub fn assert_rejected_by_anchor(
+        &mut self,
+        user: &User,
+        error: anchor_lang::error::ErrorCode,
+        action: impl FnOnce(&mut Market) -> TxResult,
+    ) {
+        let before = self.snapshot(user);
+        action(self).expect_anchor_error(error);
+        before.assert_unchanged(&self.chain);
+    }
+
+    /// A lender holding 1,000,000 USDC, 10,000 SOL and 100 BTC in the banks, so that borrows
+    /// have liquidity.
+    pub fn with_liquidity(&mut self) -> User {
+        let amounts = [1_000_000_000_000, 10_000_000_000_000, 10_000_000_000];
+        let lender = self.user(amounts);
+        for (bank, amount) in self.banks().into_iter().zip(amounts) {
+            self.deposit(&lender, &bank, amount).expect_ok("lender deposit");
+        }
+        lender
+    }
+
+    /// A second group (same admin, group_num 1) with one USDC-like bank of its own.
+    pub fn other_group_bank(&mut self) -> (Pubkey, BankRef) {
+        let (ix, group) = ix::create_group(
+            self.admin.pubkey(),
+            self.chain.payer.pubkey(),
+            1,
+            self.receiver_program,
+            self.legacy_program,
+        );
+        self.chain.send(&[ix], &[&self.admin]).expect_ok("create other group");
+        let oracle = self.chain.new_pubkey();
+        self.write_oracle(OracleKind::PythPull, oracle, 0, quote_dollars(1, 0, self.now()), true);
+        let (ix, bank, _) = ix::add_bank(
+            group,
+            self.admin.pubkey(),
+            self.chain.payer.pubkey(),
+            self.usdc.mint,
+            anchor_spl::token::ID,
+            oracle,
+            bank_config(OracleKind::PythPull, 0, [9_500, 9_800, 10_200, 10_500]),
+        );
+        self.chain.send(&[ix], &[&self.admin]).expect_ok("add other bank");
+        (group, self.bank_ref(&bank))
+    }
+}
+
 impl Default for Market {
     fn default() -> Self {
         Self::new()
