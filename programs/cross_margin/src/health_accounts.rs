@@ -42,33 +42,27 @@ pub fn compute_account_health(
         let bank_info = &remaining[2 * i];
         let oracle_info = &remaining[2 * i + 1];
         let Some(shares) = position.shares() else { continue };
-        let position_health = match loaded.iter().find(|l| l.key == *bank_info.key) {
-            Some(loaded) => {
-                require_eq!(
-                    loaded.bank.bank_index,
-                    position.bank_index,
-                    MarginError::HealthBankMismatch
-                );
-                position_health(loaded.bank, group_key, group, oracle_info, now, shares)
-            }
+        // The bank: the instruction's own (already loaded, maybe modified) or decoded here.
+        let data;
+        let bank: &Bank = match loaded.iter().find(|l| l.key == *bank_info.key) {
+            Some(loaded) => loaded.bank,
             None => {
-                let data = bank_info.try_borrow_data()?;
-                let bank = decode_bank(bank_info.owner, &data)?;
-                require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
-                if bank.bank_index != position.bank_index {
-                    // Only on this error path: tell a repeated bank from a wrong one.
-                    let repeated =
-                        remaining[..2 * i].iter().step_by(2).any(|e| e.key == bank_info.key);
-                    return Err(if repeated {
-                        MarginError::HealthBankDuplicate
-                    } else {
-                        MarginError::HealthBankMismatch
-                    }
-                    .into());
-                }
-                position_health(bank, group_key, group, oracle_info, now, shares)
+                data = bank_info.try_borrow_data()?;
+                decode_bank(bank_info.owner, &data)?
             }
-        }?;
+        };
+        require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
+        if bank.bank_index != position.bank_index {
+            // Only on this error path: tell a repeated bank from a wrong one.
+            let repeated = remaining[..2 * i].iter().step_by(2).any(|e| e.key == bank_info.key);
+            return Err(if repeated {
+                MarginError::HealthBankDuplicate
+            } else {
+                MarginError::HealthBankMismatch
+            }
+            .into());
+        }
+        let position_health = position_health(bank, group, oracle_info, now, shares)?;
         report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
         report.positions.push((position.bank_index, position_health));
     }
@@ -77,13 +71,11 @@ pub fn compute_account_health(
 
 fn position_health(
     bank: &Bank,
-    group_key: &Pubkey,
     group: &Group,
     oracle_info: &AccountInfo,
     now: i64,
     shares: PositionShares,
 ) -> Result<PositionHealth> {
-    require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
     let data = oracle_info.try_borrow_data()?;
     let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
     // A position is priced on one side only: deposits at the asset price, borrows at the

@@ -38,8 +38,13 @@ pub struct BankTransfer<'info> {
 }
 
 impl<'info> BankTransfer<'info> {
-    pub fn transfer_in(&self, amount: u64, decimals: u8) -> Result<()> {
+    /// Deposit and repay check the wallet first, before any arithmetic on the amount.
+    pub fn require_wallet_balance(&self, amount: u64) -> Result<()> {
         require_gte!(self.user_token.amount, amount, MarginError::InsufficientTokenBalance);
+        Ok(())
+    }
+
+    pub fn transfer_in(&self, amount: u64, decimals: u8) -> Result<()> {
         crate::token::transfer_to_vault(
             &self.token_program.to_account_info(),
             &self.user_token.to_account_info(),

@@ -9,6 +9,7 @@ use crate::positions;
 /// a deposit. Needs no oracle, so it works while prices are stale.
 pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, MarginError::ZeroAmount);
+    ctx.accounts.require_wallet_balance(amount)?;
     let group = ctx.accounts.group.load()?;
     require!(!group.is_paused(), MarginError::GroupPaused);
 

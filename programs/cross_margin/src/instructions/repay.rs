@@ -9,6 +9,7 @@ use crate::positions;
 /// Needs no oracle, so it works while prices are stale.
 pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, MarginError::ZeroAmount);
+    ctx.accounts.require_wallet_balance(amount)?;
     require!(!ctx.accounts.group.load()?.is_paused(), MarginError::GroupPaused);
 
     let mut bank = ctx.accounts.bank.load_mut()?;
