@@ -87,6 +87,7 @@ fn cu_table() {
     let executed = m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit");
     table.row("deposit", &executed, budget::DEPOSIT, "SPL Token transfer_checked");
     let executed = m.borrow(&user, &usdc, 100_000_000).expect_ok("borrow");
+    let borrow_2 = executed.compute_units;
     table.row("borrow", &executed, budget::BORROW_2, "2 positions after");
     let (_, executed) = m.health(&user);
     table.row("health", &executed, budget::HEALTH_2, "2 positions");
@@ -106,7 +107,8 @@ fn cu_table() {
     table.row("close_account", &executed, budget::CLOSE_ACCOUNT, "");
 
     // Health and borrow as the number of positions grows.
-    let scale = health_scaling(&mut table);
+    let (scale, borrow_16) = health_scaling(&mut table);
+    let gate_scale = (borrow_16 - borrow_2) / 14;
 
     println!("CU table (upstream SBF route, LiteSVM 0.18)");
     println!("| instruction | CU | budget | note |");
@@ -115,18 +117,27 @@ fn cu_table() {
         println!("| {name} | {cu} | {budget} | {note} |");
     }
     println!(
-        "| health, per extra position | {scale} | {} | (health(16) − health(1)) / 15 |",
+        "| health view, per extra position | {scale} | {} | (health(16) − health(1)) / 15, incl. per-position return data |",
         budget::HEALTH_PER_POSITION
+    );
+    println!(
+        "| health check in borrow, per extra position | {gate_scale} | {} | (borrow(16) − borrow(2)) / 14 |",
+        budget::HEALTH_CHECK_PER_POSITION
     );
     for (name, cu, budget, _) in &table.0 {
         assert!(cu <= budget, "{name} used {cu} CU, budget {budget}");
     }
-    assert!(scale <= budget::HEALTH_PER_POSITION, "health costs {scale} CU per position");
+    assert!(scale <= budget::HEALTH_PER_POSITION, "health view costs {scale} CU per position");
+    assert!(
+        gate_scale <= budget::HEALTH_CHECK_PER_POSITION,
+        "the borrow health check costs {gate_scale} CU per position"
+    );
 }
 
 /// An account with n deposits (n = 1, 2, 4, 8, 16), its `health` CU, and a borrow that makes
-/// it 16 positions. Returns the marginal CU of one more position in a health check.
-fn health_scaling(table: &mut Table) -> u64 {
+/// it 16 positions. Returns the marginal CU of one more position in the health view, and the
+/// CU of the 16-position borrow.
+fn health_scaling(table: &mut Table) -> (u64, u64) {
     let mut m = Market::new();
     let mut banks = vec![m.usdc, m.sol, m.btc];
     while banks.len() < 17 {
@@ -182,5 +193,5 @@ fn health_scaling(table: &mut Table) -> u64 {
         .send(&[ix::borrow(&borrow, 1_000_000, metas)], &[&user.keypair])
         .expect_ok("borrow 16");
     table.row("borrow, 16 positions", &executed, budget::BORROW_16, "15 deposits + the new borrow");
-    (costs[4] - costs[0]) / 15
+    ((costs[4] - costs[0]) / 15, executed.compute_units)
 }

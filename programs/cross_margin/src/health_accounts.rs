@@ -16,10 +16,18 @@ pub struct LoadedBank<'a> {
     pub bank: &'a Bank,
 }
 
-/// Health of `account` with its per-position breakdown (in slot order of active positions).
+/// Health of `account`, and (if asked for) its per-position breakdown in slot order.
 pub struct HealthReport {
     pub health: Health,
     pub positions: Vec<(u16, PositionHealth)>,
+}
+
+/// Whether the caller needs the per-position breakdown (the `health` view) or only the totals
+/// (the withdraw/borrow gate, which saves the bookkeeping).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    Totals,
+    PerPosition,
 }
 
 /// Validates the health accounts and computes the account's health at unix time `now`.
@@ -30,15 +38,18 @@ pub fn compute_account_health(
     remaining: &[AccountInfo],
     now: i64,
     loaded: &[LoadedBank],
+    breakdown: Breakdown,
 ) -> Result<HealthReport> {
-    let active: Vec<_> = account.active_positions().collect();
-    let needed = active.len() * 2;
+    let active_count = account.active_count();
+    let needed = active_count * 2;
     require_gte!(remaining.len(), needed, MarginError::HealthAccountsMissing);
     require_eq!(remaining.len(), needed, MarginError::HealthAccountsExtra);
 
-    let mut report =
-        HealthReport { health: Health::default(), positions: Vec::with_capacity(active.len()) };
-    for (i, position) in active.iter().enumerate() {
+    let mut report = HealthReport { health: Health::default(), positions: Vec::new() };
+    if breakdown == Breakdown::PerPosition {
+        report.positions.reserve_exact(active_count);
+    }
+    for (i, position) in account.active_positions().enumerate() {
         let bank_info = &remaining[2 * i];
         let oracle_info = &remaining[2 * i + 1];
         let Some(shares) = position.shares() else { continue };
@@ -64,7 +75,9 @@ pub fn compute_account_health(
         }
         let position_health = position_health(bank, group, oracle_info, now, shares)?;
         report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
-        report.positions.push((position.bank_index, position_health));
+        if breakdown == Breakdown::PerPosition {
+            report.positions.push((position.bank_index, position_health));
+        }
     }
     Ok(report)
 }

@@ -91,6 +91,7 @@ pub fn require_init_health(
         ctx.remaining_accounts,
         now,
         &[crate::health_accounts::LoadedBank { key: ctx.accounts.bank.key(), bank }],
+        crate::health_accounts::Breakdown::Totals,
     )?;
     require_gte!(report.health.init, 0, MarginError::InitHealthNegative);
     Ok(report.health.init)

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
-use crate::health_accounts::compute_account_health;
+use crate::health_accounts::{compute_account_health, Breakdown};
 use crate::state::{Group, MarginAccount};
 
 #[derive(Accounts)]
@@ -47,6 +47,7 @@ pub fn handler(ctx: Context<HealthView>) -> Result<AccountHealth> {
         ctx.remaining_accounts,
         Clock::get()?.unix_timestamp,
         &[],
+        Breakdown::PerPosition,
     )?;
     Ok(AccountHealth {
         init: report.health.init,
