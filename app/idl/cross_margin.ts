@@ -324,6 +324,18 @@ export type CrossMargin = {
           "type": {
             "option": "pubkey"
           }
+        },
+        {
+          "name": "liquidationEndBufferBps",
+          "type": {
+            "option": "u32"
+          }
+        },
+        {
+          "name": "bankruptcyDustQuote",
+          "type": {
+            "option": "u64"
+          }
         }
       ]
     },
@@ -573,6 +585,69 @@ export type CrossMargin = {
           "name": "accountHealth"
         }
       }
+    },
+    {
+      "name": "liquidate",
+      "docs": [
+        "Liquidates an account whose maint health is below zero (or, once started, below the end",
+        "target): the signer's own account takes over up to `max_liab_amount` of the liquidatee's",
+        "debt in `liab_bank` and receives its deposit in `asset_bank` plus the liquidation fee.",
+        "Remaining accounts: the liquidatee's `(bank, oracle)` pairs (positions before), then the",
+        "liquidator's (positions after)."
+      ],
+      "discriminator": [
+        223,
+        179,
+        226,
+        125,
+        48,
+        46,
+        39,
+        74
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "liquidator",
+            "liquidatee",
+            "liab_bank",
+            "asset_bank"
+          ]
+        },
+        {
+          "name": "liquidator",
+          "docs": [
+            "The liquidator's own margin account: it takes over the debt and receives the collateral."
+          ],
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "liquidator"
+          ]
+        },
+        {
+          "name": "liquidatee",
+          "writable": true
+        },
+        {
+          "name": "liabBank",
+          "writable": true
+        },
+        {
+          "name": "assetBank",
+          "writable": true
+        }
+      ],
+      "args": [
+        {
+          "name": "maxLiabAmount",
+          "type": "u64"
+        }
+      ]
     },
     {
       "name": "repay",
@@ -840,6 +915,19 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "liquidation",
+      "discriminator": [
+        253,
+        18,
+        85,
+        107,
+        192,
+        175,
+        171,
+        172
+      ]
+    },
+    {
       "name": "tokenMovement",
       "discriminator": [
         45,
@@ -1098,6 +1186,51 @@ export type CrossMargin = {
       "code": 6048,
       "name": "insufficientTokenBalance",
       "msg": "Token account balance is lower than the amount"
+    },
+    {
+      "code": 6049,
+      "name": "invalidLiquidationConfig",
+      "msg": "Liquidation end buffer out of range"
+    },
+    {
+      "code": 6050,
+      "name": "selfLiquidation",
+      "msg": "An account cannot liquidate itself"
+    },
+    {
+      "code": 6051,
+      "name": "notLiquidatable",
+      "msg": "Account is not liquidatable (maint health >= 0, or above the end target)"
+    },
+    {
+      "code": 6052,
+      "name": "liquidationLiabNotBorrow",
+      "msg": "The liquidatee has no borrow in the liability bank"
+    },
+    {
+      "code": 6053,
+      "name": "liquidationAssetNotDeposit",
+      "msg": "The liquidatee has no deposit in the asset bank"
+    },
+    {
+      "code": 6054,
+      "name": "liquidationSameBank",
+      "msg": "Liability and asset bank must differ"
+    },
+    {
+      "code": 6055,
+      "name": "liquidationAmountZero",
+      "msg": "Nothing to liquidate: the amount rounds to zero"
+    },
+    {
+      "code": 6056,
+      "name": "liquidationDidNotImprove",
+      "msg": "The liquidation would not improve the liquidatee's maint health"
+    },
+    {
+      "code": 6057,
+      "name": "liquidatorInitHealthNegative",
+      "msg": "The liquidator's init health would be negative"
     }
   ],
   "types": [
@@ -1585,7 +1718,10 @@ export type CrossMargin = {
         "| 104 | 1 | paused |",
         "| 105 | 1 | reduce_only |",
         "| 106 | 6 | padding |",
-        "| 112 | 256 | reserved (zero) |"
+        "| 112 | 8 | bankruptcy_dust_quote |",
+        "| 120 | 4 | liquidation_end_buffer_bps |",
+        "| 124 | 4 | padding2 |",
+        "| 128 | 240 | reserved (zero) |"
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -1661,11 +1797,36 @@ export type CrossMargin = {
             }
           },
           {
+            "name": "bankruptcyDustQuote",
+            "docs": [
+              "Deposits worth less than this (quote native units, at the asset price) count as",
+              "exhausted: an account holding only such dust and borrows is bankrupt."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "liquidationEndBufferBps",
+            "docs": [
+              "A liquidation continues until maint health >= this fraction (bps) of the account's",
+              "maint-weighted liabilities."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "padding2",
+            "type": {
+              "array": [
+                "u8",
+                4
+              ]
+            }
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                256
+                240
               ]
             }
           }
@@ -1696,6 +1857,14 @@ export type CrossMargin = {
           {
             "name": "pythLegacyProgram",
             "type": "pubkey"
+          },
+          {
+            "name": "liquidationEndBufferBps",
+            "type": "u32"
+          },
+          {
+            "name": "bankruptcyDustQuote",
+            "type": "u64"
           }
         ]
       }
@@ -1724,6 +1893,97 @@ export type CrossMargin = {
           {
             "name": "pythLegacyProgram",
             "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "liquidation",
+      "docs": [
+        "One liquidation step."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "liquidator",
+            "type": "pubkey"
+          },
+          {
+            "name": "liquidatee",
+            "type": "pubkey"
+          },
+          {
+            "name": "liabBank",
+            "type": "pubkey"
+          },
+          {
+            "name": "assetBank",
+            "type": "pubkey"
+          },
+          {
+            "name": "liabAmount",
+            "docs": [
+              "Debt taken over (native units of the liability bank)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "assetToLiquidator",
+            "docs": [
+              "Collateral to the liquidator and to the asset bank's insurance fund (native units)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "assetToInsurance",
+            "type": "u64"
+          },
+          {
+            "name": "liabPrice",
+            "docs": [
+              "Prices used (Q64.64 quote native per native token): liability price of the liability",
+              "bank, asset price of the asset bank."
+            ],
+            "type": "u128"
+          },
+          {
+            "name": "assetPrice",
+            "type": "u128"
+          },
+          {
+            "name": "maintHealthBefore",
+            "type": "i128"
+          },
+          {
+            "name": "maintHealthAfter",
+            "type": "i128"
+          },
+          {
+            "name": "endTargetAfter",
+            "type": "i128"
+          },
+          {
+            "name": "stillBeingLiquidated",
+            "docs": [
+              "Still flagged as being liquidated (below the end target) after this step."
+            ],
+            "type": "bool"
+          },
+          {
+            "name": "bankrupt",
+            "docs": [
+              "Left bankrupt: only dust deposits and some borrows."
+            ],
+            "type": "bool"
+          },
+          {
+            "name": "liquidatorInitHealthAfter",
+            "type": "i128"
           }
         ]
       }

@@ -122,6 +122,8 @@ pub mod budget {
     pub const BORROW_16: u64 = 36_000;
     pub const HEALTH_2: u64 = 5_600;
     pub const CLOSE_ACCOUNT: u64 = 2_000;
+    /// Issue goal for 1 asset + 1 liability on each side: at most 35k.
+    pub const LIQUIDATE_SMALL: u64 = 35_000;
     /// Marginal CU of one more position in the `health` view (measured 1,594; it also builds
     /// and serializes the per-position return data).
     pub const HEALTH_PER_POSITION: u64 = 1_700;

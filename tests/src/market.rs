@@ -367,6 +367,78 @@ impl Market {
     }
 }
 
+impl Market {
+    /// `liquidator` liquidates up to `max_liab_amount` of `liquidatee`'s debt in `liab`, taking
+    /// collateral in `asset`.
+    pub fn liquidate(
+        &mut self,
+        liquidator: &User,
+        liquidatee: &User,
+        liab: &BankRef,
+        asset: &BankRef,
+        max_liab_amount: u64,
+    ) -> TxResult {
+        let ix = self.liquidate_ix(liquidator, liquidatee, liab, asset, max_liab_amount);
+        self.chain.send(&[ix], &[&liquidator.keypair])
+    }
+
+    pub fn liquidate_ix(
+        &self,
+        liquidator: &User,
+        liquidatee: &User,
+        liab: &BankRef,
+        asset: &BankRef,
+        max_liab_amount: u64,
+    ) -> Instruction {
+        let owed = cross_margin::positions::borrow_native(
+            &self.margin_account(liquidatee),
+            &self.bank(liab),
+        )
+        .unwrap_or(0);
+        // The liquidator's positions after: any positive amounts give the same set of slots.
+        let after = ix::liquidator_after(
+            &self.margin_account(liquidator),
+            &self.bank(liab),
+            max_liab_amount.min(owed).max(1),
+            &self.bank(asset),
+            1,
+        );
+        ix::liquidate(
+            self.group,
+            liquidator.account,
+            liquidator.keypair.pubkey(),
+            liquidatee.account,
+            liab.address,
+            asset.address,
+            max_liab_amount,
+            self.health_accounts(liquidatee),
+            ix::health_accounts(&after, |i| self.bank_by_index(i)),
+        )
+    }
+
+    /// For every bank: the vault holds at least deposits − borrows + insurance, and at most a
+    /// few units more (rounding always leaves dust in the vault, never takes it out).
+    pub fn assert_conservation(&self) {
+        for bank in self.banks() {
+            let b = self.bank(&bank);
+            let vault = self.chain.token_balance(&bank.vault) as i128;
+            let owed = b.total_deposits_native().unwrap() as i128
+                - b.total_borrows_native().unwrap() as i128
+                + b.insurance_native as i128;
+            assert!(
+                vault >= owed,
+                "bank {}: vault {vault} < deposits − borrows + insurance {owed}",
+                bank.index
+            );
+            assert!(
+                vault - owed <= 16,
+                "bank {}: vault {vault} exceeds claims {owed} by more than rounding",
+                bank.index
+            );
+        }
+    }
+}
+
 impl Default for Market {
     fn default() -> Self {
         Self::new()

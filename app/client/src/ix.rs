@@ -98,13 +98,40 @@ pub fn configure_group(
     pyth_receiver_program: Option<Pubkey>,
     pyth_legacy_program: Option<Pubkey>,
 ) -> Instruction {
-    build(
-        cross_margin::accounts::ConfigureGroup { group, admin },
-        cross_margin::instruction::ConfigureGroup {
+    configure_group_full(
+        group,
+        admin,
+        GroupSettings {
             paused,
             reduce_only,
             pyth_receiver_program,
             pyth_legacy_program,
+            ..GroupSettings::default()
+        },
+    )
+}
+
+/// Every setting `configure_group` takes; `None` leaves one unchanged.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GroupSettings {
+    pub paused: Option<bool>,
+    pub reduce_only: Option<bool>,
+    pub pyth_receiver_program: Option<Pubkey>,
+    pub pyth_legacy_program: Option<Pubkey>,
+    pub liquidation_end_buffer_bps: Option<u32>,
+    pub bankruptcy_dust_quote: Option<u64>,
+}
+
+pub fn configure_group_full(group: Pubkey, admin: Pubkey, settings: GroupSettings) -> Instruction {
+    build(
+        cross_margin::accounts::ConfigureGroup { group, admin },
+        cross_margin::instruction::ConfigureGroup {
+            paused: settings.paused,
+            reduce_only: settings.reduce_only,
+            pyth_receiver_program: settings.pyth_receiver_program,
+            pyth_legacy_program: settings.pyth_legacy_program,
+            liquidation_end_buffer_bps: settings.liquidation_end_buffer_bps,
+            bankruptcy_dust_quote: settings.bankruptcy_dust_quote,
         },
     )
 }
@@ -214,6 +241,51 @@ pub fn withdraw(transfer: &Transfer, amount: u64, health: Vec<AccountMeta>) -> I
 /// `borrow`; `health` are the `(bank, oracle)` metas of the account's positions *after* it.
 pub fn borrow(transfer: &Transfer, amount: u64, health: Vec<AccountMeta>) -> Instruction {
     build_with(transfer.accounts(), cross_margin::instruction::Borrow { amount }, health)
+}
+
+/// `liquidate`: `liquidatee_health` are the liquidatee's `(bank, oracle)` metas for its
+/// positions *before* the liquidation, `liquidator_health` the liquidator's *after* it.
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate(
+    group: Pubkey,
+    liquidator: Pubkey,
+    owner: Pubkey,
+    liquidatee: Pubkey,
+    liab_bank: Pubkey,
+    asset_bank: Pubkey,
+    max_liab_amount: u64,
+    liquidatee_health: Vec<AccountMeta>,
+    liquidator_health: Vec<AccountMeta>,
+) -> Instruction {
+    let mut remaining = liquidatee_health;
+    remaining.extend(liquidator_health);
+    build_with(
+        cross_margin::accounts::Liquidate {
+            group,
+            liquidator,
+            owner,
+            liquidatee,
+            liab_bank,
+            asset_bank,
+        },
+        cross_margin::instruction::Liquidate { max_liab_amount },
+        remaining,
+    )
+}
+
+/// The liquidator's account as it will be after taking over `liab` of debt in `liab_bank` and
+/// receiving `asset` in `asset_bank` (the program's own position maths).
+pub fn liquidator_after(
+    account: &MarginAccount,
+    liab_bank: &Bank,
+    liab: u64,
+    asset_bank: &Bank,
+    asset: u64,
+) -> MarginAccount {
+    let (mut account, mut liab_bank, mut asset_bank) = (*account, *liab_bank, *asset_bank);
+    let _ = cross_margin::positions::assume_debt(&mut account, &mut liab_bank, liab);
+    let _ = cross_margin::positions::deposit(&mut account, &mut asset_bank, asset);
+    account
 }
 
 pub fn close_account(account: Pubkey, owner: Pubkey) -> Instruction {

@@ -27,3 +27,10 @@ pub const MAX_POSITIONS: usize = 16;
 pub const MAX_MINT_DECIMALS: u8 = 12;
 
 pub const SECONDS_PER_YEAR: u64 = 365 * 24 * 3600;
+
+/// Defaults for new groups (changeable with `configure_group`).
+pub const DEFAULT_LIQUIDATION_END_BUFFER_BPS: u32 = 500;
+/// $1 in micro-USD.
+pub const DEFAULT_BANKRUPTCY_DUST_QUOTE: u64 = 1_000_000;
+/// Largest accepted liquidation end buffer (100% of maint-weighted liabilities).
+pub const MAX_LIQUIDATION_END_BUFFER_BPS: u32 = 10_000;

@@ -115,4 +115,22 @@ pub enum MarginError {
     AmountTooSmall,
     #[msg("Token account balance is lower than the amount")]
     InsufficientTokenBalance,
+    #[msg("Liquidation end buffer out of range")]
+    InvalidLiquidationConfig,
+    #[msg("An account cannot liquidate itself")]
+    SelfLiquidation,
+    #[msg("Account is not liquidatable (maint health >= 0, or above the end target)")]
+    NotLiquidatable,
+    #[msg("The liquidatee has no borrow in the liability bank")]
+    LiquidationLiabNotBorrow,
+    #[msg("The liquidatee has no deposit in the asset bank")]
+    LiquidationAssetNotDeposit,
+    #[msg("Liability and asset bank must differ")]
+    LiquidationSameBank,
+    #[msg("Nothing to liquidate: the amount rounds to zero")]
+    LiquidationAmountZero,
+    #[msg("The liquidation would not improve the liquidatee's maint health")]
+    LiquidationDidNotImprove,
+    #[msg("The liquidator's init health would be negative")]
+    LiquidatorInitHealthNegative,
 }

@@ -19,6 +19,8 @@ pub struct GroupConfigured {
     pub reduce_only: bool,
     pub pyth_receiver_program: Pubkey,
     pub pyth_legacy_program: Pubkey,
+    pub liquidation_end_buffer_bps: u32,
+    pub bankruptcy_dust_quote: u64,
 }
 
 #[event]
@@ -76,4 +78,31 @@ pub enum MovementKind {
     Withdraw,
     Borrow,
     Repay,
+}
+
+/// One liquidation step.
+#[event]
+pub struct Liquidation {
+    pub group: Pubkey,
+    pub liquidator: Pubkey,
+    pub liquidatee: Pubkey,
+    pub liab_bank: Pubkey,
+    pub asset_bank: Pubkey,
+    /// Debt taken over (native units of the liability bank).
+    pub liab_amount: u64,
+    /// Collateral to the liquidator and to the asset bank's insurance fund (native units).
+    pub asset_to_liquidator: u64,
+    pub asset_to_insurance: u64,
+    /// Prices used (Q64.64 quote native per native token): liability price of the liability
+    /// bank, asset price of the asset bank.
+    pub liab_price: u128,
+    pub asset_price: u128,
+    pub maint_health_before: i128,
+    pub maint_health_after: i128,
+    pub end_target_after: i128,
+    /// Still flagged as being liquidated (below the end target) after this step.
+    pub still_being_liquidated: bool,
+    /// Left bankrupt: only dust deposits and some borrows.
+    pub bankrupt: bool,
+    pub liquidator_init_health_after: i128,
 }

@@ -6,7 +6,7 @@ use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 
 use crate::error::MarginError;
-use crate::health::{Health, PositionHealth, PositionShares};
+use crate::health::{BankRisk, Health, PositionHealth, PositionShares};
 use crate::oracle::{read_bank_price_side, OracleAccount, PriceSide};
 use crate::state::{Bank, Group, MarginAccount};
 
@@ -16,10 +16,32 @@ pub struct LoadedBank<'a> {
     pub bank: &'a Bank,
 }
 
+/// One position as the health check priced it.
+#[derive(Debug, Clone, Copy)]
+pub struct PricedPosition {
+    pub bank_index: u16,
+    pub bank: Pubkey,
+    /// The bank's risk inputs at the prices read (only this position's side is priced).
+    pub risk: BankRisk,
+    pub shares: PositionShares,
+    pub health: PositionHealth,
+}
+
 /// Health of `account`, and (if asked for) its per-position breakdown in slot order.
 pub struct HealthReport {
     pub health: Health,
-    pub positions: Vec<(u16, PositionHealth)>,
+    pub positions: Vec<PricedPosition>,
+}
+
+impl HealthReport {
+    /// Maint-weighted liabilities (positive quote units).
+    pub fn maint_weighted_liabs(&self) -> i128 {
+        self.positions.iter().filter(|p| p.health.is_liability).map(|p| -p.health.maint).sum()
+    }
+
+    pub fn position(&self, bank: &Pubkey) -> Option<&PricedPosition> {
+        self.positions.iter().find(|p| p.bank == *bank)
+    }
 }
 
 /// Whether the caller needs the per-position breakdown (the `health` view) or only the totals
@@ -73,10 +95,16 @@ pub fn compute_account_health(
             }
             .into());
         }
-        let position_health = position_health(bank, group, oracle_info, now, shares)?;
+        let (risk, position_health) = position_health(bank, group, oracle_info, now, shares)?;
         report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
         if breakdown == Breakdown::PerPosition {
-            report.positions.push((position.bank_index, position_health));
+            report.positions.push(PricedPosition {
+                bank_index: position.bank_index,
+                bank: *bank_info.key,
+                risk,
+                shares,
+                health: position_health,
+            });
         }
     }
     Ok(report)
@@ -88,7 +116,7 @@ fn position_health(
     oracle_info: &AccountInfo,
     now: i64,
     shares: PositionShares,
-) -> Result<PositionHealth> {
+) -> Result<(BankRisk, PositionHealth)> {
     let data = oracle_info.try_borrow_data()?;
     let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
     // A position is priced on one side only: deposits at the asset price, borrows at the
@@ -102,7 +130,8 @@ fn position_health(
         }
     };
     let risk = bank.risk(asset_price, liab_price).map_err(|_| MarginError::MathOverflow)?;
-    Ok(risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?)
+    let health = risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
+    Ok((risk, health))
 }
 
 /// A `Bank` from raw account data, checking owner and discriminator.

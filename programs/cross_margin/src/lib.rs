@@ -12,6 +12,7 @@ pub mod events;
 pub mod health;
 pub mod health_accounts;
 pub mod instructions;
+pub mod liquidation;
 pub mod math;
 pub mod oracle;
 pub mod positions;
@@ -57,6 +58,8 @@ pub mod cross_margin {
         reduce_only: Option<bool>,
         pyth_receiver_program: Option<Pubkey>,
         pyth_legacy_program: Option<Pubkey>,
+        liquidation_end_buffer_bps: Option<u32>,
+        bankruptcy_dust_quote: Option<u64>,
     ) -> Result<()> {
         instructions::configure_group::handler(
             ctx,
@@ -64,6 +67,8 @@ pub mod cross_margin {
             reduce_only,
             pyth_receiver_program,
             pyth_legacy_program,
+            liquidation_end_buffer_bps,
+            bankruptcy_dust_quote,
         )
     }
 
@@ -101,6 +106,17 @@ pub mod cross_margin {
     /// Repays a borrow (at most the debt). No oracle needed.
     pub fn repay(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
         instructions::repay::handler(ctx, amount)
+    }
+
+    // --- keepers ---
+
+    /// Liquidates an account whose maint health is below zero (or, once started, below the end
+    /// target): the signer's own account takes over up to `max_liab_amount` of the liquidatee's
+    /// debt in `liab_bank` and receives its deposit in `asset_bank` plus the liquidation fee.
+    /// Remaining accounts: the liquidatee's `(bank, oracle)` pairs (positions before), then the
+    /// liquidator's (positions after).
+    pub fn liquidate(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
+        instructions::liquidate::handler(ctx, max_liab_amount)
     }
 
     /// Closes an empty account and refunds its rent.

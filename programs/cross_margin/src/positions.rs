@@ -104,6 +104,20 @@ pub fn repay(account: &mut MarginAccount, bank: &mut Bank, amount: u64) -> Resul
     Ok(())
 }
 
+/// Take over `amount` of debt in this bank (a liquidator assuming a liquidatee's borrow): it
+/// first consumes a deposit the account holds in the bank, then becomes a borrow.
+pub fn assume_debt(account: &mut MarginAccount, bank: &mut Bank, amount: u64) -> Result<()> {
+    let deposit = deposit_native(account, bank)?;
+    let from_deposit = amount.min(deposit);
+    if from_deposit > 0 {
+        withdraw(account, bank, from_deposit)?;
+    }
+    if amount > from_deposit {
+        borrow(account, bank, amount - from_deposit)?;
+    }
+    Ok(())
+}
+
 /// Tokens the position's deposit is worth (0 for a borrow or an empty slot).
 pub fn deposit_native(account: &MarginAccount, bank: &Bank) -> Result<u64> {
     match account.find(bank.bank_index).map(|s| &account.positions[s]) {

@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 
+use crate::constants::MAX_LIQUIDATION_END_BUFFER_BPS;
 use crate::error::MarginError;
 use crate::events::GroupConfigured;
 use crate::state::Group;
@@ -11,7 +12,8 @@ pub struct ConfigureGroup<'info> {
     pub admin: Signer<'info>,
 }
 
-/// Flips the global switches and, when Pyth moves, the trusted oracle program ids.
+/// Flips the global switches, sets the liquidation end target and the bankruptcy dust
+/// threshold, and, when Pyth moves, the trusted oracle program ids.
 /// `None` leaves a setting as it is.
 pub fn handler(
     ctx: Context<ConfigureGroup>,
@@ -19,8 +21,17 @@ pub fn handler(
     reduce_only: Option<bool>,
     pyth_receiver_program: Option<Pubkey>,
     pyth_legacy_program: Option<Pubkey>,
+    liquidation_end_buffer_bps: Option<u32>,
+    bankruptcy_dust_quote: Option<u64>,
 ) -> Result<()> {
     let mut group = ctx.accounts.group.load_mut()?;
+    if let Some(buffer) = liquidation_end_buffer_bps {
+        require_gte!(MAX_LIQUIDATION_END_BUFFER_BPS, buffer, MarginError::InvalidLiquidationConfig);
+        group.liquidation_end_buffer_bps = buffer;
+    }
+    if let Some(dust) = bankruptcy_dust_quote {
+        group.bankruptcy_dust_quote = dust;
+    }
     if let Some(paused) = paused {
         group.paused = paused as u8;
     }
@@ -39,6 +50,8 @@ pub fn handler(
         reduce_only: group.is_reduce_only(),
         pyth_receiver_program: receiver,
         pyth_legacy_program: legacy,
+        liquidation_end_buffer_bps: group.liquidation_end_buffer_bps,
+        bankruptcy_dust_quote: group.bankruptcy_dust_quote,
     });
     Ok(())
 }

@@ -1,6 +1,8 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{GROUP_SEED, GROUP_VERSION};
+use crate::constants::{
+    DEFAULT_BANKRUPTCY_DUST_QUOTE, DEFAULT_LIQUIDATION_END_BUFFER_BPS, GROUP_SEED, GROUP_VERSION,
+};
 use crate::error::MarginError;
 use crate::events::GroupCreated;
 use crate::state::Group;
@@ -52,6 +54,8 @@ pub fn handler(
     group.bank_count = 0;
     group.version = GROUP_VERSION;
     group.bump = ctx.bumps.group;
+    group.liquidation_end_buffer_bps = DEFAULT_LIQUIDATION_END_BUFFER_BPS;
+    group.bankruptcy_dust_quote = DEFAULT_BANKRUPTCY_DUST_QUOTE;
 
     emit!(GroupCreated {
         group: ctx.accounts.group.key(),

@@ -56,13 +56,13 @@ pub fn handler(ctx: Context<HealthView>) -> Result<AccountHealth> {
         positions: report
             .positions
             .iter()
-            .map(|(bank_index, p)| PositionHealthView {
-                bank_index: *bank_index,
-                is_liability: p.is_liability,
-                native: p.native,
-                value: p.value,
-                init: p.init,
-                maint: p.maint,
+            .map(|p| PositionHealthView {
+                bank_index: p.bank_index,
+                is_liability: p.health.is_liability,
+                native: p.health.native,
+                value: p.health.value,
+                init: p.health.init,
+                maint: p.health.maint,
             })
             .collect(),
     })

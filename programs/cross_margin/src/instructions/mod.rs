@@ -11,6 +11,7 @@ pub mod create_account;
 pub mod create_group;
 pub mod deposit;
 pub mod health;
+pub mod liquidate;
 pub mod repay;
 pub mod withdraw;
 
@@ -22,3 +23,4 @@ pub use configure_group::*;
 pub use create_account::*;
 pub use create_group::*;
 pub use health::*;
+pub use liquidate::*;

@@ -18,7 +18,10 @@ use crate::constants::GROUP_SEED;
 /// | 104 | 1 | paused |
 /// | 105 | 1 | reduce_only |
 /// | 106 | 6 | padding |
-/// | 112 | 256 | reserved (zero) |
+/// | 112 | 8 | bankruptcy_dust_quote |
+/// | 120 | 4 | liquidation_end_buffer_bps |
+/// | 124 | 4 | padding2 |
+/// | 128 | 240 | reserved (zero) |
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Group {
@@ -39,7 +42,14 @@ pub struct Group {
     /// Non-zero: only risk-reducing instructions are accepted.
     pub reduce_only: u8,
     pub padding: [u8; 6],
-    pub reserved: [u8; 256],
+    /// Deposits worth less than this (quote native units, at the asset price) count as
+    /// exhausted: an account holding only such dust and borrows is bankrupt.
+    pub bankruptcy_dust_quote: u64,
+    /// A liquidation continues until maint health >= this fraction (bps) of the account's
+    /// maint-weighted liabilities.
+    pub liquidation_end_buffer_bps: u32,
+    pub padding2: [u8; 4],
+    pub reserved: [u8; 240],
 }
 
 impl Group {
@@ -80,7 +90,9 @@ mod tests {
         assert_eq!(offset_of!(Group, bump), 103);
         assert_eq!(offset_of!(Group, paused), 104);
         assert_eq!(offset_of!(Group, reduce_only), 105);
-        assert_eq!(offset_of!(Group, reserved), 112);
+        assert_eq!(offset_of!(Group, bankruptcy_dust_quote), 112);
+        assert_eq!(offset_of!(Group, liquidation_end_buffer_bps), 120);
+        assert_eq!(offset_of!(Group, reserved), 128);
         assert_eq!(Group::SIZE, 368);
     }
 }
