@@ -1,0 +1,204 @@
+/**
+ * A client over a `Chain`: reads the program's accounts and builds instructions whose health
+ * accounts are derived from the state it reads (what a frontend or a keeper needs).
+ */
+import { PublicKey, type AccountMeta, type Signer, type TransactionInstruction } from "@solana/web3.js";
+import { utils } from "@anchor-lang/core";
+
+import {
+  bankFromAccount,
+  groupFromAccount,
+  marginAccountFromAccount,
+  accountSize,
+  type Bank,
+  type Group,
+  type Loaded,
+  type MarginAccount,
+} from "./accounts";
+import type { Chain, SentTransaction } from "./chain";
+import { PROGRAM_ID, RAW_IDL } from "./idl";
+import { simulateHealth, type AccountHealth } from "./health";
+import {
+  bankLookup,
+  bankRef,
+  borrowIx,
+  depositIx,
+  healthAccountMetas,
+  liquidateIx,
+  repayIx,
+  withdrawIx,
+  type BankRef,
+  type TransferAccounts,
+} from "./instructions";
+import { estimateLiquidationPrice, type LiquidationPriceEstimate } from "./liquidation";
+import { accountAfter, borrowNative, liquidatorAfter, type Movement } from "./positions";
+import { decodeOracleQuote, type PythQuote } from "./pyth";
+
+export interface TransferRequest {
+  /** The margin account. */
+  account: PublicKey;
+  owner: PublicKey;
+  /** The bank's address. */
+  bank: PublicKey;
+  /** The owner's token account for the bank's mint. */
+  userToken: PublicKey;
+  amount: bigint;
+}
+
+export class CrossMarginClient {
+  constructor(
+    readonly chain: Chain,
+    readonly programId: PublicKey = PROGRAM_ID,
+  ) {}
+
+  private async required(address: PublicKey, what: string) {
+    const account = await this.chain.getAccount(address);
+    if (!account) throw new Error(`${what} ${address.toBase58()} does not exist`);
+    return account;
+  }
+
+  async group(address: PublicKey): Promise<Group> {
+    return groupFromAccount(await this.required(address, "group"), this.programId);
+  }
+
+  async bank(address: PublicKey): Promise<Bank> {
+    return bankFromAccount(await this.required(address, "bank"), this.programId);
+  }
+
+  async marginAccount(address: PublicKey): Promise<MarginAccount> {
+    return marginAccountFromAccount(await this.required(address, "margin account"), this.programId);
+  }
+
+  /** Every bank of `group`, by bank index. */
+  async banks(group: PublicKey): Promise<Array<Loaded<Bank>>> {
+    const discriminator = RAW_IDL.accounts?.find((a) => a.name === "Bank")?.discriminator ?? [];
+    const found = await this.chain.getProgramAccounts(this.programId, [
+      { dataSize: accountSize("bank") },
+      { memcmp: { offset: 0, bytes: utils.bytes.bs58.encode(Buffer.from(discriminator)) } },
+      { memcmp: { offset: 8, bytes: group.toBase58() } },
+    ]);
+    return found
+      .map(({ address, account }) => ({ address, data: bankFromAccount(account, this.programId) }))
+      .sort((a, b) => a.data.bankIndex - b.data.bankIndex);
+  }
+
+  async bankRefs(group: PublicKey): Promise<BankRef[]> {
+    return (await this.banks(group)).map((b) => bankRef(b.address, b.data));
+  }
+
+  /** `(bank, oracle)` metas for the account's positions as they are now. */
+  async healthAccounts(account: PublicKey): Promise<AccountMeta[]> {
+    const margin = await this.marginAccount(account);
+    return healthAccountMetas(margin, bankLookup(await this.bankRefs(margin.group)));
+  }
+
+  private async transfer(request: TransferRequest, movement: Movement) {
+    const margin = await this.marginAccount(request.account);
+    const bank = await this.bank(request.bank);
+    const refs = await this.bankRefs(margin.group);
+    const transfer: TransferAccounts = {
+      group: margin.group,
+      account: request.account,
+      owner: request.owner,
+      bank: bankRef(request.bank, bank),
+      userToken: request.userToken,
+    };
+    const after = accountAfter(margin, bank, movement, request.amount);
+    return { transfer, health: healthAccountMetas(after, bankLookup(refs)) };
+  }
+
+  async depositIx(request: TransferRequest): Promise<TransactionInstruction> {
+    const bank = await this.bank(request.bank);
+    const margin = await this.marginAccount(request.account);
+    return depositIx(
+      { group: margin.group, account: request.account, owner: request.owner, bank: bankRef(request.bank, bank), userToken: request.userToken },
+      request.amount,
+    );
+  }
+
+  async repayIx(request: TransferRequest): Promise<TransactionInstruction> {
+    const bank = await this.bank(request.bank);
+    const margin = await this.marginAccount(request.account);
+    return repayIx(
+      { group: margin.group, account: request.account, owner: request.owner, bank: bankRef(request.bank, bank), userToken: request.userToken },
+      request.amount,
+    );
+  }
+
+  /** `withdraw` with the health accounts of the positions after it. */
+  async withdrawIx(request: TransferRequest): Promise<TransactionInstruction> {
+    const { transfer, health } = await this.transfer(request, "withdraw");
+    return withdrawIx(transfer, request.amount, health);
+  }
+
+  /** `borrow` with the health accounts of the positions after it. */
+  async borrowIx(request: TransferRequest): Promise<TransactionInstruction> {
+    const { transfer, health } = await this.transfer(request, "borrow");
+    return borrowIx(transfer, request.amount, health);
+  }
+
+  /**
+   * `liquidate`: the liquidatee's health accounts for its positions now, then the liquidator's
+   * for its positions after taking over debt in `liabBank` and collateral in `assetBank`.
+   */
+  async liquidateIx(args: {
+    liquidator: PublicKey;
+    owner: PublicKey;
+    liquidatee: PublicKey;
+    liabBank: PublicKey;
+    assetBank: PublicKey;
+    maxLiabAmount: bigint;
+  }): Promise<TransactionInstruction> {
+    const liquidatee = await this.marginAccount(args.liquidatee);
+    const liquidator = await this.marginAccount(args.liquidator);
+    const liabBank = await this.bank(args.liabBank);
+    const assetBank = await this.bank(args.assetBank);
+    const lookup = bankLookup(await this.bankRefs(liquidatee.group));
+    const owed = borrowNative(liquidatee, liabBank);
+    let liab = args.maxLiabAmount < owed ? args.maxLiabAmount : owed;
+    if (liab < 1n) liab = 1n;
+    const after = liquidatorAfter(liquidator, liabBank, liab, assetBank, 1n);
+    return liquidateIx({
+      group: liquidatee.group,
+      liquidator: args.liquidator,
+      owner: args.owner,
+      liquidatee: args.liquidatee,
+      liabBank: args.liabBank,
+      assetBank: args.assetBank,
+      maxLiabAmount: args.maxLiabAmount,
+      liquidateeHealth: healthAccountMetas(liquidatee, lookup),
+      liquidatorHealth: healthAccountMetas(after, lookup),
+    });
+  }
+
+  /** The program's `health` view for `account`, simulated with `feePayer` (any existing
+   * system account; nothing is signed). */
+  async health(account: PublicKey, feePayer: PublicKey): Promise<AccountHealth> {
+    const margin = await this.marginAccount(account);
+    const lookup = bankLookup(await this.bankRefs(margin.group));
+    return simulateHealth(this.chain, {
+      group: margin.group,
+      account,
+      healthAccounts: healthAccountMetas(margin, lookup),
+      feePayer,
+      programId: this.programId,
+    });
+  }
+
+  /** The current quote in a bank's oracle account. */
+  async oracleQuote(bank: Bank): Promise<PythQuote> {
+    return decodeOracleQuote(bank.oracleKind, (await this.required(bank.oracle, "oracle")).data);
+  }
+
+  /** Estimated oracle price of `bank` at which `account` becomes liquidatable, other prices
+   * unchanged (see `liquidation.ts` for the assumptions). */
+  async liquidationPrice(account: PublicKey, bank: PublicKey, feePayer: PublicKey): Promise<LiquidationPriceEstimate> {
+    const bankData = await this.bank(bank);
+    const health = await this.health(account, feePayer);
+    return estimateLiquidationPrice(health, bankData.bankIndex, await this.oracleQuote(bankData));
+  }
+
+  send(instructions: TransactionInstruction[], feePayer: Signer, signers: Signer[] = []): Promise<SentTransaction> {
+    return this.chain.sendTransaction(instructions, feePayer, signers);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The program's `health` view, read through a simulated transaction: the program computes the
+ * account's init and maint health and each position's part with its own formula and returns
+ * them as `AccountHealth` return data. Nothing here recomputes health.
+ */
+import type { IdlTypes } from "@anchor-lang/core";
+import type BN from "bn.js";
+import type { AccountMeta, PublicKey } from "@solana/web3.js";
+
+import type { Chain } from "./chain";
+import { coder, PROGRAM_ID, type CrossMargin } from "./idl";
+import { healthIx } from "./instructions";
+
+/** One position's part of the health view (quote native units = micro-USD). */
+export interface PositionHealth {
+  bankIndex: number;
+  isLiability: boolean;
+  /** Native tokens (deposits rounded down, borrows up). */
+  native: bigint;
+  /** Value at the conservative price (price − k·conf for deposits, + for borrows). */
+  value: bigint;
+  /** Signed contribution to init health. */
+  init: bigint;
+  /** Signed contribution to maint health. */
+  maint: bigint;
+}
+
+/** What the `health` instruction returns. */
+export interface AccountHealth {
+  init: bigint;
+  maint: bigint;
+  liquidatable: boolean;
+  /** Active positions in slot order. */
+  positions: PositionHealth[];
+}
+
+type RawAccountHealth = IdlTypes<CrossMargin>["accountHealth"];
+const big = (value: BN): bigint => BigInt(value.toString());
+
+/** Decodes the `health` instruction's return data. */
+export function decodeAccountHealth(data: Uint8Array): AccountHealth {
+  const raw = coder().types.decode<RawAccountHealth>("accountHealth", Buffer.from(data));
+  return {
+    init: big(raw.init),
+    maint: big(raw.maint),
+    liquidatable: raw.liquidatable,
+    positions: raw.positions.map((p) => ({
+      bankIndex: p.bankIndex,
+      isLiability: p.isLiability,
+      native: big(p.native),
+      value: big(p.value),
+      init: big(p.init),
+      maint: big(p.maint),
+    })),
+  };
+}
+
+/**
+ * Runs the `health` view in a simulation and decodes what the program returned. `healthAccounts`
+ * are the account's current `(bank, oracle)` metas; `feePayer` is any existing system account
+ * (nothing is signed or paid). Failures (a stale oracle, wrong health accounts) throw
+ * `TransactionFailedError` with the program's named error.
+ */
+export async function simulateHealth(
+  chain: Chain,
+  args: { group: PublicKey; account: PublicKey; healthAccounts: AccountMeta[]; feePayer: PublicKey; programId?: PublicKey },
+): Promise<AccountHealth> {
+  const instruction = await healthIx(args.group, args.account, args.healthAccounts);
+  const simulated = await chain.simulateTransaction([instruction], args.feePayer);
+  const returned = simulated.returnData;
+  if (!returned || !returned.programId.equals(args.programId ?? PROGRAM_ID)) {
+    throw new Error("the health view returned no data");
+  }
+  return decodeAccountHealth(returned.data);
+}

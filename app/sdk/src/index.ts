@@ -1,0 +1,20 @@
+/**
+ * `@cross-margin/sdk`: a TypeScript client for the `cross_margin` program.
+ */
+export * from "./idl";
+export * from "./pda";
+export * from "./fixed";
+export * from "./accounts";
+export * from "./positions";
+export * from "./instructions";
+export * from "./chain";
+export * from "./errors";
+export * from "./events";
+export * from "./health";
+export * from "./liquidation";
+export * from "./pyth";
+export * from "./client";
+export * from "./deploy";
+
+// Anchor types a caller of the SDK may need (e.g. the deploy hook's provider).
+export type { AnchorProvider, Wallet } from "@anchor-lang/core";

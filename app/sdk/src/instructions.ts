@@ -1,0 +1,336 @@
+/**
+ * Instruction builders. Layouts (discriminators, argument encoding, account order, writable and
+ * signer flags) come from the IDL through Anchor's `Program`; every account is passed
+ * explicitly (`accountsStrict`), so a builder fails to type-check when the IDL changes an
+ * instruction's accounts.
+ *
+ * Health accounts: `withdraw`, `borrow` and `health` take `(bank, oracle)` read-only pairs for
+ * every active position of the margin account, in slot order — for `withdraw` and `borrow` the
+ * positions as they will be *after* the instruction (see `positions.ts`). `liquidate` takes the
+ * liquidatee's pairs (positions before) followed by the liquidator's (positions after).
+ */
+import type { IdlTypes } from "@anchor-lang/core";
+import BN from "bn.js";
+import { PublicKey, SystemProgram, type AccountMeta, type TransactionInstruction } from "@solana/web3.js";
+
+import { activePositions, type Bank, type MarginAccount, OracleKind } from "./accounts";
+import { program, type CrossMargin } from "./idl";
+import { bankAddress, groupAddress, marginAccountAddress, vaultAddress } from "./pda";
+
+/** Everything an admin sets on a bank (`BankConfig` in `add_bank.rs`). Weights, fees and rates
+ * in bps (10,000 = 1.0; rates are APRs). */
+export interface BankConfig {
+  oracleKind: OracleKind;
+  /** Pyth feed id (pull oracle; ignored for legacy, whose account is the feed). 32 bytes. */
+  oracleFeedId: Uint8Array;
+  oracleMaxAgeSecs: number;
+  oracleMaxConfBps: number;
+  oracleConfMultiplierBps: number;
+  initAssetWeightBps: number;
+  maintAssetWeightBps: number;
+  initLiabWeightBps: number;
+  maintLiabWeightBps: number;
+  liquidationFeeBps: number;
+  insuranceFeeBps: number;
+  optimalUtilizationBps: number;
+  minRateBps: number;
+  optimalRateBps: number;
+  maxRateBps: number;
+  depositLimitNative: bigint;
+  borrowLimitNative: bigint;
+  depositWeightScaleStartQuote: bigint;
+}
+
+type IdlBankConfig = IdlTypes<CrossMargin>["bankConfig"];
+
+const bn = (value: bigint | number): BN => new BN(value.toString());
+
+/** The `BankConfig` argument as the IDL encodes it. */
+export function toIdlBankConfig(config: BankConfig): IdlBankConfig {
+  if (config.oracleFeedId.length !== 32) throw new RangeError("oracleFeedId must be 32 bytes");
+  return {
+    oracleKind: config.oracleKind,
+    oracleFeedId: Array.from(config.oracleFeedId),
+    oracleMaxAgeSecs: config.oracleMaxAgeSecs,
+    oracleMaxConfBps: config.oracleMaxConfBps,
+    oracleConfMultiplierBps: config.oracleConfMultiplierBps,
+    initAssetWeightBps: config.initAssetWeightBps,
+    maintAssetWeightBps: config.maintAssetWeightBps,
+    initLiabWeightBps: config.initLiabWeightBps,
+    maintLiabWeightBps: config.maintLiabWeightBps,
+    liquidationFeeBps: config.liquidationFeeBps,
+    insuranceFeeBps: config.insuranceFeeBps,
+    optimalUtilizationBps: config.optimalUtilizationBps,
+    minRateBps: config.minRateBps,
+    optimalRateBps: config.optimalRateBps,
+    maxRateBps: config.maxRateBps,
+    depositLimitNative: bn(config.depositLimitNative),
+    borrowLimitNative: bn(config.borrowLimitNative),
+    depositWeightScaleStartQuote: bn(config.depositWeightScaleStartQuote),
+  };
+}
+
+/** The configuration a bank currently holds, in `BankConfig` form. */
+export function bankConfigOf(bank: Bank): BankConfig {
+  return {
+    oracleKind: bank.oracleKind,
+    oracleFeedId: bank.oracleFeedId,
+    oracleMaxAgeSecs: bank.oracleMaxAgeSecs,
+    oracleMaxConfBps: bank.oracleMaxConfBps,
+    oracleConfMultiplierBps: bank.oracleConfMultiplierBps,
+    initAssetWeightBps: bank.initAssetWeightBps,
+    maintAssetWeightBps: bank.maintAssetWeightBps,
+    initLiabWeightBps: bank.initLiabWeightBps,
+    maintLiabWeightBps: bank.maintLiabWeightBps,
+    liquidationFeeBps: bank.liquidationFeeBps,
+    insuranceFeeBps: bank.insuranceFeeBps,
+    optimalUtilizationBps: bank.optimalUtilizationBps,
+    minRateBps: bank.minRateBps,
+    optimalRateBps: bank.optimalRateBps,
+    maxRateBps: bank.maxRateBps,
+    depositLimitNative: bank.depositLimitNative,
+    borrowLimitNative: bank.borrowLimitNative,
+    depositWeightScaleStartQuote: bank.depositWeightScaleStartQuote,
+  };
+}
+
+/** The addresses a client needs to use one bank. */
+export interface BankRef {
+  address: PublicKey;
+  bankIndex: number;
+  mint: PublicKey;
+  vault: PublicKey;
+  oracle: PublicKey;
+  tokenProgram: PublicKey;
+}
+
+export function bankRef(address: PublicKey, bank: Bank): BankRef {
+  return {
+    address,
+    bankIndex: bank.bankIndex,
+    mint: bank.mint,
+    vault: bank.vault,
+    oracle: bank.oracle,
+    tokenProgram: bank.tokenProgram,
+  };
+}
+
+/** Finds a bank by its index (the compact id positions use). */
+export type BankLookup = (bankIndex: number) => Pick<BankRef, "address" | "oracle">;
+
+/** A lookup over a list of banks; throws for an index it does not know. */
+export function bankLookup(banks: Iterable<BankRef>): BankLookup {
+  const byIndex = new Map<number, BankRef>();
+  for (const bank of banks) byIndex.set(bank.bankIndex, bank);
+  return (index) => {
+    const bank = byIndex.get(index);
+    if (!bank) throw new Error(`no bank with index ${index} is known`);
+    return bank;
+  };
+}
+
+/** `(bank, oracle)` read-only metas for every active position of `account`, in slot order. */
+export function healthAccountMetas(account: MarginAccount, banks: BankLookup): AccountMeta[] {
+  return activePositions(account).flatMap((position) => {
+    const bank = banks(position.bankIndex);
+    return [
+      { pubkey: bank.address, isSigner: false, isWritable: false },
+      { pubkey: bank.oracle, isSigner: false, isWritable: false },
+    ];
+  });
+}
+
+export interface CreateGroupArgs {
+  admin: PublicKey;
+  payer: PublicKey;
+  groupNum: number;
+  pythReceiverProgram: PublicKey;
+  pythLegacyProgram: PublicKey;
+}
+
+export async function createGroupIx(args: CreateGroupArgs): Promise<{ instruction: TransactionInstruction; group: PublicKey }> {
+  const group = groupAddress(args.admin, args.groupNum);
+  const instruction = await program()
+    .methods.createGroup(args.groupNum, args.pythReceiverProgram, args.pythLegacyProgram)
+    .accountsStrict({ group, admin: args.admin, payer: args.payer, systemProgram: SystemProgram.programId })
+    .instruction();
+  return { instruction, group };
+}
+
+/** Group settings; `undefined` leaves one unchanged. */
+export interface GroupSettings {
+  paused?: boolean;
+  reduceOnly?: boolean;
+  pythReceiverProgram?: PublicKey;
+  pythLegacyProgram?: PublicKey;
+  liquidationEndBufferBps?: number;
+  bankruptcyDustQuote?: bigint;
+}
+
+export async function configureGroupIx(group: PublicKey, admin: PublicKey, settings: GroupSettings): Promise<TransactionInstruction> {
+  return program()
+    .methods.configureGroup(
+      settings.paused ?? null,
+      settings.reduceOnly ?? null,
+      settings.pythReceiverProgram ?? null,
+      settings.pythLegacyProgram ?? null,
+      settings.liquidationEndBufferBps ?? null,
+      settings.bankruptcyDustQuote === undefined ? null : bn(settings.bankruptcyDustQuote),
+    )
+    .accountsStrict({ group, admin })
+    .instruction();
+}
+
+export interface AddBankArgs {
+  group: PublicKey;
+  admin: PublicKey;
+  payer: PublicKey;
+  mint: PublicKey;
+  tokenProgram: PublicKey;
+  oracle: PublicKey;
+  config: BankConfig;
+}
+
+export async function addBankIx(
+  args: AddBankArgs,
+): Promise<{ instruction: TransactionInstruction; bank: PublicKey; vault: PublicKey }> {
+  const bank = bankAddress(args.group, args.mint);
+  const vault = vaultAddress(bank);
+  const instruction = await program()
+    .methods.addBank(toIdlBankConfig(args.config))
+    .accountsStrict({
+      group: args.group,
+      admin: args.admin,
+      payer: args.payer,
+      mint: args.mint,
+      bank,
+      vault,
+      oracle: args.oracle,
+      tokenProgram: args.tokenProgram,
+      systemProgram: SystemProgram.programId,
+    })
+    .instruction();
+  return { instruction, bank, vault };
+}
+
+export async function configureBankIx(args: {
+  group: PublicKey;
+  admin: PublicKey;
+  bank: PublicKey;
+  oracle: PublicKey;
+  config: BankConfig;
+}): Promise<TransactionInstruction> {
+  return program()
+    .methods.configureBank(toIdlBankConfig(args.config))
+    .accountsStrict({ group: args.group, admin: args.admin, bank: args.bank, oracle: args.oracle })
+    .instruction();
+}
+
+export async function createAccountIx(args: {
+  group: PublicKey;
+  owner: PublicKey;
+  payer: PublicKey;
+  accountNum: number;
+}): Promise<{ instruction: TransactionInstruction; account: PublicKey }> {
+  const account = marginAccountAddress(args.group, args.owner, args.accountNum);
+  const instruction = await program()
+    .methods.createAccount(args.accountNum)
+    .accountsStrict({
+      group: args.group,
+      account,
+      owner: args.owner,
+      payer: args.payer,
+      systemProgram: SystemProgram.programId,
+    })
+    .instruction();
+  return { instruction, account };
+}
+
+/** The accounts of deposit / withdraw / borrow / repay. */
+export interface TransferAccounts {
+  group: PublicKey;
+  account: PublicKey;
+  owner: PublicKey;
+  bank: BankRef;
+  /** The owner's token account for the bank's mint. */
+  userToken: PublicKey;
+}
+
+function transferAccounts(t: TransferAccounts) {
+  return {
+    group: t.group,
+    account: t.account,
+    owner: t.owner,
+    bank: t.bank.address,
+    vault: t.bank.vault,
+    mint: t.bank.mint,
+    userToken: t.userToken,
+    tokenProgram: t.bank.tokenProgram,
+  };
+}
+
+export async function depositIx(transfer: TransferAccounts, amount: bigint): Promise<TransactionInstruction> {
+  return program().methods.deposit(bn(amount)).accountsStrict(transferAccounts(transfer)).instruction();
+}
+
+export async function repayIx(transfer: TransferAccounts, amount: bigint): Promise<TransactionInstruction> {
+  return program().methods.repay(bn(amount)).accountsStrict(transferAccounts(transfer)).instruction();
+}
+
+/** `withdraw`; `health` are the `(bank, oracle)` metas of the account's positions *after* it. */
+export async function withdrawIx(transfer: TransferAccounts, amount: bigint, health: AccountMeta[]): Promise<TransactionInstruction> {
+  return program()
+    .methods.withdraw(bn(amount))
+    .accountsStrict(transferAccounts(transfer))
+    .remainingAccounts(health)
+    .instruction();
+}
+
+/** `borrow`; `health` are the `(bank, oracle)` metas of the account's positions *after* it. */
+export async function borrowIx(transfer: TransferAccounts, amount: bigint, health: AccountMeta[]): Promise<TransactionInstruction> {
+  return program()
+    .methods.borrow(bn(amount))
+    .accountsStrict(transferAccounts(transfer))
+    .remainingAccounts(health)
+    .instruction();
+}
+
+export interface LiquidateArgs {
+  group: PublicKey;
+  /** The liquidator's own margin account. */
+  liquidator: PublicKey;
+  /** Owner of the liquidator's account (signs). */
+  owner: PublicKey;
+  liquidatee: PublicKey;
+  liabBank: PublicKey;
+  assetBank: PublicKey;
+  maxLiabAmount: bigint;
+  /** The liquidatee's `(bank, oracle)` metas, positions *before* the liquidation. */
+  liquidateeHealth: AccountMeta[];
+  /** The liquidator's `(bank, oracle)` metas, positions *after* the liquidation. */
+  liquidatorHealth: AccountMeta[];
+}
+
+export async function liquidateIx(args: LiquidateArgs): Promise<TransactionInstruction> {
+  return program()
+    .methods.liquidate(bn(args.maxLiabAmount))
+    .accountsStrict({
+      group: args.group,
+      liquidator: args.liquidator,
+      owner: args.owner,
+      liquidatee: args.liquidatee,
+      liabBank: args.liabBank,
+      assetBank: args.assetBank,
+    })
+    .remainingAccounts([...args.liquidateeHealth, ...args.liquidatorHealth])
+    .instruction();
+}
+
+export async function closeAccountIx(account: PublicKey, owner: PublicKey): Promise<TransactionInstruction> {
+  return program().methods.closeAccount().accountsStrict({ account, owner }).instruction();
+}
+
+/** The read-only `health` view; `health` are the account's current `(bank, oracle)` metas. */
+export async function healthIx(group: PublicKey, account: PublicKey, health: AccountMeta[]): Promise<TransactionInstruction> {
+  return program().methods.health().accountsStrict({ group, account }).remainingAccounts(health).instruction();
+}
