@@ -18,3 +18,6 @@ export * from "./deploy";
 
 // Anchor types a caller of the SDK may need (e.g. the deploy hook's provider).
 export type { AnchorProvider, Wallet } from "@anchor-lang/core";
+// web3.js classes a script needs alongside the SDK (so that it resolves them from the SDK's
+// own dependencies, e.g. `migrations/deploy.ts`).
+export { Connection, Keypair, PublicKey } from "@solana/web3.js";
