@@ -101,11 +101,11 @@ export class ConnectionChain implements Chain {
       const logs = await logsOfSendError(error, this.connection);
       throw new TransactionFailedError(error, logs, null, this.programId);
     }
-    const confirmation = await this.connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight }, this.commitment);
+    const statusErr = await this.waitForConfirmation(signature, lastValidBlockHeight);
     const landed = await this.connection.getTransaction(signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
     const logs = landed?.meta?.logMessages ?? [];
     const computeUnits = landed?.meta?.computeUnitsConsumed ?? null;
-    const err = confirmation.value.err ?? landed?.meta?.err ?? null;
+    const err = statusErr ?? landed?.meta?.err ?? null;
     if (err) throw new TransactionFailedError(err, logs, computeUnits, this.programId);
     // Newer RPC nodes include the return data in the transaction's meta; web3.js 1.x does not type it.
     const meta = landed?.meta as { returnData?: { data?: [string, string] } } | null | undefined;
@@ -117,6 +117,25 @@ export class ConnectionChain implements Chain {
       returnData: returnData ? new Uint8Array(Buffer.from(returnData, "base64")) : null,
     };
   }
+
+  /** Polls the signature's status (no websocket needed) until it is confirmed or its blockhash
+   * expires; returns the transaction's error, if it failed. */
+  private async waitForConfirmation(signature: string, lastValidBlockHeight: number): Promise<unknown> {
+    for (;;) {
+      const { value } = await this.connection.getSignatureStatuses([signature]);
+      const status = value[0];
+      if (status && (status.err || status.confirmationStatus === "confirmed" || status.confirmationStatus === "finalized")) {
+        return status.err;
+      }
+      if ((await this.connection.getBlockHeight(this.commitment)) > lastValidBlockHeight) {
+        throw new Error(`transaction ${signature} expired before it was confirmed`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
+    }
+  }
+
+  /** How often `sendTransaction` polls for confirmation. */
+  pollIntervalMs = 400;
 
   async simulateTransaction(instructions: TransactionInstruction[], feePayer: PublicKey): Promise<SimulatedTransaction> {
     const { blockhash } = await this.connection.getLatestBlockhash(this.commitment);

@@ -42,7 +42,7 @@ export function programSoPath(): string {
 const toAddress = (key: PublicKey): Address => address(key.toBase58());
 
 /** The structured form RPC nodes use, so that the SDK decodes both the same way. */
-function errorJson(failed: FailedTransactionMetadata): unknown {
+export function errorJson(failed: FailedTransactionMetadata): unknown {
   const err = failed.err() as unknown as { index?: unknown; err?: unknown } | null;
   if (typeof err === "object" && err !== null && typeof err.index === "number" && typeof err.err === "function") {
     const index = err.index;
@@ -121,6 +121,10 @@ export class LiteSvmChain implements Chain {
   }
 
   async getProgramAccounts(programId: PublicKey, filters: GetProgramAccountsFilter[]): Promise<Array<{ address: PublicKey; account: AccountState }>> {
+    return this.getProgramAccountsSync(programId, filters);
+  }
+
+  getProgramAccountsSync(programId: PublicKey, filters: GetProgramAccountsFilter[]): Array<{ address: PublicKey; account: AccountState }> {
     const matches = (data: ArrayLike<number> & { subarray(start: number, end: number): ArrayLike<number>; length: number }): boolean =>
       filters.every((f) => {
         if ("dataSize" in f) return data.length === f.dataSize;
