@@ -24,7 +24,15 @@ fn create_group_stores_admin_and_oracle_programs() {
     assert_eq!(stored.version, cross_margin::constants::GROUP_VERSION);
     assert_eq!(stored.bump, Group::address(&admin.pubkey(), 7).1);
     assert!(!stored.is_paused() && !stored.is_reduce_only());
-    assert_eq!(stored.reserved, [0u8; 256]);
+    assert_eq!(stored.reserved, [0u8; 240]);
+    assert_eq!(
+        stored.liquidation_end_buffer_bps,
+        cross_margin::constants::DEFAULT_LIQUIDATION_END_BUFFER_BPS
+    );
+    assert_eq!(
+        stored.bankruptcy_dust_quote,
+        cross_margin::constants::DEFAULT_BANKRUPTCY_DUST_QUOTE
+    );
 
     let account = chain.account(&group).unwrap();
     assert_eq!(account.owner, cross_margin::ID);

@@ -91,13 +91,32 @@ pub fn q64_from_decimal(mantissa: u64, exponent: i32, round: Round) -> MathResul
         }
         Ok(integer << 64)
     } else {
-        let divisor = pow10(exponent.unsigned_abs())? as u128;
-        let numerator = (mantissa as u128) << 64;
-        let mut q = numerator / divisor;
-        if round == Round::Up && numerator % divisor != 0 {
-            q += 1;
+        Ok(div_shifted(mantissa, pow10(exponent.unsigned_abs())?, round))
+    }
+}
+
+/// `mantissa · 2^64 / divisor` (divisor > 0), rounded as asked. The price normalisation of every
+/// health check runs through here, so divisors below 2^48 (10^k for k <= 14, which covers
+/// Pyth's exponents for tokens of up to 12 decimals) take exact base-2^16 long division in
+/// native 64-bit operations instead of a software 128-bit division.
+pub fn div_shifted(mantissa: u64, divisor: u64, round: Round) -> u128 {
+    let (quotient, remainder) = if divisor < 1 << 48 {
+        let mut quotient = ((mantissa / divisor) as u128) << 64;
+        let mut remainder = mantissa % divisor;
+        for shift in [48u32, 32, 16, 0] {
+            let part = remainder << 16; // remainder < 2^48, so this fits
+            quotient |= ((part / divisor) as u128) << shift;
+            remainder = part % divisor;
         }
-        Ok(q)
+        (quotient, remainder as u128)
+    } else {
+        let numerator = (mantissa as u128) << 64;
+        (numerator / divisor as u128, numerator % divisor as u128)
+    };
+    if round == Round::Up && remainder != 0 {
+        quotient + 1
+    } else {
+        quotient
     }
 }
 
@@ -143,6 +162,28 @@ mod tests {
         assert_eq!(mul_bps(u64::MAX, 12_000, Round::Down), Err(Overflow));
         assert_eq!(mul_bps(12_345, 12_000, Round::Up), Ok(14_814)); // 14_814.0
         assert_eq!(mul_bps(12_346, 12_000, Round::Up), Ok(14_816)); // 14_815.2
+    }
+
+    #[test]
+    fn long_division_matches_128_bit_division() {
+        // A deterministic spread of mantissas and every power-of-ten divisor up to 10^19.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let mantissa = x >> (x % 40);
+            for k in 0..=19 {
+                let d = 10u64.pow(k);
+                let n = (mantissa as u128) << 64;
+                let exact_down = n / d as u128;
+                let exact_up = exact_down + (n % d as u128 != 0) as u128;
+                assert_eq!(
+                    div_shifted(mantissa, d, Round::Down),
+                    exact_down,
+                    "{mantissa} / 10^{k}"
+                );
+                assert_eq!(div_shifted(mantissa, d, Round::Up), exact_up, "{mantissa} / 10^{k}");
+            }
+        }
     }
 
     #[test]

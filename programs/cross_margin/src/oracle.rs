@@ -6,7 +6,7 @@
 
 use anchor_lang::prelude::*;
 use pyth_sdk_solana::state::{load_price_account, PriceStatus, SolanaPriceAccount};
-use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 use crate::error::MarginError;
 use crate::math::{mul_bps, q64_from_decimal, Round, BPS, QUOTE_DECIMALS};
@@ -74,21 +74,14 @@ pub fn read_raw(
             if *oracle.owner != group.pyth_receiver_program {
                 return Err(MarginError::OracleWrongOwner);
             }
-            let update = PriceUpdateV2::try_deserialize(&mut &oracle.data[..])
-                .map_err(|_| MarginError::OracleInvalidAccount)?;
-            let message = update.price_message;
-            if message.feed_id != *feed_id {
+            let update = PullUpdate::parse(oracle.data)?;
+            if update.feed_id != feed_id {
                 return Err(MarginError::OracleWrongFeed);
             }
-            if update.verification_level != VerificationLevel::Full {
+            if !update.fully_verified {
                 return Err(MarginError::OracleNotFullyVerified);
             }
-            Ok(RawPrice {
-                price: message.price,
-                conf: message.conf,
-                exponent: message.exponent,
-                publish_time: message.publish_time,
-            })
+            Ok(update.price)
         }
         OracleKind::PythLegacy => {
             if *oracle.owner != group.pyth_legacy_program {
@@ -100,6 +93,44 @@ pub fn read_raw(
                 read_legacy(account)
             })
         }
+    }
+}
+
+/// The fields of a `PriceUpdateV2` the program uses, read in place from its Borsh layout:
+/// discriminator (8 bytes), write_authority (32), verification_level (tag 0 = `Partial` followed
+/// by a `u8`, tag 1 = `Full`), then the price message: feed_id (32), price (i64), conf (u64),
+/// exponent (i32), publish_time (i64), ... Every health check reads one per position, and this
+/// costs less than a full Borsh decode of the account; a unit test checks it against the SDK's
+/// own decoder on SDK-serialized accounts.
+struct PullUpdate<'a> {
+    fully_verified: bool,
+    feed_id: &'a [u8; 32],
+    price: RawPrice,
+}
+
+impl<'a> PullUpdate<'a> {
+    fn parse(data: &'a [u8]) -> core::result::Result<Self, MarginError> {
+        const INVALID: MarginError = MarginError::OracleInvalidAccount;
+        if data.get(..8) != Some(PriceUpdateV2::DISCRIMINATOR) {
+            return Err(INVALID);
+        }
+        let (fully_verified, start) = match data.get(40) {
+            Some(0) => (false, 42),
+            Some(1) => (true, 41),
+            _ => return Err(INVALID),
+        };
+        let message = data.get(start..start + 60).ok_or(INVALID)?;
+        let bytes8 = |at: usize| -> [u8; 8] { message[at..at + 8].try_into().unwrap_or_default() };
+        Ok(Self {
+            fully_verified,
+            feed_id: message[..32].try_into().map_err(|_| INVALID)?,
+            price: RawPrice {
+                price: i64::from_le_bytes(bytes8(32)),
+                conf: u64::from_le_bytes(bytes8(40)),
+                exponent: i32::from_le_bytes(message[48..52].try_into().map_err(|_| INVALID)?),
+                publish_time: i64::from_le_bytes(bytes8(52)),
+            },
+        })
     }
 }
 
@@ -225,6 +256,44 @@ mod tests {
 
     fn raw(price: i64, conf: u64, exponent: i32, publish_time: i64) -> RawPrice {
         RawPrice { price, conf, exponent, publish_time }
+    }
+
+    #[test]
+    fn in_place_pull_parser_agrees_with_the_sdk_decoder() {
+        use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, VerificationLevel};
+        for (level, fully) in [
+            (VerificationLevel::Full, true),
+            (VerificationLevel::Partial { num_signatures: 7 }, false),
+        ] {
+            let update = PriceUpdateV2 {
+                write_authority: Pubkey::new_from_array([3; 32]),
+                verification_level: level,
+                price_message: PriceFeedMessage {
+                    feed_id: [9; 32],
+                    price: -123_456_789,
+                    conf: 987_654,
+                    exponent: -8,
+                    publish_time: 1_800_000_123,
+                    prev_publish_time: 1_800_000_122,
+                    ema_price: 5,
+                    ema_conf: 6,
+                },
+                posted_slot: 77,
+            };
+            let mut data = Vec::new();
+            update.try_serialize(&mut data).unwrap();
+            let decoded = PriceUpdateV2::try_deserialize(&mut &data[..]).unwrap();
+            let parsed = PullUpdate::parse(&data).unwrap();
+            assert_eq!(parsed.fully_verified, fully);
+            assert_eq!(*parsed.feed_id, decoded.price_message.feed_id);
+            assert_eq!(parsed.price.price, decoded.price_message.price);
+            assert_eq!(parsed.price.conf, decoded.price_message.conf);
+            assert_eq!(parsed.price.exponent, decoded.price_message.exponent);
+            assert_eq!(parsed.price.publish_time, decoded.price_message.publish_time);
+            // Truncated or foreign data is refused, never read past its end.
+            assert!(PullUpdate::parse(&data[..90]).is_err());
+            assert!(PullUpdate::parse(&data[1..]).is_err());
+        }
     }
 
     #[test]
