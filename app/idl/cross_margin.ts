@@ -554,6 +554,73 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "fundInsurance",
+      "docs": [
+        "Tops up a bank's insurance fund from the admin's tokens."
+      ],
+      "discriminator": [
+        58,
+        216,
+        37,
+        162,
+        201,
+        50,
+        20,
+        66
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "bank",
+          "writable": true
+        },
+        {
+          "name": "vault",
+          "writable": true,
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "mint",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "source",
+          "docs": [
+            "The admin's token account the tokens come from."
+          ],
+          "writable": true
+        },
+        {
+          "name": "tokenProgram",
+          "relations": [
+            "bank"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "amount",
+          "type": "u64"
+        }
+      ]
+    },
+    {
       "name": "health",
       "docs": [
         "Read-only health view, returned as return data."
@@ -720,6 +787,45 @@ export type CrossMargin = {
           "type": "u64"
         }
       ]
+    },
+    {
+      "name": "resolveBankruptcy",
+      "docs": [
+        "Writes off a bankrupt account's debt in `liab_bank`: the bank's insurance fund pays",
+        "first, the rest is shared by the bank's depositors (lower deposit index). Permissionless.",
+        "Remaining accounts: `(bank, oracle)` per active position of the account."
+      ],
+      "discriminator": [
+        82,
+        253,
+        187,
+        29,
+        102,
+        19,
+        35,
+        248
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "liab_bank"
+          ]
+        },
+        {
+          "name": "account",
+          "docs": [
+            "The bankrupt account. Anyone may resolve it: it only loses debt."
+          ],
+          "writable": true
+        },
+        {
+          "name": "liabBank",
+          "writable": true
+        }
+      ],
+      "args": []
     },
     {
       "name": "withdraw",
@@ -889,6 +995,19 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "bankruptcyResolved",
+      "discriminator": [
+        94,
+        86,
+        196,
+        195,
+        106,
+        72,
+        227,
+        169
+      ]
+    },
+    {
       "name": "groupConfigured",
       "discriminator": [
         20,
@@ -912,6 +1031,19 @@ export type CrossMargin = {
         165,
         13,
         26
+      ]
+    },
+    {
+      "name": "insuranceFunded",
+      "discriminator": [
+        158,
+        72,
+        23,
+        80,
+        138,
+        56,
+        33,
+        206
       ]
     },
     {
@@ -1231,6 +1363,11 @@ export type CrossMargin = {
       "code": 6057,
       "name": "liquidatorInitHealthNegative",
       "msg": "The liquidator's init health would be negative"
+    },
+    {
+      "code": 6058,
+      "name": "notBankrupt",
+      "msg": "Account is not bankrupt: its deposits are worth at least the dust threshold, or it has no debt"
     }
   ],
   "types": [
@@ -1700,6 +1837,76 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "bankruptcyResolved",
+      "docs": [
+        "A bankrupt account's debt in one bank written off."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "liabBank",
+            "type": "pubkey"
+          },
+          {
+            "name": "debt",
+            "docs": [
+              "Debt written off (native units of the bank)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "fromInsurance",
+            "docs": [
+              "Paid by the bank's insurance fund."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "socialized",
+            "docs": [
+              "Shared out over the bank's depositors through the deposit index."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "depositIndexBefore",
+            "type": "u128"
+          },
+          {
+            "name": "depositIndexAfter",
+            "type": "u128"
+          },
+          {
+            "name": "insuranceAfter",
+            "type": "u64"
+          },
+          {
+            "name": "depositsValue",
+            "docs": [
+              "The account's deposits at their asset prices (below the dust threshold)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "stillBankrupt",
+            "docs": [
+              "Debt remains in other banks."
+            ],
+            "type": "bool"
+          }
+        ]
+      }
+    },
+    {
       "name": "group",
       "docs": [
         "The root of one market. Banks and margin accounts belong to exactly one group.",
@@ -1893,6 +2100,33 @@ export type CrossMargin = {
           {
             "name": "pythLegacyProgram",
             "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "insuranceFunded",
+      "docs": [
+        "The admin topped up a bank's insurance fund."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "bank",
+            "type": "pubkey"
+          },
+          {
+            "name": "amount",
+            "type": "u64"
+          },
+          {
+            "name": "insuranceAfter",
+            "type": "u64"
           }
         ]
       }

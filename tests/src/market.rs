@@ -416,6 +416,20 @@ impl Market {
         )
     }
 
+    /// Anyone (here the fee payer) writes off `account`'s debt in `liab`.
+    pub fn resolve_bankruptcy(&mut self, account: &User, liab: &BankRef) -> TxResult {
+        let health = self.health_accounts(account);
+        let ix = ix::resolve_bankruptcy(self.group, account.account, liab.address, health);
+        self.chain.send(&[ix], &[])
+    }
+
+    /// The admin tops up `bank`'s insurance fund with `amount` freshly minted tokens.
+    pub fn fund_insurance(&mut self, bank: &BankRef, amount: u64) -> TxResult {
+        let source = self.chain.create_token_account(&bank.mint, &self.admin.pubkey(), amount);
+        let ix = ix::fund_insurance(self.group, self.admin.pubkey(), bank, source, amount);
+        self.chain.send(&[ix], &[&self.admin])
+    }
+
     /// For every bank: the vault holds at least deposits − borrows + insurance, and at most a
     /// few units more (rounding always leaves dust in the vault, never takes it out).
     pub fn assert_conservation(&self) {

@@ -288,6 +288,43 @@ pub fn liquidator_after(
     account
 }
 
+/// `resolve_bankruptcy`: `health` are the account's `(bank, oracle)` metas for its positions
+/// before the write-off.
+pub fn resolve_bankruptcy(
+    group: Pubkey,
+    account: Pubkey,
+    liab_bank: Pubkey,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    build_with(
+        cross_margin::accounts::ResolveBankruptcy { group, account, liab_bank },
+        cross_margin::instruction::ResolveBankruptcy {},
+        health,
+    )
+}
+
+/// `fund_insurance`: the admin tops up `bank`'s insurance fund from `source`.
+pub fn fund_insurance(
+    group: Pubkey,
+    admin: Pubkey,
+    bank: &BankRef,
+    source: Pubkey,
+    amount: u64,
+) -> Instruction {
+    build(
+        cross_margin::accounts::FundInsurance {
+            group,
+            admin,
+            bank: bank.address,
+            vault: bank.vault,
+            mint: bank.mint,
+            source,
+            token_program: bank.token_program,
+        },
+        cross_margin::instruction::FundInsurance { amount },
+    )
+}
+
 pub fn close_account(account: Pubkey, owner: Pubkey) -> Instruction {
     build(
         cross_margin::accounts::CloseAccount { account, owner },

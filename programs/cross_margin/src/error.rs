@@ -133,4 +133,6 @@ pub enum MarginError {
     LiquidationDidNotImprove,
     #[msg("The liquidator's init health would be negative")]
     LiquidatorInitHealthNegative,
+    #[msg("Account is not bankrupt: its deposits are worth at least the dust threshold, or it has no debt")]
+    NotBankrupt,
 }

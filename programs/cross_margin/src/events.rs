@@ -106,3 +106,33 @@ pub struct Liquidation {
     pub bankrupt: bool,
     pub liquidator_init_health_after: i128,
 }
+
+/// A bankrupt account's debt in one bank written off.
+#[event]
+pub struct BankruptcyResolved {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub liab_bank: Pubkey,
+    /// Debt written off (native units of the bank).
+    pub debt: u64,
+    /// Paid by the bank's insurance fund.
+    pub from_insurance: u64,
+    /// Shared out over the bank's depositors through the deposit index.
+    pub socialized: u64,
+    pub deposit_index_before: u128,
+    pub deposit_index_after: u128,
+    pub insurance_after: u64,
+    /// The account's deposits at their asset prices (below the dust threshold).
+    pub deposits_value: u64,
+    /// Debt remains in other banks.
+    pub still_bankrupt: bool,
+}
+
+/// The admin topped up a bank's insurance fund.
+#[event]
+pub struct InsuranceFunded {
+    pub group: Pubkey,
+    pub bank: Pubkey,
+    pub amount: u64,
+    pub insurance_after: u64,
+}

@@ -28,9 +28,14 @@ pub struct PricedPosition {
 }
 
 /// Health of `account`, and (if asked for) its per-position breakdown in slot order.
+#[derive(Default)]
 pub struct HealthReport {
     pub health: Health,
     pub positions: Vec<PricedPosition>,
+    /// `Breakdown::Collateral` only: the deposits at their asset prices (quote native units).
+    pub deposits_value: u64,
+    /// `Breakdown::Collateral` only: whether any borrow remains.
+    pub has_debt: bool,
 }
 
 impl HealthReport {
@@ -44,12 +49,16 @@ impl HealthReport {
     }
 }
 
-/// Whether the caller needs the per-position breakdown (the `health` view) or only the totals
-/// (the withdraw/borrow gate, which saves the bookkeeping).
+/// What the caller needs from the health accounts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Breakdown {
+    /// Init and maint totals only (the withdraw/borrow gate, which saves the bookkeeping).
     Totals,
+    /// Totals plus each position priced (the `health` view, liquidation).
     PerPosition,
+    /// The deposits' value and whether debt remains, for the bankruptcy test. Borrows are not
+    /// priced, so a dead liability oracle cannot block a write-off.
+    Collateral,
 }
 
 /// Validates the health accounts and computes the account's health at unix time `now`.
@@ -67,7 +76,7 @@ pub fn compute_account_health(
     require_gte!(remaining.len(), needed, MarginError::HealthAccountsMissing);
     require_eq!(remaining.len(), needed, MarginError::HealthAccountsExtra);
 
-    let mut report = HealthReport { health: Health::default(), positions: Vec::new() };
+    let mut report = HealthReport::default();
     if breakdown == Breakdown::PerPosition {
         report.positions.reserve_exact(active_count);
     }
@@ -95,43 +104,71 @@ pub fn compute_account_health(
             }
             .into());
         }
-        let (risk, position_health) = position_health(bank, group, oracle_info, now, shares)?;
-        report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
-        if breakdown == Breakdown::PerPosition {
-            report.positions.push(PricedPosition {
-                bank_index: position.bank_index,
-                bank: *bank_info.key,
-                risk,
-                shares,
-                health: position_health,
-            });
+        if breakdown == Breakdown::Totals {
+            let position_health = position_health(bank, group, oracle_info, now, shares)?;
+            report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
+            continue;
         }
+        if breakdown == Breakdown::Collateral {
+            if let PositionShares::Borrow(_) = shares {
+                report.has_debt = true;
+                continue;
+            }
+            let position_health = position_health(bank, group, oracle_info, now, shares)?;
+            report.deposits_value = report
+                .deposits_value
+                .checked_add(position_health.value)
+                .ok_or(MarginError::MathOverflow)?;
+            continue;
+        }
+        let risk = price_position(bank, group, oracle_info, now, shares)?;
+        let position_health =
+            risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
+        report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
+        report.positions.push(PricedPosition {
+            bank_index: position.bank_index,
+            bank: *bank_info.key,
+            risk,
+            shares,
+            health: position_health,
+        });
     }
     Ok(report)
 }
 
+/// What a position contributes, without keeping its risk inputs (the withdraw/borrow gate).
+#[inline(always)]
 fn position_health(
     bank: &Bank,
     group: &Group,
     oracle_info: &AccountInfo,
     now: i64,
     shares: PositionShares,
-) -> Result<(BankRisk, PositionHealth)> {
+) -> Result<PositionHealth> {
+    let risk = price_position(bank, group, oracle_info, now, shares)?;
+    Ok(risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?)
+}
+
+/// The bank's risk inputs with this position's side priced from its oracle. A position is
+/// priced on one side only: deposits at the asset price, borrows at the liability price; the
+/// other side is never read for it.
+#[inline(always)]
+fn price_position(
+    bank: &Bank,
+    group: &Group,
+    oracle_info: &AccountInfo,
+    now: i64,
+    shares: PositionShares,
+) -> Result<BankRisk> {
     let data = oracle_info.try_borrow_data()?;
     let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
-    // A position is priced on one side only: deposits at the asset price, borrows at the
-    // liability price. The other side is never read for it.
-    let (asset_price, liab_price) = match shares {
-        PositionShares::Deposit(_) => {
-            (read_bank_price_side(bank, group, oracle, now, PriceSide::Asset)?, 0)
-        }
-        PositionShares::Borrow(_) => {
-            (0, read_bank_price_side(bank, group, oracle, now, PriceSide::Liability)?)
-        }
+    let side = match shares {
+        PositionShares::Deposit(_) => PriceSide::Asset,
+        PositionShares::Borrow(_) => PriceSide::Liability,
     };
-    let risk = bank.risk(asset_price, liab_price).map_err(|_| MarginError::MathOverflow)?;
-    let health = risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
-    Ok((risk, health))
+    let price = read_bank_price_side(bank, group, oracle, now, side)?;
+    let (asset_price, liab_price) = if side == PriceSide::Asset { (price, 0) } else { (0, price) };
+    Ok(bank.risk(asset_price, liab_price).map_err(|_| MarginError::MathOverflow)?)
 }
 
 /// A `Bank` from raw account data, checking owner and discriminator.

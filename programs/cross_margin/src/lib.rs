@@ -6,6 +6,7 @@
 
 use anchor_lang::prelude::*;
 
+pub mod bankruptcy;
 pub mod constants;
 pub mod error;
 pub mod events;
@@ -117,6 +118,18 @@ pub mod cross_margin {
     /// liquidator's (positions after).
     pub fn liquidate(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
         instructions::liquidate::handler(ctx, max_liab_amount)
+    }
+
+    /// Writes off a bankrupt account's debt in `liab_bank`: the bank's insurance fund pays
+    /// first, the rest is shared by the bank's depositors (lower deposit index). Permissionless.
+    /// Remaining accounts: `(bank, oracle)` per active position of the account.
+    pub fn resolve_bankruptcy(ctx: Context<ResolveBankruptcy>) -> Result<()> {
+        instructions::resolve_bankruptcy::handler(ctx)
+    }
+
+    /// Tops up a bank's insurance fund from the admin's tokens.
+    pub fn fund_insurance(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
+        instructions::fund_insurance::handler(ctx, amount)
     }
 
     /// Closes an empty account and refunds its rent.

@@ -91,10 +91,7 @@ pub fn borrow(account: &mut MarginAccount, bank: &mut Bank, amount: u64) -> Resu
 
 /// Repay `amount` native tokens of the borrow in this bank; more than the debt is refused.
 pub fn repay(account: &mut MarginAccount, bank: &mut Bank, amount: u64) -> Result<()> {
-    let slot = account
-        .find(bank.bank_index)
-        .filter(|&s| account.positions[s].kind() == PositionKind::Borrow)
-        .ok_or(MarginError::NoBorrow)?;
+    let slot = borrow_slot(account, bank)?;
     let debt = bank_borrow_native(bank, &account.positions[slot])?;
     if amount > debt {
         return Err(MarginError::RepayExceedsDebt);
@@ -115,6 +112,17 @@ pub fn assume_debt(account: &mut MarginAccount, bank: &mut Bank, amount: u64) ->
     if amount > from_deposit {
         borrow(account, bank, amount - from_deposit)?;
     }
+    Ok(())
+}
+
+/// Removes the account's whole borrow in this bank (a bankruptcy write-off); the caller settles
+/// who bears the loss.
+pub fn forgive_debt(account: &mut MarginAccount, bank: &mut Bank) -> Result<()> {
+    let slot = borrow_slot(account, bank)?;
+    let position = &mut account.positions[slot];
+    bank.total_borrow_shares =
+        bank.total_borrow_shares.checked_sub(position.shares).ok_or(MarginError::MathOverflow)?;
+    *position = Position::default();
     Ok(())
 }
 
@@ -145,6 +153,13 @@ fn deposit_slot(account: &MarginAccount, bank: &Bank) -> Result<usize> {
         .find(bank.bank_index)
         .filter(|&s| account.positions[s].kind() == PositionKind::Deposit)
         .ok_or(MarginError::InsufficientDeposit)
+}
+
+fn borrow_slot(account: &MarginAccount, bank: &Bank) -> Result<usize> {
+    account
+        .find(bank.bank_index)
+        .filter(|&s| account.positions[s].kind() == PositionKind::Borrow)
+        .ok_or(MarginError::NoBorrow)
 }
 
 fn repay_in_slot(
@@ -256,5 +271,21 @@ mod tests {
         assert_eq!(deposit(&mut a, &mut bank(16), 1), Err(MarginError::NoFreePositionSlot));
         // An existing bank still takes more.
         deposit(&mut a, &mut bank(7), 1).unwrap();
+    }
+
+    #[test]
+    fn forgiving_debt_removes_the_borrow_and_its_shares() {
+        let (mut a, mut b) = (account(), bank(2));
+        let mut other = bank(5);
+        deposit(&mut a, &mut other, 50).unwrap();
+        borrow(&mut a, &mut b, 40).unwrap();
+        assert_eq!(b.total_borrow_shares, 40);
+        forgive_debt(&mut a, &mut b).unwrap();
+        assert_eq!(b.total_borrow_shares, 0);
+        assert_eq!(borrow_native(&a, &b), Ok(0));
+        assert_eq!(a.active_count(), 1);
+        // Only a borrow can be forgiven.
+        assert_eq!(forgive_debt(&mut a, &mut other), Err(MarginError::NoBorrow));
+        assert_eq!(forgive_debt(&mut a, &mut b), Err(MarginError::NoBorrow));
     }
 }

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::Liquidation;
-use crate::health::{Health, PositionShares};
+use crate::health::PositionShares;
 use crate::health_accounts::{compute_account_health, Breakdown, HealthReport, LoadedBank};
 use crate::liquidation::{end_target, is_liquidatable, liquidation_amounts, LiquidationInputs};
 use crate::positions;
@@ -179,8 +179,8 @@ fn reprice(
     changed: &[&Bank],
 ) -> Result<HealthReport> {
     let mut after = HealthReport {
-        health: Health::default(),
         positions: Vec::with_capacity(before.positions.len()),
+        ..HealthReport::default()
     };
     for priced in &before.positions {
         let Some(slot) = account.find(priced.bank_index) else { continue };
@@ -202,10 +202,11 @@ fn reprice(
     Ok(after)
 }
 
-/// Deposits all worth less than the dust threshold, and some debt left.
+/// The bankruptcy test of `crate::bankruptcy` on the repriced account.
 fn is_bankrupt(report: &HealthReport, dust_quote: u64) -> bool {
-    let deposits: u64 =
-        report.positions.iter().filter(|p| !p.health.is_liability).map(|p| p.health.value).sum();
+    let positions = report.positions.iter();
+    let deposits = positions.filter(|p| !p.health.is_liability).map(|p| p.health.value);
+    let deposits_value = deposits.fold(0u64, u64::saturating_add);
     let has_debt = report.positions.iter().any(|p| p.health.is_liability && p.health.native > 0);
-    has_debt && deposits < dust_quote
+    crate::bankruptcy::is_bankrupt(deposits_value, has_debt, dust_quote)
 }

@@ -1,0 +1,100 @@
+//! Bankruptcy settlement: pure maths, shared by the program, the keeper and the simulator.
+//!
+//! A bankrupt account owes `debt` native units in a bank but has no collateral left to seize.
+//! The bank's insurance fund pays first; whatever it cannot pay is *socialized*: the bank's
+//! deposit index drops so that every depositor's claim shrinks pro rata.
+//!
+//! The vault holds `deposits − borrows + insurance`. Writing the debt off removes `debt` from
+//! borrows, `from_insurance` from insurance and `socialized` from deposits, and since
+//! `debt = from_insurance + socialized` the vault still covers every claim without a token moving.
+
+use crate::math::{MathResult, Overflow};
+
+/// Deposits all worth less than the dust threshold (quote native units), and debt left: nothing
+/// is left to liquidate, so the debt can only be written off.
+pub fn is_bankrupt(deposits_value: u64, has_debt: bool, dust_quote: u64) -> bool {
+    has_debt && deposits_value < dust_quote
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settlement {
+    /// Debt written off (native units of the bank).
+    pub debt: u64,
+    /// Paid by the bank's insurance fund.
+    pub from_insurance: u64,
+    /// Shared out over the bank's depositors.
+    pub socialized: u64,
+    /// The deposit index after socialization (Q64.64).
+    pub deposit_index: u128,
+}
+
+/// Splits `debt` between the insurance fund and the depositors. The index drop per share is
+/// rounded up, so depositors lose at most one unit of index more than their exact share: the
+/// rounding favours the vault, never a claimant.
+pub fn settle(
+    debt: u64,
+    insurance: u64,
+    deposit_index: u128,
+    total_deposit_shares: u64,
+) -> MathResult<Settlement> {
+    let from_insurance = debt.min(insurance);
+    let socialized = debt - from_insurance;
+    let mut new_index = deposit_index;
+    if socialized > 0 {
+        if total_deposit_shares == 0 {
+            return Err(Overflow);
+        }
+        let loss_per_share = ((socialized as u128) << 64).div_ceil(total_deposit_shares as u128);
+        new_index = deposit_index.checked_sub(loss_per_share).ok_or(Overflow)?;
+        // An index of zero would make every later deposit a division by zero.
+        if new_index == 0 {
+            return Err(Overflow);
+        }
+    }
+    Ok(Settlement { debt, from_insurance, socialized, deposit_index: new_index })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::{mul_q64, Round, ONE_Q64};
+
+    #[test]
+    fn insurance_covers_everything() {
+        let s = settle(400, 1_000, ONE_Q64, 10_000).unwrap();
+        assert_eq!((s.from_insurance, s.socialized, s.deposit_index), (400, 0, ONE_Q64));
+    }
+
+    #[test]
+    fn the_rest_is_socialized_pro_rata() {
+        // 1,000 owed, 250 insured: 750 lost by 10,000 deposit shares at index 1.0 → 0.925.
+        let s = settle(1_000, 250, ONE_Q64, 10_000).unwrap();
+        assert_eq!((s.from_insurance, s.socialized), (250, 750));
+        // 0.075 is not exact in binary: the drop rounds up, so the index is at most 0.925 rounded down.
+        assert_eq!(s.deposit_index, ONE_Q64 - (750u128 << 64).div_ceil(10_000));
+        assert!(s.deposit_index <= ONE_Q64 * 925 / 1_000);
+        // A depositor of 4,000 shares now holds just under 3,700: 3,699 after rounding down.
+        assert_eq!(mul_q64(4_000, s.deposit_index, Round::Down), Ok(3_699));
+        // All deposits together lose at least the socialized amount.
+        let total_after = mul_q64(10_000, s.deposit_index, Round::Down).unwrap();
+        assert!(10_000 - total_after >= 750);
+    }
+
+    #[test]
+    fn inexact_losses_round_against_depositors() {
+        // 1 unit over 3 shares: the per-share loss rounds up, so the claims drop by >= 1.
+        let s = settle(1, 0, ONE_Q64, 3).unwrap();
+        assert_eq!(s.deposit_index, ONE_Q64 - ONE_Q64.div_ceil(3));
+        let total_after = mul_q64(3, s.deposit_index, Round::Down).unwrap();
+        assert!(total_after <= 2);
+    }
+
+    #[test]
+    fn a_loss_larger_than_all_deposits_is_an_error() {
+        assert_eq!(settle(10_001, 0, ONE_Q64, 10_000), Err(Overflow));
+        assert_eq!(settle(10_000, 0, ONE_Q64, 10_000), Err(Overflow)); // index would be 0
+        assert_eq!(settle(1, 0, ONE_Q64, 0), Err(Overflow));
+        // With no loss to share, no depositors are needed.
+        assert!(settle(5, 5, ONE_Q64, 0).is_ok());
+    }
+}
