@@ -15,7 +15,7 @@ import {
   type Loaded,
   type MarginAccount,
 } from "./accounts";
-import type { Chain, SentTransaction } from "./chain";
+import { clusterUnixTimestamp, type Chain, type SentTransaction } from "./chain";
 import { PROGRAM_ID, RAW_IDL } from "./idl";
 import { simulateHealth, type AccountHealth } from "./health";
 import {
@@ -31,6 +31,7 @@ import {
   type TransferAccounts,
 } from "./instructions";
 import { estimateLiquidationPrice, type LiquidationPriceEstimate } from "./liquidation";
+import { accrueInterest } from "./interest";
 import { accountAfter, borrowNative, liquidatorAfter, type Movement } from "./positions";
 import { decodeOracleQuote, type PythQuote } from "./pyth";
 
@@ -92,9 +93,14 @@ export class CrossMarginClient {
     return healthAccountMetas(margin, bankLookup(await this.bankRefs(margin.group)));
   }
 
+  /** The bank as the program will see it: accrued to the cluster's current time. */
+  async accruedBank(address: PublicKey): Promise<Bank> {
+    return accrueInterest(await this.bank(address), await clusterUnixTimestamp(this.chain));
+  }
+
   private async transfer(request: TransferRequest, movement: Movement) {
     const margin = await this.marginAccount(request.account);
-    const bank = await this.bank(request.bank);
+    const bank = await this.accruedBank(request.bank);
     const refs = await this.bankRefs(margin.group);
     const transfer: TransferAccounts = {
       group: margin.group,
@@ -151,8 +157,8 @@ export class CrossMarginClient {
   }): Promise<TransactionInstruction> {
     const liquidatee = await this.marginAccount(args.liquidatee);
     const liquidator = await this.marginAccount(args.liquidator);
-    const liabBank = await this.bank(args.liabBank);
-    const assetBank = await this.bank(args.assetBank);
+    const liabBank = await this.accruedBank(args.liabBank);
+    const assetBank = await this.accruedBank(args.assetBank);
     const lookup = bankLookup(await this.bankRefs(liquidatee.group));
     const owed = borrowNative(liquidatee, liabBank);
     let liab = args.maxLiabAmount < owed ? args.maxLiabAmount : owed;

@@ -6,6 +6,7 @@ export * from "./pda";
 export * from "./fixed";
 export * from "./accounts";
 export * from "./positions";
+export * from "./interest";
 export * from "./instructions";
 export * from "./chain";
 export * from "./errors";

@@ -5,6 +5,10 @@
  * is the program's share maths (`positions.rs`, as the Rust client's `account_after` and
  * `liquidator_after` run it), ported with the same rounding. It predicts slots only; it never
  * computes health.
+ *
+ * Pass the bank as the program will see it: accrued to the cluster's time (`accrueInterest`), as
+ * `CrossMarginClient` does. With stored indices a full withdrawal or repayment in a bank that
+ * earned interest since its last touch is predicted to close a slot the program keeps open.
  */
 import { PositionKind, type Bank, type MarginAccount, type Position } from "./accounts";
 import { divQ64, mulQ64 } from "./fixed";

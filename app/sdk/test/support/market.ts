@@ -149,6 +149,17 @@ export class Market {
     this.writeOracle(kind, bank.oracle, bank.bankIndex, quote);
   }
 
+  /** Re-publishes every oracle's current quote at the current time (after a clock warp). */
+  async refreshPrices(): Promise<void> {
+    for (const bank of this.banks()) await this.setPrice(bank, { ...(await this.quote(bank)), publishTime: this.now() });
+  }
+
+  /** Moves the clock forward and refreshes the oracles. */
+  async warp(seconds: bigint): Promise<void> {
+    this.chain.setUnixTimestamp(this.now() + seconds);
+    await this.refreshPrices();
+  }
+
   async quote(bank: BankRef): Promise<PythQuote> {
     const kind = (await this.client.bank(bank.address)).oracleKind;
     return decodeOracleQuote(kind, this.chain.account(bank.oracle)!.data);
