@@ -51,4 +51,4 @@ fi
 # 3. The tests, against the real .so in LiteSVM.
 step "running the TypeScript tests (node:test, LiteSVM)"
 cd "$SDK"
-CROSS_MARGIN_SO="$SO" node --import tsx --test test/*.test.ts
+CROSS_MARGIN_SO="$SO" node --import tsx --test --test-concurrency=2 test/*.test.ts

@@ -61,6 +61,9 @@ export function uniqueSigners(feePayer: Signer, signers: Signer[]): Signer[] {
 
 /** A `Chain` over a web3.js `Connection`. */
 export class ConnectionChain implements Chain {
+  /** How often `sendTransaction` polls for confirmation. */
+  pollIntervalMs = 400;
+
   constructor(
     readonly connection: Connection,
     readonly commitment: Commitment = "confirmed",
@@ -133,9 +136,6 @@ export class ConnectionChain implements Chain {
       await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
     }
   }
-
-  /** How often `sendTransaction` polls for confirmation. */
-  pollIntervalMs = 400;
 
   async simulateTransaction(instructions: TransactionInstruction[], feePayer: PublicKey): Promise<SimulatedTransaction> {
     const { blockhash } = await this.connection.getLatestBlockhash(this.commitment);
