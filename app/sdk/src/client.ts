@@ -26,6 +26,7 @@ import {
   healthAccountMetas,
   liquidateIx,
   repayIx,
+  resolveBankruptcyIx,
   withdrawIx,
   type BankRef,
   type TransferAccounts,
@@ -175,6 +176,13 @@ export class CrossMarginClient {
       liquidateeHealth: healthAccountMetas(liquidatee, lookup),
       liquidatorHealth: healthAccountMetas(after, lookup),
     });
+  }
+
+  /** `resolve_bankruptcy` for `account`'s debt in `liabBank`, with its current health accounts. */
+  async resolveBankruptcyIx(account: PublicKey, liabBank: PublicKey): Promise<TransactionInstruction> {
+    const margin = await this.marginAccount(account);
+    const lookup = bankLookup(await this.bankRefs(margin.group));
+    return resolveBankruptcyIx({ group: margin.group, account, liabBank, health: healthAccountMetas(margin, lookup) });
   }
 
   /** The program's `health` view for `account`, simulated with `feePayer` (any existing

@@ -334,3 +334,40 @@ export async function closeAccountIx(account: PublicKey, owner: PublicKey): Prom
 export async function healthIx(group: PublicKey, account: PublicKey, health: AccountMeta[]): Promise<TransactionInstruction> {
   return program().methods.health().accountsStrict({ group, account }).remainingAccounts(health).instruction();
 }
+
+/** `fund_insurance`: the admin tops up a bank's insurance fund from its token account `source`. */
+export async function fundInsuranceIx(args: {
+  group: PublicKey;
+  admin: PublicKey;
+  bank: BankRef;
+  source: PublicKey;
+  amount: bigint;
+}): Promise<TransactionInstruction> {
+  return program()
+    .methods.fundInsurance(bn(args.amount))
+    .accountsStrict({
+      group: args.group,
+      admin: args.admin,
+      bank: args.bank.address,
+      vault: args.bank.vault,
+      mint: args.bank.mint,
+      source: args.source,
+      tokenProgram: args.bank.tokenProgram,
+    })
+    .instruction();
+}
+
+/** `resolve_bankruptcy` (permissionless): writes off a bankrupt account's debt in `liabBank`.
+ * `health` are the account's current `(bank, oracle)` metas. */
+export async function resolveBankruptcyIx(args: {
+  group: PublicKey;
+  account: PublicKey;
+  liabBank: PublicKey;
+  health: AccountMeta[];
+}): Promise<TransactionInstruction> {
+  return program()
+    .methods.resolveBankruptcy()
+    .accountsStrict({ group: args.group, account: args.account, liabBank: args.liabBank })
+    .remainingAccounts(args.health)
+    .instruction();
+}
