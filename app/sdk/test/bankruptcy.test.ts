@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { activePositions, eventsNamed, fundInsuranceIx } from "../src";
+import { activePositions, closeAccountIx, eventsNamed, fundInsuranceIx } from "../src";
 import { expectMarginError, expectRejected } from "./support/assert";
 import { Market } from "./support/market";
 
@@ -63,5 +63,13 @@ describe("insurance and bankruptcy", () => {
     const after = await market.client.marginAccount(borrower.account);
     assert.equal(activePositions(after).length, 0);
     assert.equal(after.bankrupt, false);
+
+    // An ordinary empty account again: its owner closes it and gets the rent back.
+    const lamports = market.chain.account(borrower.keypair.publicKey)!.lamports;
+    const rent = market.chain.account(borrower.account)!.lamports;
+    const closed = await market.send(borrower, await closeAccountIx(borrower.account, borrower.keypair.publicKey));
+    assert.equal(eventsNamed(closed.logs, "accountClosed").length, 1);
+    assert.equal(market.chain.account(borrower.account), null);
+    assert.equal(market.chain.account(borrower.keypair.publicKey)!.lamports, lamports + rent - 5_000n, "rent back, minus the fee");
   });
 });
