@@ -18,8 +18,12 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 
+step "TypeScript client: strict tsc build and its tests on the real .so (LiteSVM)"
+scripts/test-ts.sh 2>&1 | tee -a "$log"
+
 step "CU per instruction (SBF build, LiteSVM)"
 cargo test -q --locked -p cross-margin-tests --test cu_table -- --nocapture 2>&1 | grep -E '^(\||CU table)'
 
-# One closing line for the whole run, summed over every test binary.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
+# One closing line for the whole run, summed over every Rust test binary and the TS suites.
+awk '/^test result:/ { p += $4; f += $6 } /^# pass / { p += $3 } /^# fail / { f += $3 }
+     END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"

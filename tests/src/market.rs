@@ -28,6 +28,8 @@ pub struct Market {
     pub usdc: BankRef,
     pub sol: BankRef,
     pub btc: BankRef,
+    /// Banks added after the first three, in index order.
+    pub more_banks: Vec<BankRef>,
 }
 
 pub struct User {
@@ -93,6 +95,7 @@ impl Market {
             usdc: placeholder(),
             sol: placeholder(),
             btc: placeholder(),
+            more_banks: Vec::new(),
         };
         market.usdc =
             market.add_bank(6, OracleKind::PythPull, [9_500, 9_800, 10_200, 10_500], (1, 0));
@@ -129,7 +132,11 @@ impl Market {
             bank_config(kind, index, weights),
         );
         self.chain.send(&[ix], &[&self.admin]).expect_ok("add_bank");
-        self.bank_ref(&bank)
+        let bank = self.bank_ref(&bank);
+        if index >= 3 {
+            self.more_banks.push(bank);
+        }
+        bank
     }
 
     pub fn now(&self) -> i64 {
@@ -144,8 +151,11 @@ impl Market {
         self.chain.load::<Bank>(&bank.address).unwrap()
     }
 
-    pub fn banks(&self) -> [BankRef; 3] {
-        [self.usdc, self.sol, self.btc]
+    /// Every bank of the group, in index order.
+    pub fn banks(&self) -> Vec<BankRef> {
+        let mut banks = vec![self.usdc, self.sol, self.btc];
+        banks.extend(self.more_banks.iter().copied());
+        banks
     }
 
     pub fn bank_by_index(&self, index: u16) -> BankRef {
@@ -213,7 +223,8 @@ impl Market {
         }
     }
 
-    /// A user with a margin account and `funds[i]` native tokens of bank i's mint.
+    /// A user with a margin account and `funds[i]` native tokens of bank i's mint (for the first
+    /// three banks; see [`Market::fund`] for the others).
     pub fn user(&mut self, funds: [u64; 3]) -> User {
         let keypair = self.chain.funded_keypair(10_000_000_000).unwrap();
         let (ix, account) = ix::create_account(self.group, keypair.pubkey(), keypair.pubkey(), 0);
@@ -227,6 +238,14 @@ impl Market {
             })
             .collect();
         User { keypair, account, tokens }
+    }
+
+    /// Gives `user` a token account for every bank it has none for, holding `amount` of each.
+    pub fn fund(&mut self, user: &mut User, amount: u64) {
+        for bank in self.banks().into_iter().skip(user.tokens.len()) {
+            let token = self.chain.create_token_account(&bank.mint, &user.keypair.pubkey(), amount);
+            user.tokens.push(token);
+        }
     }
 
     pub fn margin_account(&self, user: &User) -> MarginAccount {
@@ -253,8 +272,8 @@ impl Market {
         movement: Movement,
         amount: u64,
     ) -> Vec<AccountMeta> {
-        let after =
-            ix::account_after(&self.margin_account(user), &self.bank(bank), movement, amount);
+        let account = self.margin_account(user);
+        let after = ix::account_after(&account, &self.bank(bank), movement, amount, self.now());
         ix::health_accounts(&after, |i| self.bank_by_index(i))
     }
 
@@ -402,6 +421,7 @@ impl Market {
             max_liab_amount.min(owed).max(1),
             &self.bank(asset),
             1,
+            self.now(),
         );
         ix::liquidate(
             self.group,

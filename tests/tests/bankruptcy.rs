@@ -2,61 +2,12 @@
 //! account; `resolve_bankruptcy` pays its remaining debt from the insurance fund first and shares
 //! the rest out over the bank's depositors.
 
-use cross_margin::events::{BankruptcyResolved, InsuranceFunded, Liquidation};
+use cross_margin::events::{BankruptcyResolved, InsuranceFunded};
 use cross_margin::math::ONE_Q64;
 use cross_margin::positions;
-use cross_margin_client::pyth::Quote;
 use cross_margin_tests::market::*;
+use cross_margin_tests::scenarios::*;
 use cross_margin_tests::*;
-
-/// SOL at $62.50 = 1/16 micro-USD per lamport, exact in Q64.64.
-fn sol_at_62_50(now: i64) -> Quote {
-    Quote { price: 625, conf: 0, exponent: -1, publish_time: now }
-}
-
-/// Debt the liquidator can take over for 10 SOL at $62.50: 625 / 1.06 USDC, rounded down.
-const LIQUIDATED: u64 = 589_622_641;
-/// What the liquidatee still owes afterwards, with no collateral left.
-const DEBT_LEFT: u64 = 900_000_000 - LIQUIDATED;
-
-struct Bankrupt {
-    m: Market,
-    lender: User,
-    second_lender: User,
-    liquidatee: User,
-    liquidator: User,
-}
-
-/// Two USDC lenders (1,000,000 and 500,000 USDC); a liquidatee with 10 SOL borrowing 900 USDC;
-/// SOL falls to $62.50 and one liquidation takes all 10 SOL, leaving 310.377359 USDC of debt.
-fn bankrupt_account() -> Bankrupt {
-    let mut m = Market::new();
-    let lender = m.with_liquidity();
-    let second_lender = m.user([500_000_000_000, 0, 0]);
-    let usdc = m.usdc;
-    m.deposit(&second_lender, &usdc, 500_000_000_000).expect_ok("second lender");
-    let liquidatee = m.user([0, 10_000_000_000, 0]);
-    let liquidator = m.user([0, 0, 100_000_000]);
-    let (sol, btc) = (m.sol, m.btc);
-    m.deposit(&liquidatee, &sol, 10_000_000_000).expect_ok("deposit SOL");
-    m.borrow(&liquidatee, &usdc, 900_000_000).expect_ok("borrow USDC");
-    m.deposit(&liquidator, &btc, 100_000_000).expect_ok("liquidator collateral");
-
-    let now = m.now();
-    m.set_price(&sol, sol_at_62_50(now));
-    let executed =
-        m.liquidate(&liquidator, &liquidatee, &usdc, &sol, u64::MAX).expect_ok("liquidate");
-    let event = &executed.events::<Liquidation>()[0];
-    assert_eq!(event.liab_amount, LIQUIDATED);
-    assert_eq!(event.asset_to_liquidator + event.asset_to_insurance, 10_000_000_000);
-    assert!(event.bankrupt);
-    let account = m.margin_account(&liquidatee);
-    assert_eq!(account.bankrupt, 1);
-    assert_eq!(positions::borrow_native(&account, &m.bank(&usdc)), Ok(DEBT_LEFT));
-    assert_eq!(account.active_count(), 1, "only the borrow is left");
-    m.assert_conservation();
-    Bankrupt { m, lender, second_lender, liquidatee, liquidator }
-}
 
 fn usdc_deposit(m: &Market, user: &User) -> u64 {
     positions::deposit_native(&m.margin_account(user), &m.bank(&m.usdc)).unwrap()

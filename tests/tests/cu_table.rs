@@ -5,6 +5,7 @@
 use cross_margin::state::{Group, OracleKind};
 use cross_margin_client::ix;
 use cross_margin_tests::market::*;
+use cross_margin_tests::scenarios::*;
 use cross_margin_tests::*;
 
 struct Table(Vec<(String, u64, u64, String)>);
@@ -106,6 +107,8 @@ fn cu_table() {
     let executed = m.chain.send(&[ix], &[&user.keypair]).expect_ok("close_account");
     table.row("close_account", &executed, budget::CLOSE_ACCOUNT, "");
 
+    liquidation_rows(&mut table);
+
     // Health and borrow as the number of positions grows.
     let (scale, borrow_16) = health_scaling(&mut table);
     let gate_scale = (borrow_16 - borrow_2) / 14;
@@ -186,6 +189,7 @@ fn health_scaling(table: &mut Table) -> (u64, u64) {
         &m.bank(&last),
         cross_margin_client::ix::Movement::Borrow,
         1_000_000,
+        m.now(),
     );
     let metas = cross_margin_client::ix::health_accounts(&after, |idx| banks[idx as usize]);
     let executed = m
@@ -194,4 +198,55 @@ fn health_scaling(table: &mut Table) -> (u64, u64) {
         .expect_ok("borrow 16");
     table.row("borrow, 16 positions", &executed, budget::BORROW_16, "15 deposits + the new borrow");
     ((costs[4] - costs[0]) / 15, executed.compute_units)
+}
+
+/// Liquidation at both sizes, the write-off of a bankrupt account, and an insurance top-up.
+fn liquidation_rows(table: &mut Table) {
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(900_000_000);
+    let (usdc, sol) = (m.usdc, m.sol);
+    let now = m.now();
+    m.set_price(&sol, sol_at_93_75(now));
+    let executed =
+        m.liquidate(&liquidator, &liquidatee, &usdc, &sol, 100_000_000).expect_ok("liquidate");
+    table.row(
+        "liquidate, 2 / 3 positions",
+        &executed,
+        budget::LIQUIDATE_SMALL,
+        "1 asset + 1 liability; liquidator 1 position before, 3 after",
+    );
+
+    let (mut m, liquidatee, liquidator) = full_accounts();
+    let (usdc, sol, stable) = (m.usdc, m.sol, m.banks()[12]);
+    let now = m.now();
+    m.set_price(&sol, sol_at_93_75(now));
+    let tables = [market_lookup_table(&mut m)];
+    let signer = liquidator.keypair.insecure_clone();
+    let ix = m.liquidate_ix(&liquidator, &liquidatee, &usdc, &sol, 100_000_000);
+    let executed = m.chain.send_v0(&[ix], &[&signer], &tables).expect_ok("liquidate 16");
+    table.row(
+        "liquidate, 16 / 4 positions",
+        &executed,
+        budget::LIQUIDATE_16_4,
+        "liquidatee 16 positions, liquidator 4 after; v0 tx with a lookup table",
+    );
+    let ix = m.liquidate_ix(&liquidator, &liquidatee, &stable, &sol, u64::MAX);
+    let executed = m.chain.send_v0(&[ix], &[&signer], &tables).expect_ok("liquidate 16 again");
+    table.row(
+        "liquidate, 16 / 5 positions",
+        &executed,
+        budget::LIQUIDATE_16_4 + budget::HEALTH_CHECK_PER_POSITION,
+        "a second pair: the liquidator opens a 5th position",
+    );
+
+    let Bankrupt { mut m, liquidatee, .. } = bankrupt_account();
+    let usdc = m.usdc;
+    let executed = m.fund_insurance(&usdc, 1_000_000_000).expect_ok("fund_insurance");
+    table.row("fund_insurance", &executed, budget::FUND_INSURANCE, "SPL Token transfer_checked");
+    let executed = m.resolve_bankruptcy(&liquidatee, &usdc).expect_ok("resolve_bankruptcy");
+    table.row(
+        "resolve_bankruptcy",
+        &executed,
+        budget::RESOLVE_BANKRUPTCY,
+        "1 borrow left, no deposits",
+    );
 }

@@ -56,3 +56,36 @@ fn no_borrows_no_interest_and_time_going_backwards_is_ignored() {
     m.deposit(&lender, &usdc, 1).expect_ok("deposit with an earlier clock");
     assert_eq!(m.bank(&usdc).last_accrual_ts, START_TIME + YEAR);
 }
+
+/// Regression (found by the TypeScript SDK's randomized prediction test): clients list health
+/// accounts for the positions an instruction leaves, which the program computes *after*
+/// accruing interest. Predicting with the stored indices kept a fully withdrawn deposit's slot
+/// open and the withdrawal failed with `HealthAccountsExtra`.
+#[test]
+fn a_whole_withdrawal_after_interest_lists_the_right_health_accounts() {
+    let mut m = Market::new();
+    let user = m.user([1_000_000_000, 10_000_000_000, 0]);
+    let second_lender = m.user([1_000_000_000, 0, 0]);
+    let borrower = m.user([0, 10_000_000_000, 0]);
+    let btc_lender = m.user([0, 0, 100_000_000]);
+    let (usdc, sol, btc) = (m.usdc, m.sol, m.btc);
+    m.deposit(&btc_lender, &btc, 100_000_000).expect_ok("lend BTC");
+    m.deposit(&user, &usdc, 1_000_000_000).expect_ok("deposit USDC");
+    m.deposit(&second_lender, &usdc, 1_000_000_000).expect_ok("deposit USDC");
+    m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit SOL");
+    m.borrow(&user, &btc, 100_000).expect_ok("borrow BTC"); // so withdrawals check health
+    m.deposit(&borrower, &sol, 10_000_000_000).expect_ok("borrower collateral");
+    // A quarter of the USDC lent out: 3.125% APR, paid to the depositors.
+    m.borrow(&borrower, &usdc, 500_000_000).expect_ok("borrow USDC");
+
+    // A year on, nobody has touched the USDC bank: its stored indices are a year old.
+    m.chain.warp_seconds(YEAR);
+    m.refresh_prices();
+    let mut bank = m.bank(&usdc);
+    bank.accrue_interest(m.now()).unwrap();
+    let everything = positions::deposit_native(&m.margin_account(&user), &bank).unwrap();
+    assert!(everything > 1_007_000_000, "interest accrued: {everything}");
+    m.withdraw(&user, &usdc, everything).expect_ok("withdraw all, interest included");
+    assert_eq!(m.margin_account(&user).active_count(), 2, "the USDC slot closed");
+    m.assert_conservation();
+}

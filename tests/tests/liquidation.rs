@@ -4,7 +4,7 @@
 use cross_margin::events::Liquidation;
 use cross_margin::positions;
 use cross_margin_client::pyth::Quote;
-use cross_margin_tests::market::*;
+use cross_margin_tests::scenarios::*;
 use cross_margin_tests::*;
 
 /// SOL at $105.46875 = 27/256 micro-USD per lamport, exact in Q64.64.
@@ -12,28 +12,9 @@ fn sol_at_105_47(now: i64) -> Quote {
     Quote { price: 10_546_875, conf: 0, exponent: -5, publish_time: now }
 }
 
-/// SOL at $93.75 = 3/32 micro-USD per lamport.
-fn sol_at_93_75(now: i64) -> Quote {
-    Quote { price: 9_375, conf: 0, exponent: -2, publish_time: now }
-}
-
-/// A liquidatee with 10 SOL deposited and `borrowed` USDC borrowed, and a liquidator whose
-/// collateral is 1 BTC ($100,000).
-fn setup(borrowed: u64) -> (Market, User, User) {
-    let mut m = Market::new();
-    m.with_liquidity();
-    let liquidatee = m.user([0, 10_000_000_000, 0]);
-    let liquidator = m.user([0, 0, 100_000_000]);
-    let (usdc, sol, btc) = (m.usdc, m.sol, m.btc);
-    m.deposit(&liquidatee, &sol, 10_000_000_000).expect_ok("deposit SOL");
-    m.borrow(&liquidatee, &usdc, borrowed).expect_ok("borrow USDC");
-    m.deposit(&liquidator, &btc, 100_000_000).expect_ok("liquidator collateral");
-    (m, liquidatee, liquidator)
-}
-
 #[test]
 fn one_step_with_exact_amounts() {
-    let (mut m, liquidatee, liquidator) = setup(900_000_000);
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(900_000_000);
     let (usdc, sol) = (m.usdc, m.sol);
     let now = m.now();
     m.set_price(&sol, sol_at_93_75(now));
@@ -72,7 +53,7 @@ fn one_step_with_exact_amounts() {
 
 #[test]
 fn a_partial_liquidation_stops_at_the_end_target() {
-    let (mut m, liquidatee, liquidator) = setup(950_000_000);
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(950_000_000);
     let (usdc, sol) = (m.usdc, m.sol);
     let now = m.now();
     m.set_price(&sol, sol_at_105_47(now));
@@ -103,7 +84,7 @@ fn a_partial_liquidation_stops_at_the_end_target() {
 
 #[test]
 fn several_steps_in_a_row_until_the_target() {
-    let (mut m, liquidatee, liquidator) = setup(950_000_000);
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(950_000_000);
     let (usdc, sol) = (m.usdc, m.sol);
     let now = m.now();
     m.set_price(&sol, sol_at_105_47(now));
@@ -137,7 +118,7 @@ fn several_steps_in_a_row_until_the_target() {
 
 #[test]
 fn a_healthy_account_cannot_be_liquidated() {
-    let (mut m, liquidatee, liquidator) = setup(900_000_000);
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(900_000_000);
     let (usdc, sol) = (m.usdc, m.sol);
     m.assert_rejected(&liquidatee, MarginError::NotLiquidatable, |m| {
         m.liquidate(&liquidator, &liquidatee, &usdc, &sol, 1_000_000)
@@ -146,7 +127,7 @@ fn a_healthy_account_cannot_be_liquidated() {
 
 #[test]
 fn an_account_cannot_liquidate_itself() {
-    let (mut m, liquidatee, _) = setup(900_000_000);
+    let (mut m, liquidatee, _) = one_asset_one_liability(900_000_000);
     let (usdc, sol) = (m.usdc, m.sol);
     let now = m.now();
     m.set_price(&sol, sol_at_93_75(now));
@@ -157,7 +138,7 @@ fn an_account_cannot_liquidate_itself() {
 
 #[test]
 fn the_liab_bank_must_hold_a_borrow_and_the_asset_bank_a_deposit() {
-    let (mut m, liquidatee, liquidator) = setup(900_000_000);
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(900_000_000);
     let (usdc, sol, btc) = (m.usdc, m.sol, m.btc);
     let now = m.now();
     m.set_price(&sol, sol_at_93_75(now));
@@ -174,7 +155,7 @@ fn the_liab_bank_must_hold_a_borrow_and_the_asset_bank_a_deposit() {
 
 #[test]
 fn stale_or_unconfident_oracles_block_liquidation() {
-    let (mut m, liquidatee, liquidator) = setup(900_000_000);
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(900_000_000);
     let (usdc, sol) = (m.usdc, m.sol);
     let now = m.now();
     m.set_price(&sol, Quote { conf: 300, ..sol_at_93_75(now) }); // conf 3.2% > 2%
@@ -190,7 +171,7 @@ fn stale_or_unconfident_oracles_block_liquidation() {
 
 #[test]
 fn a_liquidator_without_enough_init_health_is_refused() {
-    let (mut m, liquidatee, _) = setup(900_000_000);
+    let (mut m, liquidatee, _) = one_asset_one_liability(900_000_000);
     let (usdc, sol, btc) = (m.usdc, m.sol, m.btc);
     let now = m.now();
     m.set_price(&sol, sol_at_93_75(now));
@@ -205,7 +186,7 @@ fn a_liquidator_without_enough_init_health_is_refused() {
 
 #[test]
 fn banks_from_another_group_are_refused() {
-    let (mut m, liquidatee, liquidator) = setup(900_000_000);
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(900_000_000);
     let (_, foreign) = m.other_group_bank();
     let sol = m.sol;
     let now = m.now();
@@ -217,7 +198,7 @@ fn banks_from_another_group_are_refused() {
 
 #[test]
 fn missing_or_duplicated_health_accounts_are_refused() {
-    let (mut m, liquidatee, liquidator) = setup(900_000_000);
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(900_000_000);
     let (usdc, sol) = (m.usdc, m.sol);
     let now = m.now();
     m.set_price(&sol, sol_at_93_75(now));

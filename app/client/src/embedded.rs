@@ -6,10 +6,12 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Owner, ZeroCopy};
 use litesvm::LiteSVM;
 use solana_account::Account;
+use solana_address_lookup_table_interface::state::{AddressLookupTable, LookupTableMeta};
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
-use solana_message::Message;
+use solana_message::{v0, AddressLookupTableAccount, Message, VersionedMessage};
 use solana_signer::Signer;
+use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::Transaction;
 
 use anchor_spl::token::spl_token::state::{
@@ -108,10 +110,71 @@ impl EmbeddedChain {
     /// Signs with the payer plus `signers` and executes. Each call gets a fresh blockhash, so
     /// identical transactions sent twice are two transactions.
     pub fn send(&mut self, instructions: &[Instruction], signers: &[&Keypair]) -> TxResult {
-        let mut all_signers: Vec<&Keypair> = vec![&self.payer];
-        all_signers.extend(signers.iter().copied().filter(|s| s.pubkey() != self.payer.pubkey()));
         let message = Message::new(instructions, Some(&self.payer.pubkey()));
-        let tx = Transaction::new(&all_signers, message, self.svm.latest_blockhash());
+        let tx = Transaction::new(&self.signers(signers), message, self.svm.latest_blockhash());
+        self.execute(tx.into())
+    }
+
+    /// Like [`send`](Self::send), as a v0 transaction that takes account keys from address
+    /// lookup tables (for instructions with more accounts than a legacy transaction holds).
+    pub fn send_v0(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> TxResult {
+        let tx = self.versioned_tx(instructions, signers, tables)?;
+        self.execute(tx)
+    }
+
+    /// The signed v0 transaction [`send_v0`](Self::send_v0) would send, e.g. to measure its size.
+    pub fn versioned_tx(
+        &self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<VersionedTransaction, Failed> {
+        let compile_error = |e: String| Failed {
+            error: solana_transaction_error::TransactionError::SanitizeFailure,
+            compute_units: 0,
+            logs: vec![e],
+        };
+        let message = v0::Message::try_compile(
+            &self.payer.pubkey(),
+            instructions,
+            tables,
+            self.svm.latest_blockhash(),
+        )
+        .map_err(|e| compile_error(format!("v0 message: {e}")))?;
+        VersionedTransaction::try_new(VersionedMessage::V0(message), &self.signers(signers))
+            .map_err(|e| compile_error(format!("signing: {e}")))
+    }
+
+    /// Writes an active address lookup table holding `addresses` and returns it, ready for
+    /// [`send_v0`](Self::send_v0) (tables are usable from the slot after they were extended).
+    pub fn create_lookup_table(&mut self, addresses: &[Pubkey]) -> AddressLookupTableAccount {
+        let key = self.new_pubkey();
+        let mut meta = LookupTableMeta::new(self.payer.pubkey());
+        meta.last_extended_slot = self.clock().slot;
+        let table = AddressLookupTable { meta, addresses: addresses.to_vec().into() };
+        let data = table.serialize_for_tests().expect("lookup table serializes");
+        let lamports = self.svm.minimum_balance_for_rent_exemption(data.len());
+        let owner = solana_address_lookup_table_interface::program::ID;
+        let account = Account { lamports, data, owner, executable: false, rent_epoch: 0 };
+        self.svm.set_account(key, account).expect("LiteSVM accepts lookup tables");
+        let mut clock = self.clock();
+        clock.slot += 1;
+        self.svm.set_sysvar(&clock);
+        AddressLookupTableAccount { key, addresses: addresses.to_vec() }
+    }
+
+    fn signers<'a>(&'a self, signers: &[&'a Keypair]) -> Vec<&'a Keypair> {
+        let mut all: Vec<&Keypair> = vec![&self.payer];
+        all.extend(signers.iter().copied().filter(|s| s.pubkey() != self.payer.pubkey()));
+        all
+    }
+
+    fn execute(&mut self, tx: VersionedTransaction) -> TxResult {
         let result = self.svm.send_transaction(tx);
         self.svm.expire_blockhash();
         match result {
@@ -232,3 +295,14 @@ impl EmbeddedChain {
         self.set_unix_timestamp(now + seconds);
     }
 }
+
+/// Bytes a transaction takes on the wire (the packet limit is 1,232).
+pub fn wire_size(tx: &VersionedTransaction) -> usize {
+    let signatures = tx.signatures.len();
+    // Compact-u16 length prefix of the signature list, then the signatures and the message.
+    let prefix = if signatures < 0x80 { 1 } else { 2 };
+    prefix + 64 * signatures + tx.message.serialize().len()
+}
+
+/// The largest transaction a validator accepts (`PACKET_DATA_SIZE`).
+pub const MAX_TRANSACTION_SIZE: usize = 1_232;

@@ -274,15 +274,19 @@ pub fn liquidate(
 }
 
 /// The liquidator's account as it will be after taking over `liab` of debt in `liab_bank` and
-/// receiving `asset` in `asset_bank` (the program's own position maths).
+/// receiving `asset` in `asset_bank` at unix time `now` (the program's own position maths, after
+/// the interest accrual the program does first).
 pub fn liquidator_after(
     account: &MarginAccount,
     liab_bank: &Bank,
     liab: u64,
     asset_bank: &Bank,
     asset: u64,
+    now: i64,
 ) -> MarginAccount {
     let (mut account, mut liab_bank, mut asset_bank) = (*account, *liab_bank, *asset_bank);
+    let _ = liab_bank.accrue_interest(now);
+    let _ = asset_bank.accrue_interest(now);
     let _ = cross_margin::positions::assume_debt(&mut account, &mut liab_bank, liab);
     let _ = cross_margin::positions::deposit(&mut account, &mut asset_bank, asset);
     account
@@ -350,15 +354,19 @@ pub enum Movement {
     Repay,
 }
 
-/// The account as it will be after `movement` (same share maths as the program, which is where
-/// it comes from), so that health accounts can be listed for the positions that will exist.
+/// The account as it will be after `movement` at unix time `now` (the program's own share maths
+/// after the interest accrual the program does first), so that health accounts can be listed for
+/// the positions that will exist. Without the accrual, a whole withdrawal or repayment after
+/// interest would be predicted to leave a slot open that the program closes, or the reverse.
 pub fn account_after(
     account: &MarginAccount,
     bank: &Bank,
     movement: Movement,
     amount: u64,
+    now: i64,
 ) -> MarginAccount {
     let (mut account, mut bank) = (*account, *bank);
+    let _ = bank.accrue_interest(now);
     let _ = match movement {
         Movement::Deposit => {
             cross_margin::positions::deposit(&mut account, &mut bank, amount).map(|_| ())
