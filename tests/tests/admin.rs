@@ -44,7 +44,8 @@ fn add_bank_emits_an_event() {
     let mut m = Market::new();
     let mint = m.chain.create_mint(6, anchor_spl::token::ID);
     let oracle = m.chain.new_pubkey();
-    m.write_oracle(OracleKind::PythPull, oracle, 3, quote_dollars(1, 0, m.now()), true);
+    let quote = quote_dollars(1, 0, m.now());
+    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
     let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
     let (ix, bank, _) = ix::add_bank(
         m.group,
@@ -70,7 +71,8 @@ fn a_token_2022_mint_works_end_to_end() {
     let mut m = Market::new();
     let mint = m.chain.create_mint(6, anchor_spl::token_2022::ID);
     let oracle = m.chain.new_pubkey();
-    m.write_oracle(OracleKind::PythPull, oracle, 3, quote_dollars(1, 0, m.now()), true);
+    let quote = quote_dollars(1, 0, m.now());
+    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
     let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
     let (ix, bank, _) = ix::add_bank(
         m.group,
@@ -274,7 +276,8 @@ fn token_2022_mints_with_a_transfer_hook_are_rejected() {
     m.chain.set_account(mint, anchor_spl::token_2022::ID, data);
 
     let oracle = m.chain.new_pubkey();
-    m.write_oracle(OracleKind::PythPull, oracle, 3, quote_dollars(1, 0, m.now()), true);
+    let quote = quote_dollars(1, 0, m.now());
+    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
     let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
     let (ix, bank, _) = ix::add_bank(
         m.group,

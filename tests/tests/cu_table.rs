@@ -43,12 +43,13 @@ fn cu_table() {
 
     let mut m = Market::new();
     let ix = ix::configure_group(m.group, m.admin.pubkey(), Some(false), Some(false), None, None);
-    let executed = m.chain.send(&[ix], &[&m.admin]).expect_ok("configure_group");
+    let executed = m.send_as_admin(&[ix]).expect_ok("configure_group");
     table.row("configure_group", &executed, budget::CONFIGURE_GROUP, "");
 
     let mint = m.chain.create_mint(6, anchor_spl::token::ID);
     let oracle = m.chain.new_pubkey();
-    m.write_oracle(OracleKind::PythPull, oracle, 3, quote_dollars(1, 0, m.now()), true);
+    let quote = quote_dollars(1, 0, m.now());
+    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
     let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
     let (ix, bank, _) = ix::add_bank(
         m.group,
@@ -59,7 +60,7 @@ fn cu_table() {
         oracle,
         config.clone(),
     );
-    let executed = m.chain.send(&[ix], &[&m.admin]).expect_ok("add_bank");
+    let executed = m.send_as_admin(&[ix]).expect_ok("add_bank");
     let stored = m.chain.load::<cross_margin::state::Bank>(&bank).unwrap();
     let budget = budget::with_bump_search(
         budget::with_bump_search(budget::ADD_BANK, stored.bump),
@@ -71,7 +72,7 @@ fn cu_table() {
     );
     table.row("add_bank", &executed, budget, note);
     let ix = ix::configure_bank(m.group, m.admin.pubkey(), bank, oracle, config);
-    let executed = m.chain.send(&[ix], &[&m.admin]).expect_ok("configure_bank");
+    let executed = m.send_as_admin(&[ix]).expect_ok("configure_bank");
     table.row("configure_bank", &executed, budget::CONFIGURE_BANK, "");
 
     let owner = m.chain.funded_keypair(1_000_000_000).unwrap();
@@ -142,6 +143,7 @@ fn cu_table() {
 /// CU of the 16-position borrow.
 fn health_scaling(table: &mut Table) -> (u64, u64) {
     let mut m = Market::new();
+    let group = m.group;
     let mut banks = vec![m.usdc, m.sol, m.btc];
     while banks.len() < 17 {
         banks.push(m.add_bank(6, OracleKind::PythPull, [9_000, 9_500, 10_500, 11_000], (1, 0)));
@@ -169,7 +171,7 @@ fn health_scaling(table: &mut Table) -> (u64, u64) {
                 banks[idx as usize]
             });
             let executed =
-                m.chain.send(&[ix::health(m.group, user.account, metas)], &[]).expect_ok("health");
+                m.chain.send(&[ix::health(group, user.account, metas)], &[]).expect_ok("health");
             table.row(format!("health, {n} positions"), &executed, budget::health(n as u64), "");
             costs.push(executed.compute_units);
         }

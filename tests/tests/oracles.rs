@@ -84,7 +84,8 @@ fn partially_verified_update_is_rejected() {
     let mut m = Market::new();
     let user = borrower(&mut m);
     let sol = m.sol;
-    m.write_oracle(OracleKind::PythPull, sol.oracle, sol.index, sol_quote(&m), false);
+    let quote = sol_quote(&m);
+    m.write_oracle(OracleKind::PythPull, sol.oracle, sol.index, quote, false);
     m.assert_rejected(&user, MarginError::OracleNotFullyVerified, |m| m.withdraw(&user, &sol, 1));
 }
 

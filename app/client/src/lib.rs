@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod ix;
 pub mod outcome;
 pub mod pyth;
+pub mod sandbox;
 
 pub use cross_margin;
 pub use embedded::EmbeddedChain;
