@@ -42,27 +42,12 @@ impl DerefMut for Market {
     }
 }
 
-/// The test banks' configuration: `kind`, weights in bps.
+/// The test banks' configuration: `kind`, weights in bps (the sandbox's defaults otherwise).
 pub fn bank_config(kind: OracleKind, index: u16, weights: [u32; 4]) -> BankConfig {
     BankConfig {
         oracle_kind: kind as u8,
         oracle_feed_id: feed_id(index),
-        oracle_max_age_secs: 60,
-        oracle_max_conf_bps: 200,
-        oracle_conf_multiplier_bps: 10_000,
-        init_asset_weight_bps: weights[0],
-        maint_asset_weight_bps: weights[1],
-        maint_liab_weight_bps: weights[2],
-        init_liab_weight_bps: weights[3],
-        liquidation_fee_bps: 500,
-        insurance_fee_bps: 100,
-        optimal_utilization_bps: 8_000,
-        min_rate_bps: 0,
-        optimal_rate_bps: 1_000,
-        max_rate_bps: 10_000,
-        deposit_limit_native: u64::MAX,
-        borrow_limit_native: u64::MAX,
-        deposit_weight_scale_start_quote: 0,
+        ..cross_margin_client::sandbox::bank_config(weights)
     }
 }
 

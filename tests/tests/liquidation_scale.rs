@@ -4,8 +4,8 @@
 //! a legacy transaction).
 
 use cross_margin::events::Liquidation;
-use cross_margin_client::embedded::{wire_size, MAX_TRANSACTION_SIZE};
 use cross_margin_client::ix::BankRef;
+use cross_margin_client::tx::{wire_size, MAX_TRANSACTION_SIZE};
 use cross_margin_tests::market::*;
 use cross_margin_tests::scenarios::*;
 use cross_margin_tests::*;

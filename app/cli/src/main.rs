@@ -1,11 +1,23 @@
 //! `cross-margin`: the project's command-line entry point.
+//!
+//! `cross-margin demo` is the README's main job: an in-process chain running the real program, a
+//! seeded market, a price crash, the reference keeper liquidating, and a summary of what
+//! happened and what it cost.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 
-use cross_margin::events::GroupCreated;
-use cross_margin::state::Group;
-use cross_margin_client::{embedded, ix, EmbeddedChain, Pubkey, Signer};
+use cross_margin::math::{mul_q64, Round};
+use cross_margin_client::{embedded, EmbeddedChain};
+use cross_margin_keeper::backend::embedded::EmbeddedBackend;
+use cross_margin_keeper::evaluate;
+use cross_margin_keeper::keeper::RoundReport;
+use cross_margin_keeper::scenario::{whole, SeededMarket};
 
 #[derive(Parser)]
 #[command(version, about = "Cross-margin protocol: demo, keeper and stress lab")]
@@ -16,77 +28,217 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start an in-process chain running the real program, create a group, and report what
-    /// happened and what it cost in compute units.
+    /// On an in-process chain running the real program: seed a market, crash SOL, run the
+    /// keeper, and summarise the liquidations, their compute units, insurance and bad debt.
     Demo {
         /// The program to load (default: target/deploy/cross_margin.so).
         #[arg(long, env = "CROSS_MARGIN_SO")]
         program: Option<std::path::PathBuf>,
+        /// Borrowers to seed.
+        #[arg(long, default_value_t = 60)]
+        accounts: usize,
+        /// SOL's fall, in percent.
+        #[arg(long, default_value_t = 30)]
+        crash_pct: u32,
+        /// Seed for the portfolios.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
     },
 }
 
-/// Pyth's mainnet program ids at the time of writing. Groups store their own, so a change on
-/// Pyth's side is a `configure_group`, not a program upgrade.
-const PYTH_RECEIVER_MAINNET: &str = "rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ";
-const PYTH_LEGACY_MAINNET: &str = "FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi2epH";
-
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Demo { program } => demo(program.unwrap_or_else(embedded::program_so_path)),
+        Command::Demo { program, accounts, crash_pct, seed } => {
+            demo(program.unwrap_or_else(embedded::program_so_path), accounts, crash_pct, seed)
+        }
     }
 }
 
-fn demo(program: std::path::PathBuf) -> Result<()> {
-    let size = std::fs::metadata(&program).map(|m| m.len()).unwrap_or(0);
-    let mut chain = EmbeddedChain::with_program(&program)?;
+/// Each bank's insurance fund at the start, in dollars.
+const INSURANCE_USD: u64 = 10_000;
+
+fn usd(quote_units: i128) -> String {
+    let sign = if quote_units < 0 { "-" } else { "" };
+    let cents = quote_units.unsigned_abs() / 10_000;
+    let (dollars, cents) = (cents / 100, cents % 100);
+    let mut grouped = String::new();
+    for (i, digit) in dollars.to_string().chars().rev().enumerate() {
+        if i > 0 && i % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}${}.{cents:02}", grouped.chars().rev().collect::<String>())
+}
+
+fn demo(program: std::path::PathBuf, accounts: usize, crash_pct: u32, seed: u64) -> Result<()> {
+    if crash_pct >= 100 {
+        return Err(anyhow!("--crash-pct must be below 100"));
+    }
+    let started = Instant::now();
+    let chain = EmbeddedChain::with_program(&program)?;
+    println!("embedded chain: LiteSVM running {} as {}", program.display(), cross_margin::ID);
+
+    let bar = ProgressBar::new(accounts as u64).with_style(
+        ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("seeding borrowers");
+    let mut market = SeededMarket::new_with_progress(chain, accounts, seed, &mut |_| bar.inc(1))?;
+    bar.finish();
+    let (keeper, keeper_user) = market.keeper(5_000_000)?;
+    let banks = market.banks.clone();
+    let symbols: Vec<&str> = market.assets.iter().map(|a| a.symbol).collect();
+    for (bank, asset) in banks.iter().zip(market.assets.clone()) {
+        let amount = whole(&asset, INSURANCE_USD) / asset.price as u64;
+        market
+            .sandbox
+            .fund_insurance(bank, amount)
+            .map_err(|f| anyhow!("fund_insurance: {}", f.error_name().unwrap_or("?")))?;
+    }
     println!(
-        "embedded chain: LiteSVM with {} ({size} bytes) as {}",
-        program.display(),
-        cross_margin::ID
+        "market: group {} with banks {}; {accounts} borrowers; insurance funds of ${INSURANCE_USD} each; a keeper holding $5,000,000 of USDC",
+        market.sandbox.group,
+        symbols.join(", ")
     );
 
-    let admin = chain.funded_keypair(10_000_000_000)?;
-    let receiver: Pubkey = PYTH_RECEIVER_MAINNET.parse()?;
-    let legacy: Pubkey = PYTH_LEGACY_MAINNET.parse()?;
+    let sol_before = market.assets[1].price;
+    let sol_after_e4 = sol_before * 10_000 * (100 - crash_pct as i64) / 100;
+    market.set_price(1, sol_after_e4);
+    println!("price: SOL ${sol_before} -> ${:.2} (-{crash_pct}%)", sol_after_e4 as f64 / 1e4);
 
-    let (create, group) =
-        ix::create_group(admin.pubkey(), chain.payer.pubkey(), 0, receiver, legacy);
-    let executed = chain
-        .send(&[create.clone()], &[&admin])
-        .map_err(|f| anyhow!("create_group failed: {:?}\n{}", f.error, f.logs.join("\n")))?;
-    let stored: Group = chain.load(&group).ok_or_else(|| anyhow!("group account missing"))?;
-    println!("\ncreate_group  {:>6} CU", executed.compute_units);
-    println!("  group            {group}");
-    println!("  admin            {}", stored.admin);
-    println!("  pyth receiver    {}", stored.pyth_receiver_program);
-    println!("  pyth legacy      {}", stored.pyth_legacy_program);
-    println!("  layout version   {}, {} bytes + 8 discriminator", stored.version, Group::SIZE);
-    for event in executed.events::<GroupCreated>() {
+    let stop = AtomicBool::new(false);
+    let mut reports: Vec<RoundReport> = Vec::new();
+    for round in 1..=5 {
+        let mut backend = EmbeddedBackend::new(&mut market.sandbox.chain);
+        let discovered = keeper.discover(&mut backend)?;
+        let evaluation = evaluate(&discovered.market, &discovered.accounts);
+        let work = (evaluation.liquidatable.len() + evaluation.bankrupt.len()) as u64;
+        if work == 0 {
+            break;
+        }
+        let bar = ProgressBar::new(work).with_style(
+            ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(format!("keeper round {round}"));
+        let report =
+            keeper.act_observed(&mut backend, &discovered, &evaluation, &stop, &mut |_, _| {
+                bar.inc(1)
+            })?;
+        bar.finish();
+        reports.push(report);
+    }
+    summarise(&mut market, &reports, &symbols)?;
+    let (view, _) =
+        market.sandbox.health_of(&keeper_user.account).map_err(|f| anyhow!("{:?}", f.error))?;
+    println!(
+        "keeper account after: init health {}, maint health {}",
+        usd(view.init),
+        usd(view.maint)
+    );
+    for bank in &banks {
+        let (vault, claims) = market.sandbox.vault_and_claims(bank);
+        if (vault as i128) < claims {
+            return Err(anyhow!("bank {}: vault {vault} below claims {claims}", bank.index));
+        }
+    }
+    println!(
+        "every vault covers deposits - borrows + insurance; done in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn summarise(market: &mut SeededMarket, reports: &[RoundReport], symbols: &[&str]) -> Result<()> {
+    let liquidations: Vec<_> = reports.iter().flat_map(|r| &r.liquidations).collect();
+    let resolutions: Vec<_> = reports.iter().flat_map(|r| &r.resolutions).collect();
+    let first = reports.first().cloned().unwrap_or_default();
+    let accounts: std::collections::BTreeSet<_> =
+        liquidations.iter().map(|l| l.event.liquidatee).collect();
+    println!("\nkeeper: {} rounds", reports.len());
+    println!(
+        "  scanned {} accounts: {} liquidatable, {} bankrupt, {} healthy",
+        first.accounts, first.liquidatable, first.bankrupt, first.healthy
+    );
+    println!(
+        "  {} liquidations on {} accounts, {} bankruptcies written off, {} lost races",
+        liquidations.len(),
+        accounts.len(),
+        resolutions.len(),
+        reports.iter().map(RoundReport::lost_races).sum::<usize>()
+    );
+
+    let index_of = |address| market.banks.iter().position(|b| b.address == address).unwrap_or(0);
+    let mut by_pair: BTreeMap<(usize, usize), (usize, u64, u64, u64, i128)> = BTreeMap::new();
+    for done in &liquidations {
+        let e = &done.event;
+        let entry = by_pair
+            .entry((index_of(e.liab_bank), index_of(e.asset_bank)))
+            .or_insert((0, 0, 0, 0, 0));
+        entry.0 += 1;
+        entry.1 += e.liab_amount;
+        entry.2 += e.asset_to_liquidator;
+        entry.3 += e.asset_to_insurance;
+        entry.4 += done.profit_quote;
+    }
+    println!("\n  | debt -> collateral | steps | debt taken over | collateral to keeper | to insurance | keeper's fee |");
+    println!("  |---|---:|---:|---:|---:|---:|");
+    for ((liab, asset), (steps, debt, seized, insured, fee)) in &by_pair {
+        let amount = |index: usize, native: u64| {
+            let decimals = market.assets[index].decimals as i32;
+            format!("{:.4} {}", native as f64 / 10f64.powi(decimals), symbols[index])
+        };
         println!(
-            "  event GroupCreated {{ group: {}, group_num: {} }}",
-            event.group, event.group_num
+            "  | {} -> {} | {steps} | {} | {} | {} | {} |",
+            symbols[*liab],
+            symbols[*asset],
+            amount(*liab, *debt),
+            amount(*asset, *seized),
+            amount(*asset, *insured),
+            usd(*fee)
         );
     }
+    let debt_value: i128 = liquidations
+        .iter()
+        .map(|l| mul_q64(l.event.liab_amount, l.event.liab_price, Round::Down).unwrap_or(0) as i128)
+        .sum();
+    let profit: i128 = liquidations.iter().map(|l| l.profit_quote).sum();
+    println!("  debt liquidated: {}; keeper's fees: {}", usd(debt_value), usd(profit));
 
-    // The same call again must be refused, and the group must stay as it was.
-    let again = chain.send(&[create], &[&admin]);
-    match again {
-        Ok(_) => return Err(anyhow!("a second create_group for the same seeds succeeded")),
-        Err(failed) => println!(
-            "\ncreate_group again  rejected: {:?} ({} CU); group unchanged: {}",
-            failed.error,
-            failed.compute_units,
-            chain.load::<Group>(&group).map(|g| g.admin) == Some(admin.pubkey())
-        ),
-    }
-    let (bad, _) =
-        ix::create_group(admin.pubkey(), chain.payer.pubkey(), 1, Pubkey::default(), legacy);
-    if let Err(failed) = chain.send(&[bad], &[&admin]) {
+    if !liquidations.is_empty() {
+        let units: Vec<u64> = liquidations.iter().map(|l| l.compute_units).collect();
+        let total: u64 = units.iter().sum();
         println!(
-            "create_group with a zero oracle id  rejected: {} (code {})",
-            failed.error_name().unwrap_or("?"),
-            failed.custom_code().unwrap_or_default()
+            "\n  compute units per liquidation: min {}, mean {}, max {} (limits set from simulation: {}..{}); total {}",
+            units.iter().min().unwrap(),
+            total / units.len() as u64,
+            units.iter().max().unwrap(),
+            liquidations.iter().map(|l| l.compute_limit).min().unwrap(),
+            liquidations.iter().map(|l| l.compute_limit).max().unwrap(),
+            total
         );
+    }
+    let tokens = |index: usize, native: u64| {
+        let decimals = market.assets[index].decimals as i32;
+        format!("{:.6} {}", native as f64 / 10f64.powi(decimals), symbols[index])
+    };
+    println!("\n  bad debt: {} write-offs", resolutions.len());
+    for r in &resolutions {
+        let bank = index_of(r.event.liab_bank);
+        println!(
+            "    owed {}: insurance paid {}, depositors {} (deposit index x{:.9})",
+            tokens(bank, r.event.debt),
+            tokens(bank, r.event.from_insurance),
+            tokens(bank, r.event.socialized),
+            r.event.deposit_index_after as f64 / r.event.deposit_index_before as f64
+        );
+    }
+    println!("\n  insurance funds after:");
+    for (index, bank) in market.banks.iter().enumerate() {
+        println!("    {}", tokens(index, market.sandbox.bank(bank).insurance_native));
     }
     Ok(())
 }

@@ -174,6 +174,27 @@ impl EmbeddedChain {
         all
     }
 
+    /// Executes an already signed transaction (legacy or v0).
+    pub fn send_versioned(&mut self, tx: VersionedTransaction) -> TxResult {
+        self.execute(tx)
+    }
+
+    /// Simulates a signed transaction without changing any account.
+    pub fn simulate_versioned(&self, tx: VersionedTransaction) -> TxResult {
+        match self.svm.simulate_transaction(tx) {
+            Ok(info) => Ok(Executed {
+                compute_units: info.meta.compute_units_consumed,
+                logs: info.meta.logs,
+                return_data: info.meta.return_data.data,
+            }),
+            Err(failed) => Err(Failed {
+                error: failed.err,
+                compute_units: failed.meta.compute_units_consumed,
+                logs: failed.meta.logs,
+            }),
+        }
+    }
+
     fn execute(&mut self, tx: VersionedTransaction) -> TxResult {
         let result = self.svm.send_transaction(tx);
         self.svm.expire_blockhash();
@@ -295,14 +316,3 @@ impl EmbeddedChain {
         self.set_unix_timestamp(now + seconds);
     }
 }
-
-/// Bytes a transaction takes on the wire (the packet limit is 1,232).
-pub fn wire_size(tx: &VersionedTransaction) -> usize {
-    let signatures = tx.signatures.len();
-    // Compact-u16 length prefix of the signature list, then the signatures and the message.
-    let prefix = if signatures < 0x80 { 1 } else { 2 };
-    prefix + 64 * signatures + tx.message.serialize().len()
-}
-
-/// The largest transaction a validator accepts (`PACKET_DATA_SIZE`).
-pub const MAX_TRANSACTION_SIZE: usize = 1_232;

@@ -6,13 +6,17 @@
 //! - [`embedded`]: an in-process chain (LiteSVM) running the real SBF build of the program. It is
 //!   the default backend for demos and tests.
 
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod ix;
 pub mod outcome;
 pub mod pyth;
+#[cfg(feature = "embedded")]
 pub mod sandbox;
+pub mod tx;
 
 pub use cross_margin;
+#[cfg(feature = "embedded")]
 pub use embedded::EmbeddedChain;
 pub use outcome::{Executed, Failed, TxResult};
 

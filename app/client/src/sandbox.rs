@@ -21,6 +21,33 @@ pub fn feed_id(bank_index: u16) -> [u8; 32] {
     id
 }
 
+/// A bank configuration with the given weights (init asset, maint asset, maint liability, init
+/// liability, in bps) and the sandbox's defaults: a 60 s max oracle age, 2% max confidence, k = 1,
+/// 5% liquidation and 1% insurance fees, a 0% / 10% / 100% APR curve kinked at 80% utilization,
+/// no limits. `add_bank` fills in the oracle kind and feed id.
+pub fn bank_config(weights: [u32; 4]) -> BankConfig {
+    BankConfig {
+        oracle_kind: OracleKind::PythPull as u8,
+        oracle_feed_id: [0; 32],
+        oracle_max_age_secs: 60,
+        oracle_max_conf_bps: 200,
+        oracle_conf_multiplier_bps: 10_000,
+        init_asset_weight_bps: weights[0],
+        maint_asset_weight_bps: weights[1],
+        maint_liab_weight_bps: weights[2],
+        init_liab_weight_bps: weights[3],
+        liquidation_fee_bps: 500,
+        insurance_fee_bps: 100,
+        optimal_utilization_bps: 8_000,
+        min_rate_bps: 0,
+        optimal_rate_bps: 1_000,
+        max_rate_bps: 10_000,
+        deposit_limit_native: u64::MAX,
+        borrow_limit_native: u64::MAX,
+        deposit_weight_scale_start_quote: 0,
+    }
+}
+
 /// `dollars` ± `conf` (in the same 1e-4 dollar units as the mantissa), exponent −4.
 pub fn quote_dollars(dollars: i64, conf: u64, publish_time: i64) -> Quote {
     Quote { price: dollars * 10_000, conf, exponent: -4, publish_time }

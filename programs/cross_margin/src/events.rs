@@ -4,6 +4,7 @@
 use anchor_lang::prelude::*;
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupCreated {
     pub group: Pubkey,
     pub admin: Pubkey,
@@ -13,6 +14,7 @@ pub struct GroupCreated {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupConfigured {
     pub group: Pubkey,
     pub paused: bool,
@@ -24,6 +26,7 @@ pub struct GroupConfigured {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankAdded {
     pub group: Pubkey,
     pub bank: Pubkey,
@@ -33,6 +36,7 @@ pub struct BankAdded {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankConfigured {
     pub group: Pubkey,
     pub bank: Pubkey,
@@ -40,6 +44,7 @@ pub struct BankConfigured {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountCreated {
     pub group: Pubkey,
     pub account: Pubkey,
@@ -48,6 +53,7 @@ pub struct AccountCreated {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountClosed {
     pub group: Pubkey,
     pub account: Pubkey,
@@ -56,6 +62,7 @@ pub struct AccountClosed {
 
 /// A token movement between a user and a bank. `kind`: deposit, withdraw, borrow, repay.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenMovement {
     pub group: Pubkey,
     pub account: Pubkey,
@@ -82,6 +89,7 @@ pub enum MovementKind {
 
 /// One liquidation step.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Liquidation {
     pub group: Pubkey,
     pub liquidator: Pubkey,
@@ -109,6 +117,7 @@ pub struct Liquidation {
 
 /// A bankrupt account's debt in one bank written off.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankruptcyResolved {
     pub group: Pubkey,
     pub account: Pubkey,
@@ -130,6 +139,7 @@ pub struct BankruptcyResolved {
 
 /// The admin topped up a bank's insurance fund.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsuranceFunded {
     pub group: Pubkey,
     pub bank: Pubkey,

@@ -115,6 +115,32 @@ pub fn assume_debt(account: &mut MarginAccount, bank: &mut Bank, amount: u64) ->
     Ok(())
 }
 
+/// The position moves of one liquidation step, shared by the program and the keeper's planner:
+/// the liquidator takes over `liab` of the liquidatee's borrow in `liab_bank`, and the
+/// liquidatee's deposit in `asset_bank` pays `to_liquidator` to the liquidator and
+/// `to_insurance` to the bank's insurance fund. No token moves.
+pub fn move_liquidated(
+    liquidatee: &mut MarginAccount,
+    liquidator: &mut MarginAccount,
+    liab_bank: &mut Bank,
+    asset_bank: &mut Bank,
+    amounts: &crate::liquidation::LiquidationAmounts,
+) -> Result<()> {
+    repay(liquidatee, liab_bank, amounts.liab)?;
+    assume_debt(liquidator, liab_bank, amounts.liab)?;
+    let asset_total = amounts
+        .asset_to_liquidator
+        .checked_add(amounts.asset_to_insurance)
+        .ok_or(MarginError::MathOverflow)?;
+    withdraw(liquidatee, asset_bank, asset_total)?;
+    deposit(liquidator, asset_bank, amounts.asset_to_liquidator)?;
+    asset_bank.insurance_native = asset_bank
+        .insurance_native
+        .checked_add(amounts.asset_to_insurance)
+        .ok_or(MarginError::MathOverflow)?;
+    Ok(())
+}
+
 /// Removes the account's whole borrow in this bank (a bankruptcy write-off); the caller settles
 /// who bears the loss.
 pub fn forgive_debt(account: &mut MarginAccount, bank: &mut Bank) -> Result<()> {

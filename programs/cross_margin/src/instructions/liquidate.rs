@@ -109,15 +109,13 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
     );
 
     // Move the debt and the collateral between the two accounts.
-    positions::repay(&mut liquidatee, &mut liab_bank, amounts.liab)?;
-    positions::assume_debt(&mut liquidator, &mut liab_bank, amounts.liab)?;
-    let asset_total = amounts.asset_to_liquidator + amounts.asset_to_insurance;
-    positions::withdraw(&mut liquidatee, &mut asset_bank, asset_total)?;
-    positions::deposit(&mut liquidator, &mut asset_bank, amounts.asset_to_liquidator)?;
-    asset_bank.insurance_native = asset_bank
-        .insurance_native
-        .checked_add(amounts.asset_to_insurance)
-        .ok_or(MarginError::MathOverflow)?;
+    positions::move_liquidated(
+        &mut liquidatee,
+        &mut liquidator,
+        &mut liab_bank,
+        &mut asset_bank,
+        &amounts,
+    )?;
 
     // The liquidatee after, at the same prices.
     let after = reprice(&before, &liquidatee, &[&liab_bank, &asset_bank])?;

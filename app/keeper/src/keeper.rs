@@ -1,0 +1,605 @@
+//! The keeper loop: discover the group's accounts, evaluate them off chain, plan each
+//! liquidation, and execute it with a compute-unit limit from simulation; write off bankrupt
+//! accounts. Races (another keeper got there first) are normal outcomes, logged and passed over.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anchor_lang::Discriminator;
+use anyhow::{anyhow, Context};
+use cross_margin::error::MarginError;
+use cross_margin::events::{BankruptcyResolved, Liquidation};
+use cross_margin::health::PositionShares;
+use cross_margin::math::{mul_q64, Round};
+use cross_margin::state::{Bank, MarginAccount};
+use cross_margin_client::outcome::decode_events;
+use cross_margin_client::tx::{wire_size, MAX_TRANSACTION_SIZE};
+use cross_margin_client::{ix, Instruction, Keypair, Pubkey, Signer};
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_message::{v0, AddressLookupTableAccount, Message, VersionedMessage};
+use solana_transaction::versioned::VersionedTransaction;
+
+use crate::backend::{AccountData, Backend, Filter, Landed, Rejection, RetryPolicy};
+use crate::evaluate::{evaluate, Evaluation, Shard, Status, Target};
+use crate::market::{decode, decode_margin_account, DecodeError, MarketState, BANK_GROUP_OFFSET};
+use crate::plan::{plan_liquidation, NoPlan, Plan};
+
+/// The most a transaction may ask for.
+const MAX_COMPUTE_UNITS: u32 = 1_400_000;
+
+#[derive(Debug, Clone)]
+pub struct KeeperConfig {
+    pub group: Pubkey,
+    /// The keeper's own margin account (owned by its signer): it takes over the debt.
+    pub liquidator_account: Pubkey,
+    pub shard: Shard,
+    /// Priority fee, micro-lamports per compute unit.
+    pub priority_fee_micro_lamports: u64,
+    /// Compute-unit limit = simulated units × (1 + margin) + `compute_extra`.
+    pub compute_margin_bps: u32,
+    pub compute_extra: u32,
+    /// Plan and simulate, but send nothing.
+    pub dry_run: bool,
+    pub retry: RetryPolicy,
+    /// For accounts whose liquidation does not fit a legacy transaction.
+    pub lookup_table: Option<AddressLookupTableAccount>,
+    /// Liquidation steps on one account per round.
+    pub max_steps_per_account: usize,
+}
+
+impl KeeperConfig {
+    pub fn new(group: Pubkey, liquidator_account: Pubkey) -> Self {
+        Self {
+            group,
+            liquidator_account,
+            shard: Shard::ALL,
+            priority_fee_micro_lamports: 0,
+            compute_margin_bps: 1_000,
+            compute_extra: 2_000,
+            dry_run: false,
+            retry: RetryPolicy::default(),
+            lookup_table: None,
+            max_steps_per_account: 16,
+        }
+    }
+}
+
+/// One liquidation the keeper executed.
+#[derive(Debug, Clone)]
+pub struct LiquidationDone {
+    pub signature: String,
+    pub event: Liquidation,
+    /// Consumed, and the limit the keeper set from simulation.
+    pub compute_units: u64,
+    pub compute_limit: u32,
+    /// The liquidation fee earned, valued at the prices the program used (quote units).
+    pub profit_quote: i128,
+}
+
+/// One bankruptcy write-off the keeper executed.
+#[derive(Debug, Clone)]
+pub struct ResolutionDone {
+    pub signature: String,
+    pub event: BankruptcyResolved,
+    pub compute_units: u64,
+}
+
+/// What happened to an account the keeper looked at but did not act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skipped {
+    /// Another keeper (or the owner) changed it first: a normal outcome.
+    LostRace { account: Pubkey, error: String },
+    /// No step the program accepts, or the liquidator could not carry one.
+    NoPlan { account: Pubkey, reason: String },
+    /// Planned and simulated, not sent (`--dry-run`).
+    DryRun { account: Pubkey, compute_units: u64 },
+    /// The program refused it for another reason.
+    Refused { account: Pubkey, error: String },
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RoundReport {
+    pub accounts: usize,
+    pub undecodable: usize,
+    pub healthy: usize,
+    pub liquidatable: usize,
+    pub bankrupt: usize,
+    pub unpriced: usize,
+    pub liquidations: Vec<LiquidationDone>,
+    pub resolutions: Vec<ResolutionDone>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl RoundReport {
+    pub fn lost_races(&self) -> usize {
+        self.skipped.iter().filter(|s| matches!(s, Skipped::LostRace { .. })).count()
+    }
+}
+
+/// The group's state as discovered in one round.
+pub struct Discovered {
+    pub market: MarketState,
+    pub accounts: Vec<(Pubkey, MarginAccount)>,
+    pub undecodable: Vec<(Pubkey, DecodeError)>,
+}
+
+pub struct Keeper {
+    pub config: KeeperConfig,
+    signer: Keypair,
+}
+
+impl Keeper {
+    pub fn new(config: KeeperConfig, signer: Keypair) -> Self {
+        Self { config, signer }
+    }
+
+    pub fn signer(&self) -> Pubkey {
+        self.signer.pubkey()
+    }
+
+    /// Runs rounds every `interval` until `stop` is set (Ctrl-C).
+    pub fn run(
+        &self,
+        backend: &mut dyn Backend,
+        interval: Duration,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        while !stop.load(Ordering::Relaxed) {
+            match self.run_round(backend, stop) {
+                Ok(report) => tracing::info!(
+                    accounts = report.accounts,
+                    liquidatable = report.liquidatable,
+                    bankrupt = report.bankrupt,
+                    liquidations = report.liquidations.len(),
+                    resolutions = report.resolutions.len(),
+                    lost_races = report.lost_races(),
+                    "round done"
+                ),
+                Err(error) => tracing::error!(%error, "round failed; trying again next round"),
+            }
+            let mut waited = Duration::ZERO;
+            while waited < interval && !stop.load(Ordering::Relaxed) {
+                let step = Duration::from_millis(100).min(interval - waited);
+                std::thread::sleep(step);
+                waited += step;
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    /// The group, its banks and oracles, and every margin account of this keeper's shard.
+    pub fn discover(&self, backend: &mut dyn Backend) -> anyhow::Result<Discovered> {
+        let retry = self.config.retry;
+        let group_key = self.config.group;
+        let program = cross_margin::ID;
+        let group_filter =
+            Filter::Memcmp { offset: BANK_GROUP_OFFSET, bytes: group_key.to_bytes().to_vec() };
+        let bank_filters = [
+            Filter::DataSize((8 + Bank::SIZE) as u64),
+            Filter::Memcmp { offset: 0, bytes: Bank::DISCRIMINATOR.to_vec() },
+            group_filter.clone(),
+        ];
+        let account_filters = [
+            Filter::DataSize((8 + MarginAccount::SIZE) as u64),
+            Filter::Memcmp { offset: 0, bytes: MarginAccount::DISCRIMINATOR.to_vec() },
+            group_filter,
+        ];
+        let now = retry.run("clock", || backend.unix_timestamp())?;
+        let group = retry
+            .run("group", || backend.multiple_accounts(&[group_key]))?
+            .pop()
+            .flatten()
+            .ok_or_else(|| anyhow!("group {group_key} not found"))?;
+        let banks = retry.run("banks", || backend.program_accounts(&program, &bank_filters))?;
+        let oracle_keys: Vec<Pubkey> = banks
+            .iter()
+            .filter_map(|(_, raw)| decode::<Bank>(raw).ok())
+            .map(|bank| bank.oracle)
+            .collect();
+        let oracles = retry.run("oracles", || backend.multiple_accounts(&oracle_keys))?;
+        let oracles: HashMap<Pubkey, AccountData> = oracle_keys
+            .into_iter()
+            .zip(oracles)
+            .filter_map(|(key, account)| Some((key, account?)))
+            .collect();
+        let (market, mut undecodable) =
+            MarketState::from_accounts(group_key, &group, &banks, &oracles, now)
+                .map_err(|e| anyhow!("group {group_key}: {e}"))?;
+        let raw_accounts =
+            retry.run("accounts", || backend.program_accounts(&program, &account_filters))?;
+        let mut accounts = Vec::with_capacity(raw_accounts.len());
+        for (address, raw) in raw_accounts {
+            if !self.config.shard.contains(&address) {
+                continue;
+            }
+            match decode_margin_account(&raw) {
+                Ok(account) => accounts.push((address, account)),
+                Err(error) => {
+                    tracing::warn!(%address, %error, "skipping an undecodable account");
+                    undecodable.push((address, error));
+                }
+            }
+        }
+        Ok(Discovered { market, accounts, undecodable })
+    }
+
+    /// One round: discover, evaluate, write off bankrupt accounts, liquidate the liquidatable
+    /// ones (lowest health first).
+    pub fn run_round(
+        &self,
+        backend: &mut dyn Backend,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<RoundReport> {
+        let discovered = self.discover(backend)?;
+        let evaluation = evaluate(&discovered.market, &discovered.accounts);
+        self.act(backend, &discovered, &evaluation, stop)
+    }
+
+    /// Acts on an evaluation (split from `run_round` so that tests can make two keepers
+    /// evaluate the same state before either acts).
+    pub fn act(
+        &self,
+        backend: &mut dyn Backend,
+        discovered: &Discovered,
+        evaluation: &Evaluation,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<RoundReport> {
+        self.act_observed(backend, discovered, evaluation, stop, &mut |_, _| {})
+    }
+
+    /// [`act`](Self::act), calling `observe(report so far, target)` before each account it
+    /// works on (progress bars, the stress lab's bookkeeping).
+    pub fn act_observed(
+        &self,
+        backend: &mut dyn Backend,
+        discovered: &Discovered,
+        evaluation: &Evaluation,
+        stop: &AtomicBool,
+        observe: &mut dyn FnMut(&RoundReport, &Target),
+    ) -> anyhow::Result<RoundReport> {
+        let mut report = RoundReport {
+            accounts: discovered.accounts.len(),
+            undecodable: discovered.undecodable.len(),
+            healthy: evaluation.healthy,
+            liquidatable: evaluation.liquidatable.len(),
+            bankrupt: evaluation.bankrupt.len(),
+            unpriced: evaluation.unpriced.len(),
+            ..RoundReport::default()
+        };
+        for target in &evaluation.unpriced {
+            if let Status::Unpriced { bank_index, error } = target.assessment.status {
+                tracing::warn!(account = %target.address, bank_index, ?error, "cannot price an account");
+            }
+        }
+        for target in &evaluation.bankrupt {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(report);
+            }
+            observe(&report, target);
+            let account = discovered.accounts[target.index].1;
+            self.resolve(backend, &discovered.market, target.address, account, &mut report)?;
+        }
+        for target in &evaluation.liquidatable {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(report);
+            }
+            if target.address == self.config.liquidator_account {
+                continue;
+            }
+            observe(&report, target);
+            self.liquidate_account(backend, discovered, target, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    /// Liquidates one account step by step until it is no longer liquidatable (or a step fails).
+    fn liquidate_account(
+        &self,
+        backend: &mut dyn Backend,
+        discovered: &Discovered,
+        target: &Target,
+        report: &mut RoundReport,
+    ) -> anyhow::Result<()> {
+        // Fetched per account: earlier liquidations this round changed it.
+        let liquidator = self.fetch_margin_account(backend, &self.config.liquidator_account)?;
+        let mut state =
+            (discovered.market.clone(), discovered.accounts[target.index].1, liquidator);
+        for step in 0..self.config.max_steps_per_account {
+            let (market, liquidatee, liquidator) = &state;
+            let plan = match plan_liquidation(market, liquidatee, liquidator) {
+                Ok(plan) => plan,
+                Err(NoPlan::NotLiquidatable) if step > 0 => return Ok(()),
+                Err(NoPlan::NotLiquidatable) => {
+                    // Evaluated liquidatable with stored indices, not with the pair accrued.
+                    report.skipped.push(Skipped::NoPlan {
+                        account: target.address,
+                        reason: NoPlan::NotLiquidatable.to_string(),
+                    });
+                    return Ok(());
+                }
+                Err(reason) => {
+                    tracing::warn!(account = %target.address, %reason, "not liquidating");
+                    report.skipped.push(Skipped::NoPlan {
+                        account: target.address,
+                        reason: reason.to_string(),
+                    });
+                    return Ok(());
+                }
+            };
+            match self.execute_liquidation(backend, market, target.address, liquidatee, &plan)? {
+                Ok(done) => {
+                    tracing::info!(
+                        liquidatee = %target.address,
+                        liab_bank = plan.liab_bank,
+                        asset_bank = plan.asset_bank,
+                        liab = done.event.liab_amount,
+                        collateral = done.event.asset_to_liquidator,
+                        maint_after = done.event.maint_health_after as i64,
+                        compute_units = done.compute_units,
+                        "liquidated"
+                    );
+                    let finished = !done.event.still_being_liquidated || done.event.bankrupt;
+                    report.liquidations.push(done);
+                    if finished {
+                        if let Ok(account) = self.fetch_margin_account(backend, &target.address) {
+                            if account.bankrupt != 0 {
+                                let market = self.refresh_market(backend, market)?;
+                                self.resolve(backend, &market, target.address, account, report)?;
+                            }
+                        }
+                        return Ok(());
+                    }
+                    state = (
+                        self.refresh_market(backend, market)?,
+                        self.fetch_margin_account(backend, &target.address)?,
+                        self.fetch_margin_account(backend, &self.config.liquidator_account)?,
+                    );
+                }
+                Err(skipped) => {
+                    report.skipped.push(skipped);
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds, simulates (for the CU limit) and sends one liquidation.
+    fn execute_liquidation(
+        &self,
+        backend: &mut dyn Backend,
+        market: &MarketState,
+        liquidatee_key: Pubkey,
+        liquidatee: &MarginAccount,
+        plan: &Plan,
+    ) -> anyhow::Result<Result<LiquidationDone, Skipped>> {
+        let bank = |index: u16| market.bank_ref(index).expect("planned banks exist");
+        let liquidatee_health = ix::health_accounts(liquidatee, bank);
+        let liquidator_health = ix::health_accounts(&plan.liquidator_after, bank);
+        let instruction = ix::liquidate(
+            self.config.group,
+            self.config.liquidator_account,
+            self.signer.pubkey(),
+            liquidatee_key,
+            bank(plan.liab_bank).address,
+            bank(plan.asset_bank).address,
+            plan.max_liab_amount,
+            liquidatee_health,
+            liquidator_health,
+        );
+        let sent = match self.send(backend, liquidatee_key, instruction)? {
+            Ok(sent) => sent,
+            Err(skipped) => return Ok(Err(skipped)),
+        };
+        let (landed, compute_limit) = sent;
+        let event = decode_events::<Liquidation>(&landed.logs)
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("liquidation {} emitted no event", landed.signature))?;
+        let overflow = |_| anyhow!("liquidation {}: value overflow", landed.signature);
+        let received =
+            mul_q64(event.asset_to_liquidator, event.asset_price, Round::Down).map_err(overflow)?;
+        let taken = mul_q64(event.liab_amount, event.liab_price, Round::Up).map_err(overflow)?;
+        Ok(Ok(LiquidationDone {
+            signature: landed.signature,
+            event,
+            compute_units: landed.compute_units,
+            compute_limit,
+            profit_quote: received as i128 - taken as i128,
+        }))
+    }
+
+    /// Writes off every borrow of a bankrupt account, one bank at a time.
+    fn resolve(
+        &self,
+        backend: &mut dyn Backend,
+        market: &MarketState,
+        address: Pubkey,
+        mut account: MarginAccount,
+        report: &mut RoundReport,
+    ) -> anyhow::Result<()> {
+        loop {
+            let Some(liab) = account
+                .active_positions()
+                .find(|p| matches!(p.shares(), Some(PositionShares::Borrow(_))))
+                .map(|p| p.bank_index)
+            else {
+                return Ok(());
+            };
+            let Some(liab_bank) = market.bank_ref(liab) else { return Ok(()) };
+            let health = ix::health_accounts(&account, |i| {
+                market.bank_ref(i).expect("the account's banks exist")
+            });
+            let instruction =
+                ix::resolve_bankruptcy(self.config.group, address, liab_bank.address, health);
+            match self.send(backend, address, instruction)? {
+                Ok((landed, _)) => {
+                    if let Some(event) = decode_events::<BankruptcyResolved>(&landed.logs).pop() {
+                        tracing::info!(
+                            account = %address,
+                            bank = liab,
+                            debt = event.debt,
+                            from_insurance = event.from_insurance,
+                            socialized = event.socialized,
+                            "bankruptcy resolved"
+                        );
+                        report.resolutions.push(ResolutionDone {
+                            signature: landed.signature,
+                            event,
+                            compute_units: landed.compute_units,
+                        });
+                    }
+                }
+                Err(skipped) => {
+                    report.skipped.push(skipped);
+                    return Ok(());
+                }
+            }
+            account = self.fetch_margin_account(backend, &address)?;
+        }
+    }
+
+    /// Simulates `instruction` to size the compute-unit limit, then sends it (unless dry run).
+    /// Program refusals come back as `Skipped`; only transport failures are errors.
+    fn send(
+        &self,
+        backend: &mut dyn Backend,
+        account: Pubkey,
+        instruction: Instruction,
+    ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
+        let retry = self.config.retry;
+        let probe = self.transaction(backend, MAX_COMPUTE_UNITS, &instruction)?;
+        let simulation = retry.run("simulate", || backend.simulate(&probe))?;
+        if let Some(rejection) = simulation.rejection {
+            return Ok(Err(classify(account, &rejection)));
+        }
+        let margin = simulation.compute_units * u64::from(self.config.compute_margin_bps) / 10_000;
+        let limit = (simulation.compute_units + margin + u64::from(self.config.compute_extra))
+            .min(u64::from(MAX_COMPUTE_UNITS)) as u32;
+        if self.config.dry_run {
+            tracing::info!(%account, compute_units = simulation.compute_units, "dry run: not sending");
+            return Ok(Err(Skipped::DryRun { account, compute_units: simulation.compute_units }));
+        }
+        let tx = self.transaction(backend, limit, &instruction)?;
+        match retry.run("send", || backend.send_and_confirm(&tx))? {
+            Ok(landed) => Ok(Ok((landed, limit))),
+            Err(rejection) => Ok(Err(classify(account, &rejection))),
+        }
+    }
+
+    /// A signed transaction with the compute budget set: legacy if it fits, else v0 through the
+    /// configured lookup table.
+    fn transaction(
+        &self,
+        backend: &mut dyn Backend,
+        compute_limit: u32,
+        instruction: &Instruction,
+    ) -> anyhow::Result<VersionedTransaction> {
+        let mut instructions =
+            vec![ComputeBudgetInstruction::set_compute_unit_limit(compute_limit)];
+        if self.config.priority_fee_micro_lamports > 0 {
+            instructions.push(ComputeBudgetInstruction::set_compute_unit_price(
+                self.config.priority_fee_micro_lamports,
+            ));
+        }
+        instructions.push(instruction.clone());
+        let blockhash = self.config.retry.run("blockhash", || backend.latest_blockhash())?;
+        let payer = self.signer.pubkey();
+        let legacy = Message::new_with_blockhash(&instructions, Some(&payer), &blockhash);
+        let tx = VersionedTransaction::try_new(VersionedMessage::Legacy(legacy), &[&self.signer])
+            .context("signing")?;
+        if wire_size(&tx) <= MAX_TRANSACTION_SIZE {
+            return Ok(tx);
+        }
+        let table = self.config.lookup_table.as_ref().ok_or_else(|| {
+            anyhow!(
+                "transaction of {} bytes exceeds {MAX_TRANSACTION_SIZE}: pass --lookup-table",
+                wire_size(&tx)
+            )
+        })?;
+        let message =
+            v0::Message::try_compile(&payer, &instructions, std::slice::from_ref(table), blockhash)
+                .context("compiling a v0 message")?;
+        Ok(VersionedTransaction::try_new(VersionedMessage::V0(message), &[&self.signer])
+            .context("signing")?)
+    }
+
+    fn fetch_margin_account(
+        &self,
+        backend: &mut dyn Backend,
+        address: &Pubkey,
+    ) -> anyhow::Result<MarginAccount> {
+        let raw = self
+            .config
+            .retry
+            .run("account", || backend.multiple_accounts(&[*address]))?
+            .pop()
+            .flatten()
+            .ok_or_else(|| anyhow!("account {address} not found"))?;
+        decode_margin_account(&raw).map_err(|e| anyhow!("account {address}: {e}"))
+    }
+
+    /// The market with fresh banks, oracles and clock.
+    fn refresh_market(
+        &self,
+        backend: &mut dyn Backend,
+        market: &MarketState,
+    ) -> anyhow::Result<MarketState> {
+        let retry = self.config.retry;
+        let banks: Vec<Pubkey> = market.banks.iter().flatten().map(|b| b.address).collect();
+        let oracles = market.oracle_keys();
+        let mut keys = banks.clone();
+        keys.push(market.group_address);
+        keys.extend(oracles.iter().copied());
+        let fetched = retry.run("refresh", || backend.multiple_accounts(&keys))?;
+        let now = retry.run("clock", || backend.unix_timestamp())?;
+        let (bank_accounts, rest) = fetched.split_at(banks.len());
+        let group = rest[0].clone().ok_or_else(|| anyhow!("group disappeared"))?;
+        let bank_accounts: Vec<(Pubkey, AccountData)> = banks
+            .into_iter()
+            .zip(bank_accounts.iter().cloned())
+            .filter_map(|(key, raw)| Some((key, raw?)))
+            .collect();
+        let oracle_accounts: HashMap<Pubkey, AccountData> = oracles
+            .into_iter()
+            .zip(rest[1..].iter().cloned())
+            .filter_map(|(key, raw)| Some((key, raw?)))
+            .collect();
+        let (market, _) = MarketState::from_accounts(
+            market.group_address,
+            &group,
+            &bank_accounts,
+            &oracle_accounts,
+            now,
+        )
+        .map_err(|e| anyhow!("group: {e}"))?;
+        Ok(market)
+    }
+}
+
+/// A refusal that means the state moved under us (another keeper, the owner) is a lost race;
+/// anything else is a refusal worth a warning.
+fn classify(account: Pubkey, rejection: &Rejection) -> Skipped {
+    const STATE_MOVED: [MarginError; 9] = [
+        MarginError::NotLiquidatable,
+        MarginError::AccountBankrupt,
+        MarginError::NotBankrupt,
+        MarginError::NoBorrow,
+        MarginError::LiquidationLiabNotBorrow,
+        MarginError::LiquidationAssetNotDeposit,
+        MarginError::HealthAccountsExtra,
+        MarginError::HealthAccountsMissing,
+        MarginError::HealthBankMismatch,
+    ];
+    let error = rejection.describe();
+    tracing::debug!(%account, logs = %rejection.logs.join("\n"), "refused");
+    if STATE_MOVED.iter().any(|e| rejection.is(*e)) {
+        tracing::info!(%account, %error, "state moved before we acted (another keeper?); moving on");
+        Skipped::LostRace { account, error }
+    } else {
+        tracing::warn!(%account, %error, "the program refused the transaction");
+        Skipped::Refused { account, error }
+    }
+}

@@ -1,0 +1,21 @@
+//! The reference liquidation keeper for `cross_margin`.
+//!
+//! - [`backend`]: the chain behind one trait: JSON-RPC, or the embedded LiteSVM chain.
+//! - [`market`]: the group's banks and prices, decoded with the program's own types and read
+//!   with the program's own oracle code.
+//! - [`evaluate`]: every account's health with the program's own health module, ranked.
+//! - [`plan`]: the best liquidation step the program will accept and the liquidator can carry.
+//! - [`keeper`]: the loop: discover, evaluate, plan, simulate for the CU limit, send, confirm.
+
+pub mod backend;
+pub mod evaluate;
+pub mod keeper;
+pub mod market;
+pub mod plan;
+#[cfg(feature = "embedded")]
+pub mod scenario;
+
+pub use backend::{Backend, BackendError, RetryPolicy};
+pub use evaluate::{evaluate, Evaluation, Shard};
+pub use keeper::{Keeper, KeeperConfig, RoundReport};
+pub use market::MarketState;

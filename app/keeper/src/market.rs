@@ -1,0 +1,168 @@
+//! A group as the keeper sees it: the group, its banks by index, each bank's validated price at
+//! the chain's time, and the margin accounts. Decoded with the program crate's own types; the
+//! prices are read by the program's own oracle code, so a price the program would refuse
+//! (stale, unconfident, wrong feed) is refused here too, with the same named error.
+
+use std::collections::HashMap;
+
+use anchor_lang::{Discriminator, Owner};
+use cross_margin::error::MarginError;
+use cross_margin::health::BankRisk;
+use cross_margin::oracle::{read_bank_price, OracleAccount, OraclePrice};
+use cross_margin::state::{Bank, Group, MarginAccount};
+use cross_margin_client::ix::BankRef;
+use cross_margin_client::Pubkey;
+
+use crate::backend::AccountData;
+
+/// Offset of `MarginAccount::group` in the account data (after the discriminator): the
+/// getProgramAccounts filter that selects one group's accounts.
+pub const ACCOUNT_GROUP_OFFSET: usize = 8;
+/// Offset of `Bank::group`, likewise.
+pub const BANK_GROUP_OFFSET: usize = 8;
+
+/// Why an account could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    WrongOwner,
+    WrongDiscriminator,
+    TooShort,
+    UnknownVersion(u8),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::WrongOwner => f.write_str("not owned by the cross_margin program"),
+            Self::WrongDiscriminator => f.write_str("wrong account discriminator"),
+            Self::TooShort => f.write_str("account data too short"),
+            Self::UnknownVersion(v) => write!(f, "unknown layout version {v}"),
+        }
+    }
+}
+
+/// Decodes a zero-copy account of the program from raw account data (copying it, so the data
+/// need not be aligned).
+pub fn decode<T>(account: &AccountData) -> Result<T, DecodeError>
+where
+    T: bytemuck::Pod + Discriminator + Owner,
+{
+    if account.owner != T::owner() {
+        return Err(DecodeError::WrongOwner);
+    }
+    let disc = T::DISCRIMINATOR;
+    if !account.data.starts_with(disc) {
+        return Err(DecodeError::WrongDiscriminator);
+    }
+    let bytes = account
+        .data
+        .get(disc.len()..disc.len() + core::mem::size_of::<T>())
+        .ok_or(DecodeError::TooShort)?;
+    Ok(bytemuck::pod_read_unaligned(bytes))
+}
+
+/// A margin account, decoded and checked against the layout version the keeper understands.
+pub fn decode_margin_account(account: &AccountData) -> Result<MarginAccount, DecodeError> {
+    let decoded: MarginAccount = decode(account)?;
+    if decoded.version != cross_margin::constants::ACCOUNT_VERSION {
+        return Err(DecodeError::UnknownVersion(decoded.version));
+    }
+    Ok(decoded)
+}
+
+/// One bank with its price, if the program would accept it now.
+#[derive(Debug, Clone)]
+pub struct BankState {
+    pub address: Pubkey,
+    pub bank: Bank,
+    pub price: Result<OraclePrice, MarginError>,
+}
+
+impl BankState {
+    pub fn bank_ref(&self) -> BankRef {
+        BankRef::from_bank(self.address, &self.bank)
+    }
+
+    /// The bank's risk inputs with both sides priced, at its stored indices (as the program's
+    /// health check reads a bank it does not modify), or the oracle's error.
+    pub fn risk(&self) -> Result<BankRisk, MarginError> {
+        let price = self.price.as_ref().map_err(|e| *e)?;
+        self.bank.risk(price.asset_price, price.liab_price).map_err(|_| MarginError::MathOverflow)
+    }
+}
+
+/// The group's state at one moment.
+#[derive(Debug, Clone)]
+pub struct MarketState {
+    pub group_address: Pubkey,
+    pub group: Group,
+    /// Banks by `bank_index` (`None` for an index no bank was found for).
+    pub banks: Vec<Option<BankState>>,
+    /// The chain's unix time the prices were validated at.
+    pub now: i64,
+}
+
+impl MarketState {
+    /// Builds the state from raw accounts: the group, its banks, and the oracle accounts by key.
+    /// Banks that do not decode are left out and reported.
+    pub fn from_accounts(
+        group_address: Pubkey,
+        group: &AccountData,
+        banks: &[(Pubkey, AccountData)],
+        oracles: &HashMap<Pubkey, AccountData>,
+        now: i64,
+    ) -> Result<(Self, Vec<(Pubkey, DecodeError)>), DecodeError> {
+        let group_state: Group = decode(group)?;
+        let mut states: Vec<Option<BankState>> = vec![None; group_state.bank_count as usize];
+        let mut undecodable = Vec::new();
+        for (address, raw) in banks {
+            let bank: Bank = match decode(raw) {
+                Ok(bank) => bank,
+                Err(e) => {
+                    undecodable.push((*address, e));
+                    continue;
+                }
+            };
+            if bank.group != group_address {
+                continue;
+            }
+            let price = match oracles.get(&bank.oracle) {
+                Some(oracle) => read_bank_price(
+                    &bank,
+                    &group_state,
+                    OracleAccount { key: &bank.oracle, owner: &oracle.owner, data: &oracle.data },
+                    now,
+                ),
+                None => Err(MarginError::OracleAccountMismatch),
+            };
+            let index = bank.bank_index as usize;
+            if index >= states.len() {
+                states.resize(index + 1, None);
+            }
+            states[index] = Some(BankState { address: *address, bank, price });
+        }
+        let state = Self { group_address, group: group_state, banks: states, now };
+        Ok((state, undecodable))
+    }
+
+    pub fn bank(&self, index: u16) -> Option<&BankState> {
+        self.banks.get(index as usize).and_then(Option::as_ref)
+    }
+
+    pub fn bank_ref(&self, index: u16) -> Option<BankRef> {
+        self.bank(index).map(BankState::bank_ref)
+    }
+
+    /// Every bank's risk inputs by index, or the reason it cannot be priced.
+    pub fn risks(&self) -> Vec<Result<BankRisk, MarginError>> {
+        self.banks
+            .iter()
+            .map(|b| b.as_ref().ok_or(MarginError::HealthBankInvalid).and_then(BankState::risk))
+            .collect()
+    }
+
+    /// The oracle accounts of every bank.
+    pub fn oracle_keys(&self) -> Vec<Pubkey> {
+        self.banks.iter().flatten().map(|b| b.bank.oracle).collect()
+    }
+}

@@ -1,0 +1,190 @@
+//! A seeded market on the embedded chain, for the demo and the keeper's tests: three banks
+//! (USDC and SOL on Pyth pull oracles, BTC on a legacy Pyth account), a deep lender, a funded
+//! keeper, and a population of borrowers with varied portfolios. Deterministic for a seed.
+
+use anyhow::{anyhow, Result};
+use cross_margin::state::OracleKind;
+use cross_margin_client::ix::BankRef;
+use cross_margin_client::outcome::Failed;
+use cross_margin_client::pyth::Quote;
+use cross_margin_client::sandbox::{bank_config, quote_dollars, Sandbox, User};
+use cross_margin_client::{EmbeddedChain, Keypair};
+
+use crate::keeper::{Keeper, KeeperConfig};
+
+/// Unix time the seeded chain starts at.
+pub const START_TIME: i64 = 1_800_000_000;
+
+/// SplitMix64: a small deterministic generator, enough for choosing portfolios.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[low, high)`.
+    pub fn range(&mut self, low: u64, high: u64) -> u64 {
+        low + self.next_u64() % (high - low).max(1)
+    }
+}
+
+/// One asset of the seeded market.
+#[derive(Debug, Clone, Copy)]
+pub struct Asset {
+    pub symbol: &'static str,
+    pub decimals: u8,
+    pub kind: OracleKind,
+    /// Dollars per whole token.
+    pub price: i64,
+    /// init asset, maint asset, maint liability, init liability (bps).
+    pub weights: [u32; 4],
+}
+
+pub const USDC: Asset = Asset {
+    symbol: "USDC",
+    decimals: 6,
+    kind: OracleKind::PythPull,
+    price: 1,
+    weights: [9_500, 9_800, 10_200, 10_500],
+};
+pub const SOL: Asset = Asset {
+    symbol: "SOL",
+    decimals: 9,
+    kind: OracleKind::PythPull,
+    price: 125,
+    weights: [8_000, 9_000, 11_000, 12_000],
+};
+pub const BTC: Asset = Asset {
+    symbol: "BTC",
+    decimals: 8,
+    kind: OracleKind::PythLegacy,
+    price: 100_000,
+    weights: [8_500, 9_200, 10_800, 11_500],
+};
+
+pub struct SeededMarket {
+    pub sandbox: Sandbox,
+    pub assets: Vec<Asset>,
+    pub banks: Vec<BankRef>,
+    pub lender: User,
+    /// The borrowers, in creation order.
+    pub users: Vec<User>,
+}
+
+fn failed(what: &str, f: Failed) -> anyhow::Error {
+    anyhow!("{what}: {:?}\n{}", f.error, f.logs.join("\n"))
+}
+
+impl SeededMarket {
+    /// The three-bank market with `accounts` borrowers.
+    pub fn new(chain: EmbeddedChain, accounts: usize, seed: u64) -> Result<Self> {
+        Self::new_with_progress(chain, accounts, seed, &mut |_| {})
+    }
+
+    /// [`new`](Self::new), calling `progress(n)` after the n-th borrower.
+    pub fn new_with_progress(
+        chain: EmbeddedChain,
+        accounts: usize,
+        seed: u64,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Self> {
+        let mut chain = chain;
+        chain.set_unix_timestamp(START_TIME);
+        let mut sandbox = Sandbox::new(chain).map_err(|e| anyhow!("{e}"))?;
+        let assets = vec![USDC, SOL, BTC];
+        let mut banks = Vec::new();
+        for asset in &assets {
+            let quote = quote_dollars(asset.price, 0, sandbox.now());
+            let bank = sandbox
+                .add_bank(asset.decimals, asset.kind, bank_config(asset.weights), quote)
+                .map_err(|f| failed("add_bank", f))?;
+            banks.push(bank);
+        }
+        // A lender deep enough for every borrow: $100M of each asset.
+        let deep: Vec<u64> =
+            assets.iter().map(|a| whole(a, 100_000_000 / a.price as u64)).collect();
+        let lender = sandbox.user(&deep).map_err(|f| failed("lender", f))?;
+        for (bank, amount) in banks.iter().zip(&deep) {
+            sandbox.deposit(&lender, bank, *amount).map_err(|f| failed("lend", f))?;
+        }
+        let mut market = Self { sandbox, assets, banks, lender, users: Vec::new() };
+        let mut rng = Rng::new(seed);
+        for n in 0..accounts {
+            market.add_borrower(&mut rng)?;
+            progress(n + 1);
+        }
+        Ok(market)
+    }
+
+    /// A borrower: collateral in one or two assets ($1k-$50k each; SOL for half of them), and
+    /// a borrow of another asset using 40-97% of its init capacity.
+    fn add_borrower(&mut self, rng: &mut Rng) -> Result<()> {
+        let collateral_index = [1, 1, 0, 2][rng.range(0, 4) as usize];
+        let second = (rng.next_u64() % 3 == 0).then(|| (collateral_index + 1) % 3);
+        let candidates: Vec<usize> =
+            (0..3).filter(|i| *i != collateral_index && Some(*i) != second).collect();
+        let borrow_index = candidates[rng.range(0, candidates.len() as u64) as usize];
+        let mut funds = vec![0u64; 3];
+        let mut capacity_usd = 0.0;
+        for index in std::iter::once(collateral_index).chain(second) {
+            let asset = self.assets[index];
+            let usd = rng.range(1_000, 50_000);
+            funds[index] = whole(&asset, 1) * usd / asset.price as u64;
+            capacity_usd += usd as f64 * asset.weights[0] as f64 / 10_000.0;
+        }
+        let user = self.sandbox.user(&funds).map_err(|f| failed("borrower", f))?;
+        for (index, amount) in funds.iter().enumerate() {
+            if *amount > 0 {
+                let bank = self.banks[index];
+                self.sandbox.deposit(&user, &bank, *amount).map_err(|f| failed("collateral", f))?;
+            }
+        }
+        // Setup arithmetic only (the program checks the borrow): floats are fine here.
+        let borrowed = self.assets[borrow_index];
+        let usage = rng.range(40, 98) as f64 / 100.0;
+        let borrow_usd = capacity_usd * usage / (borrowed.weights[3] as f64 / 10_000.0);
+        let amount =
+            (borrow_usd / borrowed.price as f64 * 10f64.powi(borrowed.decimals as i32)) as u64;
+        let bank = self.banks[borrow_index];
+        self.sandbox.borrow(&user, &bank, amount.max(1)).map_err(|f| failed("borrow", f))?;
+        self.users.push(user);
+        Ok(())
+    }
+
+    /// Moves an asset's oracle price to `dollars_e4` (dollars × 10^4), published now.
+    pub fn set_price(&mut self, asset: usize, dollars_e4: i64) {
+        let quote =
+            Quote { price: dollars_e4, conf: 0, exponent: -4, publish_time: self.sandbox.now() };
+        let bank = self.banks[asset];
+        self.sandbox.set_price(&bank, quote);
+    }
+
+    /// A keeper whose margin account holds `collateral_usd` of USDC.
+    pub fn keeper(&mut self, collateral_usd: u64) -> Result<(Keeper, User)> {
+        let funds = [whole(&USDC, collateral_usd), 0, 0];
+        let user = self.sandbox.user(&funds).map_err(|f| failed("keeper", f))?;
+        if collateral_usd > 0 {
+            let usdc = self.banks[0];
+            self.sandbox
+                .deposit(&user, &usdc, funds[0])
+                .map_err(|f| failed("keeper collateral", f))?;
+        }
+        let signer = Keypair::try_from(user.keypair.to_bytes().as_slice()).expect("a keypair");
+        let config = KeeperConfig::new(self.sandbox.group, user.account);
+        Ok((Keeper::new(config, signer), user))
+    }
+}
+
+/// `units` whole tokens of `asset` in native units.
+pub fn whole(asset: &Asset, units: u64) -> u64 {
+    units * 10u64.pow(asset.decimals as u32)
+}

@@ -1,0 +1,236 @@
+//! The keeper end to end on the embedded chain (the real `.so` in LiteSVM): a three-bank market
+//! with real-format Pyth accounts, 60 borrowers, a SOL crash. Which accounts are liquidatable is
+//! decided by the program's own `health` view, independently of the keeper's evaluation.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::AtomicBool;
+
+use cross_margin::liquidation::end_target;
+use cross_margin::math::{mul_q64, Round};
+use cross_margin::state::MarginAccount;
+use cross_margin_client::sandbox::User;
+use cross_margin_client::{EmbeddedChain, Pubkey};
+use cross_margin_keeper::backend::embedded::EmbeddedBackend;
+use cross_margin_keeper::keeper::{RoundReport, Skipped};
+use cross_margin_keeper::scenario::{whole, SeededMarket};
+use cross_margin_keeper::{evaluate, Keeper};
+
+const BORROWERS: usize = 60;
+/// SOL from $125 to $75: −40%.
+const SOL_CRASHED_E4: i64 = 750_000;
+
+fn chain() -> EmbeddedChain {
+    EmbeddedChain::new().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn market() -> SeededMarket {
+    SeededMarket::new(chain(), BORROWERS, 7).expect("seeded market")
+}
+
+/// The accounts the program's own `health` view calls liquidatable (maint health < 0).
+fn liquidatable_by_program(market: &mut SeededMarket) -> BTreeSet<Pubkey> {
+    let accounts: Vec<Pubkey> = market.users.iter().map(|u| u.account).collect();
+    accounts
+        .into_iter()
+        .filter(|account| market.sandbox.health_of(account).expect("health view").0.liquidatable)
+        .collect()
+}
+
+fn rounds_until_quiet(keeper: &Keeper, market: &mut SeededMarket) -> Vec<RoundReport> {
+    let stop = AtomicBool::new(false);
+    let mut reports = Vec::new();
+    for _ in 0..5 {
+        let mut backend = EmbeddedBackend::new(&mut market.sandbox.chain);
+        let report = keeper.run_round(&mut backend, &stop).expect("round");
+        let quiet = report.liquidations.is_empty() && report.resolutions.is_empty();
+        reports.push(report);
+        if quiet {
+            break;
+        }
+    }
+    reports
+}
+
+/// Deposits minus borrows at oracle prices (conservative = mid here: no confidence interval),
+/// from the program's own health view.
+fn equity(market: &mut SeededMarket, user: &User) -> i128 {
+    let (view, _) = market.sandbox.health_of(&user.account).expect("health view");
+    view.positions
+        .iter()
+        .map(|p| if p.is_liability { -(p.value as i128) } else { p.value as i128 })
+        .sum()
+}
+
+#[test]
+fn the_keeper_liquidates_exactly_the_liquidatable_accounts() {
+    let mut market = market();
+    let (keeper, keeper_user) = market.keeper(5_000_000).expect("keeper");
+    assert!(liquidatable_by_program(&mut market).is_empty(), "nobody is underwater before");
+    // Insurance deep enough that no bad debt is shared out: a write-off would otherwise lower
+    // the deposit index under the keeper's own collateral and blur the profit check.
+    for (bank, asset) in market.banks.clone().iter().zip(market.assets.clone()) {
+        let amount = whole(&asset, 1_000_000) / asset.price as u64;
+        market.sandbox.fund_insurance(bank, amount).expect("fund insurance");
+    }
+
+    market.set_price(1, SOL_CRASHED_E4);
+    let expected = liquidatable_by_program(&mut market);
+    assert!(expected.len() >= 5, "the crash puts several accounts under: {}", expected.len());
+    assert!(expected.len() < BORROWERS, "and leaves others healthy");
+    let equity_before = equity(&mut market, &keeper_user);
+
+    let reports = rounds_until_quiet(&keeper, &mut market);
+    let liquidations: Vec<_> = reports.iter().flat_map(|r| r.liquidations.iter()).collect();
+    let resolutions: Vec<_> = reports.iter().flat_map(|r| r.resolutions.iter()).collect();
+    assert!(resolutions.iter().all(|r| r.event.socialized == 0));
+    let liquidated: BTreeSet<Pubkey> = liquidations.iter().map(|l| l.event.liquidatee).collect();
+    assert_eq!(liquidated, expected, "exactly the accounts the program calls liquidatable");
+    assert!(reports.iter().all(|r| r.skipped.is_empty()), "{:?}", reports[0].skipped);
+
+    // Every liquidated account ends at or above its end target, or bankrupt and written off.
+    let group = market.sandbox.group_state();
+    for account in &liquidated {
+        let state: MarginAccount = market.sandbox.chain.load(account).unwrap();
+        let (view, _) = market.sandbox.health_of(account).unwrap();
+        let written_off = resolutions.iter().any(|r| r.event.account == *account);
+        if written_off {
+            assert_eq!(state.bankrupt, 0);
+            assert!(view.positions.iter().all(|p| !p.is_liability), "no debt left");
+            continue;
+        }
+        let liabs: i128 = view.positions.iter().filter(|p| p.is_liability).map(|p| -p.maint).sum();
+        let target = end_target(liabs, group.liquidation_end_buffer_bps);
+        assert!(view.maint >= target, "{account}: maint {} below target {target}", view.maint);
+        assert_eq!(state.being_liquidated, 0);
+    }
+
+    // Profit: the liquidation fee on each step, L × p_liab × 5%, up to the rounding of the
+    // collateral to whole native units (worth at most one unit's price each).
+    let mut expected_fees = 0i128;
+    let mut tolerance = 0i128;
+    for done in &liquidations {
+        let event = &done.event;
+        let liab_value = mul_q64(event.liab_amount, event.liab_price, Round::Down).unwrap();
+        expected_fees += (liab_value as i128) * 500 / 10_000;
+        tolerance += (mul_q64(1, event.asset_price, Round::Up).unwrap() as i128) + 3;
+        assert!(done.compute_units <= done.compute_limit as u64);
+        assert!(done.compute_units > 0);
+    }
+    let reported: i128 = liquidations.iter().map(|l| l.profit_quote).sum();
+    assert!(
+        (reported - expected_fees).abs() <= tolerance,
+        "profit {reported} vs fees {expected_fees}"
+    );
+    // ... and it is what the keeper's own account gained.
+    let gained = equity(&mut market, &keeper_user) - equity_before;
+    assert!((gained - reported).abs() <= tolerance, "equity +{gained} vs reported {reported}");
+
+    // Nothing left to do, and every vault still covers every claim.
+    let quiet = rounds_until_quiet(&keeper, &mut market);
+    assert!(quiet[0].liquidations.is_empty() && quiet[0].liquidatable == 0);
+    for bank in market.banks.clone() {
+        let (vault, claims) = market.sandbox.vault_and_claims(&bank);
+        assert!(vault as i128 >= claims && vault as i128 - claims <= 16);
+    }
+}
+
+#[test]
+fn two_keepers_racing_for_the_same_accounts() {
+    let mut market = market();
+    let (first, _) = market.keeper(5_000_000).expect("keeper");
+    let (second, _) = market.keeper(5_000_000).expect("keeper");
+    market.set_price(1, SOL_CRASHED_E4);
+
+    // Both see the same state and the same targets ...
+    let stop = AtomicBool::new(false);
+    let mut backend = EmbeddedBackend::new(&mut market.sandbox.chain);
+    let seen_by_first = first.discover(&mut backend).unwrap();
+    let seen_by_second = second.discover(&mut backend).unwrap();
+    let targets_first = evaluate(&seen_by_first.market, &seen_by_first.accounts);
+    let targets_second = evaluate(&seen_by_second.market, &seen_by_second.accounts);
+    assert!(!targets_second.liquidatable.is_empty());
+    // ... the first acts, then the second acts on what it saw.
+    let won = first.act(&mut backend, &seen_by_first, &targets_first, &stop).unwrap();
+    let lost = second.act(&mut backend, &seen_by_second, &targets_second, &stop).unwrap();
+    assert!(!won.liquidations.is_empty());
+    assert!(lost.liquidations.is_empty() && lost.resolutions.is_empty());
+    assert_eq!(
+        lost.skipped.len(),
+        targets_second.liquidatable.len() + targets_second.bankrupt.len()
+    );
+    assert!(
+        lost.skipped.iter().all(|s| matches!(s, Skipped::LostRace { .. })),
+        "{:?}",
+        lost.skipped
+    );
+}
+
+#[test]
+fn a_keeper_that_cannot_carry_the_debt_says_so_and_sends_nothing() {
+    let mut market = market();
+    let (poor, _) = market.keeper(0).expect("keeper without collateral");
+    market.set_price(1, SOL_CRASHED_E4);
+    let before = liquidatable_by_program(&mut market);
+    let report = rounds_until_quiet(&poor, &mut market).remove(0);
+    assert!(report.liquidations.is_empty());
+    assert!(report.skipped.iter().any(|s| matches!(
+        s,
+        Skipped::NoPlan { reason, .. } if reason.contains("init health")
+    )));
+    assert_eq!(liquidatable_by_program(&mut market), before, "nothing changed");
+}
+
+#[test]
+fn dry_run_plans_and_simulates_but_changes_nothing() {
+    let mut market = market();
+    let (mut keeper, _) = market.keeper(5_000_000).expect("keeper");
+    keeper.config.dry_run = true;
+    market.set_price(1, SOL_CRASHED_E4);
+    let before = liquidatable_by_program(&mut market);
+    let report = rounds_until_quiet(&keeper, &mut market).remove(0);
+    assert!(report.liquidations.is_empty());
+    let simulated = report.skipped.iter().filter(|s| matches!(s, Skipped::DryRun { .. })).count();
+    assert_eq!(simulated, before.len());
+    assert_eq!(liquidatable_by_program(&mut market), before);
+}
+
+#[test]
+fn undecodable_accounts_are_logged_and_skipped() {
+    let mut market = market();
+    let (keeper, _) = market.keeper(5_000_000).expect("keeper");
+    // A margin account of a layout version the keeper does not know, in the group.
+    let mut data = market.sandbox.chain.account(&market.users[0].account).unwrap().data;
+    data[8 + 324] = 99; // `version`
+    let stranger = market.sandbox.chain.new_pubkey();
+    market.sandbox.chain.set_account(stranger, cross_margin::ID, data);
+    market.set_price(1, SOL_CRASHED_E4);
+    let expected = liquidatable_by_program(&mut market);
+    let mut backend = EmbeddedBackend::new(&mut market.sandbox.chain);
+    let discovered = keeper.discover(&mut backend).unwrap();
+    assert_eq!(discovered.undecodable.len(), 1);
+    assert_eq!(discovered.undecodable[0].0, stranger);
+    let reports = rounds_until_quiet(&keeper, &mut market);
+    let liquidated: BTreeSet<Pubkey> =
+        reports.iter().flat_map(|r| r.liquidations.iter().map(|l| l.event.liquidatee)).collect();
+    assert_eq!(liquidated, expected, "the round went on past the bad account");
+}
+
+#[test]
+fn shards_split_the_work_between_keepers() {
+    let mut market = market();
+    let (mut first, _) = market.keeper(5_000_000).expect("keeper");
+    let (mut second, _) = market.keeper(5_000_000).expect("keeper");
+    first.config.shard = "0/2".parse().unwrap();
+    second.config.shard = "1/2".parse().unwrap();
+    market.set_price(1, SOL_CRASHED_E4);
+    let expected = liquidatable_by_program(&mut market);
+    let a = rounds_until_quiet(&first, &mut market);
+    let b = rounds_until_quiet(&second, &mut market);
+    let by = |reports: &[RoundReport]| -> BTreeSet<Pubkey> {
+        reports.iter().flat_map(|r| r.liquidations.iter().map(|l| l.event.liquidatee)).collect()
+    };
+    let (a, b) = (by(&a), by(&b));
+    assert!(a.is_disjoint(&b));
+    assert!(!a.is_empty() && !b.is_empty());
+    assert_eq!(&a | &b, expected);
+}
