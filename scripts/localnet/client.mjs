@@ -7,7 +7,7 @@
 //   node client.mjs create-group [--group-num N]            send create_group, read the Group back,
 //                                                           print the CU the validator reports
 //
-// Environment: LOCALNET_URL (default http://127.0.0.1:8899), ANCHOR_WALLET (default
+// Environment: LOCALNET_URL or ANCHOR_PROVIDER_URL (default http://127.0.0.1:8899), ANCHOR_WALLET (default
 // ~/.config/solana/id.json).
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -25,7 +25,8 @@ import {
 } from "@solana/web3.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const URL = process.env.LOCALNET_URL ?? "http://127.0.0.1:8899";
+// LOCALNET_URL (scripts/localnet.sh), else ANCHOR_PROVIDER_URL (set by `anchor test` / `anchor run`).
+const URL = process.env.LOCALNET_URL ?? process.env.ANCHOR_PROVIDER_URL ?? "http://127.0.0.1:8899";
 const WALLET = process.env.ANCHOR_WALLET ?? join(homedir(), ".config/solana/id.json");
 const IDL = JSON.parse(readFileSync(join(ROOT, "app/idl/cross_margin.json"), "utf8"));
 const PROGRAM_ID = new PublicKey(IDL.address);
