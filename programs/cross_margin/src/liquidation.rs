@@ -19,14 +19,29 @@
 //! L_end = (end_buffer · Lw − H) / (p_l · (w_l · (1 + end_buffer) − (1 + fee + ins) · w_a))
 //! ```
 //!
-//! rounded up, with eight quote units (micro-USD) of slack for the rounding of each position. `L` is the
-//! smallest of `max_liab_amount`, the debt, what the asset position can pay for, and `L_end`.
+//! rounded up, with a slack for rounding ([`rounding_slack`]): one native unit of the debt and
+//! two of the collateral at their maint values, plus eight quote units. `L` is the smallest of
+//! `max_liab_amount`, the debt, what the asset position can pay for, and `L_end`.
 
 use crate::math::{div_q64, mul_bps, mul_q64, MathResult, Overflow, Round, BPS};
 
-/// Quote units added to the target so that per-position rounding cannot leave the account a
-/// unit short of it.
+/// Quote units added to the target for the rounding of the maint values themselves.
 pub const END_TARGET_SLACK: i128 = 8;
+
+/// How far short of the closed-form result the share rounding can leave the account: the
+/// repaid debt's shares round down (up to one native unit of debt stays), and the seized
+/// collateral rounds up twice (the total, then the shares burned). Expressed at maint weights,
+/// plus [`END_TARGET_SLACK`]. Without it, an account whose debt token is worth much per native
+/// unit (BTC: $0.001 per satoshi = 1,000 quote units) and whose index has grown could be left a
+/// few units short of the target, still flagged, where the next, tiny step cannot improve it
+/// through the same rounding.
+pub fn rounding_slack(i: &LiquidationInputs) -> MathResult<i128> {
+    let liab_unit =
+        mul_bps(mul_q64(1, i.liab_price, Round::Up)?, i.liab_maint_weight_bps, Round::Up)?;
+    let asset_unit =
+        mul_bps(mul_q64(1, i.asset_price, Round::Up)?, i.asset_maint_weight_bps, Round::Up)?;
+    Ok(END_TARGET_SLACK + liab_unit as i128 + 2 * asset_unit as i128)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiquidationInputs {
@@ -124,7 +139,7 @@ pub fn liquidation_amounts(i: &LiquidationInputs) -> MathResult<LiquidationAmoun
 /// `L_end` of the module docs, or `u64::MAX` when liquidating this pair cannot reach the target
 /// (the fees outweigh the weight difference) or the account is already there.
 fn liab_to_reach_end_target(i: &LiquidationInputs, total_fee_bps: u32) -> MathResult<u64> {
-    let target = end_target(i.maint_weighted_liabs, i.end_buffer_bps) + END_TARGET_SLACK;
+    let target = end_target(i.maint_weighted_liabs, i.end_buffer_bps) + rounding_slack(i)?;
     let missing = target - i.maint_health; // quote units
     if missing <= 0 {
         return Ok(0);
@@ -184,12 +199,13 @@ mod tests {
 
     #[test]
     fn end_target_in_closed_form() {
-        // H = −$10, Lw = $1,100 → target = 5% × 1,100 = $55 (+8 micro-USD of slack).
+        // H = −$10, Lw = $1,100 → target = 5% × 1,100 = $55, plus 12 micro-USD of rounding
+        // slack: 8, one micro-USDC at 1.1 (→ 2), two lamports at $125 × 0.9 (→ 1 each).
         // Per USDC of L: k = 1.1 × 1.05 − 1.06 × 0.9 = 1.155 − 0.954 = 0.201.
-        // L = (55 + 10 + 0.000008) / 0.201 = 323.383124… USDC → 323,383,125 (rounded up).
+        // L = (55 + 10 + 0.000012) / 0.201 = 323.383144… USDC → 323,383,145 (rounded up).
         let a = liquidation_amounts(&inputs(-10_000_000, 1_100_000_000, 1_000_000_000)).unwrap();
         assert_eq!(a.limited_by, Limit::EndTarget);
-        assert_eq!(a.liab, 323_383_125);
+        assert_eq!(a.liab, 323_383_145);
     }
 
     #[test]
@@ -201,6 +217,15 @@ mod tests {
         let a = liquidation_amounts(&i).unwrap();
         assert_eq!((a.limited_by, a.liab), (Limit::Collateral, 94_339_622));
         assert_eq!(a.asset_to_liquidator + a.asset_to_insurance, 800_000_000);
+    }
+
+    #[test]
+    fn the_slack_covers_one_unit_of_an_expensive_debt_token() {
+        // BTC debt at $100,000 (8 decimals: 1,000 micro-USD per satoshi), SOL collateral.
+        let mut i = inputs(-10_000_000, 1_100_000_000, 1_000_000);
+        i.liab_price = ONE_Q64 * 1_000;
+        // 8 + ceil(1,000 × 1.1) + 2 × ceil(0.125 × 0.9 → 1) = 8 + 1,100 + 2.
+        assert_eq!(rounding_slack(&i), Ok(1_110));
     }
 
     #[test]
