@@ -9,6 +9,7 @@
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod ix;
+pub mod localnet;
 pub mod outcome;
 pub mod pyth;
 #[cfg(feature = "embedded")]

@@ -31,6 +31,19 @@ pub struct Plan {
     pub liquidator_after: MarginAccount,
 }
 
+/// Why the program would refuse a planned step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The liability is not a borrow, or the asset not a deposit.
+    WrongSides,
+    /// The closed-form amounts or the share maths failed.
+    Maths(MarginError),
+    /// The amount, or the collateral it pays, rounds to zero (`LiquidationAmountZero`).
+    AmountZero,
+    /// The step would not improve the liquidatee's maint health (`LiquidationDidNotImprove`).
+    DoesNotImprove,
+}
+
 /// Why no step is planned for an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoPlan {
@@ -38,8 +51,8 @@ pub enum NoPlan {
     NotLiquidatable,
     /// A position's bank has no acceptable price now.
     Unpriced { bank_index: u16, error: MarginError },
-    /// No (borrow, deposit) pair yields a step the program accepts.
-    NoPair,
+    /// No (borrow, deposit) pair yields a step the program accepts; why the last one did not.
+    NoPair(Refusal),
     /// Every possible step would leave the liquidator's own init health below zero; the best
     /// it could do is this (quote native units).
     LiquidatorCannotCarry { init_health_after: i128 },
@@ -52,7 +65,9 @@ impl std::fmt::Display for NoPlan {
             Self::Unpriced { bank_index, error } => {
                 write!(f, "bank {bank_index} has no usable price ({error:?})")
             }
-            Self::NoPair => f.write_str("no borrow/deposit pair gives a step the program accepts"),
+            Self::NoPair(why) => {
+                write!(f, "no borrow/deposit pair gives a step the program accepts ({why:?})")
+            }
             Self::LiquidatorCannotCarry { init_health_after } => write!(
                 f,
                 "the liquidator's own init health would fall to {} USD: deposit more collateral",
@@ -199,6 +214,7 @@ pub fn plan_liquidation(
 
     let mut best: Option<Plan> = None;
     let mut cannot_carry: Option<i128> = None;
+    let mut refused = Refusal::WrongSides;
     let mut liquidatable = false;
     for &liab in &borrows {
         for &asset in &deposits {
@@ -217,6 +233,10 @@ pub fn plan_liquidation(
                     *worst = (*worst).max(init_health_after);
                     continue;
                 }
+                Err(NoPlan::NoPair(why)) => {
+                    refused = why;
+                    continue;
+                }
                 Err(_) => continue,
             };
             let better = best.as_ref().is_none_or(|b| {
@@ -231,7 +251,7 @@ pub fn plan_liquidation(
         (Some(plan), _) => Ok(plan),
         (None, _) if !liquidatable => Err(NoPlan::NotLiquidatable),
         (None, Some(init_health_after)) => Err(NoPlan::LiquidatorCannotCarry { init_health_after }),
-        (None, None) => Err(NoPlan::NoPair),
+        (None, None) => Err(NoPlan::NoPair(refused)),
     }
 }
 
@@ -299,8 +319,8 @@ fn step(
 ) -> Result<Step, NoPlan> {
     let (liab_index, asset_index) = (banks.liab.index, banks.asset.index);
     let group = &banks.market.group;
-    let (_, liab) = before.position(liab_index).ok_or(NoPlan::NoPair)?;
-    let (_, asset) = before.position(asset_index).ok_or(NoPlan::NoPair)?;
+    let (_, liab) = before.position(liab_index).ok_or(NoPlan::NoPair(Refusal::WrongSides))?;
+    let (_, asset) = before.position(asset_index).ok_or(NoPlan::NoPair(Refusal::WrongSides))?;
     let (mut liab_bank, mut asset_bank) = (banks.liab.bank, banks.asset.bank);
     let amounts = liquidation_amounts(&LiquidationInputs {
         maint_health: before.health.maint,
@@ -316,9 +336,9 @@ fn step(
         asset_available: asset.native,
         max_liab_amount,
     })
-    .map_err(|_| NoPlan::NoPair)?;
+    .map_err(|_| NoPlan::NoPair(Refusal::Maths(MarginError::MathOverflow)))?;
     if amounts.liab == 0 || amounts.asset_to_liquidator == 0 {
-        return Err(NoPlan::NoPair);
+        return Err(NoPlan::NoPair(Refusal::AmountZero));
     }
     let (mut liquidatee_after, mut liquidator_after) = (*liquidatee, *liquidator);
     positions::move_liquidated(
@@ -328,13 +348,13 @@ fn step(
         &mut asset_bank,
         &amounts,
     )
-    .map_err(|_| NoPlan::NoPair)?;
+    .map_err(|e| NoPlan::NoPair(Refusal::Maths(e)))?;
     // The liquidatee is repriced with the inputs from before (as the program does: position
     // moves change no index); the liquidator is checked against the modified banks.
     let after = banks.health(&liquidatee_after)?;
     let liab_gone = positions::borrow_native(&liquidatee_after, &liab_bank).unwrap_or(0) == 0;
     if after.health.maint <= before.health.maint && !liab_gone {
-        return Err(NoPlan::NoPair);
+        return Err(NoPlan::NoPair(Refusal::DoesNotImprove));
     }
     let liquidator_health = banks.with(liab_bank, asset_bank).health(&liquidator_after)?;
     Ok(Step {

@@ -3,12 +3,13 @@
 //! keeper, and a population of borrowers with varied portfolios. Deterministic for a seed.
 
 use anyhow::{anyhow, Result};
+use cross_margin::instructions::BankConfig;
 use cross_margin::state::OracleKind;
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::outcome::Failed;
 use cross_margin_client::pyth::Quote;
 use cross_margin_client::sandbox::{bank_config, quote_dollars, Sandbox, User};
-use cross_margin_client::{EmbeddedChain, Keypair};
+use cross_margin_client::{EmbeddedChain, Keypair, Signer};
 
 use crate::keeper::{Keeper, KeeperConfig};
 
@@ -97,15 +98,36 @@ impl SeededMarket {
         seed: u64,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Self> {
+        Self::build(chain, accounts, seed, START_TIME, progress)
+    }
+
+    /// The market with the chain's clock at `unix_time` (e.g. now, for a state that a real
+    /// validator will serve).
+    pub fn new_at(
+        chain: EmbeddedChain,
+        accounts: usize,
+        seed: u64,
+        unix_time: i64,
+    ) -> Result<Self> {
+        Self::build(chain, accounts, seed, unix_time, &mut |_| {})
+    }
+
+    fn build(
+        chain: EmbeddedChain,
+        accounts: usize,
+        seed: u64,
+        unix_time: i64,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Self> {
         let mut chain = chain;
-        chain.set_unix_timestamp(START_TIME);
+        chain.set_unix_timestamp(unix_time);
         let mut sandbox = Sandbox::new(chain).map_err(|e| anyhow!("{e}"))?;
         let assets = vec![USDC, SOL, BTC];
         let mut banks = Vec::new();
         for asset in &assets {
             let quote = quote_dollars(asset.price, 0, sandbox.now());
             let bank = sandbox
-                .add_bank(asset.decimals, asset.kind, bank_config(asset.weights), quote)
+                .add_bank(asset.decimals, asset.kind, Self::config(asset), quote)
                 .map_err(|f| failed("add_bank", f))?;
             banks.push(bank);
         }
@@ -157,6 +179,33 @@ impl SeededMarket {
         let bank = self.banks[borrow_index];
         self.sandbox.borrow(&user, &bank, amount.max(1)).map_err(|f| failed("borrow", f))?;
         self.users.push(user);
+        Ok(())
+    }
+
+    /// The bank configuration of one of the market's assets.
+    pub fn config(asset: &Asset) -> BankConfig {
+        bank_config(asset.weights)
+    }
+
+    /// Sets how old an oracle price may be, on every bank (`configure_bank`).
+    pub fn set_max_oracle_age(&mut self, seconds: u32) -> Result<()> {
+        for (asset, bank) in self.assets.clone().iter().zip(self.banks.clone()) {
+            let state = self.sandbox.bank(&bank);
+            let config = BankConfig {
+                oracle_kind: state.oracle_kind,
+                oracle_feed_id: state.oracle_feed_id,
+                oracle_max_age_secs: seconds,
+                ..Self::config(asset)
+            };
+            let ix = cross_margin_client::ix::configure_bank(
+                self.sandbox.group,
+                self.sandbox.admin.pubkey(),
+                bank.address,
+                bank.oracle,
+                config,
+            );
+            self.sandbox.send_as_admin(&[ix]).map_err(|f| failed("configure_bank", f))?;
+        }
         Ok(())
     }
 

@@ -1,0 +1,156 @@
+//! The keeper against a real JSON-RPC server: a local `solana-test-validator` (installed by
+//! `scripts/install-localnet.sh`) running the real `.so`, serving the same seeded market as the
+//! embedded test after a SOL crash. The market is built on the embedded chain through real
+//! transactions and loaded into the validator's genesis; every liquidation then happens on the
+//! validator. Without a validator on this machine the test says so loudly and passes.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cross_margin_client::embedded::program_so_path;
+use cross_margin_client::localnet::{find_validator, Validator};
+use cross_margin_client::{ix, Signer};
+use cross_margin_client::{EmbeddedChain, Pubkey};
+use cross_margin_keeper::backend::rpc::RpcBackend;
+use cross_margin_keeper::backend::Backend;
+use cross_margin_keeper::evaluate::{assess, Status};
+use cross_margin_keeper::scenario::SeededMarket;
+use cross_margin_keeper::Keeper;
+use solana_message::{Message, VersionedMessage};
+use solana_transaction::versioned::VersionedTransaction;
+
+#[test]
+fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
+    let Some(binary) = find_validator() else {
+        eprintln!(
+            "\n*** SKIPPED: no solana-test-validator on this machine. Install it with \
+             scripts/install-localnet.sh (agave-validator 4.2.2, built from crates.io) to run the \
+             keeper against a real JSON-RPC server. ***\n"
+        );
+        return;
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let chain = EmbeddedChain::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut market = SeededMarket::new_at(chain, 60, 7, now).expect("seeded market");
+    // The validator's clock runs on while it starts: give prices ten minutes.
+    market.set_max_oracle_age(600).expect("oracle age");
+    let (keeper, _) = market.keeper(5_000_000).expect("keeper");
+    market.set_price(1, 750_000); // SOL $125 -> $75
+    let expected: BTreeSet<Pubkey> = market
+        .users
+        .iter()
+        .map(|u| u.account)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter(|a| market.sandbox.health_of(a).unwrap().0.liquidatable)
+        .collect();
+    assert!(expected.len() >= 5);
+
+    let workdir = std::env::temp_dir().join(format!("cross-margin-rpc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&workdir);
+    // The program's accounts, the token accounts and mints, the oracles, and funded wallets.
+    let owners = [
+        cross_margin::ID,
+        anchor_lang::solana_program::system_program::ID,
+        market.banks[0].token_program,
+        market.sandbox.receiver_program,
+        market.sandbox.legacy_program,
+    ];
+    let accounts =
+        market.sandbox.chain.write_genesis_accounts(&workdir.join("accounts"), &owners).unwrap();
+    let started = Instant::now();
+    let validator = Validator::start(
+        &binary,
+        &cross_margin::ID,
+        &program_so_path(),
+        Some(&workdir.join("accounts")),
+        &workdir,
+    )
+    .expect("validator starts");
+    eprintln!(
+        "validator {} at {} with {accounts} genesis accounts, healthy in {:.1} s",
+        binary.display(),
+        validator.rpc_url,
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut backend = RpcBackend::new(&validator.rpc_url, Duration::from_secs(30));
+    wait_until_the_program_runs(&mut backend, &market, &keeper);
+    let stop = AtomicBool::new(false);
+    let mut liquidated = BTreeSet::new();
+    let mut written_off = BTreeSet::new();
+    let mut compute_units = Vec::new();
+    for _ in 0..5 {
+        let report = keeper.run_round(&mut backend, &stop).expect("round over RPC");
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        for done in &report.liquidations {
+            liquidated.insert(done.event.liquidatee);
+            compute_units.push(done.compute_units);
+            assert!(!done.signature.is_empty());
+        }
+        written_off.extend(report.resolutions.iter().map(|r| r.event.account));
+        if report.liquidations.is_empty() && report.resolutions.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(liquidated, expected, "the same accounts as the program's health view says");
+    eprintln!(
+        "over RPC: {} liquidations ({} write-offs) in {:.1} s; CU min {} max {}",
+        compute_units.len(),
+        written_off.len(),
+        started.elapsed().as_secs_f64(),
+        compute_units.iter().min().unwrap(),
+        compute_units.iter().max().unwrap()
+    );
+
+    // On the validator: nothing liquidatable is left, and the liquidated accounts ended at or
+    // above their end target or were written off (checked with the program's health module).
+    let discovered = keeper.discover(&mut backend).unwrap();
+    let risks = discovered.market.risks();
+    let group = &discovered.market.group;
+    for (address, account) in &discovered.accounts {
+        let assessment =
+            assess(&risks, account, group.liquidation_end_buffer_bps, group.bankruptcy_dust_quote);
+        assert!(
+            !matches!(assessment.status, Status::Liquidatable | Status::Bankrupt),
+            "{address} still needs action on the validator: {assessment:?}"
+        );
+        if written_off.contains(address) {
+            assert!(!assessment.has_debt, "{address} was written off");
+        }
+    }
+    drop(validator);
+    let _ = std::fs::remove_dir_all(&workdir);
+}
+
+/// A program loaded at genesis is refused (`UnsupportedProgramId`) for the validator's first
+/// slots; simulate the read-only `health` view until it runs, and say when it did.
+fn wait_until_the_program_runs(backend: &mut RpcBackend, market: &SeededMarket, keeper: &Keeper) {
+    let started = Instant::now();
+    let account = market.sandbox.margin_account(&market.users[0]);
+    let view = ix::health(
+        market.sandbox.group,
+        market.users[0].account,
+        market.sandbox.health_accounts_of(&account),
+    );
+    let payer = Pubkey::from(keeper.signer());
+    loop {
+        let blockhash = backend.latest_blockhash().expect("blockhash");
+        let message = Message::new_with_blockhash(&[view.clone()], Some(&payer), &blockhash);
+        let tx = VersionedTransaction {
+            signatures: vec![Default::default()],
+            message: VersionedMessage::Legacy(message),
+        };
+        let simulation = backend.simulate(&tx).expect("simulate");
+        match simulation.rejection {
+            None => break,
+            Some(r) if r.message.contains("UnsupportedProgramId") => {
+                assert!(started.elapsed() < Duration::from_secs(90), "the program never ran");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Some(r) => panic!("the health view failed: {r:?}"),
+        }
+    }
+    eprintln!("the genesis program runs after {:.1} s", started.elapsed().as_secs_f64());
+}
