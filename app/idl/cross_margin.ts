@@ -1368,6 +1368,11 @@ export type CrossMargin = {
       "code": 6058,
       "name": "notBankrupt",
       "msg": "Account is not bankrupt: its deposits are worth at least the dust threshold, or it has no debt"
+    },
+    {
+      "code": 6059,
+      "name": "liquidationFeeTooHigh",
+      "msg": "(1 + liquidation fee + insurance fee) x maint asset weight must be below 1, or liquidations against this collateral would lower health"
     }
   ],
   "types": [

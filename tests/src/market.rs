@@ -2,11 +2,11 @@
 //! accounts, plus funded users. Prices are chosen exact in Q64.64 so tests can state expected
 //! values by hand.
 //!
-//! | bank | decimals | oracle | price | init/maint asset | maint/init liab |
-//! |---|---|---|---|---|---|
-//! | USDC | 6 | Pyth pull | $1 | 0.95 / 0.98 | 1.02 / 1.05 |
-//! | SOL | 9 | Pyth pull | $125 | 0.80 / 0.90 | 1.10 / 1.20 |
-//! | BTC | 8 | Pyth legacy | $100,000 | 0.85 / 0.92 | 1.08 / 1.15 |
+//! | bank | decimals | oracle | price | init/maint asset | maint/init liab | liquidation + insurance fee |
+//! |---|---|---|---|---|---|---|
+//! | USDC | 6 | Pyth pull | $1 | 0.95 / 0.98 | 1.02 / 1.05 | 1.5% + 0.5% |
+//! | SOL | 9 | Pyth pull | $125 | 0.80 / 0.90 | 1.10 / 1.20 | 5% + 1% |
+//! | BTC | 8 | Pyth legacy | $100,000 | 0.85 / 0.92 | 1.08 / 1.15 | 5% + 1% |
 //!
 //! `Market` is the client's [`Sandbox`] (which it dereferences to, for every user action) plus
 //! the assertions tests need: rejections that change nothing, and vault conservation.

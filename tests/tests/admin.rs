@@ -179,11 +179,14 @@ fn invalid_bank_configurations_are_rejected() {
     let admin = m.admin.insecure_clone();
     let sol = m.sol;
     type Edit = fn(&mut cross_margin::instructions::BankConfig);
-    let cases: [(Edit, MarginError); 9] = [
+    let cases: [(Edit, MarginError); 10] = [
         (|c| c.init_asset_weight_bps = 0, MarginError::InvalidRiskWeights),
         (|c| c.init_asset_weight_bps = 9_500, MarginError::InvalidRiskWeights), // > maint 0.9
         (|c| c.maint_liab_weight_bps = 9_999, MarginError::InvalidRiskWeights), // < 1
         (|c| c.liquidation_fee_bps = 2_501, MarginError::InvalidFee),
+        // SOL's maint asset weight 0.9 with 10% + 1% fees: 1.11 × 0.9 = 0.999 is accepted,
+        // 1.12 × 0.9 = 1.008 would make every liquidation against SOL lower health.
+        (|c| c.liquidation_fee_bps = 1_100, MarginError::LiquidationFeeTooHigh),
         (|c| c.optimal_utilization_bps = 10_000, MarginError::InvalidInterestCurve),
         (|c| c.min_rate_bps = 2_000, MarginError::InvalidInterestCurve), // above the optimal rate
         (|c| c.oracle_max_age_secs = 0, MarginError::InvalidOracleConfig),
@@ -196,6 +199,11 @@ fn invalid_bank_configurations_are_rejected() {
         let ix = ix::configure_bank(m.group, admin.pubkey(), sol.address, sol.oracle, config);
         m.assert_rejected(&user, error, |m| m.chain.send(&[ix], &[&admin]));
     }
+    // Just below the bound is fine.
+    let mut config = sol_config();
+    config.liquidation_fee_bps = 1_000;
+    let ix = ix::configure_bank(m.group, admin.pubkey(), sol.address, sol.oracle, config);
+    m.chain.send(&[ix], &[&admin]).expect_ok("fees at 0.999 of the bound");
 }
 
 #[test]

@@ -86,10 +86,11 @@ fn the_liquidator_may_choose_any_borrow_and_any_deposit() {
     let executed = m.chain.send_v0(&[ix], &[&signer], &tables).expect_ok("liquidate pair");
     let event = &executed.events::<Liquidation>()[0];
     assert_eq!((event.liab_bank, event.asset_bank), (banks[12].address, banks[5].address));
-    // The whole $5 debt (plus nothing: index 1.0) is taken over for $5.25 of stable 5 + 1%.
+    // The whole $5 debt (index 1.0) is taken over for $5.075 of stable 5 (a stablecoin bank's
+    // 1.5% fee) and 0.5% more for the insurance fund.
     assert_eq!(event.liab_amount, 5_000_000);
-    assert_eq!(event.asset_to_liquidator, 5_250_000);
-    assert_eq!(event.asset_to_insurance, 50_000);
+    assert_eq!(event.asset_to_liquidator, 5_075_000);
+    assert_eq!(event.asset_to_insurance, 25_000);
     assert!(event.maint_health_after > event.maint_health_before);
     m.assert_conservation();
 }

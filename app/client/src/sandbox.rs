@@ -23,9 +23,22 @@ pub fn feed_id(bank_index: u16) -> [u8; 32] {
 
 /// A bank configuration with the given weights (init asset, maint asset, maint liability, init
 /// liability, in bps) and the sandbox's defaults: a 60 s max oracle age, 2% max confidence, k = 1,
-/// 5% liquidation and 1% insurance fees, a 0% / 10% / 100% APR curve kinked at 80% utilization,
-/// no limits. `add_bank` fills in the oracle kind and feed id.
+/// a 0% / 10% / 100% APR curve kinked at 80% utilization, no limits, and liquidation + insurance
+/// fees of 5% + 1% for volatile collateral, or 1.5% + 0.5% where (1 + fees) × the maint asset
+/// weight would reach 1 (stablecoins: the program refuses fees that make liquidating the
+/// collateral lower health). `add_bank` fills in the oracle kind and feed id.
 pub fn bank_config(weights: [u32; 4]) -> BankConfig {
+    let (liquidation_fee_bps, insurance_fee_bps) =
+        if 10_600 * weights[1] as u64 >= 100_000_000 { (150, 50) } else { (500, 100) };
+    bank_config_with_fees(weights, liquidation_fee_bps, insurance_fee_bps)
+}
+
+/// [`bank_config`] with explicit fees.
+pub fn bank_config_with_fees(
+    weights: [u32; 4],
+    liquidation_fee_bps: u32,
+    insurance_fee_bps: u32,
+) -> BankConfig {
     BankConfig {
         oracle_kind: OracleKind::PythPull as u8,
         oracle_feed_id: [0; 32],
@@ -36,8 +49,8 @@ pub fn bank_config(weights: [u32; 4]) -> BankConfig {
         maint_asset_weight_bps: weights[1],
         maint_liab_weight_bps: weights[2],
         init_liab_weight_bps: weights[3],
-        liquidation_fee_bps: 500,
-        insurance_fee_bps: 100,
+        liquidation_fee_bps,
+        insurance_fee_bps,
         optimal_utilization_bps: 8_000,
         min_rate_bps: 0,
         optimal_rate_bps: 1_000,

@@ -104,14 +104,16 @@ fn the_keeper_liquidates_exactly_the_liquidatable_accounts() {
         assert_eq!(state.being_liquidated, 0);
     }
 
-    // Profit: the liquidation fee on each step, L × p_liab × 5%, up to the rounding of the
-    // collateral to whole native units (worth at most one unit's price each).
+    // Profit: the liquidation fee on each step, L × p_liab × the collateral bank's fee, up to the
+    // rounding of the collateral to whole native units (worth at most one unit's price each).
     let mut expected_fees = 0i128;
     let mut tolerance = 0i128;
     for done in &liquidations {
         let event = &done.event;
+        let asset_bank: cross_margin::state::Bank =
+            market.sandbox.chain.load(&event.asset_bank).unwrap();
         let liab_value = mul_q64(event.liab_amount, event.liab_price, Round::Down).unwrap();
-        expected_fees += (liab_value as i128) * 500 / 10_000;
+        expected_fees += (liab_value as i128) * asset_bank.liquidation_fee_bps as i128 / 10_000;
         tolerance += (mul_q64(1, event.asset_price, Round::Up).unwrap() as i128) + 3;
         assert!(done.compute_units <= done.compute_limit as u64);
         assert!(done.compute_units > 0);

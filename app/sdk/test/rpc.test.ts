@@ -175,7 +175,7 @@ describe("migrations/deploy.ts", () => {
       assert.deepEqual(chain.snapshot(keys), snapshot);
 
       // As Anchor's hook (`anchor migrate`), with a changed config and the apply flag.
-      config.banks[1]!.config.maintAssetWeightBps = 9_500;
+      config.banks[1]!.config.maintAssetWeightBps = 9_400;
       writeFileSync(configPath, JSON.stringify(config));
       const hook = require(path.resolve(__dirname, "../../../migrations/deploy.ts")) as (provider: AnchorProvider) => Promise<void>;
       const provider = new AnchorProvider(new Connection(url, "confirmed"), new Wallet(admin), {});
@@ -193,9 +193,9 @@ describe("migrations/deploy.ts", () => {
         process.env = env;
       }
       assert.ok(logs.some((l) => /bank BTC \(\w+\): differs/.test(l)), logs.join("\n"));
-      assert.ok(logs.some((l) => /maintAssetWeightBps: on chain 9000, config 9500/.test(l)));
+      assert.ok(logs.some((l) => /maintAssetWeightBps: on chain 9000, config 9400/.test(l)));
       assert.ok(logs.some((l) => /bank BTC \(\w+\): reconfigured/.test(l)));
-      assert.equal((await new CrossMarginClient(chain).banks(group))[1]!.data.maintAssetWeightBps, 9_500);
+      assert.equal((await new CrossMarginClient(chain).banks(group))[1]!.data.maintAssetWeightBps, 9_400);
     } finally {
       await server.stop();
     }

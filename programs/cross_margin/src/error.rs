@@ -135,4 +135,6 @@ pub enum MarginError {
     LiquidatorInitHealthNegative,
     #[msg("Account is not bankrupt: its deposits are worth at least the dust threshold, or it has no debt")]
     NotBankrupt,
+    #[msg("(1 + liquidation fee + insurance fee) x maint asset weight must be below 1, or liquidations against this collateral would lower health")]
+    LiquidationFeeTooHigh,
 }

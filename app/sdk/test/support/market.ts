@@ -42,8 +42,14 @@ export function feedId(bankIndex: number): Uint8Array {
 
 const U64_MAX = (1n << 64n) - 1n;
 
-/** The test banks' configuration: weights `[init asset, maint asset, maint liab, init liab]`. */
+/**
+ * The test banks' configuration: weights `[init asset, maint asset, maint liab, init liab]`.
+ * Fees are 5% + 1% for volatile collateral, 1.5% + 0.5% where (1 + fees) × the maint asset weight
+ * would reach 1 (the program refuses such fees: liquidating the collateral would lower health),
+ * as in the Rust sandbox.
+ */
 export function bankConfig(kind: OracleKind, index: number, weights: [number, number, number, number]): BankConfig {
+  const stable = 10_600 * weights[1] >= 100_000_000;
   return {
     oracleKind: kind,
     oracleFeedId: feedId(index),
@@ -54,8 +60,8 @@ export function bankConfig(kind: OracleKind, index: number, weights: [number, nu
     maintAssetWeightBps: weights[1],
     maintLiabWeightBps: weights[2],
     initLiabWeightBps: weights[3],
-    liquidationFeeBps: 500,
-    insuranceFeeBps: 100,
+    liquidationFeeBps: stable ? 150 : 500,
+    insuranceFeeBps: stable ? 50 : 100,
     optimalUtilizationBps: 8_000,
     minRateBps: 0,
     optimalRateBps: 1_000,

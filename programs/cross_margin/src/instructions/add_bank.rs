@@ -79,6 +79,15 @@ impl BankConfig {
             self.liquidation_fee_bps <= MAX_FEE_BPS && self.insurance_fee_bps <= MAX_FEE_BPS,
             MarginError::InvalidFee
         );
+        // Seizing collateral worth (1 + fees) × the debt must raise maint health for any debt
+        // bank (maint liability weights are >= 1): (1 + fees) × maint asset weight < 1.
+        // Otherwise every liquidation against this collateral lowers health, and accounts
+        // holding it cannot be liquidated at all (found by the stress lab's usdc-depeg run).
+        let seized = (BPS + self.liquidation_fee_bps + self.insurance_fee_bps) as u64;
+        require!(
+            seized * (self.maint_asset_weight_bps as u64) < (BPS as u64) * (BPS as u64),
+            MarginError::LiquidationFeeTooHigh
+        );
         require!(
             0 < self.optimal_utilization_bps
                 && self.optimal_utilization_bps < BPS
