@@ -139,27 +139,38 @@ pub fn liquidation_amounts(i: &LiquidationInputs) -> MathResult<LiquidationAmoun
 /// `L_end` of the module docs, or `u64::MAX` when liquidating this pair cannot reach the target
 /// (the fees outweigh the weight difference) or the account is already there.
 fn liab_to_reach_end_target(i: &LiquidationInputs, total_fee_bps: u32) -> MathResult<u64> {
-    let target = end_target(i.maint_weighted_liabs, i.end_buffer_bps) + rounding_slack(i)?;
+    let slack = rounding_slack(i)?;
+    let target = end_target(i.maint_weighted_liabs, i.end_buffer_bps) + slack;
     let missing = target - i.maint_health; // quote units
     if missing <= 0 {
         return Ok(0);
     }
     // Per unit of L, in p_l · bps² units: w_l · (1 + e) − (1 + fee + ins) · w_a.
-    let k = i.liab_maint_weight_bps as i128 * (BPS + i.end_buffer_bps) as i128
+    let k_end = i.liab_maint_weight_bps as i128 * (BPS + i.end_buffer_bps) as i128
         - total_fee_bps as i128 * i.asset_maint_weight_bps as i128;
-    if k <= 0 {
+    if k_end <= 0 {
         return Ok(u64::MAX);
     }
-    // L = missing · 10^8 / (p_l · k), with p_l in Q64.64: shift both sides by 32 bits to keep
-    // 32 fractional bits of the price and stay inside u128.
-    let per_unit = (i.liab_price.checked_mul(k as u128).ok_or(Overflow)?) >> 32;
+    let to_target = quote_to_liab_units(missing, k_end, i.liab_price)?;
+    // A step must also raise maint health itself by more than the rounding can take from it,
+    // or the program refuses it (`LiquidationDidNotImprove`) and an account a hair below its
+    // target would stay flagged for good: at least slack / (p_l · (w_l − (1 + fees) · w_a)).
+    let k_maint = i.liab_maint_weight_bps as i128 * BPS as i128
+        - total_fee_bps as i128 * i.asset_maint_weight_bps as i128;
+    let floor = if k_maint > 0 { quote_to_liab_units(slack, k_maint, i.liab_price)? } else { 0 };
+    Ok(to_target.max(floor))
+}
+
+/// `quote · 10^8 / (p_l · k)`, rounded up: the units of debt whose `k` (bps²) share of value is
+/// `quote`. The price keeps 32 fractional bits so the product stays inside u128.
+fn quote_to_liab_units(quote: i128, k_bps2: i128, liab_price: u128) -> MathResult<u64> {
+    let per_unit = (liab_price.checked_mul(k_bps2 as u128).ok_or(Overflow)?) >> 32;
     if per_unit == 0 {
         return Ok(u64::MAX);
     }
     let numerator =
-        ((missing as u128) << 32).checked_mul(BPS as u128 * BPS as u128).ok_or(Overflow)?;
-    let l = numerator.div_ceil(per_unit);
-    Ok(u64::try_from(l).unwrap_or(u64::MAX))
+        ((quote as u128) << 32).checked_mul(BPS as u128 * BPS as u128).ok_or(Overflow)?;
+    Ok(u64::try_from(numerator.div_ceil(per_unit)).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -226,6 +237,24 @@ mod tests {
         i.liab_price = ONE_Q64 * 1_000;
         // 8 + ceil(1,000 × 1.1) + 2 × ceil(0.125 × 0.9 → 1) = 8 + 1,100 + 2.
         assert_eq!(rounding_slack(&i), Ok(1_110));
+    }
+
+    #[test]
+    fn a_step_just_below_the_target_is_big_enough_to_beat_the_rounding() {
+        // BTC debt ($0.001 per satoshi, maint liability weight 1.08), SOL collateral at $125:
+        // one quote unit below the end target. Reaching the target alone would take 7 sats, but
+        // a repaid satoshi can stay owed through the share rounding (1,080 quote units of
+        // maint), which 7 sats × 1,000 × (1.08 − 1.06 × 0.9 = 0.126) = 882 would not outweigh.
+        let mut i = inputs(0, 1_000_000_000, 1_000_000);
+        i.liab_price = ONE_Q64 * 1_000;
+        i.liab_maint_weight_bps = 10_800;
+        let slack = rounding_slack(&i).unwrap();
+        assert_eq!(slack, 8 + 1_080 + 2);
+        i.maint_health = end_target(i.maint_weighted_liabs, i.end_buffer_bps) - 1;
+        let a = liquidation_amounts(&i).unwrap();
+        assert_eq!(a.limited_by, Limit::EndTarget);
+        // ceil(1,090 / (1,000 × 0.126)) = ceil(8.65) = 9 sats: 9 × 126 = 1,134 > 1,090.
+        assert_eq!(a.liab, 9);
     }
 
     #[test]
