@@ -44,6 +44,33 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// The stress lab: run a scenario (TOML) against the real program, with and without the
+    /// liquidation feedback loop, and write a report (Markdown, CSV, SVG charts).
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// The scenario file (see scenarios/).
+    scenario: std::path::PathBuf,
+    /// Report directory (default: reports/<scenario name>).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// The program to load (default: target/deploy/cross_margin.so).
+    #[arg(long, env = "CROSS_MARGIN_SO")]
+    program: Option<std::path::PathBuf>,
+    /// Override the scenario's number of accounts.
+    #[arg(long)]
+    accounts: Option<usize>,
+    /// Override the scenario's number of steps.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Sweep one parameter instead: `BANK.param=v1,v2,...` (e.g. `SOL.maint_asset=8000,8500,9000`).
+    #[arg(long)]
+    sweep: Option<cross_margin_sim::sweep::Sweep>,
 }
 
 fn main() -> Result<()> {
@@ -51,7 +78,93 @@ fn main() -> Result<()> {
         Command::Demo { program, accounts, crash_pct, seed } => {
             demo(program.unwrap_or_else(embedded::program_so_path), accounts, crash_pct, seed)
         }
+        Command::Simulate(args) => simulate(args),
     }
+}
+
+fn bar(len: usize, message: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64).with_style(
+        ProgressStyle::with_template("{msg:>28} [{bar:40}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_owned());
+    bar
+}
+
+fn simulate(args: SimulateArgs) -> Result<()> {
+    let mut scenario = cross_margin_sim::Scenario::from_file(&args.scenario)?;
+    if let Some(accounts) = args.accounts {
+        scenario.population.accounts = accounts;
+    }
+    if let Some(steps) = args.steps {
+        scenario.steps = steps;
+        if let Some(collapse) = &mut scenario.open_interest_collapse {
+            collapse.at_step = collapse.at_step.min(steps);
+        }
+    }
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let program = args.program.unwrap_or_else(embedded::program_so_path);
+    let out = args.out.unwrap_or_else(|| std::path::Path::new("reports").join(&scenario.name));
+    if let Some(sweep) = &args.sweep {
+        let progress = bar(sweep.values.len(), "sweep");
+        let points =
+            cross_margin_sim::sweep::run(&scenario, sweep, &program, &out, &mut |_, done, _| {
+                progress.set_position(done as u64)
+            })?;
+        progress.finish();
+        for point in &points {
+            match &point.outcome {
+                Ok(t) => println!(
+                    "{}.{} = {}: {} liquidations, bad debt ${:.0}, insurance paid ${:.0}",
+                    sweep.bank,
+                    sweep.parameter,
+                    point.value,
+                    t.liquidations,
+                    t.bad_debt_usd,
+                    t.insurance_paid_usd
+                ),
+                Err(e) => println!("{}.{} = {}: {e}", sweep.bank, sweep.parameter, point.value),
+            }
+        }
+        println!("sweep report: {}", out.join("sweep.md").display());
+        return Ok(());
+    }
+    // The run with feedback and the run without, side by side on the two cores.
+    let total = scenario.population.accounts
+        + scenario.population.whales.iter().map(|w| w.count).sum::<usize>();
+    let multi = indicatif::MultiProgress::new();
+    let bars: Vec<ProgressBar> = ["with feedback", "without feedback"]
+        .iter()
+        .map(|name| multi.add(bar(total + scenario.steps, name)))
+        .collect();
+    let (with, without) = std::thread::scope(|scope| {
+        let runs: Vec<_> = [true, false]
+            .into_iter()
+            .zip(&bars)
+            .map(|(feedback, progress)| {
+                let (scenario, program) = (&scenario, &program);
+                scope.spawn(move || {
+                    cross_margin_sim::run(scenario, program, feedback, &mut |phase, done, _| {
+                        let offset = if phase == "steps" { total } else { 0 };
+                        progress.set_position((offset + done) as u64);
+                    })
+                })
+            })
+            .collect();
+        let mut results = runs.into_iter().map(|r| r.join().expect("run thread"));
+        (results.next().expect("with"), results.next().expect("without"))
+    });
+    for bar in &bars {
+        bar.finish();
+    }
+    let (with, without) = (with?, without?);
+    cross_margin_sim::report::write(&out, &scenario, &with, &without)?;
+    print!("{}", cross_margin_sim::report::summary(&scenario, &with, &without));
+    println!("report: {}", out.join("report.md").display());
+    Ok(())
 }
 
 /// Each bank's insurance fund at the start, in dollars.

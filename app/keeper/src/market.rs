@@ -89,6 +89,13 @@ impl BankState {
         let price = self.price.as_ref().map_err(|e| *e)?;
         self.bank.risk(price.asset_price, price.liab_price).map_err(|_| MarginError::MathOverflow)
     }
+
+    /// The bank with interest accrued to `now`, as the next instruction touching it will see it.
+    pub fn accrued(&self, now: i64) -> Result<Bank, MarginError> {
+        let mut bank = self.bank;
+        bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
+        Ok(bank)
+    }
 }
 
 /// The group's state at one moment.
@@ -153,11 +160,21 @@ impl MarketState {
         self.bank(index).map(BankState::bank_ref)
     }
 
-    /// Every bank's risk inputs by index, or the reason it cannot be priced.
+    /// Every bank's risk inputs by index with interest accrued to `now`, or the reason it
+    /// cannot be priced. Interest is only written into a bank when an instruction touches it;
+    /// judging accounts at stored indices would miss debt that has grown since (a quiet bank at
+    /// a high rate), while `liquidate` accrues the banks it moves first.
     pub fn risks(&self) -> Vec<Result<BankRisk, MarginError>> {
         self.banks
             .iter()
-            .map(|b| b.as_ref().ok_or(MarginError::HealthBankInvalid).and_then(BankState::risk))
+            .map(|b| {
+                let state = b.as_ref().ok_or(MarginError::HealthBankInvalid)?;
+                let price = state.price.as_ref().map_err(|e| *e)?;
+                state
+                    .accrued(self.now)?
+                    .risk(price.asset_price, price.liab_price)
+                    .map_err(|_| MarginError::MathOverflow)
+            })
             .collect()
     }
 

@@ -1,0 +1,147 @@
+//! Parameter sweeps: the same scenario across a grid of one parameter, bad debt charted against
+//! it. `SOL.maint_asset=8000,8500,9000` sweeps SOL's maint asset weight; the parameters are a
+//! bank's `init_asset`, `maint_asset`, `maint_liab`, `init_liab` (bps), `liquidation_fee_bps`,
+//! `insurance_fee_bps`, `depth_usd` (constant-product depth), `insurance_usd` and
+//! `deposit_weight_scale_start_usd` (the size-aware init weight's threshold).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Result};
+
+use crate::engine::{self, Progress};
+use crate::report::{self, line_chart, Series};
+use crate::scenario::{MarketDepth, Scenario};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    pub bank: String,
+    pub parameter: String,
+    pub values: Vec<f64>,
+}
+
+impl std::str::FromStr for Sweep {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let (target, values) =
+            s.split_once('=').ok_or_else(|| anyhow!("expected BANK.param=v1,v2,..."))?;
+        let (bank, parameter) =
+            target.split_once('.').ok_or_else(|| anyhow!("expected BANK.param before '='"))?;
+        let values = values
+            .split(',')
+            .map(|v| v.trim().parse::<f64>().map_err(|_| anyhow!("'{v}' is not a number")))
+            .collect::<Result<Vec<_>>>()?;
+        if values.is_empty() {
+            bail!("no values to sweep");
+        }
+        Ok(Sweep { bank: bank.into(), parameter: parameter.into(), values })
+    }
+}
+
+impl Sweep {
+    /// The scenario with the parameter set to `value`.
+    pub fn apply(&self, scenario: &Scenario, value: f64) -> Result<Scenario> {
+        let mut scenario = scenario.clone();
+        let index = scenario.bank_index(&self.bank)?;
+        let bank = &mut scenario.banks[index];
+        let bps = value.round() as u32;
+        match self.parameter.as_str() {
+            "init_asset" => bank.weights.init_asset = bps,
+            "maint_asset" => bank.weights.maint_asset = bps,
+            "maint_liab" => bank.weights.maint_liab = bps,
+            "init_liab" => bank.weights.init_liab = bps,
+            "liquidation_fee_bps" => bank.liquidation_fee_bps = bps,
+            "insurance_fee_bps" => bank.insurance_fee_bps = bps,
+            "insurance_usd" => bank.insurance_usd = value,
+            "deposit_weight_scale_start_usd" => bank.deposit_weight_scale_start_usd = value,
+            "depth_usd" => match &mut bank.market {
+                MarketDepth::ConstantProduct { depth_usd, .. } => *depth_usd = value,
+                _ => bail!("{}: depth_usd needs a constant_product market", self.bank),
+            },
+            other => bail!("unknown sweep parameter {other}"),
+        }
+        Ok(scenario)
+    }
+}
+
+/// One point of a sweep: the value, and the run's totals (or why the program refused it).
+pub struct Point {
+    pub value: f64,
+    pub outcome: Result<report::Totals, String>,
+}
+
+/// Runs the scenario (with feedback) for every value; writes `sweep.md` and `sweep.svg` to `dir`.
+pub fn run(
+    scenario: &Scenario,
+    sweep: &Sweep,
+    program: &Path,
+    dir: &Path,
+    progress: Progress,
+) -> Result<Vec<Point>> {
+    let mut results = Vec::new();
+    for (i, value) in sweep.values.iter().enumerate() {
+        let variant = sweep.apply(scenario, *value)?;
+        let outcome = engine::run(&variant, program, true, &mut |_, _, _| {})
+            .map(|run| report::totals(&run))
+            .map_err(|e| format!("{e:#}"));
+        results.push(Point { value: *value, outcome });
+        progress("sweep", i + 1, sweep.values.len());
+    }
+    results.sort_by(|a, b| a.value.total_cmp(&b.value));
+    std::fs::create_dir_all(dir)?;
+    let label = format!("{}.{}", sweep.bank, sweep.parameter);
+    let mut md = format!(
+        "# Sweep of {label}: {}\n\n| {label} | borrows refused at setup | liquidations | debt liquidated | bankruptcies | paid by insurance | bad debt shared |\n|---:|---:|---:|---:|---:|---:|---:|\n",
+        scenario.name
+    );
+    for point in &results {
+        match &point.outcome {
+            Ok(t) => {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | ${:.0} | {} | ${:.0} | ${:.0} |",
+                    point.value,
+                    t.borrows_refused,
+                    t.liquidations,
+                    t.liquidated_debt_usd,
+                    t.bankruptcies,
+                    t.insurance_paid_usd,
+                    t.bad_debt_usd
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    md,
+                    "| {} | refused: {} | | | | | |",
+                    point.value,
+                    e.lines().next().unwrap_or("")
+                );
+            }
+        }
+    }
+    md.push_str("\n![bad debt against the parameter](sweep.svg)\n");
+    std::fs::write(dir.join("sweep.md"), md)?;
+    let ok: Vec<&Point> = results.iter().filter(|p| p.outcome.is_ok()).collect();
+    let series = |name: &str, color, f: &dyn Fn(&report::Totals) -> f64| Series {
+        name: name.into(),
+        points: ok.iter().map(|p| (p.value, f(p.outcome.as_ref().expect("ok")))).collect(),
+        color,
+        dashed: false,
+    };
+    line_chart(
+        &dir.join("sweep.svg"),
+        &format!("Bad debt against {label} ({})", scenario.name),
+        &label,
+        "USD",
+        &[
+            series("bad debt shared by depositors", plotters::style::RGBColor(214, 39, 40), &|t| {
+                t.bad_debt_usd
+            }),
+            series("paid by insurance", plotters::style::RGBColor(31, 119, 180), &|t| {
+                t.insurance_paid_usd
+            }),
+        ],
+    )?;
+    Ok(results)
+}
