@@ -115,6 +115,19 @@ impl RoundReport {
     pub fn lost_races(&self) -> usize {
         self.skipped.iter().filter(|s| matches!(s, Skipped::LostRace { .. })).count()
     }
+
+    /// One structured log line for the round.
+    pub fn log(&self) {
+        tracing::info!(
+            accounts = self.accounts,
+            liquidatable = self.liquidatable,
+            bankrupt = self.bankrupt,
+            liquidations = self.liquidations.len(),
+            resolutions = self.resolutions.len(),
+            lost_races = self.lost_races(),
+            "round done"
+        );
+    }
 }
 
 /// The group's state as discovered in one round.
@@ -147,15 +160,7 @@ impl Keeper {
     ) -> anyhow::Result<()> {
         while !stop.load(Ordering::Relaxed) {
             match self.run_round(backend, stop) {
-                Ok(report) => tracing::info!(
-                    accounts = report.accounts,
-                    liquidatable = report.liquidatable,
-                    bankrupt = report.bankrupt,
-                    liquidations = report.liquidations.len(),
-                    resolutions = report.resolutions.len(),
-                    lost_races = report.lost_races(),
-                    "round done"
-                ),
+                Ok(report) => report.log(),
                 Err(error) => tracing::error!(%error, "round failed; trying again next round"),
             }
             let mut waited = Duration::ZERO;

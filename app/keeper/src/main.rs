@@ -149,16 +149,7 @@ fn run(args: RunArgs) -> Result<()> {
         "keeper starting"
     );
     if args.once {
-        let report = keeper.run_round(&mut backend, &stop)?;
-        tracing::info!(
-            accounts = report.accounts,
-            liquidatable = report.liquidatable,
-            bankrupt = report.bankrupt,
-            liquidations = report.liquidations.len(),
-            resolutions = report.resolutions.len(),
-            lost_races = report.lost_races(),
-            "round done"
-        );
+        keeper.run_round(&mut backend, &stop)?.log();
         return Ok(());
     }
     keeper.run(&mut backend, Duration::from_secs_f64(args.interval_secs), &stop)

@@ -16,7 +16,9 @@ use crate::keeper::{Keeper, KeeperConfig};
 /// Unix time the seeded chain starts at.
 pub const START_TIME: i64 = 1_800_000_000;
 
-/// SplitMix64: a small deterministic generator, enough for choosing portfolios.
+/// SplitMix64 (plus Box-Muller for normals): a small deterministic generator, enough for
+/// portfolios and price paths. Shared with the stress lab.
+#[derive(Debug, Clone)]
 pub struct Rng(u64);
 
 impl Rng {
@@ -35,6 +37,40 @@ impl Rng {
     /// Uniform in `[low, high)`.
     pub fn range(&mut self, low: u64, high: u64) -> u64 {
         low + self.next_u64() % (high - low).max(1)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
+        low + (high - low) * self.unit()
+    }
+
+    /// Log-uniform in [low, high].
+    pub fn log_uniform(&mut self, low: f64, high: f64) -> f64 {
+        (low.ln() + (high.ln() - low.ln()) * self.unit()).exp()
+    }
+
+    /// A standard normal draw.
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.unit().max(f64::MIN_POSITIVE);
+        let u2 = self.unit();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+
+    /// An index drawn with the given relative weights.
+    pub fn weighted(&mut self, weights: &[f64]) -> usize {
+        let total: f64 = weights.iter().sum();
+        let mut x = self.unit() * total;
+        for (i, w) in weights.iter().enumerate() {
+            if x < *w {
+                return i;
+            }
+            x -= w;
+        }
+        weights.len() - 1
     }
 }
 
