@@ -11,9 +11,13 @@ use cross_margin::state::MarginAccount;
 use cross_margin_client::sandbox::User;
 use cross_margin_client::{EmbeddedChain, Pubkey};
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
+use cross_margin_keeper::backend::{
+    AccountData, Backend, BackendError, Filter, Landed, Rejection, RetryPolicy, Simulation,
+};
 use cross_margin_keeper::keeper::{RoundReport, Skipped};
 use cross_margin_keeper::scenario::{whole, SeededMarket};
 use cross_margin_keeper::{evaluate, Keeper};
+use solana_transaction::versioned::VersionedTransaction;
 
 const BORROWERS: usize = 60;
 /// SOL from $125 to $75: −40%.
@@ -235,4 +239,128 @@ fn shards_split_the_work_between_keepers() {
     assert!(a.is_disjoint(&b));
     assert!(!a.is_empty() && !b.is_empty());
     assert_eq!(&a | &b, expected);
+}
+
+/// A backend whose transport fails on every `period`-th call: the keeper retries with backoff
+/// and the round still completes. After `stop_after` calls it raises the stop flag (Ctrl-C).
+struct Flaky<'a> {
+    inner: EmbeddedBackend<'a>,
+    calls: usize,
+    period: usize,
+    failures: usize,
+    stop_after: Option<(usize, &'a AtomicBool)>,
+}
+
+impl Flaky<'_> {
+    fn tick(&mut self) -> Result<(), BackendError> {
+        self.calls += 1;
+        if let Some((after, flag)) = self.stop_after {
+            if self.calls >= after {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        if self.period > 0 && self.calls % self.period == 0 {
+            self.failures += 1;
+            return Err(BackendError::Transport("connection reset (injected)".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Backend for Flaky<'_> {
+    fn name(&self) -> String {
+        "flaky".into()
+    }
+    fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        filters: &[Filter],
+    ) -> Result<Vec<(Pubkey, AccountData)>, BackendError> {
+        self.tick()?;
+        self.inner.program_accounts(program, filters)
+    }
+    fn multiple_accounts(
+        &mut self,
+        keys: &[Pubkey],
+    ) -> Result<Vec<Option<AccountData>>, BackendError> {
+        self.tick()?;
+        self.inner.multiple_accounts(keys)
+    }
+    fn unix_timestamp(&mut self) -> Result<i64, BackendError> {
+        self.tick()?;
+        self.inner.unix_timestamp()
+    }
+    fn latest_blockhash(&mut self) -> Result<solana_message::Hash, BackendError> {
+        self.tick()?;
+        self.inner.latest_blockhash()
+    }
+    fn simulate(&mut self, tx: &VersionedTransaction) -> Result<Simulation, BackendError> {
+        self.tick()?;
+        self.inner.simulate(tx)
+    }
+    fn send_and_confirm(
+        &mut self,
+        tx: &VersionedTransaction,
+    ) -> Result<Result<Landed, Rejection>, BackendError> {
+        self.tick()?;
+        self.inner.send_and_confirm(tx)
+    }
+}
+
+fn fast_retries(keeper: &mut Keeper) {
+    keeper.config.retry = RetryPolicy {
+        attempts: 4,
+        first_delay: std::time::Duration::from_millis(1),
+        max_delay: std::time::Duration::from_millis(4),
+    };
+}
+
+#[test]
+fn transport_errors_are_retried_and_the_round_completes() {
+    let mut market = market();
+    let (mut keeper, _) = market.keeper(5_000_000).expect("keeper");
+    fast_retries(&mut keeper);
+    market.set_price(1, SOL_CRASHED_E4);
+    let expected = liquidatable_by_program(&mut market);
+    let stop = AtomicBool::new(false);
+    let mut liquidated = BTreeSet::new();
+    let mut failures = 0;
+    for _ in 0..5 {
+        let inner = EmbeddedBackend::new(&mut market.sandbox.chain);
+        let mut flaky = Flaky { inner, calls: 0, period: 3, failures: 0, stop_after: None };
+        let report = keeper.run_round(&mut flaky, &stop).expect("the round survives");
+        failures += flaky.failures;
+        liquidated.extend(report.liquidations.iter().map(|l| l.event.liquidatee));
+        if report.liquidations.is_empty() {
+            break;
+        }
+    }
+    assert!(failures > 10, "errors were injected: {failures}");
+    assert_eq!(liquidated, expected);
+}
+
+#[test]
+fn a_dead_endpoint_fails_the_round_after_bounded_retries() {
+    let mut market = market();
+    let (mut keeper, _) = market.keeper(5_000_000).expect("keeper");
+    fast_retries(&mut keeper);
+    let inner = EmbeddedBackend::new(&mut market.sandbox.chain);
+    let mut dead = Flaky { inner, calls: 0, period: 1, failures: 0, stop_after: None };
+    let error = keeper.run_round(&mut dead, &AtomicBool::new(false)).unwrap_err();
+    assert!(error.to_string().contains("injected"), "{error}");
+    assert_eq!(dead.calls, 4, "exactly the configured attempts");
+}
+
+#[test]
+fn the_run_loop_stops_cleanly_when_asked() {
+    let mut market = market();
+    let (keeper, _) = market.keeper(5_000_000).expect("keeper");
+    let stop = AtomicBool::new(false);
+    let inner = EmbeddedBackend::new(&mut market.sandbox.chain);
+    // The stop flag is raised during the first round, as a Ctrl-C would.
+    let mut backend =
+        Flaky { inner, calls: 0, period: 0, failures: 0, stop_after: Some((3, &stop)) };
+    let started = std::time::Instant::now();
+    keeper.run(&mut backend, std::time::Duration::from_secs(3600), &stop).expect("clean stop");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "did not wait the interval");
 }
