@@ -4,7 +4,10 @@
 #   scripts/localnet.sh start [--genesis] [--reset]   start in the background and wait until healthy;
 #                                                    --genesis loads target/deploy/cross_margin.so at
 #                                                    genesis as an upgradeable program (authority:
-#                                                    the wallet); without it, use `deploy`
+#                                                    the wallet); without it, use `deploy`. A fresh
+#                                                    ledger also gets the localnet genesis accounts
+#                                                    (tests/localnet/accounts: mints and Pyth prices
+#                                                    for migrations/config.localnet-genesis.json)
 #   scripts/localnet.sh deploy                       airdrop to the wallet, `anchor program deploy`
 #                                                    the .so with keys/cross_margin-keypair.json
 #   scripts/localnet.sh create-group [--group-num N] send create_group, read the Group back, print CU
@@ -86,6 +89,8 @@ cmd_start() {
   healthy && die "something else already answers at $LOCALNET_URL (anchor test? another validator?)"
   local args=(--ledger "$LEDGER" --bind-address 127.0.0.1 --rpc-port "$PORT" --faucet-port "$FAUCET_PORT" --quiet)
   ((reset)) && args+=(--reset)
+  # Genesis accounts only reach a new ledger (solana-test-validator ignores them on a restart).
+  args+=(--account-dir "$ROOT/tests/localnet/accounts")
   # Create the wallet first: solana-test-validator makes ~/.config/solana/id.json, when it exists,
   # the genesis mint (500M SOL), so the default wallet starts funded.
   client wallet "$ANCHOR_WALLET" >/dev/null
@@ -186,5 +191,5 @@ case "${1:-}" in
   deploy) cmd_deploy ;;
   create-group) shift; client create-group "$@" ;;
   smoke) shift; cmd_smoke "$@" ;;
-  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -21,6 +21,7 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 step "TypeScript client: strict tsc build and its tests on the real .so (LiteSVM)"
 scripts/test-ts.sh 2>&1 | tee -a "$log"
 
+scripts/localnet-e2e.sh --if-installed
 step "CU per instruction (SBF build, LiteSVM)"
 cargo test -q --locked -p cross-margin-tests --test cu_table -- --nocapture 2>&1 | grep -E '^(\||CU table)'
 
