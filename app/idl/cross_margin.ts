@@ -1367,7 +1367,7 @@ export type CrossMargin = {
     {
       "code": 6058,
       "name": "notBankrupt",
-      "msg": "Account is not bankrupt: its deposits are worth at least the dust threshold, or it has no debt"
+      "msg": "Account is not bankrupt: it has no debt, its deposits are worth at least the dust threshold, or it is solvent (deposits worth at least its debts) and no liquidation flagged it"
     },
     {
       "code": 6059,

@@ -16,6 +16,28 @@ pub fn is_bankrupt(deposits_value: u64, has_debt: bool, dust_quote: u64) -> bool
     has_debt && deposits_value < dust_quote
 }
 
+/// Whether an account's debt may be written off (and so must not be liquidated any more): it is
+/// bankrupt ([`is_bankrupt`]) and insolvent, its deposits worth less than its debts at the
+/// conservative prices. `liabs_value` is the debts' value now; `None` when they are not priced
+/// because the account is `flagged`: the liquidation that exhausted it found it insolvent, so a
+/// dead oracle of the owed token cannot block the write-off.
+///
+/// Solvency matters: without it, anyone could deposit $0.99, borrow against it at init health
+/// >= 0, have the debt written off (deposits < $1 and debt) and withdraw the deposit again.
+pub fn can_write_off(
+    deposits_value: u64,
+    liabs_value: Option<u64>,
+    has_debt: bool,
+    flagged: bool,
+    dust_quote: u64,
+) -> bool {
+    let insolvent = match liabs_value {
+        Some(liabs) => deposits_value < liabs,
+        None => flagged,
+    };
+    is_bankrupt(deposits_value, has_debt, dust_quote) && (flagged || insolvent)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settlement {
     /// Debt written off (native units of the bank).
@@ -87,6 +109,20 @@ mod tests {
         assert_eq!(s.deposit_index, ONE_Q64 - ONE_Q64.div_ceil(3));
         let total_after = mul_q64(3, s.deposit_index, Round::Down).unwrap();
         assert!(total_after <= 2);
+    }
+
+    #[test]
+    fn only_insolvent_or_flagged_accounts_are_written_off() {
+        // $0.99 of deposits against $0.75 of debt: below the dust threshold but solvent.
+        assert!(!can_write_off(990_000, Some(750_000), true, false, 1_000_000));
+        // Insolvent: deposits worth less than the debts.
+        assert!(can_write_off(990_000, Some(990_001), true, false, 1_000_000));
+        // Flagged by the liquidation that exhausted it: the debts need no price.
+        assert!(can_write_off(10, None, true, true, 1_000_000));
+        assert!(!can_write_off(10, None, true, false, 1_000_000));
+        // Never above the dust threshold, never without debt.
+        assert!(!can_write_off(1_000_000, Some(5_000_000), true, true, 1_000_000));
+        assert!(!can_write_off(0, Some(0), false, true, 1_000_000));
     }
 
     #[test]

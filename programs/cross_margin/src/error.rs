@@ -133,7 +133,7 @@ pub enum MarginError {
     LiquidationDidNotImprove,
     #[msg("The liquidator's init health would be negative")]
     LiquidatorInitHealthNegative,
-    #[msg("Account is not bankrupt: its deposits are worth at least the dust threshold, or it has no debt")]
+    #[msg("Account is not bankrupt: it has no debt, its deposits are worth at least the dust threshold, or it is solvent (deposits worth at least its debts) and no liquidation flagged it")]
     NotBankrupt,
     #[msg("(1 + liquidation fee + insurance fee) x maint asset weight must be below 1, or liquidations against this collateral would lower health")]
     LiquidationFeeTooHigh,

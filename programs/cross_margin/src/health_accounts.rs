@@ -47,6 +47,21 @@ impl HealthReport {
     pub fn position(&self, bank: &Pubkey) -> Option<&PricedPosition> {
         self.positions.iter().find(|p| p.bank == *bank)
     }
+
+    /// `Breakdown::PerPosition` only: the deposits' value (asset prices), the debts' value
+    /// (liability prices), unweighted, and whether any debt remains.
+    pub fn values(&self) -> (u64, u64, bool) {
+        let (mut deposits, mut liabs, mut has_debt) = (0u64, 0u64, false);
+        for p in &self.positions {
+            if p.health.is_liability {
+                liabs = liabs.saturating_add(p.health.value);
+                has_debt |= p.health.native > 0;
+            } else {
+                deposits = deposits.saturating_add(p.health.value);
+            }
+        }
+        (deposits, liabs, has_debt)
+    }
 }
 
 /// What the caller needs from the health accounts.

@@ -208,7 +208,11 @@ pub fn normalise(
             }
         }
     };
-    let exponent = raw.exponent + QUOTE_DECIMALS as i32 - token_decimals as i32;
+    // Checked: the exponent is the oracle's, and an extreme one must fail, not panic.
+    let exponent = raw
+        .exponent
+        .checked_add(QUOTE_DECIMALS as i32 - token_decimals as i32)
+        .ok_or(MarginError::MathOverflow)?;
     q64_from_decimal(mantissa, exponent, round).map_err(|_| MarginError::MathOverflow)
 }
 
@@ -325,6 +329,14 @@ mod tests {
             crate::math::mul_q64(8_000_000_000, p.asset_price, Round::Down),
             Ok(1_000_000_000)
         );
+    }
+
+    #[test]
+    fn extreme_exponents_fail_without_panicking() {
+        for exponent in [i32::MAX, i32::MIN, i32::MAX - 5, 20, -25] {
+            let r = validate_and_normalise(raw(1, 0, exponent, 0), 0, 60, 200, 10_000, 6);
+            assert_eq!(r, Err(MarginError::MathOverflow), "exponent {exponent}");
+        }
     }
 
     #[test]

@@ -45,7 +45,10 @@ const MAX_FEE_BPS: u32 = 2_500;
 /// Highest APR accepted (10,000%).
 const MAX_RATE_BPS: u32 = 1_000_000;
 /// Token-2022 extensions that do not change how transfers move amounts or who may move them.
-const ALLOWED_MINT_EXTENSIONS: [ExtensionType; 8] = [
+/// `MintCloseAuthority` is not among them: a mint closed at zero supply can be created again at
+/// the same address with other extensions (a transfer fee, a hook, a permanent delegate) and a new
+/// mint authority, under a bank that still trusts the address.
+const ALLOWED_MINT_EXTENSIONS: [ExtensionType; 7] = [
     ExtensionType::MetadataPointer,
     ExtensionType::TokenMetadata,
     ExtensionType::GroupPointer,
@@ -53,7 +56,6 @@ const ALLOWED_MINT_EXTENSIONS: [ExtensionType; 8] = [
     ExtensionType::GroupMemberPointer,
     ExtensionType::TokenGroupMember,
     ExtensionType::InterestBearingConfig,
-    ExtensionType::MintCloseAuthority,
 ];
 
 impl BankConfig {

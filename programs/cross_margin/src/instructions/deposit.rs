@@ -17,6 +17,7 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
     let mut account = ctx.accounts.account.load_mut()?;
     let outcome = positions::deposit(&mut account, &mut bank, amount)?;
+    account.clear_flags_if_debt_free();
     if outcome.deposited > 0 {
         require!(!group.is_reduce_only(), MarginError::GroupReduceOnly);
         let total = bank.total_deposits_native().map_err(|_| MarginError::MathOverflow)?;

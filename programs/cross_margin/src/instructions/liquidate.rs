@@ -53,7 +53,6 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
     asset_bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
     let mut liquidatee = accounts.liquidatee.load_mut()?;
     let mut liquidator = accounts.liquidator.load_mut()?;
-    require!(liquidatee.bankrupt == 0, MarginError::AccountBankrupt);
 
     // The liquidatee's health before, with every position priced.
     let split = 2 * liquidatee.active_count();
@@ -74,6 +73,14 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
             Breakdown::PerPosition,
         )?
     };
+    // An account whose debt may be written off is left to `resolve_bankruptcy`. Judged at
+    // current prices, not by the flag alone: a flagged account whose collateral came back (a
+    // deposit, a price) must be liquidatable again.
+    let dust = group.bankruptcy_dust_quote;
+    require!(
+        !write_off_allowed(&before, liquidatee.bankrupt != 0, dust),
+        MarginError::AccountBankrupt
+    );
     let liab = before.position(&accounts.liab_bank.key());
     let liab = liab.filter(|p| matches!(p.shares, PositionShares::Borrow(_)));
     let liab = *liab.ok_or(MarginError::LiquidationLiabNotBorrow)?;
@@ -127,7 +134,7 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
     let target_after = end_target(after.maint_weighted_liabs(), buffer);
     let still_liquidating = after.health.maint < target_after;
     liquidatee.being_liquidated = still_liquidating as u8;
-    let bankrupt = is_bankrupt(&after, group.bankruptcy_dust_quote);
+    let bankrupt = write_off_allowed(&after, false, dust);
     liquidatee.bankrupt = bankrupt as u8;
 
     // The liquidator must be able to carry what it took over.
@@ -200,11 +207,10 @@ fn reprice(
     Ok(after)
 }
 
-/// The bankruptcy test of `crate::bankruptcy` on the repriced account.
-fn is_bankrupt(report: &HealthReport, dust_quote: u64) -> bool {
-    let positions = report.positions.iter();
-    let deposits = positions.filter(|p| !p.health.is_liability).map(|p| p.health.value);
-    let deposits_value = deposits.fold(0u64, u64::saturating_add);
-    let has_debt = report.positions.iter().any(|p| p.health.is_liability && p.health.native > 0);
-    crate::bankruptcy::is_bankrupt(deposits_value, has_debt, dust_quote)
+/// `crate::bankruptcy::can_write_off` on a fully priced account: dust deposits, debt, and
+/// insolvent (or already `flagged`). After a liquidation, `flagged` is false: the flag is set only
+/// when the liquidation leaves the account insolvent.
+fn write_off_allowed(report: &HealthReport, flagged: bool, dust_quote: u64) -> bool {
+    let (deposits, liabs, has_debt) = report.values();
+    crate::bankruptcy::can_write_off(deposits, Some(liabs), has_debt, flagged, dust_quote)
 }

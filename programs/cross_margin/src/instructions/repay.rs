@@ -16,6 +16,7 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
     let mut account = ctx.accounts.account.load_mut()?;
     positions::repay(&mut account, &mut bank, amount)?;
+    account.clear_flags_if_debt_free();
     ctx.accounts.transfer_in(amount, bank.decimals)?;
 
     emit!(TokenMovement {

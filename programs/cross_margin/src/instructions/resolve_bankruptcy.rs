@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::bankruptcy::{is_bankrupt, settle};
+use crate::bankruptcy::{can_write_off, settle};
 use crate::error::MarginError;
 use crate::events::BankruptcyResolved;
 use crate::health_accounts::{compute_account_health, Breakdown, LoadedBank};
@@ -20,9 +20,11 @@ pub struct ResolveBankruptcy<'info> {
 /// Writes off the account's whole borrow in `liab_bank`: the bank's insurance fund pays first,
 /// the rest lowers the bank's deposit index (shared by its depositors). Permissionless.
 ///
-/// The account must be bankrupt at current prices: deposits worth less than the group's dust
-/// threshold and some debt. Remaining accounts: `(bank, oracle)` for every active position, in
-/// slot order; only the deposits' oracles are read.
+/// The account must be bankrupt at current prices (deposits worth less than the group's dust
+/// threshold, and some debt) and insolvent: its deposits worth less than its debts now, or
+/// flagged by the liquidation that exhausted it (`crate::bankruptcy::can_write_off`).
+/// Remaining accounts: `(bank, oracle)` for every active position, in slot order; a flagged
+/// account's debts are not priced.
 pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
     let group = ctx.accounts.group.load()?;
     require!(!group.is_paused(), MarginError::GroupPaused);
@@ -34,6 +36,10 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
     let debt = positions::borrow_native(&account, &bank)?;
     require!(debt > 0, MarginError::NoBorrow);
 
+    // A flagged account (the liquidation that exhausted it found it insolvent) needs only its
+    // deposits priced; any other must be insolvent now, so its debts are priced too.
+    let flagged = account.bankrupt != 0;
+    let breakdown = if flagged { Breakdown::Collateral } else { Breakdown::PerPosition };
     let collateral = compute_account_health(
         &account,
         &ctx.accounts.group.key(),
@@ -41,10 +47,16 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
         ctx.remaining_accounts,
         now,
         &[LoadedBank { key: ctx.accounts.liab_bank.key(), bank: &bank }],
-        Breakdown::Collateral,
+        breakdown,
     )?;
+    let (deposits_value, liabs_value, has_debt) = if flagged {
+        (collateral.deposits_value, None, collateral.has_debt)
+    } else {
+        let (deposits, liabs, has_debt) = collateral.values();
+        (deposits, Some(liabs), has_debt)
+    };
     require!(
-        is_bankrupt(collateral.deposits_value, collateral.has_debt, group.bankruptcy_dust_quote),
+        can_write_off(deposits_value, liabs_value, has_debt, flagged, group.bankruptcy_dust_quote),
         MarginError::NotBankrupt
     );
 
@@ -73,7 +85,7 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
         deposit_index_before,
         deposit_index_after: settlement.deposit_index,
         insurance_after: bank.insurance_native,
-        deposits_value: collateral.deposits_value,
+        deposits_value,
         still_bankrupt: debt_left,
     });
     Ok(())

@@ -20,6 +20,7 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
         let mut bank = ctx.accounts.bank.load_mut()?;
         bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
         let mut account = ctx.accounts.account.load_mut()?;
+        account.clear_flags_if_debt_free();
         require!(account.bankrupt == 0, MarginError::AccountBankrupt);
         let liquidity = bank.available_liquidity().map_err(|_| MarginError::MathOverflow)?;
         positions::withdraw(&mut account, &mut bank, amount)?;

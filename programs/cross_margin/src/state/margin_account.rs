@@ -118,6 +118,19 @@ impl MarginAccount {
     pub fn is_empty(&self) -> bool {
         self.active_count() == 0
     }
+
+    pub fn has_borrows(&self) -> bool {
+        self.active_positions().any(|p| p.kind() == PositionKind::Borrow)
+    }
+
+    /// Once no borrow is left, the liquidation and bankruptcy flags mean nothing: clear them, so
+    /// that an account whose debt was repaid is an ordinary account again (withdrawals included).
+    pub fn clear_flags_if_debt_free(&mut self) {
+        if (self.being_liquidated | self.bankrupt) != 0 && !self.has_borrows() {
+            self.being_liquidated = 0;
+            self.bankrupt = 0;
+        }
+    }
 }
 
 #[cfg(test)]
