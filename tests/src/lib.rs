@@ -2,6 +2,7 @@
 //! LiteSVM (through the client's [`EmbeddedChain`]), plus assertions for errors, unchanged state
 //! and compute budgets.
 
+pub mod campaign;
 pub mod market;
 pub mod scenarios;
 
@@ -94,6 +95,11 @@ impl Snapshot {
         for (address, before) in &self.0 {
             assert_eq!(&chain.account(address), before, "account {address} changed");
         }
+    }
+
+    /// The first account that changed, if any.
+    pub fn changed(&self, chain: &EmbeddedChain) -> Option<Pubkey> {
+        self.0.iter().find(|(address, before)| &chain.account(address) != before).map(|(a, _)| *a)
     }
 }
 

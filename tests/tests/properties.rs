@@ -1,0 +1,298 @@
+//! Stateful property campaign on the real `.so` (executor and invariants:
+//! `cross_margin_tests::campaign`; this file is the generator and the runner).
+//!
+//! - `campaign_ci`: part of `cargo test`. A fixed seed, so every run replays the same
+//!   2,000 sequences of up to 50 steps, split over the machine's cores.
+//! - `campaign_long` (ignored):
+//!   `cargo test -p cross-margin-tests --test properties campaign_long -- --ignored --nocapture`
+//!   with `CM_CAMPAIGN_CASES` (default 100,000), `CM_CAMPAIGN_SEED` (default: from the clock,
+//!   printed), `CM_CAMPAIGN_THREADS` (default: every core), `CM_CAMPAIGN_STEPS` (default 50).
+//!
+//! A failure prints the broken invariant and the sequence proptest shrank it to.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use cross_margin_tests::campaign::*;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+
+fn user() -> impl Strategy<Value = u8> {
+    0u8..USERS as u8
+}
+
+fn bank() -> impl Strategy<Value = u8> {
+    0u8..BANKS as u8
+}
+
+/// A bank, or (4..8) a selector among the user's relevant banks (see `World::concrete`).
+fn bank_or_pick() -> impl Strategy<Value = u8> {
+    0u8..2 * BANKS as u8
+}
+
+/// Borrowers mostly go close to their limit, so that price moves make them liquidatable.
+fn borrow_amount() -> impl Strategy<Value = Amount> {
+    prop_oneof![3 => (7_000u16..=10_000).prop_map(Amount::Frac), 2 => amount()]
+}
+
+fn amount() -> impl Strategy<Value = Amount> {
+    prop_oneof![
+        1 => Just(Amount::Zero),
+        3 => (1u64..1_000).prop_map(Amount::Units),
+        14 => (1u16..=12_000).prop_map(Amount::Frac),
+        4 => Just(Amount::All),
+        1 => Just(Amount::AllPlusOne),
+        1 => Just(Amount::Max),
+    ]
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    prop_oneof![Just(Kind::Deposit), Just(Kind::Withdraw), Just(Kind::Borrow), Just(Kind::Repay)]
+}
+
+fn tamper() -> impl Strategy<Value = Tamper> {
+    prop_oneof![
+        Just(Tamper::Truncate),
+        Just(Tamper::Extra),
+        Just(Tamper::Reverse),
+        Just(Tamper::Duplicate),
+        Just(Tamper::OracleSwap),
+        Just(Tamper::ForeignBank),
+        Just(Tamper::NotABank),
+    ]
+}
+
+fn bad() -> impl Strategy<Value = BadOp> {
+    prop_oneof![
+        1 => (user(), user(), bank(), kind())
+            .prop_map(|(user, victim, bank, kind)| BadOp::ForeignSigner { user, victim, bank, kind }),
+        1 => (user(), bank(), kind()).prop_map(|(user, bank, kind)| BadOp::Unsigned { user, bank, kind }),
+        1 => (user(), bank(), bank())
+            .prop_map(|(user, bank, other)| BadOp::WrongUserToken { user, bank, other }),
+        1 => (user(), bank(), bank(), kind())
+            .prop_map(|(user, bank, other, kind)| BadOp::WrongVault { user, bank, other, kind }),
+        1 => (user(), kind()).prop_map(|(user, kind)| BadOp::ForeignBank { user, kind }),
+        3 => (user(), bank(), any::<bool>(), tamper(), amount()).prop_map(
+            |(user, bank, borrow, tamper, amount)| BadOp::Health { user, bank, borrow, tamper, amount }
+        ),
+        1 => (user(), bank(), bank())
+            .prop_map(|(user, liab, asset)| BadOp::SelfLiquidation { user, liab, asset }),
+        1 => (user(), user(), bank()).prop_map(|(liquidator, liquidatee, bank)| {
+            BadOp::SameBankLiquidation { liquidator, liquidatee, bank }
+        }),
+        1 => (user(), bank()).prop_map(|(user, bank)| BadOp::NotAdminFund { user, bank }),
+        1 => user().prop_map(|user| BadOp::NotAdminConfigure { user }),
+        1 => (user(), bank(), prop_oneof![
+            Just(Cosplay::AccountAsBank),
+            Just(Cosplay::BankAsAccount),
+            Just(Cosplay::BankAsGroup),
+            Just(Cosplay::OracleAsBank),
+        ])
+            .prop_map(|(user, bank, what)| BadOp::Cosplay { user, bank, what }),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        12 => (user(), bank(), amount())
+            .prop_map(|(user, bank, amount)| Op::Deposit { user, bank, amount }),
+        6 => (user(), bank_or_pick(), amount())
+            .prop_map(|(user, bank, amount)| Op::Withdraw { user, bank, amount }),
+        10 => (user(), prop_oneof![1 => 0u8..4, 3 => 4u8..8], borrow_amount())
+            .prop_map(|(user, bank, amount)| Op::Borrow { user, bank, amount }),
+        5 => (user(), bank_or_pick(), amount())
+            .prop_map(|(user, bank, amount)| Op::Repay { user, bank, amount }),
+        // Prices drift down more than up, to make liquidations and bankruptcies common.
+        10 => (
+            bank(),
+            prop_oneof![6 => -4_000i32..=2_500, 1 => -9_000i32..=-4_000],
+            prop_oneof![4 => 0u32..=150, 1 => 150u32..=300],
+            0u8..=4,
+        )
+            .prop_map(|(bank, change_bps, conf_bps, expo_shift)| Op::Price {
+                bank,
+                change_bps,
+                conf_bps,
+                expo_shift
+            }),
+        1 => (bank(), prop_oneof![
+            Just(OracleFault::Stale),
+            Just(OracleFault::Invalid),
+            Just(OracleFault::NonPositive),
+            Just(OracleFault::WideConf),
+        ])
+            .prop_map(|(bank, fault)| Op::OracleFault { bank, fault }),
+        4 => (
+            prop_oneof![3 => 1u32..120, 2 => 120u32..86_400, 1 => 86_400u32..31_536_000],
+            prop::bool::weighted(0.85),
+        )
+            .prop_map(|(secs, refresh)| Op::Warp { secs, refresh }),
+        // Liquidatee and banks mostly picked among the accounts and positions that can work.
+        12 => (
+            user(),
+            prop_oneof![1 => 0u8..4, 3 => 4u8..8],
+            prop_oneof![1 => 0u8..4, 4 => 4u8..8],
+            prop_oneof![1 => 0u8..4, 4 => 4u8..8],
+            prop_oneof![2 => amount(), 1 => Just(Amount::Max)],
+        ).prop_map(
+            |(liquidator, liquidatee, liab, asset, amount)| Op::Liquidate {
+                liquidator,
+                liquidatee,
+                liab,
+                asset,
+                amount
+            }
+        ),
+        3 => (0u8..2 * USERS as u8, bank_or_pick()).prop_map(|(user, bank)| Op::Resolve { user, bank }),
+        1 => (bank(), amount()).prop_map(|(bank, amount)| Op::FundInsurance { bank, amount }),
+        1 => prop::bool::weighted(0.3).prop_map(Op::ReduceOnly),
+        1 => user().prop_map(|user| Op::Close { user }),
+        1 => user().prop_map(|user| Op::Reopen { user }),
+        1 => user().prop_map(|user| Op::Leave { user }),
+        4 => (user(), prop_oneof![3 => 500u16..2_500, 2 => 2_500u16..9_500])
+            .prop_map(|(user, bps)| Op::Squeeze { user, bps }),
+        1 => (user(), user()).prop_map(|(user, liquidator)| Op::Collapse { user, liquidator }),
+        5 => bad().prop_map(Op::Bad),
+    ]
+}
+
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+pub struct Outcome {
+    pub stats: Stats,
+    pub failures: Vec<String>,
+    pub cases: u64,
+}
+
+/// Runs `cases` sequences of 1..=`max_steps` steps over `threads` threads, each with its own
+/// market and a seed derived from `seed`.
+fn campaign(cases: u32, seed: u64, threads: usize, max_steps: usize, progress: bool) -> Outcome {
+    let done = AtomicU64::new(0);
+    let started = Instant::now();
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let done = &done;
+                let per_thread =
+                    cases / threads as u32 + u32::from((t as u32) < cases % threads as u32);
+                scope.spawn(move || {
+                    let world = RefCell::new(World::new());
+                    let config = Config {
+                        cases: per_thread,
+                        failure_persistence: None,
+                        max_shrink_iters: 2_000,
+                        max_shrink_time: 600_000,
+                        ..Config::default()
+                    };
+                    let mut key = [0u8; 32];
+                    key[..8].copy_from_slice(&seed.to_le_bytes());
+                    key[8..16].copy_from_slice(&(t as u64).to_le_bytes());
+                    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &key);
+                    let mut runner = TestRunner::new_with_rng(config, rng);
+                    let strategy = prop::collection::vec(op(), 1..=max_steps);
+                    let result = runner.run(&strategy, |ops| {
+                        let result = world.borrow_mut().run(&ops);
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if progress && n % 1_000 == 0 {
+                            eprintln!("{n} sequences, {:.0} s", started.elapsed().as_secs_f64());
+                        }
+                        result.map_err(TestCaseError::fail)
+                    });
+                    let failure = match result {
+                        Ok(()) => None,
+                        Err(TestError::Fail(reason, ops)) => Some(format!(
+                            "thread {t} (seed {seed}): {reason}\nshrunk to {} steps:\n{ops:#?}",
+                            ops.len()
+                        )),
+                        Err(TestError::Abort(reason)) => Some(format!("aborted: {reason}")),
+                    };
+                    (world.into_inner().stats, failure)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("campaign thread")).collect::<Vec<_>>()
+    });
+    let mut stats = Stats::default();
+    let mut failures = Vec::new();
+    for (s, f) in results {
+        stats.merge(&s);
+        failures.extend(f);
+    }
+    Outcome { stats, failures, cases: done.load(Ordering::Relaxed) }
+}
+
+fn threads() -> usize {
+    env("CM_CAMPAIGN_THREADS")
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+fn report(outcome: &Outcome, seconds: f64) {
+    let s = &outcome.stats;
+    println!(
+        "campaign: {} sequences ({} steps, {} exit phases, {} skipped for interest overflow) in {seconds:.1} s",
+        outcome.cases, s.steps, s.exits, s.overflowed
+    );
+    for (name, ok) in &s.ok {
+        println!(
+            "  {name:<20} ok {ok:>8}  rejected {:>8}",
+            s.rejected.get(name).copied().unwrap_or(0)
+        );
+    }
+    for (name, rejected) in s.rejected.iter().filter(|(n, _)| !s.ok.contains_key(*n)) {
+        println!("  {name:<20} ok {:>8}  rejected {rejected:>8}", 0);
+    }
+    if std::env::var("CM_CAMPAIGN_REASONS").is_ok() {
+        for ((name, reason), n) in &s.reasons {
+            println!("    {name:<20} {reason:<40} {n:>8}");
+        }
+    }
+}
+
+/// The bounded campaign of every `cargo test`: the same sequences on every run.
+#[test]
+fn campaign_ci() {
+    let cases = env("CM_CAMPAIGN_CASES").unwrap_or(2_000);
+    let seed = env("CM_CAMPAIGN_SEED").unwrap_or(0x5EC0_2026);
+    let steps = env("CM_CAMPAIGN_STEPS").unwrap_or(50);
+    let started = Instant::now();
+    let outcome = campaign(cases, seed, threads(), steps, false);
+    report(&outcome, started.elapsed().as_secs_f64());
+    assert!(outcome.failures.is_empty(), "{}", outcome.failures.join("\n\n"));
+    // The generator must reach every part of the protocol, not just rejections.
+    let s = &outcome.stats;
+    let scale = cases as u64 / 100;
+    for (name, at_least) in [
+        ("deposit", 100),
+        ("withdraw", 20),
+        ("borrow", 40),
+        ("repay", 10),
+        ("liquidate", 3),
+        ("resolve_bankruptcy", 1),
+        ("fund_insurance", 1),
+        ("close_account", 1),
+        ("create_account", 1),
+    ] {
+        assert!(s.ok(name) >= at_least * scale / 10, "only {} successful {name}", s.ok(name));
+    }
+    assert!(s.rejected.get("bad_input").copied().unwrap_or(0) >= 50 * scale / 10);
+    assert!(s.exits * 10 >= s.sequences * 9, "most sequences end in a full exit");
+}
+
+/// The long campaign (see the module docs). Reports the case count and time, and every failure.
+#[test]
+#[ignore]
+fn campaign_long() {
+    let cases = env("CM_CAMPAIGN_CASES").unwrap_or(100_000);
+    let seed = env("CM_CAMPAIGN_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    });
+    let steps = env("CM_CAMPAIGN_STEPS").unwrap_or(50);
+    println!("long campaign: {cases} sequences, seed {seed}, {} threads", threads());
+    let started = Instant::now();
+    let outcome = campaign(cases, seed, threads(), steps, true);
+    report(&outcome, started.elapsed().as_secs_f64());
+    assert!(outcome.failures.is_empty(), "{}", outcome.failures.join("\n\n"));
+}
