@@ -1322,7 +1322,7 @@ export type CrossMargin = {
     {
       "code": 6049,
       "name": "invalidLiquidationConfig",
-      "msg": "Liquidation end buffer out of range"
+      "msg": "Liquidation end buffer out of range: above zero and at most 100% of maint-weighted liabilities"
     },
     {
       "code": 6050,
@@ -1373,6 +1373,16 @@ export type CrossMargin = {
       "code": 6059,
       "name": "liquidationFeeTooHigh",
       "msg": "(1 + liquidation fee + insurance fee) x maint asset weight must be below 1, or liquidations against this collateral would lower health"
+    },
+    {
+      "code": 6060,
+      "name": "lossExceedsDeposits",
+      "msg": "The loss left after the insurance fund is as large as the bank's deposits and cannot be shared out; fund the insurance first"
+    },
+    {
+      "code": 6061,
+      "name": "invalidBankruptcyDust",
+      "msg": "The bankruptcy dust threshold must be above zero, or no account could ever be written off"
     }
   ],
   "types": [

@@ -1132,7 +1132,7 @@ impl World {
                     let debt = positions::borrow_native(account, &banks[b]).unwrap_or(0);
                     let deposits = banks[b].total_deposits_native().unwrap_or(0);
                     if debt.saturating_sub(banks[b].insurance_native) >= deposits {
-                        allowed.extend(&[M(MarginError::MathOverflow)]);
+                        allowed.extend(&[M(MarginError::LossExceedsDeposits)]);
                     }
                 }
                 (self.send_tx(&[ix]), allowed)

@@ -1,5 +1,6 @@
 //! Group and bank administration: happy paths, the admin check, and configuration validation.
 
+use cross_margin::constants::MAX_LIQUIDATION_END_BUFFER_BPS;
 use cross_margin::events::{BankAdded, BankConfigured, GroupConfigured};
 use cross_margin::math::ONE_Q64;
 use cross_margin::state::{Bank, Group, MarginAccount, OracleKind};
@@ -119,6 +120,47 @@ fn configure_group_flips_switches_and_moves_oracle_programs() {
     let event = &executed.events::<GroupConfigured>()[0];
     assert!(event.paused && event.reduce_only);
     assert_eq!(event.pyth_receiver_program, new_receiver);
+}
+
+/// The liquidation end target must lie above zero (else an account would be nibbled at the
+/// boundary forever) and the dust threshold too (else no account could ever be written off).
+#[test]
+fn invalid_liquidation_settings_are_rejected() {
+    let mut m = Market::new();
+    let user = m.user([0, 0, 0]);
+    let admin = m.admin.insecure_clone();
+    let cases = [
+        (Some(0), None, MarginError::InvalidLiquidationConfig),
+        (Some(MAX_LIQUIDATION_END_BUFFER_BPS + 1), None, MarginError::InvalidLiquidationConfig),
+        (None, Some(0), MarginError::InvalidBankruptcyDust),
+    ];
+    for (liquidation_end_buffer_bps, bankruptcy_dust_quote, error) in cases {
+        let settings = ix::GroupSettings {
+            liquidation_end_buffer_bps,
+            bankruptcy_dust_quote,
+            ..Default::default()
+        };
+        let ix = ix::configure_group_full(m.group, admin.pubkey(), settings);
+        m.assert_rejected(&user, error, |m| m.chain.send(&[ix], &[&admin]));
+    }
+    // The bounds themselves are accepted.
+    let settings = ix::GroupSettings {
+        liquidation_end_buffer_bps: Some(1),
+        bankruptcy_dust_quote: Some(1),
+        ..Default::default()
+    };
+    let ix = ix::configure_group_full(m.group, admin.pubkey(), settings);
+    let executed = m.chain.send(&[ix], &[&admin]).expect_ok("smallest settings");
+    let event = &executed.events::<GroupConfigured>()[0];
+    assert_eq!((event.liquidation_end_buffer_bps, event.bankruptcy_dust_quote), (1, 1));
+    let settings = ix::GroupSettings {
+        liquidation_end_buffer_bps: Some(MAX_LIQUIDATION_END_BUFFER_BPS),
+        ..Default::default()
+    };
+    let ix = ix::configure_group_full(m.group, admin.pubkey(), settings);
+    m.chain.send(&[ix], &[&admin]).expect_ok("largest end buffer");
+    let group: Group = m.chain.load(&m.group).unwrap();
+    assert_eq!(group.liquidation_end_buffer_bps, MAX_LIQUIDATION_END_BUFFER_BPS);
 }
 
 #[test]

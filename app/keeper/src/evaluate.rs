@@ -4,8 +4,9 @@
 //! This runs over every account of a group each round, so it is written for speed: banks are
 //! priced once, accounts are read in place, nothing is allocated per account.
 
+use cross_margin::bankruptcy::{can_write_off, can_write_off_account};
 use cross_margin::error::MarginError;
-use cross_margin::health::{BankRisk, Health, PositionHealth};
+use cross_margin::health::{AccountTotals, BankRisk, PositionShares};
 use cross_margin::liquidation::{end_target, is_liquidatable};
 use cross_margin::state::MarginAccount;
 use cross_margin_client::Pubkey;
@@ -18,7 +19,9 @@ pub enum Status {
     Healthy,
     /// Maint health < 0, or below the end target while a liquidation is under way.
     Liquidatable,
-    /// Deposits below the dust threshold and debt left: to be written off.
+    /// Its debt may be written off (`resolve_bankruptcy`), judged as the program judges it
+    /// (`bankruptcy::can_write_off`): deposits below the dust threshold, debt left, and
+    /// insolvent now or flagged by the liquidation that exhausted it.
     Bankrupt,
     /// A position's bank has no acceptable price (or is unknown): cannot be judged now.
     Unpriced {
@@ -30,81 +33,69 @@ pub enum Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Assessment {
     pub status: Status,
-    pub health: Health,
-    /// Maint-weighted liabilities (positive quote units).
-    pub maint_weighted_liabs: i128,
-    /// Deposits at their asset prices (quote units).
-    pub deposits_value: u64,
-    pub has_debt: bool,
+    /// Health and the other totals, from the program's own `AccountTotals`. For a flagged
+    /// account judged without its debts' prices, they cover the deposits only.
+    pub totals: AccountTotals,
 }
 
 /// The health of one account at the banks' prices. `risks` is `MarketState::risks()`.
+///
+/// The same decision the program makes, in the same order: `liquidate` refuses an account
+/// whose debt may be written off, and `resolve_bankruptcy` prices only the deposits of an
+/// account a liquidation flagged, so a dead oracle of the owed token does not block it.
 pub fn assess(
     risks: &[Result<BankRisk, MarginError>],
     account: &MarginAccount,
     end_buffer_bps: u32,
     dust_quote: u64,
 ) -> Assessment {
-    let mut assessment = Assessment {
-        status: Status::Healthy,
-        health: Health::default(),
-        maint_weighted_liabs: 0,
-        deposits_value: 0,
-        has_debt: false,
-    };
+    let flagged = account.bankrupt != 0;
+    let mut totals = AccountTotals::default();
+    let mut unpriced_debt: Option<(u16, MarginError)> = None;
     for position in &account.positions {
         let Some(shares) = position.shares() else { continue };
-        let risk = match risks.get(position.bank_index as usize) {
-            Some(Ok(risk)) => risk,
-            Some(Err(error)) => {
-                let error = *error;
-                assessment.status = Status::Unpriced { bank_index: position.bank_index, error };
-                return assessment;
-            }
-            None => {
-                let error = MarginError::HealthBankInvalid;
-                assessment.status = Status::Unpriced { bank_index: position.bank_index, error };
-                return assessment;
-            }
+        let is_debt = matches!(shares, PositionShares::Borrow(_));
+        let priced = match risks.get(position.bank_index as usize) {
+            Some(Ok(risk)) => risk.position_health(shares).map_err(|_| MarginError::MathOverflow),
+            Some(Err(error)) => Err(*error),
+            None => Err(MarginError::HealthBankInvalid),
         };
-        let contribution = match risk.position_health(shares) {
+        let contribution = match priced {
             Ok(contribution) => contribution,
-            Err(_) => {
-                let error = MarginError::MathOverflow;
-                assessment.status = Status::Unpriced { bank_index: position.bank_index, error };
-                return assessment;
+            Err(error) if is_debt && flagged => {
+                // Only a write-off can still apply, and it needs no price for the debt.
+                totals.has_debt = true;
+                unpriced_debt.get_or_insert((position.bank_index, error));
+                continue;
             }
+            Err(error) => return unpriced(position.bank_index, error, totals),
         };
-        add(&mut assessment, &contribution);
+        if totals.add(&contribution).is_err() {
+            return unpriced(position.bank_index, MarginError::MathOverflow, totals);
+        }
     }
-    let target = end_target(assessment.maint_weighted_liabs, end_buffer_bps);
+    if let Some((bank_index, error)) = unpriced_debt {
+        let status = if can_write_off(totals.deposits_value, None, true, true, dust_quote) {
+            Status::Bankrupt
+        } else {
+            Status::Unpriced { bank_index, error }
+        };
+        return Assessment { status, totals };
+    }
+    let target = end_target(totals.maint_weighted_liabs, end_buffer_bps);
     let being_liquidated = account.being_liquidated != 0;
-    assessment.status = if account.bankrupt != 0
-        || cross_margin::bankruptcy::is_bankrupt(
-            assessment.deposits_value,
-            assessment.has_debt,
-            dust_quote,
-        ) {
+    let status = if can_write_off_account(&totals, flagged, dust_quote) {
         Status::Bankrupt
-    } else if is_liquidatable(assessment.health.maint, target, being_liquidated) {
+    } else if is_liquidatable(totals.health.maint, target, being_liquidated) {
         Status::Liquidatable
     } else {
         Status::Healthy
     };
-    assessment
+    Assessment { status, totals }
 }
 
-#[inline]
-fn add(assessment: &mut Assessment, contribution: &PositionHealth) {
-    // Health sums cannot overflow i128 with u64 values and at most 16 positions.
-    assessment.health.init += contribution.init;
-    assessment.health.maint += contribution.maint;
-    if contribution.is_liability {
-        assessment.maint_weighted_liabs -= contribution.maint;
-        assessment.has_debt |= contribution.native > 0;
-    } else {
-        assessment.deposits_value = assessment.deposits_value.saturating_add(contribution.value);
-    }
+fn unpriced(bank_index: u16, error: MarginError, totals: AccountTotals) -> Assessment {
+    Assessment { status: Status::Unpriced { bank_index, error }, totals }
 }
 
 /// An account that needs action, ranked.
@@ -144,7 +135,7 @@ pub fn evaluate(market: &MarketState, accounts: &[(Pubkey, MarginAccount)]) -> E
             Status::Unpriced { .. } => evaluation.unpriced.push(target),
         }
     }
-    evaluation.liquidatable.sort_by_key(|t| (t.assessment.health.maint, t.address));
+    evaluation.liquidatable.sort_by_key(|t| (t.assessment.totals.health.maint, t.address));
     evaluation
 }
 
@@ -183,6 +174,166 @@ impl std::str::FromStr for Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cross_margin::math::ONE_Q64;
+    use cross_margin::state::{Position, PositionKind};
+
+    const DUST: u64 = 1_000_000; // $1
+    const BUFFER: u32 = 500;
+
+    /// A $1 token (6 decimals) with maint weights 0.9 / 1.1 and init 0.8 / 1.2.
+    fn dollar() -> BankRisk {
+        BankRisk {
+            deposit_index: ONE_Q64,
+            borrow_index: ONE_Q64,
+            asset_price: ONE_Q64,
+            liab_price: ONE_Q64,
+            init_asset_weight_bps: 8_000,
+            maint_asset_weight_bps: 9_000,
+            init_liab_weight_bps: 12_000,
+            maint_liab_weight_bps: 11_000,
+            deposit_weight_scale_start_quote: 0,
+            total_deposits_native: 0,
+        }
+    }
+
+    /// An account with a deposit in bank 0 and a borrow in bank 1 (native units = shares).
+    fn account(deposit: u64, borrow: u64, flagged: bool) -> MarginAccount {
+        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+        let slot = |bank_index, kind: PositionKind, shares| Position {
+            shares,
+            bank_index,
+            kind: kind as u8,
+            padding: [0; 5],
+        };
+        account.positions[0] = slot(0, PositionKind::Deposit, deposit);
+        account.positions[1] = slot(1, PositionKind::Borrow, borrow);
+        account.bankrupt = flagged as u8;
+        account.being_liquidated = flagged as u8;
+        account
+    }
+
+    fn status(risks: &[Result<BankRisk, MarginError>], account: &MarginAccount) -> Status {
+        assess(risks, account, BUFFER, DUST).status
+    }
+
+    #[test]
+    fn a_solvent_dust_account_is_not_bankrupt() {
+        // $0.99 of deposits against $0.75 of debt: the program refuses to write it off
+        // (NotBankrupt), so the keeper must not try; maint 0.891 − 0.825 > 0: healthy.
+        let risks = [Ok(dollar()), Ok(dollar())];
+        assert_eq!(status(&risks, &account(990_000, 750_000, false)), Status::Healthy);
+        // Insolvent below the dust threshold: a write-off.
+        assert_eq!(status(&risks, &account(990_000, 990_001, false)), Status::Bankrupt);
+    }
+
+    #[test]
+    fn a_flagged_account_whose_collateral_came_back_is_liquidated_not_written_off() {
+        // Flagged by an earlier liquidation, but now holding $500 against $480 of debt: maint
+        // 450 − 528 < 0. The program refuses a write-off above the dust threshold, and
+        // liquidates it.
+        let risks = [Ok(dollar()), Ok(dollar())];
+        let recovered = account(500_000_000, 480_000_000, true);
+        assert_eq!(status(&risks, &recovered), Status::Liquidatable);
+        // Still below the dust threshold: written off, whatever the debt's value.
+        assert_eq!(status(&risks, &account(10, 5, true)), Status::Bankrupt);
+    }
+
+    #[test]
+    fn a_flagged_account_is_written_off_without_a_price_for_its_debt() {
+        // The debt's oracle is stale: resolve_bankruptcy prices only a flagged account's
+        // deposits, so the keeper can still write it off.
+        let risks = [Ok(dollar()), Err(MarginError::OracleStale)];
+        assert_eq!(status(&risks, &account(10, 5_000_000, true)), Status::Bankrupt);
+        // With collateral above the dust threshold it cannot be judged without that price.
+        assert_eq!(
+            status(&risks, &account(5_000_000, 5_000_000, true)),
+            Status::Unpriced { bank_index: 1, error: MarginError::OracleStale }
+        );
+        // An account no liquidation flagged needs every price.
+        assert_eq!(
+            status(&risks, &account(10, 5_000_000, false)),
+            Status::Unpriced { bank_index: 1, error: MarginError::OracleStale }
+        );
+        // A dead collateral oracle blocks any judgement.
+        let risks = [Err(MarginError::OracleStale), Ok(dollar())];
+        assert_eq!(
+            status(&risks, &account(10, 5_000_000, true)),
+            Status::Unpriced { bank_index: 0, error: MarginError::OracleStale }
+        );
+    }
+
+    #[test]
+    fn the_end_target_keeps_a_flagged_account_liquidatable() {
+        // maint 0.9 × 1,000 − 1.1 × 800 = $20 > 0, but below 5% × 880 = $44 of target.
+        let risks = [Ok(dollar()), Ok(dollar())];
+        let mut account = account(1_000_000_000, 800_000_000, false);
+        assert_eq!(status(&risks, &account), Status::Healthy);
+        account.being_liquidated = 1;
+        let assessment = assess(&risks, &account, BUFFER, DUST);
+        assert_eq!(assessment.status, Status::Liquidatable);
+        assert_eq!(assessment.totals.health.maint, 20_000_000);
+        assert_eq!(assessment.totals.maint_weighted_liabs, 880_000_000);
+    }
+
+    /// A market of two $1 banks with `dollar()`'s weights.
+    fn market() -> MarketState {
+        let bank = |index: u16| {
+            let mut bank: cross_margin::state::Bank = bytemuck::Zeroable::zeroed();
+            bank.bank_index = index;
+            bank.set_deposit_index(ONE_Q64);
+            bank.set_borrow_index(ONE_Q64);
+            let risk = dollar();
+            bank.init_asset_weight_bps = risk.init_asset_weight_bps;
+            bank.maint_asset_weight_bps = risk.maint_asset_weight_bps;
+            bank.init_liab_weight_bps = risk.init_liab_weight_bps;
+            bank.maint_liab_weight_bps = risk.maint_liab_weight_bps;
+            let price = cross_margin::oracle::OraclePrice {
+                price: ONE_Q64,
+                asset_price: ONE_Q64,
+                liab_price: ONE_Q64,
+                publish_time: 0,
+            };
+            let address = Pubkey::new_from_array([100 + index as u8; 32]);
+            Some(crate::market::BankState { address, bank, price: Ok(price) })
+        };
+        let mut group: cross_margin::state::Group = bytemuck::Zeroable::zeroed();
+        group.liquidation_end_buffer_bps = BUFFER;
+        group.bankruptcy_dust_quote = DUST;
+        MarketState {
+            group_address: Pubkey::new_from_array([9; 32]),
+            group,
+            banks: vec![bank(0), bank(1)],
+            now: 0,
+        }
+    }
+
+    #[test]
+    fn evaluation_ranks_liquidatable_accounts_lowest_health_first() {
+        // $1,000 of collateral each against debts of 850, 950, 700 and 900, and an insolvent
+        // dust account.
+        let debts = [850u64, 950, 700, 900];
+        let mut accounts: Vec<(Pubkey, MarginAccount)> = debts
+            .iter()
+            .enumerate()
+            .map(|(i, &debt)| {
+                let key = Pubkey::new_from_array([i as u8 + 1; 32]);
+                (key, account(1_000_000_000, debt * 1_000_000, false))
+            })
+            .collect();
+        accounts.push((Pubkey::new_from_array([7; 32]), account(10, 20, false)));
+        let evaluation = evaluate(&market(), &accounts);
+        // maint: 900 − 1.1 × debt → −35, −145, +130, −90.
+        let ranked: Vec<(u8, i128)> = evaluation
+            .liquidatable
+            .iter()
+            .map(|t| (t.address.to_bytes()[0], t.assessment.totals.health.maint))
+            .collect();
+        assert_eq!(ranked, vec![(2, -145_000_000), (4, -90_000_000), (1, -35_000_000)]);
+        assert_eq!(evaluation.healthy, 1);
+        assert_eq!(evaluation.bankrupt.len(), 1);
+        assert_eq!(evaluation.bankrupt[0].address, Pubkey::new_from_array([7; 32]));
+        assert!(evaluation.unpriced.is_empty());
+    }
 
     #[test]
     fn shards_partition_the_keys() {

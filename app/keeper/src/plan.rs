@@ -4,7 +4,7 @@
 //! pays. The best-paying step the program will accept wins.
 
 use cross_margin::error::MarginError;
-use cross_margin::health::{BankRisk, Health, PositionHealth, PositionShares};
+use cross_margin::health::{AccountTotals, BankRisk, PositionHealth, PositionShares};
 use cross_margin::liquidation::{
     end_target, is_liquidatable, liquidation_amounts, LiquidationAmounts, LiquidationInputs,
 };
@@ -163,11 +163,10 @@ impl<'a> PairBanks<'a> {
                 bank_index: position.bank_index,
                 error: MarginError::MathOverflow,
             })?;
-            priced.health.init += contribution.init;
-            priced.health.maint += contribution.maint;
-            if contribution.is_liability {
-                priced.maint_weighted_liabs -= contribution.maint;
-            }
+            priced.totals.add(&contribution).map_err(|_| NoPlan::Unpriced {
+                bank_index: position.bank_index,
+                error: MarginError::MathOverflow,
+            })?;
             priced.positions.push((position.bank_index, shares, contribution));
         }
         Ok(priced)
@@ -176,8 +175,7 @@ impl<'a> PairBanks<'a> {
 
 #[derive(Default)]
 struct Priced {
-    health: Health,
-    maint_weighted_liabs: i128,
+    totals: AccountTotals,
     positions: Vec<(u16, PositionShares, PositionHealth)>,
 }
 
@@ -221,8 +219,12 @@ pub fn plan_liquidation(
             let banks = PairBanks::new(market, liab, asset)?;
             let before = banks.health(liquidatee)?;
             let buffer = market.group.liquidation_end_buffer_bps;
-            let target = end_target(before.maint_weighted_liabs, buffer);
-            if !is_liquidatable(before.health.maint, target, liquidatee.being_liquidated != 0) {
+            let target = end_target(before.totals.maint_weighted_liabs, buffer);
+            if !is_liquidatable(
+                before.totals.health.maint,
+                target,
+                liquidatee.being_liquidated != 0,
+            ) {
                 continue;
             }
             liquidatable = true;
@@ -301,7 +303,7 @@ fn best_step_for_pair(
         max_liab_amount: chosen.amounts.liab,
         amounts: chosen.amounts,
         profit_quote: received - owed,
-        liquidatee_maint_before: before.health.maint,
+        liquidatee_maint_before: before.totals.health.maint,
         liquidatee_maint_after: chosen.maint_after,
         liquidator_init_after: chosen.liquidator_init_after,
         liquidator_after: chosen.liquidator_after,
@@ -323,8 +325,8 @@ fn step(
     let (_, asset) = before.position(asset_index).ok_or(NoPlan::NoPair(Refusal::WrongSides))?;
     let (mut liab_bank, mut asset_bank) = (banks.liab.bank, banks.asset.bank);
     let amounts = liquidation_amounts(&LiquidationInputs {
-        maint_health: before.health.maint,
-        maint_weighted_liabs: before.maint_weighted_liabs,
+        maint_health: before.totals.health.maint,
+        maint_weighted_liabs: before.totals.maint_weighted_liabs,
         end_buffer_bps: group.liquidation_end_buffer_bps,
         liab_price: banks.liab.liab_price,
         liab_maint_weight_bps: liab_bank.maint_liab_weight_bps,
@@ -353,14 +355,14 @@ fn step(
     // moves change no index); the liquidator is checked against the modified banks.
     let after = banks.health(&liquidatee_after)?;
     let liab_gone = positions::borrow_native(&liquidatee_after, &liab_bank).unwrap_or(0) == 0;
-    if after.health.maint <= before.health.maint && !liab_gone {
+    if after.totals.health.maint <= before.totals.health.maint && !liab_gone {
         return Err(NoPlan::NoPair(Refusal::DoesNotImprove));
     }
     let liquidator_health = banks.with(liab_bank, asset_bank).health(&liquidator_after)?;
     Ok(Step {
         amounts,
-        maint_after: after.health.maint,
-        liquidator_init_after: liquidator_health.health.init,
+        maint_after: after.totals.health.maint,
+        liquidator_init_after: liquidator_health.totals.health.init,
         liquidator_after,
     })
 }

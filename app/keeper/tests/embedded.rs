@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 
+use anchor_lang::Discriminator;
 use cross_margin::liquidation::end_target;
 use cross_margin::math::{mul_q64, Round};
 use cross_margin::state::MarginAccount;
@@ -87,6 +88,10 @@ fn the_keeper_liquidates_exactly_the_liquidatable_accounts() {
     let liquidations: Vec<_> = reports.iter().flat_map(|r| r.liquidations.iter()).collect();
     let resolutions: Vec<_> = reports.iter().flat_map(|r| r.resolutions.iter()).collect();
     assert!(resolutions.iter().all(|r| r.event.socialized == 0));
+    // The crash exhausts some accounts: their debt is written off (insurance pays all of it).
+    assert!(!resolutions.is_empty(), "the crash leaves accounts to write off");
+    let dust = market.sandbox.group_state().bankruptcy_dust_quote;
+    assert!(resolutions.iter().all(|r| r.event.deposits_value < dust && r.event.debt > 0));
     let liquidated: BTreeSet<Pubkey> = liquidations.iter().map(|l| l.event.liquidatee).collect();
     assert_eq!(liquidated, expected, "exactly the accounts the program calls liquidatable");
     assert!(reports.iter().all(|r| r.skipped.is_empty()), "{:?}", reports[0].skipped);
@@ -249,6 +254,8 @@ struct Flaky<'a> {
     period: usize,
     failures: usize,
     stop_after: Option<(usize, &'a AtomicBool)>,
+    /// Every transaction sent.
+    sent: Vec<VersionedTransaction>,
 }
 
 impl Flaky<'_> {
@@ -303,6 +310,7 @@ impl Backend for Flaky<'_> {
         tx: &VersionedTransaction,
     ) -> Result<Result<Landed, Rejection>, BackendError> {
         self.tick()?;
+        self.sent.push(tx.clone());
         self.inner.send_and_confirm(tx)
     }
 }
@@ -327,7 +335,8 @@ fn transport_errors_are_retried_and_the_round_completes() {
     let mut failures = 0;
     for _ in 0..5 {
         let inner = EmbeddedBackend::new(&mut market.sandbox.chain);
-        let mut flaky = Flaky { inner, calls: 0, period: 3, failures: 0, stop_after: None };
+        let mut flaky =
+            Flaky { inner, calls: 0, period: 3, failures: 0, stop_after: None, sent: vec![] };
         let report = keeper.run_round(&mut flaky, &stop).expect("the round survives");
         failures += flaky.failures;
         liquidated.extend(report.liquidations.iter().map(|l| l.event.liquidatee));
@@ -345,7 +354,8 @@ fn a_dead_endpoint_fails_the_round_after_bounded_retries() {
     let (mut keeper, _) = market.keeper(5_000_000).expect("keeper");
     fast_retries(&mut keeper);
     let inner = EmbeddedBackend::new(&mut market.sandbox.chain);
-    let mut dead = Flaky { inner, calls: 0, period: 1, failures: 0, stop_after: None };
+    let mut dead =
+        Flaky { inner, calls: 0, period: 1, failures: 0, stop_after: None, sent: vec![] };
     let error = keeper.run_round(&mut dead, &AtomicBool::new(false)).unwrap_err();
     assert!(error.to_string().contains("injected"), "{error}");
     assert_eq!(dead.calls, 4, "exactly the configured attempts");
@@ -358,9 +368,70 @@ fn the_run_loop_stops_cleanly_when_asked() {
     let stop = AtomicBool::new(false);
     let inner = EmbeddedBackend::new(&mut market.sandbox.chain);
     // The stop flag is raised during the first round, as a Ctrl-C would.
-    let mut backend =
-        Flaky { inner, calls: 0, period: 0, failures: 0, stop_after: Some((3, &stop)) };
+    let mut backend = Flaky {
+        inner,
+        calls: 0,
+        period: 0,
+        failures: 0,
+        stop_after: Some((3, &stop)),
+        sent: vec![],
+    };
     let started = std::time::Instant::now();
     keeper.run(&mut backend, std::time::Duration::from_secs(3600), &stop).expect("clean stop");
     assert!(started.elapsed() < std::time::Duration::from_secs(60), "did not wait the interval");
+}
+
+/// The compute budget of every transaction sent: a unit limit of exactly the simulated units
+/// plus the configured margin, and the configured priority fee.
+#[test]
+fn transactions_carry_the_simulated_limit_and_the_priority_fee() {
+    let mut market = market();
+    let (mut keeper, _) = market.keeper(5_000_000).expect("keeper");
+    keeper.config.priority_fee_micro_lamports = 7_500;
+    market.set_price(1, SOL_CRASHED_E4);
+    let stop = AtomicBool::new(false);
+    let inner = EmbeddedBackend::new(&mut market.sandbox.chain);
+    let mut backend =
+        Flaky { inner, calls: 0, period: 0, failures: 0, stop_after: None, sent: vec![] };
+    let report = keeper.run_round(&mut backend, &stop).expect("round");
+    assert!(!report.liquidations.is_empty());
+    assert_eq!(backend.sent.len(), report.liquidations.len() + report.resolutions.len());
+
+    let budget_program = solana_compute_budget_interface::id();
+    let budget = |tx: &VersionedTransaction| -> (u32, u64) {
+        let keys = tx.message.static_account_keys();
+        let (mut limit, mut price) = (None, None);
+        for ix in tx.message.instructions() {
+            if keys[ix.program_id_index as usize] != budget_program {
+                continue;
+            }
+            match ix.data[0] {
+                2 => limit = Some(u32::from_le_bytes(ix.data[1..5].try_into().unwrap())),
+                3 => price = Some(u64::from_le_bytes(ix.data[1..9].try_into().unwrap())),
+                other => panic!("unexpected compute budget instruction {other}"),
+            }
+        }
+        (limit.expect("a unit limit"), price.expect("a unit price"))
+    };
+    let config = &keeper.config;
+    let liquidations = backend.sent.iter().filter(|tx| {
+        let keys = tx.message.static_account_keys();
+        tx.message.instructions().iter().any(|ix| {
+            keys[ix.program_id_index as usize] == cross_margin::ID
+                && ix.data.starts_with(cross_margin::instruction::Liquidate::DISCRIMINATOR)
+        })
+    });
+    for (tx, done) in liquidations.zip(&report.liquidations) {
+        let (limit, price) = budget(tx);
+        assert_eq!(price, 7_500);
+        assert_eq!(limit, done.compute_limit);
+        // The embedded chain is deterministic: the simulation used what the transaction did.
+        let units = done.compute_units;
+        let expected =
+            units + units * config.compute_margin_bps as u64 / 10_000 + config.compute_extra as u64;
+        assert_eq!(limit as u64, expected, "{units} CU used");
+    }
+    for tx in &backend.sent {
+        assert_eq!(budget(tx).1, 7_500);
+    }
 }

@@ -9,8 +9,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cross_margin_client::embedded::program_so_path;
+use cross_margin_client::ix;
 use cross_margin_client::localnet::{find_validator, Validator};
-use cross_margin_client::{ix, Signer};
 use cross_margin_client::{EmbeddedChain, Pubkey};
 use cross_margin_keeper::backend::rpc::RpcBackend;
 use cross_margin_keeper::backend::Backend;
@@ -117,7 +117,7 @@ fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
             "{address} still needs action on the validator: {assessment:?}"
         );
         if written_off.contains(address) {
-            assert!(!assessment.has_debt, "{address} was written off");
+            assert!(!assessment.totals.has_debt, "{address} was written off");
         }
     }
     drop(validator);

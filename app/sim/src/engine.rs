@@ -662,9 +662,9 @@ impl<'a> Engine<'a> {
             if assessment.status == Status::Liquidatable {
                 liquidatable_left += 1;
             }
-            if assessment.maint_weighted_liabs > 0 {
-                ratios
-                    .push(assessment.health.maint as f64 / assessment.maint_weighted_liabs as f64);
+            let totals = assessment.totals;
+            if totals.maint_weighted_liabs > 0 {
+                ratios.push(totals.health.maint as f64 / totals.maint_weighted_liabs as f64);
             }
         }
         ratios.sort_by(|a, b| a.total_cmp(b));

@@ -8,7 +8,7 @@
 //! borrows, `from_insurance` from insurance and `socialized` from deposits, and since
 //! `debt = from_insurance + socialized` the vault still covers every claim without a token moving.
 
-use crate::math::{MathResult, Overflow};
+use crate::health::AccountTotals;
 
 /// Deposits all worth less than the dust threshold (quote native units), and debt left: nothing
 /// is left to liquidate, so the debt can only be written off.
@@ -38,6 +38,17 @@ pub fn can_write_off(
     is_bankrupt(deposits_value, has_debt, dust_quote) && (flagged || insolvent)
 }
 
+/// [`can_write_off`] for an account whose every position is priced.
+pub fn can_write_off_account(totals: &AccountTotals, flagged: bool, dust_quote: u64) -> bool {
+    can_write_off(
+        totals.deposits_value,
+        Some(totals.liabs_value),
+        totals.has_debt,
+        flagged,
+        dust_quote,
+    )
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settlement {
     /// Debt written off (native units of the bank).
@@ -50,6 +61,11 @@ pub struct Settlement {
     pub deposit_index: u128,
 }
 
+/// The part of a loss the insurance fund cannot pay is as large as the bank's deposits: sharing
+/// it out would take the deposit index to zero (and every later deposit would divide by zero).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LossExceedsDeposits;
+
 /// Splits `debt` between the insurance fund and the depositors. The index drop per share is
 /// rounded up, so depositors lose at most one unit of index more than their exact share: the
 /// rounding favours the vault, never a claimant.
@@ -58,19 +74,19 @@ pub fn settle(
     insurance: u64,
     deposit_index: u128,
     total_deposit_shares: u64,
-) -> MathResult<Settlement> {
+) -> Result<Settlement, LossExceedsDeposits> {
     let from_insurance = debt.min(insurance);
     let socialized = debt - from_insurance;
     let mut new_index = deposit_index;
     if socialized > 0 {
         if total_deposit_shares == 0 {
-            return Err(Overflow);
+            return Err(LossExceedsDeposits);
         }
+        // A u64 shifted by 64 always fits in u128.
         let loss_per_share = ((socialized as u128) << 64).div_ceil(total_deposit_shares as u128);
-        new_index = deposit_index.checked_sub(loss_per_share).ok_or(Overflow)?;
-        // An index of zero would make every later deposit a division by zero.
+        new_index = deposit_index.checked_sub(loss_per_share).ok_or(LossExceedsDeposits)?;
         if new_index == 0 {
-            return Err(Overflow);
+            return Err(LossExceedsDeposits);
         }
     }
     Ok(Settlement { debt, from_insurance, socialized, deposit_index: new_index })
@@ -127,9 +143,9 @@ mod tests {
 
     #[test]
     fn a_loss_larger_than_all_deposits_is_an_error() {
-        assert_eq!(settle(10_001, 0, ONE_Q64, 10_000), Err(Overflow));
-        assert_eq!(settle(10_000, 0, ONE_Q64, 10_000), Err(Overflow)); // index would be 0
-        assert_eq!(settle(1, 0, ONE_Q64, 0), Err(Overflow));
+        assert_eq!(settle(10_001, 0, ONE_Q64, 10_000), Err(LossExceedsDeposits));
+        assert_eq!(settle(10_000, 0, ONE_Q64, 10_000), Err(LossExceedsDeposits)); // index 0
+        assert_eq!(settle(1, 0, ONE_Q64, 0), Err(LossExceedsDeposits));
         // With no loss to share, no depositors are needed.
         assert!(settle(5, 5, ONE_Q64, 0).is_ok());
     }

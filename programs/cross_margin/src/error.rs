@@ -115,7 +115,7 @@ pub enum MarginError {
     AmountTooSmall,
     #[msg("Token account balance is lower than the amount")]
     InsufficientTokenBalance,
-    #[msg("Liquidation end buffer out of range")]
+    #[msg("Liquidation end buffer out of range: above zero and at most 100% of maint-weighted liabilities")]
     InvalidLiquidationConfig,
     #[msg("An account cannot liquidate itself")]
     SelfLiquidation,
@@ -137,4 +137,10 @@ pub enum MarginError {
     NotBankrupt,
     #[msg("(1 + liquidation fee + insurance fee) x maint asset weight must be below 1, or liquidations against this collateral would lower health")]
     LiquidationFeeTooHigh,
+    #[msg("The loss left after the insurance fund is as large as the bank's deposits and cannot be shared out; fund the insurance first")]
+    LossExceedsDeposits,
+    #[msg(
+        "The bankruptcy dust threshold must be above zero, or no account could ever be written off"
+    )]
+    InvalidBankruptcyDust,
 }

@@ -6,7 +6,7 @@ use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 
 use crate::error::MarginError;
-use crate::health::{BankRisk, Health, PositionHealth, PositionShares};
+use crate::health::{AccountTotals, BankRisk, Health, PositionHealth, PositionShares};
 use crate::oracle::{read_bank_price_side, OracleAccount, PriceSide};
 use crate::state::{Bank, Group, MarginAccount};
 
@@ -39,28 +39,15 @@ pub struct HealthReport {
 }
 
 impl HealthReport {
-    /// Maint-weighted liabilities (positive quote units).
-    pub fn maint_weighted_liabs(&self) -> i128 {
-        self.positions.iter().filter(|p| p.health.is_liability).map(|p| -p.health.maint).sum()
-    }
-
     pub fn position(&self, bank: &Pubkey) -> Option<&PricedPosition> {
         self.positions.iter().find(|p| p.bank == *bank)
     }
 
-    /// `Breakdown::PerPosition` only: the deposits' value (asset prices), the debts' value
-    /// (liability prices), unweighted, and whether any debt remains.
-    pub fn values(&self) -> (u64, u64, bool) {
-        let (mut deposits, mut liabs, mut has_debt) = (0u64, 0u64, false);
-        for p in &self.positions {
-            if p.health.is_liability {
-                liabs = liabs.saturating_add(p.health.value);
-                has_debt |= p.health.native > 0;
-            } else {
-                deposits = deposits.saturating_add(p.health.value);
-            }
-        }
-        (deposits, liabs, has_debt)
+    /// `Breakdown::PerPosition` only: the account's totals (health, maint-weighted liabilities,
+    /// the deposits' and debts' values, whether debt remains).
+    pub fn totals(&self) -> Result<AccountTotals> {
+        AccountTotals::of(self.positions.iter().map(|p| &p.health))
+            .map_err(|_| error!(MarginError::MathOverflow))
     }
 }
 

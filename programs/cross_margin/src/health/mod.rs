@@ -132,6 +132,45 @@ impl BankRisk {
     }
 }
 
+/// An account's totals over its positions: its health, and what liquidation and bankruptcy
+/// judge it by. Summed here, once, for the program, the keeper and the simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AccountTotals {
+    pub health: Health,
+    /// Maint-weighted liabilities (positive quote units): the base of the liquidation end target.
+    pub maint_weighted_liabs: i128,
+    /// Deposits at their asset prices, unweighted.
+    pub deposits_value: u64,
+    /// Debts at their liability prices, unweighted.
+    pub liabs_value: u64,
+    /// Whether any debt is owed (a borrow of at least one native unit).
+    pub has_debt: bool,
+}
+
+impl AccountTotals {
+    pub fn add(&mut self, position: &PositionHealth) -> MathResult<()> {
+        self.health.add(position)?;
+        if position.is_liability {
+            self.maint_weighted_liabs =
+                self.maint_weighted_liabs.checked_sub(position.maint).ok_or(Overflow)?;
+            self.liabs_value = self.liabs_value.checked_add(position.value).ok_or(Overflow)?;
+            self.has_debt |= position.native > 0;
+        } else {
+            self.deposits_value =
+                self.deposits_value.checked_add(position.value).ok_or(Overflow)?;
+        }
+        Ok(())
+    }
+
+    pub fn of<'a>(positions: impl IntoIterator<Item = &'a PositionHealth>) -> MathResult<Self> {
+        let mut totals = Self::default();
+        for position in positions {
+            totals.add(position)?;
+        }
+        Ok(totals)
+    }
+}
+
 /// Health of an account from its positions, each paired with its bank's risk inputs.
 pub fn compute_health<'a>(
     positions: impl IntoIterator<Item = (&'a BankRisk, PositionShares)>,

@@ -125,3 +125,33 @@ fn overflow_is_an_error_not_a_wrap() {
     let absurd_index = BankRisk { borrow_index: u128::MAX, ..SOL };
     assert_eq!(absurd_index.position_health(PositionShares::Borrow(2)), Err(Overflow));
 }
+
+#[test]
+fn account_totals_sum_each_side() {
+    // 10 SOL deposited ($1,250) and 1,000 USDC borrowed; then a borrow position of zero shares.
+    let sol = SOL.position_health(PositionShares::Deposit(10_000_000_000)).unwrap();
+    let usdc = USDC.position_health(PositionShares::Borrow(1_000_000_000)).unwrap();
+    let nothing = USDC.position_health(PositionShares::Borrow(0)).unwrap();
+    let totals = AccountTotals::of([&sol, &usdc]).unwrap();
+    assert_eq!(totals.health, Health { init: -50_000_000, maint: 105_000_000 });
+    assert_eq!(totals.maint_weighted_liabs, 1_020_000_000); // 1,000 × 1.02
+    assert_eq!(totals.deposits_value, 1_250_000_000);
+    assert_eq!(totals.liabs_value, 1_000_000_000);
+    assert!(totals.has_debt);
+    // A borrow worth nothing is no debt.
+    let empty = AccountTotals::of([&sol, &nothing]).unwrap();
+    assert!(!empty.has_debt);
+    assert_eq!(empty.liabs_value, 0);
+}
+
+#[test]
+fn account_totals_overflow_is_an_error() {
+    let huge = PositionHealth {
+        native: u64::MAX,
+        is_liability: false,
+        value: u64::MAX,
+        init: 0,
+        maint: 0,
+    };
+    assert_eq!(AccountTotals::of([&huge, &huge]), Err(Overflow));
+}

@@ -26,10 +26,15 @@ pub fn handler(
 ) -> Result<()> {
     let mut group = ctx.accounts.group.load_mut()?;
     if let Some(buffer) = liquidation_end_buffer_bps {
-        require_gte!(MAX_LIQUIDATION_END_BUFFER_BPS, buffer, MarginError::InvalidLiquidationConfig);
+        // The target must lie above zero, or liquidation would nibble at the boundary forever.
+        require!(
+            buffer > 0 && buffer <= MAX_LIQUIDATION_END_BUFFER_BPS,
+            MarginError::InvalidLiquidationConfig
+        );
         group.liquidation_end_buffer_bps = buffer;
     }
     if let Some(dust) = bankruptcy_dust_quote {
+        require!(dust > 0, MarginError::InvalidBankruptcyDust);
         group.bankruptcy_dust_quote = dust;
     }
     if let Some(paused) = paused {

@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 
+use crate::bankruptcy::can_write_off_account;
 use crate::error::MarginError;
 use crate::events::Liquidation;
 use crate::health::PositionShares;
@@ -77,8 +78,9 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
     // current prices, not by the flag alone: a flagged account whose collateral came back (a
     // deposit, a price) must be liquidatable again.
     let dust = group.bankruptcy_dust_quote;
+    let totals_before = before.totals()?;
     require!(
-        !write_off_allowed(&before, liquidatee.bankrupt != 0, dust),
+        !can_write_off_account(&totals_before, liquidatee.bankrupt != 0, dust),
         MarginError::AccountBankrupt
     );
     let liab = before.position(&accounts.liab_bank.key());
@@ -89,7 +91,7 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
     let asset = *asset.ok_or(MarginError::LiquidationAssetNotDeposit)?;
 
     let buffer = group.liquidation_end_buffer_bps;
-    let target_before = end_target(before.maint_weighted_liabs(), buffer);
+    let target_before = end_target(totals_before.maint_weighted_liabs, buffer);
     require!(
         is_liquidatable(before.health.maint, target_before, liquidatee.being_liquidated != 0),
         MarginError::NotLiquidatable
@@ -97,7 +99,7 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
 
     let amounts = liquidation_amounts(&LiquidationInputs {
         maint_health: before.health.maint,
-        maint_weighted_liabs: before.maint_weighted_liabs(),
+        maint_weighted_liabs: totals_before.maint_weighted_liabs,
         end_buffer_bps: buffer,
         liab_price: liab.risk.liab_price,
         liab_maint_weight_bps: liab_bank.maint_liab_weight_bps,
@@ -131,10 +133,12 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
         after.health.maint > before.health.maint || liab_gone,
         MarginError::LiquidationDidNotImprove
     );
-    let target_after = end_target(after.maint_weighted_liabs(), buffer);
+    let totals_after = after.totals()?;
+    let target_after = end_target(totals_after.maint_weighted_liabs, buffer);
     let still_liquidating = after.health.maint < target_after;
     liquidatee.being_liquidated = still_liquidating as u8;
-    let bankrupt = write_off_allowed(&after, false, dust);
+    // After a liquidation the flag is set only when the step leaves the account insolvent.
+    let bankrupt = can_write_off_account(&totals_after, false, dust);
     liquidatee.bankrupt = bankrupt as u8;
 
     // The liquidator must be able to carry what it took over.
@@ -205,12 +209,4 @@ fn reprice(
         });
     }
     Ok(after)
-}
-
-/// `crate::bankruptcy::can_write_off` on a fully priced account: dust deposits, debt, and
-/// insolvent (or already `flagged`). After a liquidation, `flagged` is false: the flag is set only
-/// when the liquidation leaves the account insolvent.
-fn write_off_allowed(report: &HealthReport, flagged: bool, dust_quote: u64) -> bool {
-    let (deposits, liabs, has_debt) = report.values();
-    crate::bankruptcy::can_write_off(deposits, Some(liabs), has_debt, flagged, dust_quote)
 }

@@ -52,8 +52,8 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
     let (deposits_value, liabs_value, has_debt) = if flagged {
         (collateral.deposits_value, None, collateral.has_debt)
     } else {
-        let (deposits, liabs, has_debt) = collateral.values();
-        (deposits, Some(liabs), has_debt)
+        let totals = collateral.totals()?;
+        (totals.deposits_value, Some(totals.liabs_value), totals.has_debt)
     };
     require!(
         can_write_off(deposits_value, liabs_value, has_debt, flagged, group.bankruptcy_dust_quote),
@@ -63,7 +63,7 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
     let deposit_index_before = bank.deposit_index();
     let settlement =
         settle(debt, bank.insurance_native, deposit_index_before, bank.total_deposit_shares)
-            .map_err(|_| MarginError::MathOverflow)?;
+            .map_err(|_| MarginError::LossExceedsDeposits)?;
     positions::forgive_debt(&mut account, &mut bank)?;
     bank.insurance_native -= settlement.from_insurance;
     bank.set_deposit_index(settlement.deposit_index);

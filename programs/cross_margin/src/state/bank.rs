@@ -161,15 +161,19 @@ impl Bank {
         Ok(utilization.min(BPS as u128) as u32)
     }
 
-    /// Borrow APR (bps) at a utilization (bps), from the two-slope curve.
+    /// Borrow APR (bps) at a utilization (bps), from the two-slope curve. Rounds down. The
+    /// configuration checks keep `0 < optimum < 100%` and `min <= optimal <= max`; the maths
+    /// stays panic-free (saturating, no division by zero) even outside them.
     pub fn borrow_rate_bps(&self, utilization_bps: u32) -> u32 {
-        let (u, opt) = (utilization_bps as u64, self.optimal_utilization_bps as u64);
+        let u = utilization_bps.min(BPS) as u64;
+        let opt = self.optimal_utilization_bps as u64;
         let (min, mid, max) =
             (self.min_rate_bps as u64, self.optimal_rate_bps as u64, self.max_rate_bps as u64);
         let rate = if u <= opt {
-            min + (mid - min) * u / opt
+            min + mid.saturating_sub(min) * u / opt.max(1)
         } else {
-            mid + (max - mid) * (u - opt) / (BPS as u64 - opt)
+            // opt < u <= BPS, so the span is at least 1.
+            mid + max.saturating_sub(mid) * (u - opt) / (BPS as u64 - opt)
         };
         rate as u32
     }
@@ -237,5 +241,93 @@ impl Bank {
 
     pub fn initial_index() -> u128 {
         ONE_Q64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::offset_of;
+
+    #[test]
+    fn bank_layout_v1_offsets() {
+        assert_eq!(offset_of!(Bank, group), 0);
+        assert_eq!(offset_of!(Bank, mint), 32);
+        assert_eq!(offset_of!(Bank, vault), 64);
+        assert_eq!(offset_of!(Bank, token_program), 96);
+        assert_eq!(offset_of!(Bank, oracle), 128);
+        assert_eq!(offset_of!(Bank, oracle_feed_id), 160);
+        assert_eq!(offset_of!(Bank, deposit_index), 192);
+        assert_eq!(offset_of!(Bank, borrow_index), 208);
+        assert_eq!(offset_of!(Bank, total_deposit_shares), 224);
+        assert_eq!(offset_of!(Bank, total_borrow_shares), 232);
+        assert_eq!(offset_of!(Bank, insurance_native), 240);
+        assert_eq!(offset_of!(Bank, deposit_limit_native), 248);
+        assert_eq!(offset_of!(Bank, borrow_limit_native), 256);
+        assert_eq!(offset_of!(Bank, deposit_weight_scale_start_quote), 264);
+        assert_eq!(offset_of!(Bank, last_accrual_ts), 272);
+        assert_eq!(offset_of!(Bank, oracle_max_age_secs), 280);
+        assert_eq!(offset_of!(Bank, max_rate_bps), 328);
+        assert_eq!(offset_of!(Bank, bank_index), 332);
+        assert_eq!(offset_of!(Bank, decimals), 334);
+        assert_eq!(offset_of!(Bank, oracle_kind), 335);
+        assert_eq!(offset_of!(Bank, version), 336);
+        assert_eq!(offset_of!(Bank, bump), 337);
+        assert_eq!(offset_of!(Bank, vault_bump), 338);
+        assert_eq!(offset_of!(Bank, padding), 339);
+        assert_eq!(offset_of!(Bank, reserved), 344);
+        assert_eq!(core::mem::align_of::<Bank>(), 8);
+    }
+
+    /// 2% at 0 utilization, 10% at the 80% optimum, 100% at full utilization.
+    fn curve() -> Bank {
+        let mut bank: Bank = bytemuck::Zeroable::zeroed();
+        bank.optimal_utilization_bps = 8_000;
+        bank.min_rate_bps = 200;
+        bank.optimal_rate_bps = 1_000;
+        bank.max_rate_bps = 10_000;
+        bank
+    }
+
+    #[test]
+    fn the_interest_curve_has_two_slopes() {
+        let bank = curve();
+        assert_eq!(bank.borrow_rate_bps(0), 200);
+        assert_eq!(bank.borrow_rate_bps(4_000), 600); // halfway up the first slope
+        assert_eq!(bank.borrow_rate_bps(8_000), 1_000); // the kink
+        assert_eq!(bank.borrow_rate_bps(8_001), 1_004); // 9,000 / 2,000 per bp, rounded down
+        assert_eq!(bank.borrow_rate_bps(9_000), 5_500); // halfway up the second slope
+        assert_eq!(bank.borrow_rate_bps(10_000), 10_000);
+        // Utilization is capped at 100%.
+        assert_eq!(bank.borrow_rate_bps(u32::MAX), 10_000);
+        // Never falls as utilization rises.
+        let rates: Vec<u32> = (0..=10_000).step_by(50).map(|u| bank.borrow_rate_bps(u)).collect();
+        assert!(rates.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn the_interest_curve_never_panics_outside_its_configuration() {
+        let mut bank = curve();
+        bank.optimal_utilization_bps = 0;
+        assert_eq!(bank.borrow_rate_bps(0), 200);
+        assert_eq!(bank.borrow_rate_bps(10_000), 10_000);
+        bank.optimal_utilization_bps = 10_000;
+        bank.min_rate_bps = 5_000; // above the optimal rate
+        assert_eq!(bank.borrow_rate_bps(10_000), 5_000);
+        bank.optimal_utilization_bps = u32::MAX;
+        assert_eq!(bank.borrow_rate_bps(10_000), 5_000);
+    }
+
+    #[test]
+    fn utilization_is_borrows_over_deposits() {
+        let mut bank = curve();
+        bank.set_deposit_index(ONE_Q64);
+        bank.set_borrow_index(ONE_Q64);
+        assert_eq!(bank.utilization_bps(), Ok(0));
+        bank.total_deposit_shares = 1_000;
+        bank.total_borrow_shares = 250;
+        assert_eq!(bank.utilization_bps(), Ok(2_500));
+        bank.total_deposit_shares = 0;
+        assert_eq!(bank.utilization_bps(), Ok(BPS)); // debt with no deposits left
     }
 }
