@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::AccountMeta;
+use cross_margin::bankruptcy::can_write_off_account;
 use cross_margin::events::{BankruptcyResolved, Liquidation, TokenMovement};
-use cross_margin::health::{PositionHealth, PositionShares};
+use cross_margin::health::{AccountTotals, PositionHealth, PositionShares};
 use cross_margin::liquidation::{end_target, is_liquidatable, liquidation_amounts};
 use cross_margin::liquidation::{LiquidationAmounts, LiquidationInputs};
 use cross_margin::math::{div_q64, mul_q64, Round, ONE_Q64};
@@ -308,12 +309,8 @@ pub struct State {
 /// priced from the oracle accounts on chain.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    pub init: i128,
-    pub maint: i128,
-    pub deposits_value: u64,
-    pub liabs_value: u64,
-    pub maint_liabs: i128,
-    pub has_debt: bool,
+    /// Summed by the program's own `AccountTotals`.
+    pub totals: AccountTotals,
     /// (bank index, shares, contribution, asset price, liab price).
     pub positions: Vec<(u16, PositionShares, PositionHealth, u128, u128)>,
 }
@@ -322,6 +319,28 @@ impl Report {
     fn position(&self, bank: u16) -> Option<&(u16, PositionShares, PositionHealth, u128, u128)> {
         self.positions.iter().find(|p| p.0 == bank)
     }
+}
+
+/// What a write-off is judged by (`World::write_off_facts`).
+#[derive(Debug, Clone, Copy)]
+struct WriteOffFacts {
+    deposits: u64,
+    liabs: Option<u64>,
+    flagged: bool,
+}
+
+impl WriteOffFacts {
+    /// Deposits below the dust threshold, and insolvent now or flagged by a liquidation.
+    fn allowed(&self, dust: u64) -> bool {
+        self.deposits < dust && (self.flagged || self.liabs.is_some_and(|l| self.deposits < l))
+    }
+}
+
+/// The checks' verdict on a liquidatee before `liquidate` runs.
+#[derive(Debug, Clone, Copy)]
+struct Judgement {
+    write_off: bool,
+    liquidatable: bool,
 }
 
 type Check = Result<(), String>;
@@ -585,15 +604,7 @@ impl World {
                 .risk(price.asset_price, price.liab_price)
                 .map_err(|_| MarginError::MathOverflow)?;
             let ph = risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
-            report.init += ph.init;
-            report.maint += ph.maint;
-            if ph.is_liability {
-                report.liabs_value = report.liabs_value.saturating_add(ph.value);
-                report.maint_liabs -= ph.maint;
-                report.has_debt |= ph.native > 0;
-            } else {
-                report.deposits_value = report.deposits_value.saturating_add(ph.value);
-            }
+            report.totals.add(&ph).map_err(|_| MarginError::MathOverflow)?;
             report.positions.push((p.bank_index, shares, ph, price.asset_price, price.liab_price));
         }
         Ok(report)
@@ -860,15 +871,25 @@ impl World {
                 let liquidatee = if (liquidatee as usize) < USERS {
                     liquidatee
                 } else {
-                    // The other user with the lowest maint health.
+                    // Another user the checks find liquidatable (below zero, or flagged and
+                    // short of its end target), else the one with the lowest maint health.
                     let prices = self.prices(s);
+                    let buffer = s.group.liquidation_end_buffer_bps;
                     (0..USERS as u8)
                         .filter(|&u| u != liquidator)
                         .min_by_key(|&u| match &s.accounts[u as usize] {
                             Some(a) => {
-                                self.report(a, &s.banks, &prices).map_or(i128::MAX, |r| r.maint)
+                                self.report(a, &s.banks, &prices).map_or((true, i128::MAX), |r| {
+                                    let t = r.totals;
+                                    let target = end_target(t.maint_weighted_liabs, buffer);
+                                    let flagged = a.being_liquidated != 0;
+                                    (
+                                        !is_liquidatable(t.health.maint, target, flagged),
+                                        t.health.maint,
+                                    )
+                                })
                             }
-                            None => i128::MAX,
+                            None => (true, i128::MAX),
                         })
                         .unwrap()
                 };
@@ -948,8 +969,8 @@ impl World {
             Kind::Borrow => {
                 let prices = self.prices(state);
                 let capacity = match (self.report(account, &banks, &prices), &prices[bank]) {
-                    (Ok(r), Ok(p)) if r.init > 0 => {
-                        let weighted = r.init.min(u64::MAX as i128) as u64;
+                    (Ok(r), Ok(p)) if r.totals.health.init > 0 => {
+                        let weighted = r.totals.health.init.min(u64::MAX as i128) as u64;
                         let value = cross_margin::math::mul_div(
                             weighted,
                             10_000,
@@ -1093,10 +1114,8 @@ impl World {
                     M(MarginError::SelfLiquidation),
                     M(MarginError::LiquidationSameBank),
                     M(MarginError::ZeroAmount),
-                    M(MarginError::AccountBankrupt),
                     M(MarginError::LiquidationLiabNotBorrow),
                     M(MarginError::LiquidationAssetNotDeposit),
-                    M(MarginError::NotLiquidatable),
                     M(MarginError::LiquidationAmountZero),
                     M(MarginError::LiquidationDidNotImprove),
                     M(MarginError::LiquidatorInitHealthNegative),
@@ -1104,6 +1123,21 @@ impl World {
                     M(MarginError::NoFreePositionSlot),
                     M(MarginError::BorrowAgainstOwnDeposit),
                 ]);
+                // Refusals that judge the account must agree with the checks' own judgement
+                // (when they can make one: an open account with every position priced).
+                match self.judge_liquidatee(s, le, l, a) {
+                    Some(Judgement { write_off, liquidatable }) => {
+                        if write_off {
+                            allowed.extend(&[M(MarginError::AccountBankrupt)]);
+                        } else if !liquidatable {
+                            allowed.extend(&[M(MarginError::NotLiquidatable)]);
+                        }
+                    }
+                    None => allowed.extend(&[
+                        M(MarginError::AccountBankrupt),
+                        M(MarginError::NotLiquidatable),
+                    ]),
+                }
                 allowed.extend(&ORACLE_ERRORS);
                 allowed.extend(&CLOSED);
                 self.overflow_allowed(s, &[0, 1, 2, 3], &mut allowed);
@@ -1121,8 +1155,11 @@ impl World {
                     self.banks[b].address,
                     health,
                 );
-                let mut allowed =
-                    Allowed::success(&[M(MarginError::NoBorrow), M(MarginError::NotBankrupt)]);
+                let mut allowed = Allowed::success(&[M(MarginError::NoBorrow)]);
+                // NotBankrupt only where the checks find no write-off allowed (or cannot tell).
+                if self.judge_write_off(s, u, b) != Some(true) {
+                    allowed.extend(&[M(MarginError::NotBankrupt)]);
+                }
                 allowed.extend(&ORACLE_ERRORS);
                 allowed.extend(&CLOSED);
                 self.overflow_allowed(s, &[0, 1, 2, 3], &mut allowed);
@@ -1179,6 +1216,66 @@ impl World {
             | Op::Squeeze { .. }
             | Op::Collapse { .. } => unreachable!(),
         }
+    }
+
+    /// How `liquidate` must judge the liquidatee, computed by the checks: `None` when they cannot
+    /// (no account, or a position without a usable price).
+    fn judge_liquidatee(&self, s: &State, le: usize, l: usize, a: usize) -> Option<Judgement> {
+        let account = s.accounts[le].as_ref()?;
+        let banks = Self::accrued(s, &[l, a]);
+        let report = self.report(account, &banks, &self.prices(s)).ok()?;
+        let dust = s.group.bankruptcy_dust_quote;
+        let write_off = can_write_off_account(&report.totals, account.bankrupt != 0, dust);
+        let target =
+            end_target(report.totals.maint_weighted_liabs, s.group.liquidation_end_buffer_bps);
+        let flagged = account.being_liquidated != 0;
+        let liquidatable = is_liquidatable(report.totals.health.maint, target, flagged);
+        Some(Judgement { write_off, liquidatable })
+    }
+
+    /// What a write-off of user `u`'s debt in bank `b` is judged by, computed independently of
+    /// the program's bankruptcy module: its deposits' value (always priced), its debts' value
+    /// (`None` when a debt has no usable price) and whether a liquidation flagged it.
+    fn write_off_facts(&self, s: &State, u: usize, b: usize) -> Result<WriteOffFacts, String> {
+        let account = s.accounts[u].as_ref().ok_or("no account")?;
+        let banks = Self::accrued(s, &[b]);
+        let prices = self.prices(s);
+        let mut deposits = 0u64;
+        let mut liabs = Some(0u64);
+        for p in account.active_positions() {
+            let i = p.bank_index as usize;
+            match p.shares().unwrap() {
+                PositionShares::Deposit(sh) => {
+                    let price = prices[i].map_err(|e| format!("a deposit has no price: {e:?}"))?;
+                    let risk = banks[i].risk(price.asset_price, 0).unwrap();
+                    deposits += risk.position_health(PositionShares::Deposit(sh)).unwrap().value;
+                }
+                PositionShares::Borrow(sh) => match prices[i] {
+                    Ok(price) => {
+                        let risk = banks[i].risk(0, price.liab_price).unwrap();
+                        let value = risk.position_health(PositionShares::Borrow(sh)).unwrap().value;
+                        liabs = liabs.map(|l| l + value);
+                    }
+                    Err(_) => liabs = None,
+                },
+            }
+        }
+        Ok(WriteOffFacts { deposits, liabs, flagged: account.bankrupt != 0 })
+    }
+
+    /// Whether `resolve_bankruptcy` may write off user `u`'s debt in bank `b`: `None` when the
+    /// checks cannot tell (no account or debt there, or a price the program needs is missing).
+    fn judge_write_off(&self, s: &State, u: usize, b: usize) -> Option<bool> {
+        let account = s.accounts[u].as_ref()?;
+        let bank = &Self::accrued(s, &[b])[b];
+        if positions::borrow_native(account, bank).ok()? == 0 {
+            return None;
+        }
+        let facts = self.write_off_facts(s, u, b).ok()?;
+        if !facts.flagged && facts.liabs.is_none() {
+            return None;
+        }
+        Some(facts.allowed(s.group.bankruptcy_dust_quote))
     }
 
     /// MathOverflow is expected exactly when a bank the instruction accrues cannot accrue:
@@ -1253,8 +1350,8 @@ impl World {
         let asset =
             before.position(a as u16).filter(|p| matches!(p.1, PositionShares::Deposit(_)))?;
         liquidation_amounts(&LiquidationInputs {
-            maint_health: before.maint,
-            maint_weighted_liabs: before.maint_liabs,
+            maint_health: before.totals.health.maint,
+            maint_weighted_liabs: before.totals.maint_weighted_liabs,
             end_buffer_bps: s.group.liquidation_end_buffer_bps,
             liab_price: liab.4,
             liab_maint_weight_bps: banks[l].maint_liab_weight_bps,
@@ -1596,17 +1693,17 @@ impl World {
                         format!("the program passed a health check the checks cannot price: {e:?}")
                     })?;
                     ensure!(
-                        report.init >= 0,
+                        report.totals.health.init >= 0,
                         "init health {} < 0 after a successful {}",
-                        report.init,
+                        report.totals.health.init,
                         op.name()
                     );
                     let event = &executed.events::<TokenMovement>()[0];
                     ensure!(
-                        event.init_health_after == report.init,
+                        event.init_health_after == report.totals.health.init,
                         "event init health {} != recomputed {}",
                         event.init_health_after,
-                        report.init
+                        report.totals.health.init
                     );
                 }
             }
@@ -1621,43 +1718,18 @@ impl World {
             }
             Op::Resolve { user, bank } => {
                 let (u, b) = (user as usize, bank as usize);
-                let account = s0.accounts[u].as_ref().expect("open");
-                let banks = Self::accrued(s0, &[b]);
-                let prices0 = self.prices(s0);
-                let flagged = account.bankrupt != 0;
-                // Deposits are always priced; debts only for an unflagged account.
-                let mut deposits = 0u64;
-                let mut liabs = 0u64;
-                let mut liabs_priced = true;
-                for p in account.active_positions() {
-                    let i = p.bank_index as usize;
-                    match p.shares().unwrap() {
-                        PositionShares::Deposit(sh) => {
-                            let price = prices0[i].map_err(|e| {
-                                format!("resolve priced a deposit the checks cannot: {e:?}")
-                            })?;
-                            let risk = banks[i].risk(price.asset_price, 0).unwrap();
-                            deposits +=
-                                risk.position_health(PositionShares::Deposit(sh)).unwrap().value;
-                        }
-                        PositionShares::Borrow(sh) => match prices0[i] {
-                            Ok(price) => {
-                                let risk = banks[i].risk(0, price.liab_price).unwrap();
-                                liabs +=
-                                    risk.position_health(PositionShares::Borrow(sh)).unwrap().value;
-                            }
-                            Err(_) => liabs_priced = false,
-                        },
-                    }
-                }
+                let facts = self
+                    .write_off_facts(s0, u, b)
+                    .map_err(|e| format!("resolve priced what the checks cannot: {e}"))?;
+                let WriteOffFacts { deposits, liabs, flagged } = facts;
                 ensure!(
                     deposits < s0.group.bankruptcy_dust_quote,
                     "wrote off an account with {deposits} of deposits (dust {})",
                     s0.group.bankruptcy_dust_quote
                 );
                 ensure!(
-                    flagged || (liabs_priced && deposits < liabs),
-                    "wrote off the debt of a solvent account: deposits {deposits} >= debts {liabs}, never flagged by a liquidation"
+                    flagged || liabs.is_some_and(|liabs| deposits < liabs),
+                    "wrote off the debt of a solvent account: deposits {deposits} >= debts {liabs:?}, never flagged by a liquidation"
                 );
                 let event = &executed.events::<BankruptcyResolved>()[0];
                 self.ledger[u][b] += event.debt as i128;
@@ -1725,18 +1797,19 @@ impl World {
         let before = self
             .report(account0, &banks0, &prices)
             .map_err(|e| format!("liquidatee unpriceable: {e:?}"))?;
-        let target = end_target(before.maint_liabs, s0.group.liquidation_end_buffer_bps);
+        let target =
+            end_target(before.totals.maint_weighted_liabs, s0.group.liquidation_end_buffer_bps);
         ensure!(
-            is_liquidatable(before.maint, target, account0.being_liquidated != 0),
+            is_liquidatable(before.totals.health.maint, target, account0.being_liquidated != 0),
             "liquidated an account at maint health {} (target {target}, flagged {})",
-            before.maint,
+            before.totals.health.maint,
             account0.being_liquidated
         );
         ensure!(
-            event.maint_health_before == before.maint,
+            event.maint_health_before == before.totals.health.maint,
             "event maint before {} != recomputed {}",
             event.maint_health_before,
-            before.maint
+            before.totals.health.maint
         );
         let planned = self
             .plan_liquidation(s0, le, l, a, max)
@@ -1751,30 +1824,28 @@ impl World {
         let after = self.report(account1, &s1.banks, &prices).map_err(|e| format!("{e:?}"))?;
         let liab_gone = positions::borrow_native(account1, &s1.banks[l]).unwrap() == 0;
         ensure!(
-            after.maint > before.maint || liab_gone,
+            after.totals.health.maint > before.totals.health.maint || liab_gone,
             "maint health {} -> {}: not improved",
-            before.maint,
-            after.maint
+            before.totals.health.maint,
+            after.totals.health.maint
         );
         ensure!(
-            event.maint_health_after == after.maint,
+            event.maint_health_after == after.totals.health.maint,
             "event maint after {} != recomputed {}",
             event.maint_health_after,
-            after.maint
+            after.totals.health.maint
         );
         if event.bankrupt {
             ensure!(
-                after.deposits_value < s1.group.bankruptcy_dust_quote
-                    && after.has_debt
-                    && after.deposits_value < after.liabs_value,
+                can_write_off_account(&after.totals, false, s1.group.bankruptcy_dust_quote),
                 "flagged bankrupt while solvent or above dust: deposits {} debts {}",
-                after.deposits_value,
-                after.liabs_value
+                after.totals.deposits_value,
+                after.totals.liabs_value
             );
         }
         let liquidator = s1.accounts[lr].as_ref().expect("open");
         let lh = self.report(liquidator, &s1.banks, &prices).map_err(|e| format!("{e:?}"))?;
-        ensure!(lh.init >= 0, "liquidator init health {} < 0", lh.init);
+        ensure!(lh.totals.health.init >= 0, "liquidator init health {} < 0", lh.totals.health.init);
         ensure!(s0.vaults == s1.vaults, "a liquidation moved tokens");
         self.ledger[lr][l] -= event.liab_amount as i128;
         self.ledger[lr][a] += event.asset_to_liquidator as i128;

@@ -105,17 +105,13 @@ impl Snapshot {
 
 /// Compute-unit budgets per instruction, measured on the upstream SBF route in LiteSVM. Every
 /// integration test that runs an instruction asserts against these, so a regression fails.
+/// The measured figures are in docs/CU.md (the last step of `scripts/test.sh` prints them).
 pub mod budget {
-    /// Measured 5,973 with a canonical bump of 255 (PDA init through a system-program CPI,
-    /// plus the event).
+    /// PDA init through a system-program CPI, plus the event, with a canonical bump of 255.
     pub const CREATE_GROUP: u64 = 8_000;
     /// Each bump below 255 costs one more `create_program_address` in the canonical-bump
-    /// search (measured 1,500 CU each).
+    /// search. Instructions that create PDAs add it per bump below 255 (`with_bump_search`).
     pub const PER_BUMP_ATTEMPT: u64 = 1_600;
-    // Measured (upstream route): configure_group 1,426; add_bank 20,569; configure_bank 2,456;
-    // create_account 6,216; deposit 6,904; repay 6,453; withdraw 6,929 (no borrows) and 10,574
-    // (2 positions); borrow 10,669 (2 positions); close_account 1,500. Instructions that create
-    // PDAs add `PER_BUMP_ATTEMPT` per bump below 255 (see `with_bump_search`).
     pub const CONFIGURE_GROUP: u64 = 2_000;
     pub const ADD_BANK: u64 = 16_500;
     pub const CONFIGURE_BANK: u64 = 3_500;
@@ -125,30 +121,33 @@ pub mod budget {
     pub const WITHDRAW_NO_BORROWS: u64 = 8_000;
     pub const WITHDRAW_2: u64 = 12_500;
     pub const BORROW_2: u64 = 12_500;
-    /// Issue goal: at most 60k. Measured 31,219.
-    pub const BORROW_16: u64 = 36_000;
     pub const HEALTH_2: u64 = 5_600;
     pub const CLOSE_ACCOUNT: u64 = 2_000;
-    /// 1 asset + 1 liability on each side (issue goal: at most 35k). Measured 18,211.
+    /// 1 asset + 1 liability on each side (issue goal: at most 35k).
     pub const LIQUIDATE_SMALL: u64 = 20_000;
     /// The liquidatee holding 16 positions and the liquidator 4 (issue goal: at most 90k).
-    /// Measured 52,845.
     pub const LIQUIDATE_16_4: u64 = 58_000;
-    /// A bankrupt account with one borrow and no deposits left. Measured 3,126; each deposit
-    /// still held adds a priced position (about `HEALTH_CHECK_PER_POSITION`).
+    /// A bankrupt account with one borrow and no deposits left; each deposit still held adds a
+    /// priced position (about `HEALTH_CHECK_PER_POSITION`).
     pub const RESOLVE_BANKRUPTCY: u64 = 4_000;
-    /// Measured 5,636 (SPL Token `transfer_checked`).
+    /// SPL Token `transfer_checked`.
     pub const FUND_INSURANCE: u64 = 6_500;
-    /// Marginal CU of one more position in the `health` view (measured 1,658; it also builds
-    /// and serializes the per-position return data).
+    /// Marginal CU of one more position in the `health` view (it also builds and serializes
+    /// the per-position return data).
     pub const HEALTH_PER_POSITION: u64 = 1_700;
-    /// Marginal CU of one more position in the withdraw/borrow health check (measured 1,475;
-    /// goal: at most 1,500). About 500 of it is the runtime deserializing the two accounts.
+    /// Marginal CU of one more position in the withdraw/borrow health check (goal: at most
+    /// 1,500).
     pub const HEALTH_CHECK_PER_POSITION: u64 = 1_500;
 
-    /// The `health` view with `n` positions (measured 3,297 for 1 and 28,177 for 16).
+    /// The `health` view with `n` positions.
     pub fn health(n: u64) -> u64 {
         2_000 + HEALTH_PER_POSITION * n
+    }
+
+    /// A borrow that leaves the account with `n` positions (`n − 1` deposits and the borrow);
+    /// 33,500 for 16 (issue goal: at most 60k).
+    pub fn borrow(n: u64) -> u64 {
+        BORROW_2 - 2 * HEALTH_CHECK_PER_POSITION + HEALTH_CHECK_PER_POSITION * n
     }
 
     /// The budget of an instruction that initialises a PDA whose canonical bump is `bump`.

@@ -127,12 +127,13 @@ fn a_bank_from_another_group_is_rejected() {
     m.assert_rejected(&user, MarginError::WrongGroup, |m| send(m, ix, &user));
 }
 
+/// The group and bank are the other group's, consistent with each other: only the margin
+/// account belongs elsewhere.
 #[test]
 fn an_account_from_another_group_is_rejected() {
     let (mut m, user) = setup();
-    let (other_group, _) = m.other_group_bank();
-    let sol = m.sol;
-    let mut transfer = m.transfer(&user, &sol);
+    let (other_group, foreign) = m.other_group_bank();
+    let mut transfer = m.transfer(&user, &foreign);
     transfer.group = other_group;
     let ix = ix::deposit(&transfer, 1_000);
     m.assert_rejected(&user, MarginError::WrongGroup, |m| send(m, ix, &user));
@@ -148,12 +149,15 @@ fn a_wrong_vault_is_rejected() {
     m.assert_rejected(&user, MarginError::WrongVault, |m| send(m, ix, &user));
 }
 
+/// The mint and the user's token account agree with each other (both USDC), but not with the
+/// SOL bank: only the bank's mint check can refuse it.
 #[test]
 fn a_wrong_mint_is_rejected() {
     let (mut m, user) = setup();
     let (sol, usdc) = (m.sol, m.usdc);
     let mut transfer = m.transfer(&user, &sol);
     transfer.bank.mint = usdc.mint;
+    transfer.user_token = user.tokens[0];
     let ix = ix::deposit(&transfer, 1_000);
     m.assert_rejected(&user, MarginError::WrongMint, |m| send(m, ix, &user));
 }

@@ -83,7 +83,9 @@ fn identical_oracle_program_ids_are_rejected() {
     let admin = chain.funded_keypair(1_000_000_000).unwrap();
     let (receiver, _) = oracle_program_ids(&mut chain);
     let (ix, group) = ix::create_group(admin.pubkey(), chain.payer.pubkey(), 0, receiver, receiver);
+    let before = Snapshot::take(&chain, &[group, admin.pubkey()]);
     chain.send(&[ix], &[&admin]).expect_margin_error(MarginError::OracleProgramIdsNotDistinct);
+    before.assert_unchanged(&chain);
     assert!(chain.account(&group).is_none());
 }
 
@@ -95,7 +97,9 @@ fn admin_must_sign() {
     let (mut ix, group) = ix::create_group(admin, chain.payer.pubkey(), 0, receiver, legacy);
     // Drop the signer flag so the transaction can be built without the admin's key.
     ix.accounts.iter_mut().filter(|m| m.pubkey == admin).for_each(|m| m.is_signer = false);
+    let before = Snapshot::take(&chain, &[group, admin]);
     chain.send(&[ix], &[]).expect_anchor_error(anchor_lang::error::ErrorCode::AccountNotSigner);
+    before.assert_unchanged(&chain);
     assert!(chain.account(&group).is_none());
 }
 
@@ -108,9 +112,12 @@ fn group_address_must_be_the_canonical_pda() {
     // Someone else's group address (another admin's PDA) in place of the admin's own.
     let (foreign, _) = Group::address(&chain.new_pubkey(), 0);
     ix.accounts[0].pubkey = foreign;
+    let own = Group::address(&admin.pubkey(), 0).0;
+    let before = Snapshot::take(&chain, &[foreign, own, admin.pubkey()]);
     chain
         .send(&[ix], &[&admin])
         .expect_anchor_error(anchor_lang::error::ErrorCode::ConstraintSeeds);
+    before.assert_unchanged(&chain);
     assert!(chain.account(&foreign).is_none());
 }
 

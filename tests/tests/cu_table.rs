@@ -89,7 +89,6 @@ fn cu_table() {
     let executed = m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit");
     table.row("deposit", &executed, budget::DEPOSIT, "SPL Token transfer_checked");
     let executed = m.borrow(&user, &usdc, 100_000_000).expect_ok("borrow");
-    let borrow_2 = executed.compute_units;
     table.row("borrow", &executed, budget::BORROW_2, "2 positions after");
     let (_, executed) = m.health(&user);
     table.row("health", &executed, budget::HEALTH_2, "2 positions");
@@ -111,8 +110,7 @@ fn cu_table() {
     liquidation_rows(&mut table);
 
     // Health and borrow as the number of positions grows.
-    let (scale, borrow_16) = health_scaling(&mut table);
-    let gate_scale = (borrow_16 - borrow_2) / 14;
+    let (scale, gate_scale) = health_scaling(&mut table);
 
     println!("CU table (upstream SBF route, LiteSVM 0.18)");
     println!("| instruction | CU | budget | note |");
@@ -125,7 +123,7 @@ fn cu_table() {
         budget::HEALTH_PER_POSITION
     );
     println!(
-        "| health check in borrow, per extra position | {gate_scale} | {} | (borrow(16) − borrow(2)) / 14 |",
+        "| health check in borrow, per extra position | {gate_scale} | {} | (borrow(16) − borrow(2)) / 14; each doubling also asserted |",
         budget::HEALTH_CHECK_PER_POSITION
     );
     for (name, cu, budget, _) in &table.0 {
@@ -138,9 +136,10 @@ fn cu_table() {
     );
 }
 
-/// An account with n deposits (n = 1, 2, 4, 8, 16), its `health` CU, and a borrow that makes
-/// it 16 positions. Returns the marginal CU of one more position in the health view, and the
-/// CU of the 16-position borrow.
+/// How CU grows with the number of positions: an account with n deposits (n = 1, 2, 4, 8, 16)
+/// and its `health` view, and a borrow that brings it to k positions (k = 2, 4, 8, 16: k − 1
+/// deposits and the new borrow, simulated so the account keeps growing). Returns the marginal
+/// CU of one more position in the view and in the borrow's health check.
 fn health_scaling(table: &mut Table) -> (u64, u64) {
     let mut m = Market::new();
     let group = m.group;
@@ -157,8 +156,28 @@ fn health_scaling(table: &mut Table) -> (u64, u64) {
     m.chain.send(&[ix::deposit(&lend, 1_000_000_000)], &[&lender.keypair]).expect_ok("lend");
 
     let user = m.user([0, 0, 0]);
-    let mut costs = Vec::new();
+    let mut borrow_to = m.transfer(&user, &last);
+    borrow_to.user_token = m.chain.create_token_account(&last.mint, &user.keypair.pubkey(), 0);
+    let (mut view, mut gate) = (Vec::new(), Vec::new());
     for (i, bank) in banks[..16].iter().enumerate() {
+        // With i deposits, a borrow opens position i + 1.
+        let k = i + 1;
+        if k >= 2 && k.is_power_of_two() {
+            let after = ix::account_after(
+                &m.margin_account(&user),
+                &m.bank(&last),
+                ix::Movement::Borrow,
+                1_000_000,
+                m.now(),
+            );
+            let metas = ix::health_accounts(&after, |idx| banks[idx as usize]);
+            let borrow = ix::borrow(&borrow_to, 1_000_000, metas);
+            let tx = m.chain.versioned_tx(&[borrow], &[&user.keypair], &[]).expect("tx");
+            let simulated = m.chain.simulate_versioned(tx).expect_ok("borrow");
+            let note = format!("{} deposits + the new borrow", k - 1);
+            table.row(format!("borrow, {k} positions"), &simulated, budget::borrow(k as u64), note);
+            gate.push(simulated.compute_units);
+        }
         let token = m.chain.create_token_account(&bank.mint, &user.keypair.pubkey(), 1_000_000_000);
         let mut transfer = m.transfer(&user, bank);
         transfer.user_token = token;
@@ -167,39 +186,23 @@ fn health_scaling(table: &mut Table) -> (u64, u64) {
             .expect_ok("deposit");
         let n = i + 1;
         if n.is_power_of_two() {
-            let metas = cross_margin_client::ix::health_accounts(&m.margin_account(&user), |idx| {
-                banks[idx as usize]
-            });
+            let metas = ix::health_accounts(&m.margin_account(&user), |idx| banks[idx as usize]);
             let executed =
                 m.chain.send(&[ix::health(group, user.account, metas)], &[]).expect_ok("health");
             table.row(format!("health, {n} positions"), &executed, budget::health(n as u64), "");
-            costs.push(executed.compute_units);
+            view.push(executed.compute_units);
         }
     }
-    // 15 deposits + a new borrow = 16 positions after the borrow.
-    let user_token = m.chain.create_token_account(&last.mint, &user.keypair.pubkey(), 0);
-    // Withdraw the 16th deposit so the borrow opens the 16th slot.
-    let mut transfer = m.transfer(&user, &banks[15]);
-    transfer.user_token = m.chain.create_token_account(&banks[15].mint, &user.keypair.pubkey(), 0);
-    m.chain
-        .send(&[ix::withdraw(&transfer, 1_000_000_000, vec![])], &[&user.keypair])
-        .expect_ok("withdraw 16th");
-    let mut borrow = m.transfer(&user, &last);
-    borrow.user_token = user_token;
-    let after = cross_margin_client::ix::account_after(
-        &m.margin_account(&user),
-        &m.bank(&last),
-        cross_margin_client::ix::Movement::Borrow,
-        1_000_000,
-        m.now(),
-    );
-    let metas = cross_margin_client::ix::health_accounts(&after, |idx| banks[idx as usize]);
-    let executed = m
-        .chain
-        .send(&[ix::borrow(&borrow, 1_000_000, metas)], &[&user.keypair])
-        .expect_ok("borrow 16");
-    table.row("borrow, 16 positions", &executed, budget::BORROW_16, "15 deposits + the new borrow");
-    ((costs[4] - costs[0]) / 15, executed.compute_units)
+    // Every doubling of the borrow's positions costs at most the per-position budget each.
+    for (w, k) in gate.windows(2).zip([2u64, 4, 8]) {
+        let per_position = (w[1] - w[0]) / k;
+        assert!(
+            per_position <= budget::HEALTH_CHECK_PER_POSITION,
+            "borrow health check from {k} to {} positions: {per_position} CU per position",
+            2 * k
+        );
+    }
+    ((view[4] - view[0]) / 15, (gate[3] - gate[0]) / 14)
 }
 
 /// Liquidation at both sizes, the write-off of a bankrupt account, and an insurance top-up.

@@ -153,6 +153,18 @@ fn the_liab_bank_must_hold_a_borrow_and_the_asset_bank_a_deposit() {
     m.assert_rejected(&liquidatee, MarginError::LiquidationSameBank, |m| {
         m.liquidate(&liquidator, &liquidatee, &usdc, &usdc, 1_000_000)
     });
+    // An asset bank where the liquidatee holds a borrow, not a deposit: it borrows $1 of BTC
+    // while still healthy, then SOL falls again.
+    m.set_price(&sol, quote_dollars(125, 0, now));
+    m.borrow(&liquidatee, &btc, 1_000).expect_ok("borrow BTC");
+    m.set_price(&sol, sol_at_93_75(now));
+    m.assert_rejected(&liquidatee, MarginError::LiquidationAssetNotDeposit, |m| {
+        m.liquidate(&liquidator, &liquidatee, &usdc, &btc, 1_000_000)
+    });
+    // And a liability bank where it holds a deposit.
+    m.assert_rejected(&liquidatee, MarginError::LiquidationLiabNotBorrow, |m| {
+        m.liquidate(&liquidator, &liquidatee, &sol, &btc, 1_000_000)
+    });
 }
 
 #[test]
@@ -196,6 +208,10 @@ fn banks_from_another_group_are_refused() {
     m.assert_rejected(&liquidatee, MarginError::WrongGroup, |m| {
         m.liquidate(&liquidator, &liquidatee, &foreign, &sol, 1_000_000)
     });
+    let usdc = m.usdc;
+    m.assert_rejected(&liquidatee, MarginError::WrongGroup, |m| {
+        m.liquidate(&liquidator, &liquidatee, &usdc, &foreign, 1_000_000)
+    });
 }
 
 #[test]
@@ -221,6 +237,27 @@ fn missing_or_duplicated_health_accounts_are_refused() {
     m.assert_rejected(&liquidatee, MarginError::HealthBankDuplicate, |m| {
         m.chain.send(&[duplicated], &[&signer])
     });
+
+    // The liquidator's side: its positions after (BTC, USDC, SOL) follow the liquidatee's two
+    // pairs. Its last pair missing, or its first pair repeated in place of its second.
+    let liquidator_start = fixed + 4;
+    assert_eq!(base.accounts.len(), liquidator_start + 6);
+    let mut missing = base.clone();
+    missing.accounts.truncate(liquidator_start + 4);
+    m.assert_rejected(&liquidatee, MarginError::HealthAccountsMissing, |m| {
+        m.chain.send(&[missing], &[&signer])
+    });
+    let mut duplicated = base.clone();
+    duplicated.accounts[liquidator_start + 2] = duplicated.accounts[liquidator_start].clone();
+    duplicated.accounts[liquidator_start + 3] = duplicated.accounts[liquidator_start + 1].clone();
+    m.assert_rejected(&liquidatee, MarginError::HealthBankDuplicate, |m| {
+        m.chain.send(&[duplicated], &[&signer])
+    });
+    let mut extra = base.clone();
+    extra.accounts.push(base.accounts[liquidator_start].clone());
+    m.assert_rejected(&liquidatee, MarginError::HealthAccountsExtra, |m| {
+        m.chain.send(&[extra], &[&signer])
+    });
 }
 
 /// Regression (found by the keeper's run against a real validator, where time passes and
@@ -228,8 +265,9 @@ fn missing_or_duplicated_health_accounts_are_refused() {
 /// repaid shares round down and left the account up to one satoshi's value short of its end
 /// target, still flagged, where the next (tiny) step could not improve it through the same
 /// rounding. The closed form now carries a slack of one debt unit and two collateral units.
-#[test]
-fn regression_a_btc_debt_liquidation_reaches_the_end_target_after_interest() {
+/// 10 SOL against 0.008 BTC of debt, a month of BTC interest (the borrow index above 1), then
+/// SOL at $93.75: liquidatable, with a debt worth 1,000 micro-USD per native unit.
+fn btc_debt_after_interest() -> (Market, User, User) {
     let mut m = Market::new();
     m.with_liquidity();
     let whale = m.user([1_000_000_000_000, 0, 0]);
@@ -250,7 +288,13 @@ fn regression_a_btc_debt_liquidation_reaches_the_end_target_after_interest() {
     m.set_price(&sol, sol_at_93_75(now));
     assert!(m.bank(&btc).borrow_index() > cross_margin::math::ONE_Q64, "interest accrued");
     assert!(m.health(&liquidatee).0.liquidatable);
+    (m, liquidatee, liquidator)
+}
 
+#[test]
+fn regression_a_btc_debt_liquidation_reaches_the_end_target_after_interest() {
+    let (mut m, liquidatee, liquidator) = btc_debt_after_interest();
+    let (sol, btc) = (m.sol, m.btc);
     let executed =
         m.liquidate(&liquidator, &liquidatee, &btc, &sol, u64::MAX).expect_ok("liquidate");
     let event = &executed.events::<Liquidation>()[0];
@@ -261,5 +305,42 @@ fn regression_a_btc_debt_liquidation_reaches_the_end_target_after_interest() {
     );
     assert!(!event.still_being_liquidated);
     assert_eq!(m.margin_account(&liquidatee).being_liquidated, 0);
+    m.assert_conservation();
+}
+
+/// Regression for docs/SECURITY.md finding 7 (found by the stress lab): an account left a
+/// satoshi or two of debt short of its end target stayed flagged for good, because the step that
+/// would reach the target raised maint health by less than the satoshi the share rounding keeps
+/// owed, and the program refused it (`LiquidationDidNotImprove`). Now the closing step takes
+/// enough debt to beat the rounding, and the liquidation finishes.
+#[test]
+fn regression_an_account_a_hair_below_its_end_target_can_be_finished() {
+    let (mut m, liquidatee, liquidator) = btc_debt_after_interest();
+    let (sol, btc) = (m.sol, m.btc);
+    // The whole step, simulated: how much debt reaches the target.
+    let ix = m.liquidate_ix(&liquidator, &liquidatee, &btc, &sol, u64::MAX);
+    let signer = liquidator.keypair.insecure_clone();
+    let tx = m.chain.versioned_tx(&[ix], &[&signer], &[]).expect("a transaction");
+    let whole =
+        m.chain.simulate_versioned(tx).expect_ok("simulate").events::<Liquidation>()[0].liab_amount;
+    // Stop 2 satoshis short of it: still flagged, a hair below the target. (Without the fix
+    // the closing step fails with LiquidationDidNotImprove from 1 or 2 satoshis short.)
+    let executed = m
+        .liquidate(&liquidator, &liquidatee, &btc, &sol, whole - 2)
+        .expect_ok("all but 2 satoshis");
+    let first = &executed.events::<Liquidation>()[0];
+    assert!(first.still_being_liquidated);
+    let short = first.end_target_after - first.maint_health_after;
+    assert!((1..=2 * 1_080).contains(&short), "{short} quote units short of the target");
+    // The closing step is accepted and ends the liquidation.
+    let executed =
+        m.liquidate(&liquidator, &liquidatee, &btc, &sol, u64::MAX).expect_ok("closing step");
+    let last = &executed.events::<Liquidation>()[0];
+    assert!(last.maint_health_after > last.maint_health_before);
+    assert!(last.maint_health_after >= last.end_target_after && !last.still_being_liquidated);
+    assert_eq!(m.margin_account(&liquidatee).being_liquidated, 0);
+    m.assert_rejected(&liquidatee, MarginError::NotLiquidatable, |m| {
+        m.liquidate(&liquidator, &liquidatee, &btc, &sol, u64::MAX)
+    });
     m.assert_conservation();
 }

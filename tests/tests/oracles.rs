@@ -172,3 +172,22 @@ fn confidence_widens_prices_against_the_user() {
     assert_eq!(sol_position.value, 1_229_999_999); // 10 SOL × $123, 0.123 rounded down
     assert!(after.init < before.init && after.maint < before.maint);
 }
+
+/// The legacy push format gets the same staleness and confidence checks as the pull format.
+#[test]
+fn legacy_oracle_staleness_and_confidence_are_checked() {
+    let mut m = Market::new();
+    let user = borrower(&mut m);
+    let (btc, sol) = (m.btc, m.sol);
+    let now = m.now();
+    // BTC's price published 61 s ago (max age 60 s); SOL's and USDC's are fresh.
+    m.set_price(&btc, quote_dollars(100_000, 0, now - 61));
+    m.assert_rejected(&user, MarginError::OracleStale, |m| m.withdraw(&user, &sol, 1));
+    m.set_price(&btc, quote_dollars(100_000, 0, now - 60));
+    m.withdraw(&user, &sol, 1).expect_ok("60 s old is still fresh");
+    // Max conf is 2%: $100,000 ± $2,000 passes, ± $2,000.0001 does not.
+    m.set_price(&btc, quote_dollars(100_000, 20_000_000, now));
+    m.withdraw(&user, &sol, 1).expect_ok("conf at exactly 2%");
+    m.set_price(&btc, quote_dollars(100_000, 20_000_001, now));
+    m.assert_rejected(&user, MarginError::OracleConfidenceTooWide, |m| m.withdraw(&user, &sol, 1));
+}

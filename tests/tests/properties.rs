@@ -134,7 +134,8 @@ fn op() -> impl Strategy<Value = Op> {
             prop_oneof![1 => 0u8..4, 3 => 4u8..8],
             prop_oneof![1 => 0u8..4, 4 => 4u8..8],
             prop_oneof![1 => 0u8..4, 4 => 4u8..8],
-            prop_oneof![2 => amount(), 1 => Just(Amount::Max)],
+            // Small steps too, so that accounts stay flagged between zero and the end target.
+            prop_oneof![2 => (50u16..=2_500).prop_map(Amount::Frac), 2 => amount(), 1 => Just(Amount::Max)],
         ).prop_map(
             |(liquidator, liquidatee, liab, asset, amount)| Op::Liquidate {
                 liquidator,

@@ -5,6 +5,7 @@
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::AccountMeta;
 use cross_margin::events::{BankruptcyResolved, Liquidation};
+use cross_margin::instructions::BankConfig;
 use cross_margin::math::ONE_Q64;
 use cross_margin::positions;
 use cross_margin::state::{Bank, MarginAccount, OracleKind};
@@ -57,6 +58,63 @@ fn finding_dust_writeoff_of_a_solvent_account_is_refused() {
     m.assert_rejected(&attacker, MarginError::InitHealthNegative, |m| {
         m.withdraw(&attacker, &sol, 7_900_000)
     });
+    m.assert_conservation();
+}
+
+/// Regression for finding 5 (found by the stress lab's usdc-depeg run): with a stablecoin's 0.98
+/// maint weight and 5% + 1% fees, seizing collateral worth 1.06 × the debt took 1.0388 of maint
+/// value for at most 1.02 of debt, so every liquidation against it lowered health and was
+/// refused: accounts holding it could sink without recourse. Such fees are refused now, and with
+/// the fees allowed a liquidation against stablecoin collateral improves health.
+#[test]
+fn finding_collateral_that_liquidation_could_not_improve_is_refused() {
+    let mut m = Market::new();
+    m.with_liquidity();
+    let admin = m.admin.insecure_clone();
+    let (usdc, sol, btc) = (m.usdc, m.sol, m.btc);
+    let outsider = m.user([0, 0, 0]);
+    let weights = [9_500, 9_800, 10_200, 10_500];
+    let config = |fees: (u32, u32)| BankConfig {
+        oracle_feed_id: feed_id(0),
+        ..cross_margin_client::sandbox::bank_config_with_fees(weights, fees.0, fees.1)
+    };
+    let ix =
+        ix::configure_bank(m.group, admin.pubkey(), usdc.address, usdc.oracle, config((500, 100)));
+    m.assert_rejected(&outsider, MarginError::LiquidationFeeTooHigh, |m| {
+        m.chain.send(&[ix], &[&admin])
+    });
+    // A new stablecoin bank with those fees is refused as well.
+    let mint = m.chain.create_mint(6, anchor_spl::token::ID);
+    let (ix, bank, _) = ix::add_bank(
+        m.group,
+        admin.pubkey(),
+        m.chain.payer.pubkey(),
+        mint,
+        anchor_spl::token::ID,
+        usdc.oracle,
+        BankConfig { oracle_feed_id: feed_id(0), ..config((500, 100)) },
+    );
+    m.assert_rejected(&outsider, MarginError::LiquidationFeeTooHigh, |m| {
+        m.chain.send(&[ix], &[&admin])
+    });
+    assert!(m.chain.account(&bank).is_none());
+
+    // USDC as it is (1.5% + 0.5%): 1.02 × 0.98 < 1. An account with $1,000 of USDC borrows SOL,
+    // SOL rises 20%, and the liquidation against its USDC raises its maint health.
+    assert_eq!(m.bank(&usdc).liquidation_fee_bps + m.bank(&usdc).insurance_fee_bps, 200);
+    let borrower = m.user([1_000_000_000, 0, 0]);
+    let liquidator = m.user([0, 0, 100_000_000]);
+    m.deposit(&liquidator, &btc, 100_000_000).expect_ok("liquidator collateral");
+    m.deposit(&borrower, &usdc, 1_000_000_000).expect_ok("deposit USDC");
+    m.borrow(&borrower, &sol, 6_000_000_000).expect_ok("borrow 6 SOL ($750)");
+    let now = m.now();
+    m.set_price(&sol, quote_dollars(150, 0, now));
+    assert!(m.health(&borrower).0.liquidatable);
+    let executed =
+        m.liquidate(&liquidator, &borrower, &sol, &usdc, u64::MAX).expect_ok("liquidate");
+    let event = &executed.events::<Liquidation>()[0];
+    assert!(event.maint_health_after > event.maint_health_before);
+    assert!(event.maint_health_after >= event.end_target_after, "reaches the end target");
     m.assert_conservation();
 }
 
