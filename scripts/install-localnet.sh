@@ -16,9 +16,12 @@
 # The build dirs are kept so that a retry or a neighbouring version reuses what was compiled;
 # delete them to reclaim several GB.
 #
-# Idempotent: when both binaries report the wanted versions it only prints where they are.
+# Idempotent: when the binaries report the wanted versions it only prints where they are.
 # A cold run takes the better part of an hour on 2 cores (docs/LOCALNET.md has the numbers).
-# Usage: scripts/install-localnet.sh [--print-path]
+# Usage: scripts/install-localnet.sh [--print-path | --validator-only]
+#   --validator-only  only solana-test-validator (about 51 of the 67 minutes). Without anchor,
+#                     scripts/localnet-e2e.sh loads the program at genesis instead of deploying
+#                     it with `anchor program deploy`, and `anchor test` is not available.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -34,18 +37,30 @@ LOGS="$TOOLS/logs"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-if [[ "${1:-}" == "--print-path" ]]; then
-  echo "$BIN"
-  exit 0
-fi
+WITH_ANCHOR=1
+case "${1:-}" in
+  --print-path) echo "$BIN"; exit 0 ;;
+  --validator-only) WITH_ANCHOR=0 ;;
+  "") ;;
+  *) echo "unknown option: $1 (use --print-path or --validator-only)" >&2; exit 2 ;;
+esac
 
 # "<binary> --version" contains the wanted version as a whole word.
 has_version() { [[ -x "$1" ]] && "$1" --version 2>/dev/null | grep -qw -- "$2"; }
 
-if has_version "$BIN/solana-test-validator" "$AGAVE_VERSION" && has_version "$BIN/anchor" "$ANCHOR_VERSION"; then
+report() {
   echo "solana-test-validator: $BIN/solana-test-validator ($("$BIN/solana-test-validator" --version))"
-  echo "anchor:                $BIN/anchor ($("$BIN/anchor" --version))"
+  if has_version "$BIN/anchor" "$ANCHOR_VERSION"; then
+    echo "anchor:                $BIN/anchor ($("$BIN/anchor" --version))"
+  else
+    echo "anchor:                not installed (run without --validator-only to add it)"
+  fi
   echo "add to PATH:           export PATH=\"$BIN:\$PATH\""
+}
+
+if has_version "$BIN/solana-test-validator" "$AGAVE_VERSION" &&
+  { ((!WITH_ANCHOR)) || has_version "$BIN/anchor" "$ANCHOR_VERSION"; }; then
+  report
   exit 0
 fi
 
@@ -106,8 +121,5 @@ cargo_install() {
 }
 
 cargo_install agave-validator "$AGAVE_VERSION" solana-test-validator --bin solana-test-validator
-cargo_install anchor-cli "$ANCHOR_VERSION" anchor
-
-echo "solana-test-validator: $BIN/solana-test-validator ($("$BIN/solana-test-validator" --version))"
-echo "anchor:                $BIN/anchor ($("$BIN/anchor" --version))"
-echo "add to PATH:           export PATH=\"$BIN:\$PATH\""
+((WITH_ANCHOR)) && cargo_install anchor-cli "$ANCHOR_VERSION" anchor
+report

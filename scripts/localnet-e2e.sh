@@ -65,7 +65,7 @@ VALIDATOR=${CROSS_MARGIN_VALIDATOR:-$(command -v solana-test-validator || true)}
 ANCHOR=${CROSS_MARGIN_ANCHOR-$(command -v anchor || true)}
 
 if ((!ATTACH)) && [[ -z "$VALIDATOR" || ! -x "$VALIDATOR" ]]; then
-  msg="SKIPPED: localnet end-to-end test (scripts/localnet-e2e.sh): solana-test-validator is not installed. Install it with scripts/install-localnet.sh (about 50 min cold on 2 cores, 67 min with anchor-cli; then a no-op), then run scripts/localnet-e2e.sh."
+  msg="SKIPPED: localnet end-to-end test (scripts/localnet-e2e.sh): solana-test-validator is not installed. Install it with scripts/install-localnet.sh (67 min cold on 2 cores with anchor-cli; --validator-only: about 51 min; then a no-op), then run scripts/localnet-e2e.sh."
   printf '\n*** %s ***\n\n' "$msg" >&2
   ((IF_INSTALLED)) && exit 0
   exit 1

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use cross_margin::error::MarginError;
 use cross_margin::events::{BankruptcyResolved, Liquidation};
 use cross_margin::health::PositionShares;
@@ -25,6 +25,7 @@ use cross_margin_keeper::evaluate::{assess, Shard, Status};
 use cross_margin_keeper::keeper::{Discovered, Skipped};
 use cross_margin_keeper::{Keeper, KeeperConfig};
 
+use crate::invariants;
 use crate::market_model::{exogenous_path, AssetMarket, Rng};
 use crate::scenario::{OracleFormat, Scenario};
 
@@ -396,13 +397,7 @@ impl<'a> Engine<'a> {
             }
             for done in &report.liquidations {
                 let e = &done.event;
-                // No healthy account is liquidated.
-                if e.maint_health_before >= 0 && !flagged.contains(&e.liquidatee) {
-                    bail!("step {step}: healthy account {} liquidated", e.liquidatee);
-                }
-                if e.maint_health_after <= e.maint_health_before && !e.bankrupt {
-                    bail!("step {step}: liquidation of {} did not improve it", e.liquidatee);
-                }
+                invariants::check_liquidation(step, e, flagged.contains(&e.liquidatee))?;
                 // A step that leaves it short of the end target keeps it liquidatable.
                 if e.still_being_liquidated {
                     flagged.insert(e.liquidatee);
@@ -411,10 +406,7 @@ impl<'a> Engine<'a> {
                 liquidations.push(e.clone());
             }
             for done in &report.resolutions {
-                // Bad debt only where the collateral is exhausted.
-                if done.event.deposits_value >= dust {
-                    bail!("step {step}: bad debt from {} with collateral left", done.event.account);
-                }
+                invariants::check_write_off(step, &done.event, dust)?;
                 self.checks += 1;
                 resolutions.push(done.event.clone());
             }
@@ -612,22 +604,8 @@ impl<'a> Engine<'a> {
     fn check_vaults(&mut self) -> Result<()> {
         for bank in &self.banks {
             let (vault, claims) = self.sandbox.vault_and_claims(bank);
-            if (vault as i128) < claims {
-                bail!(
-                    "step {}: bank {} vault {vault} below claims {claims}",
-                    self.step,
-                    bank.index
-                );
-            }
-            let surplus = (vault as i128 - claims) as u64;
-            // Rounding leaves at most a couple of units per transaction.
-            if surplus > 16 + 2 * self.transactions as u64 {
-                bail!(
-                    "step {}: bank {} vault surplus {surplus} beyond rounding",
-                    self.step,
-                    bank.index
-                );
-            }
+            let surplus =
+                invariants::check_vault(self.step, bank.index, vault, claims, self.transactions)?;
             self.max_surplus = self.max_surplus.max(surplus);
             self.checks += 1;
         }

@@ -8,6 +8,7 @@
 //! comparison as Markdown, CSV and SVG charts.
 
 pub mod engine;
+pub mod invariants;
 pub mod market_model;
 pub mod report;
 pub mod scenario;

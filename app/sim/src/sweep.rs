@@ -145,3 +145,56 @@ pub fn run(
     )?;
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crash() -> Scenario {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/crash-30pct.toml");
+        Scenario::from_file(&path).unwrap()
+    }
+
+    #[test]
+    fn a_sweep_is_bank_parameter_and_values() {
+        let sweep: Sweep = "SOL.maint_asset=8000, 8500,9000".parse().unwrap();
+        assert_eq!(sweep.bank, "SOL");
+        assert_eq!(sweep.parameter, "maint_asset");
+        assert_eq!(sweep.values, vec![8_000.0, 8_500.0, 9_000.0]);
+        for bad in ["SOL.maint_asset", "maint_asset=1,2", "SOL.maint_asset=1,x", "SOL.x="] {
+            assert!(bad.parse::<Sweep>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn applying_a_value_changes_that_parameter_only() {
+        let base = crash();
+        let sweep: Sweep = "SOL.maint_asset=8500".parse().unwrap();
+        let swept = sweep.apply(&base, 8_500.0).unwrap();
+        let sol = base.bank_index("SOL").unwrap();
+        assert_eq!(swept.banks[sol].weights.maint_asset, 8_500);
+        assert_eq!(base.banks[sol].weights.maint_asset, 9_000, "the base is untouched");
+        assert_eq!(swept.banks[sol].weights.init_asset, base.banks[sol].weights.init_asset);
+        let depth: Sweep = "SOL.depth_usd=1e6".parse().unwrap();
+        match depth.apply(&base, 1e6).unwrap().banks[sol].market {
+            MarketDepth::ConstantProduct { depth_usd, .. } => assert_eq!(depth_usd, 1e6),
+            other => panic!("{other:?}"),
+        }
+        let scale: Sweep = "SOL.deposit_weight_scale_start_usd=4e6".parse().unwrap();
+        let swept = scale.apply(&base, 4e6).unwrap();
+        assert_eq!(swept.banks[sol].deposit_weight_scale_start_usd, 4e6);
+    }
+
+    #[test]
+    fn unknown_banks_and_parameters_are_refused() {
+        let base = crash();
+        let unknown_bank: Sweep = "DOGE.maint_asset=1".parse().unwrap();
+        assert!(unknown_bank.apply(&base, 1.0).is_err());
+        let unknown: Sweep = "SOL.leverage=1".parse().unwrap();
+        let error = unknown.apply(&base, 1.0).unwrap_err();
+        assert!(error.to_string().contains("unknown sweep parameter"), "{error}");
+        // USDC's market is infinite: no depth to sweep.
+        let depth: Sweep = "USDC.depth_usd=1".parse().unwrap();
+        assert!(depth.apply(&base, 1.0).is_err());
+    }
+}

@@ -1,13 +1,15 @@
 //! The stress lab on the real `.so`: a small run is deterministic for its seed, keeps every
-//! invariant at every step (the engine stops with an error otherwise), and liquidation feedback
-//! can only push prices down in a sell-only market.
+//! invariant at every step (the engine stops with an error otherwise; `invariants::tests` shows
+//! each check failing), and liquidation feedback can only push prices down in a sell-only
+//! market, constant-product or linear. Reports and sweeps are written in full.
 
 use std::path::{Path, PathBuf};
 
 use cross_margin_client::embedded::program_so_path;
 use cross_margin_sim::report;
-use cross_margin_sim::scenario::MarketDepth;
-use cross_margin_sim::{run, Scenario};
+use cross_margin_sim::scenario::{MarketDepth, PricePath};
+use cross_margin_sim::sweep::{self, Sweep};
+use cross_margin_sim::{run, RunResult, Scenario};
 
 fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
@@ -33,7 +35,10 @@ fn every_bundled_scenario_parses() {
         }
     }
     names.sort();
-    assert_eq!(names, ["crash-30pct", "oi-collapse", "usdc-depeg", "whale-unwind"]);
+    assert_eq!(
+        names,
+        ["bleed-and-spike", "crash-30pct", "oi-collapse", "usdc-depeg", "whale-unwind"]
+    );
 }
 
 #[test]
@@ -74,19 +79,89 @@ fn a_small_run_is_deterministic_and_feedback_only_pushes_prices_down() {
     // Sell-only market: with feedback every price is at or below the same step without it.
     let sol = scenario.bank_index("SOL").unwrap();
     assert!(matches!(scenario.banks[sol].market, MarketDepth::ConstantProduct { .. }));
-    for (with, without) in first.steps.iter().zip(&without.steps) {
-        for bank in 0..scenario.banks.len() {
-            assert!(
-                with.prices[bank] <= without.prices[bank] * (1.0 + 1e-12),
-                "step {}",
-                with.step
-            );
-            assert_eq!(without.prices[bank], without.exogenous[bank]);
-        }
-    }
+    assert_feedback_only_lowers_prices(&scenario, &first, &without);
     assert!(totals.sold_usd > 0.0);
     let lowest = |steps: &[cross_margin_sim::StepMetrics]| {
         steps.iter().map(|m| m.prices[sol]).fold(f64::INFINITY, f64::min)
     };
     assert!(lowest(&first.steps) < lowest(&without.steps), "the sales moved SOL");
+}
+
+/// With feedback, every bank's price is at or below the same step without it, which follows the
+/// exogenous path exactly.
+fn assert_feedback_only_lowers_prices(scenario: &Scenario, with: &RunResult, without: &RunResult) {
+    for (w, o) in with.steps.iter().zip(&without.steps) {
+        for bank in 0..scenario.banks.len() {
+            assert!(w.prices[bank] <= o.prices[bank] * (1.0 + 1e-12), "step {}", w.step);
+            assert_eq!(o.prices[bank], o.exogenous[bank]);
+        }
+    }
+}
+
+/// bleed-and-spike cut down to 100 accounts and 30 steps, its volatility spike moved to step 5:
+/// a slow BTC bleed into a linear-impact market and a SOL random walk, both on the program.
+#[test]
+fn a_bleed_and_a_volatility_spike_into_a_linear_market() {
+    let mut scenario = Scenario::from_file(&scenarios().join("bleed-and-spike.toml")).unwrap();
+    scenario.population.accounts = 100;
+    scenario.steps = 30;
+    let sol = scenario.bank_index("SOL").unwrap();
+    let btc = scenario.bank_index("BTC").unwrap();
+    scenario.banks[sol].path =
+        PricePath::Volatility { from_step: 5, steps: 10, sigma_pct: 6.0, drift_pct: -1.0 };
+    assert!(matches!(scenario.banks[btc].market, MarketDepth::Linear { .. }));
+    let program = program_so_path();
+    let (with, without) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| run(&scenario, &program, true, &mut |_, _, _| {}));
+        let b = run(&scenario, &program, false, &mut |_, _, _| {});
+        (a.join().unwrap().unwrap(), b.unwrap())
+    });
+    assert!(report::totals(&with).liquidations > 0);
+    assert!(with.invariant_checks >= scenario.steps * scenario.banks.len());
+    assert_feedback_only_lowers_prices(&scenario, &with, &without);
+    // The bleed is the documented straight line: 25% over the run.
+    let last = without.steps.last().unwrap();
+    assert!((last.exogenous[btc] / 100_000.0 - 0.75).abs() < 1e-9, "{}", last.exogenous[btc]);
+    // The spike moved SOL, and held it once over.
+    let sol_path: Vec<f64> = without.steps.iter().map(|m| m.exogenous[sol]).collect();
+    assert!(sol_path.windows(2).any(|w| w[0] != w[1]));
+    assert!(sol_path[16..].windows(2).all(|w| w[0] == w[1]));
+
+    // The report: Markdown with its tables, the CSV with a row per step of both runs, and every
+    // chart.
+    let dir = std::env::temp_dir().join(format!("cm-lab-report-{}", std::process::id()));
+    report::write(&dir, &scenario, &with, &without).unwrap();
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.starts_with("# Stress report: bleed-and-spike"));
+    assert!(md.contains("| liquidations |") && md.contains("| BTC |"), "{md}");
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + with.steps.len() + without.steps.len());
+    for chart in ["price", "health", "liquidations", "bad_debt", "insurance", "utilization"] {
+        let svg = std::fs::read_to_string(dir.join(format!("charts/{chart}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<polyline"), "{chart}.svg");
+        assert!(md.contains(&format!("(charts/{chart}.svg)")), "{chart} is in the report");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sweep_runs_every_value_and_writes_its_table_and_chart() {
+    let mut scenario = small();
+    scenario.population.accounts = 40;
+    scenario.steps = 15;
+    let sweep: Sweep = "SOL.maint_asset=8500,9000".parse().unwrap();
+    let dir = std::env::temp_dir().join(format!("cm-lab-sweep-{}", std::process::id()));
+    let mut calls = 0;
+    let points =
+        sweep::run(&scenario, &sweep, &program_so_path(), &dir, &mut |_, _, _| calls += 1).unwrap();
+    assert_eq!(calls, 2);
+    assert_eq!(points.iter().map(|p| p.value).collect::<Vec<_>>(), vec![8_500.0, 9_000.0]);
+    let totals: Vec<_> = points.iter().map(|p| p.outcome.as_ref().unwrap()).collect();
+    // A higher maint weight can only delay liquidations: never more of them.
+    assert!(totals[0].liquidations >= totals[1].liquidations);
+    let md = std::fs::read_to_string(dir.join("sweep.md")).unwrap();
+    assert!(md.contains("| 8500 |") && md.contains("| 9000 |"), "{md}");
+    let svg = std::fs::read_to_string(dir.join("sweep.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Bad debt against SOL.maint_asset"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
