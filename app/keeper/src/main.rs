@@ -165,3 +165,84 @@ fn load_lookup_table(backend: &mut RpcBackend, key: Pubkey) -> Result<AddressLoo
         .map_err(|e| anyhow!("lookup table {key}: {e:?}"))?;
     Ok(AddressLookupTableAccount { key, addresses: table.addresses.to_vec() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let mut argv = vec!["cross-margin-keeper", "run"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Run(args) => args,
+        })
+    }
+
+    const REQUIRED: [&str; 6] =
+        ["--keypair", "k.json", "--group", "G", "--liquidator-account", "L"];
+
+    #[test]
+    fn the_run_flags_and_their_defaults() {
+        let args = parse(&REQUIRED).unwrap();
+        assert_eq!(args.rpc_url, "http://127.0.0.1:8899");
+        assert_eq!((args.group.as_str(), args.liquidator_account.as_str()), ("G", "L"));
+        assert_eq!(args.interval_secs, 2.0);
+        assert_eq!((args.priority_fee, args.cu_margin_bps), (0, 1_000));
+        assert!(!args.dry_run && !args.once);
+        assert_eq!(args.shard, Shard::ALL);
+
+        let mut all = REQUIRED.to_vec();
+        all.extend([
+            "--rpc-url",
+            "http://10.0.0.1:8899",
+            "--interval-secs",
+            "0.5",
+            "--priority-fee",
+            "5000",
+            "--cu-margin-bps",
+            "2000",
+            "--dry-run",
+            "--shard",
+            "1/3",
+            "--once",
+        ]);
+        let args = parse(&all).unwrap();
+        assert_eq!(args.rpc_url, "http://10.0.0.1:8899");
+        assert_eq!(
+            (args.interval_secs, args.priority_fee, args.cu_margin_bps),
+            (0.5, 5_000, 2_000)
+        );
+        assert!(args.dry_run && args.once);
+        assert_eq!(args.shard, Shard { index: 1, count: 3 });
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_a_reason() {
+        // The keypair, the group and the liquidator account are required.
+        assert!(parse(&["--group", "G", "--liquidator-account", "L"]).is_err());
+        let mut bad_shard = REQUIRED.to_vec();
+        bad_shard.extend(["--shard", "3/3"]);
+        let error = parse(&bad_shard).err().unwrap().to_string();
+        assert!(error.contains("need 0 <= i < n"), "{error}");
+        let mut bad_fee = REQUIRED.to_vec();
+        bad_fee.extend(["--priority-fee", "-1"]);
+        assert!(parse(&bad_fee).is_err());
+        assert!(pubkey("--group", "not-a-key").unwrap_err().to_string().contains("base58"));
+    }
+
+    #[test]
+    fn a_keypair_file_must_hold_64_bytes() {
+        let dir = std::env::temp_dir().join(format!("keeper-keypair-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.json");
+        let bytes: Vec<u8> = Keypair::new().to_bytes().to_vec();
+        std::fs::write(&good, serde_json::to_string(&bytes).unwrap()).unwrap();
+        assert!(read_keypair(&good).is_ok());
+        let short = dir.join("short.json");
+        std::fs::write(&short, "[1, 2, 3]").unwrap();
+        assert!(read_keypair(&short).unwrap_err().to_string().contains("not a keypair"));
+        let missing = dir.join("missing.json");
+        assert!(read_keypair(&missing).unwrap_err().to_string().contains("reading the keypair"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
