@@ -10,7 +10,7 @@
 #   2. deploy target/deploy/cross_margin.so for real (`anchor program deploy` with
 #      keys/cross_margin-keypair.json); without anchor, load it at genesis (--upgradeable-program)
 #   3. migrations/deploy.ts --url with migrations/config.localnet-genesis.json, twice: the second
-#      run must send nothing
+#      run must send nothing; with anchor installed, a third run through `anchor migrate` too
 #   4. the TS localnet test over RPC (app/sdk/test/localnet.test.ts): users, mints, deposits,
 #      borrows, health by simulation, InitHealthNegative, the keeper's liquidator account
 #   5. crash SOL: the group admin re-pins the SOL bank to the $75 genesis oracle (configure_bank)
@@ -255,7 +255,7 @@ fi
 sdk test/localnet-e2e.ts ready 2>&1 | sed 's/^/    /' >&2 || die "the validator is not ready"
 
 # --- 3. deploy.ts, twice --------------------------------------------------------------------------
-step "3/8 migrations/deploy.ts --url (group + 3 banks), then again: nothing to send"
+step "3/8 migrations/deploy.ts --url (group + 3 banks), then again (and via anchor migrate): nothing to send"
 # --apply-config-changes on the first run only: on a validator reused from an earlier run it puts
 # the SOL bank back on its $125 oracle; on a fresh one it changes nothing.
 first=$(sdk "$ROOT/migrations/deploy.ts" --url "$URL" --keypair "$WALLET" --config "$CONFIG" --apply-config-changes 2>&1) \
@@ -268,6 +268,16 @@ sed 's/^/    /' <<<"$second" >&2
 grep -q "^0 transaction(s) sent" <<<"$second" || die "the second deploy.ts run sent transactions"
 grep -q "differ" <<<"$second" && die "the second deploy.ts run found differences"
 [[ $(grep -c ": unchanged" <<<"$second") -eq 4 ]] || die "expected the group and 3 banks unchanged on the second run"
+if [[ -n "$ANCHOR" ]]; then
+  # And as Anchor's own hook: `anchor migrate` loads migrations/deploy.js, which runs deploy.ts.
+  say "anchor migrate (the same hook through Anchor): nothing to send"
+  third=$(cd "$ROOT" && NODE_PATH="$SDK/node_modules" "$ANCHOR" migrate --provider.cluster "$URL" \
+    --provider.wallet "$WALLET" 2>&1) || { echo "$third" >&2; die "anchor migrate failed"; }
+  sed 's/^/    /' <<<"$third" >&2
+  grep -q "^0 transaction(s) sent" <<<"$third" || die "anchor migrate sent transactions"
+  grep -q "differ" <<<"$third" && die "anchor migrate found differences"
+  [[ $(grep -c ": unchanged" <<<"$third") -eq 4 ]] || die "anchor migrate: expected 4 accounts unchanged"
+fi
 
 # --- 4. the TS test over RPC ----------------------------------------------------------------------
 step "4/8 TS localnet test over RPC (app/sdk/test/localnet.test.ts)"

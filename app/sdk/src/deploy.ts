@@ -247,8 +247,17 @@ export interface DeployOptions {
 const show = (value: unknown): string =>
   value instanceof PublicKey ? value.toBase58() : value instanceof Uint8Array ? Buffer.from(value).toString("hex") : String(value);
 
+/**
+ * A public key from any copy of @solana/web3.js. Two copies in one process (an app that bundles
+ * its own, or `anchor migrate`'s host script next to this SDK) make `instanceof` fail, so keys
+ * compare by value.
+ */
+function isPublicKeyLike(x: unknown): x is { toBase58(): string } {
+  return typeof x === "object" && x !== null && typeof (x as { toBase58?: unknown }).toBase58 === "function";
+}
+
 function sameValue(a: unknown, b: unknown): boolean {
-  if (a instanceof PublicKey && b instanceof PublicKey) return a.equals(b);
+  if (isPublicKeyLike(a) && isPublicKeyLike(b)) return a.toBase58() === b.toBase58();
   if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b));
   return a === b;
 }
@@ -262,7 +271,7 @@ export function bankDifferences(bank: Bank, spec: BankDeploySpec): FieldDifferen
       differences.push({ field, onChain: show(current[field]), wanted: show(spec.config[field]) });
     }
   }
-  if (!bank.oracle.equals(spec.oracle)) differences.push({ field: "oracle", onChain: show(bank.oracle), wanted: show(spec.oracle) });
+  if (!sameValue(bank.oracle, spec.oracle)) differences.push({ field: "oracle", onChain: show(bank.oracle), wanted: show(spec.oracle) });
   return differences;
 }
 

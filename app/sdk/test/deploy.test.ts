@@ -133,6 +133,30 @@ describe("deployFromConfig", () => {
     assert.deepEqual(chain.snapshot(keys), before, "the second run changed no account");
   });
 
+  it("compares keys by value, so keys from another copy of @solana/web3.js still match", async () => {
+    // `anchor migrate` runs the hook next to its own copy of web3.js, whose PublicKey is another
+    // class: the second run then reported the group as differing (found on a real validator).
+    const { chain, admin, json } = stage();
+    const config = parseDeployConfig(json);
+    await deployFromConfig(chain, admin, config);
+    const foreign = (key: PublicKey): PublicKey => {
+      const copy: unknown = Object.assign(Object.create(null), { toBase58: () => key.toBase58() });
+      return copy as PublicKey;
+    };
+    const foreignConfig = {
+      ...config,
+      pythReceiverProgram: foreign(config.pythReceiverProgram),
+      pythLegacyProgram: foreign(config.pythLegacyProgram),
+      banks: config.banks.map((b) => ({ ...b, oracle: foreign(b.oracle) })),
+    };
+    const attempts = chain.sendAttempts;
+    const second = await deployFromConfig(chain, admin, foreignConfig);
+    assert.equal(chain.sendAttempts, attempts);
+    assert.equal(second.group.action, "unchanged");
+    assert.deepEqual(second.group.differences, []);
+    assert.deepEqual(second.banks.map((b) => [b.action, b.differences.length]), [["unchanged", 0], ["unchanged", 0]]);
+  });
+
   it("reports a changed bank config field by field, and reconfigures only when asked", async () => {
     const { chain, admin, json, btcOracle } = stage();
     await deployFromConfig(chain, admin, parseDeployConfig(json));
