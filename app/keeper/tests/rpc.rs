@@ -2,7 +2,8 @@
 //! `scripts/install-localnet.sh`) running the real `.so`, serving the same seeded market as the
 //! embedded test after a SOL crash. The market is built on the embedded chain through real
 //! transactions and loaded into the validator's genesis; every liquidation then happens on the
-//! validator. Without a validator on this machine the test says so loudly and passes.
+//! validator. Without a validator on this machine the test says so loudly and passes, unless
+//! CROSS_MARGIN_REQUIRE_VALIDATOR is set (scripts/test.sh sets it once it has installed one).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
@@ -23,6 +24,11 @@ use solana_transaction::versioned::VersionedTransaction;
 #[test]
 fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
     let Some(binary) = find_validator() else {
+        // scripts/test.sh installs the validator first and sets this, so there it must run.
+        assert!(
+            std::env::var_os("CROSS_MARGIN_REQUIRE_VALIDATOR").is_none(),
+            "CROSS_MARGIN_REQUIRE_VALIDATOR is set but no solana-test-validator was found"
+        );
         eprintln!(
             "\n*** SKIPPED: no solana-test-validator on this machine. Install it with \
              scripts/install-localnet.sh (agave-validator 4.2.2, built from crates.io) to run the \
