@@ -435,3 +435,45 @@ fn transactions_carry_the_simulated_limit_and_the_priority_fee() {
         assert_eq!(budget(tx).1, 7_500);
     }
 }
+
+/// Of a liquidatee's two collaterals the keeper takes the one that pays the most: SOL, whose
+/// liquidation fee is 5%, over USDC's 1.5%, although seizing USDC (maint weight 0.98 against
+/// SOL's 0.9) would let it take over more debt: all $980 its USDC covers, against the $896 that
+/// takes the account to its end target through SOL. $980 × 1.5% = $14.70 < $896 × 5% = $44.80.
+#[test]
+fn the_keeper_picks_the_pair_that_pays_the_most() {
+    use cross_margin_keeper::plan::plan_liquidation;
+    use cross_margin_keeper::scenario::{BTC, SOL, USDC};
+    let mut market = SeededMarket::new(chain(), 1, 7).expect("seeded market");
+    let (keeper, keeper_user) = market.keeper(5_000_000).expect("keeper");
+    // $1,000 of USDC and 8 SOL ($1,000) deposited, 0.015 BTC ($1,500) borrowed.
+    let funds = [whole(&USDC, 1_000), whole(&SOL, 8), 0];
+    let borrower = market.sandbox.user(&funds).expect("borrower");
+    let (usdc, sol, btc) = (market.banks[0], market.banks[1], market.banks[2]);
+    market.sandbox.deposit(&borrower, &usdc, funds[0]).expect("deposit USDC");
+    market.sandbox.deposit(&borrower, &sol, funds[1]).expect("deposit SOL");
+    market.sandbox.borrow(&borrower, &btc, whole(&BTC, 15) / 1_000).expect("borrow BTC");
+    // BTC to $120,000: maint 980 + 900 = 1,880 against 1,800 × 1.08 = 1,944.
+    market.set_price(2, 1_200_000_000);
+
+    let mut backend = EmbeddedBackend::new(&mut market.sandbox.chain);
+    let discovered = keeper.discover(&mut backend).expect("discover");
+    let account = |key: &Pubkey| discovered.accounts.iter().find(|(k, _)| k == key).unwrap().1;
+    let liquidatee = account(&borrower.account);
+    let plan = plan_liquidation(&discovered.market, &liquidatee, &account(&keeper_user.account))
+        .expect("a plan");
+    assert_eq!((plan.liab_bank, plan.asset_bank), (2, 1), "BTC debt for SOL collateral");
+    // What it pays is SOL's 5% fee on the debt taken over, at oracle prices.
+    let debt_value = plan.amounts.liab as i128 * 120_000 * 1_000_000 / 100_000_000;
+    assert!(
+        (890_000_000..=900_000_000).contains(&debt_value),
+        "${} of debt",
+        debt_value / 1_000_000
+    );
+    let fee = debt_value * 5 / 100;
+    assert!((plan.profit_quote - fee).abs() <= 1_000, "profit {} vs fee {fee}", plan.profit_quote);
+    // The program agrees: the step it plans is the step that lands.
+    let report = keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round");
+    let done = report.liquidations.iter().find(|l| l.event.liquidatee == borrower.account).unwrap();
+    assert_eq!((done.event.liab_amount, done.event.asset_bank), (plan.amounts.liab, sol.address));
+}
