@@ -1228,8 +1228,8 @@ impl World {
         let write_off = can_write_off_account(&report.totals, account.bankrupt != 0, dust);
         let target =
             end_target(report.totals.maint_weighted_liabs, s.group.liquidation_end_buffer_bps);
-        let flagged = account.being_liquidated != 0;
-        let liquidatable = is_liquidatable(report.totals.health.maint, target, flagged);
+        let under_way = account.being_liquidated != 0;
+        let liquidatable = is_liquidatable(report.totals.health.maint, target, under_way);
         Some(Judgement { write_off, liquidatable })
     }
 

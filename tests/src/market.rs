@@ -130,6 +130,8 @@ impl Market {
         let mut addresses = vec![self.group, user.account];
         addresses.extend(user.tokens.iter().copied());
         addresses.extend(self.users.iter().copied());
+        addresses.sort();
+        addresses.dedup();
         for bank in self.banks() {
             addresses.extend([bank.address, bank.vault, bank.oracle]);
         }

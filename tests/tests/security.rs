@@ -92,7 +92,7 @@ fn finding_collateral_that_liquidation_could_not_improve_is_refused() {
         mint,
         anchor_spl::token::ID,
         usdc.oracle,
-        BankConfig { oracle_feed_id: feed_id(0), ..config((500, 100)) },
+        config((500, 100)),
     );
     m.assert_rejected(&outsider, MarginError::LiquidationFeeTooHigh, |m| {
         m.chain.send(&[ix], &[&admin])
