@@ -8,7 +8,10 @@
 //! borrows, `from_insurance` from insurance and `socialized` from deposits, and since
 //! `debt = from_insurance + socialized` the vault still covers every claim without a token moving.
 
+use crate::error::MarginError;
 use crate::health::AccountTotals;
+use crate::positions;
+use crate::state::{Bank, MarginAccount};
 
 /// Deposits all worth less than the dust threshold (quote native units), and debt left: nothing
 /// is left to liquidate, so the debt can only be written off.
@@ -92,6 +95,61 @@ pub fn settle(
     Ok(Settlement { debt, from_insurance, socialized, deposit_index: new_index })
 }
 
+/// What a write-off did: the `BankruptcyResolved` event's numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOff {
+    pub settlement: Settlement,
+    pub collateral: Collateral,
+    pub deposit_index_before: u128,
+    /// Debt remains in another bank: the account stays flagged bankrupt.
+    pub still_bankrupt: bool,
+}
+
+/// An account's collateral as a write-off judges it (see [`can_write_off`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collateral {
+    pub deposits_value: u64,
+    /// The debts' value; `None` when they are not priced (the account is flagged).
+    pub liabs_value: Option<u64>,
+    pub has_debt: bool,
+}
+
+/// Writes off the account's whole borrow in `bank` (accrued to now), if [`can_write_off`] allows
+/// it for the account's `collateral`, priced by the caller once the debt is known to exist: the
+/// insurance fund pays first, the rest lowers the deposit index. The account stays flagged
+/// while debt remains.
+#[inline(always)]
+pub fn write_off<E: From<MarginError>>(
+    account: &mut MarginAccount,
+    bank: &mut Bank,
+    dust_quote: u64,
+    collateral: impl FnOnce(&MarginAccount, &Bank) -> Result<Collateral, E>,
+) -> Result<WriteOff, E> {
+    let debt = positions::borrow_native(account, bank)?;
+    if debt == 0 {
+        return Err(MarginError::NoBorrow.into());
+    }
+    let flagged = account.bankrupt != 0;
+    let c = collateral(account, bank)?;
+    if !can_write_off(c.deposits_value, c.liabs_value, c.has_debt, flagged, dust_quote) {
+        return Err(MarginError::NotBankrupt.into());
+    }
+    let deposit_index_before = bank.deposit_index();
+    let settlement =
+        settle(debt, bank.insurance_native, deposit_index_before, bank.total_deposit_shares)
+            .map_err(|_| MarginError::LossExceedsDeposits)?;
+    positions::forgive_debt(account, bank)?;
+    bank.insurance_native -= settlement.from_insurance;
+    bank.set_deposit_index(settlement.deposit_index);
+
+    let still_bankrupt = account.has_borrows();
+    account.bankrupt = still_bankrupt as u8;
+    if !still_bankrupt {
+        account.being_liquidated = 0;
+    }
+    Ok(WriteOff { settlement, collateral: c, deposit_index_before, still_bankrupt })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +206,33 @@ mod tests {
         assert_eq!(settle(1, 0, ONE_Q64, 0), Err(LossExceedsDeposits));
         // With no loss to share, no depositors are needed.
         assert!(settle(5, 5, ONE_Q64, 0).is_ok());
+    }
+
+    #[test]
+    fn a_write_off_forgives_the_debt_insurance_first_and_clears_the_flags() {
+        let mut bank: Bank = bytemuck::Zeroable::zeroed();
+        bank.set_deposit_index(ONE_Q64);
+        bank.set_borrow_index(ONE_Q64);
+        bank.total_deposit_shares = 10_000;
+        bank.insurance_native = 250;
+        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+        positions::borrow(&mut account, &mut bank, 1_000).unwrap();
+        account.bankrupt = 1;
+        account.being_liquidated = 1;
+        let collateral = Collateral { deposits_value: 10, liabs_value: None, has_debt: true };
+        let done = write_off::<MarginError>(&mut account, &mut bank, 1_000, |_, _| Ok(collateral))
+            .unwrap();
+        assert_eq!(done.settlement, settle(1_000, 250, ONE_Q64, 10_000).unwrap());
+        assert_eq!((bank.insurance_native, bank.total_borrow_shares), (0, 0));
+        assert_eq!(bank.deposit_index(), done.settlement.deposit_index);
+        assert!(!done.still_bankrupt && account.is_empty());
+        assert_eq!((account.bankrupt, account.being_liquidated), (0, 0));
+        // Nothing left to forgive; and a solvent, unflagged account is refused.
+        let again = write_off::<MarginError>(&mut account, &mut bank, 1_000, |_, _| Ok(collateral));
+        assert_eq!(again, Err(MarginError::NoBorrow));
+        positions::borrow(&mut account, &mut bank, 100).unwrap();
+        let solvent = Collateral { deposits_value: 500, liabs_value: Some(100), has_debt: true };
+        let refused = write_off::<MarginError>(&mut account, &mut bank, 1_000, |_, _| Ok(solvent));
+        assert_eq!(refused, Err(MarginError::NotBankrupt));
     }
 }

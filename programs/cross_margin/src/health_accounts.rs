@@ -6,7 +6,9 @@ use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 
 use crate::error::MarginError;
-use crate::health::{AccountTotals, BankRisk, Health, PositionHealth, PositionShares};
+use crate::health::{
+    find_position, AccountTotals, BankRisk, Health, PositionHealth, PositionShares, PricedPosition,
+};
 use crate::oracle::{read_bank_price_side, OracleAccount, PriceSide};
 use crate::state::{Bank, Group, MarginAccount};
 
@@ -14,17 +16,6 @@ use crate::state::{Bank, Group, MarginAccount};
 pub struct LoadedBank<'a> {
     pub key: Pubkey,
     pub bank: &'a Bank,
-}
-
-/// One position as the health check priced it.
-#[derive(Debug, Clone, Copy)]
-pub struct PricedPosition {
-    pub bank_index: u16,
-    pub bank: Pubkey,
-    /// The bank's risk inputs at the prices read (only this position's side is priced).
-    pub risk: BankRisk,
-    pub shares: PositionShares,
-    pub health: PositionHealth,
 }
 
 /// Health of `account`, and (if asked for) its per-position breakdown in slot order.
@@ -39,8 +30,8 @@ pub struct HealthReport {
 }
 
 impl HealthReport {
-    pub fn position(&self, bank: &Pubkey) -> Option<&PricedPosition> {
-        self.positions.iter().find(|p| p.bank == *bank)
+    pub fn position(&self, bank_index: u16) -> Option<&PricedPosition> {
+        find_position(&self.positions, bank_index)
     }
 
     /// `Breakdown::PerPosition` only: the account's totals (health, maint-weighted liabilities,
@@ -129,7 +120,6 @@ pub fn compute_account_health(
         report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
         report.positions.push(PricedPosition {
             bank_index: position.bank_index,
-            bank: *bank_info.key,
             risk,
             shares,
             health: position_health,

@@ -132,6 +132,27 @@ impl BankRisk {
     }
 }
 
+/// One position as a health check priced it: its bank's risk inputs (indices, prices, weights)
+/// and what it contributes. Only the position's own side is priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PricedPosition {
+    pub bank_index: u16,
+    pub risk: BankRisk,
+    pub shares: PositionShares,
+    pub health: PositionHealth,
+}
+
+impl PricedPosition {
+    pub fn new(bank_index: u16, risk: BankRisk, shares: PositionShares) -> MathResult<Self> {
+        Ok(Self { bank_index, risk, shares, health: risk.position_health(shares)? })
+    }
+}
+
+/// The position of `bank_index` among `positions`, if any.
+pub fn find_position(positions: &[PricedPosition], bank_index: u16) -> Option<&PricedPosition> {
+    positions.iter().find(|p| p.bank_index == bank_index)
+}
+
 /// An account's totals over its positions: its health, and what liquidation and bankruptcy
 /// judge it by. Summed here, once, for the program, the keeper and the simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

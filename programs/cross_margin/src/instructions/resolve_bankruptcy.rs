@@ -1,10 +1,9 @@
 use anchor_lang::prelude::*;
 
-use crate::bankruptcy::{can_write_off, settle};
+use crate::bankruptcy::{write_off, Collateral};
 use crate::error::MarginError;
 use crate::events::BankruptcyResolved;
 use crate::health_accounts::{compute_account_health, Breakdown, LoadedBank};
-use crate::positions;
 use crate::state::{Bank, Group, MarginAccount};
 
 #[derive(Accounts)]
@@ -33,60 +32,51 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
     let mut bank = ctx.accounts.liab_bank.load_mut()?;
     bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
     let mut account = ctx.accounts.account.load_mut()?;
-    let debt = positions::borrow_native(&account, &bank)?;
-    require!(debt > 0, MarginError::NoBorrow);
-
-    // A flagged account (the liquidation that exhausted it found it insolvent) needs only its
-    // deposits priced; any other must be insolvent now, so its debts are priced too.
-    let flagged = account.bankrupt != 0;
-    let breakdown = if flagged { Breakdown::Collateral } else { Breakdown::PerPosition };
-    let collateral = compute_account_health(
-        &account,
-        &ctx.accounts.group.key(),
-        &group,
-        ctx.remaining_accounts,
-        now,
-        &[LoadedBank { key: ctx.accounts.liab_bank.key(), bank: &bank }],
-        breakdown,
-    )?;
-    let (deposits_value, liabs_value, has_debt) = if flagged {
-        (collateral.deposits_value, None, collateral.has_debt)
-    } else {
-        let totals = collateral.totals()?;
-        (totals.deposits_value, Some(totals.liabs_value), totals.has_debt)
-    };
-    require!(
-        can_write_off(deposits_value, liabs_value, has_debt, flagged, group.bankruptcy_dust_quote),
-        MarginError::NotBankrupt
-    );
-
-    let deposit_index_before = bank.deposit_index();
-    let settlement =
-        settle(debt, bank.insurance_native, deposit_index_before, bank.total_deposit_shares)
-            .map_err(|_| MarginError::LossExceedsDeposits)?;
-    positions::forgive_debt(&mut account, &mut bank)?;
-    bank.insurance_native -= settlement.from_insurance;
-    bank.set_deposit_index(settlement.deposit_index);
-
-    let debt_left =
-        account.active_positions().any(|p| p.kind() == crate::state::PositionKind::Borrow);
-    account.bankrupt = debt_left as u8;
-    if !debt_left {
-        account.being_liquidated = 0;
-    }
+    let (group_key, bank_key) = (ctx.accounts.group.key(), ctx.accounts.liab_bank.key());
+    let dust = group.bankruptcy_dust_quote;
+    let done = write_off(&mut account, &mut bank, dust, |account, bank| -> Result<_> {
+        // A flagged account (the liquidation that exhausted it found it insolvent) needs only
+        // its deposits priced; any other must be insolvent now, so its debts are priced too.
+        let flagged = account.bankrupt != 0;
+        let breakdown = if flagged { Breakdown::Collateral } else { Breakdown::PerPosition };
+        let report = compute_account_health(
+            account,
+            &group_key,
+            &group,
+            ctx.remaining_accounts,
+            now,
+            &[LoadedBank { key: bank_key, bank }],
+            breakdown,
+        )?;
+        Ok(if flagged {
+            Collateral {
+                deposits_value: report.deposits_value,
+                liabs_value: None,
+                has_debt: report.has_debt,
+            }
+        } else {
+            let totals = report.totals()?;
+            Collateral {
+                deposits_value: totals.deposits_value,
+                liabs_value: Some(totals.liabs_value),
+                has_debt: totals.has_debt,
+            }
+        })
+    })?;
+    let settlement = done.settlement;
 
     emit!(BankruptcyResolved {
-        group: ctx.accounts.group.key(),
+        group: group_key,
         account: ctx.accounts.account.key(),
-        liab_bank: ctx.accounts.liab_bank.key(),
-        debt,
+        liab_bank: bank_key,
+        debt: settlement.debt,
         from_insurance: settlement.from_insurance,
         socialized: settlement.socialized,
-        deposit_index_before,
+        deposit_index_before: done.deposit_index_before,
         deposit_index_after: settlement.deposit_index,
         insurance_after: bank.insurance_native,
-        deposits_value,
-        still_bankrupt: debt_left,
+        deposits_value: done.collateral.deposits_value,
+        still_bankrupt: done.still_bankrupt,
     });
     Ok(())
 }

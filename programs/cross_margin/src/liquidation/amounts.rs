@@ -1,4 +1,5 @@
-//! Liquidation amounts: pure, closed-form, shared by the program and the keeper.
+//! Liquidation amounts: pure, closed-form, computed by [`super::step`] for the program, the keeper
+//! and the property campaign.
 //!
 //! The liquidator takes over `L` native units of the liquidatee's borrow in the liability bank
 //! and receives deposit in the asset bank worth `L · p_liab · (1 + fee)`; an insurance fee
