@@ -22,6 +22,7 @@ use cross_margin::math::{div_q64, mul_q64, Round, ONE_Q64};
 use cross_margin::oracle::{read_bank_price, OracleAccount, OraclePrice};
 use cross_margin::positions;
 use cross_margin::state::{Bank, Group, MarginAccount, OracleKind, PositionKind};
+use cross_margin_client::embedded::tx_result;
 use cross_margin_client::ix::{self, BankRef, Movement, Transfer};
 use cross_margin_client::pyth::Quote;
 use litesvm::LiteSVM;
@@ -941,18 +942,7 @@ impl World {
         let tx = Transaction::new_unsigned(message);
         let result = chain.svm.send_transaction(tx);
         chain.svm.expire_blockhash();
-        match result {
-            Ok(meta) => Ok(Executed {
-                compute_units: meta.compute_units_consumed,
-                logs: meta.logs,
-                return_data: meta.return_data.data,
-            }),
-            Err(failed) => Err(Failed {
-                error: failed.err,
-                compute_units: failed.meta.compute_units_consumed,
-                logs: failed.meta.logs,
-            }),
-        }
+        tx_result(result)
     }
 
     fn stats_ok(&mut self, op: &Op) {

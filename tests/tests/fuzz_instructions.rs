@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use anchor_lang::prelude::AccountMeta;
 use anchor_lang::Discriminator;
 use cross_margin::state::{Bank, MarginAccount};
+use cross_margin_client::embedded::tx_result;
 use cross_margin_client::ix::{self, Movement};
 use cross_margin_client::pyth::{self, Quote};
 use cross_margin_tests::campaign::{World, BANKS, USERS};
@@ -312,18 +313,7 @@ impl Fuzz {
         message.recent_blockhash = chain.svm.latest_blockhash();
         let result = chain.svm.send_transaction(Transaction::new_unsigned(message));
         chain.svm.expire_blockhash();
-        match result {
-            Ok(meta) => Ok(Executed {
-                compute_units: meta.compute_units_consumed,
-                logs: meta.logs,
-                return_data: meta.return_data.data,
-            }),
-            Err(failed) => Err(Failed {
-                error: failed.err,
-                compute_units: failed.meta.compute_units_consumed,
-                logs: failed.meta.logs,
-            }),
-        }
+        tx_result(result)
     }
 
     fn case(&mut self, bytes: &[u8]) -> Result<(), String> {
