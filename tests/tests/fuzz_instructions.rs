@@ -17,15 +17,12 @@ use std::cell::RefCell;
 use anchor_lang::prelude::AccountMeta;
 use anchor_lang::Discriminator;
 use cross_margin::state::{Bank, MarginAccount};
-use cross_margin_client::embedded::tx_result;
 use cross_margin_client::ix::{self, Movement};
 use cross_margin_client::pyth::{self, Quote};
 use cross_margin_tests::campaign::{World, BANKS, USERS};
 use cross_margin_tests::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
-use solana_message::Message;
-use solana_transaction::Transaction;
 
 /// Every instruction of the program, by discriminator.
 fn discriminators() -> Vec<&'static [u8]> {
@@ -307,15 +304,6 @@ impl Fuzz {
         self.valid_ix(input)
     }
 
-    fn send(&mut self, ixs: &[Instruction]) -> TxResult {
-        let chain = &mut self.world.m.chain;
-        let mut message = Message::new(ixs, Some(&chain.payer.pubkey()));
-        message.recent_blockhash = chain.svm.latest_blockhash();
-        let result = chain.svm.send_transaction(Transaction::new_unsigned(message));
-        chain.svm.expire_blockhash();
-        tx_result(result)
-    }
-
     fn case(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.world.m.chain.svm = self.base.clone();
         let mut input = Input(bytes);
@@ -328,7 +316,7 @@ impl Fuzz {
         let payer = self.world.m.chain.payer.pubkey();
         let watched: Vec<Pubkey> = self.pool.iter().copied().filter(|k| *k != payer).collect();
         let snapshot = Snapshot::take(&self.world.m.chain, &watched);
-        let result = self.send(&[ix.clone()]);
+        let result = self.world.send_tx(&[ix.clone()]);
         let logs = match &result {
             Ok(e) => &e.logs,
             Err(f) => &f.logs,

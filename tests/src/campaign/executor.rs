@@ -242,7 +242,7 @@ impl World {
     /// Sends `ixs` with the chain's fee payer, unsigned: the campaign's chain does not verify
     /// signatures (see `World::new`), and the signer flags in the message are what the program
     /// sees. Ed25519 signing would otherwise be most of a debug build's time per step.
-    pub(super) fn send_tx(&mut self, ixs: &[Instruction]) -> TxResult {
+    pub fn send_tx(&mut self, ixs: &[Instruction]) -> TxResult {
         let chain = &mut self.m.chain;
         let mut message = Message::new(ixs, Some(&chain.payer.pubkey()));
         message.recent_blockhash = chain.svm.latest_blockhash();
