@@ -14,6 +14,14 @@ use crate::*;
 
 type Prices = [Result<OraclePrice, MarginError>];
 
+/// A transaction that landed: the states before and after it, and what it logged.
+#[derive(Clone, Copy)]
+struct Landed<'a> {
+    s0: &'a State,
+    s1: &'a State,
+    executed: &'a Executed,
+}
+
 impl World {
     /// The per-action invariants of a successful instruction, and the ledger.
     pub(super) fn after_success(
@@ -23,25 +31,24 @@ impl World {
         s1: &State,
         executed: &Executed,
     ) -> Check {
+        let landed = &Landed { s0, s1, executed };
         match *op {
             Op::Deposit { user, bank, .. } | Op::Repay { user, bank, .. } => {
                 self.after_paying_in(s0, s1, user as usize, bank as usize)
             }
             Op::Withdraw { user, bank, .. } | Op::Borrow { user, bank, .. } => {
-                self.after_taking_out(op, s0, s1, user as usize, bank as usize, executed)
+                self.after_taking_out(op, landed, user as usize, bank as usize)
             }
             Op::Liquidate { liquidator, liquidatee, liab, asset, amount } => {
                 let call = self.liquidation_call(s0, liquidator, liquidatee, liab, asset, amount);
-                self.check_liquidation(s0, s1, &call, executed)
+                self.check_liquidation(landed, &call)
             }
-            Op::Resolve { user, bank } => {
-                self.after_resolve(s0, s1, user as usize, bank as usize, executed)
-            }
+            Op::Resolve { user, bank } => self.after_resolve(landed, user as usize, bank as usize),
             Op::FundInsurance { bank, .. } => after_fund_insurance(s0, s1, bank as usize),
             Op::Close { user } => after_close(s0, s1, user as usize),
             Op::Reopen { user } => after_reopen(s1, user as usize),
             Op::ReduceOnly(_) => Ok(()),
-            Op::Bad(bad) => self.after_bad_input(bad, s0, s1, executed),
+            Op::Bad(bad) => self.after_bad_input(bad, landed),
             no_transaction!() => unreachable!("{op:?} sends no transaction"),
         }
     }
@@ -57,15 +64,8 @@ impl World {
 
     /// Withdraw or borrow: the wallet received what the vault paid, and an account with
     /// borrows is at init health >= 0, as its event says.
-    fn after_taking_out(
-        &mut self,
-        op: &Op,
-        s0: &State,
-        s1: &State,
-        u: usize,
-        b: usize,
-        executed: &Executed,
-    ) -> Check {
+    fn after_taking_out(&mut self, op: &Op, landed: &Landed, u: usize, b: usize) -> Check {
+        let Landed { s0, s1, executed } = *landed;
         let got = s1.wallets[u][b] - s0.wallets[u][b];
         ensure!(s0.vaults[b] == s1.vaults[b] + got, "wallet received what the vault did not pay");
         self.ledger[u][b] -= got as i128;
@@ -94,14 +94,8 @@ impl World {
     }
 
     /// A write-off: only of an account below dust, insolvent or flagged by a liquidation.
-    fn after_resolve(
-        &mut self,
-        s0: &State,
-        s1: &State,
-        u: usize,
-        b: usize,
-        executed: &Executed,
-    ) -> Check {
+    fn after_resolve(&mut self, landed: &Landed, u: usize, b: usize) -> Check {
+        let Landed { s0, s1, executed } = *landed;
         let facts = self
             .write_off_facts(s0, u, b)
             .map_err(|e| format!("resolve priced what the checks cannot: {e}"))?;
@@ -123,7 +117,7 @@ impl World {
 
     /// Only health tampering that the program may ignore can succeed: apply the honest
     /// instruction's bookkeeping.
-    fn after_bad_input(&mut self, bad: BadOp, s0: &State, s1: &State, ex: &Executed) -> Check {
+    fn after_bad_input(&mut self, bad: BadOp, landed: &Landed) -> Check {
         let BadOp::Health { user, bank, borrow, amount, .. } = bad else {
             return Err(format!("bad input {bad:?} succeeded"));
         };
@@ -132,19 +126,14 @@ impl World {
         } else {
             Op::Withdraw { user, bank, amount }
         };
-        self.after_success(&honest, s0, s1, ex)
+        self.after_success(&honest, landed.s0, landed.s1, landed.executed)
     }
 
     /// A liquidation: of a liquidatable account, by the liquidation module's amounts, improving
     /// its health (or clearing the debt), flagging bankruptcy only when a write-off is due,
     /// leaving the liquidator healthy and moving no tokens.
-    fn check_liquidation(
-        &mut self,
-        s0: &State,
-        s1: &State,
-        call: &LiquidationCall,
-        executed: &Executed,
-    ) -> Check {
+    fn check_liquidation(&mut self, landed: &Landed, call: &LiquidationCall) -> Check {
+        let Landed { s0, s1, executed } = *landed;
         let event = executed.events::<Liquidation>()[0].clone();
         let prices = self.prices(s0);
         let before = self.check_liquidatee_before(s0, call, &event, &prices)?;
