@@ -23,8 +23,6 @@ use cross_margin_tests::campaign::{World, BANKS, USERS};
 use cross_margin_tests::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
-use solana_message::Message;
-use solana_transaction::Transaction;
 
 /// Every instruction of the program, by discriminator.
 fn discriminators() -> Vec<&'static [u8]> {
@@ -306,26 +304,6 @@ impl Fuzz {
         self.valid_ix(input)
     }
 
-    fn send(&mut self, ixs: &[Instruction]) -> TxResult {
-        let chain = &mut self.world.m.chain;
-        let mut message = Message::new(ixs, Some(&chain.payer.pubkey()));
-        message.recent_blockhash = chain.svm.latest_blockhash();
-        let result = chain.svm.send_transaction(Transaction::new_unsigned(message));
-        chain.svm.expire_blockhash();
-        match result {
-            Ok(meta) => Ok(Executed {
-                compute_units: meta.compute_units_consumed,
-                logs: meta.logs,
-                return_data: meta.return_data.data,
-            }),
-            Err(failed) => Err(Failed {
-                error: failed.err,
-                compute_units: failed.meta.compute_units_consumed,
-                logs: failed.meta.logs,
-            }),
-        }
-    }
-
     fn case(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.world.m.chain.svm = self.base.clone();
         let mut input = Input(bytes);
@@ -338,7 +316,7 @@ impl Fuzz {
         let payer = self.world.m.chain.payer.pubkey();
         let watched: Vec<Pubkey> = self.pool.iter().copied().filter(|k| *k != payer).collect();
         let snapshot = Snapshot::take(&self.world.m.chain, &watched);
-        let result = self.send(&[ix.clone()]);
+        let result = self.world.send_tx(&[ix.clone()]);
         let logs = match &result {
             Ok(e) => &e.logs,
             Err(f) => &f.logs,

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Owner, ZeroCopy};
+use litesvm::types::TransactionResult;
 use litesvm::LiteSVM;
 use solana_account::Account;
 use solana_address_lookup_table_interface::state::{AddressLookupTable, LookupTableMeta};
@@ -22,6 +23,23 @@ use solana_program_option::COption;
 use solana_program_pack::Pack;
 
 use crate::outcome::{Executed, Failed, TxResult};
+
+/// A LiteSVM transaction result (of `send_transaction`, or of `simulate_transaction` mapped to
+/// its `meta`) as a [`TxResult`].
+pub fn tx_result(result: TransactionResult) -> TxResult {
+    match result {
+        Ok(meta) => Ok(Executed {
+            compute_units: meta.compute_units_consumed,
+            logs: meta.logs,
+            return_data: meta.return_data.data,
+        }),
+        Err(failed) => Err(Failed {
+            error: failed.err,
+            compute_units: failed.meta.compute_units_consumed,
+            logs: failed.meta.logs,
+        }),
+    }
+}
 
 /// Where the build script puts the program: `<workspace>/target/deploy/cross_margin.so`.
 /// `CROSS_MARGIN_SO` overrides it.
@@ -181,35 +199,13 @@ impl EmbeddedChain {
 
     /// Simulates a signed transaction without changing any account.
     pub fn simulate_versioned(&self, tx: VersionedTransaction) -> TxResult {
-        match self.svm.simulate_transaction(tx) {
-            Ok(info) => Ok(Executed {
-                compute_units: info.meta.compute_units_consumed,
-                logs: info.meta.logs,
-                return_data: info.meta.return_data.data,
-            }),
-            Err(failed) => Err(Failed {
-                error: failed.err,
-                compute_units: failed.meta.compute_units_consumed,
-                logs: failed.meta.logs,
-            }),
-        }
+        tx_result(self.svm.simulate_transaction(tx).map(|info| info.meta))
     }
 
     fn execute(&mut self, tx: VersionedTransaction) -> TxResult {
         let result = self.svm.send_transaction(tx);
         self.svm.expire_blockhash();
-        match result {
-            Ok(meta) => Ok(Executed {
-                compute_units: meta.compute_units_consumed,
-                logs: meta.logs,
-                return_data: meta.return_data.data,
-            }),
-            Err(failed) => Err(Failed {
-                error: failed.err,
-                compute_units: failed.meta.compute_units_consumed,
-                logs: failed.meta.logs,
-            }),
-        }
+        tx_result(result)
     }
 
     pub fn account(&self, address: &Pubkey) -> Option<Account> {

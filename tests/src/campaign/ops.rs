@@ -1,0 +1,240 @@
+//! The actions a sequence is made of. Users' and banks' fields are indices (`u8`); where a
+//! field may be a selector (>= 4), `World::concrete` makes it a bank or user first.
+
+use cross_margin_client::ix::Movement;
+
+/// How an amount is chosen, relative to what the action can reach (wallet, deposit, debt,
+/// borrowing capacity), so that sequences stay productive at every price level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    Zero,
+    /// A few native units: rounding at the edge.
+    Units(u64),
+    /// Basis points of the reference (up to 120%: some overshoot on purpose).
+    Frac(u16),
+    All,
+    AllPlusOne,
+    Max,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Deposit,
+    Withdraw,
+    Borrow,
+    Repay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OracleFault {
+    /// Published more than the bank's max age ago.
+    Stale,
+    /// Partially verified (pull) or not trading (legacy).
+    Invalid,
+    NonPositive,
+    /// Confidence above the bank's maximum.
+    WideConf,
+}
+
+/// How a withdraw/borrow's health accounts are tampered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    Truncate,
+    Extra,
+    Reverse,
+    Duplicate,
+    OracleSwap,
+    ForeignBank,
+    NotABank,
+}
+
+/// An account of one type passed where another is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cosplay {
+    AccountAsBank,
+    BankAsAccount,
+    BankAsGroup,
+    OracleAsBank,
+}
+
+/// Inputs an attacker controls, each with the errors it may legitimately end in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadOp {
+    /// `user` signs for `victim`'s margin account.
+    ForeignSigner {
+        user: u8,
+        victim: u8,
+        bank: u8,
+        kind: Kind,
+    },
+    /// The owner's signature is missing.
+    Unsigned {
+        user: u8,
+        bank: u8,
+        kind: Kind,
+    },
+    /// A token account of another mint.
+    WrongUserToken {
+        user: u8,
+        bank: u8,
+        other: u8,
+    },
+    /// Another bank's vault.
+    WrongVault {
+        user: u8,
+        bank: u8,
+        other: u8,
+        kind: Kind,
+    },
+    /// A bank of another group.
+    ForeignBank {
+        user: u8,
+        kind: Kind,
+    },
+    Health {
+        user: u8,
+        bank: u8,
+        borrow: bool,
+        tamper: Tamper,
+        amount: Amount,
+    },
+    SelfLiquidation {
+        user: u8,
+        liab: u8,
+        asset: u8,
+    },
+    SameBankLiquidation {
+        liquidator: u8,
+        liquidatee: u8,
+        bank: u8,
+    },
+    NotAdminFund {
+        user: u8,
+        bank: u8,
+    },
+    NotAdminConfigure {
+        user: u8,
+    },
+    Cosplay {
+        user: u8,
+        bank: u8,
+        what: Cosplay,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Deposit {
+        user: u8,
+        bank: u8,
+        amount: Amount,
+    },
+    Withdraw {
+        user: u8,
+        bank: u8,
+        amount: Amount,
+    },
+    Borrow {
+        user: u8,
+        bank: u8,
+        amount: Amount,
+    },
+    Repay {
+        user: u8,
+        bank: u8,
+        amount: Amount,
+    },
+    /// A new price: the old one moved by `change_bps`, with `conf_bps` of confidence, written
+    /// with `expo_shift` more decimals (the same value in another exponent).
+    Price {
+        bank: u8,
+        change_bps: i32,
+        conf_bps: u32,
+        expo_shift: u8,
+    },
+    OracleFault {
+        bank: u8,
+        fault: OracleFault,
+    },
+    /// The clock moves; `refresh`: every oracle publishes again at the new time.
+    Warp {
+        secs: u32,
+        refresh: bool,
+    },
+    Liquidate {
+        liquidator: u8,
+        liquidatee: u8,
+        liab: u8,
+        asset: u8,
+        amount: Amount,
+    },
+    Resolve {
+        user: u8,
+        bank: u8,
+    },
+    FundInsurance {
+        bank: u8,
+        amount: Amount,
+    },
+    ReduceOnly(bool),
+    Close {
+        user: u8,
+    },
+    Reopen {
+        user: u8,
+    },
+    /// The user repays every debt (its wallet topped up), withdraws every deposit and closes
+    /// its account: each of those a step of its own.
+    Leave {
+        user: u8,
+    },
+    /// The price of the user's largest deposit falls by `bps` (becomes a `Price` step): the
+    /// move that makes borrowers liquidatable, aimed.
+    Squeeze {
+        user: u8,
+        bps: u16,
+    },
+    /// The user's largest collateral crashes by 97%, another user liquidates it as far as it
+    /// goes, then its debts are put to `resolve_bankruptcy`: each a step of its own.
+    Collapse {
+        user: u8,
+        liquidator: u8,
+    },
+    Bad(BadOp),
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Deposit { .. } => "deposit",
+            Op::Withdraw { .. } => "withdraw",
+            Op::Borrow { .. } => "borrow",
+            Op::Repay { .. } => "repay",
+            Op::Price { .. } => "price",
+            Op::OracleFault { .. } => "oracle_fault",
+            Op::Warp { .. } => "warp",
+            Op::Liquidate { .. } => "liquidate",
+            Op::Resolve { .. } => "resolve_bankruptcy",
+            Op::FundInsurance { .. } => "fund_insurance",
+            Op::ReduceOnly(_) => "reduce_only",
+            Op::Close { .. } => "close_account",
+            Op::Reopen { .. } => "create_account",
+            Op::Leave { .. } => "leave",
+            Op::Squeeze { .. } => "squeeze",
+            Op::Collapse { .. } => "collapse",
+            Op::Bad(_) => "bad_input",
+        }
+    }
+}
+
+impl Kind {
+    /// The token movement of this kind of action.
+    pub fn movement(self) -> Movement {
+        match self {
+            Kind::Deposit => Movement::Deposit,
+            Kind::Withdraw => Movement::Withdraw,
+            Kind::Borrow => Movement::Borrow,
+            Kind::Repay => Movement::Repay,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The banks' oracles as the campaign writes them: new prices, faults, refreshes.
+
+use cross_margin::state::OracleKind;
+use cross_margin_client::pyth::Quote;
+
+use super::{OracleFault, World, BANKS};
+
+/// A bank's oracle as the campaign writes it: a value in units of $0.0001, written with `shift`
+/// more decimals (the same price in another exponent), and possibly a fault.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Oracle {
+    value: i64,
+    conf: u64,
+    shift: u8,
+    publish: i64,
+    fault: Option<OracleFault>,
+}
+
+impl Oracle {
+    /// The market's starting price (always written with exponent −4).
+    pub(super) fn from_quote(q: Quote) -> Self {
+        assert_eq!(q.exponent, -4, "the markets' prices are written with exponent -4");
+        Oracle { value: q.price, conf: q.conf, shift: 0, publish: q.publish_time, fault: None }
+    }
+}
+
+impl World {
+    /// The `Price` action: bank `b`'s price moves by `change_bps`, published `now`.
+    pub(super) fn set_price(
+        &mut self,
+        b: usize,
+        change_bps: i32,
+        conf_bps: u32,
+        expo_shift: u8,
+        now: i64,
+    ) {
+        let o = &mut self.oracles[b];
+        let value = o.value as i128 * (10_000 + change_bps as i128) / 10_000;
+        o.value = value.clamp(1, 1_000_000_000_000) as i64;
+        o.conf = (o.value as u128 * conf_bps as u128 / 10_000) as u64;
+        o.shift = expo_shift;
+        o.publish = now;
+        o.fault = None;
+        self.write_oracle(b);
+    }
+
+    /// The `OracleFault` action: bank `b`'s oracle gets `fault` (a stale one is 61 s old).
+    pub(super) fn set_fault(&mut self, b: usize, fault: OracleFault, now: i64) {
+        let o = &mut self.oracles[b];
+        o.fault = Some(fault);
+        if fault == OracleFault::Stale {
+            o.publish = now - 61;
+        }
+        self.write_oracle(b);
+    }
+
+    fn write_oracle(&mut self, b: usize) {
+        let kind = if b == 2 { OracleKind::PythLegacy } else { OracleKind::PythPull };
+        let (oracle, index) = (self.banks[b].oracle, self.banks[b].index);
+        let o = self.oracles[b];
+        let scale = 10i64.pow(o.shift as u32);
+        let price = if o.fault == Some(OracleFault::NonPositive) { 0 } else { o.value * scale };
+        let conf = if o.fault == Some(OracleFault::WideConf) {
+            (o.value * scale / 30) as u64
+        } else {
+            o.conf * scale as u64
+        };
+        let quote = Quote { price, conf, exponent: -4 - o.shift as i32, publish_time: o.publish };
+        self.m.write_oracle(kind, oracle, index, quote, o.fault != Some(OracleFault::Invalid));
+    }
+
+    /// Every oracle publishes again now, valid, at its last price.
+    pub(super) fn refresh_oracles(&mut self) {
+        let now = self.m.now();
+        for b in 0..BANKS {
+            let o = &mut self.oracles[b];
+            o.publish = now;
+            o.fault = None;
+            self.write_oracle(b);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! One step of a sequence: the selectors made concrete, the actions that need no transaction
+//! (prices, faults, the clock) or are made of others (leave, collapse), and the verdict on a
+//! transaction's outcome.
+
+use cross_margin::state::PositionKind;
+
+use super::outcomes::Allowed;
+use super::{Amount, Check, Kind, Op, State, World, USERS};
+use crate::*;
+
+impl World {
+    pub(super) fn step(&mut self, op: &Op) -> Check {
+        if self.trace {
+            eprintln!("  {op:?}");
+        }
+        let before = self.state();
+        let op = &self.concrete(op, &before);
+        if self.trace {
+            eprintln!("    as {op:?}");
+        }
+        match *op {
+            Op::Price { bank, change_bps, conf_bps, expo_shift } => {
+                self.set_price(bank as usize, change_bps, conf_bps, expo_shift, before.now)
+            }
+            Op::OracleFault { bank, fault } => self.set_fault(bank as usize, fault, before.now),
+            Op::Warp { secs, refresh } => {
+                self.m.chain.warp_seconds(secs as i64);
+                if refresh {
+                    self.refresh_oracles();
+                }
+            }
+            Op::Leave { user } => return self.leave(op, user, &before),
+            Op::Collapse { user, liquidator } => return self.collapse(op, user, liquidator),
+            _ => return self.transact(op, &before),
+        }
+        self.stats_ok(op);
+        Ok(())
+    }
+
+    pub(super) fn stats_ok(&mut self, op: &Op) {
+        *self.stats.ok.entry(op.name()).or_default() += 1;
+    }
+
+    /// `Leave`: repay every debt (the wallet topped up), withdraw every deposit, close.
+    fn leave(&mut self, op: &Op, user: u8, before: &State) -> Check {
+        let u = user as usize;
+        let Some(account) = before.accounts[u] else { return Ok(()) };
+        for p in account.active_positions().filter(|p| p.kind() == PositionKind::Borrow) {
+            let b = p.bank_index as usize;
+            let s = self.state();
+            let debt = self.reference(&s, u, b, Kind::Repay);
+            if s.wallets[u][b] < debt {
+                self.m.chain.mint_to(&self.users[u].tokens[b], debt - s.wallets[u][b]);
+            }
+            self.step(&Op::Repay { user, bank: b as u8, amount: Amount::All })?;
+        }
+        for p in account.active_positions() {
+            let bank = p.bank_index as u8;
+            self.step(&Op::Withdraw { user, bank, amount: Amount::All })?;
+        }
+        self.stats_ok(op);
+        self.step(&Op::Close { user })
+    }
+
+    /// `Collapse`: the user's largest collateral crashes by 97%, another user liquidates it as
+    /// far as it goes, then its debts are put to `resolve_bankruptcy`.
+    fn collapse(&mut self, op: &Op, user: u8, liquidator: u8) -> Check {
+        let liquidator = (user + 1 + liquidator % (USERS as u8 - 1)) % USERS as u8;
+        self.step(&Op::Squeeze { user, bps: 9_700 })?;
+        for sel in 4..7 {
+            let (liab, asset, amount) = (sel, sel, Amount::Max);
+            self.step(&Op::Liquidate { liquidator, liquidatee: user, liab, asset, amount })?;
+        }
+        for sel in 4..6 {
+            self.step(&Op::Resolve { user, bank: sel })?;
+        }
+        self.stats_ok(op);
+        Ok(())
+    }
+
+    /// An action that is a transaction: sent, then judged.
+    fn transact(&mut self, op: &Op, before: &State) -> Check {
+        let snapshot = Snapshot::take(&self.m.chain, &self.all_addresses());
+        let (result, allowed) = self.send(op, before);
+        self.judge(op, before, &snapshot, result, allowed)
+    }
+
+    /// The verdict on a transaction: never a panic; a rejection with an allowed error that
+    /// changed nothing, or an allowed success that keeps every invariant.
+    fn judge(
+        &mut self,
+        op: &Op,
+        before: &State,
+        snapshot: &Snapshot,
+        result: TxResult,
+        allowed: Allowed,
+    ) -> Check {
+        let logs = match &result {
+            Ok(e) => &e.logs,
+            Err(f) => &f.logs,
+        };
+        if let Some(line) = logs.iter().find(|l| l.to_lowercase().contains("panicked")) {
+            return Err(format!("the program panicked: {line}"));
+        }
+        let after = self.state();
+        match result {
+            Err(failed) => self.judge_rejection(op, before, &after, snapshot, failed, &allowed),
+            Ok(executed) => {
+                *self.stats.ok.entry(op.name()).or_default() += 1;
+                ensure!(allowed.success, "succeeded, but must fail\n{}", executed.logs.join("\n"));
+                self.credit_index_changes(before, &after);
+                self.after_success(op, before, &after, &executed)?;
+                self.check_state(&after, "after")
+            }
+        }
+    }
+
+    fn judge_rejection(
+        &mut self,
+        op: &Op,
+        before: &State,
+        after: &State,
+        snapshot: &Snapshot,
+        failed: Failed,
+        allowed: &Allowed,
+    ) -> Check {
+        *self.stats.rejected.entry(op.name()).or_default() += 1;
+        let reason =
+            failed.error_name().map_or_else(|| format!("{:?}", failed.error), String::from);
+        *self.stats.reasons.entry((op.name(), reason)).or_default() += 1;
+        ensure!(
+            !format!("{:?}", failed.error).contains("ProgramFailedToComplete"),
+            "ProgramFailedToComplete\n{}",
+            failed.logs.join("\n")
+        );
+        let code = failed.custom_code();
+        ensure!(
+            code.is_some_and(|c| allowed.errors.iter().any(|e| e.code() == c)),
+            "unexpected error {:?} ({:?}), allowed {:?}\n{}",
+            failed.error,
+            failed.error_name(),
+            allowed.errors,
+            failed.logs.join("\n")
+        );
+        // A rejected instruction changes nothing: LiteSVM keeps no state of a failed
+        // transaction but the fee, and the payer is not among these accounts.
+        self.unchanged(before, after)?;
+        snapshot
+            .changed(&self.m.chain)
+            .map_or(Ok(()), |a| Err(format!("a rejected instruction changed account {a}")))
+    }
+}
