@@ -175,12 +175,12 @@ fn quote_to_liab_units(quote: i128, k_bps2: i128, liab_price: u128) -> MathResul
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::math::ONE_Q64;
 
     /// 10 SOL at $100 (0.1 per lamport is not exact: use $125 = 1/8) deposited, USDC borrowed.
-    fn inputs(maint_health: i128, liabs: i128, owed: u64) -> LiquidationInputs {
+    pub(crate) fn inputs(maint_health: i128, liabs: i128, owed: u64) -> LiquidationInputs {
         LiquidationInputs {
             maint_health,
             maint_weighted_liabs: liabs,

@@ -168,6 +168,7 @@ fn reprice(
 
 #[cfg(test)]
 mod tests {
+    use super::super::amounts::tests::inputs;
     use super::*;
     use crate::math::ONE_Q64;
 
@@ -249,23 +250,11 @@ mod tests {
         let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
         let outcome = run(&mut account, &mut liquidator, &mut usdc, &mut sol, &before, 1).unwrap();
         assert_eq!(outcome.maint_health_before, -8_000_000);
-        let expected = liquidation_amounts(&LiquidationInputs {
-            maint_health: -8_000_000,
-            maint_weighted_liabs: 1_133_000_000,
-            end_buffer_bps: 500,
-            liab_price: ONE_Q64,
-            liab_maint_weight_bps: 11_000,
-            asset_price: ONE_Q64 / 8,
-            asset_maint_weight_bps: 9_000,
-            liquidation_fee_bps: 500,
-            insurance_fee_bps: 100,
-            liab_owed: 1_030_000_000,
-            asset_available: 10_000_000_000,
-            max_liab_amount: u64::MAX,
-        })
-        .unwrap();
+        // The same market as the closed form's unit tests.
+        let expected =
+            liquidation_amounts(&inputs(-8_000_000, 1_133_000_000, 1_030_000_000)).unwrap();
         assert_eq!(outcome.amounts, expected);
-        assert_eq!(outcome.amounts.limited_by, super::super::Limit::EndTarget);
+        assert_eq!(outcome.amounts.limited_by, crate::liquidation::Limit::EndTarget);
         // The debt moved to the liquidator, the collateral and its fee to it and the fund.
         let moved = expected.asset_to_liquidator + expected.asset_to_insurance;
         assert_eq!(positions::borrow_native(&liquidator, &usdc), Ok(expected.liab));
