@@ -8,7 +8,7 @@
 //! | SOL | 9 | Pyth pull | $125 | 0.80 / 0.90 | 1.10 / 1.20 | 5% + 1% |
 //! | BTC | 8 | Pyth legacy | $100,000 | 0.85 / 0.92 | 1.08 / 1.15 | 5% + 1% |
 //!
-//! `Market` is the client's [`Sandbox`] (which it dereferences to, for every user action) plus
+//! `Market` is the test kit's [`Sandbox`] (which it dereferences to, for every user action) plus
 //! the assertions tests need: rejections that change nothing, and vault conservation.
 
 use std::ops::{Deref, DerefMut};
