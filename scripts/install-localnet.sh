@@ -17,9 +17,9 @@
 # delete them to reclaim several GB.
 #
 # Idempotent: when the binaries report the wanted versions it only prints where they are.
-# A cold run takes the better part of an hour on 2 cores (docs/LOCALNET.md has the numbers).
+# A cold run is long; docs/LOCALNET.md has the measured times.
 # Usage: scripts/install-localnet.sh [--print-path | --validator-only]
-#   --validator-only  only solana-test-validator (about 51 of the 67 minutes). Without anchor,
+#   --validator-only  only solana-test-validator (most of the cold run's time). Without anchor,
 #                     scripts/localnet-e2e.sh loads the program at genesis instead of deploying
 #                     it with `anchor program deploy`, and `anchor test` is not available.
 set -euo pipefail

@@ -35,9 +35,7 @@
 # target/deploy/cross_margin.so). Work files, logs and the ledger go to .anchor/localnet-e2e/<run>/
 # (removed after a passing run unless --keep).
 # Needs: the .so (scripts/build-sbf.sh), Node >= 20.18, cargo, curl.
-set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+source "$(dirname "$0")/common.sh"
 
 IF_INSTALLED=0
 ATTACH=0
@@ -53,7 +51,8 @@ for arg in "$@"; do
 done
 
 TOOLS_BIN=$("$ROOT/scripts/install-localnet.sh" --print-path)
-export PATH="$TOOLS_BIN:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# common.sh has put cargo's bin first; the validator and anchor go before it.
+export PATH="$TOOLS_BIN:$PATH"
 PROGRAM_ID=$(sed -n 's/^cross_margin *= *"\(.*\)"/\1/p' Anchor.toml | head -1)
 SDK="$ROOT/app/sdk"
 CONFIG="$ROOT/migrations/config.localnet-genesis.json"
@@ -65,7 +64,7 @@ VALIDATOR=${CROSS_MARGIN_VALIDATOR:-$(command -v solana-test-validator || true)}
 ANCHOR=${CROSS_MARGIN_ANCHOR-$(command -v anchor || true)}
 
 if ((!ATTACH)) && [[ -z "$VALIDATOR" || ! -x "$VALIDATOR" ]]; then
-  msg="SKIPPED: localnet end-to-end test (scripts/localnet-e2e.sh): solana-test-validator is not installed. Install it with scripts/install-localnet.sh (67 min cold on 2 cores with anchor-cli; --validator-only: about 51 min; then a no-op), then run scripts/localnet-e2e.sh."
+  msg="SKIPPED: localnet end-to-end test (scripts/localnet-e2e.sh): solana-test-validator is not installed. Install it with scripts/install-localnet.sh (long when cold, see docs/LOCALNET.md; then a no-op), then run scripts/localnet-e2e.sh."
   printf '\n*** %s ***\n\n' "$msg" >&2
   ((IF_INSTALLED)) && exit 0
   exit 1
@@ -80,6 +79,7 @@ VALIDATOR_PID=""
 RESULT=FAILED
 
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, b - a }'; }
+# Replaces common.sh's step: timed, and with the time of day.
 step() {
   [[ -n "$STEP_NAME" ]] && step_done
   STEP_NAME=$1

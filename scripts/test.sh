@@ -4,8 +4,8 @@
 # test (native unit tests and LiteSVM integration tests on the real .so, the keeper against the
 # validator, the TypeScript suites, the localnet end to end), and prints the CU table.
 #
-# CROSS_MARGIN_SKIP_LOCALNET=1 leaves out the validator (its cold install is about 33 minutes on
-# 2 cores, docs/LOCALNET.md) and what needs it; the last line then says it was skipped.
+# CROSS_MARGIN_SKIP_LOCALNET=1 leaves out the validator (a long cold install; docs/LOCALNET.md has
+# the measured times) and what needs it; the last line then says it was skipped.
 source "$(dirname "$0")/common.sh"
 
 ensure_host_toolchain

@@ -8,7 +8,7 @@
 //! | SOL | 9 | Pyth pull | $125 | 0.80 / 0.90 | 1.10 / 1.20 | 5% + 1% |
 //! | BTC | 8 | Pyth legacy | $100,000 | 0.85 / 0.92 | 1.08 / 1.15 | 5% + 1% |
 //!
-//! `Market` is the client's [`Sandbox`] (which it dereferences to, for every user action) plus
+//! `Market` is the test kit's [`Sandbox`] (which it dereferences to, for every user action) plus
 //! the assertions tests need: rejections that change nothing, and vault conservation.
 
 use std::ops::{Deref, DerefMut};
@@ -16,7 +16,7 @@ use std::ops::{Deref, DerefMut};
 use cross_margin::instructions::{AccountHealth, BankConfig};
 use cross_margin::state::OracleKind;
 use cross_margin_client::ix::{self, BankRef};
-pub use cross_margin_client::sandbox::{feed_id, quote_dollars, Sandbox, User};
+pub use cross_margin_testkit::sandbox::{feed_id, quote_dollars, Sandbox, User};
 
 use crate::*;
 
@@ -52,7 +52,7 @@ pub fn bank_config(kind: OracleKind, index: u16, weights: [u32; 4]) -> BankConfi
     BankConfig {
         oracle_kind: kind as u8,
         oracle_feed_id: feed_id(index),
-        ..cross_margin_client::sandbox::bank_config(weights)
+        ..cross_margin_testkit::sandbox::bank_config(weights)
     }
 }
 

@@ -292,7 +292,7 @@ impl Fuzz {
             }
             1 => {
                 let data = pyth::price_update_v2(
-                    cross_margin_client::sandbox::feed_id(bank.index),
+                    cross_margin_testkit::sandbox::feed_id(bank.index),
                     quote,
                     input.below(4) != 0,
                 );

@@ -76,7 +76,7 @@ fn finding_collateral_that_liquidation_could_not_improve_is_refused() {
     let weights = [9_500, 9_800, 10_200, 10_500];
     let config = |fees: (u32, u32)| BankConfig {
         oracle_feed_id: feed_id(0),
-        ..cross_margin_client::sandbox::bank_config_with_fees(weights, fees.0, fees.1)
+        ..cross_margin_testkit::sandbox::bank_config_with_fees(weights, fees.0, fees.1)
     };
     let ix =
         ix::configure_bank(m.group, admin.pubkey(), usdc.address, usdc.oracle, config((500, 100)));

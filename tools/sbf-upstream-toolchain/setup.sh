@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up the upstream SBF route (see README.md beside this file). Idempotent, and a no-op in well
-# under a second when everything is already in place.
+# Sets up the upstream SBF route (see README.md beside this file). Idempotent, and a quick no-op
+# when everything is already in place.
 #
 # Creates the rustup toolchain "$SBF_TOOLCHAIN" (default: sbf-upstream): a hard-linked copy of a
 # pinned nightly whose std sources carry sbpf-solana-library.patch. Installs sbpf-linker.

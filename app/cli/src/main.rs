@@ -17,7 +17,7 @@ use cross_margin_client::{embedded, EmbeddedChain};
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
 use cross_margin_keeper::evaluate;
 use cross_margin_keeper::keeper::RoundReport;
-use cross_margin_keeper::scenario::{whole, SeededMarket};
+use cross_margin_testkit::scenario::{whole, SeededMarket};
 
 #[derive(Parser)]
 #[command(version, about = "Cross-margin protocol: demo, keeper and stress lab")]

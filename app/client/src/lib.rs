@@ -3,17 +3,17 @@
 //! - [`ix`]: instruction builders, using the program crate's own account and argument types.
 //! - [`outcome`]: what a transaction did (CU, logs, events, return data) or why it failed
 //!   (the program's named error).
-//! - [`embedded`]: an in-process chain (LiteSVM) running the real SBF build of the program. It is
-//!   the default backend for demos and tests.
+//! - [`embedded`] (feature `embedded`): an in-process chain (LiteSVM) running the real SBF build of
+//!   the program, the backend of the demo, the stress lab and the tests.
+//!
+//! The test and demo harnesses built on it (the sandbox market, the seeded demo market, the local
+//! validator spawner) live in the `cross-margin-testkit` crate (`app/testkit`).
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod ix;
-pub mod localnet;
 pub mod outcome;
 pub mod pyth;
-#[cfg(feature = "embedded")]
-pub mod sandbox;
 pub mod tx;
 
 pub use cross_margin;

@@ -12,8 +12,6 @@ pub mod evaluate;
 pub mod keeper;
 pub mod market;
 pub mod plan;
-#[cfg(feature = "embedded")]
-pub mod scenario;
 
 pub use backend::{Backend, BackendError, RetryPolicy};
 pub use evaluate::{evaluate, Evaluation, Shard};

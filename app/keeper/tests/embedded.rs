@@ -9,15 +9,15 @@ use anchor_lang::Discriminator;
 use cross_margin::liquidation::end_target;
 use cross_margin::math::{mul_q64, Round};
 use cross_margin::state::MarginAccount;
-use cross_margin_client::sandbox::User;
 use cross_margin_client::{EmbeddedChain, Pubkey};
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
 use cross_margin_keeper::backend::{
     AccountData, Backend, BackendError, Filter, Landed, Rejection, RetryPolicy, Simulation,
 };
 use cross_margin_keeper::keeper::{RoundReport, Skipped};
-use cross_margin_keeper::scenario::{whole, SeededMarket};
 use cross_margin_keeper::{evaluate, Keeper};
+use cross_margin_testkit::sandbox::User;
+use cross_margin_testkit::scenario::{whole, SeededMarket};
 use solana_transaction::versioned::VersionedTransaction;
 
 const BORROWERS: usize = 60;
@@ -443,7 +443,7 @@ fn transactions_carry_the_simulated_limit_and_the_priority_fee() {
 #[test]
 fn the_keeper_picks_the_pair_that_pays_the_most() {
     use cross_margin_keeper::plan::plan_liquidation;
-    use cross_margin_keeper::scenario::{BTC, SOL, USDC};
+    use cross_margin_testkit::scenario::{BTC, SOL, USDC};
     let mut market = SeededMarket::new(chain(), 1, 7).expect("seeded market");
     let (keeper, keeper_user) = market.keeper(5_000_000).expect("keeper");
     // $1,000 of USDC and 8 SOL ($1,000) deposited, 0.015 BTC ($1,500) borrowed.

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cross_margin_client::embedded::program_so_path;
 use cross_margin_client::ix;
-use cross_margin_client::localnet::{find_validator, Validator};
 use cross_margin_client::{EmbeddedChain, Pubkey};
 use cross_margin_keeper::backend::rpc::RpcBackend;
 use cross_margin_keeper::backend::Backend;
 use cross_margin_keeper::evaluate::{assess, Status};
-use cross_margin_keeper::scenario::SeededMarket;
 use cross_margin_keeper::Keeper;
+use cross_margin_testkit::localnet::{find_validator, write_genesis_accounts, Validator};
+use cross_margin_testkit::scenario::SeededMarket;
 use solana_message::{Message, VersionedMessage};
 use solana_transaction::versioned::VersionedTransaction;
 
@@ -64,7 +64,7 @@ fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
         market.sandbox.legacy_program,
     ];
     let accounts =
-        market.sandbox.chain.write_genesis_accounts(&workdir.join("accounts"), &owners).unwrap();
+        write_genesis_accounts(&market.sandbox.chain, &workdir.join("accounts"), &owners).unwrap();
     let started = Instant::now();
     let validator = Validator::start(
         &binary,

@@ -18,12 +18,12 @@ use cross_margin::state::{Bank, OracleKind};
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::outcome::Failed;
 use cross_margin_client::pyth::Quote;
-use cross_margin_client::sandbox::{Sandbox, User};
 use cross_margin_client::{EmbeddedChain, Keypair, Pubkey};
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
 use cross_margin_keeper::evaluate::{assess, Shard, Status};
 use cross_margin_keeper::keeper::{Discovered, Skipped};
 use cross_margin_keeper::{Keeper, KeeperConfig};
+use cross_margin_testkit::sandbox::{Sandbox, User};
 
 use crate::invariants;
 use crate::market_model::{exogenous_path, AssetMarket, Rng};

@@ -6,7 +6,7 @@
 
 use crate::scenario::{MarketDepth, PricePath};
 
-pub use cross_margin_keeper::scenario::Rng;
+pub use cross_margin_testkit::scenario::Rng;
 
 /// The exogenous price at every step `0..=steps`.
 pub fn exogenous_path(start: f64, path: &PricePath, steps: usize, seed: u64) -> Vec<f64> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
-use crate::Pubkey;
+use cross_margin_client::{EmbeddedChain, Pubkey};
 
 /// Where `scripts/install-localnet.sh` puts its binaries: `$CROSS_MARGIN_TOOLS/bin`, by default
 /// `~/.cache/cross-margin/tools/bin`.
@@ -161,24 +161,25 @@ pub fn account_json(address: &Pubkey, owner: &Pubkey, lamports: u64, data: &[u8]
     )
 }
 
-#[cfg(feature = "embedded")]
-impl crate::EmbeddedChain {
-    /// Writes every account owned by one of `owners` (not executable) as a genesis account file
-    /// into `dir`; returns how many.
-    pub fn write_genesis_accounts(&self, dir: &Path, owners: &[Pubkey]) -> std::io::Result<usize> {
-        use solana_account::ReadableAccount;
-        std::fs::create_dir_all(dir)?;
-        let mut written = 0;
-        let mut accounts: Vec<_> = self.svm.accounts_db().inner.iter().collect();
-        accounts.sort_by_key(|(key, _)| **key);
-        for (address, account) in accounts {
-            if account.executable() || !owners.contains(account.owner()) {
-                continue;
-            }
-            let json = account_json(address, account.owner(), account.lamports(), account.data());
-            std::fs::write(dir.join(format!("{address}.json")), json)?;
-            written += 1;
+/// Writes every account of `chain` owned by one of `owners` (not executable) as a genesis
+/// account file into `dir`; returns how many.
+pub fn write_genesis_accounts(
+    chain: &EmbeddedChain,
+    dir: &Path,
+    owners: &[Pubkey],
+) -> std::io::Result<usize> {
+    use solana_account::ReadableAccount;
+    std::fs::create_dir_all(dir)?;
+    let mut written = 0;
+    let mut accounts: Vec<_> = chain.svm.accounts_db().inner.iter().collect();
+    accounts.sort_by_key(|(key, _)| **key);
+    for (address, account) in accounts {
+        if account.executable() || !owners.contains(account.owner()) {
+            continue;
         }
-        Ok(written)
+        let json = account_json(address, account.owner(), account.lamports(), account.data());
+        std::fs::write(dir.join(format!("{address}.json")), json)?;
+        written += 1;
     }
+    Ok(written)
 }

@@ -7,11 +7,11 @@ use anchor_lang::AnchorDeserialize;
 use cross_margin::instructions::{AccountHealth, BankConfig};
 use cross_margin::state::{Bank, Group, MarginAccount, OracleKind};
 
-use crate::embedded::{EmbeddedChain, SetupError};
-use crate::ix::{self, BankRef, Movement, Transfer};
-use crate::outcome::{Executed, Failed, TxResult};
-use crate::pyth::{self, Quote};
-use crate::{Instruction, Keypair, Pubkey, Signer};
+use cross_margin_client::embedded::{EmbeddedChain, SetupError};
+use cross_margin_client::ix::{self, BankRef, Movement, Transfer};
+use cross_margin_client::outcome::{Executed, Failed, TxResult};
+use cross_margin_client::pyth::{self, Quote};
+use cross_margin_client::{Instruction, Keypair, Pubkey, Signer};
 
 /// The feed id a sandbox bank's pull oracle carries: a recognisable pattern per bank index.
 pub fn feed_id(bank_index: u16) -> [u8; 32] {

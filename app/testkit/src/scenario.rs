@@ -8,10 +8,10 @@ use cross_margin::state::OracleKind;
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::outcome::Failed;
 use cross_margin_client::pyth::Quote;
-use cross_margin_client::sandbox::{bank_config, quote_dollars, Sandbox, User};
 use cross_margin_client::{EmbeddedChain, Keypair, Signer};
+use cross_margin_keeper::{Keeper, KeeperConfig};
 
-use crate::keeper::{Keeper, KeeperConfig};
+use crate::sandbox::{bank_config, quote_dollars, Sandbox, User};
 
 /// Unix time the seeded chain starts at.
 pub const START_TIME: i64 = 1_800_000_000;
