@@ -9,6 +9,7 @@
 //! The generator (proptest strategies) lives in `tests/tests/properties.rs`; this module is the
 //! executor and the checks. See docs/SECURITY.md for the invariants and how to run campaigns.
 
+use cross_margin::instructions::GroupConfigOptions;
 use std::collections::BTreeMap;
 
 use anchor_lang::error::ErrorCode as AnchorError;
@@ -974,7 +975,7 @@ impl World {
                         let value = cross_margin::math::mul_div(
                             weighted,
                             10_000,
-                            banks[bank].init_liab_weight_bps as u64,
+                            banks[bank].config.init_liab_weight_bps as u64,
                             Round::Down,
                         )
                         .unwrap_or(0);
@@ -1187,10 +1188,7 @@ impl World {
                 let ix = ix::configure_group(
                     self.m.group,
                     self.m.admin.pubkey(),
-                    None,
-                    Some(on),
-                    None,
-                    None,
+                    GroupConfigOptions { reduce_only: Some(on), ..Default::default() },
                 );
                 (self.send_tx(&[ix]), Allowed::success(&[]))
             }
@@ -1354,11 +1352,11 @@ impl World {
             maint_weighted_liabs: before.totals.maint_weighted_liabs,
             end_buffer_bps: s.group.liquidation_end_buffer_bps,
             liab_price: liab.4,
-            liab_maint_weight_bps: banks[l].maint_liab_weight_bps,
+            liab_maint_weight_bps: banks[l].config.maint_liab_weight_bps,
             asset_price: asset.3,
-            asset_maint_weight_bps: banks[a].maint_asset_weight_bps,
-            liquidation_fee_bps: banks[a].liquidation_fee_bps,
-            insurance_fee_bps: banks[a].insurance_fee_bps,
+            asset_maint_weight_bps: banks[a].config.maint_asset_weight_bps,
+            liquidation_fee_bps: banks[a].config.liquidation_fee_bps,
+            insurance_fee_bps: banks[a].config.insurance_fee_bps,
             liab_owed: liab.2.native,
             asset_available: asset.2.native,
             max_liab_amount: max,
@@ -1514,10 +1512,11 @@ impl World {
                 let ix = ix::configure_group(
                     self.m.group,
                     u.keypair.pubkey(),
-                    Some(true),
-                    Some(true),
-                    None,
-                    None,
+                    GroupConfigOptions {
+                        paused: Some(true),
+                        reduce_only: Some(true),
+                        ..Default::default()
+                    },
                 );
                 (self.send_tx(&[ix]), Allowed::failure(&[M(MarginError::NotGroupAdmin)]))
             }
@@ -1872,10 +1871,11 @@ impl World {
         let ix = ix::configure_group(
             self.m.group,
             self.m.admin.pubkey(),
-            Some(false),
-            Some(false),
-            None,
-            None,
+            GroupConfigOptions {
+                paused: Some(false),
+                reduce_only: Some(false),
+                ..Default::default()
+            },
         );
         self.send_tx(&[ix]).map_err(|f| format!("unpause: {:?}", f.error))?;
         for u in 0..USERS {
