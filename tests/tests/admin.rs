@@ -174,11 +174,14 @@ fn configure_bank_replaces_the_configuration() {
     let mut config = sol_config();
     config.init_asset_weight_bps = 7_000;
     config.deposit_limit_native = 123;
+    config.padding = [1, 2, 3];
     let ix = ix::configure_bank(m.group, admin.pubkey(), sol.address, sol.oracle, config);
     let executed = m.chain.send(&[ix], &[&admin]).expect_ok("configure_bank");
     assert_eq!(executed.events::<BankConfigured>()[0].bank, sol.address);
     let bank = m.bank(&sol);
     assert_eq!((bank.config.init_asset_weight_bps, bank.config.deposit_limit_native), (7_000, 123));
+    // The stored config is the argument, field for field, with its padding zeroed.
+    assert_eq!(bank.config, cross_margin::state::BankConfig { padding: [0; 3], ..config });
 }
 
 #[test]
