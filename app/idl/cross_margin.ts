@@ -275,7 +275,8 @@ export type CrossMargin = {
     {
       "name": "configureGroup",
       "docs": [
-        "Global switches (pause, reduce-only) and the trusted oracle program ids."
+        "Global switches (pause, reduce-only) and the trusted oracle program ids.",
+        "The settings to change are the `Some` fields of `options`."
       ],
       "discriminator": [
         156,
@@ -302,39 +303,11 @@ export type CrossMargin = {
       ],
       "args": [
         {
-          "name": "paused",
+          "name": "options",
           "type": {
-            "option": "bool"
-          }
-        },
-        {
-          "name": "reduceOnly",
-          "type": {
-            "option": "bool"
-          }
-        },
-        {
-          "name": "pythReceiverProgram",
-          "type": {
-            "option": "pubkey"
-          }
-        },
-        {
-          "name": "pythLegacyProgram",
-          "type": {
-            "option": "pubkey"
-          }
-        },
-        {
-          "name": "liquidationEndBufferBps",
-          "type": {
-            "option": "u32"
-          }
-        },
-        {
-          "name": "bankruptcyDustQuote",
-          "type": {
-            "option": "u64"
+            "defined": {
+              "name": "groupConfigOptions"
+            }
           }
         }
       ]
@@ -1466,10 +1439,13 @@ export type CrossMargin = {
     {
       "name": "bank",
       "docs": [
-        "One token market of a group: its vault, oracle, risk weights, interest and limits.",
+        "One token market of a group: its vault, oracle, configuration ([`BankConfig`]), interest",
+        "indices and totals.",
         "",
-        "Layout v1 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as",
+        "Layout v2 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as",
         "little-endian `[u8; 16]` so that the struct needs only 8-byte alignment on every target.",
+        "v2 moved every admin-set field into the embedded `config` (112 bytes, its own layout in",
+        "[`BankConfig`]'s doc).",
         "",
         "| offset | size | field |",
         "|---|---|---|",
@@ -1478,24 +1454,19 @@ export type CrossMargin = {
         "| 64 | 32 | vault |",
         "| 96 | 32 | token_program |",
         "| 128 | 32 | oracle |",
-        "| 160 | 32 | oracle_feed_id |",
-        "| 192 | 16 | deposit_index (Q64.64) |",
-        "| 208 | 16 | borrow_index (Q64.64) |",
-        "| 224 | 8 | total_deposit_shares |",
-        "| 232 | 8 | total_borrow_shares |",
-        "| 240 | 8 | insurance_native |",
-        "| 248 | 8 | deposit_limit_native |",
-        "| 256 | 8 | borrow_limit_native |",
-        "| 264 | 8 | deposit_weight_scale_start_quote |",
-        "| 272 | 8 | last_accrual_ts |",
-        "| 280 | 4×13 | oracle_max_age_secs, oracle_max_conf_bps, oracle_conf_multiplier_bps, 4 weights, liquidation_fee_bps, insurance_fee_bps, optimal_utilization_bps, min/optimal/max_rate_bps |",
-        "| 332 | 2 | bank_index |",
-        "| 334 | 1 | decimals |",
-        "| 335 | 1 | oracle_kind |",
-        "| 336 | 1 | version |",
-        "| 337 | 1 | bump |",
-        "| 338 | 1 | vault_bump |",
-        "| 339 | 5 | padding |",
+        "| 160 | 16 | deposit_index (Q64.64) |",
+        "| 176 | 16 | borrow_index (Q64.64) |",
+        "| 192 | 8 | total_deposit_shares |",
+        "| 200 | 8 | total_borrow_shares |",
+        "| 208 | 8 | insurance_native |",
+        "| 216 | 8 | last_accrual_ts |",
+        "| 224 | 112 | config ([`BankConfig`]) |",
+        "| 336 | 2 | bank_index |",
+        "| 338 | 1 | decimals |",
+        "| 339 | 1 | version |",
+        "| 340 | 1 | bump |",
+        "| 341 | 1 | vault_bump |",
+        "| 342 | 2 | padding |",
         "| 344 | 256 | reserved (zero) |"
       ],
       "serialization": "bytemuck",
@@ -1535,18 +1506,6 @@ export type CrossMargin = {
             "type": "pubkey"
           },
           {
-            "name": "oracleFeedId",
-            "docs": [
-              "Pyth feed id the oracle account must carry (pull oracle only)."
-            ],
-            "type": {
-              "array": [
-                "u8",
-                32
-              ]
-            }
-          },
-          {
             "name": "depositIndex",
             "type": {
               "array": [
@@ -1580,23 +1539,129 @@ export type CrossMargin = {
             "type": "u64"
           },
           {
-            "name": "depositLimitNative",
-            "type": "u64"
-          },
-          {
-            "name": "borrowLimitNative",
-            "type": "u64"
-          },
-          {
-            "name": "depositWeightScaleStartQuote",
-            "docs": [
-              "Above this deposit value (quote native) the init asset weight shrinks. 0 = off."
-            ],
-            "type": "u64"
-          },
-          {
             "name": "lastAccrualTs",
             "type": "i64"
+          },
+          {
+            "name": "config",
+            "docs": [
+              "What the admin set: oracle checks, weights, fees, limits, interest curve."
+            ],
+            "type": {
+              "defined": {
+                "name": "bankConfig"
+              }
+            }
+          },
+          {
+            "name": "bankIndex",
+            "docs": [
+              "Compact index positions use to refer to this bank."
+            ],
+            "type": "u16"
+          },
+          {
+            "name": "decimals",
+            "type": "u8"
+          },
+          {
+            "name": "version",
+            "type": "u8"
+          },
+          {
+            "name": "bump",
+            "type": "u8"
+          },
+          {
+            "name": "vaultBump",
+            "type": "u8"
+          },
+          {
+            "name": "padding",
+            "type": {
+              "array": [
+                "u8",
+                2
+              ]
+            }
+          },
+          {
+            "name": "reserved",
+            "type": {
+              "array": [
+                "u8",
+                256
+              ]
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "bankAdded",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "bank",
+            "type": "pubkey"
+          },
+          {
+            "name": "mint",
+            "type": "pubkey"
+          },
+          {
+            "name": "bankIndex",
+            "type": "u16"
+          },
+          {
+            "name": "oracle",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "bankConfig",
+      "docs": [
+        "Everything an admin sets on a bank (the `add_bank` / `configure_bank` argument), stored as is",
+        "in [`Bank::config`]. Weights, fees and rates are in bps (10_000 = 1.0; rates are APRs).",
+        "",
+        "Plain old data with explicit padding, so the same bytes are its Borsh encoding (the",
+        "instruction argument) and its in-account layout: 112 bytes, 8-byte aligned.",
+        "",
+        "| offset | size | field |",
+        "|---|---|---|",
+        "| 0 | 32 | oracle_feed_id |",
+        "| 32 | 4×13 | oracle_max_age_secs, oracle_max_conf_bps, oracle_conf_multiplier_bps, init/maint asset weight, init/maint liability weight, liquidation_fee_bps, insurance_fee_bps, optimal_utilization_bps, min/optimal/max_rate_bps |",
+        "| 84 | 1 | oracle_kind |",
+        "| 85 | 3 | padding (zero) |",
+        "| 88 | 8 | deposit_limit_native |",
+        "| 96 | 8 | borrow_limit_native |",
+        "| 104 | 8 | deposit_weight_scale_start_quote |"
+      ],
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "oracleFeedId",
+            "docs": [
+              "Pyth feed id the oracle account must carry (pull oracle; ignored for legacy, whose",
+              "account is the feed)."
+            ],
+            "type": {
+              "array": [
+                "u8",
+                32
+              ]
+            }
           },
           {
             "name": "oracleMaxAgeSecs",
@@ -1661,91 +1726,6 @@ export type CrossMargin = {
             "type": "u32"
           },
           {
-            "name": "bankIndex",
-            "docs": [
-              "Compact index positions use to refer to this bank."
-            ],
-            "type": "u16"
-          },
-          {
-            "name": "decimals",
-            "type": "u8"
-          },
-          {
-            "name": "oracleKind",
-            "type": "u8"
-          },
-          {
-            "name": "version",
-            "type": "u8"
-          },
-          {
-            "name": "bump",
-            "type": "u8"
-          },
-          {
-            "name": "vaultBump",
-            "type": "u8"
-          },
-          {
-            "name": "padding",
-            "type": {
-              "array": [
-                "u8",
-                5
-              ]
-            }
-          },
-          {
-            "name": "reserved",
-            "type": {
-              "array": [
-                "u8",
-                256
-              ]
-            }
-          }
-        ]
-      }
-    },
-    {
-      "name": "bankAdded",
-      "type": {
-        "kind": "struct",
-        "fields": [
-          {
-            "name": "group",
-            "type": "pubkey"
-          },
-          {
-            "name": "bank",
-            "type": "pubkey"
-          },
-          {
-            "name": "mint",
-            "type": "pubkey"
-          },
-          {
-            "name": "bankIndex",
-            "type": "u16"
-          },
-          {
-            "name": "oracle",
-            "type": "pubkey"
-          }
-        ]
-      }
-    },
-    {
-      "name": "bankConfig",
-      "docs": [
-        "Everything an admin sets on a bank. Weights, fees and rates are in bps (10_000 = 1.0;",
-        "rates are APRs)."
-      ],
-      "type": {
-        "kind": "struct",
-        "fields": [
-          {
             "name": "oracleKind",
             "docs": [
               "0 = Pyth pull (`PriceUpdateV2`), 1 = Pyth legacy."
@@ -1753,68 +1733,16 @@ export type CrossMargin = {
             "type": "u8"
           },
           {
-            "name": "oracleFeedId",
+            "name": "padding",
             "docs": [
-              "Pyth feed id (pull oracle; ignored for legacy, whose account is the feed)."
+              "Zero; stored as zero whatever the argument carries."
             ],
             "type": {
               "array": [
                 "u8",
-                32
+                3
               ]
             }
-          },
-          {
-            "name": "oracleMaxAgeSecs",
-            "type": "u32"
-          },
-          {
-            "name": "oracleMaxConfBps",
-            "type": "u32"
-          },
-          {
-            "name": "oracleConfMultiplierBps",
-            "type": "u32"
-          },
-          {
-            "name": "initAssetWeightBps",
-            "type": "u32"
-          },
-          {
-            "name": "maintAssetWeightBps",
-            "type": "u32"
-          },
-          {
-            "name": "initLiabWeightBps",
-            "type": "u32"
-          },
-          {
-            "name": "maintLiabWeightBps",
-            "type": "u32"
-          },
-          {
-            "name": "liquidationFeeBps",
-            "type": "u32"
-          },
-          {
-            "name": "insuranceFeeBps",
-            "type": "u32"
-          },
-          {
-            "name": "optimalUtilizationBps",
-            "type": "u32"
-          },
-          {
-            "name": "minRateBps",
-            "type": "u32"
-          },
-          {
-            "name": "optimalRateBps",
-            "type": "u32"
-          },
-          {
-            "name": "maxRateBps",
-            "type": "u32"
           },
           {
             "name": "depositLimitNative",
@@ -1826,6 +1754,9 @@ export type CrossMargin = {
           },
           {
             "name": "depositWeightScaleStartQuote",
+            "docs": [
+              "Above this deposit value (quote native) the init asset weight shrinks. 0 = off."
+            ],
             "type": "u64"
           }
         ]
@@ -2050,6 +1981,61 @@ export type CrossMargin = {
                 "u8",
                 240
               ]
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "groupConfigOptions",
+      "docs": [
+        "What `configure_group` changes: each `None` leaves that setting as it is (`Default` changes",
+        "nothing)."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "paused",
+            "type": {
+              "option": "bool"
+            }
+          },
+          {
+            "name": "reduceOnly",
+            "type": {
+              "option": "bool"
+            }
+          },
+          {
+            "name": "pythReceiverProgram",
+            "type": {
+              "option": "pubkey"
+            }
+          },
+          {
+            "name": "pythLegacyProgram",
+            "type": {
+              "option": "pubkey"
+            }
+          },
+          {
+            "name": "liquidationEndBufferBps",
+            "docs": [
+              "A liquidation continues until maint health >= this fraction (bps) of the account's",
+              "maint-weighted liabilities."
+            ],
+            "type": {
+              "option": "u32"
+            }
+          },
+          {
+            "name": "bankruptcyDustQuote",
+            "docs": [
+              "Deposits worth less than this (quote native units) count as exhausted."
+            ],
+            "type": {
+              "option": "u64"
             }
           }
         ]

@@ -13,7 +13,8 @@
 
 use std::ops::{Deref, DerefMut};
 
-use cross_margin::instructions::{AccountHealth, BankConfig};
+use cross_margin::instructions::AccountHealth;
+use cross_margin::state::BankConfig;
 use cross_margin::state::OracleKind;
 use cross_margin_client::ix::{self, BankRef};
 pub use cross_margin_testkit::sandbox::{feed_id, quote_dollars, Sandbox, User};

@@ -2,13 +2,14 @@
 
 use cross_margin::constants::MAX_LIQUIDATION_END_BUFFER_BPS;
 use cross_margin::events::{BankAdded, BankConfigured, GroupConfigured};
+use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::math::ONE_Q64;
 use cross_margin::state::{Bank, Group, MarginAccount, OracleKind};
 use cross_margin_client::ix;
 use cross_margin_tests::market::*;
 use cross_margin_tests::*;
 
-fn sol_config() -> cross_margin::instructions::BankConfig {
+fn sol_config() -> cross_margin::state::BankConfig {
     bank_config(OracleKind::PythPull, 1, [8_000, 9_000, 11_000, 12_000])
 }
 
@@ -20,16 +21,16 @@ fn add_bank_stores_its_configuration() {
     assert_eq!((bank.bank_index, bank.decimals), (1, 9));
     assert_eq!(bank.oracle, m.sol.oracle);
     assert_eq!(bank.oracle_kind(), Some(OracleKind::PythPull));
-    assert_eq!(bank.oracle_feed_id, feed_id(1));
+    assert_eq!(bank.config.oracle_feed_id, feed_id(1));
     assert_eq!(bank.vault, Bank::vault_address(&m.sol.address).0);
     assert_eq!(bank.token_program, anchor_spl::token::ID);
     assert_eq!((bank.deposit_index(), bank.borrow_index()), (ONE_Q64, ONE_Q64));
     assert_eq!(
         (
-            bank.init_asset_weight_bps,
-            bank.maint_asset_weight_bps,
-            bank.maint_liab_weight_bps,
-            bank.init_liab_weight_bps
+            bank.config.init_asset_weight_bps,
+            bank.config.maint_asset_weight_bps,
+            bank.config.maint_liab_weight_bps,
+            bank.config.init_liab_weight_bps
         ),
         (8_000, 9_000, 11_000, 12_000)
     );
@@ -107,10 +108,12 @@ fn configure_group_flips_switches_and_moves_oracle_programs() {
     let ix = ix::configure_group(
         m.group,
         admin.pubkey(),
-        Some(true),
-        Some(true),
-        Some(new_receiver),
-        None,
+        GroupConfigOptions {
+            paused: Some(true),
+            reduce_only: Some(true),
+            pyth_receiver_program: Some(new_receiver),
+            ..Default::default()
+        },
     );
     let executed = m.chain.send(&[ix], &[&admin]).expect_ok("configure_group");
     let group: Group = m.chain.load(&m.group).unwrap();
@@ -135,29 +138,29 @@ fn invalid_liquidation_settings_are_rejected() {
         (None, Some(0), MarginError::InvalidBankruptcyDust),
     ];
     for (liquidation_end_buffer_bps, bankruptcy_dust_quote, error) in cases {
-        let settings = ix::GroupSettings {
+        let settings = GroupConfigOptions {
             liquidation_end_buffer_bps,
             bankruptcy_dust_quote,
             ..Default::default()
         };
-        let ix = ix::configure_group_full(m.group, admin.pubkey(), settings);
+        let ix = ix::configure_group(m.group, admin.pubkey(), settings);
         m.assert_rejected(&user, error, |m| m.chain.send(&[ix], &[&admin]));
     }
     // The bounds themselves are accepted.
-    let settings = ix::GroupSettings {
+    let settings = GroupConfigOptions {
         liquidation_end_buffer_bps: Some(1),
         bankruptcy_dust_quote: Some(1),
         ..Default::default()
     };
-    let ix = ix::configure_group_full(m.group, admin.pubkey(), settings);
+    let ix = ix::configure_group(m.group, admin.pubkey(), settings);
     let executed = m.chain.send(&[ix], &[&admin]).expect_ok("smallest settings");
     let event = &executed.events::<GroupConfigured>()[0];
     assert_eq!((event.liquidation_end_buffer_bps, event.bankruptcy_dust_quote), (1, 1));
-    let settings = ix::GroupSettings {
+    let settings = GroupConfigOptions {
         liquidation_end_buffer_bps: Some(MAX_LIQUIDATION_END_BUFFER_BPS),
         ..Default::default()
     };
-    let ix = ix::configure_group_full(m.group, admin.pubkey(), settings);
+    let ix = ix::configure_group(m.group, admin.pubkey(), settings);
     m.chain.send(&[ix], &[&admin]).expect_ok("largest end buffer");
     let group: Group = m.chain.load(&m.group).unwrap();
     assert_eq!(group.liquidation_end_buffer_bps, MAX_LIQUIDATION_END_BUFFER_BPS);
@@ -171,11 +174,14 @@ fn configure_bank_replaces_the_configuration() {
     let mut config = sol_config();
     config.init_asset_weight_bps = 7_000;
     config.deposit_limit_native = 123;
+    config.padding = [1, 2, 3];
     let ix = ix::configure_bank(m.group, admin.pubkey(), sol.address, sol.oracle, config);
     let executed = m.chain.send(&[ix], &[&admin]).expect_ok("configure_bank");
     assert_eq!(executed.events::<BankConfigured>()[0].bank, sol.address);
     let bank = m.bank(&sol);
-    assert_eq!((bank.init_asset_weight_bps, bank.deposit_limit_native), (7_000, 123));
+    assert_eq!((bank.config.init_asset_weight_bps, bank.config.deposit_limit_native), (7_000, 123));
+    // The stored config is the argument, field for field, with its padding zeroed.
+    assert_eq!(bank.config, cross_margin::state::BankConfig { padding: [0; 3], ..config });
 }
 
 #[test]
@@ -184,7 +190,11 @@ fn only_the_admin_can_administer() {
     let user = m.user([0, 0, 0]);
     let impostor = user.keypair.insecure_clone();
     let (group, sol) = (m.group, m.sol);
-    let ix = ix::configure_group(group, impostor.pubkey(), Some(true), None, None, None);
+    let ix = ix::configure_group(
+        group,
+        impostor.pubkey(),
+        GroupConfigOptions { paused: Some(true), ..Default::default() },
+    );
     m.assert_rejected(&user, MarginError::NotGroupAdmin, |m| m.chain.send(&[ix], &[&impostor]));
     let ix = ix::configure_bank(group, impostor.pubkey(), sol.address, sol.oracle, sol_config());
     m.assert_rejected(&user, MarginError::NotGroupAdmin, |m| m.chain.send(&[ix], &[&impostor]));
@@ -220,7 +230,7 @@ fn invalid_bank_configurations_are_rejected() {
     let user = m.user([0, 0, 0]);
     let admin = m.admin.insecure_clone();
     let sol = m.sol;
-    type Edit = fn(&mut cross_margin::instructions::BankConfig);
+    type Edit = fn(&mut cross_margin::state::BankConfig);
     let cases: [(Edit, MarginError); 10] = [
         (|c| c.init_asset_weight_bps = 0, MarginError::InvalidRiskWeights),
         (|c| c.init_asset_weight_bps = 9_500, MarginError::InvalidRiskWeights), // > maint 0.9

@@ -3,6 +3,7 @@
 
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::AccountMeta;
+use cross_margin::instructions::GroupConfigOptions;
 use cross_margin_client::ix::{self, Movement};
 use cross_margin_tests::market::*;
 use cross_margin_tests::*;
@@ -264,14 +265,22 @@ fn a_health_account_that_is_not_a_bank_is_rejected() {
 fn a_paused_group_rejects_user_instructions() {
     let (mut m, user) = setup();
     let (usdc, sol) = (m.usdc, m.sol);
-    let ix = ix::configure_group(m.group, m.admin.pubkey(), Some(true), None, None, None);
+    let ix = ix::configure_group(
+        m.group,
+        m.admin.pubkey(),
+        GroupConfigOptions { paused: Some(true), ..Default::default() },
+    );
     let admin = m.admin.insecure_clone();
     m.chain.send(&[ix], &[&admin]).expect_ok("pause");
     m.assert_rejected(&user, MarginError::GroupPaused, |m| m.deposit(&user, &sol, 1_000));
     m.assert_rejected(&user, MarginError::GroupPaused, |m| m.repay(&user, &usdc, 1_000));
     m.assert_rejected(&user, MarginError::GroupPaused, |m| m.withdraw(&user, &sol, 1_000));
     m.assert_rejected(&user, MarginError::GroupPaused, |m| m.borrow(&user, &usdc, 1_000));
-    let ix = ix::configure_group(m.group, m.admin.pubkey(), Some(false), None, None, None);
+    let ix = ix::configure_group(
+        m.group,
+        m.admin.pubkey(),
+        GroupConfigOptions { paused: Some(false), ..Default::default() },
+    );
     m.chain.send(&[ix], &[&admin]).expect_ok("unpause");
     m.deposit(&user, &sol, 1_000).expect_ok("deposit after unpausing");
 }
@@ -281,7 +290,11 @@ fn reduce_only_blocks_borrows_and_new_deposits_but_not_repay_or_withdraw() {
     let (mut m, user) = setup();
     let (usdc, sol) = (m.usdc, m.sol);
     let admin = m.admin.insecure_clone();
-    let ix = ix::configure_group(m.group, admin.pubkey(), None, Some(true), None, None);
+    let ix = ix::configure_group(
+        m.group,
+        admin.pubkey(),
+        GroupConfigOptions { reduce_only: Some(true), ..Default::default() },
+    );
     m.chain.send(&[ix], &[&admin]).expect_ok("reduce-only");
     m.assert_rejected(&user, MarginError::GroupReduceOnly, |m| m.borrow(&user, &usdc, 1_000));
     m.assert_rejected(&user, MarginError::GroupReduceOnly, |m| m.deposit(&user, &sol, 1_000));

@@ -2,6 +2,7 @@
 //! shows it; docs/CU.md records it), including how health grows with the number of positions.
 //! Each row is checked against its budget in `cross_margin_tests::budget`.
 
+use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::state::{Group, OracleKind};
 use cross_margin_client::ix;
 use cross_margin_tests::market::*;
@@ -42,7 +43,11 @@ fn cu_table() {
     );
 
     let mut m = Market::new();
-    let ix = ix::configure_group(m.group, m.admin.pubkey(), Some(false), Some(false), None, None);
+    let ix = ix::configure_group(
+        m.group,
+        m.admin.pubkey(),
+        GroupConfigOptions { paused: Some(false), reduce_only: Some(false), ..Default::default() },
+    );
     let executed = m.send_as_admin(&[ix]).expect_ok("configure_group");
     table.row("configure_group", &executed, budget::CONFIGURE_GROUP, "");
 

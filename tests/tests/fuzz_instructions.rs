@@ -12,6 +12,7 @@
 //! `CM_FUZZ_CASES=1000000 CM_FUZZ_SEED=<n> cargo test -p cross-margin-tests --test
 //! fuzz_instructions -- --nocapture` (threads: `CM_CAMPAIGN_THREADS`, default every core).
 
+use cross_margin::instructions::GroupConfigOptions;
 use std::cell::RefCell;
 
 use anchor_lang::prelude::AccountMeta;
@@ -214,10 +215,11 @@ impl Fuzz {
             _ => ix::configure_group(
                 m.group,
                 m.admin.pubkey(),
-                Some(input.below(2) == 0),
-                Some(input.below(2) == 0),
-                None,
-                None,
+                GroupConfigOptions {
+                    paused: Some(input.below(2) == 0),
+                    reduce_only: Some(input.below(2) == 0),
+                    ..Default::default()
+                },
             ),
         }
     }

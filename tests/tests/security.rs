@@ -5,9 +5,10 @@
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::AccountMeta;
 use cross_margin::events::{BankruptcyResolved, Liquidation};
-use cross_margin::instructions::BankConfig;
+use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::math::ONE_Q64;
 use cross_margin::positions;
+use cross_margin::state::BankConfig;
 use cross_margin::state::{Bank, MarginAccount, OracleKind};
 use cross_margin_client::ix::{self, Movement};
 use cross_margin_client::pyth::{self, Quote};
@@ -101,7 +102,10 @@ fn finding_collateral_that_liquidation_could_not_improve_is_refused() {
 
     // USDC as it is (1.5% + 0.5%): 1.02 × 0.98 < 1. An account with $1,000 of USDC borrows SOL,
     // SOL rises 20%, and the liquidation against its USDC raises its maint health.
-    assert_eq!(m.bank(&usdc).liquidation_fee_bps + m.bank(&usdc).insurance_fee_bps, 200);
+    assert_eq!(
+        m.bank(&usdc).config.liquidation_fee_bps + m.bank(&usdc).config.insurance_fee_bps,
+        200
+    );
     let borrower = m.user([1_000_000_000, 0, 0]);
     let liquidator = m.user([0, 0, 100_000_000]);
     m.deposit(&liquidator, &btc, 100_000_000).expect_ok("liquidator collateral");
@@ -307,7 +311,14 @@ fn admin_instructions_need_the_admins_signature() {
     let mut m = Market::new();
     let user = m.user([0, 0, 0]);
     let (group, admin, usdc) = (m.group, m.admin.pubkey(), m.usdc);
-    let ix = unsigned(ix::configure_group(group, admin, Some(true), None, None, None), admin);
+    let ix = unsigned(
+        ix::configure_group(
+            group,
+            admin,
+            GroupConfigOptions { paused: Some(true), ..Default::default() },
+        ),
+        admin,
+    );
     m.assert_rejected_by_anchor(&user, AnchorError::AccountNotSigner, |m| m.chain.send(&[ix], &[]));
     let source = m.chain.create_token_account(&usdc.mint, &admin, 1_000);
     let ix = unsigned(ix::fund_insurance(group, admin, &usdc, source, 1_000), admin);
@@ -578,7 +589,7 @@ fn a_bank_cannot_be_added_twice() {
     let before = m.snapshot(&user);
     m.chain.send(&[ix], &[&admin]).expect_custom_code(0);
     before.assert_unchanged(&m.chain);
-    assert_eq!(m.bank(&sol).init_asset_weight_bps, 8_000);
+    assert_eq!(m.bank(&sol).config.init_asset_weight_bps, 8_000);
 }
 
 #[test]

@@ -5,8 +5,8 @@ use anchor_lang::prelude::{AccountMeta, Pubkey};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use solana_instruction::Instruction;
 
-use cross_margin::instructions::BankConfig;
-use cross_margin::state::{Bank, Group, MarginAccount};
+use cross_margin::instructions::GroupConfigOptions;
+use cross_margin::state::{Bank, BankConfig, Group, MarginAccount};
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
     build_with(accounts, data, Vec::new())
@@ -90,49 +90,11 @@ pub fn create_group(
     (ix, group)
 }
 
-pub fn configure_group(
-    group: Pubkey,
-    admin: Pubkey,
-    paused: Option<bool>,
-    reduce_only: Option<bool>,
-    pyth_receiver_program: Option<Pubkey>,
-    pyth_legacy_program: Option<Pubkey>,
-) -> Instruction {
-    configure_group_full(
-        group,
-        admin,
-        GroupSettings {
-            paused,
-            reduce_only,
-            pyth_receiver_program,
-            pyth_legacy_program,
-            ..GroupSettings::default()
-        },
-    )
-}
-
-/// Every setting `configure_group` takes; `None` leaves one unchanged.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct GroupSettings {
-    pub paused: Option<bool>,
-    pub reduce_only: Option<bool>,
-    pub pyth_receiver_program: Option<Pubkey>,
-    pub pyth_legacy_program: Option<Pubkey>,
-    pub liquidation_end_buffer_bps: Option<u32>,
-    pub bankruptcy_dust_quote: Option<u64>,
-}
-
-pub fn configure_group_full(group: Pubkey, admin: Pubkey, settings: GroupSettings) -> Instruction {
+/// `configure_group`: the `Some` fields of `options` are the settings to change.
+pub fn configure_group(group: Pubkey, admin: Pubkey, options: GroupConfigOptions) -> Instruction {
     build(
         cross_margin::accounts::ConfigureGroup { group, admin },
-        cross_margin::instruction::ConfigureGroup {
-            paused: settings.paused,
-            reduce_only: settings.reduce_only,
-            pyth_receiver_program: settings.pyth_receiver_program,
-            pyth_legacy_program: settings.pyth_legacy_program,
-            liquidation_end_buffer_bps: settings.liquidation_end_buffer_bps,
-            bankruptcy_dust_quote: settings.bankruptcy_dust_quote,
-        },
+        cross_margin::instruction::ConfigureGroup { options },
     )
 }
 

@@ -66,17 +66,18 @@ fn market() -> MarketState {
         bank.bank_index = index;
         bank.decimals = 6 + (index % 4) as u8;
         bank.oracle = key(1_000 + index as u64);
-        bank.oracle_kind = OracleKind::PythPull as u8;
-        bank.oracle_feed_id = feed(index);
-        bank.oracle_max_age_secs = 60;
-        bank.oracle_max_conf_bps = 200;
-        bank.oracle_conf_multiplier_bps = 10_000;
-        bank.init_asset_weight_bps = 8_000;
-        bank.maint_asset_weight_bps = 9_000;
-        bank.maint_liab_weight_bps = 11_000;
-        bank.init_liab_weight_bps = 12_000;
+        bank.config.oracle_kind = OracleKind::PythPull as u8;
+        bank.config.oracle_feed_id = feed(index);
+        bank.config.oracle_max_age_secs = 60;
+        bank.config.oracle_max_conf_bps = 200;
+        bank.config.oracle_conf_multiplier_bps = 10_000;
+        bank.config.init_asset_weight_bps = 8_000;
+        bank.config.maint_asset_weight_bps = 9_000;
+        bank.config.maint_liab_weight_bps = 11_000;
+        bank.config.init_liab_weight_bps = 12_000;
         // Every fourth bank uses the size-aware init weight, which costs a little more.
-        bank.deposit_weight_scale_start_quote = if index % 4 == 0 { 1_000_000_000_000 } else { 0 };
+        bank.config.deposit_weight_scale_start_quote =
+            if index % 4 == 0 { 1_000_000_000_000 } else { 0 };
         bank.total_deposit_shares = 10_000_000_000_000;
         bank.set_deposit_index(ONE_Q64 + ONE_Q64 / 37);
         bank.set_borrow_index(ONE_Q64 + ONE_Q64 / 23);

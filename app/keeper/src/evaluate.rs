@@ -283,10 +283,10 @@ mod tests {
             bank.set_deposit_index(ONE_Q64);
             bank.set_borrow_index(ONE_Q64);
             let risk = dollar();
-            bank.init_asset_weight_bps = risk.init_asset_weight_bps;
-            bank.maint_asset_weight_bps = risk.maint_asset_weight_bps;
-            bank.init_liab_weight_bps = risk.init_liab_weight_bps;
-            bank.maint_liab_weight_bps = risk.maint_liab_weight_bps;
+            bank.config.init_asset_weight_bps = risk.init_asset_weight_bps;
+            bank.config.maint_asset_weight_bps = risk.maint_asset_weight_bps;
+            bank.config.init_liab_weight_bps = risk.init_liab_weight_bps;
+            bank.config.maint_liab_weight_bps = risk.maint_liab_weight_bps;
             let price = cross_margin::oracle::OraclePrice {
                 price: ONE_Q64,
                 asset_price: ONE_Q64,

@@ -122,7 +122,8 @@ fn the_keeper_liquidates_exactly_the_liquidatable_accounts() {
         let asset_bank: cross_margin::state::Bank =
             market.sandbox.chain.load(&event.asset_bank).unwrap();
         let liab_value = mul_q64(event.liab_amount, event.liab_price, Round::Down).unwrap();
-        expected_fees += (liab_value as i128) * asset_bank.liquidation_fee_bps as i128 / 10_000;
+        expected_fees +=
+            (liab_value as i128) * asset_bank.config.liquidation_fee_bps as i128 / 10_000;
         tolerance += (mul_q64(1, event.asset_price, Round::Up).unwrap() as i128) + 3;
         assert!(done.compute_units <= done.compute_limit as u64);
         assert!(done.compute_units > 0);

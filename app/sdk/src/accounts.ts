@@ -5,16 +5,18 @@
  * (u64/i64) or `number` (u32 and smaller); Q64.64 indices, stored as 16 little-endian bytes,
  * come out as `bigint` Q64.64 values.
  */
-import type { IdlAccounts } from "@anchor-lang/core";
+import type { IdlAccounts, IdlTypes } from "@anchor-lang/core";
 import type BN from "bn.js";
 import { PublicKey } from "@solana/web3.js";
 
-import { coder, PROGRAM_ID, type CrossMargin } from "./idl";
+import { coder, fromIdl, PROGRAM_ID, toIdl, type CrossMargin, type Native } from "./idl";
 import { q64FromLeBytes } from "./fixed";
 
 type RawGroup = IdlAccounts<CrossMargin>["group"];
 type RawBank = IdlAccounts<CrossMargin>["bank"];
 type RawMarginAccount = IdlAccounts<CrossMargin>["marginAccount"];
+/** The `BankConfig` struct (the `add_bank` / `configure_bank` argument, `Bank::config`). */
+export type IdlBankConfig = IdlTypes<CrossMargin>["bankConfig"];
 
 export enum OracleKind {
   /** Pyth pull oracle: `PriceUpdateV2` accounts owned by the group's receiver program. */
@@ -44,44 +46,22 @@ export interface Group {
   liquidationEndBufferBps: number;
 }
 
-export interface Bank {
-  group: PublicKey;
-  mint: PublicKey;
-  vault: PublicKey;
-  tokenProgram: PublicKey;
-  oracle: PublicKey;
-  oracleFeedId: Uint8Array;
+/**
+ * Everything an admin sets on a bank: the IDL's `BankConfig` (`state/bank.rs`) with u64s as
+ * `bigint`, the feed id as 32 bytes and the kind as `OracleKind`; its padding is left out (the
+ * program stores zero). Weights, fees and rates in bps (10,000 = 1.0; rates are APRs).
+ */
+export type BankConfig = Omit<Native<IdlBankConfig>, "padding" | "oracleKind"> & { oracleKind: OracleKind };
+
+/** A bank: the IDL's `Bank` with u64/i64s as `bigint`, Q64.64 indices as `bigint` Q64.64
+ * values, `config` as a `BankConfig`; padding and reserved bytes left out. */
+export type Bank = Omit<Native<RawBank>, "depositIndex" | "borrowIndex" | "config" | "padding" | "reserved"> & {
   /** Q64.64. */
   depositIndex: bigint;
   /** Q64.64. */
   borrowIndex: bigint;
-  totalDepositShares: bigint;
-  totalBorrowShares: bigint;
-  insuranceNative: bigint;
-  depositLimitNative: bigint;
-  borrowLimitNative: bigint;
-  depositWeightScaleStartQuote: bigint;
-  lastAccrualTs: bigint;
-  oracleMaxAgeSecs: number;
-  oracleMaxConfBps: number;
-  oracleConfMultiplierBps: number;
-  initAssetWeightBps: number;
-  maintAssetWeightBps: number;
-  initLiabWeightBps: number;
-  maintLiabWeightBps: number;
-  liquidationFeeBps: number;
-  insuranceFeeBps: number;
-  optimalUtilizationBps: number;
-  minRateBps: number;
-  optimalRateBps: number;
-  maxRateBps: number;
-  bankIndex: number;
-  decimals: number;
-  oracleKind: OracleKind;
-  version: number;
-  bump: number;
-  vaultBump: number;
-}
+  config: BankConfig;
+};
 
 /** One of the 16 slots of a margin account. */
 export interface Position {
@@ -145,43 +125,32 @@ export function decodeGroup(data: Uint8Array): Group {
   };
 }
 
+/** `value` without the fields `keys`. */
+function omit<T extends object, K extends keyof T>(value: T, ...keys: K[]): Omit<T, K> {
+  const rest: Partial<T> = { ...value };
+  for (const key of keys) delete rest[key];
+  return rest as Omit<T, K>;
+}
+
+/** A decoded `BankConfig` in its SDK form. */
+export function bankConfigFromIdl(raw: IdlBankConfig): BankConfig {
+  const config = omit(fromIdl(raw), "padding");
+  return { ...config, oracleKind: config.oracleKind as OracleKind };
+}
+
+/** The `BankConfig` argument as the IDL encodes it (padding zero). */
+export function toIdlBankConfig(config: BankConfig): IdlBankConfig {
+  if (config.oracleFeedId.length !== 32) throw new RangeError("oracleFeedId must be 32 bytes");
+  return toIdl<IdlBankConfig>({ ...config, padding: new Uint8Array(3) });
+}
+
 export function decodeBank(data: Uint8Array): Bank {
   const raw = decodeRaw<RawBank>("bank", data);
   return {
-    group: raw.group,
-    mint: raw.mint,
-    vault: raw.vault,
-    tokenProgram: raw.tokenProgram,
-    oracle: raw.oracle,
-    oracleFeedId: Uint8Array.from(raw.oracleFeedId),
+    ...fromIdl(omit(raw, "depositIndex", "borrowIndex", "config", "padding", "reserved")),
     depositIndex: q64FromLeBytes(raw.depositIndex),
     borrowIndex: q64FromLeBytes(raw.borrowIndex),
-    totalDepositShares: big(raw.totalDepositShares),
-    totalBorrowShares: big(raw.totalBorrowShares),
-    insuranceNative: big(raw.insuranceNative),
-    depositLimitNative: big(raw.depositLimitNative),
-    borrowLimitNative: big(raw.borrowLimitNative),
-    depositWeightScaleStartQuote: big(raw.depositWeightScaleStartQuote),
-    lastAccrualTs: big(raw.lastAccrualTs),
-    oracleMaxAgeSecs: raw.oracleMaxAgeSecs,
-    oracleMaxConfBps: raw.oracleMaxConfBps,
-    oracleConfMultiplierBps: raw.oracleConfMultiplierBps,
-    initAssetWeightBps: raw.initAssetWeightBps,
-    maintAssetWeightBps: raw.maintAssetWeightBps,
-    initLiabWeightBps: raw.initLiabWeightBps,
-    maintLiabWeightBps: raw.maintLiabWeightBps,
-    liquidationFeeBps: raw.liquidationFeeBps,
-    insuranceFeeBps: raw.insuranceFeeBps,
-    optimalUtilizationBps: raw.optimalUtilizationBps,
-    minRateBps: raw.minRateBps,
-    optimalRateBps: raw.optimalRateBps,
-    maxRateBps: raw.maxRateBps,
-    bankIndex: raw.bankIndex,
-    decimals: raw.decimals,
-    oracleKind: raw.oracleKind as OracleKind,
-    version: raw.version,
-    bump: raw.bump,
-    vaultBump: raw.vaultBump,
+    config: bankConfigFromIdl(raw.config),
   };
 }
 

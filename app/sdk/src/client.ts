@@ -201,7 +201,7 @@ export class CrossMarginClient {
 
   /** The current quote in a bank's oracle account. */
   async oracleQuote(bank: Bank): Promise<PythQuote> {
-    return decodeOracleQuote(bank.oracleKind, (await this.required(bank.oracle, "oracle")).data);
+    return decodeOracleQuote(bank.config.oracleKind, (await this.required(bank.oracle, "oracle")).data);
   }
 
   /** Estimated oracle price of `bank` at which `account` becomes liquidatable, other prices

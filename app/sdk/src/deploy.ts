@@ -4,18 +4,18 @@
  * field and only reconfigured when `applyConfigChanges` is set. Running it twice sends nothing
  * the second time. `migrations/deploy.ts` runs it against any cluster URL.
  */
+import type { IdlType } from "@anchor-lang/core";
 import { PublicKey, type Signer, type TransactionInstruction } from "@solana/web3.js";
 
-import { bankFromAccount, groupFromAccount, OracleKind, type Bank, type Group } from "./accounts";
+import { bankFromAccount, groupFromAccount, OracleKind, type Bank, type BankConfig, type Group } from "./accounts";
 import type { Chain } from "./chain";
-import { PROGRAM_ID } from "./idl";
+import { idlStructFields, PROGRAM_ID } from "./idl";
 import {
   addBankIx,
   bankConfigOf,
   configureBankIx,
   configureGroupIx,
   createGroupIx,
-  type BankConfig,
   type GroupSettings,
 } from "./instructions";
 import { bankAddress, groupAddress } from "./pda";
@@ -27,28 +27,17 @@ import { bankAddress, groupAddress } from "./pda";
 /** u64 values may be written as JSON numbers (when exact) or decimal strings. */
 export type U64Json = number | string;
 
-export interface BankConfigJson {
-  /** "pythPull" (PriceUpdateV2) or "pythLegacy". */
+/** A `BankConfig` value as the config file writes it. */
+type ConfigJson<T> = T extends bigint ? U64Json : T extends Uint8Array ? string : T;
+
+/**
+ * A bank's config in the file: the fields of `BankConfig` (so of the IDL's), with u64s as
+ * `U64Json`, the 32-byte Pyth feed id as hex (with or without 0x; all zeros for legacy oracles)
+ * and the oracle kind by name: "pythPull" (PriceUpdateV2) or "pythLegacy".
+ */
+export type BankConfigJson = { [K in Exclude<keyof BankConfig, "oracleKind">]: ConfigJson<BankConfig[K]> } & {
   oracleKind: "pythPull" | "pythLegacy";
-  /** 32-byte Pyth feed id as hex (with or without 0x); all zeros for legacy oracles. */
-  oracleFeedId: string;
-  oracleMaxAgeSecs: number;
-  oracleMaxConfBps: number;
-  oracleConfMultiplierBps: number;
-  initAssetWeightBps: number;
-  maintAssetWeightBps: number;
-  initLiabWeightBps: number;
-  maintLiabWeightBps: number;
-  liquidationFeeBps: number;
-  insuranceFeeBps: number;
-  optimalUtilizationBps: number;
-  minRateBps: number;
-  optimalRateBps: number;
-  maxRateBps: number;
-  depositLimitNative: U64Json;
-  borrowLimitNative: U64Json;
-  depositWeightScaleStartQuote: U64Json;
-}
+};
 
 export interface BankDeployJson {
   /** A label for reports (e.g. "USDC"). */
@@ -84,25 +73,6 @@ export interface DeployConfig {
   groupSettings: Pick<GroupSettings, "liquidationEndBufferBps" | "bankruptcyDustQuote">;
   banks: BankDeploySpec[];
 }
-
-const BANK_CONFIG_NUMBER_FIELDS = [
-  "oracleMaxAgeSecs",
-  "oracleMaxConfBps",
-  "oracleConfMultiplierBps",
-  "initAssetWeightBps",
-  "maintAssetWeightBps",
-  "initLiabWeightBps",
-  "maintLiabWeightBps",
-  "liquidationFeeBps",
-  "insuranceFeeBps",
-  "optimalUtilizationBps",
-  "minRateBps",
-  "optimalRateBps",
-  "maxRateBps",
-] as const satisfies ReadonlyArray<keyof BankConfig>;
-const BANK_CONFIG_U64_FIELDS = ["depositLimitNative", "borrowLimitNative", "depositWeightScaleStartQuote"] as const satisfies ReadonlyArray<
-  keyof BankConfig
->;
 
 class ConfigError extends Error {
   constructor(path: string, problem: string) {
@@ -147,32 +117,41 @@ function u64(value: unknown, path: string): bigint {
   return parsed;
 }
 
-function feedId(value: unknown, path: string): Uint8Array {
+function bytes(value: unknown, length: number, path: string): Uint8Array {
   if (typeof value !== "string") throw new ConfigError(path, "must be a hex string");
   const hex = value.startsWith("0x") ? value.slice(2) : value;
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new ConfigError(path, "must be 32 bytes of hex");
+  if (hex.length !== 2 * length || !/^[0-9a-fA-F]*$/.test(hex)) throw new ConfigError(path, `must be ${length} bytes of hex`);
   return Uint8Array.from(Buffer.from(hex, "hex"));
 }
 
+/** One field of the config file, read by its IDL type. */
+function configValue(type: IdlType, value: unknown, path: string): unknown {
+  if (type === "u32") return u32(value, path);
+  if (type === "u64") return u64(value, path);
+  if (typeof type === "object" && "array" in type && type.array[0] === "u8" && typeof type.array[1] === "number") {
+    return bytes(value, type.array[1], path);
+  }
+  throw new Error(`deploy config: ${path}: the IDL type ${JSON.stringify(type)} has no config-file form`);
+}
+
+/** A `BankConfig` from the file: every field the IDL's `BankConfig` has (its padding aside). */
 function parseBankConfig(value: unknown, path: string): BankConfig {
   const obj = record(value, path);
-  onlyKeys(obj, ["oracleKind", "oracleFeedId", ...BANK_CONFIG_NUMBER_FIELDS, ...BANK_CONFIG_U64_FIELDS], path);
+  const fields = idlStructFields("bankConfig").filter((f) => f.name !== "padding");
+  onlyKeys(
+    obj,
+    fields.map((f) => f.name),
+    path,
+  );
   const kind = obj["oracleKind"];
   if (kind !== "pythPull" && kind !== "pythLegacy") throw new ConfigError(`${path}.oracleKind`, 'must be "pythPull" or "pythLegacy"');
-  const numbers = Object.fromEntries(BANK_CONFIG_NUMBER_FIELDS.map((f) => [f, u32(obj[f], `${path}.${f}`)])) as Record<
-    (typeof BANK_CONFIG_NUMBER_FIELDS)[number],
-    number
-  >;
-  const bigs = Object.fromEntries(BANK_CONFIG_U64_FIELDS.map((f) => [f, u64(obj[f], `${path}.${f}`)])) as Record<
-    (typeof BANK_CONFIG_U64_FIELDS)[number],
-    bigint
-  >;
-  return {
-    oracleKind: kind === "pythPull" ? OracleKind.PythPull : OracleKind.PythLegacy,
-    oracleFeedId: feedId(obj["oracleFeedId"], `${path}.oracleFeedId`),
-    ...numbers,
-    ...bigs,
-  };
+  const config = Object.fromEntries(
+    fields.map((f) => [
+      f.name,
+      f.name === "oracleKind" ? (kind === "pythPull" ? OracleKind.PythPull : OracleKind.PythLegacy) : configValue(f.type, obj[f.name], `${path}.${f.name}`),
+    ]),
+  );
+  return config as BankConfig;
 }
 
 /** Validates a parsed JSON config (unknown fields are errors: a typo must not go unnoticed). */

@@ -4,7 +4,8 @@
  * layouts, seeds, events and error codes from here, so a regenerated IDL is picked up by
  * rebuilding: nothing about the program is written down twice.
  */
-import { BorshCoder, Program, type Idl, type Provider } from "@anchor-lang/core";
+import { BorshCoder, Program, type Idl, type IdlField, type IdlType, type Provider } from "@anchor-lang/core";
+import BN from "bn.js";
 import { Connection, PublicKey } from "@solana/web3.js";
 
 import idlJson from "../../idl/cross_margin.json";
@@ -51,4 +52,58 @@ export function idlBytesConstant(name: string): Buffer {
     throw new Error(`IDL has no bytes constant ${name}`);
   }
   return Buffer.from(JSON.parse(constant.value) as number[]);
+}
+
+/** The fields of a struct type of the IDL, camelCase, in layout order (e.g. `"bankConfig"`). */
+export function idlStructFields(name: string): Array<IdlField & { type: IdlType }> {
+  const def = program().idl.types?.find((t) => t.name === name);
+  if (!def || def.type.kind !== "struct" || !Array.isArray(def.type.fields)) throw new Error(`IDL has no struct type ${name}`);
+  return def.type.fields as Array<IdlField & { type: IdlType }>;
+}
+
+/**
+ * The SDK's form of a value the IDL's coder produces: u64/i64 (`BN`) as `bigint`, byte arrays
+ * (`number[]`) as `Uint8Array`, public keys as they are, structs field by field. Types taken
+ * from the IDL (`IdlTypes<CrossMargin>[...]`) map through this instead of being written again.
+ */
+export type Native<T> = T extends BN
+  ? bigint
+  : T extends PublicKey
+    ? PublicKey
+    : T extends number[]
+      ? Uint8Array
+      : T extends Array<infer U>
+        ? Array<Native<U>>
+        : T extends object
+          ? { [K in keyof T]: Native<T[K]> }
+          : T;
+
+/** A public key from any copy of @solana/web3.js (`instanceof` fails across copies). */
+function isPublicKeyLike(x: unknown): boolean {
+  return typeof x === "object" && x !== null && typeof (x as { toBase58?: unknown }).toBase58 === "function";
+}
+
+/** A decoded IDL value in its SDK form (see `Native`). Number arrays are byte arrays here. */
+export function fromIdl<T>(value: T): Native<T> {
+  const convert = (v: unknown): unknown => {
+    if (BN.isBN(v)) return BigInt((v as BN).toString());
+    if (isPublicKeyLike(v)) return v;
+    if (Array.isArray(v)) return v.every((x) => typeof x === "number") ? Uint8Array.from(v as number[]) : v.map(convert);
+    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(x)]));
+    return v;
+  };
+  return convert(value) as Native<T>;
+}
+
+/** The inverse of `fromIdl`: an SDK value as the IDL's coder encodes it. */
+export function toIdl<T>(value: Native<T>): T {
+  const convert = (v: unknown): unknown => {
+    if (typeof v === "bigint") return new BN(v.toString());
+    if (isPublicKeyLike(v)) return v;
+    if (v instanceof Uint8Array) return Array.from(v);
+    if (Array.isArray(v)) return v.map(convert);
+    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(x)]));
+    return v;
+  };
+  return convert(value) as T;
 }

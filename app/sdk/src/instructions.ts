@@ -13,85 +13,15 @@ import type { IdlTypes } from "@anchor-lang/core";
 import BN from "bn.js";
 import { PublicKey, SystemProgram, type AccountMeta, type TransactionInstruction } from "@solana/web3.js";
 
-import { activePositions, type Bank, type MarginAccount, OracleKind } from "./accounts";
-import { program, type CrossMargin } from "./idl";
+import { activePositions, toIdlBankConfig, type Bank, type BankConfig, type MarginAccount } from "./accounts";
+import { idlStructFields, program, toIdl, type CrossMargin, type Native } from "./idl";
 import { bankAddress, groupAddress, marginAccountAddress, vaultAddress } from "./pda";
-
-/** Everything an admin sets on a bank (`BankConfig` in `add_bank.rs`). Weights, fees and rates
- * in bps (10,000 = 1.0; rates are APRs). */
-export interface BankConfig {
-  oracleKind: OracleKind;
-  /** Pyth feed id (pull oracle; ignored for legacy, whose account is the feed). 32 bytes. */
-  oracleFeedId: Uint8Array;
-  oracleMaxAgeSecs: number;
-  oracleMaxConfBps: number;
-  oracleConfMultiplierBps: number;
-  initAssetWeightBps: number;
-  maintAssetWeightBps: number;
-  initLiabWeightBps: number;
-  maintLiabWeightBps: number;
-  liquidationFeeBps: number;
-  insuranceFeeBps: number;
-  optimalUtilizationBps: number;
-  minRateBps: number;
-  optimalRateBps: number;
-  maxRateBps: number;
-  depositLimitNative: bigint;
-  borrowLimitNative: bigint;
-  depositWeightScaleStartQuote: bigint;
-}
-
-type IdlBankConfig = IdlTypes<CrossMargin>["bankConfig"];
 
 const bn = (value: bigint | number): BN => new BN(value.toString());
 
-/** The `BankConfig` argument as the IDL encodes it. */
-export function toIdlBankConfig(config: BankConfig): IdlBankConfig {
-  if (config.oracleFeedId.length !== 32) throw new RangeError("oracleFeedId must be 32 bytes");
-  return {
-    oracleKind: config.oracleKind,
-    oracleFeedId: Array.from(config.oracleFeedId),
-    oracleMaxAgeSecs: config.oracleMaxAgeSecs,
-    oracleMaxConfBps: config.oracleMaxConfBps,
-    oracleConfMultiplierBps: config.oracleConfMultiplierBps,
-    initAssetWeightBps: config.initAssetWeightBps,
-    maintAssetWeightBps: config.maintAssetWeightBps,
-    initLiabWeightBps: config.initLiabWeightBps,
-    maintLiabWeightBps: config.maintLiabWeightBps,
-    liquidationFeeBps: config.liquidationFeeBps,
-    insuranceFeeBps: config.insuranceFeeBps,
-    optimalUtilizationBps: config.optimalUtilizationBps,
-    minRateBps: config.minRateBps,
-    optimalRateBps: config.optimalRateBps,
-    maxRateBps: config.maxRateBps,
-    depositLimitNative: bn(config.depositLimitNative),
-    borrowLimitNative: bn(config.borrowLimitNative),
-    depositWeightScaleStartQuote: bn(config.depositWeightScaleStartQuote),
-  };
-}
-
-/** The configuration a bank currently holds, in `BankConfig` form. */
+/** The configuration a bank currently holds (`bank.config`). */
 export function bankConfigOf(bank: Bank): BankConfig {
-  return {
-    oracleKind: bank.oracleKind,
-    oracleFeedId: bank.oracleFeedId,
-    oracleMaxAgeSecs: bank.oracleMaxAgeSecs,
-    oracleMaxConfBps: bank.oracleMaxConfBps,
-    oracleConfMultiplierBps: bank.oracleConfMultiplierBps,
-    initAssetWeightBps: bank.initAssetWeightBps,
-    maintAssetWeightBps: bank.maintAssetWeightBps,
-    initLiabWeightBps: bank.initLiabWeightBps,
-    maintLiabWeightBps: bank.maintLiabWeightBps,
-    liquidationFeeBps: bank.liquidationFeeBps,
-    insuranceFeeBps: bank.insuranceFeeBps,
-    optimalUtilizationBps: bank.optimalUtilizationBps,
-    minRateBps: bank.minRateBps,
-    optimalRateBps: bank.optimalRateBps,
-    maxRateBps: bank.maxRateBps,
-    depositLimitNative: bank.depositLimitNative,
-    borrowLimitNative: bank.borrowLimitNative,
-    depositWeightScaleStartQuote: bank.depositWeightScaleStartQuote,
-  };
+  return bank.config;
 }
 
 /** The addresses a client needs to use one bank. */
@@ -157,28 +87,23 @@ export async function createGroupIx(args: CreateGroupArgs): Promise<{ instructio
   return { instruction, group };
 }
 
-/** Group settings; `undefined` leaves one unchanged. */
-export interface GroupSettings {
-  paused?: boolean;
-  reduceOnly?: boolean;
-  pythReceiverProgram?: PublicKey;
-  pythLegacyProgram?: PublicKey;
-  liquidationEndBufferBps?: number;
-  bankruptcyDustQuote?: bigint;
+type IdlGroupConfigOptions = IdlTypes<CrossMargin>["groupConfigOptions"];
+
+/** Group settings (the IDL's `GroupConfigOptions`, u64 as `bigint`); `undefined` leaves one
+ * unchanged. */
+export type GroupSettings = { [K in keyof IdlGroupConfigOptions]?: Native<NonNullable<IdlGroupConfigOptions[K]>> };
+
+/** The `GroupConfigOptions` argument: every field of the IDL type, `null` where unset. */
+export function toIdlGroupConfigOptions(settings: GroupSettings): IdlGroupConfigOptions {
+  const fields = idlStructFields("groupConfigOptions").map((f) => {
+    const value = (settings as Record<string, unknown>)[f.name];
+    return [f.name, value === undefined ? null : value];
+  });
+  return toIdl<IdlGroupConfigOptions>(Object.fromEntries(fields) as Native<IdlGroupConfigOptions>);
 }
 
 export async function configureGroupIx(group: PublicKey, admin: PublicKey, settings: GroupSettings): Promise<TransactionInstruction> {
-  return program()
-    .methods.configureGroup(
-      settings.paused ?? null,
-      settings.reduceOnly ?? null,
-      settings.pythReceiverProgram ?? null,
-      settings.pythLegacyProgram ?? null,
-      settings.liquidationEndBufferBps ?? null,
-      settings.bankruptcyDustQuote === undefined ? null : bn(settings.bankruptcyDustQuote),
-    )
-    .accountsStrict({ group, admin })
-    .instruction();
+  return program().methods.configureGroup(toIdlGroupConfigOptions(settings)).accountsStrict({ group, admin }).instruction();
 }
 
 export interface AddBankArgs {

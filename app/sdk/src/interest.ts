@@ -4,23 +4,14 @@
  * the stored ones grown to the cluster's current time. A client that predicts share maths
  * (`positions.ts`: which slots an instruction opens or closes) accrues the bank the same way.
  */
-import type { Bank } from "./accounts";
+import type { Bank, BankConfig } from "./accounts";
 import { BPS, mulQ64, ONE_Q64 } from "./fixed";
 
 export const SECONDS_PER_YEAR = 365n * 24n * 3600n;
 
-export type InterestState = Pick<
-  Bank,
-  | "depositIndex"
-  | "borrowIndex"
-  | "totalDepositShares"
-  | "totalBorrowShares"
-  | "lastAccrualTs"
-  | "optimalUtilizationBps"
-  | "minRateBps"
-  | "optimalRateBps"
-  | "maxRateBps"
->;
+export type InterestState = Pick<Bank, "depositIndex" | "borrowIndex" | "totalDepositShares" | "totalBorrowShares" | "lastAccrualTs"> & {
+  config: Pick<BankConfig, "optimalUtilizationBps" | "minRateBps" | "optimalRateBps" | "maxRateBps">;
+};
 
 /** All deposits, native, rounded down. */
 export function totalDepositsNative(bank: InterestState): bigint {
@@ -43,8 +34,8 @@ export function utilizationBps(bank: InterestState): bigint {
 
 /** Borrow APR (bps) at a utilization (bps): the two-slope curve. */
 export function borrowRateBps(bank: InterestState, utilization: bigint): bigint {
-  const optimal = BigInt(bank.optimalUtilizationBps);
-  const [min, mid, max] = [BigInt(bank.minRateBps), BigInt(bank.optimalRateBps), BigInt(bank.maxRateBps)];
+  const optimal = BigInt(bank.config.optimalUtilizationBps);
+  const [min, mid, max] = [BigInt(bank.config.minRateBps), BigInt(bank.config.optimalRateBps), BigInt(bank.config.maxRateBps)];
   return utilization <= optimal ? min + ((mid - min) * utilization) / optimal : mid + ((max - mid) * (utilization - optimal)) / (BPS - optimal);
 }
 

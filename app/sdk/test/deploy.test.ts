@@ -119,8 +119,8 @@ describe("deployFromConfig", () => {
       assert.ok(bank.data.vault.equals(vaultAddress(bank.address)));
       assert.deepEqual(bankConfigOf(bank.data), spec.config);
     }
-    assert.equal(banks[1]!.data.oracleKind, OracleKind.PythLegacy);
-    assert.equal(banks[0]!.data.depositLimitNative, (1n << 64n) - 1n);
+    assert.equal(banks[1]!.data.config.oracleKind, OracleKind.PythLegacy);
+    assert.equal(banks[0]!.data.config.depositLimitNative, (1n << 64n) - 1n);
 
     const keys = await watched(chain, admin.publicKey, group);
     const before = chain.snapshot(keys);
@@ -194,8 +194,8 @@ describe("deployFromConfig", () => {
     assert.deepEqual(applied.banks.map((b) => b.action), ["reconfigured", "unchanged"]);
     const client = new CrossMarginClient(chain);
     const sol = (await client.banks(group))[0]!.data;
-    assert.equal(sol.maintAssetWeightBps, 9_100);
-    assert.equal(sol.depositLimitNative, 5_000n);
+    assert.equal(sol.config.maintAssetWeightBps, 9_100);
+    assert.equal(sol.config.depositLimitNative, 5_000n);
     assert.ok(sol.oracle.equals(newOracle));
     assert.equal((await client.group(group)).liquidationEndBufferBps, 900);
     assert.ok((await client.banks(group))[1]!.data.oracle.equals(btcOracle));

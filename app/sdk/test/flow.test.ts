@@ -48,7 +48,7 @@ describe("frontend flow", () => {
 
     const banks = await market.client.banks(market.group);
     assert.deepEqual(
-      banks.map((b) => [b.data.bankIndex, b.data.decimals, b.data.oracleKind, b.data.maintAssetWeightBps]),
+      banks.map((b) => [b.data.bankIndex, b.data.decimals, b.data.config.oracleKind, b.data.config.maintAssetWeightBps]),
       [
         [0, 6, OracleKind.PythPull, 9_800],
         [1, 9, OracleKind.PythPull, 9_000],

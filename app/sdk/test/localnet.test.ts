@@ -75,9 +75,9 @@ describe("a frontend over a real validator's JSON-RPC", { skip }, () => {
       const ref = market.banks[name as "USDC"];
       const bank = await market.client.bank(ref.address);
       assert.equal(bank.decimals, decimals, name);
-      assert.equal(bank.oracleKind, kind, name);
+      assert.equal(bank.config.oracleKind, kind, name);
       assert.equal(bank.oracle.toBase58(), market.manifest.oracles[name as "USDC"].address, `${name}: the $${price} genesis oracle`);
-      assert.equal(bank.oracleMaxAgeSecs, market.manifest.oracleMaxAgeSecs);
+      assert.equal(bank.config.oracleMaxAgeSecs, market.manifest.oracleMaxAgeSecs);
       const quote = await market.client.oracleQuote(bank);
       assert.equal(Number(quote.price) * 10 ** quote.exponent, price, name);
       assert.equal(quote.publishTime, BigInt(market.manifest.publishTime));

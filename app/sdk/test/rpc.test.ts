@@ -195,7 +195,7 @@ describe("migrations/deploy.ts", () => {
       assert.ok(logs.some((l) => /bank BTC \(\w+\): differs/.test(l)), logs.join("\n"));
       assert.ok(logs.some((l) => /maintAssetWeightBps: on chain 9000, config 9400/.test(l)));
       assert.ok(logs.some((l) => /bank BTC \(\w+\): reconfigured/.test(l)));
-      assert.equal((await new CrossMarginClient(chain).banks(group))[1]!.data.maintAssetWeightBps, 9_400);
+      assert.equal((await new CrossMarginClient(chain).banks(group))[1]!.data.config.maintAssetWeightBps, 9_400);
     } finally {
       await server.stop();
     }

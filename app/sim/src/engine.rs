@@ -12,8 +12,8 @@ use anyhow::{anyhow, Result};
 use cross_margin::error::MarginError;
 use cross_margin::events::{BankruptcyResolved, Liquidation};
 use cross_margin::health::PositionShares;
-use cross_margin::instructions::BankConfig;
 use cross_margin::positions;
+use cross_margin::state::BankConfig;
 use cross_margin::state::{Bank, OracleKind};
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::outcome::Failed;
@@ -724,6 +724,7 @@ pub fn bank_config(scenario: &Scenario, index: usize) -> BankConfig {
         min_rate_bps: spec.interest.min_rate_bps,
         optimal_rate_bps: spec.interest.optimal_rate_bps,
         max_rate_bps: spec.interest.max_rate_bps,
+        padding: [0; 3],
         deposit_limit_native: u64::MAX,
         borrow_limit_native: u64::MAX,
         deposit_weight_scale_start_quote: (spec.deposit_weight_scale_start_usd * 1e6) as u64,

@@ -4,7 +4,8 @@
 
 use anchor_lang::prelude::AccountMeta;
 use anchor_lang::AnchorDeserialize;
-use cross_margin::instructions::{AccountHealth, BankConfig};
+use cross_margin::instructions::AccountHealth;
+use cross_margin::state::BankConfig;
 use cross_margin::state::{Bank, Group, MarginAccount, OracleKind};
 
 use cross_margin_client::embedded::{EmbeddedChain, SetupError};
@@ -55,6 +56,7 @@ pub fn bank_config_with_fees(
         min_rate_bps: 0,
         optimal_rate_bps: 1_000,
         max_rate_bps: 10_000,
+        padding: [0; 3],
         deposit_limit_native: u64::MAX,
         borrow_limit_native: u64::MAX,
         deposit_weight_scale_start_quote: 0,
@@ -201,9 +203,13 @@ impl Sandbox {
             data: &account.data,
         };
         let kind = b.oracle_kind().expect("a known oracle kind");
-        let raw =
-            cross_margin::oracle::read_raw(kind, &self.group_state(), &b.oracle_feed_id, oracle)
-                .expect("the sandbox writes readable oracles");
+        let raw = cross_margin::oracle::read_raw(
+            kind,
+            &self.group_state(),
+            &b.config.oracle_feed_id,
+            oracle,
+        )
+        .expect("the sandbox writes readable oracles");
         Quote {
             price: raw.price,
             conf: raw.conf,

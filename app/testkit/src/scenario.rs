@@ -3,7 +3,7 @@
 //! keeper, and a population of borrowers with varied portfolios. Deterministic for a seed.
 
 use anyhow::{anyhow, Result};
-use cross_margin::instructions::BankConfig;
+use cross_margin::state::BankConfig;
 use cross_margin::state::OracleKind;
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::outcome::Failed;
@@ -228,8 +228,8 @@ impl SeededMarket {
         for (asset, bank) in self.assets.clone().iter().zip(self.banks.clone()) {
             let state = self.sandbox.bank(&bank);
             let config = BankConfig {
-                oracle_kind: state.oracle_kind,
-                oracle_feed_id: state.oracle_feed_id,
+                oracle_kind: state.config.oracle_kind,
+                oracle_feed_id: state.config.oracle_feed_id,
                 oracle_max_age_secs: seconds,
                 ..Self::config(asset)
             };

@@ -21,6 +21,7 @@ pub mod state;
 pub mod token;
 
 pub use instructions::*;
+use state::BankConfig;
 
 // The upstream SBF route links compiler builtins (memcpy, 128-bit division, ...) from this crate;
 // platform-tools ships its own, so the dependency only exists for `target_arch = "bpf"`.
@@ -53,24 +54,12 @@ pub mod cross_margin {
     }
 
     /// Global switches (pause, reduce-only) and the trusted oracle program ids.
+    /// The settings to change are the `Some` fields of `options`.
     pub fn configure_group(
         ctx: Context<ConfigureGroup>,
-        paused: Option<bool>,
-        reduce_only: Option<bool>,
-        pyth_receiver_program: Option<Pubkey>,
-        pyth_legacy_program: Option<Pubkey>,
-        liquidation_end_buffer_bps: Option<u32>,
-        bankruptcy_dust_quote: Option<u64>,
+        options: GroupConfigOptions,
     ) -> Result<()> {
-        instructions::configure_group::handler(
-            ctx,
-            paused,
-            reduce_only,
-            pyth_receiver_program,
-            pyth_legacy_program,
-            liquidation_end_buffer_bps,
-            bankruptcy_dust_quote,
-        )
+        instructions::configure_group::handler(ctx, options)
     }
 
     /// Adds a bank for a mint, with its vault and pinned oracle.

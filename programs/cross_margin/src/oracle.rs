@@ -51,13 +51,13 @@ pub fn read_bank_price(
         return Err(MarginError::OracleAccountMismatch);
     }
     let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
-    let raw = read_raw(kind, group, &bank.oracle_feed_id, oracle)?;
+    let raw = read_raw(kind, group, &bank.config.oracle_feed_id, oracle)?;
     validate_and_normalise(
         raw,
         now,
-        bank.oracle_max_age_secs,
-        bank.oracle_max_conf_bps,
-        bank.oracle_conf_multiplier_bps,
+        bank.config.oracle_max_age_secs,
+        bank.config.oracle_max_conf_bps,
+        bank.config.oracle_conf_multiplier_bps,
         bank.decimals,
     )
 }
@@ -248,9 +248,9 @@ pub fn read_bank_price_side(
         return Err(MarginError::OracleAccountMismatch);
     }
     let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
-    let raw = read_raw(kind, group, &bank.oracle_feed_id, oracle)?;
-    validate(&raw, now, bank.oracle_max_age_secs, bank.oracle_max_conf_bps)?;
-    normalise(&raw, side, bank.oracle_conf_multiplier_bps, bank.decimals)
+    let raw = read_raw(kind, group, &bank.config.oracle_feed_id, oracle)?;
+    validate(&raw, now, bank.config.oracle_max_age_secs, bank.config.oracle_max_conf_bps)?;
+    normalise(&raw, side, bank.config.oracle_conf_multiplier_bps, bank.decimals)
 }
 
 #[cfg(test)]

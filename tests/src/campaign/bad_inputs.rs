@@ -3,6 +3,7 @@
 
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::AccountMeta;
+use cross_margin::instructions::GroupConfigOptions;
 use cross_margin_client::ix::{self, Movement, Transfer};
 
 use super::executor::{LiquidationCall, Sent, ALL_BANKS};
@@ -232,7 +233,15 @@ impl World {
 
     fn not_admin_configure(&mut self, user: usize) -> Sent {
         let signer = self.users[user].keypair.pubkey();
-        let ix = ix::configure_group(self.m.group, signer, Some(true), Some(true), None, None);
+        let ix = ix::configure_group(
+            self.m.group,
+            signer,
+            GroupConfigOptions {
+                paused: Some(true),
+                reduce_only: Some(true),
+                ..Default::default()
+            },
+        );
         (self.send_tx(&[ix]), Allowed::failure(&[M(MarginError::NotGroupAdmin)]))
     }
 

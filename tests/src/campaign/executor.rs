@@ -2,6 +2,7 @@
 //! it may have (`Allowed`), computed before it is sent.
 
 use anchor_lang::prelude::AccountMeta;
+use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::positions;
 use cross_margin_client::embedded::tx_result;
 use cross_margin_client::ix::{self, Movement, Transfer};
@@ -221,7 +222,11 @@ impl World {
 
     fn reduce_only(&mut self, on: bool) -> Sent {
         let admin = self.m.admin.pubkey();
-        let ix = ix::configure_group(self.m.group, admin, None, Some(on), None, None);
+        let ix = ix::configure_group(
+            self.m.group,
+            admin,
+            GroupConfigOptions { reduce_only: Some(on), ..Default::default() },
+        );
         (self.send_tx(&[ix]), Allowed::success(&[]))
     }
 

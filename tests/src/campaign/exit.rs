@@ -1,6 +1,7 @@
 //! The exit phase after every sequence: everyone repays, withdraws and leaves, and the banks
 //! are left with insurance and dust only.
 
+use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::state::PositionKind;
 use cross_margin_client::ix::{self, Movement};
 
@@ -20,7 +21,15 @@ impl World {
         }
         self.refresh_oracles();
         let admin = self.m.admin.pubkey();
-        let ix = ix::configure_group(self.m.group, admin, Some(false), Some(false), None, None);
+        let ix = ix::configure_group(
+            self.m.group,
+            admin,
+            GroupConfigOptions {
+                paused: Some(false),
+                reduce_only: Some(false),
+                ..Default::default()
+            },
+        );
         self.send_tx(&[ix]).map_err(|f| format!("unpause: {:?}", f.error))?;
         for u in 0..USERS {
             self.repay_everything(u)?;

@@ -51,7 +51,7 @@ impl World {
                         let value = mul_div(
                             weighted,
                             10_000,
-                            banks[bank].init_liab_weight_bps as u64,
+                            banks[bank].config.init_liab_weight_bps as u64,
                             Round::Down,
                         )
                         .unwrap_or(0);
@@ -178,11 +178,11 @@ impl World {
             maint_weighted_liabs: before.totals.maint_weighted_liabs,
             end_buffer_bps: s.group.liquidation_end_buffer_bps,
             liab_price: liab.liab_price,
-            liab_maint_weight_bps: banks[l].maint_liab_weight_bps,
+            liab_maint_weight_bps: banks[l].config.maint_liab_weight_bps,
             asset_price: asset.asset_price,
-            asset_maint_weight_bps: banks[a].maint_asset_weight_bps,
-            liquidation_fee_bps: banks[a].liquidation_fee_bps,
-            insurance_fee_bps: banks[a].insurance_fee_bps,
+            asset_maint_weight_bps: banks[a].config.maint_asset_weight_bps,
+            liquidation_fee_bps: banks[a].config.liquidation_fee_bps,
+            insurance_fee_bps: banks[a].config.insurance_fee_bps,
             liab_owed: liab.health.native,
             asset_available: asset.health.native,
             max_liab_amount: max,

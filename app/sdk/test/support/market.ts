@@ -151,7 +151,7 @@ export class Market {
   }
 
   async setPrice(bank: BankRef, quote: PythQuote): Promise<void> {
-    const kind = (await this.client.bank(bank.address)).oracleKind;
+    const kind = (await this.client.bank(bank.address)).config.oracleKind;
     this.writeOracle(kind, bank.oracle, bank.bankIndex, quote);
   }
 
@@ -167,7 +167,7 @@ export class Market {
   }
 
   async quote(bank: BankRef): Promise<PythQuote> {
-    const kind = (await this.client.bank(bank.address)).oracleKind;
+    const kind = (await this.client.bank(bank.address)).config.oracleKind;
     return decodeOracleQuote(kind, this.chain.account(bank.oracle)!.data);
   }
 

@@ -26,7 +26,7 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
         require_gte!(liquidity, amount, MarginError::InsufficientLiquidity);
         positions::borrow(&mut account, &mut bank, amount)?;
         let total = bank.total_borrows_native().map_err(|_| MarginError::MathOverflow)?;
-        require_gte!(bank.borrow_limit_native, total, MarginError::BorrowLimitExceeded);
+        require_gte!(bank.config.borrow_limit_native, total, MarginError::BorrowLimitExceeded);
         *bank
     };
 

@@ -2,8 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::BankConfigured;
-use crate::instructions::add_bank::BankConfig;
-use crate::state::{Bank, Group};
+use crate::state::{Bank, BankConfig, Group};
 
 #[derive(Accounts)]
 pub struct ConfigureBank<'info> {

@@ -12,18 +12,33 @@ pub struct ConfigureGroup<'info> {
     pub admin: Signer<'info>,
 }
 
+/// What `configure_group` changes: each `None` leaves that setting as it is (`Default` changes
+/// nothing).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupConfigOptions {
+    pub paused: Option<bool>,
+    pub reduce_only: Option<bool>,
+    pub pyth_receiver_program: Option<Pubkey>,
+    pub pyth_legacy_program: Option<Pubkey>,
+    /// A liquidation continues until maint health >= this fraction (bps) of the account's
+    /// maint-weighted liabilities.
+    pub liquidation_end_buffer_bps: Option<u32>,
+    /// Deposits worth less than this (quote native units) count as exhausted.
+    pub bankruptcy_dust_quote: Option<u64>,
+}
+
 /// Flips the global switches, sets the liquidation end target and the bankruptcy dust
 /// threshold, and, when Pyth moves, the trusted oracle program ids.
 /// `None` leaves a setting as it is.
-pub fn handler(
-    ctx: Context<ConfigureGroup>,
-    paused: Option<bool>,
-    reduce_only: Option<bool>,
-    pyth_receiver_program: Option<Pubkey>,
-    pyth_legacy_program: Option<Pubkey>,
-    liquidation_end_buffer_bps: Option<u32>,
-    bankruptcy_dust_quote: Option<u64>,
-) -> Result<()> {
+pub fn handler(ctx: Context<ConfigureGroup>, options: GroupConfigOptions) -> Result<()> {
+    let GroupConfigOptions {
+        paused,
+        reduce_only,
+        pyth_receiver_program,
+        pyth_legacy_program,
+        liquidation_end_buffer_bps,
+        bankruptcy_dust_quote,
+    } = options;
     let mut group = ctx.accounts.group.load_mut()?;
     if let Some(buffer) = liquidation_end_buffer_bps {
         // The target must lie above zero, or liquidation would nibble at the boundary forever.

@@ -21,7 +21,7 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     if outcome.deposited > 0 {
         require!(!group.is_reduce_only(), MarginError::GroupReduceOnly);
         let total = bank.total_deposits_native().map_err(|_| MarginError::MathOverflow)?;
-        require_gte!(bank.deposit_limit_native, total, MarginError::DepositLimitExceeded);
+        require_gte!(bank.config.deposit_limit_native, total, MarginError::DepositLimitExceeded);
     }
     ctx.accounts.transfer_in(amount, bank.decimals)?;
 

@@ -90,11 +90,11 @@ pub fn step<E: From<MarginError>>(
         maint_weighted_liabs: totals_before.maint_weighted_liabs,
         end_buffer_bps: buffer,
         liab_price: liab.risk.liab_price,
-        liab_maint_weight_bps: liab_bank.maint_liab_weight_bps,
+        liab_maint_weight_bps: liab_bank.config.maint_liab_weight_bps,
         asset_price: asset.risk.asset_price,
-        asset_maint_weight_bps: asset_bank.maint_asset_weight_bps,
-        liquidation_fee_bps: asset_bank.liquidation_fee_bps,
-        insurance_fee_bps: asset_bank.insurance_fee_bps,
+        asset_maint_weight_bps: asset_bank.config.maint_asset_weight_bps,
+        liquidation_fee_bps: asset_bank.config.liquidation_fee_bps,
+        insurance_fee_bps: asset_bank.config.insurance_fee_bps,
         liab_owed: liab.health.native,
         asset_available: asset.health.native,
         max_liab_amount,
@@ -180,14 +180,14 @@ mod tests {
     fn banks() -> (Bank, Bank) {
         let mut usdc: Bank = bytemuck::Zeroable::zeroed();
         usdc.bank_index = USDC;
-        usdc.maint_liab_weight_bps = 11_000;
-        usdc.init_liab_weight_bps = 12_000;
+        usdc.config.maint_liab_weight_bps = 11_000;
+        usdc.config.init_liab_weight_bps = 12_000;
         let mut sol: Bank = bytemuck::Zeroable::zeroed();
         sol.bank_index = SOL;
-        sol.maint_asset_weight_bps = 9_000;
-        sol.init_asset_weight_bps = 8_000;
-        sol.liquidation_fee_bps = 500;
-        sol.insurance_fee_bps = 100;
+        sol.config.maint_asset_weight_bps = 9_000;
+        sol.config.init_asset_weight_bps = 8_000;
+        sol.config.liquidation_fee_bps = 500;
+        sol.config.insurance_fee_bps = 100;
         for bank in [&mut usdc, &mut sol] {
             bank.set_deposit_index(ONE_Q64);
             bank.set_borrow_index(ONE_Q64);

@@ -1,8 +1,11 @@
 use anchor_lang::prelude::*;
 
 use crate::constants::{BANK_SEED, SECONDS_PER_YEAR, VAULT_SEED};
+use crate::error::MarginError;
 use crate::health::BankRisk;
 use crate::math::{mul_q64, MathResult, Overflow, Round, BPS, ONE_Q64};
+use crate::oracle::{read_raw, OracleAccount};
+use crate::state::Group;
 
 /// Which oracle format a bank reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,61 +27,37 @@ impl OracleKind {
     }
 }
 
-/// One token market of a group: its vault, oracle, risk weights, interest and limits.
+/// Everything an admin sets on a bank (the `add_bank` / `configure_bank` argument), stored as is
+/// in [`Bank::config`]. Weights, fees and rates are in bps (10_000 = 1.0; rates are APRs).
 ///
-/// Layout v1 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as
-/// little-endian `[u8; 16]` so that the struct needs only 8-byte alignment on every target.
+/// Plain old data with explicit padding, so the same bytes are its Borsh encoding (the
+/// instruction argument) and its in-account layout: 112 bytes, 8-byte aligned.
 ///
 /// | offset | size | field |
 /// |---|---|---|
-/// | 0 | 32 | group |
-/// | 32 | 32 | mint |
-/// | 64 | 32 | vault |
-/// | 96 | 32 | token_program |
-/// | 128 | 32 | oracle |
-/// | 160 | 32 | oracle_feed_id |
-/// | 192 | 16 | deposit_index (Q64.64) |
-/// | 208 | 16 | borrow_index (Q64.64) |
-/// | 224 | 8 | total_deposit_shares |
-/// | 232 | 8 | total_borrow_shares |
-/// | 240 | 8 | insurance_native |
-/// | 248 | 8 | deposit_limit_native |
-/// | 256 | 8 | borrow_limit_native |
-/// | 264 | 8 | deposit_weight_scale_start_quote |
-/// | 272 | 8 | last_accrual_ts |
-/// | 280 | 4×13 | oracle_max_age_secs, oracle_max_conf_bps, oracle_conf_multiplier_bps, 4 weights, liquidation_fee_bps, insurance_fee_bps, optimal_utilization_bps, min/optimal/max_rate_bps |
-/// | 332 | 2 | bank_index |
-/// | 334 | 1 | decimals |
-/// | 335 | 1 | oracle_kind |
-/// | 336 | 1 | version |
-/// | 337 | 1 | bump |
-/// | 338 | 1 | vault_bump |
-/// | 339 | 5 | padding |
-/// | 344 | 256 | reserved (zero) |
-#[account(zero_copy)]
-#[derive(Debug)]
-pub struct Bank {
-    pub group: Pubkey,
-    pub mint: Pubkey,
-    /// Token account holding every deposit and the insurance fund; owned by this bank's PDA.
-    pub vault: Pubkey,
-    /// SPL Token or Token-2022, as the mint's owner.
-    pub token_program: Pubkey,
-    /// The one price account this bank accepts (pinned: no cherry-picking another update).
-    pub oracle: Pubkey,
-    /// Pyth feed id the oracle account must carry (pull oracle only).
+/// | 0 | 32 | oracle_feed_id |
+/// | 32 | 4×13 | oracle_max_age_secs, oracle_max_conf_bps, oracle_conf_multiplier_bps, init/maint asset weight, init/maint liability weight, liquidation_fee_bps, insurance_fee_bps, optimal_utilization_bps, min/optimal/max_rate_bps |
+/// | 84 | 1 | oracle_kind |
+/// | 85 | 3 | padding (zero) |
+/// | 88 | 8 | deposit_limit_native |
+/// | 96 | 8 | borrow_limit_native |
+/// | 104 | 8 | deposit_weight_scale_start_quote |
+#[derive(
+    AnchorSerialize,
+    AnchorDeserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct BankConfig {
+    /// Pyth feed id the oracle account must carry (pull oracle; ignored for legacy, whose
+    /// account is the feed).
     pub oracle_feed_id: [u8; 32],
-    pub deposit_index: [u8; 16],
-    pub borrow_index: [u8; 16],
-    pub total_deposit_shares: u64,
-    pub total_borrow_shares: u64,
-    /// Insurance fund, held in the vault next to the deposits (native tokens).
-    pub insurance_native: u64,
-    pub deposit_limit_native: u64,
-    pub borrow_limit_native: u64,
-    /// Above this deposit value (quote native) the init asset weight shrinks. 0 = off.
-    pub deposit_weight_scale_start_quote: u64,
-    pub last_accrual_ts: i64,
     pub oracle_max_age_secs: u32,
     /// Largest accepted conf / price, in bps.
     pub oracle_max_conf_bps: u32,
@@ -96,14 +75,145 @@ pub struct Bank {
     pub min_rate_bps: u32,
     pub optimal_rate_bps: u32,
     pub max_rate_bps: u32,
+    /// 0 = Pyth pull (`PriceUpdateV2`), 1 = Pyth legacy.
+    pub oracle_kind: u8,
+    /// Zero; stored as zero whatever the argument carries.
+    pub padding: [u8; 3],
+    pub deposit_limit_native: u64,
+    pub borrow_limit_native: u64,
+    /// Above this deposit value (quote native) the init asset weight shrinks. 0 = off.
+    pub deposit_weight_scale_start_quote: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<BankConfig>() == 112);
+const _: () = assert!(core::mem::align_of::<BankConfig>() == 8);
+
+/// Highest liability weight accepted (5.0).
+const MAX_LIAB_WEIGHT_BPS: u32 = 5 * BPS;
+/// Highest liquidation or insurance fee accepted (25%).
+const MAX_FEE_BPS: u32 = 2_500;
+/// Highest APR accepted (10,000%).
+const MAX_RATE_BPS: u32 = 1_000_000;
+
+impl BankConfig {
+    pub fn validate(&self) -> Result<()> {
+        OracleKind::from_u8(self.oracle_kind).ok_or(MarginError::InvalidOracleKind)?;
+        require!(
+            self.oracle_max_age_secs > 0
+                && self.oracle_max_conf_bps > 0
+                && self.oracle_max_conf_bps <= BPS
+                && self.oracle_conf_multiplier_bps <= 10 * BPS,
+            MarginError::InvalidOracleConfig
+        );
+        require!(
+            0 < self.init_asset_weight_bps
+                && self.init_asset_weight_bps <= self.maint_asset_weight_bps
+                && self.maint_asset_weight_bps <= BPS
+                && BPS <= self.maint_liab_weight_bps
+                && self.maint_liab_weight_bps <= self.init_liab_weight_bps
+                && self.init_liab_weight_bps <= MAX_LIAB_WEIGHT_BPS,
+            MarginError::InvalidRiskWeights
+        );
+        require!(
+            self.liquidation_fee_bps <= MAX_FEE_BPS && self.insurance_fee_bps <= MAX_FEE_BPS,
+            MarginError::InvalidFee
+        );
+        // Seizing collateral worth (1 + fees) × the debt must raise maint health for any debt
+        // bank (maint liability weights are >= 1): (1 + fees) × maint asset weight < 1.
+        // Otherwise every liquidation against this collateral lowers health, and accounts
+        // holding it cannot be liquidated at all (found by the stress lab's usdc-depeg run).
+        let seized = (BPS + self.liquidation_fee_bps + self.insurance_fee_bps) as u64;
+        require!(
+            seized * (self.maint_asset_weight_bps as u64) < (BPS as u64) * (BPS as u64),
+            MarginError::LiquidationFeeTooHigh
+        );
+        require!(
+            0 < self.optimal_utilization_bps
+                && self.optimal_utilization_bps < BPS
+                && self.min_rate_bps <= self.optimal_rate_bps
+                && self.optimal_rate_bps <= self.max_rate_bps
+                && self.max_rate_bps <= MAX_RATE_BPS,
+            MarginError::InvalidInterestCurve
+        );
+        Ok(())
+    }
+
+    /// Checks that `oracle` is a readable price account of the configured kind and feed.
+    pub fn validate_oracle(&self, group: &Group, oracle: &AccountInfo) -> Result<()> {
+        let kind = OracleKind::from_u8(self.oracle_kind).ok_or(MarginError::InvalidOracleKind)?;
+        let data = oracle.try_borrow_data()?;
+        let account = OracleAccount { key: oracle.key, owner: oracle.owner, data: &data };
+        read_raw(kind, group, &self.oracle_feed_id, account)?;
+        Ok(())
+    }
+
+    pub fn oracle_kind(&self) -> Option<OracleKind> {
+        OracleKind::from_u8(self.oracle_kind)
+    }
+
+    /// Replaces the bank's configuration and pinned oracle (padding stored as zero).
+    pub fn apply(&self, bank: &mut Bank, oracle: Pubkey) {
+        bank.oracle = oracle;
+        bank.config = BankConfig { padding: [0; 3], ..*self };
+    }
+}
+
+/// One token market of a group: its vault, oracle, configuration ([`BankConfig`]), interest
+/// indices and totals.
+///
+/// Layout v2 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as
+/// little-endian `[u8; 16]` so that the struct needs only 8-byte alignment on every target.
+/// v2 moved every admin-set field into the embedded `config` (112 bytes, its own layout in
+/// [`BankConfig`]'s doc).
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 32 | group |
+/// | 32 | 32 | mint |
+/// | 64 | 32 | vault |
+/// | 96 | 32 | token_program |
+/// | 128 | 32 | oracle |
+/// | 160 | 16 | deposit_index (Q64.64) |
+/// | 176 | 16 | borrow_index (Q64.64) |
+/// | 192 | 8 | total_deposit_shares |
+/// | 200 | 8 | total_borrow_shares |
+/// | 208 | 8 | insurance_native |
+/// | 216 | 8 | last_accrual_ts |
+/// | 224 | 112 | config ([`BankConfig`]) |
+/// | 336 | 2 | bank_index |
+/// | 338 | 1 | decimals |
+/// | 339 | 1 | version |
+/// | 340 | 1 | bump |
+/// | 341 | 1 | vault_bump |
+/// | 342 | 2 | padding |
+/// | 344 | 256 | reserved (zero) |
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Bank {
+    pub group: Pubkey,
+    pub mint: Pubkey,
+    /// Token account holding every deposit and the insurance fund; owned by this bank's PDA.
+    pub vault: Pubkey,
+    /// SPL Token or Token-2022, as the mint's owner.
+    pub token_program: Pubkey,
+    /// The one price account this bank accepts (pinned: no cherry-picking another update).
+    pub oracle: Pubkey,
+    pub deposit_index: [u8; 16],
+    pub borrow_index: [u8; 16],
+    pub total_deposit_shares: u64,
+    pub total_borrow_shares: u64,
+    /// Insurance fund, held in the vault next to the deposits (native tokens).
+    pub insurance_native: u64,
+    pub last_accrual_ts: i64,
+    /// What the admin set: oracle checks, weights, fees, limits, interest curve.
+    pub config: BankConfig,
     /// Compact index positions use to refer to this bank.
     pub bank_index: u16,
     pub decimals: u8,
-    pub oracle_kind: u8,
     pub version: u8,
     pub bump: u8,
     pub vault_bump: u8,
-    pub padding: [u8; 5],
+    pub padding: [u8; 2],
     pub reserved: [u8; 256],
 }
 
@@ -137,7 +247,7 @@ impl Bank {
     }
 
     pub fn oracle_kind(&self) -> Option<OracleKind> {
-        OracleKind::from_u8(self.oracle_kind)
+        self.config.oracle_kind()
     }
 
     /// All deposits, native tokens, rounded down.
@@ -166,9 +276,12 @@ impl Bank {
     /// stays panic-free (saturating, no division by zero) even outside them.
     pub fn borrow_rate_bps(&self, utilization_bps: u32) -> u32 {
         let u = utilization_bps.min(BPS) as u64;
-        let opt = self.optimal_utilization_bps as u64;
-        let (min, mid, max) =
-            (self.min_rate_bps as u64, self.optimal_rate_bps as u64, self.max_rate_bps as u64);
+        let opt = self.config.optimal_utilization_bps as u64;
+        let (min, mid, max) = (
+            self.config.min_rate_bps as u64,
+            self.config.optimal_rate_bps as u64,
+            self.config.max_rate_bps as u64,
+        );
         let rate = if u <= opt {
             min + mid.saturating_sub(min) * u / opt.max(1)
         } else {
@@ -217,13 +330,13 @@ impl Bank {
             borrow_index: self.borrow_index(),
             asset_price,
             liab_price,
-            init_asset_weight_bps: self.init_asset_weight_bps,
-            maint_asset_weight_bps: self.maint_asset_weight_bps,
-            init_liab_weight_bps: self.init_liab_weight_bps,
-            maint_liab_weight_bps: self.maint_liab_weight_bps,
-            deposit_weight_scale_start_quote: self.deposit_weight_scale_start_quote,
+            init_asset_weight_bps: self.config.init_asset_weight_bps,
+            maint_asset_weight_bps: self.config.maint_asset_weight_bps,
+            init_liab_weight_bps: self.config.init_liab_weight_bps,
+            maint_liab_weight_bps: self.config.maint_liab_weight_bps,
+            deposit_weight_scale_start_quote: self.config.deposit_weight_scale_start_quote,
             // Only the size-aware weight reads it.
-            total_deposits_native: if self.deposit_weight_scale_start_quote == 0 {
+            total_deposits_native: if self.config.deposit_weight_scale_start_quote == 0 {
                 0
             } else {
                 self.total_deposits_native()?
@@ -250,42 +363,62 @@ mod tests {
     use core::mem::offset_of;
 
     #[test]
-    fn bank_layout_v1_offsets() {
+    fn bank_layout_v2_offsets() {
         assert_eq!(offset_of!(Bank, group), 0);
         assert_eq!(offset_of!(Bank, mint), 32);
         assert_eq!(offset_of!(Bank, vault), 64);
         assert_eq!(offset_of!(Bank, token_program), 96);
         assert_eq!(offset_of!(Bank, oracle), 128);
-        assert_eq!(offset_of!(Bank, oracle_feed_id), 160);
-        assert_eq!(offset_of!(Bank, deposit_index), 192);
-        assert_eq!(offset_of!(Bank, borrow_index), 208);
-        assert_eq!(offset_of!(Bank, total_deposit_shares), 224);
-        assert_eq!(offset_of!(Bank, total_borrow_shares), 232);
-        assert_eq!(offset_of!(Bank, insurance_native), 240);
-        assert_eq!(offset_of!(Bank, deposit_limit_native), 248);
-        assert_eq!(offset_of!(Bank, borrow_limit_native), 256);
-        assert_eq!(offset_of!(Bank, deposit_weight_scale_start_quote), 264);
-        assert_eq!(offset_of!(Bank, last_accrual_ts), 272);
-        assert_eq!(offset_of!(Bank, oracle_max_age_secs), 280);
-        assert_eq!(offset_of!(Bank, max_rate_bps), 328);
-        assert_eq!(offset_of!(Bank, bank_index), 332);
-        assert_eq!(offset_of!(Bank, decimals), 334);
-        assert_eq!(offset_of!(Bank, oracle_kind), 335);
-        assert_eq!(offset_of!(Bank, version), 336);
-        assert_eq!(offset_of!(Bank, bump), 337);
-        assert_eq!(offset_of!(Bank, vault_bump), 338);
-        assert_eq!(offset_of!(Bank, padding), 339);
+        assert_eq!(offset_of!(Bank, deposit_index), 160);
+        assert_eq!(offset_of!(Bank, borrow_index), 176);
+        assert_eq!(offset_of!(Bank, total_deposit_shares), 192);
+        assert_eq!(offset_of!(Bank, total_borrow_shares), 200);
+        assert_eq!(offset_of!(Bank, insurance_native), 208);
+        assert_eq!(offset_of!(Bank, last_accrual_ts), 216);
+        assert_eq!(offset_of!(Bank, config), 224);
+        assert_eq!(offset_of!(Bank, bank_index), 336);
+        assert_eq!(offset_of!(Bank, decimals), 338);
+        assert_eq!(offset_of!(Bank, version), 339);
+        assert_eq!(offset_of!(Bank, bump), 340);
+        assert_eq!(offset_of!(Bank, vault_bump), 341);
+        assert_eq!(offset_of!(Bank, padding), 342);
         assert_eq!(offset_of!(Bank, reserved), 344);
         assert_eq!(core::mem::align_of::<Bank>(), 8);
+    }
+
+    #[test]
+    fn bank_config_layout_offsets() {
+        assert_eq!(offset_of!(BankConfig, oracle_feed_id), 0);
+        assert_eq!(offset_of!(BankConfig, oracle_max_age_secs), 32);
+        assert_eq!(offset_of!(BankConfig, max_rate_bps), 80);
+        assert_eq!(offset_of!(BankConfig, oracle_kind), 84);
+        assert_eq!(offset_of!(BankConfig, padding), 85);
+        assert_eq!(offset_of!(BankConfig, deposit_limit_native), 88);
+        assert_eq!(offset_of!(BankConfig, borrow_limit_native), 96);
+        assert_eq!(offset_of!(BankConfig, deposit_weight_scale_start_quote), 104);
+        assert_eq!(core::mem::size_of::<BankConfig>(), 112);
+    }
+
+    /// The argument's Borsh encoding is its in-account bytes: no implicit padding, little-endian.
+    #[test]
+    fn bank_config_borsh_is_its_layout() {
+        let mut config: BankConfig = bytemuck::Zeroable::zeroed();
+        config.oracle_feed_id = [7; 32];
+        config.maint_asset_weight_bps = 9_000;
+        config.oracle_kind = 1;
+        config.deposit_weight_scale_start_quote = u64::MAX - 5;
+        let mut borsh = Vec::new();
+        config.serialize(&mut borsh).unwrap();
+        assert_eq!(borsh.as_slice(), bytemuck::bytes_of(&config));
     }
 
     /// 2% at 0 utilization, 10% at the 80% optimum, 100% at full utilization.
     fn curve() -> Bank {
         let mut bank: Bank = bytemuck::Zeroable::zeroed();
-        bank.optimal_utilization_bps = 8_000;
-        bank.min_rate_bps = 200;
-        bank.optimal_rate_bps = 1_000;
-        bank.max_rate_bps = 10_000;
+        bank.config.optimal_utilization_bps = 8_000;
+        bank.config.min_rate_bps = 200;
+        bank.config.optimal_rate_bps = 1_000;
+        bank.config.max_rate_bps = 10_000;
         bank
     }
 
@@ -308,13 +441,13 @@ mod tests {
     #[test]
     fn the_interest_curve_never_panics_outside_its_configuration() {
         let mut bank = curve();
-        bank.optimal_utilization_bps = 0;
+        bank.config.optimal_utilization_bps = 0;
         assert_eq!(bank.borrow_rate_bps(0), 200);
         assert_eq!(bank.borrow_rate_bps(10_000), 10_000);
-        bank.optimal_utilization_bps = 10_000;
-        bank.min_rate_bps = 5_000; // above the optimal rate
+        bank.config.optimal_utilization_bps = 10_000;
+        bank.config.min_rate_bps = 5_000; // above the optimal rate
         assert_eq!(bank.borrow_rate_bps(10_000), 5_000);
-        bank.optimal_utilization_bps = u32::MAX;
+        bank.config.optimal_utilization_bps = u32::MAX;
         assert_eq!(bank.borrow_rate_bps(10_000), 5_000);
     }
 
