@@ -24,6 +24,10 @@ scripts/build-sbf.sh
 step "checking formatting"
 cargo fmt --all --check
 
+# No allow list: the workspace is clean under clippy's default lints.
+step "clippy (every crate and target, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 step "checking the committed IDL (app/idl) against the program"
 cargo run -q -p xtask -- idl --check
 

@@ -302,7 +302,7 @@ fn create_account_stores_owner_and_group_and_cannot_be_repeated() {
     let mut m = Market::new();
     let owner = m.chain.funded_keypair(1_000_000_000).unwrap();
     let (ix, account) = ix::create_account(m.group, owner.pubkey(), owner.pubkey(), 5);
-    m.chain.send(&[ix.clone()], &[&owner]).expect_ok("create_account");
+    m.chain.send(std::slice::from_ref(&ix), &[&owner]).expect_ok("create_account");
     let stored: MarginAccount = m.chain.load(&account).unwrap();
     assert_eq!((stored.group, stored.owner, stored.account_num), (m.group, owner.pubkey(), 5));
     assert!(stored.is_empty());

@@ -63,7 +63,7 @@ fn cu_table() {
         mint,
         anchor_spl::token::ID,
         oracle,
-        config.clone(),
+        config,
     );
     let executed = m.send_as_admin(&[ix]).expect_ok("add_bank");
     let stored = m.chain.load::<cross_margin::state::Bank>(&bank).unwrap();

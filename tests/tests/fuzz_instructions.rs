@@ -318,7 +318,7 @@ impl Fuzz {
         let payer = self.world.m.chain.payer.pubkey();
         let watched: Vec<Pubkey> = self.pool.iter().copied().filter(|k| *k != payer).collect();
         let snapshot = Snapshot::take(&self.world.m.chain, &watched);
-        let result = self.world.send_tx(&[ix.clone()]);
+        let result = self.world.send_tx(std::slice::from_ref(&ix));
         let logs = match &result {
             Ok(e) => &e.logs,
             Err(f) => &f.logs,

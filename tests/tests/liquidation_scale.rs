@@ -45,13 +45,14 @@ fn sixteen_positions_liquidated_in_one_v0_transaction() {
     assert_eq!(ix.accounts.len(), 6 + 32 + 8);
 
     // As a legacy transaction it is too large for a packet ...
-    let legacy = Message::new(&[ix.clone()], Some(&m.chain.payer.pubkey()));
+    let legacy = Message::new(std::slice::from_ref(&ix), Some(&m.chain.payer.pubkey()));
     let legacy_size = 1 + 64 * 2 + VersionedMessage::Legacy(legacy.clone()).serialize().len();
     assert!(legacy_size > MAX_TRANSACTION_SIZE, "legacy size {legacy_size}");
     // ... with a lookup table of the group's banks and oracles it fits with room to spare.
     let tables = [market_lookup_table(&mut m)];
     let signer = liquidator.keypair.insecure_clone();
-    let tx = m.chain.versioned_tx(&[ix.clone()], &[&signer], &tables).expect("v0 compiles");
+    let tx =
+        m.chain.versioned_tx(std::slice::from_ref(&ix), &[&signer], &tables).expect("v0 compiles");
     let size = wire_size(&tx);
     assert!(size <= MAX_TRANSACTION_SIZE, "v0 size {size}");
     println!(

@@ -197,7 +197,7 @@ fn campaign(cases: u32, seed: u64, threads: usize, max_steps: usize, progress: b
                     let result = runner.run(&strategy, |ops| {
                         let result = world.borrow_mut().run(&ops);
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if progress && n % 1_000 == 0 {
+                        if progress && n.is_multiple_of(1_000) {
                             eprintln!("{n} sequences, {:.0} s", started.elapsed().as_secs_f64());
                         }
                         result.map_err(TestCaseError::fail)

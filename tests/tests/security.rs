@@ -162,7 +162,7 @@ fn an_insolvent_dust_account_is_written_off_without_a_liquidation() {
     assert_cu("resolve_bankruptcy (unflagged)", &executed, budget::RESOLVE_BANKRUPTCY + 4_000);
     let event = &executed.events::<BankruptcyResolved>()[0];
     assert_eq!(event.debt, 752_380);
-    assert!(m.margin_account(&tiny).has_borrows() == false);
+    assert!(!m.margin_account(&tiny).has_borrows());
     m.assert_conservation();
 }
 

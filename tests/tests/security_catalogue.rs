@@ -12,10 +12,10 @@ const ASSERTIONS: [&str; 4] =
 /// Every `#[test]` function of a test file that asserts an error, by name.
 fn negative_tests(source: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    let mut lines = source.lines().peekable();
+    let lines = source.lines();
     let mut current: Option<String> = None;
     let mut is_test = false;
-    while let Some(line) = lines.next() {
+    for line in lines {
         if line.starts_with("#[test]") {
             is_test = true;
             continue;

@@ -285,7 +285,9 @@ fn summarise(market: &mut SeededMarket, reports: &[RoundReport], symbols: &[&str
     );
 
     let index_of = |address| market.banks.iter().position(|b| b.address == address).unwrap_or(0);
-    let mut by_pair: BTreeMap<(usize, usize), (usize, u64, u64, u64, i128)> = BTreeMap::new();
+    // Per (debt bank, collateral bank): steps, debt taken over, collateral seized, insured, fee.
+    type PairTotals = (usize, u64, u64, u64, i128);
+    let mut by_pair: BTreeMap<(usize, usize), PairTotals> = BTreeMap::new();
     for done in &liquidations {
         let e = &done.event;
         let entry = by_pair

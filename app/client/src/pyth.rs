@@ -48,13 +48,15 @@ pub fn price_update_v2(feed_id: [u8; 32], quote: Quote, fully_verified: bool) ->
 
 /// A legacy Pyth price account's data (3,312 bytes, `pyth-sdk-solana` layout).
 pub fn legacy_price_account(quote: Quote, trading: bool) -> Vec<u8> {
-    let mut account = SolanaPriceAccount::default();
-    account.magic = MAGIC;
-    account.ver = VERSION_2;
-    account.atype = AccountType::Price as u32;
-    account.size = core::mem::size_of::<SolanaPriceAccount>() as u32;
-    account.expo = quote.exponent;
-    account.timestamp = quote.publish_time;
+    let mut account = SolanaPriceAccount {
+        magic: MAGIC,
+        ver: VERSION_2,
+        atype: AccountType::Price as u32,
+        size: core::mem::size_of::<SolanaPriceAccount>() as u32,
+        expo: quote.exponent,
+        timestamp: quote.publish_time,
+        ..Default::default()
+    };
     account.agg.price = quote.price;
     account.agg.conf = quote.conf;
     account.agg.status = if trading { PriceStatus::Trading } else { PriceStatus::Halted };

@@ -527,8 +527,8 @@ impl Keeper {
         let message =
             v0::Message::try_compile(&payer, &instructions, std::slice::from_ref(table), blockhash)
                 .context("compiling a v0 message")?;
-        Ok(VersionedTransaction::try_new(VersionedMessage::V0(message), &[&self.signer])
-            .context("signing")?)
+        VersionedTransaction::try_new(VersionedMessage::V0(message), &[&self.signer])
+            .context("signing")
     }
 
     fn fetch_margin_account(

@@ -267,7 +267,7 @@ impl Flaky<'_> {
                 flag.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        if self.period > 0 && self.calls % self.period == 0 {
+        if self.period > 0 && self.calls.is_multiple_of(self.period) {
             self.failures += 1;
             return Err(BackendError::Transport("connection reset (injected)".into()));
         }

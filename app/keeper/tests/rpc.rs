@@ -140,10 +140,11 @@ fn wait_until_the_program_runs(backend: &mut RpcBackend, market: &SeededMarket, 
         market.users[0].account,
         market.sandbox.health_accounts_of(&account),
     );
-    let payer = Pubkey::from(keeper.signer());
+    let payer = keeper.signer();
     loop {
         let blockhash = backend.latest_blockhash().expect("blockhash");
-        let message = Message::new_with_blockhash(&[view.clone()], Some(&payer), &blockhash);
+        let message =
+            Message::new_with_blockhash(std::slice::from_ref(&view), Some(&payer), &blockhash);
         let tx = VersionedTransaction {
             signatures: vec![Default::default()],
             message: VersionedMessage::Legacy(message),

@@ -265,7 +265,7 @@ impl Scenario {
             bail!("steps must be > 0");
         }
         for bank in &self.banks {
-            if !(bank.price > 0.0) {
+            if bank.price.is_nan() || bank.price <= 0.0 {
                 bail!("{}: price must be > 0", bank.symbol);
             }
             if bank.decimals > 12 {

@@ -140,7 +140,7 @@ fn free_port_block(span: u16) -> std::io::Result<u16> {
         let probe = TcpListener::bind("127.0.0.1:0")?;
         let base = probe.local_addr()?.port();
         drop(probe);
-        if base > 60_000 || base < 20_000 {
+        if !(20_000..=60_000).contains(&base) {
             continue;
         }
         let all_free = (base..base + span).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok());

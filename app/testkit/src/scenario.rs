@@ -187,7 +187,7 @@ impl SeededMarket {
     /// a borrow of another asset using 40-97% of its init capacity.
     fn add_borrower(&mut self, rng: &mut Rng) -> Result<()> {
         let collateral_index = [1, 1, 0, 2][rng.range(0, 4) as usize];
-        let second = (rng.next_u64() % 3 == 0).then(|| (collateral_index + 1) % 3);
+        let second = rng.next_u64().is_multiple_of(3).then(|| (collateral_index + 1) % 3);
         let candidates: Vec<usize> =
             (0..3).filter(|i| *i != collateral_index && Some(*i) != second).collect();
         let borrow_index = candidates[rng.range(0, candidates.len() as u64) as usize];

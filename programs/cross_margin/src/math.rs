@@ -51,7 +51,7 @@ pub fn div_q64(a: u64, b_q64: u128, round: Round) -> MathResult<u64> {
     }
     let numerator = (a as u128) << 64;
     let mut quotient = numerator / b_q64;
-    if round == Round::Up && numerator % b_q64 != 0 {
+    if round == Round::Up && !numerator.is_multiple_of(b_q64) {
         quotient += 1;
     }
     u64::try_from(quotient).map_err(|_| Overflow)
@@ -62,7 +62,7 @@ pub fn mul_bps(value: u64, bps: u32, round: Round) -> MathResult<u64> {
     let whole = (value / BPS as u64) as u128 * bps as u128;
     let part = (value % BPS as u64) * bps as u64; // < 10_000 * 2^32
     let mut result = whole + (part / BPS as u64) as u128;
-    if round == Round::Up && part % BPS as u64 != 0 {
+    if round == Round::Up && !part.is_multiple_of(BPS as u64) {
         result += 1;
     }
     u64::try_from(result).map_err(|_| Overflow)
@@ -75,7 +75,7 @@ pub fn mul_div(value: u64, num: u64, den: u64, round: Round) -> MathResult<u64> 
     }
     let product = value as u128 * num as u128;
     let mut result = product / den as u128;
-    if round == Round::Up && product % den as u128 != 0 {
+    if round == Round::Up && !product.is_multiple_of(den as u128) {
         result += 1;
     }
     u64::try_from(result).map_err(|_| Overflow)
@@ -175,7 +175,7 @@ mod tests {
                 let d = 10u64.pow(k);
                 let n = (mantissa as u128) << 64;
                 let exact_down = n / d as u128;
-                let exact_up = exact_down + (n % d as u128 != 0) as u128;
+                let exact_up = exact_down + !n.is_multiple_of(d as u128) as u128;
                 assert_eq!(
                     div_shifted(mantissa, d, Round::Down),
                     exact_down,
@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(q64_from_decimal(2, 3, Round::Down), Ok(2000 * ONE_Q64));
         // 1/3 rounds down and up to adjacent representable values.
         let down = q64_from_decimal(1, 0, Round::Down).unwrap() / 3;
-        assert_eq!(q64_from_decimal(333_333, -6, Round::Down).unwrap() < down, true);
+        assert!(q64_from_decimal(333_333, -6, Round::Down).unwrap() < down);
         assert_eq!(q64_from_decimal(u64::MAX, 1, Round::Down), Err(Overflow));
         assert_eq!(q64_from_decimal(1, -20, Round::Down), Err(Overflow));
     }

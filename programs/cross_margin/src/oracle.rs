@@ -149,7 +149,7 @@ fn read_legacy(account: &SolanaPriceAccount) -> core::result::Result<RawPrice, M
 /// `load_price_account` casts in place and needs 8-byte alignment, which account data has on
 /// chain. Off chain (keeper, tests) a byte buffer may not: copy it once if so.
 fn with_aligned<R>(data: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
-    if (data.as_ptr() as usize) % 8 == 0 {
+    if (data.as_ptr() as usize).is_multiple_of(8) {
         return f(data);
     }
     let mut words = vec![0u64; data.len().div_ceil(8)];

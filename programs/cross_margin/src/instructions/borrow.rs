@@ -6,7 +6,7 @@ use crate::instructions::bank_transfer::{require_init_health, BankTransfer};
 use crate::positions;
 
 /// Borrows `amount` native tokens from this bank. Afterwards the account's init health must be
-/// >= 0 at fresh prices: remaining accounts are `(bank, oracle)` for every active position
+/// at least 0 at fresh prices: remaining accounts are `(bank, oracle)` for every active position
 /// (including this one), in slot order.
 pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, MarginError::ZeroAmount);

@@ -147,6 +147,6 @@ mod tests {
         assert_eq!(offset_of!(MarginAccount, account_num), 320);
         assert_eq!(offset_of!(MarginAccount, being_liquidated), 326);
         assert_eq!(offset_of!(MarginAccount, reserved), 328);
-        assert!(MarginAccount::SIZE + 8 <= 1024, "target: at most 1 KiB with 16 slots");
+        const { assert!(MarginAccount::SIZE + 8 <= 1024, "target: at most 1 KiB with 16 slots") };
     }
 }
