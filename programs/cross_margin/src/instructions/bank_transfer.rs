@@ -6,6 +6,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 
 use crate::error::MarginError;
+use crate::events::{MovementKind, TokenMovement};
 use crate::state::{Bank, Group, MarginAccount};
 
 #[derive(Accounts)]
@@ -56,6 +57,28 @@ impl<'info> BankTransfer<'info> {
         )
     }
 
+    /// The `TokenMovement` event of an instruction on this bank.
+    pub fn emit_movement(
+        &self,
+        bank: &Bank,
+        kind: MovementKind,
+        amount: u64,
+        repaid: u64,
+        init_health_after: i128,
+    ) {
+        emit!(TokenMovement {
+            group: bank.group,
+            account: self.account.key(),
+            bank: self.bank.key(),
+            kind,
+            amount,
+            repaid,
+            deposit_index: bank.deposit_index(),
+            borrow_index: bank.borrow_index(),
+            init_health_after,
+        });
+    }
+
     pub fn transfer_out(&self, bank: &Bank, amount: u64) -> Result<()> {
         crate::token::transfer_from_vault(
             bank,
@@ -69,6 +92,23 @@ impl<'info> BankTransfer<'info> {
     }
 }
 
+/// The end of withdraw and borrow: `amount` leaves the vault, then the account's init health
+/// must be >= 0 ([`require_init_health`]), and the movement is emitted.
+pub fn pay_out(
+    ctx: &Context<BankTransfer>,
+    group: &Group,
+    bank: &Bank,
+    now: i64,
+    kind: MovementKind,
+    amount: u64,
+) -> Result<()> {
+    ctx.accounts.transfer_out(bank, amount)?;
+    let account = ctx.accounts.account.load()?;
+    let init_health_after = require_init_health(ctx, group, &account, bank, now)?;
+    ctx.accounts.emit_movement(bank, kind, amount, 0, init_health_after);
+    Ok(())
+}
+
 /// The init-health gate of withdraw and borrow: returns init health, or fails if it is < 0.
 /// An account without borrows cannot have negative health, so it needs no prices (a stale
 /// oracle then does not block withdrawing collateral).
@@ -79,9 +119,7 @@ pub fn require_init_health(
     bank: &Bank,
     now: i64,
 ) -> Result<i128> {
-    let has_borrows =
-        account.active_positions().any(|p| p.kind() == crate::state::PositionKind::Borrow);
-    if !has_borrows {
+    if !account.has_borrows() {
         return Ok(0);
     }
     let report = crate::health_accounts::compute_account_health(

@@ -1,8 +1,8 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
-use crate::events::{MovementKind, TokenMovement};
-use crate::instructions::bank_transfer::{require_init_health, BankTransfer};
+use crate::events::MovementKind;
+use crate::instructions::bank_transfer::{pay_out, BankTransfer};
 use crate::positions;
 
 /// Borrows `amount` native tokens from this bank. Afterwards the account's init health must be
@@ -30,20 +30,5 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
         *bank
     };
 
-    ctx.accounts.transfer_out(&bank, amount)?;
-    let account = ctx.accounts.account.load()?;
-    let init_health_after = require_init_health(&ctx, &group, &account, &bank, now)?;
-
-    emit!(TokenMovement {
-        group: bank.group,
-        account: ctx.accounts.account.key(),
-        bank: ctx.accounts.bank.key(),
-        kind: MovementKind::Borrow,
-        amount,
-        repaid: 0,
-        deposit_index: bank.deposit_index(),
-        borrow_index: bank.borrow_index(),
-        init_health_after,
-    });
-    Ok(())
+    pay_out(&ctx, &group, &bank, now, MovementKind::Borrow, amount)
 }

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
-use crate::events::{MovementKind, TokenMovement};
+use crate::events::MovementKind;
 use crate::instructions::bank_transfer::BankTransfer;
 use crate::positions;
 
@@ -25,16 +25,6 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     }
     ctx.accounts.transfer_in(amount, bank.decimals)?;
 
-    emit!(TokenMovement {
-        group: bank.group,
-        account: ctx.accounts.account.key(),
-        bank: ctx.accounts.bank.key(),
-        kind: MovementKind::Deposit,
-        amount,
-        repaid: outcome.repaid,
-        deposit_index: bank.deposit_index(),
-        borrow_index: bank.borrow_index(),
-        init_health_after: 0,
-    });
+    ctx.accounts.emit_movement(&bank, MovementKind::Deposit, amount, outcome.repaid, 0);
     Ok(())
 }

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
-use crate::events::{MovementKind, TokenMovement};
+use crate::events::MovementKind;
 use crate::instructions::bank_transfer::BankTransfer;
 use crate::positions;
 
@@ -19,16 +19,6 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     account.clear_flags_if_debt_free();
     ctx.accounts.transfer_in(amount, bank.decimals)?;
 
-    emit!(TokenMovement {
-        group: bank.group,
-        account: ctx.accounts.account.key(),
-        bank: ctx.accounts.bank.key(),
-        kind: MovementKind::Repay,
-        amount,
-        repaid: amount,
-        deposit_index: bank.deposit_index(),
-        borrow_index: bank.borrow_index(),
-        init_health_after: 0,
-    });
+    ctx.accounts.emit_movement(&bank, MovementKind::Repay, amount, amount, 0);
     Ok(())
 }

@@ -1,8 +1,8 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
-use crate::events::{MovementKind, TokenMovement};
-use crate::instructions::bank_transfer::{require_init_health, BankTransfer};
+use crate::events::MovementKind;
+use crate::instructions::bank_transfer::{pay_out, BankTransfer};
 use crate::positions;
 
 /// Withdraws `amount` native tokens from the account's deposit in this bank. Afterwards the
@@ -28,20 +28,5 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
         *bank
     };
 
-    ctx.accounts.transfer_out(&bank, amount)?;
-    let account = ctx.accounts.account.load()?;
-    let init_health_after = require_init_health(&ctx, &group, &account, &bank, now)?;
-
-    emit!(TokenMovement {
-        group: bank.group,
-        account: ctx.accounts.account.key(),
-        bank: ctx.accounts.bank.key(),
-        kind: MovementKind::Withdraw,
-        amount,
-        repaid: 0,
-        deposit_index: bank.deposit_index(),
-        borrow_index: bank.borrow_index(),
-        init_health_after,
-    });
-    Ok(())
+    pay_out(&ctx, &group, &bank, now, MovementKind::Withdraw, amount)
 }
