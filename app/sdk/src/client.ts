@@ -47,6 +47,11 @@ export interface TransferRequest {
   amount: bigint;
 }
 
+/** The accounts of deposit / withdraw / borrow / repay for `request` on `bank` in `group`. */
+function transferAccountsOf(request: TransferRequest, group: PublicKey, bank: Bank): TransferAccounts {
+  return { group, account: request.account, owner: request.owner, bank: bankRef(request.bank, bank), userToken: request.userToken };
+}
+
 export class CrossMarginClient {
   constructor(
     readonly chain: Chain,
@@ -103,33 +108,25 @@ export class CrossMarginClient {
     const margin = await this.marginAccount(request.account);
     const bank = await this.accruedBank(request.bank);
     const refs = await this.bankRefs(margin.group);
-    const transfer: TransferAccounts = {
-      group: margin.group,
-      account: request.account,
-      owner: request.owner,
-      bank: bankRef(request.bank, bank),
-      userToken: request.userToken,
-    };
+    const transfer = transferAccountsOf(request, margin.group, bank);
     const after = accountAfter(margin, bank, movement, request.amount);
     return { transfer, health: healthAccountMetas(after, bankLookup(refs)) };
   }
 
-  async depositIx(request: TransferRequest): Promise<TransactionInstruction> {
+  /** The transfer accounts of `request`, from the bank as stored (deposit and repay need no
+   * health accounts, so no accrual). */
+  private async storedTransfer(request: TransferRequest): Promise<TransferAccounts> {
     const bank = await this.bank(request.bank);
     const margin = await this.marginAccount(request.account);
-    return depositIx(
-      { group: margin.group, account: request.account, owner: request.owner, bank: bankRef(request.bank, bank), userToken: request.userToken },
-      request.amount,
-    );
+    return transferAccountsOf(request, margin.group, bank);
+  }
+
+  async depositIx(request: TransferRequest): Promise<TransactionInstruction> {
+    return depositIx(await this.storedTransfer(request), request.amount);
   }
 
   async repayIx(request: TransferRequest): Promise<TransactionInstruction> {
-    const bank = await this.bank(request.bank);
-    const margin = await this.marginAccount(request.account);
-    return repayIx(
-      { group: margin.group, account: request.account, owner: request.owner, bank: bankRef(request.bank, bank), userToken: request.userToken },
-      request.amount,
-    );
+    return repayIx(await this.storedTransfer(request), request.amount);
   }
 
   /** `withdraw` with the health accounts of the positions after it. */
