@@ -29,6 +29,7 @@ import {
   resolveBankruptcyIx,
   withdrawIx,
   type BankRef,
+  type LiquidateArgs,
   type TransferAccounts,
 } from "./instructions";
 import { estimateLiquidationPrice, type LiquidationPriceEstimate } from "./liquidation";
@@ -145,14 +146,9 @@ export class CrossMarginClient {
    * `liquidate`: the liquidatee's health accounts for its positions now, then the liquidator's
    * for its positions after taking over debt in `liabBank` and collateral in `assetBank`.
    */
-  async liquidateIx(args: {
-    liquidator: PublicKey;
-    owner: PublicKey;
-    liquidatee: PublicKey;
-    liabBank: PublicKey;
-    assetBank: PublicKey;
-    maxLiabAmount: bigint;
-  }): Promise<TransactionInstruction> {
+  async liquidateIx(
+    args: Omit<LiquidateArgs, "group" | "liquidateeHealth" | "liquidatorHealth">,
+  ): Promise<TransactionInstruction> {
     const liquidatee = await this.marginAccount(args.liquidatee);
     const liquidator = await this.marginAccount(args.liquidator);
     const liabBank = await this.accruedBank(args.liabBank);
@@ -163,13 +159,8 @@ export class CrossMarginClient {
     if (liab < 1n) liab = 1n;
     const after = liquidatorAfter(liquidator, liabBank, liab, assetBank, 1n);
     return liquidateIx({
+      ...args,
       group: liquidatee.group,
-      liquidator: args.liquidator,
-      owner: args.owner,
-      liquidatee: args.liquidatee,
-      liabBank: args.liabBank,
-      assetBank: args.assetBank,
-      maxLiabAmount: args.maxLiabAmount,
       liquidateeHealth: healthAccountMetas(liquidatee, lookup),
       liquidatorHealth: healthAccountMetas(after, lookup),
     });
