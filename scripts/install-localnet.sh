@@ -16,6 +16,9 @@
 # The build dirs are kept so that a retry or a neighbouring version reuses what was compiled;
 # delete them to reclaim several GB.
 #
+# Also the localnet wallet ~/.config/solana/id.json that `anchor test` signs with, created when
+# missing (cargo run -p xtask -- localnet-wallet), never overwritten.
+#
 # Idempotent: when the binaries report the wanted versions it only prints where they are.
 # A cold run is long; docs/LOCALNET.md has the measured times.
 # Usage: scripts/install-localnet.sh [--print-path | --validator-only]
@@ -58,8 +61,13 @@ report() {
   echo "add to PATH:           export PATH=\"$BIN:\$PATH\""
 }
 
+# The Solana CLI's default wallet, which `anchor test` needs (provider wallet, upgrade authority):
+# created for local use when missing, never overwritten (xtask localnet-wallet says which).
+ensure_wallet() { (cd "$ROOT" && cargo run -q --locked -p xtask -- localnet-wallet); }
+
 if has_version "$BIN/solana-test-validator" "$AGAVE_VERSION" &&
   { ((!WITH_ANCHOR)) || has_version "$BIN/anchor" "$ANCHOR_VERSION"; }; then
+  ensure_wallet
   report
   exit 0
 fi
@@ -122,4 +130,5 @@ cargo_install() {
 
 cargo_install agave-validator "$AGAVE_VERSION" solana-test-validator --bin solana-test-validator
 ((WITH_ANCHOR)) && cargo_install anchor-cli "$ANCHOR_VERSION" anchor
+ensure_wallet
 report

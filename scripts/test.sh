@@ -45,7 +45,11 @@ if ((localnet_skipped)); then
 else
   step "localnet end to end on solana-test-validator (scripts/localnet-e2e.sh)"
   scripts/localnet-e2e.sh
-  localnet="passed"
+  # The same end to end as an Anchor user runs it: Anchor starts the validator (Anchor.toml's
+  # genesis accounts and program) with the wallet the install step created.
+  step "anchor test (scripts/anchor-test.sh)"
+  scripts/anchor-test.sh
+  localnet="passed (scripts/localnet-e2e.sh and anchor test)"
 fi
 step "CU per instruction (SBF build, LiteSVM)"
 cargo test -q --locked -p cross-margin-tests --test cu_table -- --nocapture 2>&1 | grep -E '^(\||CU table)'

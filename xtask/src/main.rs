@@ -19,7 +19,11 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["idl"] => idl(false),
         ["idl", "--check"] => idl(true),
-        _ => Err(anyhow::anyhow!("usage: cargo run -p xtask -- idl [--check]")),
+        ["localnet-wallet"] => localnet_wallet(None),
+        ["localnet-wallet", path] => localnet_wallet(Some(Path::new(path))),
+        _ => Err(anyhow::anyhow!(
+            "usage: cargo run -p xtask -- idl [--check] | localnet-wallet [PATH]"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,6 +32,36 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Creates the Solana CLI's default wallet (`~/.config/solana/id.json`, or `path`) for local
+/// validators when there is none, as `solana-keygen new` would; an existing file is never
+/// touched. `anchor test` needs it (the provider wallet, the program's upgrade authority) and a
+/// fresh machine without Solana's tools has none.
+fn localnet_wallet(path: Option<&Path>) -> Result<()> {
+    let path = match path {
+        Some(path) => path.to_path_buf(),
+        None => {
+            let home = std::env::var_os("HOME").context("HOME is not set")?;
+            PathBuf::from(home).join(".config/solana/id.json")
+        }
+    };
+    if path.exists() {
+        println!("wallet: keeping the existing {}", path.display());
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let keypair = solana_keypair::Keypair::new();
+    solana_keypair::write_keypair_file(&keypair, &path)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    eprintln!(
+        "\n*** created a NEW localnet wallet {} (public key {}): for local validators only ***\n",
+        path.display(),
+        solana_signer::Signer::pubkey(&keypair)
+    );
+    Ok(())
 }
 
 fn workspace_root() -> PathBuf {
