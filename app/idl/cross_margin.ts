@@ -981,6 +981,19 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "collateralSeized",
+      "discriminator": [
+        165,
+        149,
+        146,
+        90,
+        242,
+        23,
+        11,
+        168
+      ]
+    },
+    {
       "name": "groupConfigured",
       "discriminator": [
         20,
@@ -1356,6 +1369,11 @@ export type CrossMargin = {
       "code": 6061,
       "name": "invalidBankruptcyDust",
       "msg": "The bankruptcy dust threshold must be above zero, or no account could ever be written off"
+    },
+    {
+      "code": 6062,
+      "name": "writeOffBankNotWritable",
+      "msg": "A write-off takes the account's leftover deposits: their banks must be writable"
     }
   ],
   "types": [
@@ -1848,6 +1866,41 @@ export type CrossMargin = {
               "Debt remains in other banks."
             ],
             "type": "bool"
+          }
+        ]
+      }
+    },
+    {
+      "name": "collateralSeized",
+      "docs": [
+        "A write-off took the account's leftover deposit in `bank` into that bank's insurance fund:",
+        "the owner keeps nothing the write-off paid for."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "bank",
+            "type": "pubkey"
+          },
+          {
+            "name": "native",
+            "docs": [
+              "Native tokens moved from the deposit to the insurance fund."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "insuranceAfter",
+            "type": "u64"
           }
         ]
       }

@@ -123,9 +123,10 @@ pub mod budget {
     pub const BORROW_2: u64 = 12_500;
     pub const HEALTH_2: u64 = 5_600;
     pub const CLOSE_ACCOUNT: u64 = 2_000;
-    /// 1 asset + 1 liability on each side (issue goal: at most 35k).
-    pub const LIQUIDATE_SMALL: u64 = 20_000;
-    /// The liquidatee holding 16 positions and the liquidator 4 (issue goal: at most 90k).
+    /// 1 asset + 1 liability on each side (issue 14's budget: at most 25k).
+    pub const LIQUIDATE_SMALL: u64 = 21_000;
+    /// The liquidatee holding 16 positions and the liquidator 4 (issue 14's budget: at most
+    /// 70k).
     pub const LIQUIDATE_16_4: u64 = 58_000;
     /// A bankrupt account with one borrow and no deposits left; each deposit still held adds a
     /// priced position (about `HEALTH_CHECK_PER_POSITION`).
@@ -133,8 +134,9 @@ pub mod budget {
     /// SPL Token `transfer_checked`.
     pub const FUND_INSURANCE: u64 = 6_500;
     /// Marginal CU of one more position in the `health` view (it also builds and serializes
-    /// the per-position return data).
-    pub const HEALTH_PER_POSITION: u64 = 1_700;
+    /// the per-position return data, and prices as liquidation does: a dust position with an
+    /// unusable price let through).
+    pub const HEALTH_PER_POSITION: u64 = 1_800;
     /// Marginal CU of one more position in the withdraw/borrow health check (goal: at most
     /// 1,500).
     pub const HEALTH_CHECK_PER_POSITION: u64 = 1_500;

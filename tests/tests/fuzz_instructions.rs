@@ -203,7 +203,7 @@ impl Fuzz {
                     m.group,
                     user.account,
                     bank.address,
-                    m.health_accounts_of(&a),
+                    m.write_off_accounts_of(&a),
                 ),
                 None => ix::close_account(user.account, user.keypair.pubkey()),
             },

@@ -65,6 +65,29 @@ pub fn health_accounts(
         .collect()
 }
 
+/// The remaining accounts of `resolve_bankruptcy`: [`health_accounts`] with the deposits' banks
+/// writable, since a write-off moves the account's leftover deposits into their banks'
+/// insurance funds.
+pub fn write_off_accounts(
+    account: &MarginAccount,
+    bank_by_index: impl Fn(u16) -> BankRef,
+) -> Vec<AccountMeta> {
+    account
+        .active_positions()
+        .flat_map(|p| {
+            let bank = bank_by_index(p.bank_index);
+            let deposit =
+                matches!(p.shares(), Some(cross_margin::health::PositionShares::Deposit(_)));
+            let bank_meta = if deposit {
+                AccountMeta::new(bank.address, false)
+            } else {
+                AccountMeta::new_readonly(bank.address, false)
+            };
+            [bank_meta, AccountMeta::new_readonly(bank.oracle, false)]
+        })
+        .collect()
+}
+
 /// `create_group`: returns the instruction and the group address it creates.
 pub fn create_group(
     admin: Pubkey,
@@ -255,7 +278,7 @@ pub fn liquidator_after(
 }
 
 /// `resolve_bankruptcy`: `health` are the account's `(bank, oracle)` metas for its positions
-/// before the write-off.
+/// before the write-off, from [`write_off_accounts`].
 pub fn resolve_bankruptcy(
     group: Pubkey,
     account: Pubkey,

@@ -6,12 +6,12 @@
 
 use cross_margin::bankruptcy::{can_write_off, can_write_off_account};
 use cross_margin::error::MarginError;
-use cross_margin::health::{AccountTotals, BankRisk, PositionShares};
+use cross_margin::health::{AccountTotals, PositionShares};
 use cross_margin::liquidation::{end_target, is_liquidatable};
 use cross_margin::state::MarginAccount;
 use cross_margin_client::Pubkey;
 
-use crate::market::MarketState;
+use crate::market::{LastRisk, MarketState};
 
 /// What the keeper should do about an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,13 +38,14 @@ pub struct Assessment {
     pub totals: AccountTotals,
 }
 
-/// The health of one account at the banks' prices. `risks` is `MarketState::risks()`.
+/// The health of one account at the banks' prices. `risks` is `MarketState::risks()`: a dust
+/// position with an unusable price is let through as the program's liquidation lets it through.
 ///
 /// The same decision the program makes, in the same order: `liquidate` refuses an account
 /// whose debt may be written off, and `resolve_bankruptcy` prices only the deposits of an
 /// account a liquidation flagged, so a dead oracle of the owed token does not block it.
 pub fn assess(
-    risks: &[Result<BankRisk, MarginError>],
+    risks: &[Result<LastRisk, MarginError>],
     account: &MarginAccount,
     end_buffer_bps: u32,
     dust_quote: u64,
@@ -56,7 +57,7 @@ pub fn assess(
         let Some(shares) = position.shares() else { continue };
         let is_debt = matches!(shares, PositionShares::Borrow(_));
         let priced = match risks.get(position.bank_index as usize) {
-            Some(Ok(risk)) => risk.position_health(shares).map_err(|_| MarginError::MathOverflow),
+            Some(Ok(risk)) => risk.price(position.bank_index, shares, dust_quote).map(|p| p.health),
             Some(Err(error)) => Err(*error),
             None => Err(MarginError::HealthBankInvalid),
         };
@@ -174,6 +175,7 @@ impl std::str::FromStr for Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cross_margin::health::BankRisk;
     use cross_margin::math::ONE_Q64;
     use cross_margin::state::{Position, PositionKind};
 
@@ -181,10 +183,11 @@ mod tests {
     const BUFFER: u32 = 500;
 
     /// A $1 token (6 decimals) with maint weights 0.9 / 1.1 and init 0.8 / 1.2.
-    fn dollar() -> BankRisk {
-        BankRisk {
+    fn dollar() -> LastRisk {
+        let risk = BankRisk {
             deposit_index: ONE_Q64,
             borrow_index: ONE_Q64,
+            oracle_price: ONE_Q64,
             asset_price: ONE_Q64,
             liab_price: ONE_Q64,
             init_asset_weight_bps: 8_000,
@@ -193,7 +196,8 @@ mod tests {
             maint_liab_weight_bps: 11_000,
             deposit_weight_scale_start_quote: 0,
             total_deposits_native: 0,
-        }
+        };
+        LastRisk { risk, unusable: None }
     }
 
     /// An account with a deposit in bank 0 and a borrow in bank 1 (native units = shares).
@@ -212,7 +216,7 @@ mod tests {
         account
     }
 
-    fn status(risks: &[Result<BankRisk, MarginError>], account: &MarginAccount) -> Status {
+    fn status(risks: &[Result<LastRisk, MarginError>], account: &MarginAccount) -> Status {
         assess(risks, account, BUFFER, DUST).status
     }
 
@@ -275,6 +279,33 @@ mod tests {
         assert_eq!(assessment.totals.maint_weighted_liabs, 880_000_000);
     }
 
+    /// M-2: a dust position with an unusable price is judged as the program's liquidation
+    /// judges it: a deposit counts for nothing, and the account can still be liquidated.
+    #[test]
+    fn m2_a_dust_deposit_with_a_stale_price_does_not_hide_an_account() {
+        let stale = LastRisk { unusable: Some(MarginError::OracleStale), ..dollar() };
+        // $1,000 against $950 of debt in bank 1, and 5 micro-USD deposited in a third, stale
+        // bank 2.
+        let mut account = account(1_000_000_000, 950_000_000, false);
+        let slot = account.positions.iter().position(|p| p.shares().is_none()).unwrap();
+        account.positions[slot] = Position {
+            shares: 5,
+            bank_index: 2,
+            kind: PositionKind::Deposit as u8,
+            padding: [0; 5],
+        };
+        let risks = [Ok(dollar()), Ok(dollar()), Ok(stale)];
+        let assessment = assess(&risks, &account, BUFFER, DUST);
+        assert_eq!(assessment.status, Status::Liquidatable);
+        assert_eq!(assessment.totals.health.maint, 900_000_000 - 1_045_000_000);
+        // $5 of it is not dust: the account waits for the price.
+        account.positions[slot].shares = 5_000_000;
+        assert_eq!(
+            assess(&risks, &account, BUFFER, DUST).status,
+            Status::Unpriced { bank_index: 2, error: MarginError::OracleStale }
+        );
+    }
+
     /// A market of two $1 banks with `dollar()`'s weights.
     fn market() -> MarketState {
         let bank = |index: u16| {
@@ -282,7 +313,7 @@ mod tests {
             bank.bank_index = index;
             bank.set_deposit_index(ONE_Q64);
             bank.set_borrow_index(ONE_Q64);
-            let risk = dollar();
+            let risk = dollar().risk;
             bank.config.init_asset_weight_bps = risk.init_asset_weight_bps;
             bank.config.maint_asset_weight_bps = risk.maint_asset_weight_bps;
             bank.config.init_liab_weight_bps = risk.init_liab_weight_bps;
@@ -294,7 +325,8 @@ mod tests {
                 publish_time: 0,
             };
             let address = Pubkey::new_from_array([100 + index as u8; 32]);
-            Some(crate::market::BankState { address, bank, price: Ok(price) })
+            let last = cross_margin::oracle::LastPrice { price, unusable: None };
+            Some(crate::market::BankState { address, bank, price: Ok(price), last: Ok(last) })
         };
         let mut group: cross_margin::state::Group = bytemuck::Zeroable::zeroed();
         group.liquidation_end_buffer_bps = BUFFER;

@@ -434,7 +434,7 @@ impl Keeper {
                 return Ok(());
             };
             let Some(liab_bank) = market.bank_ref(liab) else { return Ok(()) };
-            let health = ix::health_accounts(&account, |i| {
+            let health = ix::write_off_accounts(&account, |i| {
                 market.bank_ref(i).expect("the account's banks exist")
             });
             let instruction =

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use anchor_lang::{Discriminator, Owner};
 use cross_margin::error::MarginError;
-use cross_margin::health::BankRisk;
-use cross_margin::oracle::{read_bank_price, OracleAccount, OraclePrice};
+use cross_margin::health::{BankRisk, PositionShares, PricedPosition};
+use cross_margin::oracle::{read_bank_last_price, LastPrice, OracleAccount, OraclePrice};
 use cross_margin::state::{Bank, Group, MarginAccount};
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::Pubkey;
@@ -75,7 +75,41 @@ pub fn decode_margin_account(account: &AccountData) -> Result<MarginAccount, Dec
 pub struct BankState {
     pub address: Pubkey,
     pub bank: Bank,
+    /// The price as the program's health checks accept it (usable, or the oracle's error).
     pub price: Result<OraclePrice, MarginError>,
+    /// The price as liquidation and write-off read it: the last published one, with why it is
+    /// unusable (`cross_margin::oracle::read_bank_last_price`).
+    pub last: Result<LastPrice, MarginError>,
+}
+
+/// A bank's risk inputs as liquidation and write-off price its positions: at the last published
+/// price (the oracle price set), with why that price is unusable, if it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastRisk {
+    pub risk: BankRisk,
+    pub unusable: Option<MarginError>,
+}
+
+impl LastRisk {
+    pub fn new(bank: &Bank, last: &LastPrice) -> Result<Self, MarginError> {
+        let risk = bank
+            .risk(last.price.asset_price, last.price.liab_price)
+            .map_err(|_| MarginError::MathOverflow)?;
+        Ok(Self {
+            risk: BankRisk { oracle_price: last.price.price, ..risk },
+            unusable: last.unusable,
+        })
+    }
+
+    /// A position priced as the program's liquidation prices it (`PricedPosition::at_last_price`).
+    pub fn price(
+        &self,
+        bank_index: u16,
+        shares: PositionShares,
+        dust_quote: u64,
+    ) -> Result<PricedPosition, MarginError> {
+        PricedPosition::at_last_price(bank_index, self.risk, shares, self.unusable, dust_quote)
+    }
 }
 
 impl BankState {
@@ -133,8 +167,8 @@ impl MarketState {
             if bank.group != group_address {
                 continue;
             }
-            let price = match oracles.get(&bank.oracle) {
-                Some(oracle) => read_bank_price(
+            let last = match oracles.get(&bank.oracle) {
+                Some(oracle) => read_bank_last_price(
                     &bank,
                     &group_state,
                     OracleAccount { key: &bank.oracle, owner: &oracle.owner, data: &oracle.data },
@@ -142,11 +176,12 @@ impl MarketState {
                 ),
                 None => Err(MarginError::OracleAccountMismatch),
             };
+            let price = last.and_then(|l| l.unusable.map_or(Ok(l.price), Err));
             let index = bank.bank_index as usize;
             if index >= states.len() {
                 states.resize(index + 1, None);
             }
-            states[index] = Some(BankState { address: *address, bank, price });
+            states[index] = Some(BankState { address: *address, bank, price, last });
         }
         let state = Self { group_address, group: group_state, banks: states, now };
         Ok((state, undecodable))
@@ -160,20 +195,18 @@ impl MarketState {
         self.bank(index).map(BankState::bank_ref)
     }
 
-    /// Every bank's risk inputs by index with interest accrued to `now`, or the reason it
-    /// cannot be priced. Interest is only written into a bank when an instruction touches it;
-    /// judging accounts at stored indices would miss debt that has grown since (a quiet bank at
-    /// a high rate), while `liquidate` accrues the banks it moves first.
-    pub fn risks(&self) -> Vec<Result<BankRisk, MarginError>> {
+    /// Every bank's risk inputs by index, as liquidation prices them, with interest accrued to
+    /// `now`, or the reason it cannot be priced at all. Interest is only written into a bank
+    /// when an instruction touches it; judging accounts at stored indices would miss debt that
+    /// has grown since (a quiet bank at a high rate), while `liquidate` accrues the banks it
+    /// moves first.
+    pub fn risks(&self) -> Vec<Result<LastRisk, MarginError>> {
         self.banks
             .iter()
             .map(|b| {
                 let state = b.as_ref().ok_or(MarginError::HealthBankInvalid)?;
-                let price = state.price.as_ref().map_err(|e| *e)?;
-                state
-                    .accrued(self.now)?
-                    .risk(price.asset_price, price.liab_price)
-                    .map_err(|_| MarginError::MathOverflow)
+                let last = state.last.as_ref().map_err(|e| *e)?;
+                LastRisk::new(&state.accrued(self.now)?, last)
             })
             .collect()
     }

@@ -5,12 +5,13 @@
 //! wins.
 
 use cross_margin::error::MarginError;
-use cross_margin::health::{BankRisk, Health, PositionShares, PricedPosition};
+use cross_margin::health::{Health, PositionShares, PricedPosition};
 use cross_margin::liquidation::{self, LiquidationAmounts, StepAccounts, StepOutcome};
 use cross_margin::math::{mul_q64, Round};
+use cross_margin::oracle::LastPrice;
 use cross_margin::state::{Bank, MarginAccount};
 
-use crate::market::MarketState;
+use crate::market::{LastRisk, MarketState};
 
 /// One liquidation step, as the program will compute it.
 #[derive(Debug, Clone, Copy)]
@@ -78,17 +79,23 @@ impl std::fmt::Display for NoPlan {
 struct PairBank {
     index: u16,
     bank: Bank,
-    asset_price: u128,
-    liab_price: u128,
+    last: LastPrice,
 }
 
 impl PairBank {
-    fn risk(&self) -> Result<BankRisk, NoPlan> {
-        self.bank.risk(self.asset_price, self.liab_price).map_err(|_| NoPlan::Unpriced {
-            bank_index: self.index,
-            error: MarginError::MathOverflow,
-        })
+    fn risk(&self) -> Result<LastRisk, NoPlan> {
+        LastRisk::new(&self.bank, &self.last)
+            .map_err(|error| NoPlan::Unpriced { bank_index: self.index, error })
     }
+}
+
+/// How a health check prices an account's positions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pricing {
+    /// As `liquidate` prices the liquidatee: a dust position with an unusable price let through.
+    Liquidatee,
+    /// As the init-health gate prices the liquidator: every price must be usable.
+    Strict,
 }
 
 /// Banks as one liquidation sees them: the pair accrued to `now` (the program accrues them
@@ -111,16 +118,11 @@ impl<'a> PairBanks<'a> {
                 bank_index: index,
                 error: MarginError::MathOverflow,
             })?;
-            let price = state
-                .price
+            let last = *state
+                .last
                 .as_ref()
                 .map_err(|e| NoPlan::Unpriced { bank_index: index, error: *e })?;
-            Ok(PairBank {
-                index,
-                bank,
-                asset_price: price.asset_price,
-                liab_price: price.liab_price,
-            })
+            Ok(PairBank { index, bank, last })
         };
         Ok(Self { market, liab: accrued(liab)?, asset: accrued(asset)? })
     }
@@ -135,42 +137,47 @@ impl<'a> PairBanks<'a> {
         }
     }
 
-    fn risk(&self, index: u16) -> Result<BankRisk, NoPlan> {
+    fn risk(&self, index: u16) -> Result<LastRisk, NoPlan> {
         if index == self.liab.index {
             return self.liab.risk();
         }
         if index == self.asset.index {
             return self.asset.risk();
         }
-        let state = self
-            .market
-            .bank(index)
-            .ok_or(NoPlan::Unpriced { bank_index: index, error: MarginError::HealthBankInvalid })?;
-        state.risk().map_err(|error| NoPlan::Unpriced { bank_index: index, error })
+        let unpriced = |error| NoPlan::Unpriced { bank_index: index, error };
+        let state = self.market.bank(index).ok_or(unpriced(MarginError::HealthBankInvalid))?;
+        let last = state.last.as_ref().map_err(|e| unpriced(*e))?;
+        LastRisk::new(&state.bank, last).map_err(unpriced)
     }
 
     /// Every position priced, exactly as the program's health check prices them.
-    fn price(&self, account: &MarginAccount) -> Result<Vec<PricedPosition>, NoPlan> {
+    fn price(
+        &self,
+        account: &MarginAccount,
+        pricing: Pricing,
+    ) -> Result<Vec<PricedPosition>, NoPlan> {
+        let dust = self.market.group.bankruptcy_dust_quote;
         let mut priced = Vec::with_capacity(account.active_count());
         for position in account.active_positions() {
             let Some(shares) = position.shares() else { continue };
-            let risk = self.risk(position.bank_index)?;
-            let position =
-                PricedPosition::new(position.bank_index, risk, shares).map_err(|_| {
-                    NoPlan::Unpriced {
-                        bank_index: position.bank_index,
-                        error: MarginError::MathOverflow,
-                    }
-                })?;
+            let index = position.bank_index;
+            let risk = self.risk(index)?;
+            let unpriced = |error| NoPlan::Unpriced { bank_index: index, error };
+            let position = match (pricing, risk.unusable) {
+                (Pricing::Liquidatee, _) => risk.price(index, shares, dust).map_err(unpriced)?,
+                (Pricing::Strict, Some(error)) => return Err(unpriced(error)),
+                (Pricing::Strict, None) => PricedPosition::new(index, risk.risk, shares)
+                    .map_err(|_| unpriced(MarginError::MathOverflow))?,
+            };
             priced.push(position);
         }
         Ok(priced)
     }
 
-    /// Init and maint health, as the program's health check sums them.
+    /// Init and maint health, as the program's init-health gate sums them.
     fn health(&self, account: &MarginAccount) -> Result<Health, NoPlan> {
         let mut health = Health::default();
-        for position in self.price(account)? {
+        for position in self.price(account, Pricing::Strict)? {
             health.add(&position.health).map_err(|_| MarginError::MathOverflow)?;
         }
         Ok(health)
@@ -204,7 +211,7 @@ pub fn plan_liquidation(
     for &liab in &borrows {
         for &asset in &deposits {
             let banks = PairBanks::new(market, liab, asset)?;
-            let before = banks.price(liquidatee)?;
+            let before = banks.price(liquidatee, Pricing::Liquidatee)?;
             match best_step_for_pair(&banks, &before, liquidatee, liquidator) {
                 Ok(plan) => {
                     let better = best.as_ref().is_none_or(|b| {
@@ -264,13 +271,11 @@ fn best_step_for_pair(
         }
         other => other?,
     };
-    let mid_price = |index: u16| {
-        banks.market.bank(index).and_then(|b| b.price.as_ref().ok()).map(|p| p.price).unwrap_or(0)
-    };
-    let amounts = chosen.outcome.amounts;
+    // At the oracle prices the step exchanged at.
+    let (outcome, amounts) = (chosen.outcome, chosen.outcome.amounts);
     let received =
-        mul_q64(amounts.asset_to_liquidator, mid_price(asset_index), Round::Down).unwrap_or(0);
-    let owed = mul_q64(amounts.liab, mid_price(liab_index), Round::Up).unwrap_or(0);
+        mul_q64(amounts.asset_to_liquidator, outcome.asset_price, Round::Down).unwrap_or(0);
+    let owed = mul_q64(amounts.liab, outcome.liab_price, Round::Up).unwrap_or(0);
     Ok(Plan {
         liab_bank: liab_index,
         asset_bank: asset_index,

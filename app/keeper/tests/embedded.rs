@@ -113,21 +113,30 @@ fn the_keeper_liquidates_exactly_the_liquidatable_accounts() {
         assert_eq!(state.being_liquidated, 0);
     }
 
-    // Profit: the liquidation fee on each step, L × p_liab × the collateral bank's fee, up to the
-    // rounding of the collateral to whole native units (worth at most one unit's price each).
+    // Profit: the liquidation fee on each step, L × p_liab × the collateral bank's fee at the
+    // oracle prices the event reports, up to the rounding of the collateral to whole native
+    // units (worth at most one unit's price each); less where the liquidatee's equity caps the
+    // fees (a solvent account is never made insolvent), never more.
     let mut expected_fees = 0i128;
+    let mut full_fees = 0i128;
     let mut tolerance = 0i128;
     for done in &liquidations {
         let event = &done.event;
         let asset_bank: cross_margin::state::Bank =
             market.sandbox.chain.load(&event.asset_bank).unwrap();
         let liab_value = mul_q64(event.liab_amount, event.liab_price, Round::Down).unwrap();
-        expected_fees +=
-            (liab_value as i128) * asset_bank.config.liquidation_fee_bps as i128 / 10_000;
-        tolerance += (mul_q64(1, event.asset_price, Round::Up).unwrap() as i128) + 3;
+        let received = mul_q64(event.asset_to_liquidator, event.asset_price, Round::Down).unwrap();
+        let full = (liab_value as i128) * asset_bank.config.liquidation_fee_bps as i128 / 10_000;
+        let unit = (mul_q64(1, event.asset_price, Round::Up).unwrap() as i128) + 3;
+        let paid = received as i128 - liab_value as i128;
+        assert!(paid <= full + unit, "fee {paid} above the bank's {full}");
+        expected_fees += paid;
+        full_fees += full;
+        tolerance += unit;
         assert!(done.compute_units <= done.compute_limit as u64);
         assert!(done.compute_units > 0);
     }
+    assert!(expected_fees > 0 && expected_fees <= full_fees + tolerance);
     let reported: i128 = liquidations.iter().map(|l| l.profit_quote).sum();
     assert!(
         (reported - expected_fees).abs() <= tolerance,

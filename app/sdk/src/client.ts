@@ -27,6 +27,7 @@ import {
   liquidateIx,
   repayIx,
   resolveBankruptcyIx,
+  writeOffAccountMetas,
   withdrawIx,
   type BankRef,
   type LiquidateArgs,
@@ -170,7 +171,7 @@ export class CrossMarginClient {
   async resolveBankruptcyIx(account: PublicKey, liabBank: PublicKey): Promise<TransactionInstruction> {
     const margin = await this.marginAccount(account);
     const lookup = bankLookup(await this.bankRefs(margin.group));
-    return resolveBankruptcyIx({ group: margin.group, account, liabBank, health: healthAccountMetas(margin, lookup) });
+    return resolveBankruptcyIx({ group: margin.group, account, liabBank, health: writeOffAccountMetas(margin, lookup) });
   }
 
   /** The program's `health` view for `account`, simulated with `feePayer` (any existing

@@ -13,7 +13,7 @@ import type { IdlTypes } from "@anchor-lang/core";
 import BN from "bn.js";
 import { PublicKey, SystemProgram, type AccountMeta, type TransactionInstruction } from "@solana/web3.js";
 
-import { activePositions, toIdlBankConfig, type Bank, type BankConfig, type MarginAccount } from "./accounts";
+import { activePositions, PositionKind, toIdlBankConfig, type Bank, type BankConfig, type MarginAccount } from "./accounts";
 import { idlStructFields, program, toIdl, type CrossMargin, type Native } from "./idl";
 import { bankAddress, groupAddress, marginAccountAddress, vaultAddress } from "./pda";
 
@@ -65,6 +65,21 @@ export function healthAccountMetas(account: MarginAccount, banks: BankLookup): A
     const bank = banks(position.bankIndex);
     return [
       { pubkey: bank.address, isSigner: false, isWritable: false },
+      { pubkey: bank.oracle, isSigner: false, isWritable: false },
+    ];
+  });
+}
+
+/**
+ * `resolve_bankruptcy`'s remaining accounts: {@link healthAccountMetas} with the deposits' banks
+ * writable, since a write-off moves the account's leftover deposits into their banks' insurance
+ * funds.
+ */
+export function writeOffAccountMetas(account: MarginAccount, banks: BankLookup): AccountMeta[] {
+  return activePositions(account).flatMap((position) => {
+    const bank = banks(position.bankIndex);
+    return [
+      { pubkey: bank.address, isSigner: false, isWritable: position.kind === PositionKind.Deposit },
       { pubkey: bank.oracle, isSigner: false, isWritable: false },
     ];
   });

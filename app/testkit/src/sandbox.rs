@@ -283,6 +283,11 @@ impl Sandbox {
         ix::health_accounts(account, |i| self.bank_by_index(i))
     }
 
+    /// `resolve_bankruptcy`'s remaining accounts: the health accounts, deposit banks writable.
+    pub fn write_off_accounts_of(&self, account: &MarginAccount) -> Vec<AccountMeta> {
+        ix::write_off_accounts(account, |i| self.bank_by_index(i))
+    }
+
     pub fn deposit(&mut self, user: &User, bank: &BankRef, amount: u64) -> TxResult {
         let ix = ix::deposit(&self.transfer(user, bank), amount);
         self.chain.send(&[ix], &[&user.keypair])
@@ -366,7 +371,7 @@ impl Sandbox {
 
     /// Anyone (here the fee payer) writes off `account`'s debt in `liab`.
     pub fn resolve_bankruptcy(&mut self, account: &User, liab: &BankRef) -> TxResult {
-        let health = self.health_accounts(account);
+        let health = self.write_off_accounts_of(&self.margin_account(account));
         let ix = ix::resolve_bankruptcy(self.group, account.account, liab.address, health);
         self.chain.send(&[ix], &[])
     }

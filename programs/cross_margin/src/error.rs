@@ -143,4 +143,6 @@ pub enum MarginError {
         "The bankruptcy dust threshold must be above zero, or no account could ever be written off"
     )]
     InvalidBankruptcyDust,
+    #[msg("A write-off takes the account's leftover deposits: their banks must be writable")]
+    WriteOffBankNotWritable,
 }

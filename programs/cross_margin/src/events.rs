@@ -137,6 +137,19 @@ pub struct BankruptcyResolved {
     pub still_bankrupt: bool,
 }
 
+/// A write-off took the account's leftover deposit in `bank` into that bank's insurance fund:
+/// the owner keeps nothing the write-off paid for.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollateralSeized {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub bank: Pubkey,
+    /// Native tokens moved from the deposit to the insurance fund.
+    pub native: u64,
+    pub insurance_after: u64,
+}
+
 /// The admin topped up a bank's insurance fund.
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]

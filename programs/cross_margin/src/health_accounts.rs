@@ -9,7 +9,9 @@ use crate::error::MarginError;
 use crate::health::{
     find_position, AccountTotals, BankRisk, Health, PositionHealth, PositionShares, PricedPosition,
 };
-use crate::oracle::{read_bank_price_side, OracleAccount, PriceSide};
+use crate::oracle::{
+    normalise_last, read_bank_last_raw, read_bank_price_side, OracleAccount, PriceSide,
+};
 use crate::state::{Bank, Group, MarginAccount};
 
 /// A bank the instruction already holds (mutably) and that must not be loaded again.
@@ -47,10 +49,13 @@ impl HealthReport {
 pub enum Breakdown {
     /// Init and maint totals only (the withdraw/borrow gate, which saves the bookkeeping).
     Totals,
-    /// Totals plus each position priced (the `health` view, liquidation).
+    /// Totals plus each position priced at all three prices (the `health` view, liquidation,
+    /// write-off), a dust position with an unusable price let through
+    /// (`PricedPosition::at_last_price`).
     PerPosition,
-    /// The deposits' value and whether debt remains, for the bankruptcy test. Borrows are not
-    /// priced, so a dead liability oracle cannot block a write-off.
+    /// The deposits' value (priced as in `PerPosition`) and whether debt remains, for the
+    /// bankruptcy test. Borrows are not priced, so a dead liability oracle cannot block a
+    /// write-off.
     Collateral,
 }
 
@@ -79,7 +84,8 @@ pub fn compute_account_health(
         let Some(shares) = position.shares() else { continue };
         // The bank: the instruction's own (already loaded, maybe modified) or decoded here.
         let data;
-        let bank: &Bank = match loaded.iter().find(|l| l.key == *bank_info.key) {
+        let held = loaded.iter().find(|l| l.key == *bank_info.key);
+        let bank: &Bank = match held {
             Some(loaded) => loaded.bank,
             None => {
                 data = bank_info.try_borrow_data()?;
@@ -102,28 +108,26 @@ pub fn compute_account_health(
             report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
             continue;
         }
+        // Liquidation and write-off: a dust position with an unusable price does not block them
+        // (finding M-2, `PricedPosition::at_last_price`).
         if breakdown == Breakdown::Collateral {
             if let PositionShares::Borrow(_) = shares {
                 report.has_debt = true;
                 continue;
             }
-            let position_health = position_health(bank, group, oracle_info, now, shares)?;
+        }
+        let exchanged = held.is_some();
+        let priced =
+            price_at_last(bank, group, oracle_info, now, exchanged, position.bank_index, shares)?;
+        if breakdown == Breakdown::Collateral {
             report.deposits_value = report
                 .deposits_value
-                .checked_add(position_health.value)
+                .checked_add(priced.health.value)
                 .ok_or(MarginError::MathOverflow)?;
             continue;
         }
-        let risk = price_position(bank, group, oracle_info, now, shares)?;
-        let position_health =
-            risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
-        report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
-        report.positions.push(PricedPosition {
-            bank_index: position.bank_index,
-            risk,
-            shares,
-            health: position_health,
-        });
+        report.health.add(&priced.health).map_err(|_| MarginError::MathOverflow)?;
+        report.positions.push(priced);
     }
     Ok(report)
 }
@@ -161,6 +165,39 @@ fn price_position(
     let price = read_bank_price_side(bank, group, oracle, now, side)?;
     let (asset_price, liab_price) = if side == PriceSide::Asset { (price, 0) } else { (0, price) };
     Ok(bank.risk(asset_price, liab_price).map_err(|_| MarginError::MathOverflow)?)
+}
+
+/// A position priced as liquidation and write-off price it, a dust position with an unusable
+/// price let through. Only its own side is normalised, and the oracle price only where a
+/// liquidation may exchange it (`exchanged`: a bank the instruction holds) or the dust test needs
+/// it; elsewhere it stays 0.
+fn price_at_last(
+    bank: &Bank,
+    group: &Group,
+    oracle_info: &AccountInfo,
+    now: i64,
+    exchanged: bool,
+    bank_index: u16,
+    shares: PositionShares,
+) -> Result<PricedPosition> {
+    let data = oracle_info.try_borrow_data()?;
+    let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
+    let (raw, unusable) = read_bank_last_raw(bank, group, oracle, now)?;
+    let side = match shares {
+        PositionShares::Deposit(_) => PriceSide::Asset,
+        PositionShares::Borrow(_) => PriceSide::Liability,
+    };
+    let price = normalise_last(&raw, side, bank)?;
+    let (asset_price, liab_price) = if side == PriceSide::Asset { (price, 0) } else { (0, price) };
+    let risk = bank.risk(asset_price, liab_price).map_err(|_| MarginError::MathOverflow)?;
+    let oracle_price = if exchanged || unusable.is_some() {
+        normalise_last(&raw, PriceSide::Mid, bank)?
+    } else {
+        0
+    };
+    let risk = BankRisk { oracle_price, ..risk };
+    let dust = group.bankruptcy_dust_quote;
+    Ok(PricedPosition::at_last_price(bank_index, risk, shares, unusable, dust)?)
 }
 
 /// A `Bank` from raw account data, checking owner and discriminator.

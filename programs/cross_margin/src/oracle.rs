@@ -38,6 +38,8 @@ pub struct RawPrice {
     pub conf: u64,
     pub exponent: i32,
     pub publish_time: i64,
+    /// Legacy feeds: the aggregate's status is `Trading`. Always true for pull updates.
+    pub trading: bool,
 }
 
 /// Reads and validates the bank's oracle at unix time `now`.
@@ -129,20 +131,19 @@ impl<'a> PullUpdate<'a> {
                 conf: u64::from_le_bytes(bytes8(40)),
                 exponent: i32::from_le_bytes(message[48..52].try_into().map_err(|_| INVALID)?),
                 publish_time: i64::from_le_bytes(bytes8(52)),
+                trading: true,
             },
         })
     }
 }
 
 fn read_legacy(account: &SolanaPriceAccount) -> core::result::Result<RawPrice, MarginError> {
-    if account.agg.status != PriceStatus::Trading {
-        return Err(MarginError::OracleNotTrading);
-    }
     Ok(RawPrice {
         price: account.agg.price,
         conf: account.agg.conf,
         exponent: account.expo,
         publish_time: account.timestamp,
+        trading: account.agg.status == PriceStatus::Trading,
     })
 }
 
@@ -169,13 +170,17 @@ pub enum PriceSide {
     Liability,
 }
 
-/// Age, sign and confidence checks.
+/// Status, age, sign and confidence checks: whether the price is usable. (The account's
+/// identity, owner, feed and verification are [`read_raw`]'s.)
 pub fn validate(
     raw: &RawPrice,
     now: i64,
     max_age_secs: u32,
     max_conf_bps: u32,
 ) -> core::result::Result<(), MarginError> {
+    if !raw.trading {
+        return Err(MarginError::OracleNotTrading);
+    }
     if now.saturating_sub(raw.publish_time) > max_age_secs as i64 {
         return Err(MarginError::OracleStale);
     }
@@ -253,13 +258,78 @@ pub fn read_bank_price_side(
     normalise(&raw, side, bank.config.oracle_conf_multiplier_bps, bank.decimals)
 }
 
+/// A bank's price as liquidation and write-off read it (finding M-2): the account's identity
+/// (key, owner, format, feed, verification) must hold, but a price that fails [`validate`] is
+/// still returned, normalised from the last published values, with the reason it is unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastPrice {
+    /// The three sides at the last published price; all zero when that price is not positive.
+    pub price: OraclePrice,
+    /// Why the price may not be used as is (`None`: it passed [`validate`]).
+    pub unusable: Option<MarginError>,
+}
+
+impl LastPrice {
+    /// Seconds since the last publication (0 for a publication ahead of `now`).
+    pub fn age(&self, now: i64) -> i64 {
+        now.saturating_sub(self.price.publish_time).max(0)
+    }
+}
+
+/// Reads the bank's oracle for liquidation and write-off ([`LastPrice`]).
+pub fn read_bank_last_price(
+    bank: &Bank,
+    group: &Group,
+    oracle: OracleAccount,
+    now: i64,
+) -> core::result::Result<LastPrice, MarginError> {
+    let (raw, unusable) = read_bank_last_raw(bank, group, oracle, now)?;
+    let side = |side| normalise_last(&raw, side, bank);
+    let price = OraclePrice {
+        price: side(PriceSide::Mid)?,
+        asset_price: side(PriceSide::Asset)?,
+        liab_price: side(PriceSide::Liability)?,
+        publish_time: raw.publish_time,
+    };
+    Ok(LastPrice { price, unusable })
+}
+
+/// [`read_bank_last_price`] before normalisation: the raw last price and why it is unusable,
+/// for a caller that normalises only the sides it needs.
+pub fn read_bank_last_raw(
+    bank: &Bank,
+    group: &Group,
+    oracle: OracleAccount,
+    now: i64,
+) -> core::result::Result<(RawPrice, Option<MarginError>), MarginError> {
+    if *oracle.key != bank.oracle {
+        return Err(MarginError::OracleAccountMismatch);
+    }
+    let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
+    let raw = read_raw(kind, group, &bank.config.oracle_feed_id, oracle)?;
+    let c = &bank.config;
+    Ok((raw, validate(&raw, now, c.oracle_max_age_secs, c.oracle_max_conf_bps).err()))
+}
+
+/// One side of a last price with the bank's settings; 0 when the price is not positive.
+pub fn normalise_last(
+    raw: &RawPrice,
+    side: PriceSide,
+    bank: &Bank,
+) -> core::result::Result<u128, MarginError> {
+    if raw.price <= 0 {
+        return Ok(0);
+    }
+    normalise(raw, side, bank.config.oracle_conf_multiplier_bps, bank.decimals)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::math::ONE_Q64;
 
     fn raw(price: i64, conf: u64, exponent: i32, publish_time: i64) -> RawPrice {
-        RawPrice { price, conf, exponent, publish_time }
+        RawPrice { price, conf, exponent, publish_time, trading: true }
     }
 
     #[test]

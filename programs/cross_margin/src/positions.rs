@@ -143,6 +143,21 @@ pub fn move_liquidated(
 
 /// Removes the account's whole borrow in this bank (a bankruptcy write-off); the caller settles
 /// who bears the loss.
+/// Moves the account's whole deposit in `bank` into the bank's insurance fund (a write-off's
+/// leftover collateral, finding L-4); returns the native tokens moved, rounded down. The
+/// deposits' total falls by at least that much, so the vault still covers every claim.
+pub fn seize_deposit(account: &mut MarginAccount, bank: &mut Bank) -> Result<u64> {
+    let native = deposit_native(account, bank)?;
+    let slot = deposit_slot(account, bank)?;
+    let position = &mut account.positions[slot];
+    bank.total_deposit_shares =
+        bank.total_deposit_shares.checked_sub(position.shares).ok_or(MarginError::MathOverflow)?;
+    bank.insurance_native =
+        bank.insurance_native.checked_add(native).ok_or(MarginError::MathOverflow)?;
+    *position = Position::default();
+    Ok(native)
+}
+
 pub fn forgive_debt(account: &mut MarginAccount, bank: &mut Bank) -> Result<()> {
     let slot = borrow_slot(account, bank)?;
     let position = &mut account.positions[slot];

@@ -2,7 +2,8 @@
 //! accounts' health recomputed with the program's health module.
 
 use cross_margin::health::{AccountTotals, PositionHealth, PositionShares};
-use cross_margin::oracle::{read_bank_price, OracleAccount, OraclePrice};
+use cross_margin::math::{mul_q64, Round};
+use cross_margin::oracle::{read_bank_last_price, LastPrice, OracleAccount, OraclePrice};
 use cross_margin::state::{Bank, Group, MarginAccount};
 
 use super::{World, BANKS};
@@ -26,6 +27,8 @@ pub struct PositionReport {
     pub shares: PositionShares,
     /// Its contribution to the account's health.
     pub health: PositionHealth,
+    /// The oracle price (what a liquidation exchanges at) and the two health prices.
+    pub price: u128,
     pub asset_price: u128,
     pub liab_price: u128,
 }
@@ -90,8 +93,17 @@ impl World {
         addresses
     }
 
-    /// Each bank's price as the program reads it now (or its oracle error).
+    /// Each bank's price as the program's health checks read it now (or its oracle error).
     pub(super) fn prices(&self, state: &State) -> Vec<Result<OraclePrice, MarginError>> {
+        self.last_prices(state)
+            .into_iter()
+            .map(|last| last.and_then(|l| l.unusable.map_or(Ok(l.price), Err)))
+            .collect()
+    }
+
+    /// Each bank's last published price and why it is unusable, as liquidation reads it (or the
+    /// oracle account's error).
+    pub(super) fn last_prices(&self, state: &State) -> Vec<Result<LastPrice, MarginError>> {
         self.banks
             .iter()
             .zip(&state.banks)
@@ -99,7 +111,7 @@ impl World {
                 let account = self.m.chain.account(&r.oracle).expect("oracle exists");
                 let oracle =
                     OracleAccount { key: &r.oracle, owner: &account.owner, data: &account.data };
-                read_bank_price(bank, &state.group, oracle, state.now)
+                read_bank_last_price(bank, &state.group, oracle, state.now)
             })
             .collect()
     }
@@ -112,20 +124,56 @@ impl World {
         banks: &[Bank],
         prices: &[Result<OraclePrice, MarginError>],
     ) -> Result<Report, MarginError> {
+        let usable = |i: usize| prices[i].map(|price| LastPrice { price, unusable: None });
+        Self::report_priced(account, banks, usable, None)
+    }
+
+    /// The account's health as `liquidate` judges a liquidatee (finding M-2), restated here from
+    /// the rule rather than taken from the program: a position whose price is unusable counts
+    /// only if it is worth less than `dust` at its last oracle price, a deposit then for nothing
+    /// and a borrow at its last liability price; otherwise the account cannot be judged.
+    pub(super) fn report_as_liquidated(
+        &self,
+        account: &MarginAccount,
+        banks: &[Bank],
+        last: &[Result<LastPrice, MarginError>],
+        dust: u64,
+    ) -> Result<Report, MarginError> {
+        Self::report_priced(account, banks, |i| last[i], Some(dust))
+    }
+
+    fn report_priced(
+        account: &MarginAccount,
+        banks: &[Bank],
+        price_of: impl Fn(usize) -> Result<LastPrice, MarginError>,
+        dust: Option<u64>,
+    ) -> Result<Report, MarginError> {
+        let overflow = |_| MarginError::MathOverflow;
         let mut report = Report::default();
         for p in account.active_positions() {
             let i = p.bank_index as usize;
             let shares = p.shares().expect("active");
-            let price = prices[i]?;
-            let risk = banks[i]
-                .risk(price.asset_price, price.liab_price)
-                .map_err(|_| MarginError::MathOverflow)?;
-            let health = risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
-            report.totals.add(&health).map_err(|_| MarginError::MathOverflow)?;
+            let last = price_of(i)?;
+            let price = last.price;
+            let risk = banks[i].risk(price.asset_price, price.liab_price).map_err(overflow)?;
+            let mut health = risk.position_health(shares).map_err(overflow)?;
+            if let Some(error) = last.unusable {
+                let dust = dust.ok_or(error)?;
+                let value = mul_q64(health.native, price.price, Round::Down).map_err(overflow)?;
+                let borrow = matches!(shares, PositionShares::Borrow(_));
+                if value >= dust || (borrow && price.price == 0) {
+                    return Err(error);
+                }
+                if !borrow {
+                    health = PositionHealth { native: health.native, ..Default::default() };
+                }
+            }
+            report.totals.add(&health).map_err(overflow)?;
             report.positions.push(PositionReport {
                 bank_index: p.bank_index,
                 shares,
                 health,
+                price: price.price,
                 asset_price: price.asset_price,
                 liab_price: price.liab_price,
             });

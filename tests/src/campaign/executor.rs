@@ -182,7 +182,7 @@ impl World {
 
     fn resolve(&mut self, s: &State, u: usize, b: usize) -> Sent {
         let health = match &s.accounts[u] {
-            Some(a) => self.m.health_accounts_of(a),
+            Some(a) => self.m.write_off_accounts_of(a),
             None => vec![],
         };
         let ix = ix::resolve_bankruptcy(

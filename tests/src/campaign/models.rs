@@ -4,7 +4,8 @@
 
 use cross_margin::bankruptcy::can_write_off_account;
 use cross_margin::health::PositionShares;
-use cross_margin::liquidation::{end_target, is_liquidatable, liquidation_amounts};
+use cross_margin::liquidation::solvency_slack;
+use cross_margin::liquidation::{end_target, fee_cap, is_liquidatable, liquidation_amounts};
 use cross_margin::liquidation::{LiquidationAmounts, LiquidationInputs};
 use cross_margin::math::{div_q64, mul_div, Round};
 use cross_margin::positions;
@@ -95,8 +96,8 @@ impl World {
     ) -> Option<Judgement> {
         let account = s.accounts[le].as_ref()?;
         let banks = Self::accrued(s, &[l, a]);
-        let report = self.report(account, &banks, &self.prices(s)).ok()?;
         let dust = s.group.bankruptcy_dust_quote;
+        let report = self.report_as_liquidated(account, &banks, &self.last_prices(s), dust).ok()?;
         let write_off = can_write_off_account(&report.totals, account.bankrupt != 0, dust);
         let target =
             end_target(report.totals.maint_weighted_liabs, s.group.liquidation_end_buffer_bps);
@@ -107,7 +108,9 @@ impl World {
 
     /// What a write-off of user `u`'s debt in bank `b` is judged by, computed independently of
     /// the program's bankruptcy module: its deposits' value (always priced), its debts' value
-    /// (`None` when a debt has no usable price) and whether a liquidation flagged it.
+    /// (`None` when a debt has no usable price) and whether a liquidation flagged it. A position
+    /// whose price is unusable counts as finding M-2's rule says (restated in
+    /// `report_as_liquidated`): only if it is dust at its last price.
     pub(super) fn write_off_facts(
         &self,
         s: &State,
@@ -116,25 +119,24 @@ impl World {
     ) -> Result<WriteOffFacts, String> {
         let account = s.accounts[u].as_ref().ok_or("no account")?;
         let banks = Self::accrued(s, &[b]);
-        let prices = self.prices(s);
+        let last = self.last_prices(s);
+        let dust = s.group.bankruptcy_dust_quote;
         let mut deposits = 0u64;
         let mut liabs = Some(0u64);
         for p in account.active_positions() {
-            let i = p.bank_index as usize;
-            match p.shares().unwrap() {
-                PositionShares::Deposit(sh) => {
-                    let price = prices[i].map_err(|e| format!("a deposit has no price: {e:?}"))?;
-                    let risk = banks[i].risk(price.asset_price, 0).unwrap();
-                    deposits += risk.position_health(PositionShares::Deposit(sh)).unwrap().value;
+            let mut one = *account;
+            one.positions = [Default::default(); cross_margin::constants::MAX_POSITIONS];
+            one.positions[0] = *p;
+            let priced = self.report_as_liquidated(&one, &banks, &last, dust);
+            match (p.shares().unwrap(), priced) {
+                (PositionShares::Deposit(_), Ok(r)) => deposits += r.totals.deposits_value,
+                (PositionShares::Deposit(_), Err(e)) => {
+                    return Err(format!("a deposit has no price: {e:?}"))
                 }
-                PositionShares::Borrow(sh) => match prices[i] {
-                    Ok(price) => {
-                        let risk = banks[i].risk(0, price.liab_price).unwrap();
-                        let value = risk.position_health(PositionShares::Borrow(sh)).unwrap().value;
-                        liabs = liabs.map(|l| l + value);
-                    }
-                    Err(_) => liabs = None,
-                },
+                (PositionShares::Borrow(_), Ok(r)) => {
+                    liabs = liabs.map(|l| l + r.totals.liabs_value)
+                }
+                (PositionShares::Borrow(_), Err(_)) => liabs = None,
             }
         }
         Ok(WriteOffFacts { deposits, liabs, flagged: account.bankrupt != 0 })
@@ -167,8 +169,9 @@ impl World {
     ) -> Option<LiquidationAmounts> {
         let account = s.accounts[le].as_ref()?;
         let banks = Self::accrued(s, &[l, a]);
-        let prices = self.prices(s);
-        let before = self.report(account, &banks, &prices).ok()?;
+        let last = self.last_prices(s);
+        let dust = s.group.bankruptcy_dust_quote;
+        let before = self.report_as_liquidated(account, &banks, &last, dust).ok()?;
         let liab =
             before.position(l as u16).filter(|p| matches!(p.shares, PositionShares::Borrow(_)))?;
         let asset =
@@ -178,14 +181,21 @@ impl World {
             maint_weighted_liabs: before.totals.maint_weighted_liabs,
             end_buffer_bps: s.group.liquidation_end_buffer_bps,
             liab_price: liab.liab_price,
+            liab_exchange_price: liab.price,
             liab_maint_weight_bps: banks[l].config.maint_liab_weight_bps,
             asset_price: asset.asset_price,
+            asset_exchange_price: asset.price,
             asset_maint_weight_bps: banks[a].config.maint_asset_weight_bps,
             liquidation_fee_bps: banks[a].config.liquidation_fee_bps,
             insurance_fee_bps: banks[a].config.insurance_fee_bps,
             liab_owed: liab.health.native,
             asset_available: asset.health.native,
             max_liab_amount: max,
+            max_fee_quote: fee_cap(
+                before.totals.deposits_value,
+                before.totals.liabs_value,
+                solvency_slack(liab.liab_price, asset.asset_price).ok()?,
+            ),
         })
         .ok()
     }

@@ -2,17 +2,19 @@
 //! ledger entries it makes.
 
 use cross_margin::bankruptcy::can_write_off_account;
-use cross_margin::events::{BankruptcyResolved, Liquidation, TokenMovement};
+use cross_margin::events::{BankruptcyResolved, CollateralSeized, Liquidation, TokenMovement};
+use cross_margin::health::AccountTotals;
 use cross_margin::liquidation::{end_target, is_liquidatable};
-use cross_margin::oracle::OraclePrice;
+use cross_margin::oracle::LastPrice;
 use cross_margin::positions;
+use cross_margin::state::PositionKind;
 
 use super::executor::LiquidationCall;
 use super::models::WriteOffFacts;
 use super::{BadOp, Check, Op, Report, State, World};
 use crate::*;
 
-type Prices = [Result<OraclePrice, MarginError>];
+type LastPrices = [Result<LastPrice, MarginError>];
 
 /// A transaction that landed: the states before and after it, and what it logged.
 #[derive(Clone, Copy)]
@@ -112,6 +114,17 @@ impl World {
         let event = &executed.events::<BankruptcyResolved>()[0];
         self.ledger[u][b] += event.debt as i128;
         self.touch(s1, b);
+        // The owner keeps no deposit a write-off paid for (finding L-4): they went to the
+        // insurance funds of their banks.
+        let account1 = s1.accounts[u].as_ref().expect("open");
+        ensure!(
+            account1.active_positions().all(|p| p.kind() != PositionKind::Deposit),
+            "a written-off account kept a deposit"
+        );
+        for seized in executed.events::<CollateralSeized>() {
+            let bank = self.banks.iter().position(|r| r.address == seized.bank).expect("a bank");
+            self.touch(s1, bank);
+        }
         Ok(())
     }
 
@@ -135,10 +148,11 @@ impl World {
     fn check_liquidation(&mut self, landed: &Landed, call: &LiquidationCall) -> Check {
         let Landed { s0, s1, executed } = *landed;
         let event = executed.events::<Liquidation>()[0].clone();
-        let prices = self.prices(s0);
-        let before = self.check_liquidatee_before(s0, call, &event, &prices)?;
-        self.check_liquidatee_after(s1, call, &event, &prices, &before)?;
+        let last = self.last_prices(s0);
+        let before = self.check_liquidatee_before(s0, call, &event, &last)?;
+        self.check_liquidatee_after(s1, call, &event, &last, &before)?;
         let liquidator = s1.accounts[call.liquidator].as_ref().expect("open");
+        let prices = self.prices(s0);
         let lh = self.report(liquidator, &s1.banks, &prices).map_err(|e| format!("{e:?}"))?;
         ensure!(lh.totals.health.init >= 0, "liquidator init health {} < 0", lh.totals.health.init);
         ensure!(s0.vaults == s1.vaults, "a liquidation moved tokens");
@@ -152,13 +166,14 @@ impl World {
         s0: &State,
         call: &LiquidationCall,
         event: &Liquidation,
-        prices: &Prices,
+        prices: &LastPrices,
     ) -> Result<Report, String> {
         let LiquidationCall { liquidatee: le, liab: l, asset: a, max, .. } = *call;
         let account0 = s0.accounts[le].as_ref().expect("open");
         let banks0 = Self::accrued(s0, &[l, a]);
+        let dust = s0.group.bankruptcy_dust_quote;
         let before = self
-            .report(account0, &banks0, prices)
+            .report_as_liquidated(account0, &banks0, prices, dust)
             .map_err(|e| format!("liquidatee unpriceable: {e:?}"))?;
         let target =
             end_target(before.totals.maint_weighted_liabs, s0.group.liquidation_end_buffer_bps);
@@ -193,11 +208,25 @@ impl World {
         s1: &State,
         call: &LiquidationCall,
         event: &Liquidation,
-        prices: &Prices,
+        prices: &LastPrices,
         before: &Report,
     ) -> Check {
         let account1 = s1.accounts[call.liquidatee].as_ref().expect("open");
-        let after = self.report(account1, &s1.banks, prices).map_err(|e| format!("{e:?}"))?;
+        let dust = s1.group.bankruptcy_dust_quote;
+        let after = self
+            .report_as_liquidated(account1, &s1.banks, prices, dust)
+            .map_err(|e| format!("{e:?}"))?;
+        // A liquidation never takes an account from solvent to insolvent (finding L-4): its
+        // deposits' value stays at least its debts' if it was so before.
+        let solvent = |t: &AccountTotals| t.deposits_value >= t.liabs_value;
+        ensure!(
+            !solvent(&before.totals) || solvent(&after.totals),
+            "a solvent account made insolvent: deposits {} debts {} -> deposits {} debts {}",
+            before.totals.deposits_value,
+            before.totals.liabs_value,
+            after.totals.deposits_value,
+            after.totals.liabs_value
+        );
         let liab_gone = positions::borrow_native(account1, &s1.banks[call.liab]).unwrap() == 0;
         ensure!(
             after.totals.health.maint > before.totals.health.maint || liab_gone,

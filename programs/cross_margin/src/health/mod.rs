@@ -12,6 +12,7 @@
 //! price (oracle price + k·conf). Deposits convert shares to tokens rounding down, borrows
 //! rounding up. An account is liquidatable iff its maint health is < 0.
 
+use crate::error::MarginError;
 use crate::math::{mul_bps, mul_div, mul_q64, MathResult, Overflow, Round};
 
 /// The risk inputs of one bank, already normalised: indices and prices are Q64.64, prices in
@@ -20,6 +21,9 @@ use crate::math::{mul_bps, mul_div, mul_q64, MathResult, Overflow, Round};
 pub struct BankRisk {
     pub deposit_index: u128,
     pub borrow_index: u128,
+    /// The oracle (mid) price, rounded down: what a liquidation exchanges at. Read only where a
+    /// liquidation needs it (`Breakdown::PerPosition`, the keeper); 0 where it is not read.
+    pub oracle_price: u128,
     /// Conservative price for deposits (oracle price − k·conf, floored at 0).
     pub asset_price: u128,
     /// Conservative price for borrows (oracle price + k·conf).
@@ -140,11 +144,47 @@ pub struct PricedPosition {
     pub risk: BankRisk,
     pub shares: PositionShares,
     pub health: PositionHealth,
+    /// Why its price is unusable, when [`PricedPosition::at_last_price`] let it through as
+    /// dust: such a position is never exchanged by a liquidation.
+    pub unusable: Option<MarginError>,
 }
 
 impl PricedPosition {
     pub fn new(bank_index: u16, risk: BankRisk, shares: PositionShares) -> MathResult<Self> {
-        Ok(Self { bank_index, risk, shares, health: risk.position_health(shares)? })
+        Ok(Self { bank_index, risk, shares, health: risk.position_health(shares)?, unusable: None })
+    }
+
+    /// How liquidation and write-off price a position (finding M-2), `risk` being at the last
+    /// published price and `unusable` why that price failed the oracle checks, if it did:
+    /// - a usable price: as [`PricedPosition::new`];
+    /// - an unusable price on a position worth less than `dust_quote` at the last oracle price
+    ///   (mid, any age): a deposit counts for nothing, a borrow at the last liability price;
+    /// - otherwise the oracle's error: the account waits for a usable price (or for the admin
+    ///   to re-pin the bank's oracle). A borrow whose last price is not positive always waits.
+    ///
+    /// So holding dust with a dead or unconfident feed cannot block a liquidation, and a briefly
+    /// unusable price on a large deposit never makes a healthy account liquidatable.
+    pub fn at_last_price(
+        bank_index: u16,
+        risk: BankRisk,
+        shares: PositionShares,
+        unusable: Option<MarginError>,
+        dust_quote: u64,
+    ) -> Result<Self, MarginError> {
+        let overflow = |_| MarginError::MathOverflow;
+        let mut priced = Self::new(bank_index, risk, shares).map_err(overflow)?;
+        let Some(error) = unusable else { return Ok(priced) };
+        let last_value =
+            mul_q64(priced.health.native, risk.oracle_price, Round::Down).map_err(overflow)?;
+        let is_borrow = matches!(shares, PositionShares::Borrow(_));
+        if last_value >= dust_quote || (is_borrow && risk.oracle_price == 0) {
+            return Err(error);
+        }
+        if !is_borrow {
+            priced.health = PositionHealth { native: priced.health.native, ..Default::default() };
+        }
+        priced.unusable = Some(error);
+        Ok(priced)
     }
 }
 

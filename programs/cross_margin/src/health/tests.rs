@@ -8,6 +8,7 @@ use crate::math::ONE_Q64;
 const USDC: BankRisk = BankRisk {
     deposit_index: ONE_Q64,
     borrow_index: ONE_Q64,
+    oracle_price: ONE_Q64,
     asset_price: ONE_Q64, // $1 = 1 micro-USD per micro-USDC
     liab_price: ONE_Q64,
     init_asset_weight_bps: 9_500,
@@ -21,6 +22,7 @@ const USDC: BankRisk = BankRisk {
 const SOL: BankRisk = BankRisk {
     deposit_index: ONE_Q64,
     borrow_index: ONE_Q64,
+    oracle_price: ONE_Q64 / 8,
     asset_price: ONE_Q64 / 8, // $125 = 125e6 micro-USD per 1e9 lamports
     liab_price: ONE_Q64 / 8,
     init_asset_weight_bps: 8_000,
@@ -154,4 +156,37 @@ fn account_totals_overflow_is_an_error() {
         maint: 0,
     };
     assert_eq!(AccountTotals::of([&huge, &huge]), Err(Overflow));
+}
+
+/// M-2: a dust position with an unusable price is let through (a deposit counts for nothing, a
+/// borrow at its last price); a larger one waits for a usable price with the oracle's error.
+#[test]
+fn m2_only_dust_with_an_unusable_price_is_let_through() {
+    let stale = Some(MarginError::OracleStale);
+    let dust = 1_000_000; // $1
+                          // 7 lamports of SOL (a few micro-USD): counts for nothing, and is marked.
+    let p = PricedPosition::at_last_price(1, SOL, PositionShares::Deposit(7), stale, dust).unwrap();
+    assert_eq!((p.health.native, p.health.value, p.health.init, p.health.maint), (7, 0, 0, 0));
+    assert_eq!(p.unusable, stale);
+    // 0.5 USDC of debt: valued at its last price.
+    let p = PricedPosition::at_last_price(0, USDC, PositionShares::Borrow(500_000), stale, dust)
+        .unwrap();
+    assert_eq!((p.health.value, p.health.maint), (500_000, -510_000));
+    // $1 of SOL (8,000,000 lamports) or of debt is not dust: the oracle's error.
+    let big = PositionShares::Deposit(8_000_000);
+    assert_eq!(
+        PricedPosition::at_last_price(1, SOL, big, stale, dust),
+        Err(MarginError::OracleStale)
+    );
+    let wide = MarginError::OracleConfidenceTooWide;
+    let debt = PositionShares::Borrow(1_000_000);
+    assert_eq!(PricedPosition::at_last_price(0, USDC, debt, Some(wide), dust), Err(wide));
+    // A borrow whose last price is not positive cannot be bounded: it always waits.
+    let zero = BankRisk { oracle_price: 0, liab_price: 0, ..USDC };
+    let tiny = PositionShares::Borrow(1);
+    let error = MarginError::OracleNonPositivePrice;
+    assert_eq!(PricedPosition::at_last_price(0, zero, tiny, Some(error), dust), Err(error));
+    // A usable price: exactly `new`.
+    let p = PricedPosition::at_last_price(1, SOL, big, None, dust).unwrap();
+    assert_eq!(p, PricedPosition::new(1, SOL, big).unwrap());
 }

@@ -2,9 +2,10 @@ use anchor_lang::prelude::*;
 
 use crate::bankruptcy::{write_off, Collateral};
 use crate::error::MarginError;
-use crate::events::BankruptcyResolved;
-use crate::health_accounts::{compute_account_health, Breakdown, LoadedBank};
-use crate::state::{Bank, Group, MarginAccount};
+use crate::events::{BankruptcyResolved, CollateralSeized};
+use crate::health_accounts::{compute_account_health, decode_bank, Breakdown, LoadedBank};
+use crate::positions;
+use crate::state::{Bank, Group, MarginAccount, PositionKind};
 
 #[derive(Accounts)]
 pub struct ResolveBankruptcy<'info> {
@@ -22,8 +23,11 @@ pub struct ResolveBankruptcy<'info> {
 /// The account must be bankrupt at current prices (deposits worth less than the group's dust
 /// threshold, and some debt) and insolvent: its deposits worth less than its debts now, or
 /// flagged by the liquidation that exhausted it (`crate::bankruptcy::can_write_off`).
-/// Remaining accounts: `(bank, oracle)` for every active position, in slot order; a flagged
-/// account's debts are not priced.
+/// The account's leftover deposits (all together worth less than the dust threshold) then go to
+/// their banks' insurance funds: its owner keeps nothing the write-off paid for.
+///
+/// Remaining accounts: `(bank, oracle)` for every active position, in slot order, the deposits'
+/// banks writable; a flagged account's debts are not priced.
 pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
     let group = ctx.accounts.group.load()?;
     require!(!group.is_paused(), MarginError::GroupPaused);
@@ -64,10 +68,19 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
         })
     })?;
     let settlement = done.settlement;
+    let account_key = ctx.accounts.account.key();
+    seize_leftovers(
+        &mut account,
+        &group_key,
+        &account_key,
+        &bank_key,
+        ctx.remaining_accounts,
+        now,
+    )?;
 
     emit!(BankruptcyResolved {
         group: group_key,
-        account: ctx.accounts.account.key(),
+        account: account_key,
         liab_bank: bank_key,
         debt: settlement.debt,
         from_insurance: settlement.from_insurance,
@@ -78,5 +91,45 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
         deposits_value: done.collateral.deposits_value,
         still_bankrupt: done.still_bankrupt,
     });
+    Ok(())
+}
+
+/// Moves every deposit the account still holds into its bank's insurance fund (accrued first),
+/// with a `CollateralSeized` event each. The banks are the health accounts the write-off was
+/// judged with (validated there); the written-off bank holds no deposit of the account.
+fn seize_leftovers<'info>(
+    account: &mut MarginAccount,
+    group_key: &Pubkey,
+    account_key: &Pubkey,
+    liab_bank_key: &Pubkey,
+    remaining: &'info [AccountInfo<'info>],
+    now: i64,
+) -> Result<()> {
+    for bank_info in remaining.iter().step_by(2) {
+        if bank_info.key == liab_bank_key {
+            continue;
+        }
+        let deposited = {
+            let data = bank_info.try_borrow_data()?;
+            let bank = decode_bank(bank_info.owner, &data)?;
+            let slot = account.find(bank.bank_index);
+            slot.is_some_and(|s| account.positions[s].kind() == PositionKind::Deposit)
+        };
+        if !deposited {
+            continue;
+        }
+        require!(bank_info.is_writable, MarginError::WriteOffBankNotWritable);
+        let loader = AccountLoader::<Bank>::try_from(bank_info)?;
+        let mut bank = loader.load_mut()?;
+        bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
+        let native = positions::seize_deposit(account, &mut bank)?;
+        emit!(CollateralSeized {
+            group: *group_key,
+            account: *account_key,
+            bank: *bank_info.key,
+            native,
+            insurance_after: bank.insurance_native,
+        });
+    }
     Ok(())
 }

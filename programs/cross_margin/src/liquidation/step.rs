@@ -4,7 +4,8 @@
 //! predict what the program will do.
 
 use super::{
-    end_target, is_liquidatable, liquidation_amounts, LiquidationAmounts, LiquidationInputs,
+    end_target, fee_cap, is_liquidatable, liquidation_amounts, solvency_slack, LiquidationAmounts,
+    LiquidationInputs,
 };
 use crate::bankruptcy::can_write_off_account;
 use crate::error::MarginError;
@@ -24,9 +25,9 @@ pub struct StepAccounts<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepOutcome {
     pub amounts: LiquidationAmounts,
-    /// The liability bank's liability price the debt was valued at (Q64.64 quote per native).
+    /// The liability bank's oracle price the debt was exchanged at (Q64.64 quote per native).
     pub liab_price: u128,
-    /// The asset bank's asset price the collateral was valued at (Q64.64 quote per native).
+    /// The asset bank's oracle price the collateral was exchanged at (Q64.64 quote per native).
     pub asset_price: u128,
     pub maint_health_before: i128,
     pub maint_health_after: i128,
@@ -77,6 +78,10 @@ pub fn step<E: From<MarginError>>(
     let asset = find_position(before, asset_bank.bank_index)
         .filter(|p| matches!(p.shares, PositionShares::Deposit(_)))
         .ok_or(MarginError::LiquidationAssetNotDeposit)?;
+    // A dust position whose price is unusable counts for health but is never exchanged.
+    if let Some(error) = liab.unusable.or(asset.unusable) {
+        return Err(error.into());
+    }
 
     let buffer = group.liquidation_end_buffer_bps;
     let maint_before = totals_before.health.maint;
@@ -85,19 +90,26 @@ pub fn step<E: From<MarginError>>(
         return Err(MarginError::NotLiquidatable.into());
     }
 
+    // The exchange is at the oracle prices (M-3); the fees may not take a solvent account's
+    // equity below zero (L-4).
+    let (liab_price, asset_price) = (liab.risk.liab_price, asset.risk.asset_price);
+    let slack = solvency_slack(liab_price, asset_price).map_err(|_| MarginError::MathOverflow)?;
     let amounts = liquidation_amounts(&LiquidationInputs {
         maint_health: maint_before,
         maint_weighted_liabs: totals_before.maint_weighted_liabs,
         end_buffer_bps: buffer,
-        liab_price: liab.risk.liab_price,
+        liab_price,
+        liab_exchange_price: liab.risk.oracle_price,
         liab_maint_weight_bps: liab_bank.config.maint_liab_weight_bps,
-        asset_price: asset.risk.asset_price,
+        asset_price,
+        asset_exchange_price: asset.risk.oracle_price,
         asset_maint_weight_bps: asset_bank.config.maint_asset_weight_bps,
         liquidation_fee_bps: asset_bank.config.liquidation_fee_bps,
         insurance_fee_bps: asset_bank.config.insurance_fee_bps,
         liab_owed: liab.health.native,
         asset_available: asset.health.native,
         max_liab_amount,
+        max_fee_quote: fee_cap(totals_before.deposits_value, totals_before.liabs_value, slack),
     })
     .map_err(|_| MarginError::MathOverflow)?;
     if amounts.liab == 0 || amounts.asset_to_liquidator == 0 {
@@ -130,8 +142,8 @@ pub fn step<E: From<MarginError>>(
 
     Ok(StepOutcome {
         amounts,
-        liab_price: liab.risk.liab_price,
-        asset_price: asset.risk.asset_price,
+        liab_price: liab.risk.oracle_price,
+        asset_price: asset.risk.oracle_price,
         maint_health_before: maint_before,
         maint_health_after: maint_after,
         end_target_after: target_after,
@@ -170,6 +182,7 @@ fn reprice(
 mod tests {
     use super::super::amounts::tests::inputs;
     use super::*;
+    use crate::health::BankRisk;
     use crate::math::ONE_Q64;
 
     const USDC: u16 = 0;
@@ -218,8 +231,10 @@ mod tests {
             .active_positions()
             .map(|p| {
                 let risk = match p.bank_index {
-                    USDC => usdc.risk(0, ONE_Q64).unwrap(),
-                    _ => sol.risk(ONE_Q64 / 8, 0).unwrap(),
+                    USDC => BankRisk { oracle_price: ONE_Q64, ..usdc.risk(0, ONE_Q64).unwrap() },
+                    _ => {
+                        BankRisk { oracle_price: ONE_Q64 / 8, ..sol.risk(ONE_Q64 / 8, 0).unwrap() }
+                    }
                 };
                 PricedPosition::new(p.bank_index, risk, p.shares().unwrap()).unwrap()
             })

@@ -323,11 +323,13 @@ impl Bank {
         Ok(())
     }
 
-    /// The bank's inputs to the health module at the given conservative prices.
+    /// The bank's inputs to the health module at the given conservative prices (the oracle
+    /// price left 0: callers that liquidate set it).
     pub fn risk(&self, asset_price: u128, liab_price: u128) -> MathResult<BankRisk> {
         Ok(BankRisk {
             deposit_index: self.deposit_index(),
             borrow_index: self.borrow_index(),
+            oracle_price: 0,
             asset_price,
             liab_price,
             init_asset_weight_bps: self.config.init_asset_weight_bps,
