@@ -632,8 +632,9 @@ export type CrossMargin = {
         "Liquidates an account whose maint health is below zero (or, once started, below the end",
         "target): the signer's own account takes over up to `max_liab_amount` of the liquidatee's",
         "debt in `liab_bank` and receives its deposit in `asset_bank` plus the liquidation fee.",
-        "Remaining accounts: the liquidatee's `(bank, oracle)` pairs (positions before), then the",
-        "liquidator's (positions after)."
+        "Remaining accounts: `liquidatee_pairs` `(bank, oracle)` pairs for the liquidatee's",
+        "positions before (extra pairs skipped, a deposit it opened in this slot may be missing),",
+        "then the liquidator's pairs for its positions after (exactly)."
       ],
       "discriminator": [
         223,
@@ -686,6 +687,10 @@ export type CrossMargin = {
         {
           "name": "maxLiabAmount",
           "type": "u64"
+        },
+        {
+          "name": "liquidateePairs",
+          "type": "u8"
         }
       ]
     },
@@ -2293,7 +2298,12 @@ export type CrossMargin = {
         "| 325 | 1 | bump |",
         "| 326 | 1 | being_liquidated |",
         "| 327 | 1 | bankrupt |",
-        "| 328 | 64 | reserved (zero) |"
+        "| 328 | 8 | opened_slot |",
+        "| 336 | 2 | opened_mask |",
+        "| 338 | 54 | reserved (zero) |",
+        "",
+        "`opened_slot` and `opened_mask` were carved out of `reserved` (zero in an older account",
+        "means no position was opened in the current slot, which is what they record)."
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -2350,11 +2360,27 @@ export type CrossMargin = {
             "type": "u8"
           },
           {
+            "name": "openedSlot",
+            "docs": [
+              "The slot in which the positions of `opened_mask` were opened."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "openedMask",
+            "docs": [
+              "Bit `i`: position slot `i` was opened by a deposit or borrow in `opened_slot`. A",
+              "liquidation or write-off in that same slot may leave such a deposit out of its health",
+              "accounts (finding L-5): it was raced, not omitted."
+            ],
+            "type": "u16"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                64
+                54
               ]
             }
           }

@@ -181,3 +181,69 @@ fn a_write_off_with_a_read_only_deposit_bank_is_rejected() {
         m.chain.send(&[ix], &[])
     });
 }
+
+/// The liquidatee of `one_asset_one_liability(900 USDC)` also owes 0.0001 BTC, and SOL falls to
+/// $93.75: liquidatable.
+fn liquidatee_with_a_small_btc_borrow() -> (Market, User, User) {
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(900_000_000);
+    let (sol, btc) = (m.sol, m.btc);
+    m.borrow(&liquidatee, &btc, 10_000).expect_ok("borrow 0.0001 BTC");
+    let now = m.now();
+    m.set_price(&sol, sol_at_93_75(now));
+    (m, liquidatee, liquidator)
+}
+
+/// L-5: the keeper lists the liquidatee's three positions; in the same slot, just before the
+/// liquidation lands, the liquidatee repays its small BTC borrow in full. The pair the keeper
+/// listed for it is skipped: the liquidation still lands.
+#[test]
+fn l5_a_full_repay_just_before_does_not_fail_the_liquidation() {
+    let (mut m, liquidatee, liquidator) = liquidatee_with_a_small_btc_borrow();
+    let (usdc, sol, btc) = (m.usdc, m.sol, m.btc);
+    let planned = m.liquidate_ix(&liquidator, &liquidatee, &usdc, &sol, 100_000_000);
+    m.repay(&liquidatee, &btc, 10_000).expect_ok("repay the BTC in full");
+    assert_eq!(m.margin_account(&liquidatee).active_count(), 2);
+    let signer = liquidator.keypair.insecure_clone();
+    let executed = m.chain.send(&[planned], &[&signer]).expect_ok("liquidate");
+    assert_eq!(executed.events::<Liquidation>()[0].liab_amount, 100_000_000);
+}
+
+/// L-5: in the same slot, just before the liquidation lands, the liquidatee opens a dust deposit
+/// in a bank the keeper did not list. It counts for nothing (as if the liquidation had landed
+/// first): the liquidation still lands.
+#[test]
+fn l5_a_new_dust_deposit_just_before_does_not_fail_the_liquidation() {
+    let (mut m, mut liquidatee, liquidator) = one_asset_one_liability(900_000_000);
+    let (usdc, sol) = (m.usdc, m.sol);
+    let stable = m.add_bank(6, OracleKind::PythPull, STABLE_WEIGHTS, (1, 0));
+    m.fund(&mut liquidatee, 1);
+    let now = m.now();
+    m.set_price(&sol, sol_at_93_75(now));
+    let planned = m.liquidate_ix(&liquidator, &liquidatee, &usdc, &sol, 100_000_000);
+    m.deposit(&liquidatee, &stable, 1).expect_ok("one native unit in a new bank");
+    let signer = liquidator.keypair.insecure_clone();
+    let executed = m.chain.send(&[planned], &[&signer]).expect_ok("liquidate");
+    assert_eq!(executed.events::<Liquidation>()[0].maint_health_before, -74_250_000);
+}
+
+/// L-5's limit: only a deposit opened in the liquidation's own slot may be missing. One opened
+/// earlier and left out is refused (a keeper cannot drop a deposit to make an account look
+/// worse).
+#[test]
+fn l5_a_deposit_from_an_earlier_slot_cannot_be_left_out() {
+    let (mut m, mut liquidatee, liquidator) = one_asset_one_liability(900_000_000);
+    let (usdc, sol) = (m.usdc, m.sol);
+    let stable = m.add_bank(6, OracleKind::PythPull, STABLE_WEIGHTS, (1, 0));
+    m.fund(&mut liquidatee, 1);
+    let now = m.now();
+    m.set_price(&sol, sol_at_93_75(now));
+    let planned = m.liquidate_ix(&liquidator, &liquidatee, &usdc, &sol, 100_000_000);
+    m.deposit(&liquidatee, &stable, 1).expect_ok("one native unit in a new bank");
+    m.chain.warp_seconds(1); // the next slot
+    m.refresh_prices();
+    m.set_price(&sol, sol_at_93_75(now + 1));
+    let signer = liquidator.keypair.insecure_clone();
+    m.assert_rejected(&liquidatee, MarginError::HealthAccountsMissing, |m| {
+        m.chain.send(&[planned], &[&signer])
+    });
+}

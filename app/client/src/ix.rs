@@ -242,6 +242,7 @@ pub fn liquidate(
     liquidatee_health: Vec<AccountMeta>,
     liquidator_health: Vec<AccountMeta>,
 ) -> Instruction {
+    let liquidatee_pairs = (liquidatee_health.len() / 2) as u8;
     let mut remaining = liquidatee_health;
     remaining.extend(liquidator_health);
     build_with(
@@ -253,7 +254,7 @@ pub fn liquidate(
             liab_bank,
             asset_bank,
         },
-        cross_margin::instruction::Liquidate { max_liab_amount },
+        cross_margin::instruction::Liquidate { max_liab_amount, liquidatee_pairs },
         remaining,
     )
 }

@@ -253,7 +253,7 @@ export interface LiquidateArgs {
 
 export async function liquidateIx(args: LiquidateArgs): Promise<TransactionInstruction> {
   return program()
-    .methods.liquidate(bn(args.maxLiabAmount))
+    .methods.liquidate(bn(args.maxLiabAmount), args.liquidateeHealth.length / 2)
     .accountsStrict({
       group: args.group,
       liquidator: args.liquidator,

@@ -60,6 +60,13 @@ pub enum Breakdown {
 }
 
 /// Validates the health accounts and computes the account's health at unix time `now`.
+///
+/// `Breakdown::Totals` (the init-health gate, the account's own owner or liquidator acting) needs
+/// the list exactly: one `(bank, oracle)` pair per active position, in slot order. For the other
+/// breakdowns (liquidation, write-off, the view) the account's owner is not the one listing, so a
+/// race must not break the list (finding L-5): pairs no position needs are skipped, and a deposit
+/// opened in the current slot may be missing (it then counts for nothing, as if the instruction
+/// had landed first). Every pair passed must still be a bank of the group.
 pub fn compute_account_health(
     account: &MarginAccount,
     group_key: &Pubkey,
@@ -70,18 +77,39 @@ pub fn compute_account_health(
     breakdown: Breakdown,
 ) -> Result<HealthReport> {
     let active_count = account.active_count();
-    let needed = active_count * 2;
-    require_gte!(remaining.len(), needed, MarginError::HealthAccountsMissing);
-    require_eq!(remaining.len(), needed, MarginError::HealthAccountsExtra);
+    let exact = breakdown == Breakdown::Totals;
+    if exact {
+        let needed = active_count * 2;
+        require_gte!(remaining.len(), needed, MarginError::HealthAccountsMissing);
+        require_eq!(remaining.len(), needed, MarginError::HealthAccountsExtra);
+    } else {
+        require!(remaining.len() % 2 == 0, MarginError::HealthAccountsExtra);
+    }
 
     let mut report = HealthReport::default();
     if breakdown == Breakdown::PerPosition {
         report.positions.reserve_exact(active_count);
     }
-    for (i, position) in account.active_positions().enumerate() {
-        let bank_info = &remaining[2 * i];
-        let oracle_info = &remaining[2 * i + 1];
+    let active = account.positions.iter().enumerate().filter(|(_, p)| p.is_active());
+    let mut next_pair = 0;
+    for (i, (slot_index, position)) in active.enumerate() {
         let Some(shares) = position.shares() else { continue };
+        let pair = if exact {
+            i
+        } else {
+            match find_pair(remaining, next_pair, position.bank_index, group_key, loaded)? {
+                Some(pair) => pair,
+                None => {
+                    let raced = matches!(shares, PositionShares::Deposit(_))
+                        && account.opened_in(slot_index, Clock::get()?.slot);
+                    require!(raced, MarginError::HealthAccountsMissing);
+                    continue;
+                }
+            }
+        };
+        next_pair = pair + 1;
+        let bank_info = &remaining[2 * pair];
+        let oracle_info = &remaining[2 * pair + 1];
         // The bank: the instruction's own (already loaded, maybe modified) or decoded here.
         let data;
         let held = loaded.iter().find(|l| l.key == *bank_info.key);
@@ -95,7 +123,7 @@ pub fn compute_account_health(
         require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
         if bank.bank_index != position.bank_index {
             // Only on this error path: tell a repeated bank from a wrong one.
-            let repeated = remaining[..2 * i].iter().step_by(2).any(|e| e.key == bank_info.key);
+            let repeated = remaining[..2 * pair].iter().step_by(2).any(|e| e.key == bank_info.key);
             return Err(if repeated {
                 MarginError::HealthBankDuplicate
             } else {
@@ -130,6 +158,33 @@ pub fn compute_account_health(
         report.positions.push(priced);
     }
     Ok(report)
+}
+
+/// The first pair at or after `from` whose bank is `bank_index`'s, checking every bank it passes
+/// (a bank of another group, or an account that is not a bank, is still an error).
+fn find_pair(
+    remaining: &[AccountInfo],
+    from: usize,
+    bank_index: u16,
+    group_key: &Pubkey,
+    loaded: &[LoadedBank],
+) -> Result<Option<usize>> {
+    for pair in from..remaining.len() / 2 {
+        let bank_info = &remaining[2 * pair];
+        let index = match loaded.iter().find(|l| l.key == *bank_info.key) {
+            Some(held) => held.bank.bank_index,
+            None => {
+                let data = bank_info.try_borrow_data()?;
+                let bank = decode_bank(bank_info.owner, &data)?;
+                require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
+                bank.bank_index
+            }
+        };
+        if index == bank_index {
+            return Ok(Some(pair));
+        }
+    }
+    Ok(None)
 }
 
 /// What a position contributes, without keeping its risk inputs (the withdraw/borrow gate).

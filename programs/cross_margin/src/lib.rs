@@ -103,10 +103,15 @@ pub mod cross_margin {
     /// Liquidates an account whose maint health is below zero (or, once started, below the end
     /// target): the signer's own account takes over up to `max_liab_amount` of the liquidatee's
     /// debt in `liab_bank` and receives its deposit in `asset_bank` plus the liquidation fee.
-    /// Remaining accounts: the liquidatee's `(bank, oracle)` pairs (positions before), then the
-    /// liquidator's (positions after).
-    pub fn liquidate(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
-        instructions::liquidate::handler(ctx, max_liab_amount)
+    /// Remaining accounts: `liquidatee_pairs` `(bank, oracle)` pairs for the liquidatee's
+    /// positions before (extra pairs skipped, a deposit it opened in this slot may be missing),
+    /// then the liquidator's pairs for its positions after (exactly).
+    pub fn liquidate(
+        ctx: Context<Liquidate>,
+        max_liab_amount: u64,
+        liquidatee_pairs: u8,
+    ) -> Result<()> {
+        instructions::liquidate::handler(ctx, max_liab_amount, liquidatee_pairs)
     }
 
     /// Writes off a bankrupt account's debt in `liab_bank`: the bank's insurance fund pays

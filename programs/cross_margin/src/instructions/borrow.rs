@@ -24,7 +24,9 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
         require!(account.bankrupt == 0, MarginError::AccountBankrupt);
         let liquidity = bank.available_liquidity().map_err(|_| MarginError::MathOverflow)?;
         require_gte!(liquidity, amount, MarginError::InsufficientLiquidity);
+        let had_position = account.find(bank.bank_index).is_some();
         positions::borrow(&mut account, &mut bank, amount)?;
+        account.note_if_opened(bank.bank_index, had_position, Clock::get()?.slot);
         let total = bank.total_borrows_native().map_err(|_| MarginError::MathOverflow)?;
         require_gte!(bank.config.borrow_limit_native, total, MarginError::BorrowLimitExceeded);
         *bank

@@ -29,7 +29,7 @@ pub struct Liquidate<'info> {
 /// the rules. Everything moves between the two margin accounts; no tokens leave the vaults, so a
 /// liquidator needs no tokens of its own, only enough init health to carry the debt it takes
 /// over.
-pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
+pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: u8) -> Result<()> {
     let accounts = &ctx.accounts;
     require_keys_neq!(
         accounts.liquidator.key(),
@@ -55,8 +55,10 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64) -> Result<()> {
     let mut liquidatee = accounts.liquidatee.load_mut()?;
     let mut liquidator = accounts.liquidator.load_mut()?;
 
-    // Health accounts: the liquidatee's positions before, then the liquidator's after.
-    let split = 2 * liquidatee.active_count();
+    // Health accounts: the liquidatee's positions before (`liquidatee_pairs` pairs, so that a
+    // position it opened or closed in this slot cannot shift the liquidator's), then the
+    // liquidator's after.
+    let split = 2 * liquidatee_pairs as usize;
     require_gte!(ctx.remaining_accounts.len(), split, MarginError::HealthAccountsMissing);
     let (liquidatee_accounts, liquidator_accounts) = ctx.remaining_accounts.split_at(split);
     let before = compute_account_health(

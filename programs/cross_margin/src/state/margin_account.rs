@@ -62,7 +62,12 @@ impl Position {
 /// | 325 | 1 | bump |
 /// | 326 | 1 | being_liquidated |
 /// | 327 | 1 | bankrupt |
-/// | 328 | 64 | reserved (zero) |
+/// | 328 | 8 | opened_slot |
+/// | 336 | 2 | opened_mask |
+/// | 338 | 54 | reserved (zero) |
+///
+/// `opened_slot` and `opened_mask` were carved out of `reserved` (zero in an older account
+/// means no position was opened in the current slot, which is what they record).
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct MarginAccount {
@@ -76,7 +81,13 @@ pub struct MarginAccount {
     pub being_liquidated: u8,
     /// Non-zero when deposits are exhausted but borrows remain.
     pub bankrupt: u8,
-    pub reserved: [u8; 64],
+    /// The slot in which the positions of `opened_mask` were opened.
+    pub opened_slot: u64,
+    /// Bit `i`: position slot `i` was opened by a deposit or borrow in `opened_slot`. A
+    /// liquidation or write-off in that same slot may leave such a deposit out of its health
+    /// accounts (finding L-5): it was raced, not omitted.
+    pub opened_mask: u16,
+    pub reserved: [u8; 54],
 }
 
 const _: () = assert!(MarginAccount::SIZE == 392);
@@ -115,6 +126,31 @@ impl MarginAccount {
         Some(slot)
     }
 
+    /// Records that position slot `slot_index` was opened in `slot` (`opened_mask`).
+    pub fn note_opened(&mut self, slot_index: usize, slot: u64) {
+        if self.opened_slot != slot {
+            self.opened_slot = slot;
+            self.opened_mask = 0;
+        }
+        self.opened_mask |= 1 << slot_index;
+    }
+
+    /// After a deposit or borrow in `bank_index`: if it opened the position (`had_position` was
+    /// false), records it as opened in `slot`.
+    pub fn note_if_opened(&mut self, bank_index: u16, had_position: bool, slot: u64) {
+        if had_position {
+            return;
+        }
+        if let Some(slot_index) = self.find(bank_index) {
+            self.note_opened(slot_index, slot);
+        }
+    }
+
+    /// Whether position slot `slot_index` was opened in `slot`.
+    pub fn opened_in(&self, slot_index: usize, slot: u64) -> bool {
+        self.opened_slot == slot && self.opened_mask & (1 << slot_index) != 0
+    }
+
     pub fn is_empty(&self) -> bool {
         self.active_count() == 0
     }
@@ -146,7 +182,9 @@ mod tests {
         assert_eq!(offset_of!(MarginAccount, positions), 64);
         assert_eq!(offset_of!(MarginAccount, account_num), 320);
         assert_eq!(offset_of!(MarginAccount, being_liquidated), 326);
-        assert_eq!(offset_of!(MarginAccount, reserved), 328);
+        assert_eq!(offset_of!(MarginAccount, opened_slot), 328);
+        assert_eq!(offset_of!(MarginAccount, opened_mask), 336);
+        assert_eq!(offset_of!(MarginAccount, reserved), 338);
         const { assert!(MarginAccount::SIZE + 8 <= 1024, "target: at most 1 KiB with 16 slots") };
     }
 }
