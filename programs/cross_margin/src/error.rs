@@ -15,7 +15,7 @@ pub enum MarginError {
     MathOverflow,
     #[msg("Signer is not the group admin")]
     NotGroupAdmin,
-    #[msg("The group is paused")]
+    #[msg("The group is paused: withdraw and borrow are stopped")]
     GroupPaused,
     #[msg("The group is reduce-only: no new borrows or deposits")]
     GroupReduceOnly,

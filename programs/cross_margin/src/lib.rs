@@ -53,7 +53,8 @@ pub mod cross_margin {
         )
     }
 
-    /// Global switches (pause, reduce-only) and the trusted oracle program ids.
+    /// Global switches (pause: no withdraw or borrow; reduce-only) and the trusted oracle
+    /// program ids.
     /// The settings to change are the `Some` fields of `options`.
     pub fn configure_group(
         ctx: Context<ConfigureGroup>,

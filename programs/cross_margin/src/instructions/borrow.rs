@@ -7,7 +7,7 @@ use crate::positions;
 
 /// Borrows `amount` native tokens from this bank. Afterwards the account's init health must be
 /// at least 0 at fresh prices: remaining accounts are `(bank, oracle)` for every active position
-/// (including this one), in slot order.
+/// (including this one), in slot order. Refused while the group is paused (`GroupPaused`).
 pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, MarginError::ZeroAmount);
     let group = ctx.accounts.group.load()?;

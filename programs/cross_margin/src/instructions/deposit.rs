@@ -6,12 +6,12 @@ use crate::instructions::bank_transfer::BankTransfer;
 use crate::positions;
 
 /// Deposits `amount` native tokens. A borrow in the same bank is repaid first; the rest becomes
-/// a deposit. Needs no oracle, so it works while prices are stale.
+/// a deposit. Needs no oracle, so it works while prices are stale, and works while the group is
+/// paused.
 pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, MarginError::ZeroAmount);
     ctx.accounts.require_wallet_balance(amount)?;
     let group = ctx.accounts.group.load()?;
-    require!(!group.is_paused(), MarginError::GroupPaused);
 
     let mut bank = ctx.accounts.bank.load_mut()?;
     bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
