@@ -25,7 +25,8 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
         let liquidity = bank.available_liquidity().map_err(|_| MarginError::MathOverflow)?;
         require_gte!(liquidity, amount, MarginError::InsufficientLiquidity);
         positions::borrow(&mut account, &mut bank, amount)?;
-        let total = bank.total_borrows_native().map_err(|_| MarginError::MathOverflow)?;
+        // Borrows beyond u64 are beyond any limit.
+        let total = bank.total_borrows_native().map_err(|_| MarginError::BorrowLimitExceeded)?;
         require_gte!(bank.config.borrow_limit_native, total, MarginError::BorrowLimitExceeded);
         *bank
     };

@@ -20,7 +20,8 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     account.clear_flags_if_debt_free();
     if outcome.deposited > 0 {
         require!(!group.is_reduce_only(), MarginError::GroupReduceOnly);
-        let total = bank.total_deposits_native().map_err(|_| MarginError::MathOverflow)?;
+        // Deposits beyond u64 are beyond any limit.
+        let total = bank.total_deposits_native().map_err(|_| MarginError::DepositLimitExceeded)?;
         require_gte!(bank.config.deposit_limit_native, total, MarginError::DepositLimitExceeded);
     }
     ctx.accounts.transfer_in(amount, bank.decimals)?;
