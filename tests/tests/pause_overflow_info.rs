@@ -1,5 +1,7 @@
-//! Regression tests for issue 14's findings: L-6 (what a pause stops) and L-7 (interest
-//! overflow). Each is named after its finding and fails on the program before the fix.
+//! Regression tests for issue 14's findings L-6 (what a pause stops), L-7 (interest overflow) and
+//! the four info items (oracle publish time in the future, worthless deposit shares, the
+//! interest-bearing Token-2022 extension; `write_authority` is an accepted risk, see
+//! docs/SECURITY.md). Each is named after its finding and fails on the program before the fix.
 
 use cross_margin::events::{BankruptcyResolved, Liquidation};
 use cross_margin::instructions::GroupConfigOptions;
@@ -167,4 +169,113 @@ fn l7_interest_overflow_never_bricks_a_bank() {
     let bank = m.bank(&bonk);
     assert!(bank.total_deposits_native().is_ok() && bank.total_borrows_native().is_ok());
     assert!(bank.borrow_index() > ONE_Q64);
+}
+
+// ================================================================ info items
+
+/// Info: a publish time 11.6 days ahead of the chain's clock was accepted and stayed "fresh"
+/// until 11.6 days after it. More than ORACLE_MAX_FUTURE_SECS (60 s) ahead is refused now.
+#[test]
+fn info_publish_time_in_the_future_is_refused() {
+    let mut m = Market::new();
+    m.with_liquidity();
+    let user = m.user([0, 10_000_000_000, 0]);
+    let (usdc, sol) = (m.usdc, m.sol);
+    m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit SOL");
+    m.borrow(&user, &usdc, 100_000_000).expect_ok("borrow USDC");
+    let now = m.now();
+    m.set_price(&sol, quote_dollars(125, 0, now + 1_000_000));
+    m.assert_rejected(&user, MarginError::OraclePublishTimeInFuture, |m| {
+        m.withdraw(&user, &sol, 1_000)
+    });
+    m.set_price(&sol, quote_dollars(125, 0, now + 61));
+    m.assert_rejected(&user, MarginError::OraclePublishTimeInFuture, |m| {
+        m.borrow(&user, &usdc, 1_000)
+    });
+    // Up to 60 s ahead is clock drift, accepted.
+    m.set_price(&sol, quote_dollars(125, 0, now + 60));
+    m.withdraw(&user, &sol, 1_000).expect_ok("60 s ahead");
+}
+
+/// Info: deposit shares worth zero native units (here one share after a socialized loss put
+/// the USDC deposit index below one) could never be withdrawn, so the account could never be
+/// closed. `close_account` burns them when given their bank; nothing worth a unit is burned.
+#[test]
+fn info_worthless_deposit_shares_do_not_block_closing() {
+    let Bankrupt { mut m, liquidatee, .. } = bankrupt_account();
+    let usdc = m.usdc;
+    m.resolve_bankruptcy(&liquidatee, &usdc).expect_ok("socialize the loss");
+    assert!(m.bank(&usdc).deposit_index() < ONE_Q64);
+    let user = m.user([10, 0, 0]);
+    m.deposit(&user, &usdc, 1).expect_ok("one unit: one share, worth zero");
+    let account = m.margin_account(&user);
+    assert_eq!(positions::deposit_native(&account, &m.bank(&usdc)), Ok(0));
+    m.assert_rejected(&user, MarginError::InsufficientDeposit, |m| m.withdraw(&user, &usdc, 1));
+    let owner = user.keypair.insecure_clone();
+    let close = ix::close_account(user.account, owner.pubkey());
+    m.assert_rejected(&user, MarginError::AccountNotEmpty, |m| m.chain.send(&[close], &[&owner]));
+    // The wrong bank, or a bank missing, is refused.
+    let sol = m.sol;
+    let wrong = ix::close_account_burning(user.account, owner.pubkey(), &[sol.address]);
+    m.assert_rejected(&user, MarginError::CloseAccountBankMismatch, |m| {
+        m.chain.send(&[wrong], &[&owner])
+    });
+
+    let shares_before = m.bank(&usdc).total_deposit_shares;
+    let burn = ix::close_account_burning(user.account, owner.pubkey(), &[usdc.address]);
+    m.chain.send(&[burn], &[&owner]).expect_ok("close, burning the worthless share");
+    assert!(m.chain.account(&user.account).is_none());
+    assert_eq!(m.bank(&usdc).total_deposit_shares, shares_before - 1);
+
+    // A deposit worth a unit or more is not burned.
+    let holder = m.user([1_000_000, 0, 0]);
+    m.deposit(&holder, &usdc, 1_000_000).expect_ok("deposit");
+    let owner = holder.keypair.insecure_clone();
+    let burn = ix::close_account_burning(holder.account, owner.pubkey(), &[usdc.address]);
+    m.assert_rejected(&holder, MarginError::AccountNotEmpty, |m| m.chain.send(&[burn], &[&owner]));
+}
+
+/// Info: `InterestBearingConfig` was on the Token-2022 allow-list, but its UI amount grows by a
+/// rate the mint authority sets while the oracle prices the token, so the bank's valuation and
+/// the token's displayed amount disagree. Such mints are refused now.
+#[test]
+fn info_interest_bearing_token_2022_mints_are_refused() {
+    use anchor_spl::token_2022::spl_token_2022::extension::{
+        interest_bearing_mint::InterestBearingConfig, BaseStateWithExtensionsMut, ExtensionType,
+        StateWithExtensionsMut,
+    };
+    use anchor_spl::token_2022::spl_token_2022::state::Mint;
+
+    let mut m = Market::new();
+    let user = m.user([0, 0, 0]);
+    let admin = m.admin.insecure_clone();
+    let extensions = [ExtensionType::InterestBearingConfig];
+    let len = ExtensionType::try_calculate_account_len::<Mint>(&extensions).unwrap();
+    let mut data = vec![0u8; len];
+    let mut state = StateWithExtensionsMut::<Mint>::unpack_uninitialized(&mut data).unwrap();
+    let config = state.init_extension::<InterestBearingConfig>(true).unwrap();
+    config.current_rate = 500.into(); // 5% a year on the UI amount
+    state.base = Mint { decimals: 6, is_initialized: true, ..Mint::default() };
+    state.pack_base();
+    state.init_account_type().unwrap();
+    let mint = m.chain.new_pubkey();
+    m.chain.set_account(mint, anchor_spl::token_2022::ID, data);
+
+    let oracle = m.chain.new_pubkey();
+    let quote = quote_dollars(1, 0, m.now());
+    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
+    let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
+    let (ix, bank, _) = ix::add_bank(
+        m.group,
+        admin.pubkey(),
+        admin.pubkey(),
+        mint,
+        anchor_spl::token_2022::ID,
+        oracle,
+        config,
+    );
+    m.assert_rejected(&user, MarginError::UnsupportedMintExtension, |m| {
+        m.chain.send(&[ix], &[&admin])
+    });
+    assert!(m.chain.account(&bank).is_none());
 }

@@ -35,7 +35,7 @@ pub enum MarginError {
     InvalidOracleKind,
     #[msg("Mint decimals above the supported maximum")]
     UnsupportedMintDecimals,
-    #[msg("Token-2022 mints with a transfer hook or transfer fee are not supported")]
+    #[msg("Token-2022 mint has an extension outside the allow-list (only metadata and group extensions are supported)")]
     UnsupportedMintExtension,
 
     // --- oracles ---
@@ -143,4 +143,10 @@ pub enum MarginError {
         "The bankruptcy dust threshold must be above zero, or no account could ever be written off"
     )]
     InvalidBankruptcyDust,
+    #[msg(
+        "Oracle publish time is more than ORACLE_MAX_FUTURE_SECS (60 s) ahead of the chain's clock"
+    )]
+    OraclePublishTimeInFuture,
+    #[msg("close_account takes the bank of every position left (worthless deposits), in slot order, and nothing else")]
+    CloseAccountBankMismatch,
 }

@@ -122,7 +122,9 @@ pub mod cross_margin {
         instructions::fund_insurance::handler(ctx, amount)
     }
 
-    /// Closes an empty account and refunds its rent.
+    /// Closes an empty account and refunds its rent. Deposits worth zero native units are
+    /// burned first: remaining accounts are then the bank (writable) of every position left, in
+    /// slot order.
     pub fn close_account(ctx: Context<CloseAccount>) -> Result<()> {
         instructions::close_account::handler(ctx)
     }

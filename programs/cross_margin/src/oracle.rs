@@ -8,6 +8,7 @@ use anchor_lang::prelude::*;
 use pyth_sdk_solana::state::{load_price_account, PriceStatus, SolanaPriceAccount};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
+use crate::constants::ORACLE_MAX_FUTURE_SECS;
 use crate::error::MarginError;
 use crate::math::{mul_bps, q64_from_decimal, Round, BPS, QUOTE_DECIMALS};
 use crate::state::{Bank, Group, OracleKind};
@@ -169,13 +170,17 @@ pub enum PriceSide {
     Liability,
 }
 
-/// Age, sign and confidence checks.
+/// Age, sign and confidence checks. A publish time up to [`ORACLE_MAX_FUTURE_SECS`] ahead of
+/// `now` counts as age zero; further ahead is refused.
 pub fn validate(
     raw: &RawPrice,
     now: i64,
     max_age_secs: u32,
     max_conf_bps: u32,
 ) -> core::result::Result<(), MarginError> {
+    if raw.publish_time.saturating_sub(now) > ORACLE_MAX_FUTURE_SECS {
+        return Err(MarginError::OraclePublishTimeInFuture);
+    }
     if now.saturating_sub(raw.publish_time) > max_age_secs as i64 {
         return Err(MarginError::OracleStale);
     }
@@ -348,5 +353,20 @@ mod tests {
         assert_eq!(check(raw(-5, 0, 0, 0), 0), Err(MarginError::OracleNonPositivePrice));
         assert!(check(raw(10_000, 200, 0, 0), 0).is_ok()); // conf/price = 2% = max
         assert_eq!(check(raw(10_000, 201, 0, 0), 0), Err(MarginError::OracleConfidenceTooWide));
+    }
+
+    /// Info finding: a publish time far in the future stayed "fresh" until that long after it.
+    /// Up to ORACLE_MAX_FUTURE_SECS ahead is clock drift and accepted; further is refused.
+    #[test]
+    fn info_publish_time_in_the_future_is_bounded() {
+        let check = |publish_time, now| {
+            validate_and_normalise(raw(100, 0, 0, publish_time), now, 60, 200, 10_000, 6)
+        };
+        assert!(check(1_060, 1_000).is_ok());
+        assert_eq!(check(1_061, 1_000), Err(MarginError::OraclePublishTimeInFuture));
+        // 11.6 days ahead, as the review found accepted.
+        assert_eq!(check(1_000 + 1_000_000, 1_000), Err(MarginError::OraclePublishTimeInFuture));
+        assert_eq!(check(i64::MAX, i64::MIN), Err(MarginError::OraclePublishTimeInFuture));
+        assert_eq!(check(i64::MIN, i64::MAX), Err(MarginError::OracleStale));
     }
 }
