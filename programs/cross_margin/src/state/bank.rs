@@ -81,7 +81,8 @@ pub struct BankConfig {
     pub padding: [u8; 3],
     pub deposit_limit_native: u64,
     pub borrow_limit_native: u64,
-    /// Above this deposit value (quote native) the init asset weight shrinks. 0 = off.
+    /// Above this deposit value (quote native) the init asset weight shrinks to
+    /// `floor(weight × start / deposits_value)` whole bps. 0 = off.
     pub deposit_weight_scale_start_quote: u64,
 }
 
