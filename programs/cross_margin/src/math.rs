@@ -29,7 +29,15 @@ pub enum Round {
 /// `a * b / 2^64` for a `u64` and a Q64.64 value, rounded as asked, without an intermediate
 /// that can overflow (the product is split at the binary point).
 pub fn mul_q64(a: u64, b_q64: u128, round: Round) -> MathResult<u64> {
-    u64::try_from(mul_q64_wide(a, b_q64, round)).map_err(|_| Overflow)
+    // Two 64×64→128 products (no 128×128 multiply, no overflow check needed on either). Kept
+    // apart from `mul_q64_wide`: every health check prices each position through here.
+    let high = widening_mul(a, (b_q64 >> 64) as u64);
+    let low = widening_mul(a, b_q64 as u64);
+    let mut result = high.checked_add(low >> 64).ok_or(Overflow)?;
+    if round == Round::Up && low as u64 != 0 {
+        result = result.checked_add(1).ok_or(Overflow)?;
+    }
+    u64::try_from(result).map_err(|_| Overflow)
 }
 
 /// `a * b / 2^64` as [`mul_q64`], without narrowing to `u64`: it cannot overflow, since

@@ -178,11 +178,13 @@ pub fn validate(
     max_age_secs: u32,
     max_conf_bps: u32,
 ) -> core::result::Result<(), MarginError> {
-    if raw.publish_time.saturating_sub(now) > ORACLE_MAX_FUTURE_SECS {
-        return Err(MarginError::OraclePublishTimeInFuture);
-    }
-    if now.saturating_sub(raw.publish_time) > max_age_secs as i64 {
+    // One subtraction for both bounds: every health check validates each position's price.
+    let age = now.saturating_sub(raw.publish_time);
+    if age > max_age_secs as i64 {
         return Err(MarginError::OracleStale);
+    }
+    if age < -ORACLE_MAX_FUTURE_SECS {
+        return Err(MarginError::OraclePublishTimeInFuture);
     }
     if raw.price <= 0 {
         return Err(MarginError::OracleNonPositivePrice);
