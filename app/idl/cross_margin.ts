@@ -190,7 +190,9 @@ export type CrossMargin = {
     {
       "name": "closeAccount",
       "docs": [
-        "Closes an empty account and refunds its rent."
+        "Closes an empty account and refunds its rent. Deposits worth zero native units are",
+        "burned first: remaining accounts are then the bank (writable) of every position left, in",
+        "slot order."
       ],
       "discriminator": [
         125,
@@ -275,7 +277,8 @@ export type CrossMargin = {
     {
       "name": "configureGroup",
       "docs": [
-        "Global switches (pause, reduce-only) and the trusted oracle program ids.",
+        "Global switches (pause: no withdraw or borrow; reduce-only) and the trusted oracle",
+        "program ids.",
         "The settings to change are the `Some` fields of `options`."
       ],
       "discriminator": [
@@ -1088,7 +1091,7 @@ export type CrossMargin = {
     {
       "code": 6004,
       "name": "groupPaused",
-      "msg": "The group is paused"
+      "msg": "The group is paused: withdraw and borrow are stopped"
     },
     {
       "code": 6005,
@@ -1133,7 +1136,7 @@ export type CrossMargin = {
     {
       "code": 6013,
       "name": "unsupportedMintExtension",
-      "msg": "Token-2022 mints with a transfer hook or transfer fee are not supported"
+      "msg": "Token-2022 mint has an extension outside the allow-list (only metadata and group extensions are supported)"
     },
     {
       "code": 6014,
@@ -1379,6 +1382,16 @@ export type CrossMargin = {
       "code": 6062,
       "name": "writeOffBankNotWritable",
       "msg": "A write-off takes the account's leftover deposits: their banks must be writable"
+    },
+    {
+      "code": 6063,
+      "name": "oraclePublishTimeInFuture",
+      "msg": "Oracle publish time is more than ORACLE_MAX_FUTURE_SECS (60 s) ahead of the chain's clock"
+    },
+    {
+      "code": 6064,
+      "name": "closeAccountBankMismatch",
+      "msg": "close_account takes the bank of every position left (worthless deposits), in slot order, and nothing else"
     }
   ],
   "types": [
@@ -1778,7 +1791,8 @@ export type CrossMargin = {
           {
             "name": "depositWeightScaleStartQuote",
             "docs": [
-              "Above this deposit value (quote native) the init asset weight shrinks. 0 = off."
+              "Above this deposit value (quote native) the init asset weight shrinks to",
+              "`floor(weight × start / deposits_value)` whole bps. 0 = off."
             ],
             "type": "u64"
           }
@@ -1987,7 +2001,8 @@ export type CrossMargin = {
           {
             "name": "paused",
             "docs": [
-              "Non-zero: every user instruction is rejected."
+              "Non-zero: withdraw and borrow are refused (`GroupPaused`). Deposit, repay, liquidation,",
+              "bankruptcy write-offs and account creation keep working, and interest keeps accruing."
             ],
             "type": "u8"
           },
@@ -2579,6 +2594,16 @@ export type CrossMargin = {
       ],
       "type": "bytes",
       "value": "[103, 114, 111, 117, 112]"
+    },
+    {
+      "name": "oracleMaxFutureSecs",
+      "docs": [
+        "How far an oracle's publish time may be ahead of the chain's clock (validators' and",
+        "publishers' clocks drift by seconds). Further ahead is refused (`OraclePublishTimeInFuture`):",
+        "such a price would otherwise count as fresh until long after it was published."
+      ],
+      "type": "i64",
+      "value": "60"
     },
     {
       "name": "vaultSeed",

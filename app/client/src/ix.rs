@@ -316,9 +316,16 @@ pub fn fund_insurance(
 }
 
 pub fn close_account(account: Pubkey, owner: Pubkey) -> Instruction {
-    build(
+    close_account_burning(account, owner, &[])
+}
+
+/// `close_account` for an account whose only positions left are deposits worth zero native
+/// units: `banks` are their banks, in slot order (writable); the program burns those shares.
+pub fn close_account_burning(account: Pubkey, owner: Pubkey, banks: &[Pubkey]) -> Instruction {
+    build_with(
         cross_margin::accounts::CloseAccount { account, owner },
         cross_margin::instruction::CloseAccount {},
+        banks.iter().map(|bank| AccountMeta::new(*bank, false)).collect(),
     )
 }
 

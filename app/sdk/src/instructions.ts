@@ -266,8 +266,9 @@ export async function liquidateIx(args: LiquidateArgs): Promise<TransactionInstr
     .instruction();
 }
 
-export async function closeAccountIx(account: PublicKey, owner: PublicKey): Promise<TransactionInstruction> {
-  return program().methods.closeAccount().accountsStrict({ account, owner }).instruction();
+export async function closeAccountIx(account: PublicKey, owner: PublicKey, worthlessDepositBanks: PublicKey[] = []): Promise<TransactionInstruction> {
+  const banks = worthlessDepositBanks.map((pubkey) => ({ pubkey, isSigner: false, isWritable: true }));
+  return program().methods.closeAccount().accountsStrict({ account, owner }).remainingAccounts(banks).instruction();
 }
 
 /** The read-only `health` view; `health` are the account's current `(bank, oracle)` metas. */

@@ -28,6 +28,12 @@ pub const MAX_MINT_DECIMALS: u8 = 12;
 
 pub const SECONDS_PER_YEAR: u64 = 365 * 24 * 3600;
 
+/// How far an oracle's publish time may be ahead of the chain's clock (validators' and
+/// publishers' clocks drift by seconds). Further ahead is refused (`OraclePublishTimeInFuture`):
+/// such a price would otherwise count as fresh until long after it was published.
+#[constant]
+pub const ORACLE_MAX_FUTURE_SECS: i64 = 60;
+
 /// Defaults for new groups (changeable with `configure_group`).
 pub const DEFAULT_LIQUIDATION_END_BUFFER_BPS: u32 = 500;
 /// $1 in micro-USD.

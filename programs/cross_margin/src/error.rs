@@ -15,7 +15,7 @@ pub enum MarginError {
     MathOverflow,
     #[msg("Signer is not the group admin")]
     NotGroupAdmin,
-    #[msg("The group is paused")]
+    #[msg("The group is paused: withdraw and borrow are stopped")]
     GroupPaused,
     #[msg("The group is reduce-only: no new borrows or deposits")]
     GroupReduceOnly,
@@ -35,7 +35,7 @@ pub enum MarginError {
     InvalidOracleKind,
     #[msg("Mint decimals above the supported maximum")]
     UnsupportedMintDecimals,
-    #[msg("Token-2022 mints with a transfer hook or transfer fee are not supported")]
+    #[msg("Token-2022 mint has an extension outside the allow-list (only metadata and group extensions are supported)")]
     UnsupportedMintExtension,
 
     // --- oracles ---
@@ -145,4 +145,10 @@ pub enum MarginError {
     InvalidBankruptcyDust,
     #[msg("A write-off takes the account's leftover deposits: their banks must be writable")]
     WriteOffBankNotWritable,
+    #[msg(
+        "Oracle publish time is more than ORACLE_MAX_FUTURE_SECS (60 s) ahead of the chain's clock"
+    )]
+    OraclePublishTimeInFuture,
+    #[msg("close_account takes the bank of every position left (worthless deposits), in slot order, and nothing else")]
+    CloseAccountBankMismatch,
 }

@@ -53,7 +53,8 @@ pub mod cross_margin {
         )
     }
 
-    /// Global switches (pause, reduce-only) and the trusted oracle program ids.
+    /// Global switches (pause: no withdraw or borrow; reduce-only) and the trusted oracle
+    /// program ids.
     /// The settings to change are the `Some` fields of `options`.
     pub fn configure_group(
         ctx: Context<ConfigureGroup>,
@@ -126,7 +127,9 @@ pub mod cross_margin {
         instructions::fund_insurance::handler(ctx, amount)
     }
 
-    /// Closes an empty account and refunds its rent.
+    /// Closes an empty account and refunds its rent. Deposits worth zero native units are
+    /// burned first: remaining accounts are then the bank (writable) of every position left, in
+    /// slot order.
     pub fn close_account(ctx: Context<CloseAccount>) -> Result<()> {
         instructions::close_account::handler(ctx)
     }

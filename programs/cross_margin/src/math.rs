@@ -29,7 +29,8 @@ pub enum Round {
 /// `a * b / 2^64` for a `u64` and a Q64.64 value, rounded as asked, without an intermediate
 /// that can overflow (the product is split at the binary point).
 pub fn mul_q64(a: u64, b_q64: u128, round: Round) -> MathResult<u64> {
-    // Two 64×64→128 products (no 128×128 multiply, no overflow check needed on either).
+    // Two 64×64→128 products (no 128×128 multiply, no overflow check needed on either). Kept
+    // apart from `mul_q64_wide`: every health check prices each position through here.
     let high = widening_mul(a, (b_q64 >> 64) as u64);
     let low = widening_mul(a, b_q64 as u64);
     let mut result = high.checked_add(low >> 64).ok_or(Overflow)?;
@@ -37,6 +38,20 @@ pub fn mul_q64(a: u64, b_q64: u128, round: Round) -> MathResult<u64> {
         result = result.checked_add(1).ok_or(Overflow)?;
     }
     u64::try_from(result).map_err(|_| Overflow)
+}
+
+/// `a * b / 2^64` as [`mul_q64`], without narrowing to `u64`: it cannot overflow, since
+/// `(2^64 − 1)^2 + 2^64 < 2^128`.
+pub fn mul_q64_wide(a: u64, b_q64: u128, round: Round) -> u128 {
+    // Two 64×64→128 products (no 128×128 multiply).
+    let high = widening_mul(a, (b_q64 >> 64) as u64);
+    let low = widening_mul(a, b_q64 as u64);
+    let result = high + (low >> 64);
+    if round == Round::Up && low as u64 != 0 {
+        result + 1
+    } else {
+        result
+    }
 }
 
 #[inline(always)]
@@ -139,6 +154,9 @@ mod tests {
         assert_eq!(mul_q64(u64::MAX, ONE_Q64 + 1, Round::Down), Ok(u64::MAX));
         assert_eq!(mul_q64(u64::MAX, ONE_Q64 + 1, Round::Up), Err(Overflow));
         assert_eq!(mul_q64(2, u128::MAX, Round::Down), Err(Overflow));
+        // The wide form never overflows, even at the extremes.
+        assert_eq!(mul_q64_wide(u64::MAX, u128::MAX, Round::Up), (u64::MAX as u128) << 64);
+        assert_eq!(mul_q64_wide(2, u128::MAX, Round::Down), u128::MAX >> 63);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use anchor_lang::prelude::*;
 use pyth_sdk_solana::state::{load_price_account, PriceStatus, SolanaPriceAccount};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
+use crate::constants::ORACLE_MAX_FUTURE_SECS;
 use crate::error::MarginError;
 use crate::math::{mul_bps, q64_from_decimal, Round, BPS, QUOTE_DECIMALS};
 use crate::state::{Bank, Group, OracleKind};
@@ -171,7 +172,8 @@ pub enum PriceSide {
 }
 
 /// Status, age, sign and confidence checks: whether the price is usable. (The account's
-/// identity, owner, feed and verification are [`read_raw`]'s.)
+/// identity, owner, feed and verification are [`read_raw`]'s.) A publish time up to
+/// [`ORACLE_MAX_FUTURE_SECS`] ahead of `now` counts as age zero; further ahead is refused.
 pub fn validate(
     raw: &RawPrice,
     now: i64,
@@ -181,8 +183,13 @@ pub fn validate(
     if !raw.trading {
         return Err(MarginError::OracleNotTrading);
     }
-    if now.saturating_sub(raw.publish_time) > max_age_secs as i64 {
+    // One subtraction for both bounds: every health check validates each position's price.
+    let age = now.saturating_sub(raw.publish_time);
+    if age > max_age_secs as i64 {
         return Err(MarginError::OracleStale);
+    }
+    if age < -ORACLE_MAX_FUTURE_SECS {
+        return Err(MarginError::OraclePublishTimeInFuture);
     }
     if raw.price <= 0 {
         return Err(MarginError::OracleNonPositivePrice);
@@ -418,5 +425,20 @@ mod tests {
         assert_eq!(check(raw(-5, 0, 0, 0), 0), Err(MarginError::OracleNonPositivePrice));
         assert!(check(raw(10_000, 200, 0, 0), 0).is_ok()); // conf/price = 2% = max
         assert_eq!(check(raw(10_000, 201, 0, 0), 0), Err(MarginError::OracleConfidenceTooWide));
+    }
+
+    /// Info finding: a publish time far in the future stayed "fresh" until that long after it.
+    /// Up to ORACLE_MAX_FUTURE_SECS ahead is clock drift and accepted; further is refused.
+    #[test]
+    fn info_publish_time_in_the_future_is_bounded() {
+        let check = |publish_time, now| {
+            validate_and_normalise(raw(100, 0, 0, publish_time), now, 60, 200, 10_000, 6)
+        };
+        assert!(check(1_060, 1_000).is_ok());
+        assert_eq!(check(1_061, 1_000), Err(MarginError::OraclePublishTimeInFuture));
+        // 11.6 days ahead, as the review found accepted.
+        assert_eq!(check(1_000 + 1_000_000, 1_000), Err(MarginError::OraclePublishTimeInFuture));
+        assert_eq!(check(i64::MAX, i64::MIN), Err(MarginError::OraclePublishTimeInFuture));
+        assert_eq!(check(i64::MIN, i64::MAX), Err(MarginError::OracleStale));
     }
 }

@@ -167,6 +167,23 @@ pub fn forgive_debt(account: &mut MarginAccount, bank: &mut Bank) -> Result<()> 
     Ok(())
 }
 
+/// Burns the account's deposit in this bank if its shares are worth zero native units (left
+/// after a socialized loss lowered the deposit index below one), so that the account can be
+/// closed. Anything else in the bank (a borrow, a deposit worth a unit or more) is refused with
+/// `AccountNotEmpty`: it must be repaid or withdrawn.
+pub fn burn_worthless_deposit(account: &mut MarginAccount, bank: &mut Bank) -> Result<()> {
+    let slot = account.find(bank.bank_index).ok_or(MarginError::CloseAccountBankMismatch)?;
+    let position = &mut account.positions[slot];
+    let worth = crate::math::mul_q64(position.shares, bank.deposit_index(), Round::Down)?;
+    if position.kind() != PositionKind::Deposit || worth != 0 {
+        return Err(MarginError::AccountNotEmpty);
+    }
+    bank.total_deposit_shares =
+        bank.total_deposit_shares.checked_sub(position.shares).ok_or(MarginError::MathOverflow)?;
+    *position = Position::default();
+    Ok(())
+}
+
 /// Tokens the position's deposit is worth (0 for a borrow or an empty slot).
 pub fn deposit_native(account: &MarginAccount, bank: &Bank) -> Result<u64> {
     match account.find(bank.bank_index).map(|s| &account.positions[s]) {
@@ -312,6 +329,33 @@ mod tests {
         assert_eq!(deposit(&mut a, &mut bank(16), 1), Err(MarginError::NoFreePositionSlot));
         // An existing bank still takes more.
         deposit(&mut a, &mut bank(7), 1).unwrap();
+    }
+
+    /// Info finding: shares worth zero native units could never be withdrawn (every withdrawal
+    /// is of at least one unit), so the account could never be closed. They can be burned now;
+    /// nothing worth a unit can.
+    #[test]
+    fn info_worthless_deposit_shares_can_be_burned() {
+        let (mut a, mut b) = (account(), bank(4));
+        b.set_deposit_index(ONE_Q64 * 7 / 10); // after a socialized loss of 30%
+        deposit(&mut a, &mut b, 1).unwrap(); // floor(1 / 0.7) = 1 share, worth floor(0.7) = 0
+        assert_eq!((a.positions[0].shares, deposit_native(&a, &b)), (1, Ok(0)));
+        assert_eq!(withdraw(&mut a, &mut b, 1), Err(MarginError::InsufficientDeposit));
+        let mut other = bank(5);
+        assert_eq!(
+            burn_worthless_deposit(&mut a, &mut other),
+            Err(MarginError::CloseAccountBankMismatch)
+        );
+        burn_worthless_deposit(&mut a, &mut b).unwrap();
+        assert!(a.is_empty());
+        assert_eq!(b.total_deposit_shares, 0);
+
+        // A deposit worth one unit, or a borrow, is not burned.
+        deposit(&mut a, &mut b, 2).unwrap(); // 2 shares, worth 1
+        assert_eq!(burn_worthless_deposit(&mut a, &mut b), Err(MarginError::AccountNotEmpty));
+        let mut c = bank(6);
+        borrow(&mut a, &mut c, 1).unwrap();
+        assert_eq!(burn_worthless_deposit(&mut a, &mut c), Err(MarginError::AccountNotEmpty));
     }
 
     #[test]

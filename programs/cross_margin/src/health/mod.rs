@@ -90,7 +90,9 @@ impl BankRisk {
         mul_q64(shares, self.borrow_index, Round::Up)
     }
 
-    /// The init asset weight after the size-aware scaling.
+    /// The init asset weight after the size-aware scaling: unchanged while the bank's deposits
+    /// (at the asset price, rounded up) are worth at most `start`, otherwise
+    /// `floor(weight × start / deposits_value)`, truncated to whole bps.
     pub fn scaled_init_asset_weight_bps(&self) -> MathResult<u32> {
         let start = self.deposit_weight_scale_start_quote;
         if start == 0 {

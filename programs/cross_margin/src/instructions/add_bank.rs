@@ -13,15 +13,16 @@ use crate::state::{Bank, BankConfig, Group};
 /// Token-2022 extensions that do not change how transfers move amounts or who may move them.
 /// `MintCloseAuthority` is not among them: a mint closed at zero supply can be created again at
 /// the same address with other extensions (a transfer fee, a hook, a permanent delegate) and a new
-/// mint authority, under a bank that still trusts the address.
-const ALLOWED_MINT_EXTENSIONS: [ExtensionType; 7] = [
+/// mint authority, under a bank that still trusts the address. Nor is `InterestBearingConfig`:
+/// its UI amount grows with a rate the mint's authority sets, while the bank values native units
+/// at the oracle's price of the token, so the two disagree by the accrued multiplier.
+const ALLOWED_MINT_EXTENSIONS: [ExtensionType; 6] = [
     ExtensionType::MetadataPointer,
     ExtensionType::TokenMetadata,
     ExtensionType::GroupPointer,
     ExtensionType::TokenGroup,
     ExtensionType::GroupMemberPointer,
     ExtensionType::TokenGroupMember,
-    ExtensionType::InterestBearingConfig,
 ];
 
 #[derive(Accounts)]
@@ -94,7 +95,8 @@ pub fn handler(ctx: Context<AddBank>, config: BankConfig) -> Result<()> {
 }
 
 /// Token-2022 mints may only carry extensions that leave transfers exact and unrestricted:
-/// no transfer fees or hooks, no permanent delegate, no freezing by default.
+/// no transfer fees or hooks, no permanent delegate, no freezing by default, no close authority,
+/// no interest-bearing UI amount.
 fn check_mint_extensions(mint: &AccountInfo) -> Result<()> {
     if *mint.owner != anchor_spl::token_2022::ID {
         return Ok(());

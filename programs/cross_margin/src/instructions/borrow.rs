@@ -7,7 +7,7 @@ use crate::positions;
 
 /// Borrows `amount` native tokens from this bank. Afterwards the account's init health must be
 /// at least 0 at fresh prices: remaining accounts are `(bank, oracle)` for every active position
-/// (including this one), in slot order.
+/// (including this one), in slot order. Refused while the group is paused (`GroupPaused`).
 pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, MarginError::ZeroAmount);
     let group = ctx.accounts.group.load()?;
@@ -27,7 +27,8 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
         let had_position = account.find(bank.bank_index).is_some();
         positions::borrow(&mut account, &mut bank, amount)?;
         account.note_if_opened(bank.bank_index, had_position, Clock::get()?.slot);
-        let total = bank.total_borrows_native().map_err(|_| MarginError::MathOverflow)?;
+        // Borrows beyond u64 are beyond any limit.
+        let total = bank.total_borrows_native().map_err(|_| MarginError::BorrowLimitExceeded)?;
         require_gte!(bank.config.borrow_limit_native, total, MarginError::BorrowLimitExceeded);
         *bank
     };

@@ -1,7 +1,6 @@
 use anchor_lang::prelude::*;
 
 use crate::constants::{ACCOUNT_SEED, ACCOUNT_VERSION};
-use crate::error::MarginError;
 use crate::events::AccountCreated;
 use crate::state::{Group, MarginAccount};
 
@@ -23,8 +22,9 @@ pub struct CreateAccount<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// Creates an empty margin account. Works while the group is paused (an account adds no risk, and
+/// a liquidator may need a new one).
 pub fn handler(ctx: Context<CreateAccount>, account_num: u32) -> Result<()> {
-    require!(!ctx.accounts.group.load()?.is_paused(), MarginError::GroupPaused);
     let mut account = ctx.accounts.account.load_init()?;
     account.group = ctx.accounts.group.key();
     account.owner = ctx.accounts.owner.key();

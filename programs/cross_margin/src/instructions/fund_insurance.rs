@@ -30,11 +30,13 @@ pub struct FundInsurance<'info> {
 }
 
 /// Tops up the bank's insurance fund with `amount` native tokens from the admin. The fund sits
-/// in the bank's vault as `Bank::insurance_native`, readable by anyone.
+/// in the bank's vault as `Bank::insurance_native`, readable by anyone. Accrues the bank first,
+/// like every instruction that writes a bank.
 pub fn handler(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
     require!(amount > 0, MarginError::ZeroAmount);
     require_gte!(ctx.accounts.source.amount, amount, MarginError::InsufficientTokenBalance);
     let mut bank = ctx.accounts.bank.load_mut()?;
+    bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
     bank.insurance_native =
         bank.insurance_native.checked_add(amount).ok_or(MarginError::MathOverflow)?;
     crate::token::transfer_to_vault(

@@ -43,7 +43,6 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
     );
     require!(max_liab_amount > 0, MarginError::ZeroAmount);
     let group = accounts.group.load()?;
-    require!(!group.is_paused(), MarginError::GroupPaused);
     let now = Clock::get()?.unix_timestamp;
     let (group_key, liab_key, asset_key) =
         (accounts.group.key(), accounts.liab_bank.key(), accounts.asset_bank.key());

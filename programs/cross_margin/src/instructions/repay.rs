@@ -6,11 +6,10 @@ use crate::instructions::bank_transfer::BankTransfer;
 use crate::positions;
 
 /// Repays `amount` native tokens of the account's borrow in this bank (at most the debt).
-/// Needs no oracle, so it works while prices are stale.
+/// Needs no oracle, so it works while prices are stale, and works while the group is paused.
 pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, MarginError::ZeroAmount);
     ctx.accounts.require_wallet_balance(amount)?;
-    require!(!ctx.accounts.group.load()?.is_paused(), MarginError::GroupPaused);
 
     let mut bank = ctx.accounts.bank.load_mut()?;
     bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;

@@ -18,7 +18,8 @@ pub struct ResolveBankruptcy<'info> {
 }
 
 /// Writes off the account's whole borrow in `liab_bank`: the bank's insurance fund pays first,
-/// the rest lowers the bank's deposit index (shared by its depositors). Permissionless.
+/// the rest lowers the bank's deposit index (shared by its depositors). Permissionless, and
+/// works while the group is paused.
 ///
 /// The account must be bankrupt at current prices (deposits worth less than the group's dust
 /// threshold, and some debt) and insolvent: its deposits worth less than its debts now, or
@@ -30,7 +31,6 @@ pub struct ResolveBankruptcy<'info> {
 /// banks writable; a flagged account's debts are not priced.
 pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
     let group = ctx.accounts.group.load()?;
-    require!(!group.is_paused(), MarginError::GroupPaused);
     let now = Clock::get()?.unix_timestamp;
 
     let mut bank = ctx.accounts.liab_bank.load_mut()?;

@@ -7,7 +7,7 @@ use crate::positions;
 
 /// Withdraws `amount` native tokens from the account's deposit in this bank. Afterwards the
 /// account's init health must be >= 0 at fresh prices: remaining accounts are `(bank, oracle)`
-/// for every active position, in slot order.
+/// for every active position, in slot order. Refused while the group is paused (`GroupPaused`).
 pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, MarginError::ZeroAmount);
     let group = ctx.accounts.group.load()?;

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::{BANK_SEED, SECONDS_PER_YEAR, VAULT_SEED};
 use crate::error::MarginError;
 use crate::health::BankRisk;
-use crate::math::{mul_q64, MathResult, Overflow, Round, BPS, ONE_Q64};
+use crate::math::{mul_q64, mul_q64_wide, MathResult, Round, BPS, ONE_Q64};
 use crate::oracle::{read_raw, OracleAccount};
 use crate::state::Group;
 
@@ -81,7 +81,8 @@ pub struct BankConfig {
     pub padding: [u8; 3],
     pub deposit_limit_native: u64,
     pub borrow_limit_native: u64,
-    /// Above this deposit value (quote native) the init asset weight shrinks. 0 = off.
+    /// Above this deposit value (quote native) the init asset weight shrinks to
+    /// `floor(weight × start / deposits_value)` whole bps. 0 = off.
     pub deposit_weight_scale_start_quote: u64,
 }
 
@@ -260,15 +261,19 @@ impl Bank {
         mul_q64(self.total_borrow_shares, self.borrow_index(), Round::Up)
     }
 
-    /// Borrowed share of deposits, in bps, capped at 100%.
+    /// All deposits, native tokens, rounded down, without narrowing to `u64` (never fails).
+    fn deposits_wide(&self) -> u128 {
+        mul_q64_wide(self.total_deposit_shares, self.deposit_index(), Round::Down)
+    }
+
+    /// All borrows, native tokens, rounded up, without narrowing to `u64` (never fails).
+    fn borrows_wide(&self) -> u128 {
+        mul_q64_wide(self.total_borrow_shares, self.borrow_index(), Round::Up)
+    }
+
+    /// Borrowed share of deposits, in bps, capped at 100%. Never fails.
     pub fn utilization_bps(&self) -> MathResult<u32> {
-        let deposits = self.total_deposits_native()?;
-        let borrows = self.total_borrows_native()?;
-        if deposits == 0 {
-            return Ok(if borrows == 0 { 0 } else { BPS });
-        }
-        let utilization = (borrows as u128 * BPS as u128) / deposits as u128;
-        Ok(utilization.min(BPS as u128) as u32)
+        Ok(utilization_of(self.deposits_wide(), self.borrows_wide()))
     }
 
     /// Borrow APR (bps) at a utilization (bps), from the two-slope curve. Rounds down. The
@@ -294,6 +299,14 @@ impl Bank {
     /// Accrues interest up to `now`: the borrow index grows by APR × elapsed / year (rounded
     /// up), and the interest the borrowers now owe is credited to depositors through the deposit
     /// index (rounded down), so the vault always covers deposits − borrows.
+    ///
+    /// Accrual never fails and never makes a bank unusable (finding L-7). The interest of one
+    /// accrual is capped so that total borrows and total deposits (native) both stay at most
+    /// `u64::MAX`: the borrow index grows to at most the largest index at which the bank's
+    /// borrows, rounded up, fit under `u64::MAX − max(borrows, deposits)` more than before.
+    /// Interest beyond that is not charged (nor credited); once withdrawals (or, where borrows
+    /// are the larger total, repayments) make room again, interest resumes. A bank already at or past the cap accrues nothing. The
+    /// `MathResult` is kept for callers; it is always `Ok`.
     pub fn accrue_interest(&mut self, now: i64) -> MathResult<()> {
         let elapsed = now.saturating_sub(self.last_accrual_ts);
         if elapsed <= 0 {
@@ -303,22 +316,30 @@ impl Bank {
         if self.total_borrow_shares == 0 {
             return Ok(());
         }
-        let rate_bps = self.borrow_rate_bps(self.utilization_bps()?);
-        let borrows_before = self.total_borrows_native()?;
+        let (deposits, borrows_before) = (self.deposits_wide(), self.borrows_wide());
+        let rate_bps = self.borrow_rate_bps(utilization_of(deposits, borrows_before));
+        let room = (u64::MAX as u128).saturating_sub(borrows_before.max(deposits));
+        if room == 0 {
+            return Ok(());
+        }
         let borrow_index = self.borrow_index();
-        let numerator = borrow_index
-            .checked_mul(rate_bps as u128)
-            .and_then(|x| x.checked_mul(elapsed as u128))
-            .ok_or(Overflow)?;
+        // Saturates: a growth too large for u128 is far beyond the cap below anyway.
+        let numerator =
+            borrow_index.saturating_mul(rate_bps as u128).saturating_mul(elapsed as u128);
         let denominator = BPS as u128 * SECONDS_PER_YEAR as u128;
-        let growth = numerator.div_ceil(denominator);
-        self.set_borrow_index(borrow_index.checked_add(growth).ok_or(Overflow)?);
+        let uncapped = borrow_index.saturating_add(numerator.div_ceil(denominator));
+        // The largest index whose borrows, rounded up, are at most borrows_before + room
+        // (<= u64::MAX, so the shift fits); it is >= the current index, since borrows_before
+        // is the current index's borrows rounded up.
+        let cap = ((borrows_before + room) << 64) / self.total_borrow_shares as u128;
+        self.set_borrow_index(uncapped.min(cap));
 
-        let interest = self.total_borrows_native()?.saturating_sub(borrows_before);
+        // <= room, so deposits + interest <= u64::MAX as well.
+        let interest = self.borrows_wide().saturating_sub(borrows_before);
         if interest > 0 && self.total_deposit_shares > 0 {
-            let per_share = ((interest as u128) << 64) / self.total_deposit_shares as u128;
-            let deposit_index = self.deposit_index().checked_add(per_share).ok_or(Overflow)?;
-            self.set_deposit_index(deposit_index);
+            let per_share = (interest << 64) / self.total_deposit_shares as u128;
+            // Cannot saturate: the deposits after stay within u64::MAX (see above).
+            self.set_deposit_index(self.deposit_index().saturating_add(per_share));
         }
         Ok(())
     }
@@ -347,11 +368,10 @@ impl Bank {
     }
 
     /// Tokens in the vault that belong to no one's deposit claim and are not lent out:
-    /// what withdrawals and borrows may take.
+    /// what withdrawals and borrows may take. Never fails.
     pub fn available_liquidity(&self) -> MathResult<u64> {
-        let deposits = self.total_deposits_native()?;
-        let borrows = self.total_borrows_native()?;
-        Ok(deposits.saturating_sub(borrows))
+        let liquidity = self.deposits_wide().saturating_sub(self.borrows_wide());
+        Ok(u64::try_from(liquidity).unwrap_or(u64::MAX))
     }
 
     pub fn initial_index() -> u128 {
@@ -359,9 +379,19 @@ impl Bank {
     }
 }
 
+/// Borrows over deposits, in bps, capped at 100% (100% for debt with no deposits left).
+fn utilization_of(deposits: u128, borrows: u128) -> u32 {
+    if deposits == 0 {
+        return if borrows == 0 { 0 } else { BPS };
+    }
+    // Saturating: deposits stay within u64 (see `accrue_interest`), so it never saturates there.
+    (borrows.saturating_mul(BPS as u128) / deposits).min(BPS as u128) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::math::div_q64;
     use core::mem::offset_of;
 
     #[test]
@@ -464,5 +494,109 @@ mod tests {
         assert_eq!(bank.utilization_bps(), Ok(2_500));
         bank.total_deposit_shares = 0;
         assert_eq!(bank.utilization_bps(), Ok(BPS)); // debt with no deposits left
+    }
+
+    const YEAR: i64 = SECONDS_PER_YEAR as i64;
+
+    /// A BONK-class bank: 8.8e18 native deposited (about BONK's supply), 8e18 of it borrowed,
+    /// 10,000% APR at any utilization.
+    fn bonk_bank() -> Bank {
+        let mut bank = curve();
+        (bank.config.min_rate_bps, bank.config.optimal_rate_bps, bank.config.max_rate_bps) =
+            (MAX_RATE_BPS, MAX_RATE_BPS, MAX_RATE_BPS);
+        bank.set_deposit_index(ONE_Q64);
+        bank.set_borrow_index(ONE_Q64);
+        bank.total_deposit_shares = 8_800_000_000_000_000_000;
+        bank.total_borrow_shares = 8_000_000_000_000_000_000;
+        bank
+    }
+
+    fn totals(bank: &Bank) -> (u64, u64) {
+        (bank.total_deposits_native().unwrap(), bank.total_borrows_native().unwrap())
+    }
+
+    /// L-7. Interest that would take total borrows or deposits past u64 is capped there: the
+    /// accrual succeeds, both totals still fit, and the depositors are credited exactly what the
+    /// borrowers now owe.
+    #[test]
+    fn l7_interest_overflow_is_capped_at_u64() {
+        let mut bank = bonk_bank();
+        let (deposits_before, borrows_before) = totals(&bank);
+        assert_eq!(bank.accrue_interest(YEAR), Ok(()));
+        let (deposits, borrows) = totals(&bank);
+        // Deposits (cash + borrows) are the larger total and reach the cap first; the cap leaves
+        // them at most one unit of rounding below u64::MAX.
+        assert!(deposits > u64::MAX - 2, "deposits {deposits}");
+        assert!(borrows < deposits);
+        // Depositors are credited the borrowers' interest, rounded down (at most a unit less).
+        let interest = borrows - borrows_before;
+        assert!((interest - 1..=interest).contains(&(deposits - deposits_before)));
+        assert_eq!(bank.last_accrual_ts, YEAR);
+        // Far less than the 101× that 10,000% APR would charge: interest is capped.
+        assert!(bank.borrow_index() < 3 * ONE_Q64, "index {}", bank.borrow_index());
+    }
+
+    /// L-7. At the cap, accrual succeeds and charges nothing; once withdrawals make room (the
+    /// deposits, cash plus borrows, are the larger total), interest resumes, again up to the cap.
+    #[test]
+    fn l7_a_bank_at_the_cap_keeps_accruing_without_error() {
+        let mut bank = bonk_bank();
+        bank.accrue_interest(YEAR).unwrap();
+        let (index, (_, borrows_at_cap)) = (bank.borrow_index(), totals(&bank));
+        for years in 2..50 {
+            assert_eq!(bank.accrue_interest(years * YEAR), Ok(()));
+        }
+        // Nothing is charged at the cap beyond the unit the deposit credit's rounding down can
+        // leave free per accrual.
+        let (deposits, borrows) = totals(&bank);
+        assert!(borrows - borrows_at_cap <= 48, "{borrows} vs {borrows_at_cap}");
+        assert!(deposits > u64::MAX - 2);
+        assert!(bank.available_liquidity().is_ok() && bank.utilization_bps().is_ok());
+
+        // A quarter of the borrows repaid, then that much withdrawn (repaying alone leaves the
+        // deposits, cash + borrows, where they were).
+        bank.total_borrow_shares -= 2_000_000_000_000_000_000;
+        bank.total_deposit_shares =
+            div_q64(deposits - 2_000_000_000_000_000_000, bank.deposit_index(), Round::Down)
+                .unwrap();
+        let (deposits_before, borrows_before) = totals(&bank);
+        bank.accrue_interest(51 * YEAR).unwrap();
+        let (deposits, borrows) = totals(&bank);
+        assert!(bank.borrow_index() > index, "interest resumed");
+        let interest = borrows - borrows_before;
+        assert!((interest - 1..=interest).contains(&(deposits - deposits_before)));
+    }
+
+    /// L-7. Even state past the cap (here borrows above u64, which only a liquidation's share
+    /// rounding at the very edge could produce) and extreme indices or clocks never make accrual
+    /// fail or panic; the liquidity and utilization the instructions need stay computable.
+    #[test]
+    fn l7_accrual_never_fails_on_extreme_state() {
+        for (index, shares, elapsed) in [
+            (u128::MAX, u64::MAX, i64::MAX),
+            (u128::MAX, 1, 1),
+            (ONE_Q64 * 2, u64::MAX, YEAR), // borrows of 2 × u64::MAX
+            (ONE_Q64, u64::MAX, i64::MAX),
+            (ONE_Q64 + 1, 1, i64::MAX),
+        ] {
+            let mut bank = bonk_bank();
+            bank.set_borrow_index(index);
+            bank.total_borrow_shares = shares;
+            assert_eq!(bank.accrue_interest(elapsed), Ok(()), "{index} {shares} {elapsed}");
+            assert!(bank.borrow_index() >= index);
+            assert!(bank.available_liquidity().is_ok() && bank.utilization_bps().is_ok());
+            let deposits =
+                mul_q64_wide(bank.total_deposit_shares, bank.deposit_index(), Round::Down);
+            assert!(deposits <= u64::MAX as u128, "deposits {deposits}");
+        }
+        // A small bank is unaffected by the cap: 10% of 1,000 in a year, as before.
+        let mut bank = curve();
+        (bank.config.min_rate_bps, bank.config.optimal_rate_bps) = (1_000, 1_000);
+        bank.set_deposit_index(ONE_Q64);
+        bank.set_borrow_index(ONE_Q64);
+        (bank.total_deposit_shares, bank.total_borrow_shares) = (2_000, 1_000);
+        bank.accrue_interest(YEAR).unwrap();
+        assert_eq!(bank.borrow_index(), ONE_Q64 + ONE_Q64 / 10 + 1);
+        assert_eq!(totals(&bank), (2_100, 1_101));
     }
 }

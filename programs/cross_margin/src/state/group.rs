@@ -37,7 +37,8 @@ pub struct Group {
     pub bank_count: u16,
     pub version: u8,
     pub bump: u8,
-    /// Non-zero: every user instruction is rejected.
+    /// Non-zero: withdraw and borrow are refused (`GroupPaused`). Deposit, repay, liquidation,
+    /// bankruptcy write-offs and account creation keep working, and interest keeps accruing.
     pub paused: u8,
     /// Non-zero: only risk-reducing instructions are accepted.
     pub reduce_only: u8,
