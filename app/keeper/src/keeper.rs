@@ -38,6 +38,9 @@ pub struct KeeperConfig {
     pub priority_fee_micro_lamports: u64,
     /// Compute-unit limit = simulated units × (1 + margin) + `compute_extra`.
     pub compute_margin_bps: u32,
+    /// Covers what a simulation cannot see: the transaction lands a second or more later, so
+    /// every bank it writes accrues interest first (about 720 CU per bank on the SBF build; a
+    /// write-off with leftover deposits accrues each of their banks too).
     pub compute_extra: u32,
     /// Plan and simulate, but send nothing.
     pub dry_run: bool,
@@ -56,7 +59,7 @@ impl KeeperConfig {
             shard: Shard::ALL,
             priority_fee_micro_lamports: 0,
             compute_margin_bps: 1_000,
-            compute_extra: 2_000,
+            compute_extra: 4_000,
             dry_run: false,
             retry: RetryPolicy::default(),
             lookup_table: None,

@@ -83,7 +83,7 @@ pub fn compute_account_health(
         require_gte!(remaining.len(), needed, MarginError::HealthAccountsMissing);
         require_eq!(remaining.len(), needed, MarginError::HealthAccountsExtra);
     } else {
-        require!(remaining.len() % 2 == 0, MarginError::HealthAccountsExtra);
+        require!(remaining.len().is_multiple_of(2), MarginError::HealthAccountsExtra);
     }
 
     let mut report = HealthReport::default();

@@ -328,11 +328,17 @@ impl Bank {
             borrow_index.saturating_mul(rate_bps as u128).saturating_mul(elapsed as u128);
         let denominator = BPS as u128 * SECONDS_PER_YEAR as u128;
         let uncapped = borrow_index.saturating_add(numerator.div_ceil(denominator));
-        // The largest index whose borrows, rounded up, are at most borrows_before + room
-        // (<= u64::MAX, so the shift fits); it is >= the current index, since borrows_before
-        // is the current index's borrows rounded up.
-        let cap = ((borrows_before + room) << 64) / self.total_borrow_shares as u128;
-        self.set_borrow_index(uncapped.min(cap));
+        // The cap is the largest index whose borrows, rounded up, are at most
+        // borrows_before + room (<= u64::MAX, so the shift fits); it is >= the current index,
+        // since borrows_before is the current index's borrows rounded up. Below it (always, but
+        // for a bank near u64::MAX) the product check saves the 128-bit division.
+        let limit = borrows_before + room;
+        let index = if mul_q64_wide(self.total_borrow_shares, uncapped, Round::Up) <= limit {
+            uncapped
+        } else {
+            (limit << 64) / self.total_borrow_shares as u128
+        };
+        self.set_borrow_index(index);
 
         // <= room, so deposits + interest <= u64::MAX as well.
         let interest = self.borrows_wide().saturating_sub(borrows_before);
