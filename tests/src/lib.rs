@@ -133,8 +133,9 @@ pub mod budget {
     /// SPL Token `transfer_checked`.
     pub const FUND_INSURANCE: u64 = 6_500;
     /// Marginal CU of one more position in the `health` view (it also builds and serializes
-    /// the per-position return data).
-    pub const HEALTH_PER_POSITION: u64 = 1_700;
+    /// the per-position return data, and prices both the maint and the init (stable-price)
+    /// side of each position).
+    pub const HEALTH_PER_POSITION: u64 = 1_800;
     /// Marginal CU of one more position in the withdraw/borrow health check (goal: at most
     /// 1,500).
     pub const HEALTH_CHECK_PER_POSITION: u64 = 1_500;

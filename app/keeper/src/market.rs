@@ -87,7 +87,7 @@ impl BankState {
     /// health check reads a bank it does not modify), or the oracle's error.
     pub fn risk(&self) -> Result<BankRisk, MarginError> {
         let price = self.price.as_ref().map_err(|e| *e)?;
-        self.bank.risk(price.asset_price, price.liab_price).map_err(|_| MarginError::MathOverflow)
+        self.bank.risk_at(price).map_err(|_| MarginError::MathOverflow)
     }
 
     /// The bank with interest accrued to `now`, as the next instruction touching it will see it.
@@ -170,10 +170,7 @@ impl MarketState {
             .map(|b| {
                 let state = b.as_ref().ok_or(MarginError::HealthBankInvalid)?;
                 let price = state.price.as_ref().map_err(|e| *e)?;
-                state
-                    .accrued(self.now)?
-                    .risk(price.asset_price, price.liab_price)
-                    .map_err(|_| MarginError::MathOverflow)
+                state.accrued(self.now)?.risk_at(price).map_err(|_| MarginError::MathOverflow)
             })
             .collect()
     }

@@ -80,11 +80,15 @@ struct PairBank {
     bank: Bank,
     asset_price: u128,
     liab_price: u128,
+    init_asset_price: u128,
+    init_liab_price: u128,
 }
 
 impl PairBank {
     fn risk(&self) -> Result<BankRisk, NoPlan> {
-        self.bank.risk(self.asset_price, self.liab_price).map_err(|_| NoPlan::Unpriced {
+        let (asset, liab) = (self.asset_price, self.liab_price);
+        let (init_asset, init_liab) = (self.init_asset_price, self.init_liab_price);
+        self.bank.risk(asset, liab, init_asset, init_liab).map_err(|_| NoPlan::Unpriced {
             bank_index: self.index,
             error: MarginError::MathOverflow,
         })
@@ -120,6 +124,8 @@ impl<'a> PairBanks<'a> {
                 bank,
                 asset_price: price.asset_price,
                 liab_price: price.liab_price,
+                init_asset_price: price.init_asset_price,
+                init_liab_price: price.init_liab_price,
             })
         };
         Ok(Self { market, liab: accrued(liab)?, asset: accrued(asset)? })

@@ -143,4 +143,8 @@ pub enum MarginError {
         "The bankruptcy dust threshold must be above zero, or no account could ever be written off"
     )]
     InvalidBankruptcyDust,
+    #[msg("The bank's net borrows in this window would exceed its net borrow limit")]
+    NetBorrowLimitExceeded,
+    #[msg("A net borrow limit needs a window length above zero")]
+    InvalidNetBorrowLimit,
 }

@@ -9,7 +9,7 @@ use crate::error::MarginError;
 use crate::health::{
     find_position, AccountTotals, BankRisk, Health, PositionHealth, PositionShares, PricedPosition,
 };
-use crate::oracle::{read_bank_price_side, OracleAccount, PriceSide};
+use crate::oracle::{read_bank_price_sides, OracleAccount, PriceSide};
 use crate::state::{Bank, Group, MarginAccount};
 
 /// A bank the instruction already holds (mutably) and that must not be loaded again.
@@ -45,7 +45,8 @@ impl HealthReport {
 /// What the caller needs from the health accounts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Breakdown {
-    /// Init and maint totals only (the withdraw/borrow gate, which saves the bookkeeping).
+    /// Init health only (the withdraw/borrow gate and the liquidator's check, which saves the
+    /// bookkeeping and the maint-side prices): `health.maint` is left 0.
     Totals,
     /// Totals plus each position priced (the `health` view, liquidation).
     PerPosition,
@@ -98,8 +99,9 @@ pub fn compute_account_health(
             .into());
         }
         if breakdown == Breakdown::Totals {
-            let position_health = position_health(bank, group, oracle_info, now, shares)?;
-            report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
+            let init = init_contribution(bank, group, oracle_info, now, shares)?;
+            report.health.init =
+                report.health.init.checked_add(init).ok_or(MarginError::MathOverflow)?;
             continue;
         }
         if breakdown == Breakdown::Collateral {
@@ -128,7 +130,7 @@ pub fn compute_account_health(
     Ok(report)
 }
 
-/// What a position contributes, without keeping its risk inputs (the withdraw/borrow gate).
+/// What a position contributes, without keeping its risk inputs (the bankruptcy collateral).
 #[inline(always)]
 fn position_health(
     bank: &Bank,
@@ -141,9 +143,35 @@ fn position_health(
     Ok(risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?)
 }
 
-/// The bank's risk inputs with this position's side priced from its oracle. A position is
-/// priced on one side only: deposits at the asset price, borrows at the liability price; the
-/// other side is never read for it.
+/// A position's init health contribution, pricing only its init side (one normalisation).
+#[inline(always)]
+fn init_contribution(
+    bank: &Bank,
+    group: &Group,
+    oracle_info: &AccountInfo,
+    now: i64,
+    shares: PositionShares,
+) -> Result<i128> {
+    let data = oracle_info.try_borrow_data()?;
+    let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
+    let risk = match shares {
+        PositionShares::Deposit(_) => {
+            let [init] = read_bank_price_sides(bank, group, oracle, now, [PriceSide::InitAsset])?;
+            bank.risk(0, 0, init, 0)
+        }
+        PositionShares::Borrow(_) => {
+            let sides = [PriceSide::InitLiability];
+            let [init] = read_bank_price_sides(bank, group, oracle, now, sides)?;
+            bank.risk(0, 0, 0, init)
+        }
+    };
+    let risk = risk.map_err(|_| MarginError::MathOverflow)?;
+    Ok(risk.init_contribution(shares).map_err(|_| MarginError::MathOverflow)?)
+}
+
+/// The bank's risk inputs with this position's side priced from its oracle, maint and init
+/// (stable-price) sides. A position is priced on one side only: deposits at the asset prices,
+/// borrows at the liability prices; the other side is never read for it.
 #[inline(always)]
 fn price_position(
     bank: &Bank,
@@ -154,13 +182,19 @@ fn price_position(
 ) -> Result<BankRisk> {
     let data = oracle_info.try_borrow_data()?;
     let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
-    let side = match shares {
-        PositionShares::Deposit(_) => PriceSide::Asset,
-        PositionShares::Borrow(_) => PriceSide::Liability,
+    let risk = match shares {
+        PositionShares::Deposit(_) => {
+            let sides = [PriceSide::Asset, PriceSide::InitAsset];
+            let [asset, init] = read_bank_price_sides(bank, group, oracle, now, sides)?;
+            bank.risk(asset, 0, init, 0)
+        }
+        PositionShares::Borrow(_) => {
+            let sides = [PriceSide::Liability, PriceSide::InitLiability];
+            let [liab, init] = read_bank_price_sides(bank, group, oracle, now, sides)?;
+            bank.risk(0, liab, 0, init)
+        }
     };
-    let price = read_bank_price_side(bank, group, oracle, now, side)?;
-    let (asset_price, liab_price) = if side == PriceSide::Asset { (price, 0) } else { (0, price) };
-    Ok(bank.risk(asset_price, liab_price).map_err(|_| MarginError::MathOverflow)?)
+    Ok(risk.map_err(|_| MarginError::MathOverflow)?)
 }
 
 /// A `Bank` from raw account data, checking owner and discriminator.

@@ -117,9 +117,7 @@ impl World {
             let i = p.bank_index as usize;
             let shares = p.shares().expect("active");
             let price = prices[i]?;
-            let risk = banks[i]
-                .risk(price.asset_price, price.liab_price)
-                .map_err(|_| MarginError::MathOverflow)?;
+            let risk = banks[i].risk_at(&price).map_err(|_| MarginError::MathOverflow)?;
             let health = risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
             report.totals.add(&health).map_err(|_| MarginError::MathOverflow)?;
             report.positions.push(PositionReport {

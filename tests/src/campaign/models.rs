@@ -124,12 +124,12 @@ impl World {
             match p.shares().unwrap() {
                 PositionShares::Deposit(sh) => {
                     let price = prices[i].map_err(|e| format!("a deposit has no price: {e:?}"))?;
-                    let risk = banks[i].risk(price.asset_price, 0).unwrap();
+                    let risk = banks[i].risk_at(&price).unwrap();
                     deposits += risk.position_health(PositionShares::Deposit(sh)).unwrap().value;
                 }
                 PositionShares::Borrow(sh) => match prices[i] {
                     Ok(price) => {
-                        let risk = banks[i].risk(0, price.liab_price).unwrap();
+                        let risk = banks[i].risk_at(&price).unwrap();
                         let value = risk.position_health(PositionShares::Borrow(sh)).unwrap().value;
                         liabs = liabs.map(|l| l + value);
                     }

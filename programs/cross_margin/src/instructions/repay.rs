@@ -13,9 +13,11 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     require!(!ctx.accounts.group.load()?.is_paused(), MarginError::GroupPaused);
 
     let mut bank = ctx.accounts.bank.load_mut()?;
-    bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
+    let now = Clock::get()?.unix_timestamp;
+    bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
     let mut account = ctx.accounts.account.load_mut()?;
     positions::repay(&mut account, &mut bank, amount)?;
+    bank.record_net_repay(amount, now);
     account.clear_flags_if_debt_free();
     ctx.accounts.transfer_in(amount, bank.decimals)?;
 

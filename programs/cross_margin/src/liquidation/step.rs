@@ -218,8 +218,8 @@ mod tests {
             .active_positions()
             .map(|p| {
                 let risk = match p.bank_index {
-                    USDC => usdc.risk(0, ONE_Q64).unwrap(),
-                    _ => sol.risk(ONE_Q64 / 8, 0).unwrap(),
+                    USDC => usdc.risk(0, ONE_Q64, 0, ONE_Q64).unwrap(),
+                    _ => sol.risk(ONE_Q64 / 8, 0, ONE_Q64 / 8, 0).unwrap(),
                 };
                 PricedPosition::new(p.bank_index, risk, p.shares().unwrap()).unwrap()
             })
