@@ -19,6 +19,11 @@ for scenario in scenarios/*.toml; do
   "$lab" simulate "$scenario" --out "$out/$name" | tee "$out/$name/summary.txt"
 done
 
+step "scenario oracle-pump without the defences"
+mkdir -p "$out/oracle-pump-no-defences"
+"$lab" simulate scenarios/oracle-pump.toml --no-defences --out "$out/oracle-pump-no-defences" \
+  | tee "$out/oracle-pump-no-defences/summary.txt"
+
 step "sweep: whale-unwind, MID's size-aware weight threshold"
 mkdir -p "$out/sweep-mid-scale-start" "$out/sweep-sol-maint-weight"
 "$lab" simulate scenarios/whale-unwind.toml --out "$out/sweep-mid-scale-start" \

@@ -1392,6 +1392,16 @@ export type CrossMargin = {
       "code": 6064,
       "name": "closeAccountBankMismatch",
       "msg": "close_account takes the bank of every position left (worthless deposits), in slot order, and nothing else"
+    },
+    {
+      "code": 6065,
+      "name": "netBorrowLimitExceeded",
+      "msg": "The bank's net borrows in this window would exceed its net borrow limit"
+    },
+    {
+      "code": 6066,
+      "name": "invalidNetBorrowLimit",
+      "msg": "A net borrow limit needs a window length above zero"
     }
   ],
   "types": [
@@ -1478,10 +1488,12 @@ export type CrossMargin = {
         "One token market of a group: its vault, oracle, configuration ([`BankConfig`]), interest",
         "indices and totals.",
         "",
-        "Layout v2 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as",
+        "Layout v3 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as",
         "little-endian `[u8; 16]` so that the struct needs only 8-byte alignment on every target.",
-        "v2 moved every admin-set field into the embedded `config` (112 bytes, its own layout in",
-        "[`BankConfig`]'s doc).",
+        "v2 moved every admin-set field into the embedded `config` (its own layout in",
+        "[`BankConfig`]'s doc). v3 grew `config` to 128 bytes (the net borrow limit), which moved the",
+        "fields after it by 16, and took the net borrow window state (16 bytes) from `reserved`,",
+        "which shrank from 256 to 224 bytes.",
         "",
         "| offset | size | field |",
         "|---|---|---|",
@@ -1496,14 +1508,16 @@ export type CrossMargin = {
         "| 200 | 8 | total_borrow_shares |",
         "| 208 | 8 | insurance_native |",
         "| 216 | 8 | last_accrual_ts |",
-        "| 224 | 112 | config ([`BankConfig`]) |",
-        "| 336 | 2 | bank_index |",
-        "| 338 | 1 | decimals |",
-        "| 339 | 1 | version |",
-        "| 340 | 1 | bump |",
-        "| 341 | 1 | vault_bump |",
-        "| 342 | 2 | padding |",
-        "| 344 | 256 | reserved (zero) |"
+        "| 224 | 128 | config ([`BankConfig`]) |",
+        "| 352 | 2 | bank_index |",
+        "| 354 | 1 | decimals |",
+        "| 355 | 1 | version |",
+        "| 356 | 1 | bump |",
+        "| 357 | 1 | vault_bump |",
+        "| 358 | 2 | padding |",
+        "| 360 | 8 | net_borrow_window_start_ts |",
+        "| 368 | 8 | net_borrows_in_window (i64, native tokens) |",
+        "| 376 | 224 | reserved (zero) |"
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -1622,11 +1636,26 @@ export type CrossMargin = {
             }
           },
           {
+            "name": "netBorrowWindowStartTs",
+            "docs": [
+              "Start of the current net borrow window (unix seconds, a multiple of the window length)."
+            ],
+            "type": "i64"
+          },
+          {
+            "name": "netBorrowsInWindow",
+            "docs": [
+              "Borrows minus repays in the current window, native tokens. May be negative: repays free",
+              "room for borrows in the same window, as in Mango v4."
+            ],
+            "type": "i64"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                256
+                224
               ]
             }
           }
@@ -1668,7 +1697,8 @@ export type CrossMargin = {
         "in [`Bank::config`]. Weights, fees and rates are in bps (10_000 = 1.0; rates are APRs).",
         "",
         "Plain old data with explicit padding, so the same bytes are its Borsh encoding (the",
-        "instruction argument) and its in-account layout: 112 bytes, 8-byte aligned.",
+        "instruction argument) and its in-account layout: 128 bytes, 8-byte aligned (v3 appended the",
+        "net borrow limit, offsets 112 and 120).",
         "",
         "| offset | size | field |",
         "|---|---|---|",
@@ -1678,7 +1708,9 @@ export type CrossMargin = {
         "| 85 | 3 | padding (zero) |",
         "| 88 | 8 | deposit_limit_native |",
         "| 96 | 8 | borrow_limit_native |",
-        "| 104 | 8 | deposit_weight_scale_start_quote |"
+        "| 104 | 8 | deposit_weight_scale_start_quote |",
+        "| 112 | 8 | net_borrow_limit_per_window_quote |",
+        "| 120 | 8 | net_borrow_limit_window_secs |"
       ],
       "repr": {
         "kind": "c"
@@ -1793,6 +1825,22 @@ export type CrossMargin = {
             "docs": [
               "Above this deposit value (quote native) the init asset weight shrinks to",
               "`floor(weight × start / deposits_value)` whole bps. 0 = off."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "netBorrowLimitPerWindowQuote",
+            "docs": [
+              "Net borrow limit (Mango v4's): the bank's borrows minus repays within one window, valued",
+              "at the init liability price, may not exceed this (quote native units). 0 = off."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "netBorrowLimitWindowSecs",
+            "docs": [
+              "Length of the net borrow window, seconds; windows start at multiples of it (unix time).",
+              "Must be above 0 when the limit is on."
             ],
             "type": "u64"
           }

@@ -134,8 +134,9 @@ pub mod budget {
     /// SPL Token `transfer_checked`.
     pub const FUND_INSURANCE: u64 = 6_500;
     /// Marginal CU of one more position in the `health` view (it also builds and serializes
-    /// the per-position return data, and prices as liquidation does: a dust position with an
-    /// unusable price let through).
+    /// the per-position return data, prices both the maint and the init (stable-price) side of
+    /// each position, and prices as liquidation does: a dust position with an unusable price let
+    /// through).
     pub const HEALTH_PER_POSITION: u64 = 1_800;
     /// Marginal CU of one more position in the withdraw/borrow health check (goal: at most
     /// 1,500).

@@ -71,6 +71,10 @@ struct SimulateArgs {
     /// Sweep one parameter instead: `BANK.param=v1,v2,...` (e.g. `SOL.maint_asset=8000,8500,9000`).
     #[arg(long)]
     sweep: Option<cross_margin_sim::sweep::Sweep>,
+    /// Run without the oracle-manipulation defences: the oracle writer's EMA equals the price
+    /// (no stable price) and no bank has a net borrow limit.
+    #[arg(long)]
+    no_defences: bool,
 }
 
 fn main() -> Result<()> {
@@ -105,6 +109,9 @@ fn simulate(args: SimulateArgs) -> Result<()> {
     }
     if let Some(seed) = args.seed {
         scenario.seed = seed;
+    }
+    if args.no_defences {
+        scenario = scenario.without_defences();
     }
     let program = args.program.unwrap_or_else(embedded::program_so_path);
     let out = args.out.unwrap_or_else(|| std::path::Path::new("reports").join(&scenario.name));

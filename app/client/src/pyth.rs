@@ -19,8 +19,33 @@ pub struct Quote {
     pub publish_time: i64,
 }
 
-/// A `PriceUpdateV2` account's data (discriminator + Borsh), as the receiver program writes it.
+/// Pyth's EMA (the program's stable price), in the quote's exponent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ema {
+    pub price: i64,
+    pub conf: u64,
+}
+
+impl Ema {
+    /// An EMA that has caught up with the quote (what a steady feed carries).
+    pub fn at(quote: &Quote) -> Self {
+        Self { price: quote.price, conf: quote.conf }
+    }
+}
+
+/// A `PriceUpdateV2` account's data (discriminator + Borsh), as the receiver program writes it,
+/// with its EMA equal to the price.
 pub fn price_update_v2(feed_id: [u8; 32], quote: Quote, fully_verified: bool) -> Vec<u8> {
+    price_update_v2_with_ema(feed_id, quote, Ema::at(&quote), fully_verified)
+}
+
+/// [`price_update_v2`] with an EMA of its own.
+pub fn price_update_v2_with_ema(
+    feed_id: [u8; 32],
+    quote: Quote,
+    ema: Ema,
+    fully_verified: bool,
+) -> Vec<u8> {
     let update = PriceUpdateV2 {
         write_authority: Pubkey::default(),
         verification_level: if fully_verified {
@@ -35,8 +60,8 @@ pub fn price_update_v2(feed_id: [u8; 32], quote: Quote, fully_verified: bool) ->
             exponent: quote.exponent,
             publish_time: quote.publish_time,
             prev_publish_time: quote.publish_time - 1,
-            ema_price: quote.price,
-            ema_conf: quote.conf,
+            ema_price: ema.price,
+            ema_conf: ema.conf,
         },
         posted_slot: 0,
     };
@@ -46,8 +71,14 @@ pub fn price_update_v2(feed_id: [u8; 32], quote: Quote, fully_verified: bool) ->
     data
 }
 
-/// A legacy Pyth price account's data (3,312 bytes, `pyth-sdk-solana` layout).
+/// A legacy Pyth price account's data (3,312 bytes, `pyth-sdk-solana` layout), with its EMA
+/// equal to the price.
 pub fn legacy_price_account(quote: Quote, trading: bool) -> Vec<u8> {
+    legacy_price_account_with_ema(quote, Ema::at(&quote), trading)
+}
+
+/// [`legacy_price_account`] with an EMA of its own (`ema_price.val`, `ema_conf.val`).
+pub fn legacy_price_account_with_ema(quote: Quote, ema: Ema, trading: bool) -> Vec<u8> {
     let mut account = SolanaPriceAccount {
         magic: MAGIC,
         ver: VERSION_2,
@@ -59,6 +90,12 @@ pub fn legacy_price_account(quote: Quote, trading: bool) -> Vec<u8> {
     };
     account.agg.price = quote.price;
     account.agg.conf = quote.conf;
+    account.ema_price.val = ema.price;
+    account.ema_price.numer = ema.price;
+    account.ema_price.denom = 1;
+    account.ema_conf.val = ema.conf as i64;
+    account.ema_conf.numer = ema.conf as i64;
+    account.ema_conf.denom = 1;
     account.agg.status = if trading { PriceStatus::Trading } else { PriceStatus::Halted };
     bytemuck::bytes_of(&account).to_vec()
 }

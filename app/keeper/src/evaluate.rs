@@ -190,6 +190,8 @@ mod tests {
             oracle_price: ONE_Q64,
             asset_price: ONE_Q64,
             liab_price: ONE_Q64,
+            init_asset_price: ONE_Q64,
+            init_liab_price: ONE_Q64,
             init_asset_weight_bps: 8_000,
             maint_asset_weight_bps: 9_000,
             init_liab_weight_bps: 12_000,
@@ -322,6 +324,8 @@ mod tests {
                 price: ONE_Q64,
                 asset_price: ONE_Q64,
                 liab_price: ONE_Q64,
+                init_asset_price: ONE_Q64,
+                init_liab_price: ONE_Q64,
                 publish_time: 0,
             };
             let address = Pubkey::new_from_array([100 + index as u8; 32]);

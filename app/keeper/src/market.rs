@@ -92,9 +92,7 @@ pub struct LastRisk {
 
 impl LastRisk {
     pub fn new(bank: &Bank, last: &LastPrice) -> Result<Self, MarginError> {
-        let risk = bank
-            .risk(last.price.asset_price, last.price.liab_price)
-            .map_err(|_| MarginError::MathOverflow)?;
+        let risk = bank.risk_at(&last.price).map_err(|_| MarginError::MathOverflow)?;
         Ok(Self {
             risk: BankRisk { oracle_price: last.price.price, ..risk },
             unusable: last.unusable,
@@ -121,7 +119,7 @@ impl BankState {
     /// health check reads a bank it does not modify), or the oracle's error.
     pub fn risk(&self) -> Result<BankRisk, MarginError> {
         let price = self.price.as_ref().map_err(|e| *e)?;
-        self.bank.risk(price.asset_price, price.liab_price).map_err(|_| MarginError::MathOverflow)
+        self.bank.risk_at(price).map_err(|_| MarginError::MathOverflow)
     }
 
     /// The bank with interest accrued to `now`, as the next instruction touching it will see it.

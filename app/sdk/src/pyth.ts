@@ -111,6 +111,14 @@ export function encodeLegacyPriceAccount(quote: PythQuote, status: LegacyPriceSt
   data.writeUInt32LE(LEGACY_ACCOUNT_TYPE_PRICE, 8);
   data.writeUInt32LE(LEGACY_PRICE_ACCOUNT_LEN, 12);
   data.writeInt32LE(quote.exponent, 20);
+  // ema_price and ema_conf (Rational { val, numer, denom }, 24 bytes each): the program's stable
+  // price. A steady feed's EMA equals its price.
+  data.writeBigInt64LE(quote.price, 48);
+  data.writeBigInt64LE(quote.price, 56);
+  data.writeBigInt64LE(1n, 64);
+  data.writeBigInt64LE(quote.conf, 72);
+  data.writeBigInt64LE(quote.conf, 80);
+  data.writeBigInt64LE(1n, 88);
   data.writeBigInt64LE(quote.publishTime, 96);
   data.writeBigInt64LE(quote.price, 208);
   data.writeBigUInt64LE(quote.conf, 216);

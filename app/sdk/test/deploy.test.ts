@@ -49,6 +49,8 @@ function bankJson(overrides: Partial<DeployConfigJson["banks"][number]["config"]
     depositLimitNative: "18446744073709551615",
     borrowLimitNative: 1_000_000_000_000,
     depositWeightScaleStartQuote: "0",
+    netBorrowLimitPerWindowQuote: "0",
+    netBorrowLimitWindowSecs: "0",
     ...overrides,
   };
 }

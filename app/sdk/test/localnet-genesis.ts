@@ -141,6 +141,8 @@ function bankConfig(kind: "pythPull" | "pythLegacy", feedId: string, weights: [n
     depositLimitNative: "18446744073709551615",
     borrowLimitNative: "18446744073709551615",
     depositWeightScaleStartQuote: "0",
+    netBorrowLimitPerWindowQuote: "0",
+    netBorrowLimitWindowSecs: "0",
   };
 }
 

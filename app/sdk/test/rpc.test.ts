@@ -137,6 +137,8 @@ describe("migrations/deploy.ts", () => {
         depositLimitNative: "1000000000000000",
         borrowLimitNative: "1000000000000000",
         depositWeightScaleStartQuote: "0",
+        netBorrowLimitPerWindowQuote: "0",
+        netBorrowLimitWindowSecs: "0",
       };
       const config: DeployConfigJson = {
         groupNum: 3,

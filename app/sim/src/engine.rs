@@ -17,7 +17,7 @@ use cross_margin::state::BankConfig;
 use cross_margin::state::{Bank, OracleKind};
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::outcome::Failed;
-use cross_margin_client::pyth::Quote;
+use cross_margin_client::pyth::{Ema, Quote};
 use cross_margin_client::{EmbeddedChain, Keypair, Pubkey};
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
 use cross_margin_keeper::evaluate::{assess, Shard, Status};
@@ -26,7 +26,7 @@ use cross_margin_keeper::{Keeper, KeeperConfig};
 use cross_margin_testkit::sandbox::{Sandbox, User};
 
 use crate::invariants;
-use crate::market_model::{exogenous_path, AssetMarket, Rng};
+use crate::market_model::{exogenous_path, AssetMarket, PythEma, Rng};
 use crate::scenario::{OracleFormat, Scenario};
 
 /// Unix time every run starts at.
@@ -39,6 +39,8 @@ pub struct StepMetrics {
     /// Oracle price per bank (with feedback if on) and the exogenous price.
     pub prices: Vec<f64>,
     pub exogenous: Vec<f64>,
+    /// The EMA (stable price) each oracle account carries; the price itself without one.
+    pub stable_prices: Vec<f64>,
     pub liquidations: usize,
     pub liquidated_debt_usd: f64,
     pub bankruptcies: usize,
@@ -84,6 +86,10 @@ pub struct RunResult {
     pub max_vault_surplus: u64,
     /// Accounts the keepers looked at and left, by reason (e.g. no keeper could carry them).
     pub skipped: BTreeMap<String, usize>,
+    /// What the scenario's attacker borrowed in all, dollars at the prices of the time.
+    pub attacker_borrowed_usd: f64,
+    /// The attacker's borrows the program cut short, by error (the binding limit).
+    pub attacker_limited_by: BTreeMap<String, usize>,
 }
 
 /// Progress callback: (what, done, total).
@@ -109,6 +115,11 @@ struct Engine<'a> {
     skipped: BTreeMap<String, usize>,
     bad_debt_usd: f64,
     insurance_paid_usd: f64,
+    /// Pyth's EMA per bank, when the scenario models a stable price.
+    emas: Vec<PythEma>,
+    attacker: Option<User>,
+    attacker_borrowed_usd: f64,
+    attacker_limited_by: BTreeMap<String, usize>,
 }
 
 fn failed(what: &str, f: &Failed) -> anyhow::Error {
@@ -151,6 +162,8 @@ pub fn run(
         invariant_checks: engine.checks,
         max_vault_surplus: engine.max_surplus,
         skipped: engine.skipped,
+        attacker_borrowed_usd: engine.attacker_borrowed_usd,
+        attacker_limited_by: engine.attacker_limited_by,
     })
 }
 
@@ -242,6 +255,14 @@ impl<'a> Engine<'a> {
             skipped: BTreeMap::new(),
             bad_debt_usd: 0.0,
             insurance_paid_usd: 0.0,
+            emas: scenario
+                .banks
+                .iter()
+                .map(|b| PythEma::steady(b.price, b.price * b.conf_bps as f64 / 10_000.0))
+                .collect(),
+            attacker: None,
+            attacker_borrowed_usd: 0.0,
+            attacker_limited_by: BTreeMap::new(),
         })
     }
 
@@ -368,6 +389,7 @@ impl<'a> Engine<'a> {
             market.recover();
         }
         self.publish_prices();
+        self.attack()?;
         if let Some(collapse) = self.scenario.open_interest_collapse {
             if collapse.at_step == step {
                 self.collapse(collapse.borrower_fraction, collapse.lender_fraction)?;
@@ -441,9 +463,93 @@ impl<'a> Engine<'a> {
     fn publish_prices(&mut self) {
         let now = self.sandbox.now();
         for (index, bank) in self.banks.clone().iter().enumerate() {
-            let quote = quote(self.price(index), self.scenario.banks[index].conf_bps, now);
-            self.sandbox.set_price(bank, quote);
+            let conf_bps = self.scenario.banks[index].conf_bps;
+            let quote = quote(self.price(index), conf_bps, now);
+            match self.scenario.stable_price {
+                Some(stable) => {
+                    let price = self.price(index);
+                    let conf = price * conf_bps as f64 / 10_000.0;
+                    let dt = self.scenario.step_seconds as f64;
+                    self.emas[index].update(price, conf, dt, stable.half_life_secs);
+                    let ema = ema_of(&self.emas[index]);
+                    self.sandbox.set_price_with_ema(bank, quote, ema);
+                }
+                None => self.sandbox.set_price(bank, quote),
+            }
         }
+    }
+
+    /// The stable price each oracle account carries now, dollars.
+    fn stable_price(&self, bank: usize) -> f64 {
+        match self.scenario.stable_price {
+            Some(_) => self.emas[bank].price(),
+            None => self.price(bank),
+        }
+    }
+
+    /// The scenario's attacker: opens its account and deposits the token at `from_step`, then
+    /// at every step until `until_step` borrows in each of its banks the most the program
+    /// allows (a binary search over amounts; every refusal is a real transaction).
+    fn attack(&mut self) -> Result<()> {
+        let Some(spec) = &self.scenario.attacker else { return Ok(()) };
+        if self.step < spec.from_step || self.step > spec.until_step {
+            return Ok(());
+        }
+        if self.attacker.is_none() {
+            let bank = self.scenario.bank_index(&spec.collateral)?;
+            let token = &self.scenario.banks[bank];
+            let amount = native(spec.collateral_usd / token.price, token.decimals);
+            let mut funds = vec![0u64; self.banks.len()];
+            funds[bank] = amount;
+            let user = self.sandbox.user(&funds).map_err(|f| failed("attacker", &f))?;
+            let bank_ref = self.banks[bank];
+            self.sandbox.deposit(&user, &bank_ref, amount).map_err(|f| failed("attacker", &f))?;
+            self.transactions += 3;
+            self.attacker = Some(user);
+        }
+        // Taken out while the attack borrows (an error ends the run anyway), put back after.
+        let user = self.attacker.take().expect("opened above");
+        for symbol in spec.borrow.clone() {
+            let bank = self.scenario.bank_index(&symbol)?;
+            let bank_ref = self.banks[bank];
+            // Everything first; then a binary search between `lo` (known to pass, 0) and `hi`
+            // (known to fail), to 0.01%. A success borrows `amount` and searches the rest again.
+            let mut hi = self.accrued(bank).available_liquidity().unwrap_or(0);
+            let lo = 0u64;
+            let mut amount = hi;
+            let mut limited_by = None;
+            while amount > lo {
+                self.transactions += 1;
+                match self.sandbox.borrow(&user, &bank_ref, amount) {
+                    Ok(_) => {
+                        self.attacker_borrowed_usd += self.usd(bank, amount);
+                        hi -= amount;
+                    }
+                    Err(f) => {
+                        let expected = [
+                            MarginError::InitHealthNegative,
+                            MarginError::NetBorrowLimitExceeded,
+                            MarginError::InsufficientLiquidity,
+                            MarginError::BorrowLimitExceeded,
+                        ];
+                        if !expected.iter().any(|e| f.custom_code() == Some((*e).into())) {
+                            return Err(failed("attacker borrow", &f));
+                        }
+                        limited_by = f.error_name().map(str::to_owned);
+                        hi = amount;
+                    }
+                }
+                if hi - lo <= (hi / 10_000).max(1) {
+                    break;
+                }
+                amount = lo + (hi - lo) / 2;
+            }
+            if let Some(name) = limited_by {
+                *self.attacker_limited_by.entry(name).or_default() += 1;
+            }
+        }
+        self.attacker = Some(user);
+        Ok(())
     }
 
     /// Each keeper withdraws the collateral it seized, sells it into the market model, and repays
@@ -668,6 +774,7 @@ impl<'a> Engine<'a> {
             step: self.step,
             prices: (0..self.banks.len()).map(|b| self.price(b)).collect(),
             exogenous: self.markets.iter().map(|m| m.exogenous[self.step]).collect(),
+            stable_prices: (0..self.banks.len()).map(|b| self.stable_price(b)).collect(),
             liquidations,
             liquidated_debt_usd,
             bankruptcies,
@@ -728,6 +835,8 @@ pub fn bank_config(scenario: &Scenario, index: usize) -> BankConfig {
         deposit_limit_native: u64::MAX,
         borrow_limit_native: u64::MAX,
         deposit_weight_scale_start_quote: (spec.deposit_weight_scale_start_usd * 1e6) as u64,
+        net_borrow_limit_per_window_quote: (spec.net_borrow_limit_usd * 1e6) as u64,
+        net_borrow_limit_window_secs: spec.net_borrow_limit_window_secs,
     }
 }
 
@@ -736,6 +845,14 @@ pub fn quote(price: f64, conf_bps: u32, publish_time: i64) -> Quote {
     let mantissa = (price * 1e8).round().max(1.0) as i64;
     let conf = (mantissa as f64 * conf_bps as f64 / 10_000.0).round() as u64;
     Quote { price: mantissa, conf, exponent: -8, publish_time }
+}
+
+/// The EMA of `ema` as a Pyth account carries it (exponent −8, like [`quote`]).
+pub fn ema_of(ema: &PythEma) -> Ema {
+    Ema {
+        price: (ema.price() * 1e8).round().max(1.0) as i64,
+        conf: (ema.conf() * 1e8).round().max(0.0) as u64,
+    }
 }
 
 /// `tokens` whole tokens in native units (rounded down).

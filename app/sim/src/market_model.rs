@@ -35,6 +35,13 @@ pub fn exogenous_path(start: f64, path: &PricePath, steps: usize, seed: u64) -> 
                 };
                 start * (1.0 - (1.0 - to) * fraction)
             }
+            PricePath::Pump { from_step, steps: length, factor } => {
+                if t > from_step && t <= from_step + length {
+                    start * factor
+                } else {
+                    start
+                }
+            }
             PricePath::Volatility { from_step, steps: length, sigma_pct, drift_pct } => {
                 if t > from_step && t <= from_step + length {
                     let shock = sigma_pct / 100.0 * rng.normal() + drift_pct / 100.0;
@@ -46,6 +53,57 @@ pub fn exogenous_path(start: f64, path: &PricePath, steps: usize, seed: u64) -> 
         prices.push(price.max(start * 1e-6));
     }
     prices
+}
+
+/// Pyth's EMA of one feed, as its oracle account carries it (`ema_price`, `ema_conf`).
+///
+/// Pyth's definition (docs.pyth.network, "EMA Price Aggregation"): a slot-weighted,
+/// inverse-confidence-weighted exponential moving average of the aggregate price and of the
+/// confidence, in which samples one hour old carry half the weight. Each sample of price `p`
+/// and confidence `c` held for `dt` seconds enters with weight `(1 − 2^(−dt/h)) / c` (`h` the
+/// half-life; weight `1 − 2^(−dt/h)` when `c` is 0), and older weights decay by `2^(−dt/h)`:
+///
+/// ```text
+/// ema_price = Σ wᵢ·pᵢ / Σ wᵢ        ema_conf = Σ wᵢ·cᵢ / Σ wᵢ
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PythEma {
+    weighted_price: f64,
+    weighted_conf: f64,
+    weight: f64,
+}
+
+impl PythEma {
+    /// A feed that has been at `price` ± `conf` forever.
+    pub fn steady(price: f64, conf: f64) -> Self {
+        let w = Self::sample_weight(conf);
+        Self { weighted_price: price * w, weighted_conf: conf * w, weight: w }
+    }
+
+    fn sample_weight(conf: f64) -> f64 {
+        if conf > 0.0 {
+            1.0 / conf
+        } else {
+            1.0
+        }
+    }
+
+    /// Folds in `dt_secs` of the feed at `price` ± `conf`.
+    pub fn update(&mut self, price: f64, conf: f64, dt_secs: f64, half_life_secs: f64) {
+        let decay = 0.5f64.powf(dt_secs / half_life_secs);
+        let w = (1.0 - decay) * Self::sample_weight(conf);
+        self.weighted_price = decay * self.weighted_price + w * price;
+        self.weighted_conf = decay * self.weighted_conf + w * conf;
+        self.weight = decay * self.weight + w;
+    }
+
+    pub fn price(&self) -> f64 {
+        self.weighted_price / self.weight
+    }
+
+    pub fn conf(&self) -> f64 {
+        self.weighted_conf / self.weight
+    }
 }
 
 /// One asset's market: its exogenous path and the impact of what is sold into it.
@@ -146,6 +204,31 @@ mod tests {
         let mut off = AssetMarket::new(path, shallow, false);
         off.sell(1, 1_000.0);
         assert_eq!(off.price(1), 100.0);
+    }
+
+    #[test]
+    fn the_ema_follows_pyths_definition() {
+        // Constant confidence: a plain EMA with a one-hour half-life. An hour at 2 from 1: 1.5.
+        let mut ema = PythEma::steady(1.0, 0.0);
+        for _ in 0..60 {
+            ema.update(2.0, 0.0, 60.0, 3_600.0);
+        }
+        assert!((ema.price() - 1.5).abs() < 1e-9);
+        // Confidence proportional to the price (a fixed bps): a 5× pump's samples weigh 5× less.
+        // Five minutes at 5×: weight on the new samples (1 − 2^(−1/12)) / 5.
+        let mut ema = PythEma::steady(1.0, 0.01);
+        for _ in 0..5 {
+            ema.update(5.0, 0.05, 60.0, 3_600.0);
+        }
+        let fresh = 1.0 - 0.5f64.powf(300.0 / 3_600.0);
+        let expected =
+            ((1.0 - fresh) / 0.01 + fresh * 5.0 / 0.05) / ((1.0 - fresh) / 0.01 + fresh / 0.05);
+        assert!((ema.price() - expected).abs() < 1e-9);
+        assert!(ema.price() < 1.05, "a five-minute pump moves the EMA by under 5%");
+        assert_eq!(
+            exogenous_path(1.0, &PricePath::Pump { from_step: 1, steps: 2, factor: 5.0 }, 4, 1),
+            vec![1.0, 1.0, 5.0, 5.0, 1.0]
+        );
     }
 
     #[test]

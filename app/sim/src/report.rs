@@ -117,8 +117,16 @@ pub fn summary(scenario: &Scenario, with: &RunResult, without: &RunResult) -> St
             format!("{:.3}", b.worst_health_p5),
         ),
     ];
-    for (name, x, y) in rows {
+    for (name, x, y) in rows.into_iter().chain(attack_rows(scenario, with, without)) {
         let _ = writeln!(out, "  {name:<34} {x:>16} {y:>16}");
+    }
+    if scenario.attacker.is_some() {
+        let _ = writeln!(out, "  defences: {}", defences(scenario));
+        for (run, name) in [(with, "with feedback"), (without, "without")] {
+            let limits: Vec<String> =
+                run.attacker_limited_by.iter().map(|(e, n)| format!("{e} {n}x")).collect();
+            let _ = writeln!(out, "  attacker's borrows cut short ({name}): {}", limits.join(", "));
+        }
     }
     for (symbol, exo, real, ratio) in amplification(scenario, with) {
         if exo > 0.0 {
@@ -151,6 +159,53 @@ pub fn summary(scenario: &Scenario, with: &RunResult, without: &RunResult) -> St
         with.invariant_checks
     );
     out
+}
+
+/// The attack's rows (scenarios with an attacker): what it borrowed, the loss (bad debt before
+/// insurance), and the insurance funds at the start.
+fn attack_rows(
+    scenario: &Scenario,
+    with: &RunResult,
+    without: &RunResult,
+) -> Vec<(&'static str, String, String)> {
+    if scenario.attacker.is_none() {
+        return Vec::new();
+    }
+    let (a, b) = (totals(with), totals(without));
+    let insurance: f64 = scenario.banks.iter().map(|b| b.insurance_usd).sum();
+    vec![
+        ("attacker borrowed", usd(with.attacker_borrowed_usd), usd(without.attacker_borrowed_usd)),
+        (
+            "loss (insurance + shared)",
+            usd(a.insurance_paid_usd + a.bad_debt_usd),
+            usd(b.insurance_paid_usd + b.bad_debt_usd),
+        ),
+        ("insurance funds at the start", usd(insurance), usd(insurance)),
+    ]
+}
+
+/// Which oracle-manipulation defences a scenario runs with.
+pub fn defences(scenario: &Scenario) -> String {
+    let stable = match scenario.stable_price {
+        Some(s) => format!("stable price = Pyth's EMA (half-life {} s)", s.half_life_secs),
+        None => "no stable price (EMA = oracle)".to_owned(),
+    };
+    let limits: Vec<String> = scenario
+        .banks
+        .iter()
+        .filter(|b| b.net_borrow_limit_usd > 0.0)
+        .map(|b| {
+            format!(
+                "{} {} per {} s",
+                b.symbol,
+                usd(b.net_borrow_limit_usd),
+                b.net_borrow_limit_window_secs
+            )
+        })
+        .collect();
+    let limits =
+        if limits.is_empty() { "no net borrow limit".to_owned() } else { limits.join(", ") };
+    format!("{stable}; net borrow limits: {limits}")
 }
 
 /// Writes `report.md`, `metrics.csv` and `charts/*.svg` into `dir`.
@@ -247,6 +302,12 @@ fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> Strin
         "| worst 5th-percentile health ratio | {:.3} | {:.3} |",
         a.worst_health_p5, b.worst_health_p5
     );
+    for (name, x, y) in attack_rows(scenario, with, without) {
+        let _ = writeln!(out, "| {name} | {x} | {y} |");
+    }
+    if scenario.attacker.is_some() {
+        let _ = writeln!(out, "\nDefences: {}.", defences(scenario));
+    }
     let _ = writeln!(
         out,
         "| most accounts left liquidatable after a round | {} | {} |",
@@ -388,6 +449,14 @@ fn charts(dir: &Path, scenario: &Scenario, with: &RunResult, without: &RunResult
             color,
             dashed: true,
         });
+        if scenario.stable_price.is_some() {
+            price_series.push(Series {
+                name: format!("{} stable price (EMA), with feedback", spec.symbol),
+                points: points(with, |m| m.stable_prices[b] / spec.price),
+                color: PALETTE[(b + 3) % PALETTE.len()],
+                dashed: false,
+            });
+        }
     }
     line_chart(
         &dir.join("price.svg"),

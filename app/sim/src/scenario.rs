@@ -26,6 +26,41 @@ pub struct Scenario {
     pub keepers: KeeperSpec,
     #[serde(default)]
     pub open_interest_collapse: Option<OpenInterestCollapse>,
+    /// Oracle accounts carry Pyth's EMA as the stable price (else the EMA equals the price).
+    #[serde(default)]
+    pub stable_price: Option<StablePrice>,
+    /// A Mango-v3-style attacker: deposits a token and borrows all it can in other banks.
+    #[serde(default)]
+    pub attacker: Option<Attacker>,
+}
+
+/// How the oracle writer computes the EMA it publishes next to each price: Pyth's definition,
+/// an inverse-confidence-weighted exponential moving average of the price (and of the
+/// confidence), whose samples `half_life_secs` old carry half the weight (docs/STRESS.md,
+/// "oracle-pump").
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StablePrice {
+    #[serde(default = "default_half_life")]
+    pub half_life_secs: f64,
+}
+
+fn default_half_life() -> f64 {
+    3_600.0
+}
+
+/// The attacker of the `oracle-pump` scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attacker {
+    /// The token deposited (by symbol) and how much, in dollars at its starting price.
+    pub collateral: String,
+    pub collateral_usd: f64,
+    /// The banks it borrows from, each as much as the program lets it, at every step from
+    /// `from_step` to `until_step` (inclusive).
+    pub borrow: Vec<String>,
+    pub from_step: usize,
+    pub until_step: usize,
 }
 
 fn default_seed() -> u64 {
@@ -97,6 +132,11 @@ pub struct BankSpec {
     /// Size-aware init asset weight threshold, dollars (0 = off).
     #[serde(default)]
     pub deposit_weight_scale_start_usd: f64,
+    /// Net borrow limit per window, dollars (0 = off), and the window length in seconds.
+    #[serde(default)]
+    pub net_borrow_limit_usd: f64,
+    #[serde(default = "default_net_borrow_window")]
+    pub net_borrow_limit_window_secs: u64,
     #[serde(default)]
     pub interest: InterestCurve,
     /// Lenders' deposits at the start, dollars: the liquidity borrowers draw on.
@@ -105,6 +145,10 @@ pub struct BankSpec {
     pub market: MarketDepth,
     #[serde(default)]
     pub path: PricePath,
+}
+
+fn default_net_borrow_window() -> u64 {
+    3_600
 }
 
 fn default_oracle() -> OracleFormat {
@@ -158,6 +202,9 @@ pub enum PricePath {
     /// A stablecoin depeg: down to `to` (e.g. 0.9 of the peg) between `from_step` and
     /// `bottom_step`, back to the peg by `recover_step`.
     Depeg { to: f64, from_step: usize, bottom_step: usize, recover_step: usize },
+    /// A pump: `factor` × the start price for `steps` steps from `from_step` (exclusive), then
+    /// back to the start price.
+    Pump { from_step: usize, steps: usize, factor: f64 },
     /// A volatility spike: a seeded random walk with `sigma_pct` per step (and a `drift_pct`
     /// per step) for `steps` steps from `from_step`, then holds.
     Volatility {
@@ -250,6 +297,18 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The scenario without the oracle-manipulation defences: the oracle writer publishes an
+    /// EMA equal to the price (the stable price then never differs from the oracle) and no
+    /// bank has a net borrow limit.
+    pub fn without_defences(&self) -> Self {
+        let mut scenario = self.clone();
+        scenario.stable_price = None;
+        for bank in &mut scenario.banks {
+            bank.net_borrow_limit_usd = 0.0;
+        }
+        scenario
+    }
+
     pub fn bank_index(&self, symbol: &str) -> Result<usize> {
         self.banks
             .iter()
@@ -296,6 +355,23 @@ impl Scenario {
         }
         if self.keepers.count == 0 {
             bail!("at least one keeper");
+        }
+        if let Some(attacker) = &self.attacker {
+            self.bank_index(&attacker.collateral)?;
+            for symbol in &attacker.borrow {
+                if *symbol == attacker.collateral {
+                    bail!("the attacker cannot borrow its collateral asset");
+                }
+                self.bank_index(symbol)?;
+            }
+            if attacker.from_step == 0 || attacker.from_step > attacker.until_step {
+                bail!("the attacker acts from a step >= 1 to a later or equal one");
+            }
+        }
+        if let Some(stable) = &self.stable_price {
+            if stable.half_life_secs.is_nan() || stable.half_life_secs <= 0.0 {
+                bail!("stable_price.half_life_secs must be > 0");
+            }
         }
         if let Some(symbol) = &self.keepers.collateral {
             self.bank_index(symbol)?;

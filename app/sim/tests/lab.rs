@@ -37,7 +37,14 @@ fn every_bundled_scenario_parses() {
     names.sort();
     assert_eq!(
         names,
-        ["bleed-and-spike", "crash-30pct", "oi-collapse", "usdc-depeg", "whale-unwind"]
+        [
+            "bleed-and-spike",
+            "crash-30pct",
+            "oi-collapse",
+            "oracle-pump",
+            "usdc-depeg",
+            "whale-unwind"
+        ]
     );
 }
 

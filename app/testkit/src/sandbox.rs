@@ -60,6 +60,8 @@ pub fn bank_config_with_fees(
         deposit_limit_native: u64::MAX,
         borrow_limit_native: u64::MAX,
         deposit_weight_scale_start_quote: 0,
+        net_borrow_limit_per_window_quote: 0,
+        net_borrow_limit_window_secs: 0,
     }
 }
 
@@ -158,7 +160,8 @@ impl Sandbox {
         *self.banks.get(index as usize).expect("a bank of this sandbox")
     }
 
-    /// Writes an oracle account in its real format (`valid`: fully verified / trading).
+    /// Writes an oracle account in its real format (`valid`: fully verified / trading), its EMA
+    /// equal to the price.
     pub fn write_oracle(
         &mut self,
         kind: OracleKind,
@@ -167,13 +170,26 @@ impl Sandbox {
         quote: Quote,
         valid: bool,
     ) {
+        self.write_oracle_with_ema(kind, oracle, index, quote, pyth::Ema::at(&quote), valid);
+    }
+
+    /// [`Sandbox::write_oracle`] with an EMA (the program's stable price) of its own.
+    pub fn write_oracle_with_ema(
+        &mut self,
+        kind: OracleKind,
+        oracle: Pubkey,
+        index: u16,
+        quote: Quote,
+        ema: pyth::Ema,
+        valid: bool,
+    ) {
         match kind {
             OracleKind::PythPull => {
-                let data = pyth::price_update_v2(feed_id(index), quote, valid);
+                let data = pyth::price_update_v2_with_ema(feed_id(index), quote, ema, valid);
                 self.chain.set_account(oracle, self.receiver_program, data);
             }
             OracleKind::PythLegacy => {
-                let data = pyth::legacy_price_account(quote, valid);
+                let data = pyth::legacy_price_account_with_ema(quote, ema, valid);
                 self.chain.set_account(oracle, self.legacy_program, data);
             }
         }
@@ -183,6 +199,12 @@ impl Sandbox {
     pub fn set_price(&mut self, bank: &BankRef, quote: Quote) {
         let kind = self.bank(bank).oracle_kind().expect("a known oracle kind");
         self.write_oracle(kind, bank.oracle, bank.index, quote, true);
+    }
+
+    /// Writes `quote` and a separate EMA (stable price) into the bank's oracle account.
+    pub fn set_price_with_ema(&mut self, bank: &BankRef, quote: Quote, ema: pyth::Ema) {
+        let kind = self.bank(bank).oracle_kind().expect("a known oracle kind");
+        self.write_oracle_with_ema(kind, bank.oracle, bank.index, quote, ema, true);
     }
 
     /// Republishes every oracle at its current price with the current time.

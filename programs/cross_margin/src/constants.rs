@@ -17,7 +17,7 @@ pub const ACCOUNT_SEED: &[u8] = b"account";
 
 /// Layout versions written into new accounts.
 pub const GROUP_VERSION: u8 = 1;
-pub const BANK_VERSION: u8 = 2;
+pub const BANK_VERSION: u8 = 3;
 pub const ACCOUNT_VERSION: u8 = 1;
 
 /// Position slots per margin account. Every slot can be a deposit or a borrow.

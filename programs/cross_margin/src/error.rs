@@ -151,4 +151,8 @@ pub enum MarginError {
     OraclePublishTimeInFuture,
     #[msg("close_account takes the bank of every position left (worthless deposits), in slot order, and nothing else")]
     CloseAccountBankMismatch,
+    #[msg("The bank's net borrows in this window would exceed its net borrow limit")]
+    NetBorrowLimitExceeded,
+    #[msg("A net borrow limit needs a window length above zero")]
+    InvalidNetBorrowLimit,
 }

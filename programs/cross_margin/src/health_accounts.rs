@@ -7,10 +7,10 @@ use anchor_lang::Discriminator;
 
 use crate::error::MarginError;
 use crate::health::{
-    find_position, AccountTotals, BankRisk, Health, PositionHealth, PositionShares, PricedPosition,
+    find_position, AccountTotals, BankRisk, Health, PositionShares, PricedPosition,
 };
 use crate::oracle::{
-    normalise_last, read_bank_last_raw, read_bank_price_side, OracleAccount, PriceSide,
+    normalise_last_sides, read_bank_last_raw, read_bank_price_sides, OracleAccount, PriceSide,
 };
 use crate::state::{Bank, Group, MarginAccount};
 
@@ -47,7 +47,8 @@ impl HealthReport {
 /// What the caller needs from the health accounts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Breakdown {
-    /// Init and maint totals only (the withdraw/borrow gate, which saves the bookkeeping).
+    /// Init health only (the withdraw/borrow gate and the liquidator's check, which saves the
+    /// bookkeeping and the maint-side prices): `health.maint` is left 0.
     Totals,
     /// Totals plus each position priced at all three prices (the `health` view, liquidation,
     /// write-off), a dust position with an unusable price let through
@@ -132,8 +133,9 @@ pub fn compute_account_health(
             .into());
         }
         if breakdown == Breakdown::Totals {
-            let position_health = position_health(bank, group, oracle_info, now, shares)?;
-            report.health.add(&position_health).map_err(|_| MarginError::MathOverflow)?;
+            let init = init_contribution(bank, group, oracle_info, now, shares)?;
+            report.health.init =
+                report.health.init.checked_add(init).ok_or(MarginError::MathOverflow)?;
             continue;
         }
         // Liquidation and write-off: a dust position with an unusable price does not block them
@@ -187,43 +189,34 @@ fn find_pair(
     Ok(None)
 }
 
-/// What a position contributes, without keeping its risk inputs (the withdraw/borrow gate).
+/// A position's init health contribution, pricing only its init side (one normalisation).
 #[inline(always)]
-fn position_health(
+fn init_contribution(
     bank: &Bank,
     group: &Group,
     oracle_info: &AccountInfo,
     now: i64,
     shares: PositionShares,
-) -> Result<PositionHealth> {
-    let risk = price_position(bank, group, oracle_info, now, shares)?;
-    Ok(risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?)
-}
-
-/// The bank's risk inputs with this position's side priced from its oracle. A position is
-/// priced on one side only: deposits at the asset price, borrows at the liability price; the
-/// other side is never read for it.
-#[inline(always)]
-fn price_position(
-    bank: &Bank,
-    group: &Group,
-    oracle_info: &AccountInfo,
-    now: i64,
-    shares: PositionShares,
-) -> Result<BankRisk> {
+) -> Result<i128> {
     let data = oracle_info.try_borrow_data()?;
     let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
-    let side = match shares {
-        PositionShares::Deposit(_) => PriceSide::Asset,
-        PositionShares::Borrow(_) => PriceSide::Liability,
+    let risk = match shares {
+        PositionShares::Deposit(_) => {
+            let [init] = read_bank_price_sides(bank, group, oracle, now, [PriceSide::InitAsset])?;
+            bank.risk(0, 0, init, 0)
+        }
+        PositionShares::Borrow(_) => {
+            let sides = [PriceSide::InitLiability];
+            let [init] = read_bank_price_sides(bank, group, oracle, now, sides)?;
+            bank.risk(0, 0, 0, init)
+        }
     };
-    let price = read_bank_price_side(bank, group, oracle, now, side)?;
-    let (asset_price, liab_price) = if side == PriceSide::Asset { (price, 0) } else { (0, price) };
-    Ok(bank.risk(asset_price, liab_price).map_err(|_| MarginError::MathOverflow)?)
+    let risk = risk.map_err(|_| MarginError::MathOverflow)?;
+    Ok(risk.init_contribution(shares).map_err(|_| MarginError::MathOverflow)?)
 }
 
 /// A position priced as liquidation and write-off price it, a dust position with an unusable
-/// price let through. Only its own side is normalised, and the oracle price only where a
+/// price let through. Only its own side is normalised (maint and init), and the oracle price only where a
 /// liquidation may exchange it (`exchanged`: a bank the instruction holds) or the dust test needs
 /// it; elsewhere it stays 0.
 fn price_at_last(
@@ -238,15 +231,21 @@ fn price_at_last(
     let data = oracle_info.try_borrow_data()?;
     let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
     let (raw, unusable) = read_bank_last_raw(bank, group, oracle, now)?;
-    let side = match shares {
-        PositionShares::Deposit(_) => PriceSide::Asset,
-        PositionShares::Borrow(_) => PriceSide::Liability,
+    let risk = match shares {
+        PositionShares::Deposit(_) => {
+            let sides = [PriceSide::Asset, PriceSide::InitAsset];
+            let [asset, init] = normalise_last_sides(&raw, bank, sides)?;
+            bank.risk(asset, 0, init, 0)
+        }
+        PositionShares::Borrow(_) => {
+            let sides = [PriceSide::Liability, PriceSide::InitLiability];
+            let [liab, init] = normalise_last_sides(&raw, bank, sides)?;
+            bank.risk(0, liab, 0, init)
+        }
     };
-    let price = normalise_last(&raw, side, bank)?;
-    let (asset_price, liab_price) = if side == PriceSide::Asset { (price, 0) } else { (0, price) };
-    let risk = bank.risk(asset_price, liab_price).map_err(|_| MarginError::MathOverflow)?;
+    let risk = risk.map_err(|_| MarginError::MathOverflow)?;
     let oracle_price = if exchanged || unusable.is_some() {
-        normalise_last(&raw, PriceSide::Mid, bank)?
+        normalise_last_sides(&raw, bank, [PriceSide::Mid])?[0]
     } else {
         0
     };

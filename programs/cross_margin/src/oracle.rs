@@ -22,6 +22,11 @@ pub struct OracleAccount<'a> {
 }
 
 /// A validated price, normalised to Q64.64 quote native units per native token.
+///
+/// The stable price is Pyth's EMA price, carried in the same account (docs/DESIGN.md, "Stable
+/// price"). Init health values deposits at `init_asset_price` and borrows at `init_liab_price`;
+/// maint health and liquidation use `asset_price` and `liab_price`, so liquidations are never
+/// delayed by a stable price that lags a fall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OraclePrice {
     pub price: u128,
@@ -29,10 +34,14 @@ pub struct OraclePrice {
     pub asset_price: u128,
     /// price + k·conf, rounded up: what borrows cost.
     pub liab_price: u128,
+    /// min(price − k·conf, ema − k·ema_conf) (floored at zero), rounded down.
+    pub init_asset_price: u128,
+    /// max(price + k·conf, ema + k·ema_conf), rounded up.
+    pub init_liab_price: u128,
     pub publish_time: i64,
 }
 
-/// The raw Pyth reading before normalisation.
+/// The raw Pyth reading before normalisation. `ema_price` and `ema_conf` share `exponent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawPrice {
     pub price: i64,
@@ -41,6 +50,9 @@ pub struct RawPrice {
     pub publish_time: i64,
     /// Legacy feeds: the aggregate's status is `Trading`. Always true for pull updates.
     pub trading: bool,
+    /// Pyth's exponentially-weighted moving average of the price: the stable price.
+    pub ema_price: i64,
+    pub ema_conf: u64,
 }
 
 /// Reads and validates the bank's oracle at unix time `now`.
@@ -102,7 +114,8 @@ pub fn read_raw(
 /// The fields of a `PriceUpdateV2` the program uses, read in place from its Borsh layout:
 /// discriminator (8 bytes), write_authority (32), verification_level (tag 0 = `Partial` followed
 /// by a `u8`, tag 1 = `Full`), then the price message: feed_id (32), price (i64), conf (u64),
-/// exponent (i32), publish_time (i64), ... Every health check reads one per position, and this
+/// exponent (i32), publish_time (i64), prev_publish_time (i64), ema_price (i64), ema_conf (u64),
+/// ... Every health check reads one per position, and this
 /// costs less than a full Borsh decode of the account; a unit test checks it against the SDK's
 /// own decoder on SDK-serialized accounts.
 struct PullUpdate<'a> {
@@ -122,7 +135,7 @@ impl<'a> PullUpdate<'a> {
             Some(1) => (true, 41),
             _ => return Err(INVALID),
         };
-        let message = data.get(start..start + 60).ok_or(INVALID)?;
+        let message = data.get(start..start + 84).ok_or(INVALID)?;
         let bytes8 = |at: usize| -> [u8; 8] { message[at..at + 8].try_into().unwrap_or_default() };
         Ok(Self {
             fully_verified,
@@ -133,6 +146,8 @@ impl<'a> PullUpdate<'a> {
                 exponent: i32::from_le_bytes(message[48..52].try_into().map_err(|_| INVALID)?),
                 publish_time: i64::from_le_bytes(bytes8(52)),
                 trading: true,
+                ema_price: i64::from_le_bytes(bytes8(68)),
+                ema_conf: u64::from_le_bytes(bytes8(76)),
             },
         })
     }
@@ -145,6 +160,9 @@ fn read_legacy(account: &SolanaPriceAccount) -> core::result::Result<RawPrice, M
         exponent: account.expo,
         publish_time: account.timestamp,
         trading: account.agg.status == PriceStatus::Trading,
+        // Same exponent as the aggregate price (`Rational::val`).
+        ema_price: account.ema_price.val,
+        ema_conf: account.ema_conf.val as u64,
     })
 }
 
@@ -169,6 +187,11 @@ pub enum PriceSide {
     Asset,
     /// price + k·conf, rounded up: what borrows cost.
     Liability,
+    /// min(price − k·conf, ema − k·ema_conf) (floored at zero), rounded down: deposits in init
+    /// health.
+    InitAsset,
+    /// max(price + k·conf, ema + k·ema_conf), rounded up: borrows in init health.
+    InitLiability,
 }
 
 /// Status, age, sign and confidence checks: whether the price is usable. (The account's
@@ -191,7 +214,7 @@ pub fn validate(
     if age < -ORACLE_MAX_FUTURE_SECS {
         return Err(MarginError::OraclePublishTimeInFuture);
     }
-    if raw.price <= 0 {
+    if raw.price <= 0 || raw.ema_price <= 0 {
         return Err(MarginError::OracleNonPositivePrice);
     }
     if raw.conf as u128 * BPS as u128 > raw.price as u128 * max_conf_bps as u128 {
@@ -207,19 +230,60 @@ pub fn normalise(
     conf_multiplier_bps: u32,
     token_decimals: u8,
 ) -> core::result::Result<u128, MarginError> {
-    let price = raw.price as u64;
-    let (mantissa, round) = match side {
-        PriceSide::Mid => (price, Round::Down),
-        PriceSide::Asset | PriceSide::Liability => {
-            let spread = mul_bps(raw.conf, conf_multiplier_bps, Round::Up)
-                .map_err(|_| MarginError::MathOverflow)?;
-            if side == PriceSide::Asset {
-                (price.saturating_sub(spread), Round::Down)
-            } else {
-                (price.checked_add(spread).ok_or(MarginError::MathOverflow)?, Round::Up)
+    let spreads = Spreads::of(raw, conf_multiplier_bps)?;
+    let (mantissa, round) = side_mantissa(raw, side, &spreads)?;
+    to_q64(raw, mantissa, round, token_decimals)
+}
+
+/// k·conf and k·ema_conf, `ceil(conf × k / 10,000)`, computed once per price read.
+struct Spreads {
+    price: u64,
+    ema: u64,
+}
+
+impl Spreads {
+    fn of(raw: &RawPrice, conf_multiplier_bps: u32) -> core::result::Result<Self, MarginError> {
+        let widen = |conf: u64| {
+            if conf_multiplier_bps == BPS {
+                return Ok(conf); // k = 1: exact, and the common case
             }
+            mul_bps(conf, conf_multiplier_bps, Round::Up).map_err(|_| MarginError::MathOverflow)
+        };
+        Ok(Self { price: widen(raw.conf)?, ema: widen(raw.ema_conf)? })
+    }
+}
+
+/// The mantissa of one side of a price (in the oracle's exponent) and its rounding direction.
+fn side_mantissa(
+    raw: &RawPrice,
+    side: PriceSide,
+    spreads: &Spreads,
+) -> core::result::Result<(u64, Round), MarginError> {
+    let price = raw.price as u64;
+    // `validate` checked ema_price > 0; a negative one reads as 0 here, never wraps.
+    let ema = raw.ema_price.max(0) as u64;
+    let above = |p: u64, spread: u64| p.checked_add(spread).ok_or(MarginError::MathOverflow);
+    Ok(match side {
+        PriceSide::Mid => (price, Round::Down),
+        PriceSide::Asset => (price.saturating_sub(spreads.price), Round::Down),
+        PriceSide::Liability => (above(price, spreads.price)?, Round::Up),
+        PriceSide::InitAsset => {
+            let stable = ema.saturating_sub(spreads.ema);
+            (price.saturating_sub(spreads.price).min(stable), Round::Down)
         }
-    };
+        PriceSide::InitLiability => {
+            (above(price, spreads.price)?.max(above(ema, spreads.ema)?), Round::Up)
+        }
+    })
+}
+
+/// `mantissa × 10^(exponent + 6 − token_decimals)` as Q64.64, rounded as asked.
+fn to_q64(
+    raw: &RawPrice,
+    mantissa: u64,
+    round: Round,
+    token_decimals: u8,
+) -> core::result::Result<u128, MarginError> {
     // Checked: the exponent is the oracle's, and an extreme one must fail, not panic.
     let exponent = raw
         .exponent
@@ -243,26 +307,50 @@ pub fn validate_and_normalise(
         price: side(PriceSide::Mid)?,
         asset_price: side(PriceSide::Asset)?,
         liab_price: side(PriceSide::Liability)?,
+        init_asset_price: side(PriceSide::InitAsset)?,
+        init_liab_price: side(PriceSide::InitLiability)?,
         publish_time: raw.publish_time,
     })
 }
 
-/// Reads, validates and normalises only the side of the bank's price a caller needs (the
-/// health check prices each position on one side only).
-pub fn read_bank_price_side(
+/// Reads, validates and normalises only the sides of the bank's price a caller needs (the
+/// health check prices each position on its own side only), in the order asked.
+pub fn read_bank_price_sides<const N: usize>(
     bank: &Bank,
     group: &Group,
     oracle: OracleAccount,
     now: i64,
-    side: PriceSide,
-) -> core::result::Result<u128, MarginError> {
+    sides: [PriceSide; N],
+) -> core::result::Result<[u128; N], MarginError> {
     if *oracle.key != bank.oracle {
         return Err(MarginError::OracleAccountMismatch);
     }
     let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
     let raw = read_raw(kind, group, &bank.config.oracle_feed_id, oracle)?;
     validate(&raw, now, bank.config.oracle_max_age_secs, bank.config.oracle_max_conf_bps)?;
-    normalise(&raw, side, bank.config.oracle_conf_multiplier_bps, bank.decimals)
+    normalise_sides(&raw, bank, sides)
+}
+
+/// The sides of a price a caller needs, in the order asked, with the bank's settings.
+pub fn normalise_sides<const N: usize>(
+    raw: &RawPrice,
+    bank: &Bank,
+    sides: [PriceSide; N],
+) -> core::result::Result<[u128; N], MarginError> {
+    let mut prices = [0; N];
+    // A side whose mantissa and rounding equal the previous one's (the stable price is not the
+    // worse one) reuses its value instead of normalising again.
+    let mut previous: Option<(u64, Round, u128)> = None;
+    let spreads = Spreads::of(raw, bank.config.oracle_conf_multiplier_bps)?;
+    for (price, side) in prices.iter_mut().zip(sides) {
+        let (mantissa, round) = side_mantissa(raw, side, &spreads)?;
+        *price = match previous {
+            Some((m, r, value)) if m == mantissa && r == round => value,
+            _ => to_q64(raw, mantissa, round, bank.decimals)?,
+        };
+        previous = Some((mantissa, round, *price));
+    }
+    Ok(prices)
 }
 
 /// A bank's price as liquidation and write-off read it (finding M-2): the account's identity
@@ -290,13 +378,18 @@ pub fn read_bank_last_price(
     oracle: OracleAccount,
     now: i64,
 ) -> core::result::Result<LastPrice, MarginError> {
+    use PriceSide::*;
     let (raw, unusable) = read_bank_last_raw(bank, group, oracle, now)?;
-    let side = |side| normalise_last(&raw, side, bank);
+    let [price, asset_price, liab_price, init_asset_price, init_liab_price] =
+        normalise_last_sides(&raw, bank, [Mid, Asset, Liability, InitAsset, InitLiability])?;
+    let publish_time = raw.publish_time;
     let price = OraclePrice {
-        price: side(PriceSide::Mid)?,
-        asset_price: side(PriceSide::Asset)?,
-        liab_price: side(PriceSide::Liability)?,
-        publish_time: raw.publish_time,
+        price,
+        asset_price,
+        liab_price,
+        init_asset_price,
+        init_liab_price,
+        publish_time,
     };
     Ok(LastPrice { price, unusable })
 }
@@ -318,16 +411,17 @@ pub fn read_bank_last_raw(
     Ok((raw, validate(&raw, now, c.oracle_max_age_secs, c.oracle_max_conf_bps).err()))
 }
 
-/// One side of a last price with the bank's settings; 0 when the price is not positive.
-pub fn normalise_last(
+/// Sides of a last price with the bank's settings ([`normalise_sides`]); all 0 when the price is
+/// not positive.
+pub fn normalise_last_sides<const N: usize>(
     raw: &RawPrice,
-    side: PriceSide,
     bank: &Bank,
-) -> core::result::Result<u128, MarginError> {
+    sides: [PriceSide; N],
+) -> core::result::Result<[u128; N], MarginError> {
     if raw.price <= 0 {
-        return Ok(0);
+        return Ok([0; N]);
     }
-    normalise(raw, side, bank.config.oracle_conf_multiplier_bps, bank.decimals)
+    normalise_sides(raw, bank, sides)
 }
 
 #[cfg(test)]
@@ -336,7 +430,15 @@ mod tests {
     use crate::math::ONE_Q64;
 
     fn raw(price: i64, conf: u64, exponent: i32, publish_time: i64) -> RawPrice {
-        RawPrice { price, conf, exponent, publish_time, trading: true }
+        RawPrice {
+            price,
+            conf,
+            exponent,
+            publish_time,
+            trading: true,
+            ema_price: price,
+            ema_conf: conf,
+        }
     }
 
     #[test]
@@ -356,8 +458,8 @@ mod tests {
                     exponent: -8,
                     publish_time: 1_800_000_123,
                     prev_publish_time: 1_800_000_122,
-                    ema_price: 5,
-                    ema_conf: 6,
+                    ema_price: 5_555,
+                    ema_conf: 66,
                 },
                 posted_slot: 77,
             };
@@ -371,6 +473,12 @@ mod tests {
             assert_eq!(parsed.price.conf, decoded.price_message.conf);
             assert_eq!(parsed.price.exponent, decoded.price_message.exponent);
             assert_eq!(parsed.price.publish_time, decoded.price_message.publish_time);
+            assert_eq!(parsed.price.ema_price, decoded.price_message.ema_price);
+            assert_eq!(parsed.price.ema_conf, decoded.price_message.ema_conf);
+            // The EMA fields end at byte start + 84: one byte less is refused.
+            let start = if fully { 41 } else { 42 };
+            assert!(PullUpdate::parse(&data[..start + 84]).is_ok());
+            assert!(PullUpdate::parse(&data[..start + 83]).is_err());
             // Truncated or foreign data is refused, never read past its end.
             assert!(PullUpdate::parse(&data[..90]).is_err());
             assert!(PullUpdate::parse(&data[1..]).is_err());
@@ -405,6 +513,36 @@ mod tests {
         assert_eq!(
             crate::math::mul_q64(8_000_000_000, p.asset_price, Round::Down),
             Ok(1_000_000_000)
+        );
+    }
+
+    #[test]
+    fn init_sides_take_the_worse_of_oracle_and_ema() {
+        // SOL pumped to $625 ± $5 while its EMA is $125 ± $1, k = 1 (expo −2, 9 decimals).
+        let pumped = RawPrice { ema_price: 12_500, ema_conf: 100, ..raw(62_500, 500, -2, 0) };
+        let p = validate_and_normalise(pumped, 0, 60, 500, 10_000, 9).unwrap();
+        let usd = |q64| crate::math::mul_q64(1_000_000_000, q64, Round::Down).unwrap();
+        // 0.62 per lamport is inexact in binary: the asset side rounds down.
+        assert_eq!((usd(p.price), usd(p.asset_price)), (625_000_000, 619_999_999));
+        assert_eq!(usd(p.init_asset_price), 123_999_999); // min: EMA − conf = $124
+        assert_eq!(usd(p.init_liab_price), usd(p.liab_price)); // max: the oracle's $630
+                                                               // Dumped: oracle $125 ± $1, EMA $625 ± $5: borrows cost the EMA's $630 in init.
+        let dumped = RawPrice { ema_price: 62_500, ema_conf: 500, ..raw(12_500, 100, -2, 0) };
+        let p = validate_and_normalise(dumped, 0, 60, 500, 10_000, 9).unwrap();
+        assert_eq!(usd(p.init_asset_price), usd(p.asset_price)); // the oracle's $124
+        assert_eq!(
+            crate::math::mul_q64(1_000_000_000, p.init_liab_price, Round::Up),
+            Ok(630_000_001) // 0.63 is inexact: the liability side rounds up
+        );
+        assert_eq!(
+            crate::math::mul_q64(1_000_000_000, p.liab_price, Round::Up),
+            Ok(126_000_001) // maint keeps the oracle's $126
+        );
+        // A non-positive EMA is refused like a non-positive price.
+        let broken = RawPrice { ema_price: 0, ..raw(12_500, 100, -2, 0) };
+        assert_eq!(
+            validate_and_normalise(broken, 0, 60, 500, 10_000, 9),
+            Err(MarginError::OracleNonPositivePrice)
         );
     }
 

@@ -155,7 +155,7 @@ impl World {
             let shares = p.shares().expect("active");
             let last = price_of(i)?;
             let price = last.price;
-            let risk = banks[i].risk(price.asset_price, price.liab_price).map_err(overflow)?;
+            let risk = banks[i].risk_at(&price).map_err(overflow)?;
             let mut health = risk.position_health(shares).map_err(overflow)?;
             if let Some(error) = last.unusable {
                 let dust = dust.ok_or(error)?;

@@ -69,6 +69,8 @@ export function bankConfig(kind: OracleKind, index: number, weights: [number, nu
     depositLimitNative: U64_MAX,
     borrowLimitNative: U64_MAX,
     depositWeightScaleStartQuote: 0n,
+    netBorrowLimitPerWindowQuote: 0n,
+    netBorrowLimitWindowSecs: 0n,
   };
 }
 

@@ -7,9 +7,11 @@
 //! ```text
 //! health = Σ floor(asset_value × asset_weight) − Σ ceil(liab_value × liab_weight)
 //! ```
-//! in quote native units (micro-USD), for the init and maint weights. Asset values use the
+//! in quote native units (micro-USD), for the init and maint weights. Maint asset values use the
 //! bank's conservative asset price (oracle price − k·conf) and liability values its liability
-//! price (oracle price + k·conf). Deposits convert shares to tokens rounding down, borrows
+//! price (oracle price + k·conf). Init values use the stable-price sides instead:
+//! min(price − k·conf, ema − k·ema_conf) for assets and max(price + k·conf, ema + k·ema_conf)
+//! for liabilities (docs/DESIGN.md, "Stable price"). Deposits convert shares to tokens rounding down, borrows
 //! rounding up. An account is liquidatable iff its maint health is < 0.
 
 use crate::error::MarginError;
@@ -28,6 +30,10 @@ pub struct BankRisk {
     pub asset_price: u128,
     /// Conservative price for borrows (oracle price + k·conf).
     pub liab_price: u128,
+    /// Init health's price for deposits: min(asset price, stable ema − k·ema_conf).
+    pub init_asset_price: u128,
+    /// Init health's price for borrows: max(liab price, stable ema + k·ema_conf).
+    pub init_liab_price: u128,
     pub init_asset_weight_bps: u32,
     pub maint_asset_weight_bps: u32,
     pub init_liab_weight_bps: u32,
@@ -91,14 +97,14 @@ impl BankRisk {
     }
 
     /// The init asset weight after the size-aware scaling: unchanged while the bank's deposits
-    /// (at the asset price, rounded up) are worth at most `start`, otherwise
-    /// `floor(weight × start / deposits_value)`, truncated to whole bps.
+    /// (at the init asset price, rounded up, as Mango v4 does) are worth at most `start`,
+    /// otherwise `floor(weight × start / deposits_value)`, truncated to whole bps.
     pub fn scaled_init_asset_weight_bps(&self) -> MathResult<u32> {
         let start = self.deposit_weight_scale_start_quote;
         if start == 0 {
             return Ok(self.init_asset_weight_bps);
         }
-        let deposits_value = mul_q64(self.total_deposits_native, self.asset_price, Round::Up)?;
+        let deposits_value = mul_q64(self.total_deposits_native, self.init_asset_price, Round::Up)?;
         if deposits_value <= start {
             return Ok(self.init_asset_weight_bps);
         }
@@ -108,18 +114,18 @@ impl BankRisk {
         Ok(scaled as u32)
     }
 
-    /// What a position in this bank contributes to health.
+    /// What a position in this bank contributes to health. `value` and `maint` use the asset or
+    /// liability price, `init` the init price of the same side.
     pub fn position_health(&self, position: PositionShares) -> MathResult<PositionHealth> {
         match position {
             PositionShares::Deposit(shares) => {
                 let native = self.deposit_native(shares)?;
                 let value = mul_q64(native, self.asset_price, Round::Down)?;
-                let init_weight = self.scaled_init_asset_weight_bps()?;
                 Ok(PositionHealth {
                     native,
                     is_liability: false,
                     value,
-                    init: mul_bps(value, init_weight, Round::Down)? as i128,
+                    init: self.init_contribution_of(native, false)?,
                     maint: mul_bps(value, self.maint_asset_weight_bps, Round::Down)? as i128,
                 })
             }
@@ -130,10 +136,35 @@ impl BankRisk {
                     native,
                     is_liability: true,
                     value,
-                    init: -(mul_bps(value, self.init_liab_weight_bps, Round::Up)? as i128),
+                    init: self.init_contribution_of(native, true)?,
                     maint: -(mul_bps(value, self.maint_liab_weight_bps, Round::Up)? as i128),
                 })
             }
+        }
+    }
+
+    /// A position's init health contribution alone (the withdraw/borrow gate needs nothing
+    /// else): deposits floor(floor(native × init asset price) × scaled init asset weight),
+    /// borrows −ceil(ceil(native × init liab price) × init liab weight).
+    pub fn init_contribution(&self, position: PositionShares) -> MathResult<i128> {
+        match position {
+            PositionShares::Deposit(shares) => {
+                self.init_contribution_of(self.deposit_native(shares)?, false)
+            }
+            PositionShares::Borrow(shares) => {
+                self.init_contribution_of(self.borrow_native(shares)?, true)
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn init_contribution_of(&self, native: u64, is_liability: bool) -> MathResult<i128> {
+        if is_liability {
+            let value = mul_q64(native, self.init_liab_price, Round::Up)?;
+            Ok(-(mul_bps(value, self.init_liab_weight_bps, Round::Up)? as i128))
+        } else {
+            let value = mul_q64(native, self.init_asset_price, Round::Down)?;
+            Ok(mul_bps(value, self.scaled_init_asset_weight_bps()?, Round::Down)? as i128)
         }
     }
 }

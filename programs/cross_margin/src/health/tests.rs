@@ -11,6 +11,8 @@ const USDC: BankRisk = BankRisk {
     oracle_price: ONE_Q64,
     asset_price: ONE_Q64, // $1 = 1 micro-USD per micro-USDC
     liab_price: ONE_Q64,
+    init_asset_price: ONE_Q64,
+    init_liab_price: ONE_Q64,
     init_asset_weight_bps: 9_500,
     maint_asset_weight_bps: 9_800,
     init_liab_weight_bps: 10_500,
@@ -25,6 +27,8 @@ const SOL: BankRisk = BankRisk {
     oracle_price: ONE_Q64 / 8,
     asset_price: ONE_Q64 / 8, // $125 = 125e6 micro-USD per 1e9 lamports
     liab_price: ONE_Q64 / 8,
+    init_asset_price: ONE_Q64 / 8,
+    init_liab_price: ONE_Q64 / 8,
     init_asset_weight_bps: 8_000,
     maint_asset_weight_bps: 9_000,
     init_liab_weight_bps: 12_000,
@@ -94,6 +98,32 @@ fn asset_and_liability_prices_are_used_on_their_own_side() {
     // 0.12 and 0.13 are not exact in binary: the asset value rounds down, the liability up.
     assert_eq!(deposit.value, 119_999_999);
     assert_eq!(borrow.value, 130_000_000);
+}
+
+#[test]
+fn init_health_uses_the_stable_price_and_maint_the_oracle() {
+    // A pumped SOL: oracle $625 (5/8 per lamport), stable (EMA) $125. Init values the deposit at
+    // min = $125, maint at the oracle's $625; a borrow of it costs max = $625 in both.
+    let pumped = BankRisk {
+        asset_price: ONE_Q64 * 5 / 8,
+        liab_price: ONE_Q64 * 5 / 8,
+        init_asset_price: ONE_Q64 / 8,
+        init_liab_price: ONE_Q64 * 5 / 8,
+        ..SOL
+    };
+    let deposit = pumped.position_health(PositionShares::Deposit(10_000_000_000)).unwrap();
+    assert_eq!(deposit.value, 6_250_000_000); // at the oracle
+    assert_eq!(deposit.maint, 5_625_000_000); // 6,250 × 0.90
+    assert_eq!(deposit.init, 1_000_000_000); // 1,250 × 0.80: the stable price
+    assert_eq!(pumped.init_contribution(PositionShares::Deposit(10_000_000_000)), Ok(deposit.init));
+    // A dumped SOL: oracle $125, stable $625. A borrow of it costs the stable $625 in init
+    // health, the oracle's $125 in maint health.
+    let dumped = BankRisk { init_liab_price: ONE_Q64 * 5 / 8, ..SOL };
+    let borrow = dumped.position_health(PositionShares::Borrow(1_000_000_000)).unwrap();
+    assert_eq!(borrow.value, 125_000_000);
+    assert_eq!(borrow.maint, -137_500_000); // 125 × 1.10
+    assert_eq!(borrow.init, -750_000_000); // 625 × 1.20
+    assert_eq!(dumped.init_contribution(PositionShares::Borrow(1_000_000_000)), Ok(borrow.init));
 }
 
 #[test]

@@ -3,7 +3,9 @@ use anchor_lang::prelude::*;
 use crate::error::MarginError;
 use crate::events::MovementKind;
 use crate::instructions::bank_transfer::{pay_out, BankTransfer};
+use crate::oracle::{read_bank_price_sides, OracleAccount, PriceSide};
 use crate::positions;
+use crate::state::{Bank, Group};
 
 /// Borrows `amount` native tokens from this bank. Afterwards the account's init health must be
 /// at least 0 at fresh prices: remaining accounts are `(bank, oracle)` for every active position
@@ -24,6 +26,10 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
         require!(account.bankrupt == 0, MarginError::AccountBankrupt);
         let liquidity = bank.available_liquidity().map_err(|_| MarginError::MathOverflow)?;
         require_gte!(liquidity, amount, MarginError::InsufficientLiquidity);
+        if bank.net_borrow_limit_enabled() {
+            let price = net_borrow_price(&ctx, &group, &bank, now)?;
+            bank.record_net_borrow(amount, price, now)?;
+        }
         let had_position = account.find(bank.bank_index).is_some();
         positions::borrow(&mut account, &mut bank, amount)?;
         account.note_if_opened(bank.bank_index, had_position, Clock::get()?.slot);
@@ -34,4 +40,26 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     };
 
     pay_out(&ctx, &group, &bank, now, MovementKind::Borrow, amount)
+}
+
+/// The borrowed bank's init liability price, max(price + k·conf, ema + k·ema_conf), from its
+/// oracle among the health accounts (the borrow's own position is one of them): what the net
+/// borrow limit values the window's borrows at.
+fn net_borrow_price(
+    ctx: &Context<BankTransfer>,
+    group: &Group,
+    bank: &Bank,
+    now: i64,
+) -> Result<u128> {
+    let oracle_info = ctx
+        .remaining_accounts
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .find(|a| *a.key == bank.oracle)
+        .ok_or(MarginError::HealthAccountsMissing)?;
+    let data = oracle_info.try_borrow_data()?;
+    let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
+    let [price] = read_bank_price_sides(bank, group, oracle, now, [PriceSide::InitLiability])?;
+    Ok(price)
 }

@@ -12,9 +12,11 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     ctx.accounts.require_wallet_balance(amount)?;
 
     let mut bank = ctx.accounts.bank.load_mut()?;
-    bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
+    let now = Clock::get()?.unix_timestamp;
+    bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
     let mut account = ctx.accounts.account.load_mut()?;
     positions::repay(&mut account, &mut bank, amount)?;
+    bank.record_net_repay(amount, now);
     account.clear_flags_if_debt_free();
     ctx.accounts.transfer_in(amount, bank.decimals)?;
 

@@ -231,10 +231,14 @@ mod tests {
             .active_positions()
             .map(|p| {
                 let risk = match p.bank_index {
-                    USDC => BankRisk { oracle_price: ONE_Q64, ..usdc.risk(0, ONE_Q64).unwrap() },
-                    _ => {
-                        BankRisk { oracle_price: ONE_Q64 / 8, ..sol.risk(ONE_Q64 / 8, 0).unwrap() }
-                    }
+                    USDC => BankRisk {
+                        oracle_price: ONE_Q64,
+                        ..usdc.risk(0, ONE_Q64, 0, ONE_Q64).unwrap()
+                    },
+                    _ => BankRisk {
+                        oracle_price: ONE_Q64 / 8,
+                        ..sol.risk(ONE_Q64 / 8, 0, ONE_Q64 / 8, 0).unwrap()
+                    },
                 };
                 PricedPosition::new(p.bank_index, risk, p.shares().unwrap()).unwrap()
             })

@@ -31,7 +31,8 @@ impl OracleKind {
 /// in [`Bank::config`]. Weights, fees and rates are in bps (10_000 = 1.0; rates are APRs).
 ///
 /// Plain old data with explicit padding, so the same bytes are its Borsh encoding (the
-/// instruction argument) and its in-account layout: 112 bytes, 8-byte aligned.
+/// instruction argument) and its in-account layout: 128 bytes, 8-byte aligned (v3 appended the
+/// net borrow limit, offsets 112 and 120).
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -42,6 +43,8 @@ impl OracleKind {
 /// | 88 | 8 | deposit_limit_native |
 /// | 96 | 8 | borrow_limit_native |
 /// | 104 | 8 | deposit_weight_scale_start_quote |
+/// | 112 | 8 | net_borrow_limit_per_window_quote |
+/// | 120 | 8 | net_borrow_limit_window_secs |
 #[derive(
     AnchorSerialize,
     AnchorDeserialize,
@@ -84,9 +87,15 @@ pub struct BankConfig {
     /// Above this deposit value (quote native) the init asset weight shrinks to
     /// `floor(weight × start / deposits_value)` whole bps. 0 = off.
     pub deposit_weight_scale_start_quote: u64,
+    /// Net borrow limit (Mango v4's): the bank's borrows minus repays within one window, valued
+    /// at the init liability price, may not exceed this (quote native units). 0 = off.
+    pub net_borrow_limit_per_window_quote: u64,
+    /// Length of the net borrow window, seconds; windows start at multiples of it (unix time).
+    /// Must be above 0 when the limit is on.
+    pub net_borrow_limit_window_secs: u64,
 }
 
-const _: () = assert!(core::mem::size_of::<BankConfig>() == 112);
+const _: () = assert!(core::mem::size_of::<BankConfig>() == 128);
 const _: () = assert!(core::mem::align_of::<BankConfig>() == 8);
 
 /// Highest liability weight accepted (5.0).
@@ -136,6 +145,10 @@ impl BankConfig {
                 && self.max_rate_bps <= MAX_RATE_BPS,
             MarginError::InvalidInterestCurve
         );
+        require!(
+            self.net_borrow_limit_per_window_quote == 0 || self.net_borrow_limit_window_secs > 0,
+            MarginError::InvalidNetBorrowLimit
+        );
         Ok(())
     }
 
@@ -162,10 +175,12 @@ impl BankConfig {
 /// One token market of a group: its vault, oracle, configuration ([`BankConfig`]), interest
 /// indices and totals.
 ///
-/// Layout v2 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as
+/// Layout v3 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as
 /// little-endian `[u8; 16]` so that the struct needs only 8-byte alignment on every target.
-/// v2 moved every admin-set field into the embedded `config` (112 bytes, its own layout in
-/// [`BankConfig`]'s doc).
+/// v2 moved every admin-set field into the embedded `config` (its own layout in
+/// [`BankConfig`]'s doc). v3 grew `config` to 128 bytes (the net borrow limit), which moved the
+/// fields after it by 16, and took the net borrow window state (16 bytes) from `reserved`,
+/// which shrank from 256 to 224 bytes.
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -180,14 +195,16 @@ impl BankConfig {
 /// | 200 | 8 | total_borrow_shares |
 /// | 208 | 8 | insurance_native |
 /// | 216 | 8 | last_accrual_ts |
-/// | 224 | 112 | config ([`BankConfig`]) |
-/// | 336 | 2 | bank_index |
-/// | 338 | 1 | decimals |
-/// | 339 | 1 | version |
-/// | 340 | 1 | bump |
-/// | 341 | 1 | vault_bump |
-/// | 342 | 2 | padding |
-/// | 344 | 256 | reserved (zero) |
+/// | 224 | 128 | config ([`BankConfig`]) |
+/// | 352 | 2 | bank_index |
+/// | 354 | 1 | decimals |
+/// | 355 | 1 | version |
+/// | 356 | 1 | bump |
+/// | 357 | 1 | vault_bump |
+/// | 358 | 2 | padding |
+/// | 360 | 8 | net_borrow_window_start_ts |
+/// | 368 | 8 | net_borrows_in_window (i64, native tokens) |
+/// | 376 | 224 | reserved (zero) |
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Bank {
@@ -215,7 +232,12 @@ pub struct Bank {
     pub bump: u8,
     pub vault_bump: u8,
     pub padding: [u8; 2],
-    pub reserved: [u8; 256],
+    /// Start of the current net borrow window (unix seconds, a multiple of the window length).
+    pub net_borrow_window_start_ts: i64,
+    /// Borrows minus repays in the current window, native tokens. May be negative: repays free
+    /// room for borrows in the same window, as in Mango v4.
+    pub net_borrows_in_window: i64,
+    pub reserved: [u8; 224],
 }
 
 const _: () = assert!(Bank::SIZE == 600);
@@ -350,15 +372,25 @@ impl Bank {
         Ok(())
     }
 
-    /// The bank's inputs to the health module at the given conservative prices (the oracle
-    /// price left 0: callers that liquidate set it).
-    pub fn risk(&self, asset_price: u128, liab_price: u128) -> MathResult<BankRisk> {
+    /// The bank's inputs to the health module at the given conservative prices: maint-side
+    /// (`asset_price`, `liab_price`) and init-side, which include the stable price
+    /// ([`crate::oracle::OraclePrice`]). The oracle price is left 0: callers that liquidate set
+    /// it.
+    pub fn risk(
+        &self,
+        asset_price: u128,
+        liab_price: u128,
+        init_asset_price: u128,
+        init_liab_price: u128,
+    ) -> MathResult<BankRisk> {
         Ok(BankRisk {
             deposit_index: self.deposit_index(),
             borrow_index: self.borrow_index(),
             oracle_price: 0,
             asset_price,
             liab_price,
+            init_asset_price,
+            init_liab_price,
             init_asset_weight_bps: self.config.init_asset_weight_bps,
             maint_asset_weight_bps: self.config.maint_asset_weight_bps,
             init_liab_weight_bps: self.config.init_liab_weight_bps,
@@ -371,6 +403,72 @@ impl Bank {
                 self.total_deposits_native()?
             },
         })
+    }
+
+    /// [`Bank::risk`] at every side of a validated price.
+    pub fn risk_at(&self, price: &crate::oracle::OraclePrice) -> MathResult<BankRisk> {
+        self.risk(
+            price.asset_price,
+            price.liab_price,
+            price.init_asset_price,
+            price.init_liab_price,
+        )
+    }
+
+    /// Whether the net borrow limit is on.
+    pub fn net_borrow_limit_enabled(&self) -> bool {
+        self.config.net_borrow_limit_per_window_quote > 0
+    }
+
+    /// Starts a new net borrow window if `now` is past the current one: the window becomes
+    /// `[now − now mod length, … + length)` and its net borrows start at 0.
+    fn roll_net_borrow_window(&mut self, now: i64) {
+        let length = self.config.net_borrow_limit_window_secs.min(i64::MAX as u64) as i64;
+        if length == 0 {
+            return;
+        }
+        if now.saturating_sub(self.net_borrow_window_start_ts) >= length {
+            self.net_borrow_window_start_ts = now - now.rem_euclid(length);
+            self.net_borrows_in_window = 0;
+        }
+    }
+
+    /// Records a borrow of `amount` native tokens in the window and checks the limit: the net
+    /// borrows, if positive, valued at `init_liab_price` (rounded up) must be at most
+    /// `net_borrow_limit_per_window_quote`. Off (limit 0): nothing is recorded.
+    pub fn record_net_borrow(
+        &mut self,
+        amount: u64,
+        init_liab_price: u128,
+        now: i64,
+    ) -> core::result::Result<(), MarginError> {
+        if !self.net_borrow_limit_enabled() {
+            return Ok(());
+        }
+        self.roll_net_borrow_window(now);
+        let amount = i64::try_from(amount).map_err(|_| MarginError::MathOverflow)?;
+        let net =
+            self.net_borrows_in_window.checked_add(amount).ok_or(MarginError::MathOverflow)?;
+        if net > 0 {
+            // A value beyond u64 is beyond any limit.
+            let value = mul_q64(net as u64, init_liab_price, Round::Up).unwrap_or(u64::MAX);
+            if value > self.config.net_borrow_limit_per_window_quote {
+                return Err(MarginError::NetBorrowLimitExceeded);
+            }
+        }
+        self.net_borrows_in_window = net;
+        Ok(())
+    }
+
+    /// Records a repay of `amount` native tokens in the window (frees room; never fails, needs
+    /// no price). Off (limit 0): nothing is recorded.
+    pub fn record_net_repay(&mut self, amount: u64, now: i64) {
+        if !self.net_borrow_limit_enabled() {
+            return;
+        }
+        self.roll_net_borrow_window(now);
+        let amount = amount.min(i64::MAX as u64) as i64;
+        self.net_borrows_in_window = self.net_borrows_in_window.saturating_sub(amount);
     }
 
     /// Tokens in the vault that belong to no one's deposit claim and are not lent out:
@@ -401,7 +499,7 @@ mod tests {
     use core::mem::offset_of;
 
     #[test]
-    fn bank_layout_v2_offsets() {
+    fn bank_layout_v3_offsets() {
         assert_eq!(offset_of!(Bank, group), 0);
         assert_eq!(offset_of!(Bank, mint), 32);
         assert_eq!(offset_of!(Bank, vault), 64);
@@ -414,13 +512,16 @@ mod tests {
         assert_eq!(offset_of!(Bank, insurance_native), 208);
         assert_eq!(offset_of!(Bank, last_accrual_ts), 216);
         assert_eq!(offset_of!(Bank, config), 224);
-        assert_eq!(offset_of!(Bank, bank_index), 336);
-        assert_eq!(offset_of!(Bank, decimals), 338);
-        assert_eq!(offset_of!(Bank, version), 339);
-        assert_eq!(offset_of!(Bank, bump), 340);
-        assert_eq!(offset_of!(Bank, vault_bump), 341);
-        assert_eq!(offset_of!(Bank, padding), 342);
-        assert_eq!(offset_of!(Bank, reserved), 344);
+        assert_eq!(offset_of!(Bank, bank_index), 352);
+        assert_eq!(offset_of!(Bank, decimals), 354);
+        assert_eq!(offset_of!(Bank, version), 355);
+        assert_eq!(offset_of!(Bank, bump), 356);
+        assert_eq!(offset_of!(Bank, vault_bump), 357);
+        assert_eq!(offset_of!(Bank, padding), 358);
+        assert_eq!(offset_of!(Bank, net_borrow_window_start_ts), 360);
+        assert_eq!(offset_of!(Bank, net_borrows_in_window), 368);
+        assert_eq!(offset_of!(Bank, reserved), 376);
+        assert_eq!(core::mem::size_of::<Bank>(), 600);
         assert_eq!(core::mem::align_of::<Bank>(), 8);
     }
 
@@ -434,7 +535,9 @@ mod tests {
         assert_eq!(offset_of!(BankConfig, deposit_limit_native), 88);
         assert_eq!(offset_of!(BankConfig, borrow_limit_native), 96);
         assert_eq!(offset_of!(BankConfig, deposit_weight_scale_start_quote), 104);
-        assert_eq!(core::mem::size_of::<BankConfig>(), 112);
+        assert_eq!(offset_of!(BankConfig, net_borrow_limit_per_window_quote), 112);
+        assert_eq!(offset_of!(BankConfig, net_borrow_limit_window_secs), 120);
+        assert_eq!(core::mem::size_of::<BankConfig>(), 128);
     }
 
     /// The argument's Borsh encoding is its in-account bytes: no implicit padding, little-endian.
@@ -445,6 +548,8 @@ mod tests {
         config.maint_asset_weight_bps = 9_000;
         config.oracle_kind = 1;
         config.deposit_weight_scale_start_quote = u64::MAX - 5;
+        config.net_borrow_limit_per_window_quote = 0x0102_0304_0506_0708;
+        config.net_borrow_limit_window_secs = 3_600;
         let mut borsh = Vec::new();
         config.serialize(&mut borsh).unwrap();
         assert_eq!(borsh.as_slice(), bytemuck::bytes_of(&config));
@@ -487,6 +592,41 @@ mod tests {
         assert_eq!(bank.borrow_rate_bps(10_000), 5_000);
         bank.config.optimal_utilization_bps = u32::MAX;
         assert_eq!(bank.borrow_rate_bps(10_000), 5_000);
+    }
+
+    #[test]
+    fn net_borrows_are_limited_per_window() {
+        let mut bank = curve();
+        bank.config.net_borrow_limit_per_window_quote = 1_000; // $0.001 of quote native units
+        bank.config.net_borrow_limit_window_secs = 100;
+        // At 1 quote unit per native token: 600 then 400 fit, one more does not.
+        assert_eq!(bank.record_net_borrow(600, ONE_Q64, 1_050), Ok(()));
+        assert_eq!(bank.net_borrow_window_start_ts, 1_000);
+        assert_eq!(bank.record_net_borrow(400, ONE_Q64, 1_099), Ok(()));
+        assert_eq!(
+            bank.record_net_borrow(1, ONE_Q64, 1_099),
+            Err(MarginError::NetBorrowLimitExceeded)
+        );
+        assert_eq!(bank.net_borrows_in_window, 1_000); // unchanged by the refused borrow
+                                                       // A repay frees room in the same window; the net may go negative.
+        bank.record_net_repay(1_500, 1_099);
+        assert_eq!(bank.net_borrows_in_window, -500);
+        assert_eq!(bank.record_net_borrow(1_500, ONE_Q64, 1_099), Ok(()));
+        // A new window starts from zero, at a multiple of the length.
+        assert_eq!(bank.record_net_borrow(1_000, ONE_Q64, 1_234), Ok(()));
+        assert_eq!((bank.net_borrow_window_start_ts, bank.net_borrows_in_window), (1_200, 1_000));
+        // Valued at the price given (rounded up): 2 native at 0.5 + ε is worth 2 > 1.
+        let mut bank = curve();
+        bank.config.net_borrow_limit_per_window_quote = 1;
+        bank.config.net_borrow_limit_window_secs = 100;
+        assert_eq!(
+            bank.record_net_borrow(2, ONE_Q64 / 2 + 1, 0),
+            Err(MarginError::NetBorrowLimitExceeded)
+        );
+        // Off: nothing recorded.
+        let mut off = curve();
+        assert_eq!(off.record_net_borrow(u64::MAX, u128::MAX, 5), Ok(()));
+        assert_eq!(off.net_borrows_in_window, 0);
     }
 
     #[test]
