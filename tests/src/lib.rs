@@ -121,13 +121,13 @@ pub mod budget {
     pub const WITHDRAW_NO_BORROWS: u64 = 8_000;
     pub const WITHDRAW_2: u64 = 12_500;
     pub const BORROW_2: u64 = 12_500;
-    pub const HEALTH_2: u64 = 5_600;
+    pub const HEALTH_2: u64 = 6_000;
     pub const CLOSE_ACCOUNT: u64 = 2_000;
     /// 1 asset + 1 liability on each side (issue 14's budget: at most 25k).
     pub const LIQUIDATE_SMALL: u64 = 21_000;
     /// The liquidatee holding 16 positions and the liquidator 4 (issue 14's budget: at most
     /// 70k).
-    pub const LIQUIDATE_16_4: u64 = 58_000;
+    pub const LIQUIDATE_16_4: u64 = 62_000;
     /// A bankrupt account with one borrow and no deposits left; each deposit still held adds a
     /// priced position (about `HEALTH_CHECK_PER_POSITION`).
     pub const RESOLVE_BANKRUPTCY: u64 = 4_000;
@@ -137,7 +137,7 @@ pub mod budget {
     /// the per-position return data, prices both the maint and the init (stable-price) side of
     /// each position, and prices as liquidation does: a dust position with an unusable price let
     /// through).
-    pub const HEALTH_PER_POSITION: u64 = 1_800;
+    pub const HEALTH_PER_POSITION: u64 = 2_100;
     /// Marginal CU of one more position in the withdraw/borrow health check (goal: at most
     /// 1,500).
     pub const HEALTH_CHECK_PER_POSITION: u64 = 1_500;
