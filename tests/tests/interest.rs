@@ -89,3 +89,26 @@ fn a_whole_withdrawal_after_interest_lists_the_right_health_accounts() {
     assert_eq!(m.margin_account(&user).active_count(), 2, "the USDC slot closed");
     m.assert_conservation();
 }
+
+/// What accrual adds to an instruction once time has passed (the CU table's rows run with a
+/// still clock): the same deposit into a bank with borrows, at the same time and an hour later.
+/// docs/CU.md quotes the printed difference; the keeper's `compute_extra` must cover a few.
+#[test]
+fn accrual_adds_under_1000_cu_per_bank() {
+    let mut m = Market::new();
+    m.with_liquidity();
+    let lender = m.user([10_000_000, 0, 0]);
+    let borrower = m.user([0, 10_000_000_000, 0]);
+    let (usdc, sol) = (m.usdc, m.sol);
+    m.deposit(&borrower, &sol, 1_000_000_000).expect_ok("deposit SOL");
+    m.borrow(&borrower, &usdc, 10_000_000).expect_ok("borrow USDC");
+    let still = m.deposit(&lender, &usdc, 1_000_000).expect_ok("deposit").compute_units;
+    m.chain.warp_seconds(3_600);
+    m.refresh_prices();
+    let later = m.deposit(&lender, &usdc, 1_000_000).expect_ok("deposit").compute_units;
+    let accrual = later - still;
+    println!(
+        "accrual: deposit {still} CU with a still clock, {later} CU an hour later: +{accrual}"
+    );
+    assert!(accrual > 0 && accrual < 1_000, "accrual costs {accrual} CU");
+}
