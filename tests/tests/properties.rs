@@ -148,6 +148,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..2 * USERS as u8, bank_or_pick()).prop_map(|(user, bank)| Op::Resolve { user, bank }),
         1 => (bank(), amount()).prop_map(|(bank, amount)| Op::FundInsurance { bank, amount }),
         1 => prop::bool::weighted(0.3).prop_map(Op::ReduceOnly),
+        1 => prop::bool::weighted(0.3).prop_map(Op::Pause),
         1 => user().prop_map(|user| Op::Close { user }),
         1 => user().prop_map(|user| Op::Reopen { user }),
         1 => user().prop_map(|user| Op::Leave { user }),

@@ -32,7 +32,7 @@ fn another(this: u8, other: u8, n: usize) -> u8 {
 
 /// The health-check errors a tampered withdraw or borrow may end in, besides the honest
 /// instruction's own.
-const HEALTH_TAMPERING: [Expect; 16] = [
+const HEALTH_TAMPERING: [Expect; 17] = [
     M(MarginError::HealthAccountsMissing),
     M(MarginError::HealthAccountsExtra),
     M(MarginError::HealthBankMismatch),
@@ -47,6 +47,7 @@ const HEALTH_TAMPERING: [Expect; 16] = [
     M(MarginError::AccountBankrupt),
     M(MarginError::BorrowAgainstOwnDeposit),
     M(MarginError::GroupReduceOnly),
+    M(MarginError::GroupPaused),
     M(MarginError::BorrowLimitExceeded),
     M(MarginError::NoFreePositionSlot),
 ];

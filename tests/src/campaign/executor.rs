@@ -51,7 +51,14 @@ impl World {
             }
             Op::Resolve { user, bank } => self.resolve(s, user as usize, bank as usize),
             Op::FundInsurance { bank, amount } => self.fund_insurance(s, bank as usize, amount),
-            Op::ReduceOnly(on) => self.reduce_only(on),
+            Op::ReduceOnly(on) => self.configure_group(GroupConfigOptions {
+                reduce_only: Some(on),
+                ..Default::default()
+            }),
+            Op::Pause(on) => self.configure_group(GroupConfigOptions {
+                paused: Some(on),
+                ..Default::default()
+            }),
             Op::Close { user } => self.close(user as usize),
             Op::Reopen { user } => self.reopen(user as usize),
             Op::Bad(bad) => self.send_bad(bad, s),
@@ -100,6 +107,7 @@ impl World {
             M(MarginError::InsufficientLiquidity),
             M(MarginError::InitHealthNegative),
             M(MarginError::AccountBankrupt),
+            M(MarginError::GroupPaused),
         ])
         .and(&ORACLE_ERRORS)
         .and(&CLOSED);
@@ -120,6 +128,7 @@ impl World {
             M(MarginError::BorrowAgainstOwnDeposit),
             M(MarginError::GroupReduceOnly),
             M(MarginError::NoFreePositionSlot),
+            M(MarginError::GroupPaused),
         ])
         .and(&ORACLE_ERRORS)
         .and(&CLOSED);
@@ -220,13 +229,9 @@ impl World {
         (self.m.fund_insurance(&bank, amount), allowed)
     }
 
-    fn reduce_only(&mut self, on: bool) -> Sent {
+    fn configure_group(&mut self, options: GroupConfigOptions) -> Sent {
         let admin = self.m.admin.pubkey();
-        let ix = ix::configure_group(
-            self.m.group,
-            admin,
-            GroupConfigOptions { reduce_only: Some(on), ..Default::default() },
-        );
+        let ix = ix::configure_group(self.m.group, admin, options);
         (self.send_tx(&[ix]), Allowed::success(&[]))
     }
 

@@ -177,6 +177,8 @@ pub enum Op {
         amount: Amount,
     },
     ReduceOnly(bool),
+    /// The admin pauses or unpauses the group: only withdraw and borrow stop (finding L-6).
+    Pause(bool),
     Close {
         user: u8,
     },
@@ -217,6 +219,7 @@ impl Op {
             Op::Resolve { .. } => "resolve_bankruptcy",
             Op::FundInsurance { .. } => "fund_insurance",
             Op::ReduceOnly(_) => "reduce_only",
+            Op::Pause(_) => "pause",
             Op::Close { .. } => "close_account",
             Op::Reopen { .. } => "create_account",
             Op::Leave { .. } => "leave",

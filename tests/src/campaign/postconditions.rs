@@ -49,7 +49,7 @@ impl World {
             Op::FundInsurance { bank, .. } => after_fund_insurance(s0, s1, bank as usize),
             Op::Close { user } => after_close(s0, s1, user as usize),
             Op::Reopen { user } => after_reopen(s1, user as usize),
-            Op::ReduceOnly(_) => Ok(()),
+            Op::ReduceOnly(_) | Op::Pause(_) => Ok(()),
             Op::Bad(bad) => self.after_bad_input(bad, landed),
             no_transaction!() => unreachable!("{op:?} sends no transaction"),
         }
