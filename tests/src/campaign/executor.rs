@@ -55,10 +55,9 @@ impl World {
                 reduce_only: Some(on),
                 ..Default::default()
             }),
-            Op::Pause(on) => self.configure_group(GroupConfigOptions {
-                paused: Some(on),
-                ..Default::default()
-            }),
+            Op::Pause(on) => {
+                self.configure_group(GroupConfigOptions { paused: Some(on), ..Default::default() })
+            }
             Op::Close { user } => self.close(user as usize),
             Op::Reopen { user } => self.reopen(user as usize),
             Op::Bad(bad) => self.send_bad(bad, s),
