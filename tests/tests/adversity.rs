@@ -1,6 +1,7 @@
 //! Liquidation under adversity (issue 14's findings), on the real SBF build: each test is named
 //! after its finding and failed on the program before the fix.
 
+use anchor_lang::prelude::AccountMeta;
 use cross_margin::events::{CollateralSeized, Liquidation};
 use cross_margin::math::ONE_Q64;
 use cross_margin::positions;
@@ -246,4 +247,38 @@ fn l5_a_deposit_from_an_earlier_slot_cannot_be_left_out() {
     m.assert_rejected(&liquidatee, MarginError::HealthAccountsMissing, |m| {
         m.chain.send(&[planned], &[&signer])
     });
+}
+
+/// The write-off writes only this group's banks: a bank of another group with the index of the
+/// account's leftover deposit, appended as an extra pair (which the health check skips), is
+/// refused instead of receiving the deposit into its insurance fund.
+#[test]
+fn a_write_off_cannot_move_collateral_into_another_groups_bank() {
+    let Bankrupt { mut m, mut liquidatee, .. } = bankrupt_account();
+    let (usdc, sol) = (m.usdc, m.sol);
+    let mint = sol.mint;
+    liquidatee.tokens[1] =
+        m.chain.create_token_account(&mint, &liquidatee.keypair.pubkey(), 4_000_000);
+    m.deposit(&liquidatee, &sol, 4_000_000).expect_ok("$0.25 of SOL");
+    // Another group of the same admin, whose second bank (index 1, like SOL here) is SOL too.
+    let (other_group, _) = m.other_group_bank();
+    let oracle = m.chain.new_pubkey();
+    let quote = quote_dollars(125, 0, m.now());
+    m.write_oracle(OracleKind::PythPull, oracle, 1, quote, true);
+    let admin = m.admin.insecure_clone();
+    let (add, other_sol, _) = ix::add_bank(
+        other_group,
+        admin.pubkey(),
+        m.chain.payer.pubkey(),
+        mint,
+        anchor_spl::token::ID,
+        oracle,
+        bank_config(OracleKind::PythPull, 1, [8_000, 9_000, 11_000, 12_000]),
+    );
+    m.chain.send(&[add], &[&admin]).expect_ok("add the other group's SOL bank");
+    let mut health = m.write_off_accounts_of(&m.margin_account(&liquidatee));
+    health.push(AccountMeta::new(other_sol, false));
+    health.push(AccountMeta::new_readonly(oracle, false));
+    let ix = ix::resolve_bankruptcy(m.group, liquidatee.account, usdc.address, health);
+    m.assert_rejected(&liquidatee, MarginError::HealthBankWrongGroup, |m| m.chain.send(&[ix], &[]));
 }

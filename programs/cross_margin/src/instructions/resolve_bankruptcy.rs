@@ -112,6 +112,9 @@ fn seize_leftovers<'info>(
         let deposited = {
             let data = bank_info.try_borrow_data()?;
             let bank = decode_bank(bank_info.owner, &data)?;
+            // Pairs no position needed were skipped unchecked by the health check: a bank of
+            // another group with the same index must not be written.
+            require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
             let slot = account.find(bank.bank_index);
             slot.is_some_and(|s| account.positions[s].kind() == PositionKind::Deposit)
         };
