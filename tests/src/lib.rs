@@ -131,6 +131,9 @@ pub mod budget {
     /// A bankrupt account with one borrow and no deposits left; each deposit still held adds a
     /// priced position (about `HEALTH_CHECK_PER_POSITION`).
     pub const RESOLVE_BANKRUPTCY: u64 = 4_000;
+    /// Each leftover deposit a write-off moves into its bank's insurance fund (finding L-4): the
+    /// bank loaded mutably, accrued, and a `CollateralSeized` event.
+    pub const SEIZE_DEPOSIT: u64 = 2_000;
     /// SPL Token `transfer_checked`.
     pub const FUND_INSURANCE: u64 = 6_500;
     /// Marginal CU of one more position in the `health` view (it also builds and serializes

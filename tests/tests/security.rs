@@ -4,7 +4,7 @@
 
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::AccountMeta;
-use cross_margin::events::{BankruptcyResolved, Liquidation};
+use cross_margin::events::{BankruptcyResolved, CollateralSeized, Liquidation};
 use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::math::ONE_Q64;
 use cross_margin::positions;
@@ -159,9 +159,12 @@ fn an_insolvent_dust_account_is_written_off_without_a_liquidation() {
     let now = m.now();
     m.set_price(&sol, quote_dollars(50, 0, now)); // deposits $0.395 < debt $0.75
     let executed = m.resolve_bankruptcy(&tiny, &usdc).expect_ok("write off");
-    assert_cu("resolve_bankruptcy (unflagged)", &executed, budget::RESOLVE_BANKRUPTCY + 4_000);
+    // One priced deposit, which the write-off then moves into the SOL insurance fund.
+    let budget = budget::RESOLVE_BANKRUPTCY + 4_000 + budget::SEIZE_DEPOSIT;
+    assert_cu("resolve_bankruptcy (unflagged)", &executed, budget);
     let event = &executed.events::<BankruptcyResolved>()[0];
     assert_eq!(event.debt, 752_380);
+    assert_eq!(executed.events::<CollateralSeized>()[0].native, 7_900_000);
     assert!(!m.margin_account(&tiny).has_borrows());
     m.assert_conservation();
 }
