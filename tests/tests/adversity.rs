@@ -143,18 +143,25 @@ fn l4_a_liquidation_never_makes_a_solvent_account_insolvent() {
     });
 }
 
+/// `bankrupt_account`'s liquidatee, which then deposits 0.004 SOL ($0.25 at $62.50, below the
+/// $1 dust threshold).
+fn bankrupt_with_a_leftover_deposit() -> (Market, User) {
+    let Bankrupt { mut m, mut liquidatee, .. } = bankrupt_account();
+    let sol = m.sol;
+    liquidatee.tokens[1] =
+        m.chain.create_token_account(&sol.mint, &liquidatee.keypair.pubkey(), 4_000_000);
+    m.deposit(&liquidatee, &sol, 4_000_000).expect_ok("$0.25 of SOL");
+    (m, liquidatee)
+}
+
 /// L-4: a write-off leaves its owner nothing the write-off paid for. The bankrupt account of
 /// `bankrupt_account` deposits 0.004 SOL ($0.25, below the $1 dust threshold) before its debt is
 /// written off: that deposit goes to the SOL bank's insurance fund, so the owner cannot withdraw
 /// it afterwards.
 #[test]
 fn l4_a_write_off_takes_the_leftover_collateral_into_the_insurance_fund() {
-    let Bankrupt { mut m, mut liquidatee, .. } = bankrupt_account();
+    let (mut m, liquidatee) = bankrupt_with_a_leftover_deposit();
     let (usdc, sol) = (m.usdc, m.sol);
-    let mint = sol.mint;
-    liquidatee.tokens[1] =
-        m.chain.create_token_account(&mint, &liquidatee.keypair.pubkey(), 4_000_000);
-    m.deposit(&liquidatee, &sol, 4_000_000).expect_ok("$0.25 of SOL");
     let insurance_before = m.bank(&sol).insurance_native;
     let executed = m.resolve_bankruptcy(&liquidatee, &usdc).expect_ok("write-off");
     let seized = &executed.events::<CollateralSeized>()[0];
@@ -170,12 +177,8 @@ fn l4_a_write_off_takes_the_leftover_collateral_into_the_insurance_fund() {
 /// The write-off needs the leftover deposits' banks writable, and says so.
 #[test]
 fn a_write_off_with_a_read_only_deposit_bank_is_rejected() {
-    let Bankrupt { mut m, mut liquidatee, .. } = bankrupt_account();
-    let (usdc, sol) = (m.usdc, m.sol);
-    let mint = sol.mint;
-    liquidatee.tokens[1] =
-        m.chain.create_token_account(&mint, &liquidatee.keypair.pubkey(), 4_000_000);
-    m.deposit(&liquidatee, &sol, 4_000_000).expect_ok("$0.25 of SOL");
+    let (mut m, liquidatee) = bankrupt_with_a_leftover_deposit();
+    let usdc = m.usdc;
     let health = m.health_accounts(&liquidatee);
     let ix = ix::resolve_bankruptcy(m.group, liquidatee.account, usdc.address, health);
     m.assert_rejected(&liquidatee, MarginError::WriteOffBankNotWritable, |m| {
@@ -254,12 +257,8 @@ fn l5_a_deposit_from_an_earlier_slot_cannot_be_left_out() {
 /// refused instead of receiving the deposit into its insurance fund.
 #[test]
 fn a_write_off_cannot_move_collateral_into_another_groups_bank() {
-    let Bankrupt { mut m, mut liquidatee, .. } = bankrupt_account();
+    let (mut m, liquidatee) = bankrupt_with_a_leftover_deposit();
     let (usdc, sol) = (m.usdc, m.sol);
-    let mint = sol.mint;
-    liquidatee.tokens[1] =
-        m.chain.create_token_account(&mint, &liquidatee.keypair.pubkey(), 4_000_000);
-    m.deposit(&liquidatee, &sol, 4_000_000).expect_ok("$0.25 of SOL");
     // Another group of the same admin, whose second bank (index 1, like SOL here) is SOL too.
     let (other_group, _) = m.other_group_bank();
     let oracle = m.chain.new_pubkey();
@@ -270,7 +269,7 @@ fn a_write_off_cannot_move_collateral_into_another_groups_bank() {
         other_group,
         admin.pubkey(),
         m.chain.payer.pubkey(),
-        mint,
+        sol.mint,
         anchor_spl::token::ID,
         oracle,
         bank_config(OracleKind::PythPull, 1, [8_000, 9_000, 11_000, 12_000]),

@@ -53,16 +53,7 @@ pub fn health_accounts(
     account: &MarginAccount,
     bank_by_index: impl Fn(u16) -> BankRef,
 ) -> Vec<AccountMeta> {
-    account
-        .active_positions()
-        .flat_map(|p| {
-            let bank = bank_by_index(p.bank_index);
-            [
-                AccountMeta::new_readonly(bank.address, false),
-                AccountMeta::new_readonly(bank.oracle, false),
-            ]
-        })
-        .collect()
+    position_accounts(account, bank_by_index, false)
 }
 
 /// The remaining accounts of `resolve_bankruptcy`: [`health_accounts`] with the deposits' banks
@@ -72,13 +63,23 @@ pub fn write_off_accounts(
     account: &MarginAccount,
     bank_by_index: impl Fn(u16) -> BankRef,
 ) -> Vec<AccountMeta> {
+    position_accounts(account, bank_by_index, true)
+}
+
+/// `(bank, oracle)` for every active position, in slot order; oracles read-only, banks too
+/// unless `deposit_banks_writable` and the position is a deposit.
+fn position_accounts(
+    account: &MarginAccount,
+    bank_by_index: impl Fn(u16) -> BankRef,
+    deposit_banks_writable: bool,
+) -> Vec<AccountMeta> {
     account
         .active_positions()
         .flat_map(|p| {
             let bank = bank_by_index(p.bank_index);
             let deposit =
                 matches!(p.shares(), Some(cross_margin::health::PositionShares::Deposit(_)));
-            let bank_meta = if deposit {
+            let bank_meta = if deposit_banks_writable && deposit {
                 AccountMeta::new(bank.address, false)
             } else {
                 AccountMeta::new_readonly(bank.address, false)

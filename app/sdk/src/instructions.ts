@@ -61,13 +61,7 @@ export function bankLookup(banks: Iterable<BankRef>): BankLookup {
 
 /** `(bank, oracle)` read-only metas for every active position of `account`, in slot order. */
 export function healthAccountMetas(account: MarginAccount, banks: BankLookup): AccountMeta[] {
-  return activePositions(account).flatMap((position) => {
-    const bank = banks(position.bankIndex);
-    return [
-      { pubkey: bank.address, isSigner: false, isWritable: false },
-      { pubkey: bank.oracle, isSigner: false, isWritable: false },
-    ];
-  });
+  return positionAccountMetas(account, banks, false);
 }
 
 /**
@@ -76,10 +70,15 @@ export function healthAccountMetas(account: MarginAccount, banks: BankLookup): A
  * funds.
  */
 export function writeOffAccountMetas(account: MarginAccount, banks: BankLookup): AccountMeta[] {
+  return positionAccountMetas(account, banks, true);
+}
+
+/** `(bank, oracle)` per active position in slot order; a deposit's bank writable if asked. */
+function positionAccountMetas(account: MarginAccount, banks: BankLookup, depositBanksWritable: boolean): AccountMeta[] {
   return activePositions(account).flatMap((position) => {
     const bank = banks(position.bankIndex);
     return [
-      { pubkey: bank.address, isSigner: false, isWritable: position.kind === PositionKind.Deposit },
+      { pubkey: bank.address, isSigner: false, isWritable: depositBanksWritable && position.kind === PositionKind.Deposit },
       { pubkey: bank.oracle, isSigner: false, isWritable: false },
     ];
   });

@@ -364,13 +364,6 @@ pub struct LastPrice {
     pub unusable: Option<MarginError>,
 }
 
-impl LastPrice {
-    /// Seconds since the last publication (0 for a publication ahead of `now`).
-    pub fn age(&self, now: i64) -> i64 {
-        now.saturating_sub(self.price.publish_time).max(0)
-    }
-}
-
 /// Reads the bank's oracle for liquidation and write-off ([`LastPrice`]).
 pub fn read_bank_last_price(
     bank: &Bank,
