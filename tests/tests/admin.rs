@@ -2,8 +2,8 @@
 
 use cross_margin::constants::MAX_LIQUIDATION_END_BUFFER_BPS;
 use cross_margin::events::{BankAdded, BankConfigured, GroupConfigured};
-use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::math::ONE_Q64;
+use cross_margin::state::GroupConfigOptions;
 use cross_margin::state::{Bank, Group, MarginAccount, OracleKind};
 use cross_margin_client::ix;
 use cross_margin_tests::market::*;

@@ -3,7 +3,7 @@
 
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::AccountMeta;
-use cross_margin::instructions::GroupConfigOptions;
+use cross_margin::state::GroupConfigOptions;
 use cross_margin_client::ix::{self, Movement};
 use cross_margin_tests::market::*;
 use cross_margin_tests::*;

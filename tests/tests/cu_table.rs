@@ -2,7 +2,7 @@
 //! shows it; docs/CU.md records it), including how health grows with the number of positions.
 //! Each row is checked against its budget in `cross_margin_tests::budget`.
 
-use cross_margin::instructions::GroupConfigOptions;
+use cross_margin::state::GroupConfigOptions;
 use cross_margin::state::{Group, OracleKind};
 use cross_margin_client::ix;
 use cross_margin_tests::market::*;

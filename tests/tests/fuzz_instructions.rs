@@ -12,7 +12,7 @@
 //! `CM_FUZZ_CASES=1000000 CM_FUZZ_SEED=<n> cargo test -p cross-margin-tests --test
 //! fuzz_instructions -- --nocapture` (threads: `CM_CAMPAIGN_THREADS`, default every core).
 
-use cross_margin::instructions::GroupConfigOptions;
+use cross_margin::state::GroupConfigOptions;
 use std::cell::RefCell;
 
 use anchor_lang::prelude::AccountMeta;

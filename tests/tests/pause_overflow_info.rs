@@ -4,9 +4,9 @@
 //! docs/SECURITY.md). Each is named after its finding and fails on the program before the fix.
 
 use cross_margin::events::{BankruptcyResolved, Liquidation};
-use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::math::ONE_Q64;
 use cross_margin::positions;
+use cross_margin::state::GroupConfigOptions;
 use cross_margin::state::OracleKind;
 use cross_margin_client::ix::{self, BankRef};
 use cross_margin_client::pyth::Quote;

@@ -5,10 +5,10 @@
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::AccountMeta;
 use cross_margin::events::{BankruptcyResolved, CollateralSeized, Liquidation};
-use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::math::ONE_Q64;
 use cross_margin::positions;
 use cross_margin::state::BankConfig;
+use cross_margin::state::GroupConfigOptions;
 use cross_margin::state::{MarginAccount, OracleKind};
 use cross_margin_client::ix::{self, Movement};
 use cross_margin_client::pyth::{self, Quote};

@@ -5,7 +5,7 @@ use anchor_lang::prelude::{AccountMeta, Pubkey};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use solana_instruction::Instruction;
 
-use cross_margin::instructions::GroupConfigOptions;
+use cross_margin::state::GroupConfigOptions;
 use cross_margin::state::{Bank, BankConfig, Group, MarginAccount};
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
@@ -44,6 +44,12 @@ impl BankRef {
             oracle: bank.oracle,
             token_program: bank.token_program,
         }
+    }
+
+    /// As [`BankRef::from_bank`], with the oracle the bank's queued change pins (if any): the
+    /// pairs `health_after_pending_changes` takes.
+    pub fn after_pending_change(address: Pubkey, bank: &Bank) -> Self {
+        Self::from_bank(address, &bank.with_pending_change())
     }
 }
 
@@ -161,6 +167,84 @@ pub fn configure_bank(
     build(
         cross_margin::accounts::ConfigureBank { group, admin, bank, oracle },
         cross_margin::instruction::ConfigureBank { config },
+    )
+}
+
+/// `queue_bank_config`: the change waits for the group's delay.
+pub fn queue_bank_config(
+    group: Pubkey,
+    admin: Pubkey,
+    bank: Pubkey,
+    oracle: Pubkey,
+    config: BankConfig,
+) -> Instruction {
+    build(
+        cross_margin::accounts::ConfigureBank { group, admin, bank, oracle },
+        cross_margin::instruction::QueueBankConfig { config },
+    )
+}
+
+/// `apply_bank_config` (anyone): `oracle` is the queued change's.
+pub fn apply_bank_config(group: Pubkey, bank: Pubkey, oracle: Pubkey) -> Instruction {
+    build(
+        cross_margin::accounts::ApplyBankConfig { group, bank, oracle },
+        cross_margin::instruction::ApplyBankConfig {},
+    )
+}
+
+pub fn cancel_bank_config(group: Pubkey, admin: Pubkey, bank: Pubkey) -> Instruction {
+    build(
+        cross_margin::accounts::CancelBankConfig { group, admin, bank },
+        cross_margin::instruction::CancelBankConfig {},
+    )
+}
+
+pub fn queue_group_config(
+    group: Pubkey,
+    admin: Pubkey,
+    options: GroupConfigOptions,
+) -> Instruction {
+    build(
+        cross_margin::accounts::ConfigureGroup { group, admin },
+        cross_margin::instruction::QueueGroupConfig { options },
+    )
+}
+
+/// `apply_group_config` (anyone).
+pub fn apply_group_config(group: Pubkey) -> Instruction {
+    build(
+        cross_margin::accounts::ApplyGroupConfig { group },
+        cross_margin::instruction::ApplyGroupConfig {},
+    )
+}
+
+pub fn cancel_group_config(group: Pubkey, admin: Pubkey) -> Instruction {
+    build(
+        cross_margin::accounts::ConfigureGroup { group, admin },
+        cross_margin::instruction::CancelGroupConfig {},
+    )
+}
+
+/// `propose_admin`: `Pubkey::default()` withdraws a proposal.
+pub fn propose_admin(group: Pubkey, admin: Pubkey, new_admin: Pubkey) -> Instruction {
+    build(
+        cross_margin::accounts::ConfigureGroup { group, admin },
+        cross_margin::instruction::ProposeAdmin { new_admin },
+    )
+}
+
+pub fn accept_admin(group: Pubkey, new_admin: Pubkey) -> Instruction {
+    build(
+        cross_margin::accounts::AcceptAdmin { group, new_admin },
+        cross_margin::instruction::AcceptAdmin {},
+    )
+}
+
+/// `halt`: the admin or the emergency admin signs as `authority`.
+pub fn halt(group: Pubkey, authority: Pubkey, pause: bool, reduce_only: bool) -> Instruction {
+    build(
+        cross_margin::accounts::Halt { group, authority },
+        cross_margin::instruction::Halt { pause, reduce_only },
     )
 }
 
@@ -335,6 +419,20 @@ pub fn health(group: Pubkey, account: Pubkey, health: Vec<AccountMeta>) -> Instr
     build_with(
         cross_margin::accounts::HealthView { group, account },
         cross_margin::instruction::Health {},
+        health,
+    )
+}
+
+/// `health_after_pending_changes`: `health`'s accounts, with a bank's queued oracle where its
+/// queued change re-pins one ([`BankRef::after_pending_change`]).
+pub fn health_after_pending_changes(
+    group: Pubkey,
+    account: Pubkey,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    build_with(
+        cross_margin::accounts::HealthView { group, account },
+        cross_margin::instruction::HealthAfterPendingChanges {},
         health,
     )
 }

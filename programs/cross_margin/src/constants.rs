@@ -16,8 +16,8 @@ pub const VAULT_SEED: &[u8] = b"vault";
 pub const ACCOUNT_SEED: &[u8] = b"account";
 
 /// Layout versions written into new accounts.
-pub const GROUP_VERSION: u8 = 1;
-pub const BANK_VERSION: u8 = 3;
+pub const GROUP_VERSION: u8 = 2;
+pub const BANK_VERSION: u8 = 4;
 pub const ACCOUNT_VERSION: u8 = 1;
 
 /// Position slots per margin account. Every slot can be a deposit or a borrow.
@@ -40,3 +40,17 @@ pub const DEFAULT_LIQUIDATION_END_BUFFER_BPS: u32 = 500;
 pub const DEFAULT_BANKRUPTCY_DUST_QUOTE: u64 = 1_000_000;
 /// Largest accepted liquidation end buffer (100% of maint-weighted liabilities).
 pub const MAX_LIQUIDATION_END_BUFFER_BPS: u32 = 10_000;
+/// Largest accepted bankruptcy dust threshold ($1,000 in micro-USD).
+pub const MAX_BANKRUPTCY_DUST_QUOTE: u64 = 1_000_000_000;
+
+/// Shortest delay a live group's queued configuration changes may have (1 day). A group is live
+/// once its delay is non-zero; it cannot go back to setup (delay 0, changes at once).
+#[constant]
+pub const MIN_CONFIG_DELAY_SECS: u32 = 86_400;
+/// Longest configuration delay (30 days).
+#[constant]
+pub const MAX_CONFIG_DELAY_SECS: u32 = 30 * 86_400;
+/// In a live group, oracle prices older than this are refused whatever a bank's
+/// `oracle_max_age_secs` says (1 hour); configuring a longer age is refused.
+#[constant]
+pub const LIVE_MAX_ORACLE_AGE_SECS: u32 = 3_600;

@@ -140,7 +140,7 @@ pub enum MarginError {
     #[msg("The loss left after the insurance fund is as large as the bank's deposits and cannot be shared out; fund the insurance first")]
     LossExceedsDeposits,
     #[msg(
-        "The bankruptcy dust threshold must be above zero, or no account could ever be written off"
+        "The bankruptcy dust threshold must be above zero (or no account could ever be written off) and at most MAX_BANKRUPTCY_DUST_QUOTE ($1,000)"
     )]
     InvalidBankruptcyDust,
     #[msg("A write-off takes the account's leftover deposits: their banks must be writable")]
@@ -155,4 +155,28 @@ pub enum MarginError {
     NetBorrowLimitExceeded,
     #[msg("A net borrow limit needs a window length above zero")]
     InvalidNetBorrowLimit,
+    #[msg("Signer is not the admin this group's admin proposed")]
+    NotPendingAdmin,
+    #[msg("No admin transfer is pending")]
+    NoAdminTransferPending,
+    #[msg("This change can hurt existing positions: queue it (queue_bank_config / queue_group_config); anyone may apply it once the group's delay has passed")]
+    ConfigChangeMustBeQueued,
+    #[msg("A configuration change is already queued: apply or cancel it first")]
+    ConfigChangeAlreadyQueued,
+    #[msg("No configuration change is queued")]
+    NoConfigChangeQueued,
+    #[msg("The queued change's delay has not passed yet")]
+    ConfigChangeNotReady,
+    #[msg("The configuration delay must be between MIN_CONFIG_DELAY_SECS (1 day) and MAX_CONFIG_DELAY_SECS (30 days), and never lower than a live group's minimum")]
+    InvalidConfigDelay,
+    #[msg("Pause, reduce-only and the emergency admin apply at once with configure_group: they cannot be queued")]
+    NotATimelockedSetting,
+    #[msg("Signer is neither the group admin nor its emergency admin")]
+    NotGroupAdminOrEmergency,
+    #[msg("halt needs pause or reduce-only (it only turns them on)")]
+    NothingToHalt,
+    #[msg("The queued change changes nothing")]
+    EmptyConfigChange,
+    #[msg("In a live group the oracle max age may be at most LIVE_MAX_ORACLE_AGE_SECS (1 hour)")]
+    OracleMaxAgeTooLong,
 }

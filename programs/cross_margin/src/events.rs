@@ -23,6 +23,8 @@ pub struct GroupConfigured {
     pub pyth_legacy_program: Pubkey,
     pub liquidation_end_buffer_bps: u32,
     pub bankruptcy_dust_quote: u64,
+    pub config_delay_secs: u32,
+    pub emergency_admin: Pubkey,
 }
 
 #[event]
@@ -158,4 +160,69 @@ pub struct InsuranceFunded {
     pub bank: Pubkey,
     pub amount: u64,
     pub insurance_after: u64,
+}
+
+/// The admin proposed a new admin (`proposed_admin` default = a proposal withdrawn).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTransferProposed {
+    pub group: Pubkey,
+    pub admin: Pubkey,
+    pub proposed_admin: Pubkey,
+}
+
+/// The proposed admin accepted: it is now the group's admin.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTransferred {
+    pub group: Pubkey,
+    pub previous_admin: Pubkey,
+    pub new_admin: Pubkey,
+}
+
+/// A bank configuration change was queued: from `apply_after_ts` anyone may apply it.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankConfigChangeQueued {
+    pub group: Pubkey,
+    pub bank: Pubkey,
+    pub oracle: Pubkey,
+    pub config: crate::state::BankConfig,
+    pub apply_after_ts: i64,
+}
+
+/// A queued bank change took effect (a `BankConfigured` event follows).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankConfigChangeApplied {
+    pub group: Pubkey,
+    pub bank: Pubkey,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankConfigChangeCancelled {
+    pub group: Pubkey,
+    pub bank: Pubkey,
+}
+
+/// A group configuration change was queued (zero fields of `change` stay as they are).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfigChangeQueued {
+    pub group: Pubkey,
+    pub change: crate::state::PendingGroupChange,
+}
+
+/// A queued group change took effect (a `GroupConfigured` event follows).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfigChangeApplied {
+    pub group: Pubkey,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfigChangeCancelled {
+    pub group: Pubkey,
 }

@@ -21,7 +21,7 @@ pub mod state;
 pub mod token;
 
 pub use instructions::*;
-use state::BankConfig;
+use state::{BankConfig, GroupConfigOptions};
 
 // The upstream SBF route links compiler builtins (memcpy, 128-bit division, ...) from this crate;
 // platform-tools ships its own, so the dependency only exists for `target_arch = "bpf"`.
@@ -53,9 +53,10 @@ pub mod cross_margin {
         )
     }
 
-    /// Global switches (pause: no withdraw or borrow; reduce-only) and the trusted oracle
-    /// program ids.
-    /// The settings to change are the `Some` fields of `options`.
+    /// Group settings, at once: the switches (pause: no withdraw or borrow; reduce-only), the
+    /// emergency admin, a longer delay, and, in setup (delay 0) or unchanged, the rest. The
+    /// settings to change are the `Some` fields of `options`. In a live group a change that can
+    /// hurt positions is refused (`ConfigChangeMustBeQueued`): see `queue_group_config`.
     pub fn configure_group(
         ctx: Context<ConfigureGroup>,
         options: GroupConfigOptions,
@@ -63,14 +64,67 @@ pub mod cross_margin {
         instructions::configure_group::handler(ctx, options)
     }
 
-    /// Adds a bank for a mint, with its vault and pinned oracle.
+    /// Adds a bank for a mint, with its vault and pinned oracle. In a live group the bank opens
+    /// (deposit and borrow limits above zero) only when its queued configuration is applied.
     pub fn add_bank(ctx: Context<AddBank>, config: BankConfig) -> Result<()> {
         instructions::add_bank::handler(ctx, config)
     }
 
-    /// Replaces a bank's configuration and pinned oracle.
+    /// Replaces a bank's configuration and pinned oracle, at once. In a live group only changes
+    /// that tighten new risk (lower init asset weight or limits, higher init liability weight);
+    /// anything else is refused (`ConfigChangeMustBeQueued`): see `queue_bank_config`.
     pub fn configure_bank(ctx: Context<ConfigureBank>, config: BankConfig) -> Result<()> {
         instructions::configure_bank::handler(ctx, config)
+    }
+
+    /// Queues a bank configuration (and pinned oracle) that anyone may apply once the group's
+    /// delay has passed. One queued change per bank.
+    pub fn queue_bank_config(ctx: Context<ConfigureBank>, config: BankConfig) -> Result<()> {
+        instructions::queue_bank_config::handler(ctx, config)
+    }
+
+    /// Applies a bank's queued change once its delay has passed. Permissionless.
+    pub fn apply_bank_config(ctx: Context<ApplyBankConfig>) -> Result<()> {
+        instructions::apply_bank_config::handler(ctx)
+    }
+
+    /// Withdraws a bank's queued change.
+    pub fn cancel_bank_config(ctx: Context<CancelBankConfig>) -> Result<()> {
+        instructions::cancel_bank_config::handler(ctx)
+    }
+
+    /// Queues a group change (oracle program ids, liquidation end target, dust threshold,
+    /// delay) that anyone may apply once the delay has passed. One queued change per group.
+    pub fn queue_group_config(
+        ctx: Context<ConfigureGroup>,
+        options: GroupConfigOptions,
+    ) -> Result<()> {
+        instructions::queue_group_config::handler(ctx, options)
+    }
+
+    /// Applies the group's queued change once its delay has passed. Permissionless.
+    pub fn apply_group_config(ctx: Context<ApplyGroupConfig>) -> Result<()> {
+        instructions::apply_group_config::handler(ctx)
+    }
+
+    /// Withdraws the group's queued change.
+    pub fn cancel_group_config(ctx: Context<ConfigureGroup>) -> Result<()> {
+        instructions::cancel_group_config::handler(ctx)
+    }
+
+    /// Proposes a new admin (first step of a transfer; `Pubkey::default()` withdraws it).
+    pub fn propose_admin(ctx: Context<ConfigureGroup>, new_admin: Pubkey) -> Result<()> {
+        instructions::propose_admin::handler(ctx, new_admin)
+    }
+
+    /// The proposed admin signs and becomes the admin.
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        instructions::accept_admin::handler(ctx)
+    }
+
+    /// Turns on pause and/or reduce-only; the admin or the emergency admin signs.
+    pub fn halt(ctx: Context<Halt>, pause: bool, reduce_only: bool) -> Result<()> {
+        instructions::halt::handler(ctx, pause, reduce_only)
     }
 
     // --- users ---
@@ -137,5 +191,12 @@ pub mod cross_margin {
     /// Read-only health view, returned as return data.
     pub fn health(ctx: Context<HealthView>) -> Result<AccountHealth> {
         instructions::health::handler(ctx)
+    }
+
+    /// The health view once every queued change (the group's and the banks passed) applies: what
+    /// a frontend shows its users before a change takes effect. Remaining accounts as `health`,
+    /// with a bank's queued oracle where it re-pins one.
+    pub fn health_after_pending_changes(ctx: Context<HealthView>) -> Result<AccountHealth> {
+        instructions::health::after_pending_changes(ctx)
     }
 }

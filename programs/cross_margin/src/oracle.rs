@@ -70,7 +70,7 @@ pub fn read_bank_price(
     validate_and_normalise(
         raw,
         now,
-        bank.config.oracle_max_age_secs,
+        group.oracle_max_age_secs(bank.config.oracle_max_age_secs),
         bank.config.oracle_max_conf_bps,
         bank.config.oracle_conf_multiplier_bps,
         bank.decimals,
@@ -327,7 +327,8 @@ pub fn read_bank_price_sides<const N: usize>(
     }
     let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
     let raw = read_raw(kind, group, &bank.config.oracle_feed_id, oracle)?;
-    validate(&raw, now, bank.config.oracle_max_age_secs, bank.config.oracle_max_conf_bps)?;
+    let max_age = group.oracle_max_age_secs(bank.config.oracle_max_age_secs);
+    validate(&raw, now, max_age, bank.config.oracle_max_conf_bps)?;
     normalise_sides(&raw, bank, sides)
 }
 
@@ -401,7 +402,8 @@ pub fn read_bank_last_raw(
     let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
     let raw = read_raw(kind, group, &bank.config.oracle_feed_id, oracle)?;
     let c = &bank.config;
-    Ok((raw, validate(&raw, now, c.oracle_max_age_secs, c.oracle_max_conf_bps).err()))
+    let max_age = group.oracle_max_age_secs(c.oracle_max_age_secs);
+    Ok((raw, validate(&raw, now, max_age, c.oracle_max_conf_bps).err()))
 }
 
 /// Sides of a last price with the bank's settings ([`normalise_sides`]); all 0 when the price is

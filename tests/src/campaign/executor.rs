@@ -2,8 +2,8 @@
 //! it may have (`Allowed`), computed before it is sent.
 
 use anchor_lang::prelude::AccountMeta;
-use cross_margin::instructions::GroupConfigOptions;
 use cross_margin::positions;
+use cross_margin::state::GroupConfigOptions;
 use cross_margin_client::embedded::tx_result;
 use cross_margin_client::ix::{self, Movement, Transfer};
 use solana_message::Message;

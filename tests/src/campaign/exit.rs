@@ -1,7 +1,7 @@
 //! The exit phase after every sequence: everyone repays, withdraws and leaves, and the banks
 //! are left with insurance and dust only.
 
-use cross_margin::instructions::GroupConfigOptions;
+use cross_margin::state::GroupConfigOptions;
 use cross_margin::state::PositionKind;
 use cross_margin_client::ix::{self, Movement};
 

@@ -7,8 +7,9 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::constants::{BANK_SEED, BANK_VERSION, MAX_MINT_DECIMALS, VAULT_SEED};
 use crate::error::MarginError;
-use crate::events::BankAdded;
-use crate::state::{Bank, BankConfig, Group};
+use crate::events::{BankAdded, BankConfigChangeQueued};
+use crate::instructions::queue_bank_config::apply_after;
+use crate::state::{Bank, BankConfig, Group, PendingBankChange};
 
 /// Token-2022 extensions that do not change how transfers move amounts or who may move them.
 /// `MintCloseAuthority` is not among them: a mint closed at zero supply can be created again at
@@ -81,16 +82,30 @@ pub fn handler(ctx: Context<AddBank>, config: BankConfig) -> Result<()> {
     bank.vault_bump = ctx.bumps.vault;
     bank.set_deposit_index(Bank::initial_index());
     bank.set_borrow_index(Bank::initial_index());
-    bank.last_accrual_ts = Clock::get()?.unix_timestamp;
-    config.apply(&mut bank, ctx.accounts.oracle.key());
+    let now = Clock::get()?.unix_timestamp;
+    bank.last_accrual_ts = now;
+    let oracle = ctx.accounts.oracle.key();
+    let key = ctx.accounts.bank.key();
+    if group.is_live() {
+        // A new bank opens only after the delay, like any change that adds room to borrow: it
+        // starts with no deposits or borrows allowed, and its configuration queued.
+        let closed = BankConfig { deposit_limit_native: 0, borrow_limit_native: 0, ..config };
+        closed.apply(&mut bank, oracle);
+        let apply_after_ts = apply_after(now, group.config_delay_secs)?;
+        let config = BankConfig { padding: [0; 3], ..config };
+        bank.pending = PendingBankChange { apply_after_ts, oracle, config };
+        emit!(BankConfigChangeQueued {
+            group: bank.group,
+            bank: key,
+            oracle,
+            config,
+            apply_after_ts
+        });
+    } else {
+        config.apply(&mut bank, oracle);
+    }
 
-    emit!(BankAdded {
-        group: bank.group,
-        bank: ctx.accounts.bank.key(),
-        mint: bank.mint,
-        bank_index,
-        oracle: bank.oracle,
-    });
+    emit!(BankAdded { group: bank.group, bank: key, mint: bank.mint, bank_index, oracle });
     Ok(())
 }
 

@@ -2,8 +2,9 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::BankConfigured;
-use crate::state::{Bank, BankConfig, Group};
+use crate::state::{bank_change_needs_delay, Bank, BankConfig, Group};
 
+/// The accounts of `configure_bank` and `queue_bank_config`.
 #[derive(Accounts)]
 pub struct ConfigureBank<'info> {
     #[account(has_one = admin @ MarginError::NotGroupAdmin)]
@@ -16,15 +17,33 @@ pub struct ConfigureBank<'info> {
     pub oracle: UncheckedAccount<'info>,
 }
 
-/// Replaces the bank's whole configuration (and pinned oracle). Interest is accrued first, so
+/// Replaces the bank's whole configuration (and pinned oracle) at once. In a live group only a
+/// change that tightens new risk is accepted (`state::config_change`); any other must be queued
+/// (`ConfigChangeMustBeQueued`). Refused while a change is queued. Interest is accrued first, so
 /// the old rates apply up to now.
 pub fn handler(ctx: Context<ConfigureBank>, config: BankConfig) -> Result<()> {
     config.validate()?;
     let group = ctx.accounts.group.load()?;
     config.validate_oracle(&group, &ctx.accounts.oracle)?;
     let mut bank = ctx.accounts.bank.load_mut()?;
+    require!(!bank.pending.is_queued(), MarginError::ConfigChangeAlreadyQueued);
+    let oracle = ctx.accounts.oracle.key();
+    require!(
+        !group.is_live() || !bank_change_needs_delay(&bank.config, &bank.oracle, &config, &oracle),
+        MarginError::ConfigChangeMustBeQueued
+    );
+    apply_config(&mut bank, ctx.accounts.bank.key(), &config, oracle)
+}
+
+/// Accrues interest at the old rates, then replaces the configuration and pinned oracle.
+pub fn apply_config(
+    bank: &mut Bank,
+    key: Pubkey,
+    config: &BankConfig,
+    oracle: Pubkey,
+) -> Result<()> {
     bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
-    config.apply(&mut bank, ctx.accounts.oracle.key());
-    emit!(BankConfigured { group: bank.group, bank: ctx.accounts.bank.key(), oracle: bank.oracle });
+    config.apply(bank, oracle);
+    emit!(BankConfigured { group: bank.group, bank: key, oracle });
     Ok(())
 }

@@ -1,10 +1,15 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::MAX_LIQUIDATION_END_BUFFER_BPS;
+use crate::constants::{
+    MAX_BANKRUPTCY_DUST_QUOTE, MAX_CONFIG_DELAY_SECS, MAX_LIQUIDATION_END_BUFFER_BPS,
+    MIN_CONFIG_DELAY_SECS,
+};
 use crate::error::MarginError;
 use crate::events::GroupConfigured;
-use crate::state::Group;
+use crate::state::{Group, GroupConfigOptions};
 
+/// The accounts of the admin's group instructions: `configure_group`, `queue_group_config`,
+/// `cancel_group_config` and `propose_admin`.
 #[derive(Accounts)]
 pub struct ConfigureGroup<'info> {
     #[account(mut, has_one = admin @ MarginError::NotGroupAdmin)]
@@ -12,25 +17,20 @@ pub struct ConfigureGroup<'info> {
     pub admin: Signer<'info>,
 }
 
-/// What `configure_group` changes: each `None` leaves that setting as it is (`Default` changes
-/// nothing).
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, Default, PartialEq, Eq)]
-pub struct GroupConfigOptions {
-    pub paused: Option<bool>,
-    pub reduce_only: Option<bool>,
-    pub pyth_receiver_program: Option<Pubkey>,
-    pub pyth_legacy_program: Option<Pubkey>,
-    /// A liquidation continues until maint health >= this fraction (bps) of the account's
-    /// maint-weighted liabilities.
-    pub liquidation_end_buffer_bps: Option<u32>,
-    /// Deposits worth less than this (quote native units) count as exhausted.
-    pub bankruptcy_dust_quote: Option<u64>,
+/// Applies `options` at once. In a live group a change that can hurt positions (oracle program
+/// ids, liquidation end target, dust threshold, a lower delay) must be queued instead
+/// (`ConfigChangeMustBeQueued`).
+pub fn handler(ctx: Context<ConfigureGroup>, options: GroupConfigOptions) -> Result<()> {
+    let mut group = ctx.accounts.group.load_mut()?;
+    require!(!options.needs_delay(&group), MarginError::ConfigChangeMustBeQueued);
+    apply_options(&mut group, &options)?;
+    emit_configured(ctx.accounts.group.key(), &group);
+    Ok(())
 }
 
-/// Flips the global switches, sets the liquidation end target and the bankruptcy dust
-/// threshold, and, when Pyth moves, the trusted oracle program ids.
-/// `None` leaves a setting as it is.
-pub fn handler(ctx: Context<ConfigureGroup>, options: GroupConfigOptions) -> Result<()> {
+/// Validates and applies every `Some` setting (shared by `configure_group`, the queue's
+/// preview and `apply_group_config`).
+pub fn apply_options(group: &mut Group, options: &GroupConfigOptions) -> Result<()> {
     let GroupConfigOptions {
         paused,
         reduce_only,
@@ -38,8 +38,9 @@ pub fn handler(ctx: Context<ConfigureGroup>, options: GroupConfigOptions) -> Res
         pyth_legacy_program,
         liquidation_end_buffer_bps,
         bankruptcy_dust_quote,
-    } = options;
-    let mut group = ctx.accounts.group.load_mut()?;
+        config_delay_secs,
+        emergency_admin,
+    } = *options;
     if let Some(buffer) = liquidation_end_buffer_bps {
         // The target must lie above zero, or liquidation would nibble at the boundary forever.
         require!(
@@ -49,8 +50,15 @@ pub fn handler(ctx: Context<ConfigureGroup>, options: GroupConfigOptions) -> Res
         group.liquidation_end_buffer_bps = buffer;
     }
     if let Some(dust) = bankruptcy_dust_quote {
-        require!(dust > 0, MarginError::InvalidBankruptcyDust);
+        require!(dust > 0 && dust <= MAX_BANKRUPTCY_DUST_QUOTE, MarginError::InvalidBankruptcyDust);
         group.bankruptcy_dust_quote = dust;
+    }
+    if let Some(delay) = config_delay_secs {
+        require!(
+            (MIN_CONFIG_DELAY_SECS..=MAX_CONFIG_DELAY_SECS).contains(&delay),
+            MarginError::InvalidConfigDelay
+        );
+        group.config_delay_secs = delay;
     }
     if let Some(paused) = paused {
         group.paused = paused as u8;
@@ -58,20 +66,28 @@ pub fn handler(ctx: Context<ConfigureGroup>, options: GroupConfigOptions) -> Res
     if let Some(reduce_only) = reduce_only {
         group.reduce_only = reduce_only as u8;
     }
+    if let Some(emergency_admin) = emergency_admin {
+        group.emergency_admin = emergency_admin;
+    }
     let receiver = pyth_receiver_program.unwrap_or(group.pyth_receiver_program);
     let legacy = pyth_legacy_program.unwrap_or(group.pyth_legacy_program);
     crate::instructions::create_group::validate_oracle_programs(&receiver, &legacy)?;
     group.pyth_receiver_program = receiver;
     group.pyth_legacy_program = legacy;
+    Ok(())
+}
 
+/// The group's settings after a change.
+pub fn emit_configured(key: Pubkey, group: &Group) {
     emit!(GroupConfigured {
-        group: ctx.accounts.group.key(),
+        group: key,
         paused: group.is_paused(),
         reduce_only: group.is_reduce_only(),
-        pyth_receiver_program: receiver,
-        pyth_legacy_program: legacy,
+        pyth_receiver_program: group.pyth_receiver_program,
+        pyth_legacy_program: group.pyth_legacy_program,
         liquidation_end_buffer_bps: group.liquidation_end_buffer_bps,
         bankruptcy_dust_quote: group.bankruptcy_dust_quote,
+        config_delay_secs: group.config_delay_secs,
+        emergency_admin: group.emergency_admin,
     });
-    Ok(())
 }

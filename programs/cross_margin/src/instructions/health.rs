@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
-use crate::health_accounts::{compute_account_health, Breakdown};
+use crate::health_accounts::{compute_account_health, decode_bank, Breakdown, LoadedBank};
 use crate::state::{Group, MarginAccount};
 
 #[derive(Accounts)]
@@ -38,15 +38,40 @@ pub struct AccountHealth {
 /// position, in slot order. Uses the banks' stored indices (interest since the last touch of a
 /// bank is not included).
 pub fn handler(ctx: Context<HealthView>) -> Result<AccountHealth> {
-    let group = ctx.accounts.group.load()?;
+    view(ctx, false)
+}
+
+/// The `health` view as it will be once every queued change applies: the group's and those of
+/// the banks passed. A bank with a queued re-pin is passed with its queued oracle.
+pub fn after_pending_changes(ctx: Context<HealthView>) -> Result<AccountHealth> {
+    view(ctx, true)
+}
+
+fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth> {
+    let mut group = *ctx.accounts.group.load()?;
     let account = ctx.accounts.account.load()?;
+    // With the queued changes: each bank passed, decoded and previewed here, is handed over as
+    // held, so the health accounts price it as it will be.
+    let mut previews = Vec::new();
+    if pending_applied {
+        group = group.with_pending_change();
+        for bank_info in ctx.remaining_accounts.iter().step_by(2) {
+            let data = bank_info.try_borrow_data()?;
+            previews.push((
+                bank_info.key(),
+                decode_bank(bank_info.owner, &data)?.with_pending_change(),
+            ));
+        }
+    }
+    let held: Vec<LoadedBank> =
+        previews.iter().map(|(key, bank)| LoadedBank { key: *key, bank }).collect();
     let report = compute_account_health(
         &account,
         &ctx.accounts.group.key(),
         &group,
         ctx.remaining_accounts,
         Clock::get()?.unix_timestamp,
-        &[],
+        &held,
         Breakdown::PerPosition,
     )?;
     Ok(AccountHealth {

@@ -1,11 +1,11 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{BANK_SEED, SECONDS_PER_YEAR, VAULT_SEED};
+use crate::constants::{BANK_SEED, LIVE_MAX_ORACLE_AGE_SECS, SECONDS_PER_YEAR, VAULT_SEED};
 use crate::error::MarginError;
 use crate::health::BankRisk;
 use crate::math::{mul_q64, mul_q64_wide, MathResult, Round, BPS, ONE_Q64};
 use crate::oracle::{read_raw, OracleAccount};
-use crate::state::Group;
+use crate::state::{Group, PendingBankChange};
 
 /// Which oracle format a bank reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,8 +152,13 @@ impl BankConfig {
         Ok(())
     }
 
-    /// Checks that `oracle` is a readable price account of the configured kind and feed.
+    /// Checks that `oracle` is a readable price account of the configured kind and feed, and, in
+    /// a live group, that the max age is at most `LIVE_MAX_ORACLE_AGE_SECS`.
     pub fn validate_oracle(&self, group: &Group, oracle: &AccountInfo) -> Result<()> {
+        require!(
+            !group.is_live() || self.oracle_max_age_secs <= LIVE_MAX_ORACLE_AGE_SECS,
+            MarginError::OracleMaxAgeTooLong
+        );
         let kind = OracleKind::from_u8(self.oracle_kind).ok_or(MarginError::InvalidOracleKind)?;
         let data = oracle.try_borrow_data()?;
         let account = OracleAccount { key: oracle.key, owner: oracle.owner, data: &data };
@@ -175,12 +180,13 @@ impl BankConfig {
 /// One token market of a group: its vault, oracle, configuration ([`BankConfig`]), interest
 /// indices and totals.
 ///
-/// Layout v3 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as
+/// Layout v4 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as
 /// little-endian `[u8; 16]` so that the struct needs only 8-byte alignment on every target.
 /// v2 moved every admin-set field into the embedded `config` (its own layout in
 /// [`BankConfig`]'s doc). v3 grew `config` to 128 bytes (the net borrow limit), which moved the
 /// fields after it by 16, and took the net borrow window state (16 bytes) from `reserved`,
-/// which shrank from 256 to 224 bytes.
+/// which shrank from 256 to 224 bytes. v4 took the queued configuration change (168 bytes) from
+/// `reserved`.
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -204,7 +210,8 @@ impl BankConfig {
 /// | 358 | 2 | padding |
 /// | 360 | 8 | net_borrow_window_start_ts |
 /// | 368 | 8 | net_borrows_in_window (i64, native tokens) |
-/// | 376 | 224 | reserved (zero) |
+/// | 376 | 168 | pending ([`PendingBankChange`]) |
+/// | 544 | 56 | reserved (zero) |
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Bank {
@@ -237,7 +244,9 @@ pub struct Bank {
     /// Borrows minus repays in the current window, native tokens. May be negative: repays free
     /// room for borrows in the same window, as in Mango v4.
     pub net_borrows_in_window: i64,
-    pub reserved: [u8; 224],
+    /// The queued configuration change, if any (`queue_bank_config`).
+    pub pending: PendingBankChange,
+    pub reserved: [u8; 56],
 }
 
 const _: () = assert!(Bank::SIZE == 600);
@@ -499,7 +508,7 @@ mod tests {
     use core::mem::offset_of;
 
     #[test]
-    fn bank_layout_v3_offsets() {
+    fn bank_layout_v4_offsets() {
         assert_eq!(offset_of!(Bank, group), 0);
         assert_eq!(offset_of!(Bank, mint), 32);
         assert_eq!(offset_of!(Bank, vault), 64);
@@ -520,7 +529,8 @@ mod tests {
         assert_eq!(offset_of!(Bank, padding), 358);
         assert_eq!(offset_of!(Bank, net_borrow_window_start_ts), 360);
         assert_eq!(offset_of!(Bank, net_borrows_in_window), 368);
-        assert_eq!(offset_of!(Bank, reserved), 376);
+        assert_eq!(offset_of!(Bank, pending), 376);
+        assert_eq!(offset_of!(Bank, reserved), 544);
         assert_eq!(core::mem::size_of::<Bank>(), 600);
         assert_eq!(core::mem::align_of::<Bank>(), 8);
     }

@@ -1,10 +1,11 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::GROUP_SEED;
+use crate::constants::{GROUP_SEED, LIVE_MAX_ORACLE_AGE_SECS};
 
 /// The root of one market. Banks and margin accounts belong to exactly one group.
 ///
-/// Layout v1 (after the 8-byte Anchor discriminator), 368 bytes:
+/// Layout v2 (after the 8-byte Anchor discriminator), 368 bytes. v2 took the admin transfer, the
+/// emergency admin, the configuration delay and the queued change (208 bytes) from `reserved`.
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -21,11 +22,17 @@ use crate::constants::GROUP_SEED;
 /// | 112 | 8 | bankruptcy_dust_quote |
 /// | 120 | 4 | liquidation_end_buffer_bps |
 /// | 124 | 4 | padding2 |
-/// | 128 | 240 | reserved (zero) |
+/// | 128 | 32 | pending_admin |
+/// | 160 | 32 | emergency_admin |
+/// | 192 | 4 | config_delay_secs |
+/// | 196 | 4 | padding3 |
+/// | 200 | 88 | pending ([`PendingGroupChange`]) |
+/// | 288 | 80 | reserved (zero) |
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Group {
-    /// May add and configure banks and flip the global switches.
+    /// May add and configure banks, queue and cancel configuration changes, and flip the global
+    /// switches. Any signer: a wallet or a multisig vault PDA signing through CPI.
     pub admin: Pubkey,
     /// Owner that every `PriceUpdateV2` account of this group must have.
     pub pyth_receiver_program: Pubkey,
@@ -50,7 +57,59 @@ pub struct Group {
     /// maint-weighted liabilities.
     pub liquidation_end_buffer_bps: u32,
     pub padding2: [u8; 4],
-    pub reserved: [u8; 240],
+    /// Proposed by the admin (`propose_admin`); becomes the admin when it signs `accept_admin`.
+    /// Default (zero) = no transfer pending.
+    pub pending_admin: Pubkey,
+    /// May only pause and set reduce-only (`halt`), never lift them. Default = none.
+    pub emergency_admin: Pubkey,
+    /// How long a queued configuration change waits before anyone may apply it. 0 = setup: every
+    /// change applies at once. Once non-zero (live) it stays within
+    /// [`MIN_CONFIG_DELAY_SECS`, `MAX_CONFIG_DELAY_SECS`].
+    pub config_delay_secs: u32,
+    pub padding3: [u8; 4],
+    /// The queued group change, if any.
+    pub pending: PendingGroupChange,
+    pub reserved: [u8; 80],
+}
+
+/// A queued `configure_group` change: each zero field is left as it is (no valid setting is
+/// zero). 88 bytes:
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 8 | apply_after_ts (0 = nothing queued) |
+/// | 8 | 32 | pyth_receiver_program |
+/// | 40 | 32 | pyth_legacy_program |
+/// | 72 | 8 | bankruptcy_dust_quote |
+/// | 80 | 4 | liquidation_end_buffer_bps |
+/// | 84 | 4 | config_delay_secs |
+#[derive(
+    AnchorSerialize,
+    AnchorDeserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
+)]
+#[repr(C)]
+pub struct PendingGroupChange {
+    /// Unix time from which anyone may apply the change.
+    pub apply_after_ts: i64,
+    pub pyth_receiver_program: Pubkey,
+    pub pyth_legacy_program: Pubkey,
+    pub bankruptcy_dust_quote: u64,
+    pub liquidation_end_buffer_bps: u32,
+    pub config_delay_secs: u32,
+}
+
+impl PendingGroupChange {
+    pub fn is_queued(&self) -> bool {
+        self.apply_after_ts != 0
+    }
 }
 
 impl Group {
@@ -71,7 +130,47 @@ impl Group {
     pub fn is_reduce_only(&self) -> bool {
         self.reduce_only != 0
     }
+
+    /// Live: configuration changes that can hurt positions wait `config_delay_secs`.
+    pub fn is_live(&self) -> bool {
+        self.config_delay_secs != 0
+    }
+
+    /// The oracle age a bank may accept: its own setting, capped at `LIVE_MAX_ORACLE_AGE_SECS`
+    /// in a live group (a bank configured in setup with a longer age is capped once live).
+    pub fn oracle_max_age_secs(&self, configured: u32) -> u32 {
+        if self.is_live() {
+            configured.min(LIVE_MAX_ORACLE_AGE_SECS)
+        } else {
+            configured
+        }
+    }
+
+    /// The group as it will be once its queued change (if any) applies.
+    pub fn with_pending_change(&self) -> Group {
+        let mut group = *self;
+        let p = &self.pending;
+        if p.pyth_receiver_program != Pubkey::default() {
+            group.pyth_receiver_program = p.pyth_receiver_program;
+        }
+        if p.pyth_legacy_program != Pubkey::default() {
+            group.pyth_legacy_program = p.pyth_legacy_program;
+        }
+        if p.bankruptcy_dust_quote != 0 {
+            group.bankruptcy_dust_quote = p.bankruptcy_dust_quote;
+        }
+        if p.liquidation_end_buffer_bps != 0 {
+            group.liquidation_end_buffer_bps = p.liquidation_end_buffer_bps;
+        }
+        if p.config_delay_secs != 0 {
+            group.config_delay_secs = p.config_delay_secs;
+        }
+        group.pending = PendingGroupChange::default();
+        group
+    }
 }
+
+const _: () = assert!(core::mem::size_of::<PendingGroupChange>() == 88);
 
 const _: () = assert!(Group::SIZE == 368);
 
@@ -81,7 +180,7 @@ mod tests {
     use core::mem::offset_of;
 
     #[test]
-    fn group_layout_v1_offsets() {
+    fn group_layout_v2_offsets() {
         assert_eq!(offset_of!(Group, admin), 0);
         assert_eq!(offset_of!(Group, pyth_receiver_program), 32);
         assert_eq!(offset_of!(Group, pyth_legacy_program), 64);
@@ -93,7 +192,14 @@ mod tests {
         assert_eq!(offset_of!(Group, reduce_only), 105);
         assert_eq!(offset_of!(Group, bankruptcy_dust_quote), 112);
         assert_eq!(offset_of!(Group, liquidation_end_buffer_bps), 120);
-        assert_eq!(offset_of!(Group, reserved), 128);
+        assert_eq!(offset_of!(Group, pending_admin), 128);
+        assert_eq!(offset_of!(Group, emergency_admin), 160);
+        assert_eq!(offset_of!(Group, config_delay_secs), 192);
+        assert_eq!(offset_of!(Group, pending), 200);
+        assert_eq!(offset_of!(Group, reserved), 288);
+        assert_eq!(offset_of!(PendingGroupChange, pyth_receiver_program), 8);
+        assert_eq!(offset_of!(PendingGroupChange, bankruptcy_dust_quote), 72);
+        assert_eq!(offset_of!(PendingGroupChange, config_delay_secs), 84);
         assert_eq!(Group::SIZE, 368);
     }
 }

@@ -2,9 +2,11 @@
 //! bytemuck `Pod`), with explicit padding and a layout version. Byte offsets are asserted in tests.
 
 pub mod bank;
+pub mod config_change;
 pub mod group;
 pub mod margin_account;
 
 pub use bank::*;
+pub use config_change::*;
 pub use group::*;
 pub use margin_account::*;

@@ -1,0 +1,36 @@
+use anchor_lang::prelude::*;
+
+use crate::error::MarginError;
+use crate::events::BankConfigChangeQueued;
+use crate::state::{BankConfig, PendingBankChange};
+use crate::ConfigureBank;
+
+/// Queues a bank configuration change (any change; one at a time per bank): from now + the
+/// group's delay anyone may apply it with `apply_bank_config`. Validated now and again when
+/// applied.
+pub fn handler(ctx: Context<ConfigureBank>, config: BankConfig) -> Result<()> {
+    config.validate()?;
+    let group = ctx.accounts.group.load()?;
+    config.validate_oracle(&group, &ctx.accounts.oracle)?;
+    let mut bank = ctx.accounts.bank.load_mut()?;
+    require!(!bank.pending.is_queued(), MarginError::ConfigChangeAlreadyQueued);
+    let apply_after_ts = apply_after(Clock::get()?.unix_timestamp, group.config_delay_secs)?;
+    let oracle = ctx.accounts.oracle.key();
+    let config = BankConfig { padding: [0; 3], ..config };
+    bank.pending = PendingBankChange { apply_after_ts, oracle, config };
+    emit!(BankConfigChangeQueued {
+        group: bank.group,
+        bank: ctx.accounts.bank.key(),
+        oracle,
+        config,
+        apply_after_ts,
+    });
+    Ok(())
+}
+
+/// When a change queued at `now` may be applied: `now + delay`, and never 0 (which means
+/// nothing queued).
+pub fn apply_after(now: i64, delay_secs: u32) -> Result<i64> {
+    let ts = now.checked_add(delay_secs as i64).ok_or(MarginError::MathOverflow)?;
+    Ok(ts.max(1))
+}
