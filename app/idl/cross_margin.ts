@@ -12,9 +12,40 @@ export type CrossMargin = {
   },
   "instructions": [
     {
+      "name": "acceptAdmin",
+      "docs": [
+        "The proposed admin signs and becomes the admin."
+      ],
+      "discriminator": [
+        112,
+        42,
+        45,
+        90,
+        116,
+        181,
+        13,
+        170
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "writable": true
+        },
+        {
+          "name": "newAdmin",
+          "docs": [
+            "The proposed admin (a wallet, or a multisig vault PDA signing through CPI)."
+          ],
+          "signer": true
+        }
+      ],
+      "args": []
+    },
+    {
       "name": "addBank",
       "docs": [
-        "Adds a bank for a mint, with its vault and pinned oracle."
+        "Adds a bank for a mint, with its vault and pinned oracle. In a live group the bank opens",
+        "(deposit and borrow limits above zero) only when its queued configuration is applied."
       ],
       "discriminator": [
         51,
@@ -116,6 +147,61 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "applyBankConfig",
+      "docs": [
+        "Applies a bank's queued change once its delay has passed. Permissionless."
+      ],
+      "discriminator": [
+        226,
+        46,
+        220,
+        115,
+        182,
+        169,
+        236,
+        179
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "bank",
+          "writable": true
+        },
+        {
+          "name": "oracle"
+        }
+      ],
+      "args": []
+    },
+    {
+      "name": "applyGroupConfig",
+      "docs": [
+        "Applies the group's queued change once its delay has passed. Permissionless."
+      ],
+      "discriminator": [
+        156,
+        49,
+        72,
+        54,
+        100,
+        47,
+        185,
+        28
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "writable": true
+        }
+      ],
+      "args": []
+    },
+    {
       "name": "borrow",
       "docs": [
         "Borrows from a bank; init health must stay >= 0."
@@ -188,6 +274,72 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "cancelBankConfig",
+      "docs": [
+        "Withdraws a bank's queued change."
+      ],
+      "discriminator": [
+        238,
+        204,
+        125,
+        30,
+        213,
+        168,
+        71,
+        140
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "bank",
+          "writable": true
+        }
+      ],
+      "args": []
+    },
+    {
+      "name": "cancelGroupConfig",
+      "docs": [
+        "Withdraws the group's queued change."
+      ],
+      "discriminator": [
+        122,
+        224,
+        220,
+        23,
+        241,
+        162,
+        148,
+        152
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "writable": true
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        }
+      ],
+      "args": []
+    },
+    {
       "name": "closeAccount",
       "docs": [
         "Closes an empty account and refunds its rent. Deposits worth zero native units are",
@@ -226,7 +378,9 @@ export type CrossMargin = {
     {
       "name": "configureBank",
       "docs": [
-        "Replaces a bank's configuration and pinned oracle."
+        "Replaces a bank's configuration and pinned oracle, at once. In a live group only changes",
+        "that tighten new risk (lower init asset weight or limits, higher init liability weight);",
+        "anything else is refused (`ConfigChangeMustBeQueued`): see `queue_bank_config`."
       ],
       "discriminator": [
         133,
@@ -277,9 +431,10 @@ export type CrossMargin = {
     {
       "name": "configureGroup",
       "docs": [
-        "Global switches (pause: no withdraw or borrow; reduce-only) and the trusted oracle",
-        "program ids.",
-        "The settings to change are the `Some` fields of `options`."
+        "Group settings, at once: the switches (pause: no withdraw or borrow; reduce-only), the",
+        "emergency admin, a longer delay, and, in setup (delay 0) or unchanged, the rest. The",
+        "settings to change are the `Some` fields of `options`. In a live group a change that can",
+        "hurt positions is refused (`ConfigChangeMustBeQueued`): see `queue_group_config`."
       ],
       "discriminator": [
         156,
@@ -597,6 +752,45 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "halt",
+      "docs": [
+        "Turns on pause and/or reduce-only; the admin or the emergency admin signs."
+      ],
+      "discriminator": [
+        24,
+        156,
+        8,
+        121,
+        65,
+        3,
+        5,
+        82
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "writable": true
+        },
+        {
+          "name": "authority",
+          "docs": [
+            "The admin or the emergency admin."
+          ],
+          "signer": true
+        }
+      ],
+      "args": [
+        {
+          "name": "pause",
+          "type": "bool"
+        },
+        {
+          "name": "reduceOnly",
+          "type": "bool"
+        }
+      ]
+    },
+    {
       "name": "health",
       "docs": [
         "Read-only health view, returned as return data."
@@ -610,6 +804,41 @@ export type CrossMargin = {
         7,
         249,
         16
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "account"
+        }
+      ],
+      "args": [],
+      "returns": {
+        "defined": {
+          "name": "accountHealth"
+        }
+      }
+    },
+    {
+      "name": "healthAfterPendingChanges",
+      "docs": [
+        "The health view once every queued change (the group's and the banks passed) applies: what",
+        "a frontend shows its users before a change takes effect. Remaining accounts as `health`,",
+        "with a bank's queued oracle where it re-pins one."
+      ],
+      "discriminator": [
+        62,
+        146,
+        101,
+        114,
+        62,
+        175,
+        106,
+        61
       ],
       "accounts": [
         {
@@ -694,6 +923,133 @@ export type CrossMargin = {
         {
           "name": "liquidateePairs",
           "type": "u8"
+        }
+      ]
+    },
+    {
+      "name": "proposeAdmin",
+      "docs": [
+        "Proposes a new admin (first step of a transfer; `Pubkey::default()` withdraws it)."
+      ],
+      "discriminator": [
+        121,
+        214,
+        199,
+        212,
+        87,
+        39,
+        117,
+        234
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "writable": true
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "newAdmin",
+          "type": "pubkey"
+        }
+      ]
+    },
+    {
+      "name": "queueBankConfig",
+      "docs": [
+        "Queues a bank configuration (and pinned oracle) that anyone may apply once the group's",
+        "delay has passed. One queued change per bank."
+      ],
+      "discriminator": [
+        108,
+        42,
+        66,
+        44,
+        31,
+        109,
+        17,
+        225
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "bank"
+          ]
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "bank",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "docs": [
+            "becomes the bank's pinned oracle."
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "config",
+          "type": {
+            "defined": {
+              "name": "bankConfig"
+            }
+          }
+        }
+      ]
+    },
+    {
+      "name": "queueGroupConfig",
+      "docs": [
+        "Queues a group change (oracle program ids, liquidation end target, dust threshold,",
+        "delay) that anyone may apply once the delay has passed. One queued change per group."
+      ],
+      "discriminator": [
+        190,
+        220,
+        75,
+        217,
+        168,
+        213,
+        83,
+        155
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "writable": true
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "options",
+          "type": {
+            "defined": {
+              "name": "groupConfigOptions"
+            }
+          }
         }
       ]
     },
@@ -950,6 +1306,32 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "adminTransferProposed",
+      "discriminator": [
+        203,
+        168,
+        175,
+        51,
+        239,
+        104,
+        20,
+        85
+      ]
+    },
+    {
+      "name": "adminTransferred",
+      "discriminator": [
+        255,
+        147,
+        182,
+        5,
+        199,
+        217,
+        38,
+        179
+      ]
+    },
+    {
       "name": "bankAdded",
       "discriminator": [
         208,
@@ -960,6 +1342,45 @@ export type CrossMargin = {
         90,
         105,
         81
+      ]
+    },
+    {
+      "name": "bankConfigChangeApplied",
+      "discriminator": [
+        59,
+        72,
+        195,
+        237,
+        224,
+        241,
+        5,
+        123
+      ]
+    },
+    {
+      "name": "bankConfigChangeCancelled",
+      "discriminator": [
+        145,
+        246,
+        57,
+        46,
+        43,
+        122,
+        181,
+        124
+      ]
+    },
+    {
+      "name": "bankConfigChangeQueued",
+      "discriminator": [
+        70,
+        70,
+        38,
+        57,
+        184,
+        115,
+        229,
+        94
       ]
     },
     {
@@ -999,6 +1420,45 @@ export type CrossMargin = {
         23,
         11,
         168
+      ]
+    },
+    {
+      "name": "groupConfigChangeApplied",
+      "discriminator": [
+        178,
+        139,
+        171,
+        228,
+        230,
+        242,
+        3,
+        153
+      ]
+    },
+    {
+      "name": "groupConfigChangeCancelled",
+      "discriminator": [
+        221,
+        233,
+        71,
+        115,
+        42,
+        128,
+        106,
+        106
+      ]
+    },
+    {
+      "name": "groupConfigChangeQueued",
+      "discriminator": [
+        44,
+        85,
+        108,
+        87,
+        156,
+        251,
+        59,
+        10
       ]
     },
     {
@@ -1376,7 +1836,7 @@ export type CrossMargin = {
     {
       "code": 6061,
       "name": "invalidBankruptcyDust",
-      "msg": "The bankruptcy dust threshold must be above zero, or no account could ever be written off"
+      "msg": "The bankruptcy dust threshold must be above zero (or no account could ever be written off) and at most MAX_BANKRUPTCY_DUST_QUOTE ($1,000)"
     },
     {
       "code": 6062,
@@ -1402,6 +1862,66 @@ export type CrossMargin = {
       "code": 6066,
       "name": "invalidNetBorrowLimit",
       "msg": "A net borrow limit needs a window length above zero"
+    },
+    {
+      "code": 6067,
+      "name": "notPendingAdmin",
+      "msg": "Signer is not the admin this group's admin proposed"
+    },
+    {
+      "code": 6068,
+      "name": "noAdminTransferPending",
+      "msg": "No admin transfer is pending"
+    },
+    {
+      "code": 6069,
+      "name": "configChangeMustBeQueued",
+      "msg": "This change can hurt existing positions: queue it (queue_bank_config / queue_group_config); anyone may apply it once the group's delay has passed"
+    },
+    {
+      "code": 6070,
+      "name": "configChangeAlreadyQueued",
+      "msg": "A configuration change is already queued: apply or cancel it first"
+    },
+    {
+      "code": 6071,
+      "name": "noConfigChangeQueued",
+      "msg": "No configuration change is queued"
+    },
+    {
+      "code": 6072,
+      "name": "configChangeNotReady",
+      "msg": "The queued change's delay has not passed yet"
+    },
+    {
+      "code": 6073,
+      "name": "invalidConfigDelay",
+      "msg": "The configuration delay must be between MIN_CONFIG_DELAY_SECS (1 day) and MAX_CONFIG_DELAY_SECS (30 days), and never lower than a live group's minimum"
+    },
+    {
+      "code": 6074,
+      "name": "notATimelockedSetting",
+      "msg": "Pause, reduce-only and the emergency admin apply at once with configure_group: they cannot be queued"
+    },
+    {
+      "code": 6075,
+      "name": "notGroupAdminOrEmergency",
+      "msg": "Signer is neither the group admin nor its emergency admin"
+    },
+    {
+      "code": 6076,
+      "name": "nothingToHalt",
+      "msg": "halt needs pause or reduce-only (it only turns them on)"
+    },
+    {
+      "code": 6077,
+      "name": "emptyConfigChange",
+      "msg": "The queued change changes nothing"
+    },
+    {
+      "code": 6078,
+      "name": "oracleMaxAgeTooLong",
+      "msg": "In a live group the oracle max age may be at most LIVE_MAX_ORACLE_AGE_SECS (1 hour)"
     }
   ],
   "types": [
@@ -1483,17 +2003,64 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "adminTransferProposed",
+      "docs": [
+        "The admin proposed a new admin (`proposed_admin` default = a proposal withdrawn)."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "admin",
+            "type": "pubkey"
+          },
+          {
+            "name": "proposedAdmin",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "adminTransferred",
+      "docs": [
+        "The proposed admin accepted: it is now the group's admin."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "previousAdmin",
+            "type": "pubkey"
+          },
+          {
+            "name": "newAdmin",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
       "name": "bank",
       "docs": [
         "One token market of a group: its vault, oracle, configuration ([`BankConfig`]), interest",
         "indices and totals.",
         "",
-        "Layout v3 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as",
+        "Layout v4 (after the 8-byte discriminator), 600 bytes. Q64.64 numbers are stored as",
         "little-endian `[u8; 16]` so that the struct needs only 8-byte alignment on every target.",
         "v2 moved every admin-set field into the embedded `config` (its own layout in",
         "[`BankConfig`]'s doc). v3 grew `config` to 128 bytes (the net borrow limit), which moved the",
         "fields after it by 16, and took the net borrow window state (16 bytes) from `reserved`,",
-        "which shrank from 256 to 224 bytes.",
+        "which shrank from 256 to 224 bytes. v4 took the queued configuration change (168 bytes) from",
+        "`reserved`.",
         "",
         "| offset | size | field |",
         "|---|---|---|",
@@ -1517,7 +2084,8 @@ export type CrossMargin = {
         "| 358 | 2 | padding |",
         "| 360 | 8 | net_borrow_window_start_ts |",
         "| 368 | 8 | net_borrows_in_window (i64, native tokens) |",
-        "| 376 | 224 | reserved (zero) |"
+        "| 376 | 168 | pending ([`PendingBankChange`]) |",
+        "| 544 | 56 | reserved (zero) |"
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -1651,11 +2219,22 @@ export type CrossMargin = {
             "type": "i64"
           },
           {
+            "name": "pending",
+            "docs": [
+              "The queued configuration change, if any (`queue_bank_config`)."
+            ],
+            "type": {
+              "defined": {
+                "name": "pendingBankChange"
+              }
+            }
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                224
+                56
               ]
             }
           }
@@ -1848,6 +2427,76 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "bankConfigChangeApplied",
+      "docs": [
+        "A queued bank change took effect (a `BankConfigured` event follows)."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "bank",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "bankConfigChangeCancelled",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "bank",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "bankConfigChangeQueued",
+      "docs": [
+        "A bank configuration change was queued: from `apply_after_ts` anyone may apply it."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "bank",
+            "type": "pubkey"
+          },
+          {
+            "name": "oracle",
+            "type": "pubkey"
+          },
+          {
+            "name": "config",
+            "type": {
+              "defined": {
+                "name": "bankConfig"
+              }
+            }
+          },
+          {
+            "name": "applyAfterTs",
+            "type": "i64"
+          }
+        ]
+      }
+    },
+    {
       "name": "bankConfigured",
       "type": {
         "kind": "struct",
@@ -1977,7 +2626,8 @@ export type CrossMargin = {
       "docs": [
         "The root of one market. Banks and margin accounts belong to exactly one group.",
         "",
-        "Layout v1 (after the 8-byte Anchor discriminator), 368 bytes:",
+        "Layout v2 (after the 8-byte Anchor discriminator), 368 bytes. v2 took the admin transfer, the",
+        "emergency admin, the configuration delay and the queued change (208 bytes) from `reserved`.",
         "",
         "| offset | size | field |",
         "|---|---|---|",
@@ -1994,7 +2644,12 @@ export type CrossMargin = {
         "| 112 | 8 | bankruptcy_dust_quote |",
         "| 120 | 4 | liquidation_end_buffer_bps |",
         "| 124 | 4 | padding2 |",
-        "| 128 | 240 | reserved (zero) |"
+        "| 128 | 32 | pending_admin |",
+        "| 160 | 32 | emergency_admin |",
+        "| 192 | 4 | config_delay_secs |",
+        "| 196 | 4 | padding3 |",
+        "| 200 | 88 | pending ([`PendingGroupChange`]) |",
+        "| 288 | 80 | reserved (zero) |"
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -2006,7 +2661,8 @@ export type CrossMargin = {
           {
             "name": "admin",
             "docs": [
-              "May add and configure banks and flip the global switches."
+              "May add and configure banks, queue and cancel configuration changes, and flip the global",
+              "switches. Any signer: a wallet or a multisig vault PDA signing through CPI."
             ],
             "type": "pubkey"
           },
@@ -2096,12 +2752,106 @@ export type CrossMargin = {
             }
           },
           {
+            "name": "pendingAdmin",
+            "docs": [
+              "Proposed by the admin (`propose_admin`); becomes the admin when it signs `accept_admin`.",
+              "Default (zero) = no transfer pending."
+            ],
+            "type": "pubkey"
+          },
+          {
+            "name": "emergencyAdmin",
+            "docs": [
+              "May only pause and set reduce-only (`halt`), never lift them. Default = none."
+            ],
+            "type": "pubkey"
+          },
+          {
+            "name": "configDelaySecs",
+            "docs": [
+              "How long a queued configuration change waits before anyone may apply it. 0 = setup: every",
+              "change applies at once. Once non-zero (live) it stays within",
+              "[`MIN_CONFIG_DELAY_SECS`, `MAX_CONFIG_DELAY_SECS`]."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "padding3",
+            "type": {
+              "array": [
+                "u8",
+                4
+              ]
+            }
+          },
+          {
+            "name": "pending",
+            "docs": [
+              "The queued group change, if any."
+            ],
+            "type": {
+              "defined": {
+                "name": "pendingGroupChange"
+              }
+            }
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                240
+                80
               ]
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "groupConfigChangeApplied",
+      "docs": [
+        "A queued group change took effect (a `GroupConfigured` event follows)."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "groupConfigChangeCancelled",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "groupConfigChangeQueued",
+      "docs": [
+        "A group configuration change was queued (zero fields of `change` stay as they are)."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "change",
+            "type": {
+              "defined": {
+                "name": "pendingGroupChange"
+              }
             }
           }
         ]
@@ -2110,8 +2860,7 @@ export type CrossMargin = {
     {
       "name": "groupConfigOptions",
       "docs": [
-        "What `configure_group` changes: each `None` leaves that setting as it is (`Default` changes",
-        "nothing)."
+        "What `configure_group` may change: `None` leaves a setting as it is."
       ],
       "type": {
         "kind": "struct",
@@ -2158,6 +2907,24 @@ export type CrossMargin = {
             "type": {
               "option": "u64"
             }
+          },
+          {
+            "name": "configDelaySecs",
+            "docs": [
+              "Delay of queued changes; 0 is refused (a live group cannot go back to setup)."
+            ],
+            "type": {
+              "option": "u32"
+            }
+          },
+          {
+            "name": "emergencyAdmin",
+            "docs": [
+              "The key that may only pause and set reduce-only; default = none."
+            ],
+            "type": {
+              "option": "pubkey"
+            }
           }
         ]
       }
@@ -2194,6 +2961,14 @@ export type CrossMargin = {
           {
             "name": "bankruptcyDustQuote",
             "type": "u64"
+          },
+          {
+            "name": "configDelaySecs",
+            "type": "u32"
+          },
+          {
+            "name": "emergencyAdmin",
+            "type": "pubkey"
           }
         ]
       }
@@ -2471,6 +3246,96 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "pendingBankChange",
+      "docs": [
+        "A queued `configure_bank`: the whole new configuration and pinned oracle. 168 bytes:",
+        "",
+        "| offset | size | field |",
+        "|---|---|---|",
+        "| 0 | 8 | apply_after_ts (0 = nothing queued) |",
+        "| 8 | 32 | oracle |",
+        "| 40 | 128 | config ([`BankConfig`]) |"
+      ],
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "applyAfterTs",
+            "docs": [
+              "Unix time from which anyone may apply the change."
+            ],
+            "type": "i64"
+          },
+          {
+            "name": "oracle",
+            "type": "pubkey"
+          },
+          {
+            "name": "config",
+            "type": {
+              "defined": {
+                "name": "bankConfig"
+              }
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "pendingGroupChange",
+      "docs": [
+        "A queued `configure_group` change: each zero field is left as it is (no valid setting is",
+        "zero). 88 bytes:",
+        "",
+        "| offset | size | field |",
+        "|---|---|---|",
+        "| 0 | 8 | apply_after_ts (0 = nothing queued) |",
+        "| 8 | 32 | pyth_receiver_program |",
+        "| 40 | 32 | pyth_legacy_program |",
+        "| 72 | 8 | bankruptcy_dust_quote |",
+        "| 80 | 4 | liquidation_end_buffer_bps |",
+        "| 84 | 4 | config_delay_secs |"
+      ],
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "applyAfterTs",
+            "docs": [
+              "Unix time from which anyone may apply the change."
+            ],
+            "type": "i64"
+          },
+          {
+            "name": "pythReceiverProgram",
+            "type": "pubkey"
+          },
+          {
+            "name": "pythLegacyProgram",
+            "type": "pubkey"
+          },
+          {
+            "name": "bankruptcyDustQuote",
+            "type": "u64"
+          },
+          {
+            "name": "liquidationEndBufferBps",
+            "type": "u32"
+          },
+          {
+            "name": "configDelaySecs",
+            "type": "u32"
+          }
+        ]
+      }
+    },
+    {
       "name": "position",
       "docs": [
         "One slot of a margin account: a deposit or a borrow in one bank, held as shares.",
@@ -2642,6 +3507,32 @@ export type CrossMargin = {
       ],
       "type": "bytes",
       "value": "[103, 114, 111, 117, 112]"
+    },
+    {
+      "name": "liveMaxOracleAgeSecs",
+      "docs": [
+        "In a live group, oracle prices older than this are refused whatever a bank's",
+        "`oracle_max_age_secs` says (1 hour); configuring a longer age is refused."
+      ],
+      "type": "u32",
+      "value": "3600"
+    },
+    {
+      "name": "maxConfigDelaySecs",
+      "docs": [
+        "Longest configuration delay (30 days)."
+      ],
+      "type": "u32",
+      "value": "2592000"
+    },
+    {
+      "name": "minConfigDelaySecs",
+      "docs": [
+        "Shortest delay a live group's queued configuration changes may have (1 day). A group is live",
+        "once its delay is non-zero; it cannot go back to setup (delay 0, changes at once)."
+      ],
+      "type": "u32",
+      "value": "86400"
     },
     {
       "name": "oracleMaxFutureSecs",

@@ -24,7 +24,13 @@ fn create_group_stores_admin_and_oracle_programs() {
     assert_eq!(stored.version, cross_margin::constants::GROUP_VERSION);
     assert_eq!(stored.bump, Group::address(&admin.pubkey(), 7).1);
     assert!(!stored.is_paused() && !stored.is_reduce_only());
-    assert_eq!(stored.reserved, [0u8; 240]);
+    assert_eq!(stored.reserved, [0u8; 80]);
+    // Created in setup: no delay, no transfer, no emergency admin, nothing queued.
+    assert!(!stored.is_live() && !stored.pending.is_queued());
+    assert_eq!(
+        (stored.pending_admin, stored.emergency_admin),
+        (Pubkey::default(), Pubkey::default())
+    );
     assert_eq!(
         stored.liquidation_end_buffer_bps,
         cross_margin::constants::DEFAULT_LIQUIDATION_END_BUFFER_BPS
