@@ -112,6 +112,9 @@ pub struct RoundReport {
     pub liquidations: Vec<LiquidationDone>,
     pub resolutions: Vec<ResolutionDone>,
     pub skipped: Vec<Skipped>,
+    /// Accounts not liquidatable now that will be once the queued configuration changes apply
+    /// (admin safety: a change that can hurt positions waits the group's delay).
+    pub liquidatable_after_pending: Vec<Pubkey>,
 }
 
 impl RoundReport {
@@ -130,12 +133,20 @@ impl RoundReport {
             lost_races = self.lost_races(),
             "round done"
         );
+        if !self.liquidatable_after_pending.is_empty() {
+            tracing::warn!(
+                accounts = ?self.liquidatable_after_pending,
+                "queued configuration changes will make these accounts liquidatable"
+            );
+        }
     }
 }
 
 /// The group's state as discovered in one round.
 pub struct Discovered {
     pub market: MarketState,
+    /// The market once every queued configuration change applies, if any is queued.
+    pub after_pending: Option<MarketState>,
     pub accounts: Vec<(Pubkey, MarginAccount)>,
     pub undecodable: Vec<(Pubkey, DecodeError)>,
 }
@@ -201,10 +212,14 @@ impl Keeper {
             .flatten()
             .ok_or_else(|| anyhow!("group {group_key} not found"))?;
         let banks = retry.run("banks", || backend.program_accounts(&program, &bank_filters))?;
+        // The pinned oracles, and those queued changes would pin.
         let oracle_keys: Vec<Pubkey> = banks
             .iter()
             .filter_map(|(_, raw)| decode::<Bank>(raw).ok())
-            .map(|bank| bank.oracle)
+            .flat_map(|bank| {
+                let queued = bank.pending.is_queued().then_some(bank.pending.oracle);
+                std::iter::once(bank.oracle).chain(queued)
+            })
             .collect();
         let oracles = retry.run("oracles", || backend.multiple_accounts(&oracle_keys))?;
         let oracles: HashMap<Pubkey, AccountData> = oracle_keys
@@ -215,6 +230,13 @@ impl Keeper {
         let (market, mut undecodable) =
             MarketState::from_accounts(group_key, &group, &banks, &oracles, now)
                 .map_err(|e| anyhow!("group {group_key}: {e}"))?;
+        let after_pending = match market.has_pending_changes() {
+            true => Some(
+                MarketState::after_pending_changes(group_key, &group, &banks, &oracles, now)
+                    .map_err(|e| anyhow!("group {group_key}: {e}"))?,
+            ),
+            false => None,
+        };
         let raw_accounts =
             retry.run("accounts", || backend.program_accounts(&program, &account_filters))?;
         let mut accounts = Vec::with_capacity(raw_accounts.len());
@@ -230,7 +252,7 @@ impl Keeper {
                 }
             }
         }
-        Ok(Discovered { market, accounts, undecodable })
+        Ok(Discovered { market, after_pending, accounts, undecodable })
     }
 
     /// One round: discover, evaluate, write off bankrupt accounts, liquidate the liquidatable
@@ -242,7 +264,9 @@ impl Keeper {
     ) -> anyhow::Result<RoundReport> {
         let discovered = self.discover(backend)?;
         let evaluation = evaluate(&discovered.market, &discovered.accounts);
-        self.act(backend, &discovered, &evaluation, stop)
+        let mut report = self.act(backend, &discovered, &evaluation, stop)?;
+        report.liquidatable_after_pending = liquidatable_after_pending(&discovered, &evaluation);
+        Ok(report)
     }
 
     /// Acts on an evaluation (split from `run_round` so that tests can make two keepers
@@ -610,4 +634,20 @@ fn classify(account: Pubkey, rejection: &Rejection) -> Skipped {
         tracing::warn!(%account, %error, "the program refused the transaction");
         Skipped::Refused { account, error }
     }
+}
+
+/// Accounts healthy now (by `now`'s evaluation) that the market after the queued changes calls
+/// liquidatable or bankrupt.
+pub fn liquidatable_after_pending(discovered: &Discovered, now: &Evaluation) -> Vec<Pubkey> {
+    let Some(after) = &discovered.after_pending else { return Vec::new() };
+    let later = evaluate(after, &discovered.accounts);
+    let already: std::collections::HashSet<Pubkey> =
+        now.liquidatable.iter().chain(&now.bankrupt).map(|t| t.address).collect();
+    later
+        .liquidatable
+        .iter()
+        .chain(&later.bankrupt)
+        .map(|t| t.address)
+        .filter(|a| !already.contains(a))
+        .collect()
 }

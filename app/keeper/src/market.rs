@@ -151,7 +151,34 @@ impl MarketState {
         oracles: &HashMap<Pubkey, AccountData>,
         now: i64,
     ) -> Result<(Self, Vec<(Pubkey, DecodeError)>), DecodeError> {
-        let group_state: Group = decode(group)?;
+        Self::build(group_address, group, banks, oracles, now, false)
+    }
+
+    /// The market as it will be once every queued configuration change applies (the group's and
+    /// each bank's, re-pinned oracles included: `oracles` must hold them), priced at `now`: what
+    /// the keeper warns about before a change takes effect.
+    pub fn after_pending_changes(
+        group_address: Pubkey,
+        group: &AccountData,
+        banks: &[(Pubkey, AccountData)],
+        oracles: &HashMap<Pubkey, AccountData>,
+        now: i64,
+    ) -> Result<Self, DecodeError> {
+        Ok(Self::build(group_address, group, banks, oracles, now, true)?.0)
+    }
+
+    fn build(
+        group_address: Pubkey,
+        group: &AccountData,
+        banks: &[(Pubkey, AccountData)],
+        oracles: &HashMap<Pubkey, AccountData>,
+        now: i64,
+        pending_applied: bool,
+    ) -> Result<(Self, Vec<(Pubkey, DecodeError)>), DecodeError> {
+        let mut group_state: Group = decode(group)?;
+        if pending_applied {
+            group_state = group_state.with_pending_change();
+        }
         let mut states: Vec<Option<BankState>> = vec![None; group_state.bank_count as usize];
         let mut undecodable = Vec::new();
         for (address, raw) in banks {
@@ -165,6 +192,7 @@ impl MarketState {
             if bank.group != group_address {
                 continue;
             }
+            let bank = if pending_applied { bank.with_pending_change() } else { bank };
             let last = match oracles.get(&bank.oracle) {
                 Some(oracle) => read_bank_last_price(
                     &bank,
@@ -212,5 +240,11 @@ impl MarketState {
     /// The oracle accounts of every bank.
     pub fn oracle_keys(&self) -> Vec<Pubkey> {
         self.banks.iter().flatten().map(|b| b.bank.oracle).collect()
+    }
+
+    /// Whether the group or any bank has a configuration change queued.
+    pub fn has_pending_changes(&self) -> bool {
+        self.group.pending.is_queued()
+            || self.banks.iter().flatten().any(|b| b.bank.pending.is_queued())
     }
 }

@@ -5,10 +5,14 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 
+use anchor_lang::AnchorDeserialize;
 use anchor_lang::Discriminator;
+use cross_margin::instructions::AccountHealth;
 use cross_margin::liquidation::end_target;
 use cross_margin::math::{mul_q64, Round};
-use cross_margin::state::MarginAccount;
+use cross_margin::state::{BankConfig, GroupConfigOptions, MarginAccount};
+use cross_margin_client::ix::BankRef;
+use cross_margin_client::Signer;
 use cross_margin_client::{EmbeddedChain, Pubkey};
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
 use cross_margin_keeper::backend::{
@@ -486,4 +490,58 @@ fn the_keeper_picks_the_pair_that_pays_the_most() {
     let report = keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round");
     let done = report.liquidations.iter().find(|l| l.event.liquidatee == borrower.account).unwrap();
     assert_eq!((done.event.liab_amount, done.event.asset_bank), (plan.amounts.liab, sol.address));
+}
+
+/// The program's `health_after_pending_changes` view for every borrower: liquidatable once the
+/// queued changes apply.
+fn liquidatable_after_pending_by_program(market: &mut SeededMarket) -> BTreeSet<Pubkey> {
+    let group = market.sandbox.group;
+    let mut found = BTreeSet::new();
+    let accounts: Vec<Pubkey> = market.users.iter().map(|u| u.account).collect();
+    for address in accounts {
+        let account: MarginAccount = market.sandbox.chain.load(&address).expect("account");
+        let pairs = cross_margin_client::ix::health_accounts(&account, |i| {
+            let bank = market.sandbox.bank_by_index(i);
+            BankRef::after_pending_change(bank.address, &market.sandbox.bank(&bank))
+        });
+        let ix = cross_margin_client::ix::health_after_pending_changes(group, address, pairs);
+        let executed = market.sandbox.chain.send(&[ix], &[]).expect("the preview view");
+        let view = AccountHealth::deserialize(&mut executed.return_data.as_slice()).unwrap();
+        if view.liquidatable {
+            found.insert(address);
+        }
+    }
+    found
+}
+
+/// A queued change that lowers SOL's maint weight: the keeper liquidates nobody yet, and reports
+/// exactly the accounts the program's preview calls liquidatable once the change applies.
+#[test]
+fn the_keeper_reports_accounts_a_queued_change_would_make_liquidatable() {
+    let mut market = market();
+    let (keeper, _) = market.keeper(5_000_000).expect("keeper");
+    let (group, admin) = (market.sandbox.group, market.sandbox.admin.pubkey());
+    let live = GroupConfigOptions { config_delay_secs: Some(86_400), ..Default::default() };
+    let ix = cross_margin_client::ix::configure_group(group, admin, live);
+    market.sandbox.send_as_admin(&[ix]).expect("go live");
+    let sol = market.banks[1];
+    let config = market.sandbox.bank(&sol).config;
+    let lower = BankConfig {
+        init_asset_weight_bps: config.init_asset_weight_bps / 2,
+        maint_asset_weight_bps: config.maint_asset_weight_bps / 2,
+        ..config
+    };
+    let ix =
+        cross_margin_client::ix::queue_bank_config(group, admin, sol.address, sol.oracle, lower);
+    market.sandbox.send_as_admin(&[ix]).expect("queue");
+
+    let expected = liquidatable_after_pending_by_program(&mut market);
+    assert!(!expected.is_empty(), "the change must bite someone");
+    assert!(liquidatable_by_program(&mut market).is_empty());
+    let stop = AtomicBool::new(false);
+    let mut backend = EmbeddedBackend::new(&mut market.sandbox.chain);
+    let report = keeper.run_round(&mut backend, &stop).expect("round");
+    assert_eq!((report.liquidatable, report.liquidations.len()), (0, 0));
+    let reported: BTreeSet<Pubkey> = report.liquidatable_after_pending.iter().copied().collect();
+    assert_eq!(reported, expected);
 }
