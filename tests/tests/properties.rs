@@ -149,6 +149,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (bank(), amount()).prop_map(|(bank, amount)| Op::FundInsurance { bank, amount }),
         1 => prop::bool::weighted(0.3).prop_map(Op::ReduceOnly),
         1 => prop::bool::weighted(0.3).prop_map(Op::Pause),
+        // Queued weight changes (finding M-1): the delay is a day, so most applies come early.
+        1 => (bank(), 5_000u16..=9_000)
+            .prop_map(|(bank, maint_weight_bps)| Op::QueueChange { bank, maint_weight_bps }),
+        2 => (bank_or_pick(), prop::bool::ANY).prop_map(|(bank, wait)| Op::ApplyChange { bank, wait }),
+        1 => bank_or_pick().prop_map(|bank| Op::CancelChange { bank }),
         1 => user().prop_map(|user| Op::Close { user }),
         1 => user().prop_map(|user| Op::Reopen { user }),
         1 => user().prop_map(|user| Op::Leave { user }),
@@ -276,6 +281,9 @@ fn campaign_ci() {
         ("fund_insurance", 1),
         ("close_account", 1),
         ("create_account", 1),
+        ("queue_bank_config", 10),
+        ("apply_bank_config", 1),
+        ("cancel_bank_config", 1),
     ] {
         assert!(s.ok(name) >= at_least * scale / 10, "only {} successful {name}", s.ok(name));
     }

@@ -3,7 +3,7 @@
 
 use anchor_lang::prelude::AccountMeta;
 use cross_margin::positions;
-use cross_margin::state::GroupConfigOptions;
+use cross_margin::state::{BankConfig, GroupConfigOptions};
 use cross_margin_client::embedded::tx_result;
 use cross_margin_client::ix::{self, Movement, Transfer};
 use solana_message::Message;
@@ -58,6 +58,11 @@ impl World {
             Op::Pause(on) => {
                 self.configure_group(GroupConfigOptions { paused: Some(on), ..Default::default() })
             }
+            Op::QueueChange { bank, maint_weight_bps } => {
+                self.queue_change(s, bank as usize, maint_weight_bps)
+            }
+            Op::ApplyChange { bank, .. } => self.apply_change(s, bank as usize),
+            Op::CancelChange { bank } => self.cancel_change(s, bank as usize),
             Op::Close { user } => self.close(user as usize),
             Op::Reopen { user } => self.reopen(user as usize),
             Op::Bad(bad) => self.send_bad(bad, s),
@@ -232,6 +237,54 @@ impl World {
         let admin = self.m.admin.pubkey();
         let ix = ix::configure_group(self.m.group, admin, options);
         (self.send_tx(&[ix]), Allowed::success(&[]))
+    }
+
+    /// The bank's configuration with maint asset weight `weight` and init at most 5 points
+    /// below: always valid for the campaign's banks (weight 5,000..=9,000, fees at most 6%).
+    pub(super) fn changed_config(s: &State, b: usize, weight: u16) -> BankConfig {
+        let config = s.banks[b].config;
+        let maint = weight as u32;
+        BankConfig {
+            maint_asset_weight_bps: maint,
+            init_asset_weight_bps: config.init_asset_weight_bps.min(maint - 500),
+            ..config
+        }
+    }
+
+    fn queue_change(&mut self, s: &State, b: usize, weight: u16) -> Sent {
+        let bank = self.banks[b];
+        let config = Self::changed_config(s, b, weight);
+        let admin = self.m.admin.pubkey();
+        let ix = ix::queue_bank_config(self.m.group, admin, bank.address, bank.oracle, config);
+        // Queueing reads the oracle account (not its age) first: a corrupted one is refused.
+        let allowed = match s.banks[b].pending.is_queued() {
+            true => Allowed::failure(&[M(MarginError::ConfigChangeAlreadyQueued)]),
+            false => Allowed::success(&[]),
+        }
+        .and(&ORACLE_ERRORS);
+        (self.send_tx(&[ix]), allowed)
+    }
+
+    fn apply_change(&mut self, s: &State, b: usize) -> Sent {
+        let bank = &s.banks[b];
+        let ix = ix::apply_bank_config(self.m.group, self.banks[b].address, bank.pending.oracle);
+        let allowed = if !bank.pending.is_queued() {
+            Allowed::failure(&[M(MarginError::NoConfigChangeQueued)])
+        } else if s.now < bank.pending.apply_after_ts {
+            Allowed::failure(&[M(MarginError::ConfigChangeNotReady)])
+        } else {
+            Allowed::success(&ORACLE_ERRORS)
+        };
+        (self.send_tx(&[ix]), allowed)
+    }
+
+    fn cancel_change(&mut self, s: &State, b: usize) -> Sent {
+        let ix = ix::cancel_bank_config(self.m.group, self.m.admin.pubkey(), self.banks[b].address);
+        let allowed = match s.banks[b].pending.is_queued() {
+            true => Allowed::success(&[]),
+            false => Allowed::failure(&[M(MarginError::NoConfigChangeQueued)]),
+        };
+        (self.send_tx(&[ix]), allowed)
     }
 
     fn close(&mut self, user: usize) -> Sent {

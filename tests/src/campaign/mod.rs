@@ -23,7 +23,7 @@
 //! See docs/SECURITY.md for the invariants and how to run campaigns.
 
 use cross_margin::positions;
-use cross_margin::state::OracleKind;
+use cross_margin::state::{GroupConfigOptions, OracleKind};
 use cross_margin_client::ix::{self, BankRef};
 use cross_margin_client::pyth::Quote;
 use litesvm::LiteSVM;
@@ -109,6 +109,13 @@ impl World {
         let banks = m.banks();
         let users = fund_users(&mut m, &banks);
         let (_, foreign) = m.other_group_bank();
+        // Live: changes that can hurt positions wait a day (finding M-1).
+        let live = GroupConfigOptions {
+            config_delay_secs: Some(cross_margin::constants::MIN_CONFIG_DELAY_SECS),
+            ..Default::default()
+        };
+        let ix = ix::configure_group(m.group, m.admin.pubkey(), live);
+        m.send_as_admin(&[ix]).expect_ok("go live");
         // Signatures are the runtime's business, and verifying them is 90% of a debug build's
         // time per transaction. Signer flags still reach the program (and are tested).
         let svm = std::mem::take(&mut m.chain.svm);

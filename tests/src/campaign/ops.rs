@@ -179,6 +179,22 @@ pub enum Op {
     ReduceOnly(bool),
     /// The admin pauses or unpauses the group: only withdraw and borrow stop (finding L-6).
     Pause(bool),
+    /// The admin queues a change of the bank's maint asset weight to `maint_weight_bps` (its
+    /// init weight to at most 5 points below): it waits the group's delay (finding M-1).
+    QueueChange {
+        bank: u8,
+        maint_weight_bps: u16,
+    },
+    /// Anyone applies the bank's queued change (refused before its time). `wait`: the clock
+    /// first moves to the change's time and every oracle publishes again (a step of its own).
+    ApplyChange {
+        bank: u8,
+        wait: bool,
+    },
+    /// The admin cancels the bank's queued change.
+    CancelChange {
+        bank: u8,
+    },
     Close {
         user: u8,
     },
@@ -220,6 +236,9 @@ impl Op {
             Op::FundInsurance { .. } => "fund_insurance",
             Op::ReduceOnly(_) => "reduce_only",
             Op::Pause(_) => "pause",
+            Op::QueueChange { .. } => "queue_bank_config",
+            Op::ApplyChange { .. } => "apply_bank_config",
+            Op::CancelChange { .. } => "cancel_bank_config",
             Op::Close { .. } => "close_account",
             Op::Reopen { .. } => "create_account",
             Op::Leave { .. } => "leave",

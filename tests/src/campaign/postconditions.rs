@@ -50,6 +50,31 @@ impl World {
             Op::Close { user } => after_close(s0, s1, user as usize),
             Op::Reopen { user } => after_reopen(s1, user as usize),
             Op::ReduceOnly(_) | Op::Pause(_) => Ok(()),
+            Op::QueueChange { bank, maint_weight_bps } => {
+                let (b, now) = (bank as usize, s0.now);
+                let pending = s1.banks[b].pending;
+                let expected = Self::changed_config(s0, b, maint_weight_bps);
+                let delay = s0.group.config_delay_secs as i64;
+                ensure!(pending.config == expected, "queued {:?}", pending.config);
+                ensure!(
+                    pending.apply_after_ts == now + delay,
+                    "apply after {}",
+                    pending.apply_after_ts
+                );
+                ensure!(s1.banks[b].config == s0.banks[b].config, "a queued change took effect");
+                Ok(())
+            }
+            Op::ApplyChange { bank, .. } => {
+                let (b0, b1) = (&s0.banks[bank as usize], &s1.banks[bank as usize]);
+                ensure!(s0.now >= b0.pending.apply_after_ts, "applied before its time");
+                ensure!(b1.config == b0.pending.config && !b1.pending.is_queued(), "not applied");
+                Ok(())
+            }
+            Op::CancelChange { bank } => {
+                let (b0, b1) = (&s0.banks[bank as usize], &s1.banks[bank as usize]);
+                ensure!(b1.config == b0.config && !b1.pending.is_queued(), "not cancelled");
+                Ok(())
+            }
             Op::Bad(bad) => self.after_bad_input(bad, landed),
             no_transaction!() => unreachable!("{op:?} sends no transaction"),
         }

@@ -83,6 +83,8 @@ impl World {
                     amount,
                 }
             }
+            Op::ApplyChange { bank, wait } => Op::ApplyChange { bank: queued(s, bank), wait },
+            Op::CancelChange { bank } => Op::CancelChange { bank: queued(s, bank) },
             other => other,
         }
     }
@@ -121,4 +123,14 @@ impl World {
             })
             .unwrap()
     }
+}
+
+/// `bank` below `BANKS` as is; a selector (`BANKS..2 * BANKS`) picks a bank with a queued
+/// change, if any.
+fn queued(s: &State, bank: u8) -> u8 {
+    if (bank as usize) < BANKS {
+        return bank;
+    }
+    let with_change = s.banks.iter().position(|b| b.pending.is_queued());
+    with_change.map_or(bank % BANKS as u8, |b| b as u8)
 }

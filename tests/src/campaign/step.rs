@@ -29,6 +29,13 @@ impl World {
                     self.refresh_oracles();
                 }
             }
+            Op::ApplyChange { bank, wait: true } => {
+                let due = before.banks[bank as usize].pending.apply_after_ts;
+                if before.banks[bank as usize].pending.is_queued() && before.now < due {
+                    self.step(&Op::Warp { secs: (due - before.now) as u32, refresh: true })?;
+                }
+                return self.transact(&Op::ApplyChange { bank, wait: false }, &self.state());
+            }
             Op::Leave { user } => return self.leave(op, user, &before),
             Op::Collapse { user, liquidator } => return self.collapse(op, user, liquidator),
             _ => return self.transact(op, &before),
