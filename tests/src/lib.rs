@@ -115,6 +115,16 @@ pub mod budget {
     pub const CONFIGURE_GROUP: u64 = 2_000;
     pub const ADD_BANK: u64 = 16_500;
     pub const CONFIGURE_BANK: u64 = 3_500;
+    pub const QUEUE_BANK_CONFIG: u64 = 3_300;
+    pub const APPLY_BANK_CONFIG: u64 = 3_000;
+    /// `cancel_bank_config`, `cancel_group_config`.
+    pub const CANCEL_CONFIG: u64 = 1_800;
+    /// `queue_group_config`, `apply_group_config`.
+    pub const GROUP_QUEUE: u64 = 2_700;
+    /// `propose_admin`, `accept_admin`.
+    pub const ADMIN_TRANSFER: u64 = 1_500;
+    pub const HALT: u64 = 1_500;
+    pub const HEALTH_AFTER_PENDING_2: u64 = 8_500;
     pub const CREATE_ACCOUNT: u64 = 7_000;
     pub const DEPOSIT: u64 = 8_000;
     pub const REPAY: u64 = 7_500;

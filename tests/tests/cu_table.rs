@@ -113,6 +113,7 @@ fn cu_table() {
     table.row("close_account", &executed, budget::CLOSE_ACCOUNT, "");
 
     liquidation_rows(&mut table);
+    admin_safety_rows(&mut table);
 
     // Health and borrow as the number of positions grows.
     let (scale, gate_scale) = health_scaling(&mut table);
@@ -259,4 +260,75 @@ fn liquidation_rows(table: &mut Table) {
         budget::RESOLVE_BANKRUPTCY,
         "1 borrow left, no deposits",
     );
+}
+
+/// The admin-safety instructions: the queue, rotation, halt, and the health preview.
+fn admin_safety_rows(table: &mut Table) {
+    let mut m = Market::new();
+    m.with_liquidity();
+    let (group, admin, sol, usdc) = (m.group, m.admin.pubkey(), m.sol, m.usdc);
+    let day = cross_margin::constants::MIN_CONFIG_DELAY_SECS;
+    let live = GroupConfigOptions { config_delay_secs: Some(day), ..Default::default() };
+    let executed = m.send_as_admin(&[ix::configure_group(group, admin, live)]).expect_ok("live");
+    table.row("configure_group", &executed, budget::CONFIGURE_GROUP, "go live (a delay)");
+
+    let config = m.bank(&sol).config;
+    let lower = cross_margin::state::BankConfig { maint_asset_weight_bps: 8_500, ..config };
+    let queue = ix::queue_bank_config(group, admin, sol.address, sol.oracle, lower);
+    let executed = m.send_as_admin(&[queue.clone()]).expect_ok("queue");
+    table.row("queue_bank_config", &executed, budget::QUEUE_BANK_CONFIG, "pull oracle check");
+    let cancel = ix::cancel_bank_config(group, admin, sol.address);
+    let executed = m.send_as_admin(&[cancel]).expect_ok("cancel");
+    table.row("cancel_bank_config", &executed, budget::CANCEL_CONFIG, "");
+    m.send_as_admin(&[queue]).expect_ok("queue again");
+
+    let user = m.user([0, 10_000_000_000, 0]);
+    m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit");
+    m.borrow(&user, &usdc, 100_000_000).expect_ok("borrow");
+    let account = m.margin_account(&user);
+    let pairs = ix::health_accounts(&account, |i| {
+        let bank = m.bank_by_index(i);
+        ix::BankRef::after_pending_change(bank.address, &m.bank(&bank))
+    });
+    let view = ix::health_after_pending_changes(group, user.account, pairs);
+    let executed = m.chain.send(&[view], &[]).expect_ok("preview");
+    table.row(
+        "health_after_pending_changes",
+        &executed,
+        budget::HEALTH_AFTER_PENDING_2,
+        "2 positions, 1 bank with a queued change",
+    );
+
+    m.chain.warp_seconds(day as i64);
+    m.refresh_prices();
+    let executed = m
+        .chain
+        .send(&[ix::apply_bank_config(group, sol.address, sol.oracle)], &[])
+        .expect_ok("apply");
+    table.row("apply_bank_config", &executed, budget::APPLY_BANK_CONFIG, "pull oracle check");
+
+    let buffer = GroupConfigOptions { liquidation_end_buffer_bps: Some(600), ..Default::default() };
+    let queue = ix::queue_group_config(group, admin, buffer);
+    let executed = m.send_as_admin(&[queue.clone()]).expect_ok("queue group");
+    table.row("queue_group_config", &executed, budget::GROUP_QUEUE, "");
+    let executed =
+        m.send_as_admin(&[ix::cancel_group_config(group, admin)]).expect_ok("cancel group");
+    table.row("cancel_group_config", &executed, budget::CANCEL_CONFIG, "");
+    m.send_as_admin(&[queue]).expect_ok("queue group again");
+    m.chain.warp_seconds(day as i64);
+    let executed = m.chain.send(&[ix::apply_group_config(group)], &[]).expect_ok("apply group");
+    table.row("apply_group_config", &executed, budget::GROUP_QUEUE, "");
+
+    let new_admin = m.chain.new_keypair();
+    let propose = ix::propose_admin(group, admin, new_admin.pubkey());
+    let executed = m.send_as_admin(&[propose]).expect_ok("propose");
+    table.row("propose_admin", &executed, budget::ADMIN_TRANSFER, "");
+    let accept = ix::accept_admin(group, new_admin.pubkey());
+    let executed = m.chain.send(&[accept], &[&new_admin]).expect_ok("accept");
+    table.row("accept_admin", &executed, budget::ADMIN_TRANSFER, "");
+    let executed = m
+        .chain
+        .send(&[ix::halt(group, new_admin.pubkey(), true, true)], &[&new_admin])
+        .expect_ok("halt");
+    table.row("halt", &executed, budget::HALT, "pause and reduce-only");
 }

@@ -48,13 +48,20 @@ pub fn after_pending_changes(ctx: Context<HealthView>) -> Result<AccountHealth> 
 }
 
 fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth> {
-    let mut group = *ctx.accounts.group.load()?;
+    let stored = ctx.accounts.group.load()?;
     let account = ctx.accounts.account.load()?;
-    // With the queued changes: each bank passed, decoded and previewed here, is handed over as
-    // held, so the health accounts price it as it will be.
-    let mut previews = Vec::new();
+    // With the queued changes: the group copied and previewed, and each bank passed, decoded
+    // and previewed here, handed over as held, so the health accounts price it as it will be.
+    let (preview, mut previews);
+    let group: &Group = match pending_applied {
+        true => {
+            preview = stored.with_pending_change();
+            &preview
+        }
+        false => &stored,
+    };
+    previews = Vec::new();
     if pending_applied {
-        group = group.with_pending_change();
         for bank_info in ctx.remaining_accounts.iter().step_by(2) {
             let data = bank_info.try_borrow_data()?;
             previews.push((
@@ -68,7 +75,7 @@ fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth
     let report = compute_account_health(
         &account,
         &ctx.accounts.group.key(),
-        &group,
+        group,
         ctx.remaining_accounts,
         Clock::get()?.unix_timestamp,
         &held,
