@@ -534,3 +534,32 @@ fn every_admin_instruction_refuses_a_stranger() {
         });
     }
 }
+
+/// Nothing assumes the admin is a wallet: a program-derived address (off the curve, as a
+/// Squads vault is) can be proposed, accept, and administer. A PDA signs only through its
+/// program's `invoke_signed`, which sets the account's signer flag; with signature checks off
+/// the test sets that flag directly, which is all the program sees either way.
+#[test]
+fn a_program_derived_address_can_be_the_admin() {
+    let mut m = live_market();
+    let (group, admin) = (m.group, m.admin.pubkey());
+    let (vault, _) = Pubkey::find_program_address(&[b"multisig", b"vault"], &anchor_spl::token::ID);
+    assert!(!vault.is_on_curve());
+    m.send_as_admin(&[ix::propose_admin(group, admin, vault)]).expect_ok("propose");
+    let svm = std::mem::take(&mut m.chain.svm);
+    m.chain.svm = svm.with_sigverify(false);
+    let send_as_pda = |m: &mut Market, ix: Instruction| {
+        let chain = &mut m.chain;
+        let mut message = solana_message::Message::new(&[ix], Some(&chain.payer.pubkey()));
+        message.recent_blockhash = chain.svm.latest_blockhash();
+        let tx = solana_transaction::Transaction::new_unsigned(message);
+        let result = chain.svm.send_transaction(tx);
+        chain.svm.expire_blockhash();
+        cross_margin_client::embedded::tx_result(result)
+    };
+    send_as_pda(&mut m, ix::accept_admin(group, vault)).expect_ok("the PDA accepts");
+    assert_eq!(m.group_state().admin, vault);
+    let pause = GroupConfigOptions { paused: Some(true), ..Default::default() };
+    send_as_pda(&mut m, ix::configure_group(group, vault, pause)).expect_ok("the PDA configures");
+    assert!(m.group_state().is_paused());
+}
