@@ -13,6 +13,9 @@ use cross_margin_tests::*;
 
 const DAY: u32 = MIN_CONFIG_DELAY_SECS;
 
+/// One kind of bank configuration change.
+type Change = fn(&mut BankConfig);
+
 /// The market's group made live: changes that can hurt positions wait a day.
 fn live_market() -> Market {
     let mut m = Market::new();
@@ -176,7 +179,7 @@ fn m1_a_harmful_change_waits_and_the_victim_can_act() {
 /// applies it.
 #[test]
 fn each_harmful_bank_change_waits_for_the_delay() {
-    let kinds: [(&str, fn(&mut BankConfig)); 9] = [
+    let kinds: [(&str, Change); 9] = [
         ("lower maint asset weight", |c| c.maint_asset_weight_bps = 8_500),
         ("raise maint liability weight", |c| c.maint_liab_weight_bps = 11_500),
         ("raise liquidation fee", |c| c.liquidation_fee_bps = 600),

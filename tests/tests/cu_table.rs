@@ -275,7 +275,7 @@ fn admin_safety_rows(table: &mut Table) {
     let config = m.bank(&sol).config;
     let lower = cross_margin::state::BankConfig { maint_asset_weight_bps: 8_500, ..config };
     let queue = ix::queue_bank_config(group, admin, sol.address, sol.oracle, lower);
-    let executed = m.send_as_admin(&[queue.clone()]).expect_ok("queue");
+    let executed = m.send_as_admin(std::slice::from_ref(&queue)).expect_ok("queue");
     table.row("queue_bank_config", &executed, budget::QUEUE_BANK_CONFIG, "pull oracle check");
     let cancel = ix::cancel_bank_config(group, admin, sol.address);
     let executed = m.send_as_admin(&[cancel]).expect_ok("cancel");
@@ -309,7 +309,7 @@ fn admin_safety_rows(table: &mut Table) {
 
     let buffer = GroupConfigOptions { liquidation_end_buffer_bps: Some(600), ..Default::default() };
     let queue = ix::queue_group_config(group, admin, buffer);
-    let executed = m.send_as_admin(&[queue.clone()]).expect_ok("queue group");
+    let executed = m.send_as_admin(std::slice::from_ref(&queue)).expect_ok("queue group");
     table.row("queue_group_config", &executed, budget::GROUP_QUEUE, "");
     let executed =
         m.send_as_admin(&[ix::cancel_group_config(group, admin)]).expect_ok("cancel group");
