@@ -13,6 +13,7 @@
 
 use std::ops::{Deref, DerefMut};
 
+use anchor_spl::token_2022::spl_token_2022;
 use cross_margin::instructions::AccountHealth;
 use cross_margin::state::BankConfig;
 use cross_margin::state::OracleKind;
@@ -162,6 +163,52 @@ impl Market {
         let before = self.snapshot(user);
         action(self).expect_anchor_error(error);
         before.assert_unchanged(&self.chain);
+    }
+
+    /// A Token-2022 mint (6 decimals) carrying one extension of type `E`, set up by `init`,
+    /// written straight into the chain.
+    pub fn token_2022_mint_with<E>(&mut self, init: impl FnOnce(&mut E)) -> Pubkey
+    where
+        E: spl_token_2022::extension::Extension + bytemuck::Pod + Default,
+    {
+        use spl_token_2022::extension::{
+            BaseStateWithExtensionsMut, ExtensionType, StateWithExtensionsMut,
+        };
+        use spl_token_2022::state::Mint;
+        let len = ExtensionType::try_calculate_account_len::<Mint>(&[E::TYPE]).unwrap();
+        let mut data = vec![0u8; len];
+        let mut state = StateWithExtensionsMut::<Mint>::unpack_uninitialized(&mut data).unwrap();
+        init(state.init_extension::<E>(true).unwrap());
+        state.base = Mint { decimals: 6, is_initialized: true, ..Mint::default() };
+        state.pack_base();
+        state.init_account_type().unwrap();
+        let mint = self.chain.new_pubkey();
+        self.chain.set_account(mint, anchor_spl::token_2022::ID, data);
+        mint
+    }
+
+    /// `add_bank` for a Token-2022 `mint` is refused with `UnsupportedMintExtension`, changing
+    /// nothing and creating no bank.
+    pub fn assert_rejected_token_2022_mint(&mut self, user: &User, mint: Pubkey) {
+        let admin = self.admin.insecure_clone();
+        let oracle = self.chain.new_pubkey();
+        let quote = quote_dollars(1, 0, self.now());
+        self.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
+        let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
+        let token_2022 = anchor_spl::token_2022::ID;
+        let (ix, bank, _) = ix::add_bank(
+            self.group,
+            admin.pubkey(),
+            admin.pubkey(),
+            mint,
+            token_2022,
+            oracle,
+            config,
+        );
+        self.assert_rejected(user, MarginError::UnsupportedMintExtension, |m| {
+            m.chain.send(&[ix], &[&admin])
+        });
+        assert!(self.chain.account(&bank).is_none());
     }
 
     /// A lender holding 1,000,000 USDC, 10,000 SOL and 100 BTC in the banks, so that borrows

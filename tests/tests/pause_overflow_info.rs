@@ -242,42 +242,11 @@ fn info_worthless_deposit_shares_do_not_block_closing() {
 /// the token's displayed amount disagree. Such mints are refused now.
 #[test]
 fn info_interest_bearing_token_2022_mints_are_refused() {
-    use anchor_spl::token_2022::spl_token_2022::extension::{
-        interest_bearing_mint::InterestBearingConfig, BaseStateWithExtensionsMut, ExtensionType,
-        StateWithExtensionsMut,
-    };
-    use anchor_spl::token_2022::spl_token_2022::state::Mint;
-
+    use anchor_spl::token_2022::spl_token_2022::extension::interest_bearing_mint::InterestBearingConfig;
     let mut m = Market::new();
     let user = m.user([0, 0, 0]);
-    let admin = m.admin.insecure_clone();
-    let extensions = [ExtensionType::InterestBearingConfig];
-    let len = ExtensionType::try_calculate_account_len::<Mint>(&extensions).unwrap();
-    let mut data = vec![0u8; len];
-    let mut state = StateWithExtensionsMut::<Mint>::unpack_uninitialized(&mut data).unwrap();
-    let config = state.init_extension::<InterestBearingConfig>(true).unwrap();
-    config.current_rate = 500.into(); // 5% a year on the UI amount
-    state.base = Mint { decimals: 6, is_initialized: true, ..Mint::default() };
-    state.pack_base();
-    state.init_account_type().unwrap();
-    let mint = m.chain.new_pubkey();
-    m.chain.set_account(mint, anchor_spl::token_2022::ID, data);
-
-    let oracle = m.chain.new_pubkey();
-    let quote = quote_dollars(1, 0, m.now());
-    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
-    let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
-    let (ix, bank, _) = ix::add_bank(
-        m.group,
-        admin.pubkey(),
-        admin.pubkey(),
-        mint,
-        anchor_spl::token_2022::ID,
-        oracle,
-        config,
-    );
-    m.assert_rejected(&user, MarginError::UnsupportedMintExtension, |m| {
-        m.chain.send(&[ix], &[&admin])
+    let mint = m.token_2022_mint_with::<InterestBearingConfig>(|config| {
+        config.current_rate = 500.into(); // 5% a year on the UI amount
     });
-    assert!(m.chain.account(&bank).is_none());
+    m.assert_rejected_token_2022_mint(&user, mint);
 }

@@ -232,43 +232,14 @@ fn finding_extreme_oracle_exponents_fail_cleanly() {
 /// and a new mint authority, under a bank that trusts the address.
 #[test]
 fn finding_token_2022_mints_with_a_close_authority_are_rejected() {
-    use anchor_spl::token_2022::spl_token_2022::extension::{
-        mint_close_authority::MintCloseAuthority, BaseStateWithExtensionsMut, ExtensionType,
-        StateWithExtensionsMut,
-    };
-    use anchor_spl::token_2022::spl_token_2022::state::Mint;
+    use anchor_spl::token_2022::spl_token_2022::extension::mint_close_authority::MintCloseAuthority;
     let mut m = Market::new();
     let user = m.user([0, 0, 0]);
-    let admin = m.admin.insecure_clone();
-    let len =
-        ExtensionType::try_calculate_account_len::<Mint>(&[ExtensionType::MintCloseAuthority])
-            .unwrap();
-    let mut data = vec![0u8; len];
-    let mut state = StateWithExtensionsMut::<Mint>::unpack_uninitialized(&mut data).unwrap();
-    let extension = state.init_extension::<MintCloseAuthority>(true).unwrap();
-    extension.close_authority = Some(admin.pubkey()).try_into().unwrap();
-    state.base = Mint { decimals: 6, is_initialized: true, ..Mint::default() };
-    state.pack_base();
-    state.init_account_type().unwrap();
-    let mint = m.chain.new_pubkey();
-    m.chain.set_account(mint, anchor_spl::token_2022::ID, data);
-    let oracle = m.chain.new_pubkey();
-    let quote = quote_dollars(1, 0, m.now());
-    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
-    let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
-    let (ix, bank, _) = ix::add_bank(
-        m.group,
-        admin.pubkey(),
-        admin.pubkey(),
-        mint,
-        anchor_spl::token_2022::ID,
-        oracle,
-        config,
-    );
-    m.assert_rejected(&user, MarginError::UnsupportedMintExtension, |m| {
-        m.chain.send(&[ix], &[&admin])
+    let admin = m.admin.pubkey();
+    let mint = m.token_2022_mint_with::<MintCloseAuthority>(|extension| {
+        extension.close_authority = Some(admin).try_into().unwrap();
     });
-    assert!(m.chain.account(&bank).is_none());
+    m.assert_rejected_token_2022_mint(&user, mint);
 }
 
 // ================================================================ missing signer checks
