@@ -302,3 +302,26 @@ fn placeholder() -> BankRef {
         token_program: Pubkey::default(),
     }
 }
+
+/// Sends `ix` signed by `signer` (the chain's payer pays).
+pub fn send(m: &mut Market, ix: Instruction, signer: &User) -> TxResult {
+    let kp = signer.keypair.insecure_clone();
+    m.chain.send(&[ix], &[&kp])
+}
+
+/// `ix` with `key`'s signer flag cleared.
+pub fn unsigned(mut ix: Instruction, key: Pubkey) -> Instruction {
+    ix.accounts.iter_mut().filter(|a| a.pubkey == key).for_each(|a| a.is_signer = false);
+    ix
+}
+
+/// A market with liquidity and a user holding 10 SOL deposited and 100 USDC borrowed.
+pub fn market_with_borrower() -> (Market, User) {
+    let mut m = Market::new();
+    m.with_liquidity();
+    let user = m.user([1_000_000_000, 20_000_000_000, 100_000_000]);
+    let (usdc, sol) = (m.usdc, m.sol);
+    m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit SOL");
+    m.borrow(&user, &usdc, 100_000_000).expect_ok("borrow USDC");
+    (m, user)
+}

@@ -20,10 +20,6 @@ fn setup() -> (Market, User) {
     (m, user)
 }
 
-fn send(m: &mut Market, ix: Instruction, user: &User) -> TxResult {
-    m.chain.send(&[ix], &[&user.keypair])
-}
-
 // --- amounts ---
 
 #[test]
