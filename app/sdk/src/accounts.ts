@@ -5,11 +5,12 @@
  * (u64/i64) or `number` (u32 and smaller); Q64.64 indices, stored as 16 little-endian bytes,
  * come out as `bigint` Q64.64 values.
  */
-import type { IdlAccounts, IdlTypes } from "@anchor-lang/core";
+import { utils, type IdlAccounts, type IdlTypes } from "@anchor-lang/core";
 import type BN from "bn.js";
 import { PublicKey } from "@solana/web3.js";
 
-import { coder, fromIdl, PROGRAM_ID, toIdl, type CrossMargin, type Native } from "./idl";
+import type { Chain } from "./chain";
+import { coder, fromIdl, PROGRAM_ID, RAW_IDL, toIdl, type CrossMargin, type Native } from "./idl";
 import { q64FromLeBytes } from "./fixed";
 
 type RawGroup = IdlAccounts<CrossMargin>["group"];
@@ -44,6 +45,27 @@ export interface Group {
   /** Quote native units (micro-USD). */
   bankruptcyDustQuote: bigint;
   liquidationEndBufferBps: number;
+  /** Proposed by the admin (`propose_admin`), takes over when it signs `accept_admin`;
+   * `PublicKey.default` = no transfer pending. */
+  pendingAdmin: PublicKey;
+  /** May only turn pause and reduce-only on (`halt`); `PublicKey.default` = none. */
+  emergencyAdmin: PublicKey;
+  /** How long a queued change waits. 0 = setup: every change applies at once (no notice). */
+  configDelaySecs: number;
+  /** The queued group change (`applyAfterTs` 0 = nothing queued; a zero field = unchanged). */
+  pending: PendingGroupChange;
+}
+
+/** The IDL's `PendingGroupChange` with u64/i64s as `bigint`. */
+export type PendingGroupChange = Native<IdlTypes<CrossMargin>["pendingGroupChange"]>;
+
+/** A bank's queued change: the whole `BankConfig` and the oracle it pins (`applyAfterTs` 0 =
+ * nothing queued). */
+export interface PendingBankChange {
+  /** Unix time from which anyone may apply it. */
+  applyAfterTs: bigint;
+  oracle: PublicKey;
+  config: BankConfig;
 }
 
 /**
@@ -55,12 +77,14 @@ export type BankConfig = Omit<Native<IdlBankConfig>, "padding" | "oracleKind"> &
 
 /** A bank: the IDL's `Bank` with u64/i64s as `bigint`, Q64.64 indices as `bigint` Q64.64
  * values, `config` as a `BankConfig`; padding and reserved bytes left out. */
-export type Bank = Omit<Native<RawBank>, "depositIndex" | "borrowIndex" | "config" | "padding" | "reserved"> & {
+export type Bank = Omit<Native<RawBank>, "depositIndex" | "borrowIndex" | "config" | "pending" | "padding" | "reserved"> & {
   /** Q64.64. */
   depositIndex: bigint;
   /** Q64.64. */
   borrowIndex: bigint;
   config: BankConfig;
+  /** The queued configuration change (`queue_bank_config`), if `applyAfterTs` is not 0. */
+  pending: PendingBankChange;
 };
 
 /** One of the 16 slots of a margin account. */
@@ -122,6 +146,10 @@ export function decodeGroup(data: Uint8Array): Group {
     reduceOnly: raw.reduceOnly !== 0,
     bankruptcyDustQuote: big(raw.bankruptcyDustQuote),
     liquidationEndBufferBps: raw.liquidationEndBufferBps,
+    pendingAdmin: raw.pendingAdmin,
+    emergencyAdmin: raw.emergencyAdmin,
+    configDelaySecs: raw.configDelaySecs,
+    pending: fromIdl(raw.pending),
   };
 }
 
@@ -147,10 +175,15 @@ export function toIdlBankConfig(config: BankConfig): IdlBankConfig {
 export function decodeBank(data: Uint8Array): Bank {
   const raw = decodeRaw<RawBank>("bank", data);
   return {
-    ...fromIdl(omit(raw, "depositIndex", "borrowIndex", "config", "padding", "reserved")),
+    ...fromIdl(omit(raw, "depositIndex", "borrowIndex", "config", "pending", "padding", "reserved")),
     depositIndex: q64FromLeBytes(raw.depositIndex),
     borrowIndex: q64FromLeBytes(raw.borrowIndex),
     config: bankConfigFromIdl(raw.config),
+    pending: {
+      applyAfterTs: BigInt(raw.pending.applyAfterTs.toString()),
+      oracle: raw.pending.oracle,
+      config: bankConfigFromIdl(raw.pending.config),
+    },
   };
 }
 
@@ -201,4 +234,17 @@ export function activePositions(account: MarginAccount): Array<Position & { slot
   return account.positions
     .map((p, slot) => ({ ...p, slot }))
     .filter((p) => p.kind !== PositionKind.Empty);
+}
+
+/** Every bank of `group`, by bank index (one `getProgramAccounts` call). */
+export async function fetchGroupBanks(chain: Chain, group: PublicKey, programId: PublicKey = PROGRAM_ID): Promise<Array<Loaded<Bank>>> {
+  const discriminator = RAW_IDL.accounts?.find((a) => a.name === "Bank")?.discriminator ?? [];
+  const found = await chain.getProgramAccounts(programId, [
+    { dataSize: accountSize("bank") },
+    { memcmp: { offset: 0, bytes: utils.bytes.bs58.encode(Buffer.from(discriminator)) } },
+    { memcmp: { offset: 8, bytes: group.toBase58() } },
+  ]);
+  return found
+    .map(({ address, account }) => ({ address, data: bankFromAccount(account, programId) }))
+    .sort((a, b) => a.data.bankIndex - b.data.bankIndex);
 }

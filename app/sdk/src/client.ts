@@ -3,20 +3,18 @@
  * accounts are derived from the state it reads (what a frontend or a keeper needs).
  */
 import { PublicKey, type AccountMeta, type Signer, type TransactionInstruction } from "@solana/web3.js";
-import { utils } from "@anchor-lang/core";
-
 import {
   bankFromAccount,
+  fetchGroupBanks,
   groupFromAccount,
   marginAccountFromAccount,
-  accountSize,
   type Bank,
   type Group,
   type Loaded,
   type MarginAccount,
 } from "./accounts";
 import { clusterUnixTimestamp, type Chain, type SentTransaction } from "./chain";
-import { PROGRAM_ID, RAW_IDL } from "./idl";
+import { PROGRAM_ID } from "./idl";
 import { simulateHealth, type AccountHealth } from "./health";
 import {
   bankLookup,
@@ -36,6 +34,16 @@ import {
 import { estimateLiquidationPrice, type LiquidationPriceEstimate } from "./liquidation";
 import { accrueInterest } from "./interest";
 import { accountAfter, borrowNative, liquidatorAfter, type Movement } from "./positions";
+import {
+  compareHealth,
+  groupSafety,
+  healthAfterPendingChanges,
+  pendingChanges,
+  type GroupSafety,
+  type HealthWithPendingChanges,
+  type PendingChangesOptions,
+  type QueuedChange,
+} from "./pending";
 import { decodeOracleQuote, type PythQuote } from "./pyth";
 
 export interface TransferRequest {
@@ -80,15 +88,7 @@ export class CrossMarginClient {
 
   /** Every bank of `group`, by bank index. */
   async banks(group: PublicKey): Promise<Array<Loaded<Bank>>> {
-    const discriminator = RAW_IDL.accounts?.find((a) => a.name === "Bank")?.discriminator ?? [];
-    const found = await this.chain.getProgramAccounts(this.programId, [
-      { dataSize: accountSize("bank") },
-      { memcmp: { offset: 0, bytes: utils.bytes.bs58.encode(Buffer.from(discriminator)) } },
-      { memcmp: { offset: 8, bytes: group.toBase58() } },
-    ]);
-    return found
-      .map(({ address, account }) => ({ address, data: bankFromAccount(account, this.programId) }))
-      .sort((a, b) => a.data.bankIndex - b.data.bankIndex);
+    return fetchGroupBanks(this.chain, group, this.programId);
   }
 
   async bankRefs(group: PublicKey): Promise<BankRef[]> {
@@ -186,6 +186,34 @@ export class CrossMarginClient {
       feePayer,
       programId: this.programId,
     });
+  }
+
+  /** The group's admin-safety settings (live or setup, delay, emergency admin, admin transfer),
+   * with the warning a frontend shows for a group in setup. */
+  async groupSafety(group: PublicKey): Promise<GroupSafety> {
+    return groupSafety(await this.group(group));
+  }
+
+  /** Every queued change of `group` and its banks, diffed against the settings in force, with
+   * whether each is due at the cluster's current time. */
+  async pendingChanges(group: PublicKey, options: PendingChangesOptions = {}): Promise<QueuedChange[]> {
+    const [data, banks, now] = await Promise.all([this.group(group), this.banks(group), clusterUnixTimestamp(this.chain)]);
+    return pendingChanges({ address: group, data }, banks, now, options);
+  }
+
+  /** The program's `health_after_pending_changes` view for `account`: its health once every
+   * queued change applies (a re-pinned bank passed with its queued oracle). */
+  async healthAfterPendingChanges(account: PublicKey, feePayer: PublicKey): Promise<AccountHealth> {
+    const margin = await this.marginAccount(account);
+    const banks = await this.banks(margin.group);
+    return healthAfterPendingChanges(this.chain, { group: margin.group, account, margin, banks, feePayer, programId: this.programId });
+  }
+
+  /** `account`'s health now and once the queued changes apply, e.g. to warn "this queued change
+   * makes your account liquidatable" (`becomesLiquidatable`). */
+  async healthWithPendingChanges(account: PublicKey, feePayer: PublicKey): Promise<HealthWithPendingChanges> {
+    const now = await this.health(account, feePayer);
+    return compareHealth(now, await this.healthAfterPendingChanges(account, feePayer));
   }
 
   /** The current quote in a bank's oracle account. */

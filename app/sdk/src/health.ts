@@ -9,7 +9,7 @@ import type { AccountMeta, PublicKey } from "@solana/web3.js";
 
 import type { Chain } from "./chain";
 import { coder, PROGRAM_ID, type CrossMargin } from "./idl";
-import { healthIx } from "./instructions";
+import { healthAfterPendingChangesIx, healthIx } from "./instructions";
 
 /** One position's part of the health view (quote native units = micro-USD). */
 export interface PositionHealth {
@@ -55,17 +55,24 @@ export function decodeAccountHealth(data: Uint8Array): AccountHealth {
   };
 }
 
+/** Which view: `health` (as things are) or `health_after_pending_changes` (as they will be once
+ * every queued configuration change applies). */
+export type HealthView = "now" | "afterPendingChanges";
+
 /**
  * Runs the `health` view in a simulation and decodes what the program returned. `healthAccounts`
  * are the account's current `(bank, oracle)` metas; `feePayer` is any existing system account
  * (nothing is signed or paid). Failures (a stale oracle, wrong health accounts) throw
- * `TransactionFailedError` with the program's named error.
+ * `TransactionFailedError` with the program's named error. With `view: "afterPendingChanges"`
+ * it runs `health_after_pending_changes` instead (then a bank whose queued change re-pins its
+ * oracle must be passed with the queued oracle).
  */
 export async function simulateHealth(
   chain: Chain,
-  args: { group: PublicKey; account: PublicKey; healthAccounts: AccountMeta[]; feePayer: PublicKey; programId?: PublicKey },
+  args: { group: PublicKey; account: PublicKey; healthAccounts: AccountMeta[]; feePayer: PublicKey; programId?: PublicKey; view?: HealthView },
 ): Promise<AccountHealth> {
-  const instruction = await healthIx(args.group, args.account, args.healthAccounts);
+  const build = args.view === "afterPendingChanges" ? healthAfterPendingChangesIx : healthIx;
+  const instruction = await build(args.group, args.account, args.healthAccounts);
   const simulated = await chain.simulateTransaction([instruction], args.feePayer);
   const returned = simulated.returnData;
   if (!returned || !returned.programId.equals(args.programId ?? PROGRAM_ID)) {

@@ -12,6 +12,7 @@ export * from "./chain";
 export * from "./errors";
 export * from "./events";
 export * from "./health";
+export * from "./pending";
 export * from "./liquidation";
 export * from "./pyth";
 export * from "./client";

@@ -45,6 +45,15 @@ export function bankRef(address: PublicKey, bank: Bank): BankRef {
   };
 }
 
+/**
+ * As {@link bankRef}, with the oracle the bank's queued change pins (if a change is queued):
+ * the pairs `health_after_pending_changes` takes for a bank whose queued change re-pins it.
+ */
+export function bankRefAfterPendingChange(address: PublicKey, bank: Bank): BankRef {
+  const ref = bankRef(address, bank);
+  return bank.pending.applyAfterTs !== 0n ? { ...ref, oracle: bank.pending.oracle } : ref;
+}
+
 /** Finds a bank by its index (the compact id positions use). */
 export type BankLookup = (bankIndex: number) => Pick<BankRef, "address" | "oracle">;
 
@@ -120,6 +129,47 @@ export async function configureGroupIx(group: PublicKey, admin: PublicKey, setti
   return program().methods.configureGroup(toIdlGroupConfigOptions(settings)).accountsStrict({ group, admin }).instruction();
 }
 
+/** `queue_group_config`: the settings that can wait (Pyth program ids, liquidation end buffer,
+ * dust threshold, delay) apply once the group's delay has passed (`applyGroupConfigIx`, anyone).
+ * Pause, reduce-only and the emergency admin cannot be queued (`NotATimelockedSetting`). */
+export async function queueGroupConfigIx(group: PublicKey, admin: PublicKey, settings: GroupSettings): Promise<TransactionInstruction> {
+  return program().methods.queueGroupConfig(toIdlGroupConfigOptions(settings)).accountsStrict({ group, admin }).instruction();
+}
+
+/** `apply_group_config` (permissionless): applies the group's queued change once it is due. */
+export async function applyGroupConfigIx(group: PublicKey): Promise<TransactionInstruction> {
+  return program().methods.applyGroupConfig().accountsStrict({ group }).instruction();
+}
+
+/** `cancel_group_config`: the admin drops the group's queued change. */
+export async function cancelGroupConfigIx(group: PublicKey, admin: PublicKey): Promise<TransactionInstruction> {
+  return program().methods.cancelGroupConfig().accountsStrict({ group, admin }).instruction();
+}
+
+/** `propose_admin`: first step of an admin transfer; `PublicKey.default` withdraws a proposal. */
+export async function proposeAdminIx(group: PublicKey, admin: PublicKey, newAdmin: PublicKey): Promise<TransactionInstruction> {
+  return program().methods.proposeAdmin(newAdmin).accountsStrict({ group, admin }).instruction();
+}
+
+/** `accept_admin`: the proposed admin signs and takes over. */
+export async function acceptAdminIx(group: PublicKey, newAdmin: PublicKey): Promise<TransactionInstruction> {
+  return program().methods.acceptAdmin().accountsStrict({ group, newAdmin }).instruction();
+}
+
+/** `halt`: the admin or the emergency admin (`authority`, signs) turns pause and/or
+ * reduce-only on (`false` leaves a switch as it is; only the admin lifts them). */
+export async function haltIx(args: {
+  group: PublicKey;
+  authority: PublicKey;
+  pause: boolean;
+  reduceOnly: boolean;
+}): Promise<TransactionInstruction> {
+  return program()
+    .methods.halt(args.pause, args.reduceOnly)
+    .accountsStrict({ group: args.group, authority: args.authority })
+    .instruction();
+}
+
 export interface AddBankArgs {
   group: PublicKey;
   admin: PublicKey;
@@ -162,6 +212,37 @@ export async function configureBankIx(args: {
   return program()
     .methods.configureBank(toIdlBankConfig(args.config))
     .accountsStrict({ group: args.group, admin: args.admin, bank: args.bank, oracle: args.oracle })
+    .instruction();
+}
+
+/** The accounts of `queue_bank_config` (as `configure_bank`'s: `oracle` becomes the pinned
+ * oracle once the change applies). */
+export async function queueBankConfigIx(args: {
+  group: PublicKey;
+  admin: PublicKey;
+  bank: PublicKey;
+  oracle: PublicKey;
+  config: BankConfig;
+}): Promise<TransactionInstruction> {
+  return program()
+    .methods.queueBankConfig(toIdlBankConfig(args.config))
+    .accountsStrict({ group: args.group, admin: args.admin, bank: args.bank, oracle: args.oracle })
+    .instruction();
+}
+
+/** `apply_bank_config` (permissionless): `oracle` is the queued change's (`bank.pending.oracle`). */
+export async function applyBankConfigIx(args: { group: PublicKey; bank: PublicKey; oracle: PublicKey }): Promise<TransactionInstruction> {
+  return program()
+    .methods.applyBankConfig()
+    .accountsStrict({ group: args.group, bank: args.bank, oracle: args.oracle })
+    .instruction();
+}
+
+/** `cancel_bank_config`: the admin drops the bank's queued change. */
+export async function cancelBankConfigIx(args: { group: PublicKey; admin: PublicKey; bank: PublicKey }): Promise<TransactionInstruction> {
+  return program()
+    .methods.cancelBankConfig()
+    .accountsStrict({ group: args.group, admin: args.admin, bank: args.bank })
     .instruction();
 }
 
@@ -273,6 +354,14 @@ export async function closeAccountIx(account: PublicKey, owner: PublicKey, worth
 /** The read-only `health` view; `health` are the account's current `(bank, oracle)` metas. */
 export async function healthIx(group: PublicKey, account: PublicKey, health: AccountMeta[]): Promise<TransactionInstruction> {
   return program().methods.health().accountsStrict({ group, account }).remainingAccounts(health).instruction();
+}
+
+/** The read-only `health_after_pending_changes` view: `health` as it will be once every queued
+ * change applies (the group's, and those of the banks passed). `health` are the account's
+ * current `(bank, oracle)` metas, with a bank's queued oracle where its queued change re-pins
+ * one (`bankRefAfterPendingChange`). */
+export async function healthAfterPendingChangesIx(group: PublicKey, account: PublicKey, health: AccountMeta[]): Promise<TransactionInstruction> {
+  return program().methods.healthAfterPendingChanges().accountsStrict({ group, account }).remainingAccounts(health).instruction();
 }
 
 /** `fund_insurance`: the admin tops up a bank's insurance fund from its token account `source`. */
