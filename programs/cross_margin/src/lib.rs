@@ -16,6 +16,7 @@ pub mod instructions;
 pub mod liquidation;
 pub mod math;
 pub mod oracle;
+pub mod perp;
 pub mod positions;
 pub mod state;
 pub mod token;
