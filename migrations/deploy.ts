@@ -1,7 +1,8 @@
 // Anchor's deploy hook (`anchor migrate`), and a standalone command for any cluster:
 //
 //   npm --prefix app/sdk run deploy -- --url http://127.0.0.1:8899 \
-//     --keypair ~/.config/solana/id.json --config migrations/config.localnet.json [--apply-config-changes]
+//     --keypair ~/.config/solana/id.json --config migrations/config.localnet.json \
+//     [--apply-config-changes] [--apply-due-changes]
 //
 // Configs: config.localnet.json (mainnet's USDC/SOL mints and Pyth feeds, cloned into a local
 // validator) and config.localnet-genesis.json (the genesis accounts in tests/localnet/, which
@@ -11,6 +12,14 @@
 // and skipped, so a second run sends nothing. A group or bank that exists with other settings is
 // reported field by field and reconfigured only with --apply-config-changes (for the hook:
 // CROSS_MARGIN_APPLY_CONFIG_CHANGES=1). The keypair is the group's admin and pays.
+//
+// A live group (the config's group.configDelaySecs, 1 to 30 days; a new group goes live after
+// its banks are listed) refuses at once a change that can hurt positions: the deployment then
+// queues it (queue_bank_config / queue_group_config) and prints a WARNING with the time until
+// which it waits. A change already queued as the config wants is reported as pending; once due,
+// --apply-due-changes (hook: CROSS_MARGIN_APPLY_DUE_CHANGES=1) applies it (anyone may).
+// The localnet configs stay in setup (no delay): their genesis prices are fixed in the past and
+// a live group refuses prices older than an hour.
 // The logic lives in the SDK (`deployFromConfig` in app/sdk/src/deploy.ts), where it is tested.
 import { readFileSync } from "fs";
 import * as os from "os";
@@ -22,6 +31,7 @@ import {
   deployFromConfig,
   parseDeployConfig,
   type AnchorProvider,
+  type DeployAction,
   type DeployReport,
 } from "../app/sdk/src";
 
@@ -30,19 +40,26 @@ async function deploy(
   chain: ConnectionChain,
   admin: Keypair,
   configPath: string,
-  applyConfigChanges: boolean,
+  flags: { applyConfigChanges: boolean; applyDueChanges: boolean },
 ): Promise<DeployReport> {
   const config = parseDeployConfig(JSON.parse(readFileSync(configPath, "utf8")));
   console.log(`deploying ${configPath} as admin ${admin.publicKey.toBase58()}`);
   const report = await deployFromConfig(chain, admin, config, {
-    applyConfigChanges,
+    ...flags,
     log: (line) => console.log(line),
   });
-  const differing = report.banks.filter((b) => b.action === "differs").length + (report.group.action === "differs" ? 1 : 0);
+  const accounts = [report.group, ...report.banks];
+  const count = (action: DeployAction) => accounts.filter((a) => a.action === action).length;
   console.log(`${report.signatures.length} transaction(s) sent`);
-  if (differing > 0) {
-    console.log(`${differing} account(s) differ from the config; rerun with --apply-config-changes to reconfigure them`);
+  if (count("differs") > 0) {
+    console.log(`${count("differs")} account(s) differ from the config; rerun with --apply-config-changes to reconfigure them`);
   }
+  const waiting = accounts.filter((a) => a.queued !== null);
+  for (const a of waiting) {
+    const due = a.queued!.due ? "due now (--apply-due-changes applies it)" : `waits until ${a.queued!.applyAfter}`;
+    console.log(`queued change on ${a.address.toBase58()}: ${due}`);
+  }
+  if (report.warnings.length > 0) console.log(`${report.warnings.length} warning(s): see the WARNING lines above`);
   return report;
 }
 
@@ -53,12 +70,10 @@ module.exports = async function (provider: AnchorProvider) {
   const payer = (provider.wallet as { payer?: Keypair }).payer;
   if (!payer) throw new Error("the provider's wallet exposes no keypair; use the standalone command");
   const chain = new ConnectionChain(provider.connection, provider.connection.commitment ?? "confirmed");
-  await deploy(
-    chain,
-    payer,
-    process.env["CROSS_MARGIN_DEPLOY_CONFIG"] ?? defaultConfig,
-    process.env["CROSS_MARGIN_APPLY_CONFIG_CHANGES"] === "1",
-  );
+  await deploy(chain, payer, process.env["CROSS_MARGIN_DEPLOY_CONFIG"] ?? defaultConfig, {
+    applyConfigChanges: process.env["CROSS_MARGIN_APPLY_CONFIG_CHANGES"] === "1",
+    applyDueChanges: process.env["CROSS_MARGIN_APPLY_DUE_CHANGES"] === "1",
+  });
 };
 
 function argument(args: string[], name: string): string | undefined {
@@ -77,7 +92,10 @@ async function main(args: string[]): Promise<void> {
   const keypairPath = userPath(argument(args, "--keypair") ?? "~/.config/solana/id.json");
   const configPath = userPath(argument(args, "--config") ?? defaultConfig);
   const secret = Uint8Array.from(JSON.parse(readFileSync(keypairPath, "utf8")) as number[]);
-  await deploy(ConnectionChain.fromUrl(url), Keypair.fromSecretKey(secret), configPath, args.includes("--apply-config-changes"));
+  await deploy(ConnectionChain.fromUrl(url), Keypair.fromSecretKey(secret), configPath, {
+    applyConfigChanges: args.includes("--apply-config-changes"),
+    applyDueChanges: args.includes("--apply-due-changes"),
+  });
 }
 
 if (require.main === module) {

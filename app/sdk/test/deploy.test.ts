@@ -9,12 +9,15 @@ import path from "node:path";
 import { describe, it } from "node:test";
 
 import {
+  bankAddress,
   bankConfigOf,
   CrossMarginClient,
+  decodeOracleQuote,
   deployFromConfig,
   encodeLegacyPriceAccount,
   encodePriceUpdateV2,
   groupAddress,
+  isoTime,
   OracleKind,
   parseDeployConfig,
   PYTH_LEGACY_PROGRAM_MAINNET,
@@ -26,6 +29,9 @@ import {
 import { expectMarginError } from "./support/assert";
 import { LiteSvmChain } from "./support/litesvm-chain";
 import { START_TIME } from "./support/market";
+
+/** MIN_CONFIG_DELAY_SECS: one day. */
+const DAY = 86_400;
 
 const SOL_FEED = "ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d";
 
@@ -84,6 +90,18 @@ function stage() {
     ],
   };
   return { chain, admin, json, solOracle, btcOracle };
+}
+
+/** Moves the clock and re-publishes the oracles `stage` wrote (pull and legacy) at the new time. */
+function warp(chain: LiteSvmChain, seconds: number, oracles: PublicKey[]): void {
+  chain.setUnixTimestamp(chain.unixTimestamp() + BigInt(seconds));
+  for (const oracle of oracles) {
+    const account = chain.account(oracle)!;
+    const legacy = account.owner.equals(PYTH_LEGACY_PROGRAM_MAINNET);
+    const quote = { ...decodeOracleQuote(legacy ? OracleKind.PythLegacy : OracleKind.PythPull, account.data), publishTime: chain.unixTimestamp() };
+    const data = legacy ? encodeLegacyPriceAccount(quote) : encodePriceUpdateV2(Buffer.from(SOL_FEED, "hex"), quote);
+    chain.setAccount(oracle, account.owner, data);
+  }
 }
 
 /** Every account the deployment owns or touches. */
@@ -219,6 +237,165 @@ describe("deployFromConfig", () => {
     assert.deepEqual(fixed.banks.map((b) => b.action), ["unchanged", "created"]);
   });
 
+  it("a new group with a configuration delay lists its banks first, then goes live; a second run sends nothing", async () => {
+    const { chain, admin, json } = stage();
+    const emergency = chain.newPubkey();
+    json.group = { liquidationEndBufferBps: 700, configDelaySecs: DAY, emergencyAdmin: emergency.toBase58() };
+    const lines: string[] = [];
+    const report = await deployFromConfig(chain, admin, parseDeployConfig(json), { log: (l) => lines.push(l) });
+    // create_group, configure_group, two add_bank, configure_group (the delay).
+    assert.equal(report.signatures.length, 5);
+    assert.deepEqual(report.banks.map((b) => [b.action, b.queued]), [["created", null], ["created", null]], "banks opened in setup, not queued");
+    const client = new CrossMarginClient(chain);
+    const group = await client.group(groupAddress(admin.publicKey, 7));
+    assert.equal(group.configDelaySecs, DAY);
+    assert.ok(group.emergencyAdmin.equals(emergency));
+    const banks = await client.banks(report.group.address);
+    assert.deepEqual(banks.map((b) => b.data.config.depositLimitNative), [(1n << 64n) - 1n, (1n << 64n) - 1n]);
+    assert.ok(lines.some((l) => /live; changes that can hurt positions now wait 86400 s/.test(l)), lines.join("\n"));
+    assert.deepEqual(report.warnings, [], "live: no setup warning");
+
+    const attempts = chain.sendAttempts;
+    const again = await deployFromConfig(chain, admin, parseDeployConfig(json));
+    assert.equal(chain.sendAttempts, attempts, "nothing sent");
+    assert.deepEqual([again.group.action, ...again.banks.map((b) => b.action)], ["unchanged", "unchanged", "unchanged"]);
+  });
+
+  it("warns that a group stays in setup", async () => {
+    const { chain, admin, json } = stage();
+    const report = await deployFromConfig(chain, admin, parseDeployConfig(json));
+    assert.equal(report.warnings.length, 1);
+    assert.match(report.warnings[0]!, /in setup .*without notice/);
+  });
+
+  it("in a live group queues what the program refuses at once (with a warning until when), applies a protective change at once, and applies the queued one once due", async () => {
+    const { chain, admin, json, solOracle, btcOracle } = stage();
+    json.group = { liquidationEndBufferBps: 700, configDelaySecs: DAY };
+    await deployFromConfig(chain, admin, parseDeployConfig(json));
+    const group = groupAddress(admin.publicKey, 7);
+    const client = new CrossMarginClient(chain);
+    const [solBank, btcBank] = (await client.banks(group)).map((b) => b.address);
+
+    // SOL: a lower maint asset weight (can hurt positions); BTC: a lower deposit limit (only
+    // tightens); the group: a new emergency admin (at once) and a new end buffer (waits).
+    const emergency = chain.newPubkey();
+    const changed: DeployConfigJson = JSON.parse(JSON.stringify(json));
+    changed.banks[0]!.config.maintAssetWeightBps = 8_500;
+    changed.banks[1]!.config.depositLimitNative = "5000000000";
+    changed.group = { liquidationEndBufferBps: 900, configDelaySecs: DAY, emergencyAdmin: emergency.toBase58() };
+    const config = parseDeployConfig(changed);
+    const lines: string[] = [];
+    const start = chain.unixTimestamp();
+    const report = await deployFromConfig(chain, admin, config, { applyConfigChanges: true, log: (l) => lines.push(l) });
+    const applyAfter = isoTime(start + BigInt(DAY));
+
+    assert.deepEqual(report.banks.map((b) => b.action), ["queued", "reconfigured"]);
+    assert.equal(report.group.action, "queued");
+    const solQueued = report.banks[0]!.queued;
+    assert.equal(solQueued?.applyAfterTs, start + BigInt(DAY));
+    assert.equal(solQueued.applyAfter, applyAfter);
+    assert.equal(solQueued.due, false);
+    assert.deepEqual(solQueued.changes, [{ field: "maintAssetWeightBps", onChain: "9000", wanted: "8500" }]);
+    assert.deepEqual(report.group.queued?.changes, [{ field: "liquidationEndBufferBps", onChain: "700", wanted: "900" }]);
+    // The warnings say what waits and until when.
+    assert.equal(report.warnings.length, 2, report.warnings.join("\n"));
+    assert.match(report.warnings[0]!, new RegExp(`^group \\w+: liquidationEndBufferBps 700 -> 900 queued: it waits until ${applyAfter}`));
+    assert.match(report.warnings[1]!, new RegExp(`^bank SOL \\(\\w+\\): maintAssetWeightBps 9000 -> 8500 queued: it waits until ${applyAfter}`));
+    assert.ok(lines.some((l) => l.startsWith("  WARNING: bank SOL") && l.includes(applyAfter)));
+
+    // On chain: SOL unchanged with the change queued, BTC and the emergency admin at once.
+    let sol = await client.bank(solBank!);
+    assert.equal(sol.config.maintAssetWeightBps, 9_000);
+    assert.equal(sol.pending.config.maintAssetWeightBps, 8_500);
+    assert.equal((await client.bank(btcBank!)).config.depositLimitNative, 5_000_000_000n);
+    let state = await client.group(group);
+    assert.ok(state.emergencyAdmin.equals(emergency));
+    assert.equal(state.liquidationEndBufferBps, 700);
+    assert.equal(state.pending.liquidationEndBufferBps, 900);
+
+    // Again (even with both flags, before the delay): pending, nothing sent.
+    const attempts = chain.sendAttempts;
+    const again = await deployFromConfig(chain, admin, config, { applyConfigChanges: true, applyDueChanges: true });
+    assert.equal(chain.sendAttempts, attempts, "an identical queued change is not queued again");
+    assert.deepEqual([again.group.action, ...again.banks.map((b) => b.action)], ["pending", "pending", "unchanged"]);
+    assert.match(again.warnings.join("\n"), /already queued: it waits until/);
+
+    // Due: reported as such; applied only with applyDueChanges.
+    warp(chain, DAY, [solOracle, btcOracle]);
+    const due = await deployFromConfig(chain, admin, config);
+    assert.equal(chain.sendAttempts, attempts);
+    assert.equal(due.banks[0]!.queued?.due, true);
+    assert.match(due.warnings.join("\n"), /due since .*--apply-due-changes/);
+    const applied = await deployFromConfig(chain, admin, config, { applyDueChanges: true });
+    assert.equal(applied.signatures.length, 2, "apply_group_config and apply_bank_config");
+    assert.deepEqual([applied.group.action, ...applied.banks.map((b) => b.action)], ["applied", "applied", "unchanged"]);
+    assert.deepEqual(applied.warnings, []);
+    sol = await client.bank(solBank!);
+    assert.deepEqual(bankConfigOf(sol), config.banks[0]!.config);
+    assert.equal(sol.pending.applyAfterTs, 0n);
+    state = await client.group(group);
+    assert.equal(state.liquidationEndBufferBps, 900);
+
+    const converged = await deployFromConfig(chain, admin, config, { applyConfigChanges: true, applyDueChanges: true });
+    assert.equal(converged.signatures.length, 0);
+    assert.deepEqual([converged.group.action, ...converged.banks.map((b) => b.action)], ["unchanged", "unchanged", "unchanged"]);
+  });
+
+  it("in a live group a new bank is created closed and pending until its configuration applies", async () => {
+    const { chain, admin, json, solOracle, btcOracle } = stage();
+    const btc = json.banks.pop()!;
+    json.group = { configDelaySecs: DAY };
+    await deployFromConfig(chain, admin, parseDeployConfig(json));
+    json.banks.push(btc);
+    const config = parseDeployConfig(json);
+    const start = chain.unixTimestamp();
+    const report = await deployFromConfig(chain, admin, config);
+    assert.deepEqual(report.banks.map((b) => b.action), ["unchanged", "created"]);
+    assert.equal(report.banks[1]!.queued?.applyAfter, isoTime(start + BigInt(DAY)));
+    assert.match(report.warnings.join("\n"), /bank BTC \(\w+\): created closed \(deposit and borrow limits 0\); its configuration is queued: it waits until/);
+    const bank = await new CrossMarginClient(chain).bank(report.banks[1]!.address);
+    assert.equal(bank.config.depositLimitNative, 0n);
+
+    const attempts = chain.sendAttempts;
+    const again = await deployFromConfig(chain, admin, config, { applyConfigChanges: true });
+    assert.equal(chain.sendAttempts, attempts);
+    assert.equal(again.banks[1]!.action, "pending");
+    assert.deepEqual(again.banks[1]!.differences.map((d) => d.field), ["depositLimitNative", "borrowLimitNative"]);
+
+    warp(chain, DAY, [solOracle, btcOracle]);
+    const opened = await deployFromConfig(chain, admin, config, { applyDueChanges: true });
+    assert.equal(opened.banks[1]!.action, "applied");
+    assert.deepEqual(bankConfigOf(await new CrossMarginClient(chain).bank(report.banks[1]!.address)), config.banks[1]!.config);
+  });
+
+  it("in a live group cancels a queued change the config no longer has, and reports it without applyConfigChanges", async () => {
+    const { chain, admin, json } = stage();
+    json.group = { configDelaySecs: DAY };
+    const original = parseDeployConfig(json);
+    await deployFromConfig(chain, admin, original);
+    const harmful: DeployConfigJson = JSON.parse(JSON.stringify(json));
+    harmful.banks[0]!.config.liquidationFeeBps = 700;
+    await deployFromConfig(chain, admin, parseDeployConfig(harmful), { applyConfigChanges: true });
+    const client = new CrossMarginClient(chain);
+    const sol = () => client.bank(bankAddress(groupAddress(admin.publicKey, 7), original.banks[0]!.mint));
+
+    // Back to the original config: the queued change is reported, then cancelled when asked.
+    const lines: string[] = [];
+    const reported = await deployFromConfig(chain, admin, original, { log: (l) => lines.push(l) });
+    assert.equal(reported.banks[0]!.action, "differs");
+    assert.deepEqual(reported.banks[0]!.differences, []);
+    assert.ok(lines.some((l) => /a change the config does not have is queued \(liquidationFeeBps 500 -> 700/.test(l)), lines.join("\n"));
+    assert.equal((await sol()).pending.config.liquidationFeeBps, 700);
+
+    const cancelled = await deployFromConfig(chain, admin, original, { applyConfigChanges: true });
+    assert.equal(cancelled.signatures.length, 1);
+    assert.equal(cancelled.banks[0]!.action, "reconfigured");
+    assert.match(cancelled.warnings.join("\n"), /bank SOL \(\w+\): cancelled its queued change \(liquidationFeeBps 500 -> 700/);
+    assert.equal((await sol()).pending.applyAfterTs, 0n);
+    const again = await deployFromConfig(chain, admin, original, { applyConfigChanges: true });
+    assert.equal(again.signatures.length, 0);
+  });
+
   it("rejects malformed config files with the offending path", () => {
     const { json } = stage();
     const typo: Record<string, unknown> = JSON.parse(JSON.stringify(json));
@@ -233,6 +410,13 @@ describe("deployFromConfig", () => {
     const overflow = JSON.parse(JSON.stringify(json));
     overflow.banks[0].config.depositLimitNative = "18446744073709551616";
     assert.throws(() => parseDeployConfig(overflow), /does not fit in a u64/);
+    const badGroup = JSON.parse(JSON.stringify(json));
+    badGroup.group = { configDelaySecs: -1 };
+    assert.throws(() => parseDeployConfig(badGroup), /config\.group\.configDelaySecs: must be an integer/);
+    badGroup.group = { emergencyAdmin: "nope" };
+    assert.throws(() => parseDeployConfig(badGroup), /config\.group\.emergencyAdmin: not a valid address/);
+    badGroup.group = { configDelay: 86_400 };
+    assert.throws(() => parseDeployConfig(badGroup), /config\.group\.configDelay: unknown field/);
     const sameMint = JSON.parse(JSON.stringify(json));
     sameMint.banks[1].mint = sameMint.banks[0].mint;
     assert.throws(() => parseDeployConfig(sameMint), /same mint/);

@@ -105,6 +105,61 @@ function runDeploy(args: string[]): Promise<{ code: number; output: string }> {
   });
 }
 
+/** Two mints and their oracles (pull and legacy) on `chain`, and a deploy config for them. */
+function stageDeploy(chain: LiteSvmChain) {
+  const solMint = chain.createMint(9);
+  const btcMint = chain.createMint(8);
+  const solOracle = chain.newPubkey();
+  const btcOracle = chain.newPubkey();
+  const feed = Buffer.alloc(32, 7);
+  const publish = (publishTime: bigint) => {
+    chain.setAccount(solOracle, PYTH_RECEIVER_PROGRAM_MAINNET, encodePriceUpdateV2(feed, { price: 1_250_000n, conf: 0n, exponent: -4, publishTime }));
+    chain.setAccount(btcOracle, PYTH_LEGACY_PROGRAM_MAINNET, encodeLegacyPriceAccount({ price: 1_000_000_000n, conf: 0n, exponent: -4, publishTime }));
+  };
+  publish(START_TIME);
+  const weights = {
+    oracleMaxAgeSecs: 60,
+    oracleMaxConfBps: 200,
+    oracleConfMultiplierBps: 10_000,
+    initAssetWeightBps: 8_000,
+    maintAssetWeightBps: 9_000,
+    initLiabWeightBps: 12_000,
+    maintLiabWeightBps: 11_000,
+    liquidationFeeBps: 500,
+    insuranceFeeBps: 100,
+    optimalUtilizationBps: 8_000,
+    minRateBps: 0,
+    optimalRateBps: 1_000,
+    maxRateBps: 10_000,
+    depositLimitNative: "1000000000000000",
+    borrowLimitNative: "1000000000000000",
+    depositWeightScaleStartQuote: "0",
+    netBorrowLimitPerWindowQuote: "0",
+    netBorrowLimitWindowSecs: "0",
+  };
+  const config: DeployConfigJson = {
+    groupNum: 3,
+    pythReceiverProgram: PYTH_RECEIVER_PROGRAM_MAINNET.toBase58(),
+    pythLegacyProgram: PYTH_LEGACY_PROGRAM_MAINNET.toBase58(),
+    banks: [
+      { name: "SOL", mint: solMint.toBase58(), oracle: solOracle.toBase58(), config: { oracleKind: "pythPull", oracleFeedId: feed.toString("hex"), ...weights } },
+      { name: "BTC", mint: btcMint.toBase58(), oracle: btcOracle.toBase58(), config: { oracleKind: "pythLegacy", oracleFeedId: "00".repeat(32), ...weights } },
+    ],
+  };
+  return { config, publish };
+}
+
+/** Writes the config and the admin's keypair file; the deploy command's arguments. */
+function deployFiles(url: string, admin: { secretKey: Uint8Array }, config: DeployConfigJson) {
+  const dir = mkdtempSync(path.join(tmpdir(), "cross-margin-deploy-"));
+  const configPath = path.join(dir, "config.json");
+  const keypairPath = path.join(dir, "admin.json");
+  const write = (c: DeployConfigJson) => writeFileSync(configPath, JSON.stringify(c));
+  write(config);
+  writeFileSync(keypairPath, JSON.stringify(Array.from(admin.secretKey)));
+  return { configPath, write, args: ["--url", url, "--keypair", keypairPath, "--config", configPath] };
+}
+
 describe("migrations/deploy.ts", () => {
   it("deploys from a config file through --url, and a second run sends nothing", async () => {
     const chain = new LiteSvmChain();
@@ -113,48 +168,8 @@ describe("migrations/deploy.ts", () => {
     const url = await server.start();
     try {
       const admin = chain.payer; // the keypair file's key pays, as with `solana config`'s wallet
-      const solMint = chain.createMint(9);
-      const btcMint = chain.createMint(8);
-      const solOracle = chain.newPubkey();
-      const btcOracle = chain.newPubkey();
-      const feed = Buffer.alloc(32, 7);
-      chain.setAccount(solOracle, PYTH_RECEIVER_PROGRAM_MAINNET, encodePriceUpdateV2(feed, { price: 1_250_000n, conf: 0n, exponent: -4, publishTime: START_TIME }));
-      chain.setAccount(btcOracle, PYTH_LEGACY_PROGRAM_MAINNET, encodeLegacyPriceAccount({ price: 1_000_000_000n, conf: 0n, exponent: -4, publishTime: START_TIME }));
-      const weights = {
-        oracleMaxAgeSecs: 60,
-        oracleMaxConfBps: 200,
-        oracleConfMultiplierBps: 10_000,
-        initAssetWeightBps: 8_000,
-        maintAssetWeightBps: 9_000,
-        initLiabWeightBps: 12_000,
-        maintLiabWeightBps: 11_000,
-        liquidationFeeBps: 500,
-        insuranceFeeBps: 100,
-        optimalUtilizationBps: 8_000,
-        minRateBps: 0,
-        optimalRateBps: 1_000,
-        maxRateBps: 10_000,
-        depositLimitNative: "1000000000000000",
-        borrowLimitNative: "1000000000000000",
-        depositWeightScaleStartQuote: "0",
-        netBorrowLimitPerWindowQuote: "0",
-        netBorrowLimitWindowSecs: "0",
-      };
-      const config: DeployConfigJson = {
-        groupNum: 3,
-        pythReceiverProgram: PYTH_RECEIVER_PROGRAM_MAINNET.toBase58(),
-        pythLegacyProgram: PYTH_LEGACY_PROGRAM_MAINNET.toBase58(),
-        banks: [
-          { name: "SOL", mint: solMint.toBase58(), oracle: solOracle.toBase58(), config: { oracleKind: "pythPull", oracleFeedId: feed.toString("hex"), ...weights } },
-          { name: "BTC", mint: btcMint.toBase58(), oracle: btcOracle.toBase58(), config: { oracleKind: "pythLegacy", oracleFeedId: "00".repeat(32), ...weights } },
-        ],
-      };
-      const dir = mkdtempSync(path.join(tmpdir(), "cross-margin-deploy-"));
-      const configPath = path.join(dir, "config.json");
-      const keypairPath = path.join(dir, "admin.json");
-      writeFileSync(configPath, JSON.stringify(config));
-      writeFileSync(keypairPath, JSON.stringify(Array.from(admin.secretKey)));
-      const args = ["--url", url, "--keypair", keypairPath, "--config", configPath];
+      const { config } = stageDeploy(chain);
+      const { configPath, write, args } = deployFiles(url, admin, config);
 
       const first = await runDeploy(args);
       assert.equal(first.code, 0, first.output);
@@ -173,12 +188,17 @@ describe("migrations/deploy.ts", () => {
       assert.equal(second.code, 0, second.output);
       assert.match(second.output, /bank SOL \(\w+\): unchanged/);
       assert.match(second.output, /0 transaction\(s\) sent/);
+      // What scripts/localnet-e2e.sh checks of a second run (a group in setup warns, and the
+      // warning must not read as a difference).
+      assert.doesNotMatch(second.output, /differ/);
+      assert.equal(second.output.match(/: unchanged/g)?.length, 3, second.output);
+      assert.match(second.output, /WARNING: group \w+: This group is in setup/);
       assert.equal(server.calls.filter((c) => c === "sendTransaction").length, sendsBefore, "no transaction reached the node");
       assert.deepEqual(chain.snapshot(keys), snapshot);
 
       // As Anchor's hook (`anchor migrate`), with a changed config and the apply flag.
       config.banks[1]!.config.maintAssetWeightBps = 9_400;
-      writeFileSync(configPath, JSON.stringify(config));
+      write(config);
       const hook = require(path.resolve(__dirname, "../../../migrations/deploy.ts")) as (provider: AnchorProvider) => Promise<void>;
       const provider = new AnchorProvider(new Connection(url, "confirmed"), new Wallet(admin), {});
       const env = { ...process.env };
@@ -198,6 +218,50 @@ describe("migrations/deploy.ts", () => {
       assert.ok(logs.some((l) => /maintAssetWeightBps: on chain 9000, config 9400/.test(l)));
       assert.ok(logs.some((l) => /bank BTC \(\w+\): reconfigured/.test(l)));
       assert.equal((await new CrossMarginClient(chain).banks(group))[1]!.data.config.maintAssetWeightBps, 9_400);
+    } finally {
+      await server.stop();
+    }
+  });
+  it("in a live group queues a change the program refuses at once, warns until when, and applies it with --apply-due-changes once due", async () => {
+    const chain = new LiteSvmChain();
+    chain.setUnixTimestamp(START_TIME);
+    const server = new LiteSvmRpcServer(chain);
+    const url = await server.start();
+    try {
+      const admin = chain.payer;
+      const { config, publish } = stageDeploy(chain);
+      config.group = { configDelaySecs: 86_400 };
+      const { write, args } = deployFiles(url, admin, config);
+      const first = await runDeploy(args);
+      assert.equal(first.code, 0, first.output);
+      assert.match(first.output, /live; changes that can hurt positions now wait 86400 s/);
+      assert.match(first.output, /4 transaction\(s\) sent/);
+
+      config.banks[0]!.config.liquidationFeeBps = 600;
+      write(config);
+      const queued = await runDeploy([...args, "--apply-config-changes"]);
+      assert.equal(queued.code, 0, queued.output);
+      const until = new Date(Number(START_TIME + 86_400n) * 1000).toISOString();
+      assert.match(queued.output, /bank SOL \(\w+\): queued/);
+      assert.match(queued.output, new RegExp(`WARNING: bank SOL \\(\\w+\\): liquidationFeeBps 500 -> 600 queued: it waits until ${until}`));
+      assert.match(queued.output, new RegExp(`queued change on \\w+: waits until ${until}`));
+      assert.match(queued.output, /1 transaction\(s\) sent/);
+
+      const sends = server.calls.filter((c) => c === "sendTransaction").length;
+      const again = await runDeploy([...args, "--apply-config-changes", "--apply-due-changes"]);
+      assert.equal(again.code, 0, again.output);
+      assert.match(again.output, /bank SOL \(\w+\): pending/);
+      assert.match(again.output, /0 transaction\(s\) sent/);
+      assert.equal(server.calls.filter((c) => c === "sendTransaction").length, sends, "the queued change is not queued again");
+
+      chain.setUnixTimestamp(START_TIME + 86_400n);
+      publish(START_TIME + 86_400n);
+      const applied = await runDeploy([...args, "--apply-due-changes"]);
+      assert.equal(applied.code, 0, applied.output);
+      assert.match(applied.output, /bank SOL \(\w+\): applied/);
+      const sol = (await new CrossMarginClient(chain).banks(groupAddress(admin.publicKey, 3)))[0]!.data;
+      assert.equal(sol.config.liquidationFeeBps, 600);
+      assert.equal(sol.pending.applyAfterTs, 0n);
     } finally {
       await server.stop();
     }

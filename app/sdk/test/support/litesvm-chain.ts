@@ -140,10 +140,10 @@ export class LiteSvmChain implements Chain {
       }));
   }
 
-  private transaction(instructions: TransactionInstruction[], feePayer: Signer, signers: Signer[]) {
+  private transaction(instructions: TransactionInstruction[], feePayer: Signer, signers: Signer[], allSigned = true) {
     const tx = new Transaction({ feePayer: feePayer.publicKey, recentBlockhash: this.svm.latestBlockhash() }).add(...instructions);
     tx.sign(...uniqueSigners(feePayer, signers));
-    return getTransactionDecoder().decode(Uint8Array.from(tx.serialize()));
+    return getTransactionDecoder().decode(Uint8Array.from(tx.serialize({ requireAllSignatures: allSigned })));
   }
 
   async sendTransaction(instructions: TransactionInstruction[], feePayer: Signer, signers: Signer[] = []): Promise<SentTransaction> {
@@ -170,10 +170,18 @@ export class LiteSvmChain implements Chain {
     };
   }
 
-  /** Simulates with the chain's own payer paying (LiteSVM checks signatures, so the fee payer
-   * must be a key it holds; `feePayer` is accepted for the `Chain` interface). */
+  /** Simulates with the chain's own payer paying (`feePayer` is accepted for the `Chain`
+   * interface) and, as an RPC node's `sigVerify: false`, without the other signatures: an
+   * admin instruction simulates without the admin's key. */
   async simulateTransaction(instructions: TransactionInstruction[], _feePayer: PublicKey): Promise<SimulatedTransaction> {
-    const result = this.svm.simulateTransaction(this.transaction(instructions, this.payer, []));
+    const transaction = this.transaction(instructions, this.payer, [], false);
+    this.svm.withSigverify(false);
+    let result: ReturnType<LiteSVM["simulateTransaction"]>;
+    try {
+      result = this.svm.simulateTransaction(transaction);
+    } finally {
+      this.svm.withSigverify(true);
+    }
     if (result instanceof FailedTransactionMetadata) {
       const meta = result.meta();
       throw new TransactionFailedError(errorJson(result), meta.logs(), Number(meta.computeUnitsConsumed()));

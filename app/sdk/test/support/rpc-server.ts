@@ -208,7 +208,14 @@ export class LiteSvmRpcServer {
       throw new RpcError(-32602, "this test node simulates only with its own payer as fee payer");
     }
     versioned.sign([this.chain.payer]);
-    const result = this.chain.svm.simulateTransaction(getTransactionDecoder().decode(versioned.serialize()));
+    // sigVerify: false, as the SDK asks: other signers' slots stay empty.
+    this.chain.svm.withSigverify(false);
+    let result: ReturnType<LiteSvmChain["svm"]["simulateTransaction"]>;
+    try {
+      result = this.chain.svm.simulateTransaction(getTransactionDecoder().decode(versioned.serialize()));
+    } finally {
+      this.chain.svm.withSigverify(true);
+    }
     if (result instanceof FailedTransactionMetadata) {
       const meta = result.meta();
       return {
