@@ -2627,7 +2627,8 @@ export type CrossMargin = {
         "The root of one market. Banks and margin accounts belong to exactly one group.",
         "",
         "Layout v2 (after the 8-byte Anchor discriminator), 368 bytes. v2 took the admin transfer, the",
-        "emergency admin, the configuration delay and the queued change (208 bytes) from `reserved`.",
+        "emergency admin, the configuration delay, the queued change and the time it went live (216",
+        "bytes) from `reserved`.",
         "",
         "| offset | size | field |",
         "|---|---|---|",
@@ -2649,7 +2650,8 @@ export type CrossMargin = {
         "| 192 | 4 | config_delay_secs |",
         "| 196 | 4 | padding3 |",
         "| 200 | 88 | pending ([`PendingGroupChange`]) |",
-        "| 288 | 80 | reserved (zero) |"
+        "| 288 | 8 | live_since_ts |",
+        "| 296 | 72 | reserved (zero) |"
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -2796,11 +2798,18 @@ export type CrossMargin = {
             }
           },
           {
+            "name": "liveSinceTs",
+            "docs": [
+              "When the delay first became non-zero (0 while in setup)."
+            ],
+            "type": "i64"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                80
+                72
               ]
             }
           }

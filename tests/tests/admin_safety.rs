@@ -566,3 +566,24 @@ fn a_program_derived_address_can_be_the_admin() {
     send_as_pda(&mut m, ix::configure_group(group, vault, pause)).expect_ok("the PDA configures");
     assert!(m.group_state().is_paused());
 }
+
+/// A change queued while the group is in setup is due at once, but it cannot wait there as a
+/// trap: once the group goes live it still waits the delay from then.
+#[test]
+fn a_change_queued_in_setup_still_waits_the_delay_once_live() {
+    let mut m = Market::new();
+    let stranger = m.user([0, 0, 0]);
+    let (group, admin, sol) = (m.group, m.admin.pubkey(), m.sol);
+    let harmful = BankConfig { maint_asset_weight_bps: 8_500, ..m.bank(&sol).config };
+    queue_sol(&mut m, sol.oracle, harmful).expect_ok("queue in setup");
+    assert_eq!(m.bank(&sol).pending.apply_after_ts, m.now());
+    m.chain.warp_seconds(60);
+    let live = GroupConfigOptions { config_delay_secs: Some(DAY), ..Default::default() };
+    m.send_as_admin(&[ix::configure_group(group, admin, live)]).expect_ok("go live");
+    assert_eq!(m.group_state().live_since_ts, m.now());
+    wait(&mut m, DAY - 1);
+    m.assert_rejected(&stranger, MarginError::ConfigChangeNotReady, |m| apply_sol(m, sol.oracle));
+    wait(&mut m, 1);
+    apply_sol(&mut m, sol.oracle).expect_ok("due a delay after going live");
+    assert_eq!(m.bank(&sol).config, harmful);
+}

@@ -54,6 +54,17 @@ export interface Group {
   configDelaySecs: number;
   /** The queued group change (`applyAfterTs` 0 = nothing queued; a zero field = unchanged). */
   pending: PendingGroupChange;
+  /** When the delay first became non-zero (0 in setup): a live group's queued changes are never
+   * due before `liveSinceTs + configDelaySecs` (see `configChangeDue`). */
+  liveSinceTs: bigint;
+}
+
+/** When a change queued to apply from `applyAfterTs` is due: then, and in a live group never
+ * before `liveSinceTs + configDelaySecs` (the program's `Group::config_change_due`). */
+export function configChangeDue(group: Group, applyAfterTs: bigint): bigint {
+  if (group.configDelaySecs === 0) return applyAfterTs;
+  const notice = group.liveSinceTs + BigInt(group.configDelaySecs);
+  return applyAfterTs > notice ? applyAfterTs : notice;
 }
 
 /** The IDL's `PendingGroupChange` with u64/i64s as `bigint`. */
@@ -150,6 +161,7 @@ export function decodeGroup(data: Uint8Array): Group {
     emergencyAdmin: raw.emergencyAdmin,
     configDelaySecs: raw.configDelaySecs,
     pending: fromIdl(raw.pending),
+    liveSinceTs: big(raw.liveSinceTs),
   };
 }
 

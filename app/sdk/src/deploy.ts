@@ -14,7 +14,7 @@
 import type { IdlType } from "@anchor-lang/core";
 import { PublicKey, type Signer, type TransactionInstruction } from "@solana/web3.js";
 
-import { bankFromAccount, groupFromAccount, OracleKind, type Bank, type BankConfig, type Group } from "./accounts";
+import { bankFromAccount, configChangeDue, groupFromAccount, OracleKind, type Bank, type BankConfig, type Group } from "./accounts";
 import { clusterUnixTimestamp, type Chain } from "./chain";
 import { isMarginError } from "./errors";
 import { idlStructFields, PROGRAM_ID } from "./idl";
@@ -431,7 +431,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
       })
       .map(([field]) => field);
   let groupApplied = false;
-  if (options.applyDueChanges && group.pending.applyAfterTs !== 0n && group.pending.applyAfterTs <= (await now()) && conflicts(group).length === 0) {
+  if (options.applyDueChanges && group.pending.applyAfterTs !== 0n && configChangeDue(group, group.pending.applyAfterTs) <= (await now()) && conflicts(group).length === 0) {
     await send("apply_group_config", [await applyGroupConfigIx(groupKey)]);
     groupApplied = true;
     group = await readGroup();
@@ -481,7 +481,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
       if (group.pending.applyAfterTs !== 0n) {
         warn(
           `group ${groupKey.toBase58()}: cancelled its queued change (${describeDifferences(asDifferences(groupChangeFields(group)))}, ` +
-            `due ${isoTime(group.pending.applyAfterTs)})` +
+            `due ${isoTime(configChangeDue(group, group.pending.applyAfterTs))})` +
             (isEmpty(next) ? "; the config sets those settings otherwise" : "; queued again with the config's settings, so its delay restarts"),
         );
         instructions.push(await cancelGroupConfigIx(groupKey, admin.publicKey));
@@ -496,7 +496,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
     }
     if (signatures.length > 0) group = await readGroup();
   }
-  const groupQueued = group.pending.applyAfterTs !== 0n ? await queuedReport(group.pending.applyAfterTs, groupChangeFields(group)) : null;
+  const groupQueued = group.pending.applyAfterTs !== 0n ? await queuedReport(configChangeDue(group, group.pending.applyAfterTs), groupChangeFields(group)) : null;
   let groupAction: DeployAction;
   if (created) groupAction = "created";
   else if (groupQueuedNow) groupAction = "queued";
@@ -550,7 +550,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
       let bank = bankFromAccount(existing, programId);
       const queued = bank.pending.applyAfterTs !== 0n;
       if (queued && queuedAsWanted(bank, spec)) {
-        if (options.applyDueChanges && bank.pending.applyAfterTs <= (await now())) {
+        if (options.applyDueChanges && configChangeDue(group, bank.pending.applyAfterTs) <= (await now())) {
           await send(`apply_bank_config ${spec.name}`, [await applyBankConfigIx({ group: groupKey, bank: address, oracle: bank.pending.oracle })]);
           action = "applied";
           bank = await readBank();
@@ -561,7 +561,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
       } else {
         differences = bankDifferences(bank, spec);
         if (queued) {
-          notes.push(`a change the config does not have is queued (${describeDifferences(asDifferences(bankChangeFields(bank)))}, due ${isoTime(bank.pending.applyAfterTs)})`);
+          notes.push(`a change the config does not have is queued (${describeDifferences(asDifferences(bankChangeFields(bank)))}, due ${isoTime(configChangeDue(group, bank.pending.applyAfterTs))})`);
         }
         if (differences.length === 0 && !queued) {
           action = "unchanged";
@@ -571,7 +571,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
           const instructions: TransactionInstruction[] = [];
           const names: string[] = [];
           if (queued) {
-            warn(`${label}: cancelled its queued change (${describeDifferences(asDifferences(bankChangeFields(bank)))}, due ${isoTime(bank.pending.applyAfterTs)}): the config differs`);
+            warn(`${label}: cancelled its queued change (${describeDifferences(asDifferences(bankChangeFields(bank)))}, due ${isoTime(configChangeDue(group, bank.pending.applyAfterTs))}): the config differs`);
             instructions.push(await cancelBankConfigIx({ group: groupKey, admin: admin.publicKey, bank: address }));
             names.push(`cancel_bank_config ${spec.name}`);
           }
@@ -594,7 +594,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
       }
     }
     const bank = await readBank();
-    const queued = bank.pending.applyAfterTs !== 0n ? await queuedReport(bank.pending.applyAfterTs, bankChangeFields(bank)) : null;
+    const queued = bank.pending.applyAfterTs !== 0n ? await queuedReport(configChangeDue(group, bank.pending.applyAfterTs), bankChangeFields(bank)) : null;
     log(`${label}: ${action}`);
     for (const d of differences) log(`  ${d.field}: on chain ${d.onChain}, config ${d.wanted}`);
     for (const note of notes) log(`  ${note}`);

@@ -10,7 +10,7 @@
  */
 import { PublicKey, type AccountMeta } from "@solana/web3.js";
 
-import { OracleKind, type Bank, type BankConfig, type Group, type Loaded, type MarginAccount } from "./accounts";
+import { configChangeDue, OracleKind, type Bank, type BankConfig, type Group, type Loaded, type MarginAccount } from "./accounts";
 import type { Chain } from "./chain";
 import { simulateHealth, type AccountHealth } from "./health";
 import { bankLookup, bankRefAfterPendingChange, healthAccountMetas } from "./instructions";
@@ -63,7 +63,8 @@ export interface FieldChange {
 }
 
 interface QueuedChangeBase {
-  /** Unix time from which anyone may apply it. */
+  /** Unix time from which anyone may apply it: the time it was queued for, but in a live group
+   * never before the delay after the group went live (`configChangeDue`). */
   applyAfterTs: bigint;
   /** `applyAfterTs` as an ISO-8601 time. */
   applyAfter: string;
@@ -121,7 +122,8 @@ export function isoTime(unixSeconds: bigint): string {
   return new Date(Number(unixSeconds) * 1000).toISOString();
 }
 
-function timing(applyAfterTs: bigint, now: bigint): Omit<QueuedChangeBase, "changes"> {
+function timing(group: Group, queuedFor: bigint, now: bigint): Omit<QueuedChangeBase, "changes"> {
+  const applyAfterTs = configChangeDue(group, queuedFor);
   const due = now >= applyAfterTs;
   return { applyAfterTs, applyAfter: isoTime(applyAfterTs), due, secondsLeft: due ? 0n : applyAfterTs - now };
 }
@@ -175,7 +177,7 @@ export function groupChangeFields(group: Group): FieldChange[] {
 export function pendingChanges(group: Loaded<Group>, banks: ReadonlyArray<Loaded<Bank>>, now: bigint, options: PendingChangesOptions = {}): QueuedChange[] {
   const queued: QueuedChange[] = [];
   if (group.data.pending.applyAfterTs !== 0n) {
-    queued.push({ kind: "group", address: group.address, ...timing(group.data.pending.applyAfterTs, now), changes: groupChangeFields(group.data) });
+    queued.push({ kind: "group", address: group.address, ...timing(group.data, group.data.pending.applyAfterTs, now), changes: groupChangeFields(group.data) });
   }
   for (const { address, data: bank } of [...banks].sort((a, b) => a.data.bankIndex - b.data.bankIndex)) {
     if (bank.pending.applyAfterTs === 0n) continue;
@@ -187,7 +189,7 @@ export function pendingChanges(group: Loaded<Group>, banks: ReadonlyArray<Loaded
       mint: bank.mint,
       oracle: bank.pending.oracle,
       config: bank.pending.config,
-      ...timing(bank.pending.applyAfterTs, now),
+      ...timing(group.data, bank.pending.applyAfterTs, now),
       changes: bankChangeFields(bank),
     });
   }

@@ -226,6 +226,25 @@ describe("admin safety: what a user sees", () => {
     assert.match(describeQueuedChange(later[1]!), /due since .*anyone may apply it now/);
   });
 
+  it("a change queued in setup is due only the delay after the group went live, and the program agrees", async () => {
+    const market = await Market.create();
+    const harmful = await harmfulSolConfig(market);
+    await asAdmin(market, await queueBankConfigIx(bankArgs(market, market.sol, harmful)));
+    await market.warp(60n);
+    await asAdmin(market, await configureGroupIx(market.group, market.admin.publicKey, { configDelaySecs: DAY }));
+    const liveSince = market.now();
+    const [change] = await market.client.pendingChanges(market.group);
+    assert.equal(change?.applyAfterTs, liveSince + BigInt(DAY));
+    assert.equal(change?.due, false);
+    await market.warp(BigInt(DAY - 1));
+    const apply = await applyBankConfigIx({ group: market.group, bank: market.sol.address, oracle: market.sol.oracle });
+    await expectMarginError(() => asAnyone(market, apply), "ConfigChangeNotReady");
+    await market.warp(1n);
+    assert.equal((await market.client.pendingChanges(market.group))[0]?.due, true);
+    await asAnyone(market, await applyBankConfigIx({ group: market.group, bank: market.sol.address, oracle: market.sol.oracle }));
+    assert.deepEqual(await configOf(market, market.sol), harmful);
+  });
+
   it("healthAfterPendingChanges: a queued lower maint weight makes a healthy account liquidatable, and only once it applies", async () => {
     const market = await liveMarket();
     await market.withLiquidity();

@@ -66,7 +66,8 @@ impl World {
             }
             Op::ApplyChange { bank, .. } => {
                 let (b0, b1) = (&s0.banks[bank as usize], &s1.banks[bank as usize]);
-                ensure!(s0.now >= b0.pending.apply_after_ts, "applied before its time");
+                let due = s0.group.config_change_due(b0.pending.apply_after_ts);
+                ensure!(s0.now >= due, "applied before its time");
                 ensure!(b1.config == b0.pending.config && !b1.pending.is_queued(), "not applied");
                 Ok(())
             }

@@ -14,7 +14,8 @@ pub struct ApplyBankConfig<'info> {
     pub oracle: UncheckedAccount<'info>,
 }
 
-/// Applies the bank's queued change once its delay has passed. Permissionless. The change is
+/// Applies the bank's queued change once it is due (`Group::config_change_due`: its time, and in
+/// a live group at least the delay after the group went live). Permissionless. The change is
 /// validated again (the group may have gone live, or its oracle programs moved, since).
 pub fn handler(ctx: Context<ApplyBankConfig>) -> Result<()> {
     let group = ctx.accounts.group.load()?;
@@ -22,7 +23,7 @@ pub fn handler(ctx: Context<ApplyBankConfig>) -> Result<()> {
     let pending = bank.pending;
     require!(pending.is_queued(), MarginError::NoConfigChangeQueued);
     require!(
-        Clock::get()?.unix_timestamp >= pending.apply_after_ts,
+        Clock::get()?.unix_timestamp >= group.config_change_due(pending.apply_after_ts),
         MarginError::ConfigChangeNotReady
     );
     require_keys_eq!(ctx.accounts.oracle.key(), pending.oracle, MarginError::OracleAccountMismatch);

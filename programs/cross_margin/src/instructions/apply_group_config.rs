@@ -11,16 +11,18 @@ pub struct ApplyGroupConfig<'info> {
     pub group: AccountLoader<'info, Group>,
 }
 
-/// Applies the group's queued change once its delay has passed. Permissionless.
+/// Applies the group's queued change once it is due (`Group::config_change_due`).
+/// Permissionless.
 pub fn handler(ctx: Context<ApplyGroupConfig>) -> Result<()> {
     let mut group = ctx.accounts.group.load_mut()?;
     let pending = group.pending;
     require!(pending.is_queued(), MarginError::NoConfigChangeQueued);
+    let now = Clock::get()?.unix_timestamp;
     require!(
-        Clock::get()?.unix_timestamp >= pending.apply_after_ts,
+        now >= group.config_change_due(pending.apply_after_ts),
         MarginError::ConfigChangeNotReady
     );
-    apply_options(&mut group, &GroupConfigOptions::from_pending(&pending))?;
+    apply_options(&mut group, &GroupConfigOptions::from_pending(&pending), now)?;
     group.pending = PendingGroupChange::default();
     let key = ctx.accounts.group.key();
     emit!(GroupConfigChangeApplied { group: key });

@@ -23,14 +23,15 @@ pub struct ConfigureGroup<'info> {
 pub fn handler(ctx: Context<ConfigureGroup>, options: GroupConfigOptions) -> Result<()> {
     let mut group = ctx.accounts.group.load_mut()?;
     require!(!options.needs_delay(&group), MarginError::ConfigChangeMustBeQueued);
-    apply_options(&mut group, &options)?;
+    apply_options(&mut group, &options, Clock::get()?.unix_timestamp)?;
     emit_configured(ctx.accounts.group.key(), &group);
     Ok(())
 }
 
-/// Validates and applies every `Some` setting (shared by `configure_group`, the queue's
-/// preview and `apply_group_config`).
-pub fn apply_options(group: &mut Group, options: &GroupConfigOptions) -> Result<()> {
+/// Validates and applies every `Some` setting at unix time `now` (shared by `configure_group`,
+/// the queue's preview and `apply_group_config`). The first non-zero delay makes the group live
+/// and records when.
+pub fn apply_options(group: &mut Group, options: &GroupConfigOptions, now: i64) -> Result<()> {
     let GroupConfigOptions {
         paused,
         reduce_only,
@@ -58,6 +59,9 @@ pub fn apply_options(group: &mut Group, options: &GroupConfigOptions) -> Result<
             (MIN_CONFIG_DELAY_SECS..=MAX_CONFIG_DELAY_SECS).contains(&delay),
             MarginError::InvalidConfigDelay
         );
+        if !group.is_live() {
+            group.live_since_ts = now;
+        }
         group.config_delay_secs = delay;
     }
     if let Some(paused) = paused {

@@ -16,9 +16,9 @@ pub fn handler(ctx: Context<ConfigureGroup>, options: GroupConfigOptions) -> Res
     let mut group = ctx.accounts.group.load_mut()?;
     require!(!group.pending.is_queued(), MarginError::ConfigChangeAlreadyQueued);
     // Validated now on a copy, and again when applied.
-    apply_options(&mut { *group }, &options)?;
-    let change =
-        options.to_pending(apply_after(Clock::get()?.unix_timestamp, group.config_delay_secs)?);
+    let now = Clock::get()?.unix_timestamp;
+    apply_options(&mut { *group }, &options, now)?;
+    let change = options.to_pending(apply_after(now, group.config_delay_secs)?);
     group.pending = change;
     emit!(GroupConfigChangeQueued { group: ctx.accounts.group.key(), change });
     Ok(())

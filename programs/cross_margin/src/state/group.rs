@@ -5,7 +5,8 @@ use crate::constants::{GROUP_SEED, LIVE_MAX_ORACLE_AGE_SECS};
 /// The root of one market. Banks and margin accounts belong to exactly one group.
 ///
 /// Layout v2 (after the 8-byte Anchor discriminator), 368 bytes. v2 took the admin transfer, the
-/// emergency admin, the configuration delay and the queued change (208 bytes) from `reserved`.
+/// emergency admin, the configuration delay, the queued change and the time it went live (216
+/// bytes) from `reserved`.
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -27,7 +28,8 @@ use crate::constants::{GROUP_SEED, LIVE_MAX_ORACLE_AGE_SECS};
 /// | 192 | 4 | config_delay_secs |
 /// | 196 | 4 | padding3 |
 /// | 200 | 88 | pending ([`PendingGroupChange`]) |
-/// | 288 | 80 | reserved (zero) |
+/// | 288 | 8 | live_since_ts |
+/// | 296 | 72 | reserved (zero) |
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Group {
@@ -69,7 +71,9 @@ pub struct Group {
     pub padding3: [u8; 4],
     /// The queued group change, if any.
     pub pending: PendingGroupChange,
-    pub reserved: [u8; 80],
+    /// When the delay first became non-zero (0 while in setup).
+    pub live_since_ts: i64,
+    pub reserved: [u8; 72],
 }
 
 /// A queued `configure_group` change: each zero field is left as it is (no valid setting is
@@ -146,6 +150,17 @@ impl Group {
         }
     }
 
+    /// When a change queued to apply from `apply_after_ts` may be applied: then, but in a live
+    /// group never before `live_since_ts + config_delay_secs`, so that a change queued while in
+    /// setup (due at once) still gives the users of the live group the delay's notice.
+    pub fn config_change_due(&self, apply_after_ts: i64) -> i64 {
+        if !self.is_live() {
+            return apply_after_ts;
+        }
+        let notice = self.live_since_ts.saturating_add(self.config_delay_secs as i64);
+        apply_after_ts.max(notice)
+    }
+
     /// The group as it will be once its queued change (if any) applies.
     pub fn with_pending_change(&self) -> Group {
         let mut group = *self;
@@ -196,7 +211,8 @@ mod tests {
         assert_eq!(offset_of!(Group, emergency_admin), 160);
         assert_eq!(offset_of!(Group, config_delay_secs), 192);
         assert_eq!(offset_of!(Group, pending), 200);
-        assert_eq!(offset_of!(Group, reserved), 288);
+        assert_eq!(offset_of!(Group, live_since_ts), 288);
+        assert_eq!(offset_of!(Group, reserved), 296);
         assert_eq!(offset_of!(PendingGroupChange, pyth_receiver_program), 8);
         assert_eq!(offset_of!(PendingGroupChange, bankruptcy_dust_quote), 72);
         assert_eq!(offset_of!(PendingGroupChange, config_delay_secs), 84);
