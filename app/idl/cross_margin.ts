@@ -1915,11 +1915,16 @@ export type CrossMargin = {
     },
     {
       "code": 6077,
+      "name": "configChangeWhilePaused",
+      "msg": "No queued change applies while the group is paused: its users could not withdraw; it is due a delay after the pause ends"
+    },
+    {
+      "code": 6078,
       "name": "emptyConfigChange",
       "msg": "The queued change changes nothing"
     },
     {
-      "code": 6078,
+      "code": 6079,
       "name": "oracleMaxAgeTooLong",
       "msg": "In a live group the oracle max age may be at most LIVE_MAX_ORACLE_AGE_SECS (1 hour)"
     }
@@ -2059,8 +2064,8 @@ export type CrossMargin = {
         "v2 moved every admin-set field into the embedded `config` (its own layout in",
         "[`BankConfig`]'s doc). v3 grew `config` to 128 bytes (the net borrow limit), which moved the",
         "fields after it by 16, and took the net borrow window state (16 bytes) from `reserved`,",
-        "which shrank from 256 to 224 bytes. v4 took the queued configuration change (168 bytes) from",
-        "`reserved`.",
+        "which shrank from 256 to 224 bytes. v4 took the queued configuration change and the",
+        "withdrawals' pre-tightening init weights (184 bytes) from `reserved`.",
         "",
         "| offset | size | field |",
         "|---|---|---|",
@@ -2085,7 +2090,10 @@ export type CrossMargin = {
         "| 360 | 8 | net_borrow_window_start_ts |",
         "| 368 | 8 | net_borrows_in_window (i64, native tokens) |",
         "| 376 | 168 | pending ([`PendingBankChange`]) |",
-        "| 544 | 56 | reserved (zero) |"
+        "| 544 | 4 | exit_init_asset_weight_bps |",
+        "| 548 | 4 | exit_init_liab_weight_bps |",
+        "| 552 | 8 | exit_weights_until_ts |",
+        "| 560 | 40 | reserved (zero) |"
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -2230,11 +2238,27 @@ export type CrossMargin = {
             }
           },
           {
+            "name": "exitInitAssetWeightBps",
+            "docs": [
+              "The init weights withdrawals may still use until `exit_weights_until_ts`, after an",
+              "at-once tightening in a live group (see `Bank::exit_init_weights`)."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "exitInitLiabWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "exitWeightsUntilTs",
+            "type": "i64"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                56
+                40
               ]
             }
           }
@@ -2627,8 +2651,8 @@ export type CrossMargin = {
         "The root of one market. Banks and margin accounts belong to exactly one group.",
         "",
         "Layout v2 (after the 8-byte Anchor discriminator), 368 bytes. v2 took the admin transfer, the",
-        "emergency admin, the configuration delay, the queued change and the time it went live (216",
-        "bytes) from `reserved`.",
+        "emergency admin, the configuration delay, the queued change, the time it went live and the",
+        "end of the last pause (224 bytes) from `reserved`.",
         "",
         "| offset | size | field |",
         "|---|---|---|",
@@ -2651,7 +2675,8 @@ export type CrossMargin = {
         "| 196 | 4 | padding3 |",
         "| 200 | 88 | pending ([`PendingGroupChange`]) |",
         "| 288 | 8 | live_since_ts |",
-        "| 296 | 72 | reserved (zero) |"
+        "| 296 | 8 | unpaused_ts |",
+        "| 304 | 64 | reserved (zero) |"
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -2805,11 +2830,18 @@ export type CrossMargin = {
             "type": "i64"
           },
           {
+            "name": "unpausedTs",
+            "docs": [
+              "When a pause was last lifted (0: never): queued changes wait a delay after it."
+            ],
+            "type": "i64"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                72
+                64
               ]
             }
           }

@@ -587,3 +587,103 @@ fn a_change_queued_in_setup_still_waits_the_delay_once_live() {
     apply_sol(&mut m, sol.oracle).expect_ok("due a delay after going live");
     assert_eq!(m.bank(&sol).config, harmful);
 }
+
+/// An init weight tightened at once bites new borrows at once, but withdrawals keep the old
+/// weights for one delay: a tightening cannot lock users in while a queued change runs down.
+#[test]
+fn a_tightened_init_weight_reaches_withdrawals_only_after_the_delay() {
+    let mut m = live_market();
+    m.with_liquidity();
+    let (usdc, sol) = (m.usdc, m.sol);
+    let user = m.user([0, 10_000_000_000, 0]);
+    m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit");
+    m.borrow(&user, &usdc, 900_000_000).expect_ok("borrow"); // init +$55
+    let tight = BankConfig { init_asset_weight_bps: 1, ..m.bank(&sol).config };
+    configure_sol(&mut m, tight).expect_ok("tighten at once");
+    let bank = m.bank(&sol);
+    assert_eq!(
+        (bank.exit_init_asset_weight_bps, bank.exit_weights_until_ts),
+        (8_000, m.now() + DAY as i64)
+    );
+    m.assert_rejected(&user, MarginError::InitHealthNegative, |m| m.borrow(&user, &usdc, 1));
+    // 0.3 SOL ($37.50, $30 of init weight) still leaves init health >= 0 at the old weight.
+    m.withdraw(&user, &sol, 300_000_000).expect_ok("withdraw at the old weight");
+    wait(&mut m, DAY);
+    m.assert_rejected(&user, MarginError::InitHealthNegative, |m| m.withdraw(&user, &sol, 1));
+}
+
+/// Nothing applies while the group is paused (its users could not withdraw), and after the
+/// pause a queued change waits a full delay more.
+#[test]
+fn nothing_applies_while_paused_and_the_notice_restarts_after_the_pause() {
+    let mut m = live_market();
+    let stranger = m.user([0, 0, 0]);
+    let (group, admin, sol) = (m.group, m.admin.pubkey(), m.sol);
+    let harmful = BankConfig { maint_asset_weight_bps: 8_500, ..m.bank(&sol).config };
+    queue_sol(&mut m, sol.oracle, harmful).expect_ok("queue");
+    wait(&mut m, 1_000);
+    m.send_as_admin(&[ix::halt(group, admin, true, false)]).expect_ok("pause");
+    wait(&mut m, DAY);
+    m.assert_rejected(&stranger, MarginError::ConfigChangeWhilePaused, |m| {
+        apply_sol(m, sol.oracle)
+    });
+    let unpause = GroupConfigOptions { paused: Some(false), ..Default::default() };
+    m.send_as_admin(&[ix::configure_group(group, admin, unpause)]).expect_ok("unpause");
+    assert_eq!(m.group_state().unpaused_ts, m.now());
+    wait(&mut m, DAY - 1);
+    m.assert_rejected(&stranger, MarginError::ConfigChangeNotReady, |m| apply_sol(m, sol.oracle));
+    wait(&mut m, 1);
+    apply_sol(&mut m, sol.oracle).expect_ok("a delay after the pause");
+}
+
+/// A group change queued in setup waits a delay after the group goes live, as a bank change does.
+#[test]
+fn a_group_change_queued_in_setup_still_waits_the_delay_once_live() {
+    let mut m = Market::new();
+    let stranger = m.user([0, 0, 0]);
+    let (group, admin) = (m.group, m.admin.pubkey());
+    let dust = GroupConfigOptions { bankruptcy_dust_quote: Some(5_000_000), ..Default::default() };
+    m.send_as_admin(&[ix::queue_group_config(group, admin, dust)]).expect_ok("queue in setup");
+    let live = GroupConfigOptions { config_delay_secs: Some(DAY), ..Default::default() };
+    m.send_as_admin(&[ix::configure_group(group, admin, live)]).expect_ok("go live");
+    wait(&mut m, DAY - 1);
+    m.assert_rejected(&stranger, MarginError::ConfigChangeNotReady, |m| {
+        m.chain.send(&[ix::apply_group_config(group)], &[])
+    });
+    wait(&mut m, 1);
+    m.chain.send(&[ix::apply_group_config(group)], &[]).expect_ok("apply");
+    assert_eq!(m.group_state().bankruptcy_dust_quote, 5_000_000);
+}
+
+/// With a move of the Pyth receiver program queued, a re-pin to an oracle of the new program can
+/// be queued alongside, and both apply together (one transaction): no bank is left frozen for a
+/// second delay.
+#[test]
+fn re_pins_can_mature_with_a_queued_oracle_program_change() {
+    let mut m = live_market();
+    let (group, admin, sol) = (m.group, m.admin.pubkey(), m.sol);
+    let new_program = m.chain.new_pubkey();
+    let moved =
+        GroupConfigOptions { pyth_receiver_program: Some(new_program), ..Default::default() };
+    m.send_as_admin(&[ix::queue_group_config(group, admin, moved)]).expect_ok("queue the move");
+    let new_oracle = m.chain.new_pubkey();
+    let old_program = std::mem::replace(&mut m.sandbox.receiver_program, new_program);
+    let quote = quote_dollars(125, 0, m.now());
+    m.write_oracle(OracleKind::PythPull, new_oracle, 1, quote, true);
+    let config = m.bank(&sol).config;
+    queue_sol(&mut m, new_oracle, config).expect_ok("queue the re-pin to the new program's oracle");
+    // An oracle of neither program is still refused.
+    m.sandbox.receiver_program = m.chain.new_pubkey();
+    let stray = m.chain.new_pubkey();
+    m.write_oracle(OracleKind::PythPull, stray, 1, quote, true);
+    let usdc = m.usdc;
+    let ix = ix::queue_bank_config(group, admin, usdc.address, stray, m.bank(&usdc).config);
+    m.send_as_admin(&[ix]).expect_margin_error(MarginError::OracleWrongOwner);
+    m.sandbox.receiver_program = old_program;
+    m.chain.warp_seconds(DAY as i64);
+    let both =
+        [ix::apply_group_config(group), ix::apply_bank_config(group, sol.address, new_oracle)];
+    m.chain.send(&both, &[]).expect_ok("apply both");
+    let (state, bank) = (m.group_state(), m.bank(&sol));
+    assert_eq!((state.pyth_receiver_program, bank.oracle), (new_program, new_oracle));
+}

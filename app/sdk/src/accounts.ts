@@ -57,14 +57,24 @@ export interface Group {
   /** When the delay first became non-zero (0 in setup): a live group's queued changes are never
    * due before `liveSinceTs + configDelaySecs` (see `configChangeDue`). */
   liveSinceTs: bigint;
+  /** When a pause was last lifted (0: never): queued changes wait a delay after it. */
+  unpausedTs: bigint;
 }
 
 /** When a change queued to apply from `applyAfterTs` is due: then, and in a live group never
- * before `liveSinceTs + configDelaySecs` (the program's `Group::config_change_due`). */
+ * before a delay after the group went live or after the last pause ended (the program's
+ * `Group::config_change_due`). While the group is paused nothing applies at all
+ * (`configChangeIsDue`). */
 export function configChangeDue(group: Group, applyAfterTs: bigint): bigint {
   if (group.configDelaySecs === 0) return applyAfterTs;
-  const notice = group.liveSinceTs + BigInt(group.configDelaySecs);
+  const since = group.liveSinceTs > group.unpausedTs ? group.liveSinceTs : group.unpausedTs;
+  const notice = since + BigInt(group.configDelaySecs);
   return applyAfterTs > notice ? applyAfterTs : notice;
+}
+
+/** Whether a change queued to apply from `applyAfterTs` may be applied at `now`. */
+export function configChangeIsDue(group: Group, applyAfterTs: bigint, now: bigint): boolean {
+  return !group.paused && now >= configChangeDue(group, applyAfterTs);
 }
 
 /** The IDL's `PendingGroupChange` with u64/i64s as `bigint`. */
@@ -162,6 +172,7 @@ export function decodeGroup(data: Uint8Array): Group {
     configDelaySecs: raw.configDelaySecs,
     pending: fromIdl(raw.pending),
     liveSinceTs: big(raw.liveSinceTs),
+    unpausedTs: big(raw.unpausedTs),
   };
 }
 

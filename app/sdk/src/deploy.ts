@@ -14,7 +14,7 @@
 import type { IdlType } from "@anchor-lang/core";
 import { PublicKey, type Signer, type TransactionInstruction } from "@solana/web3.js";
 
-import { bankFromAccount, configChangeDue, groupFromAccount, OracleKind, type Bank, type BankConfig, type Group } from "./accounts";
+import { bankFromAccount, configChangeDue, configChangeIsDue, groupFromAccount, OracleKind, type Bank, type BankConfig, type Group } from "./accounts";
 import { clusterUnixTimestamp, type Chain } from "./chain";
 import { isMarginError } from "./errors";
 import { idlStructFields, PROGRAM_ID } from "./idl";
@@ -387,7 +387,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
   const queuedReport = async (applyAfterTs: bigint, changes: FieldChange[]): Promise<QueuedChangeReport> => ({
     applyAfterTs,
     applyAfter: isoTime(applyAfterTs),
-    due: (await now()) >= applyAfterTs,
+    due: !group.paused && (await now()) >= applyAfterTs,
     changes: asDifferences(changes),
   });
   const waitNote = (queued: QueuedChangeReport, what: "apply_group_config" | "apply_bank_config"): string =>
@@ -431,7 +431,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
       })
       .map(([field]) => field);
   let groupApplied = false;
-  if (options.applyDueChanges && group.pending.applyAfterTs !== 0n && configChangeDue(group, group.pending.applyAfterTs) <= (await now()) && conflicts(group).length === 0) {
+  if (options.applyDueChanges && group.pending.applyAfterTs !== 0n && configChangeIsDue(group, group.pending.applyAfterTs, await now()) && conflicts(group).length === 0) {
     await send("apply_group_config", [await applyGroupConfigIx(groupKey)]);
     groupApplied = true;
     group = await readGroup();
@@ -550,7 +550,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
       let bank = bankFromAccount(existing, programId);
       const queued = bank.pending.applyAfterTs !== 0n;
       if (queued && queuedAsWanted(bank, spec)) {
-        if (options.applyDueChanges && configChangeDue(group, bank.pending.applyAfterTs) <= (await now())) {
+        if (options.applyDueChanges && configChangeIsDue(group, bank.pending.applyAfterTs, await now())) {
           await send(`apply_bank_config ${spec.name}`, [await applyBankConfigIx({ group: groupKey, bank: address, oracle: bank.pending.oracle })]);
           action = "applied";
           bank = await readBank();

@@ -10,7 +10,7 @@
  */
 import { PublicKey, type AccountMeta } from "@solana/web3.js";
 
-import { configChangeDue, OracleKind, type Bank, type BankConfig, type Group, type Loaded, type MarginAccount } from "./accounts";
+import { configChangeDue, configChangeIsDue, OracleKind, type Bank, type BankConfig, type Group, type Loaded, type MarginAccount } from "./accounts";
 import type { Chain } from "./chain";
 import { simulateHealth, type AccountHealth } from "./health";
 import { bankLookup, bankRefAfterPendingChange, healthAccountMetas } from "./instructions";
@@ -68,7 +68,7 @@ interface QueuedChangeBase {
   applyAfterTs: bigint;
   /** `applyAfterTs` as an ISO-8601 time. */
   applyAfter: string;
-  /** Whether it may be applied now (`now >= applyAfterTs`). */
+  /** Whether it may be applied now (`now >= applyAfterTs` and the group not paused). */
   due: boolean;
   /** Seconds until it is due (0 if due). */
   secondsLeft: bigint;
@@ -124,7 +124,7 @@ export function isoTime(unixSeconds: bigint): string {
 
 function timing(group: Group, queuedFor: bigint, now: bigint): Omit<QueuedChangeBase, "changes"> {
   const applyAfterTs = configChangeDue(group, queuedFor);
-  const due = now >= applyAfterTs;
+  const due = configChangeIsDue(group, queuedFor, now);
   return { applyAfterTs, applyAfter: isoTime(applyAfterTs), due, secondsLeft: due ? 0n : applyAfterTs - now };
 }
 

@@ -175,6 +175,8 @@ pub enum MarginError {
     NotGroupAdminOrEmergency,
     #[msg("halt needs pause or reduce-only (it only turns them on)")]
     NothingToHalt,
+    #[msg("No queued change applies while the group is paused: its users could not withdraw; it is due a delay after the pause ends")]
+    ConfigChangeWhilePaused,
     #[msg("The queued change changes nothing")]
     EmptyConfigChange,
     #[msg("In a live group the oracle max age may be at most LIVE_MAX_ORACLE_AGE_SECS (1 hour)")]

@@ -47,9 +47,13 @@ impl HealthReport {
 /// What the caller needs from the health accounts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Breakdown {
-    /// Init health only (the withdraw/borrow gate and the liquidator's check, which saves the
+    /// Init health only (the borrow gate and the liquidator's check, which saves the
     /// bookkeeping and the maint-side prices): `health.maint` is left 0.
     Totals,
+    /// As `Totals`, for a withdrawal: a bank whose init weights were tightened at once still
+    /// lends its pre-tightening weights to withdrawals for one delay ([`Bank::exit_init_weights`]),
+    /// so a tightening cannot lock users in while a queued change runs down.
+    Withdrawal,
     /// Totals plus each position priced at all three prices (the `health` view, liquidation,
     /// write-off), a dust position with an unusable price let through
     /// (`PricedPosition::at_last_price`).
@@ -78,7 +82,7 @@ pub fn compute_account_health(
     breakdown: Breakdown,
 ) -> Result<HealthReport> {
     let active_count = account.active_count();
-    let exact = breakdown == Breakdown::Totals;
+    let exact = matches!(breakdown, Breakdown::Totals | Breakdown::Withdrawal);
     if exact {
         let needed = active_count * 2;
         require_gte!(remaining.len(), needed, MarginError::HealthAccountsMissing);
@@ -132,8 +136,9 @@ pub fn compute_account_health(
             }
             .into());
         }
-        if breakdown == Breakdown::Totals {
-            let init = init_contribution(bank, group, oracle_info, now, shares)?;
+        if exact {
+            let withdrawal = breakdown == Breakdown::Withdrawal;
+            let init = init_contribution(bank, group, oracle_info, now, shares, withdrawal)?;
             report.health.init =
                 report.health.init.checked_add(init).ok_or(MarginError::MathOverflow)?;
             continue;
@@ -197,6 +202,7 @@ fn init_contribution(
     oracle_info: &AccountInfo,
     now: i64,
     shares: PositionShares,
+    withdrawal: bool,
 ) -> Result<i128> {
     let data = oracle_info.try_borrow_data()?;
     let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
@@ -211,7 +217,12 @@ fn init_contribution(
             bank.risk(0, 0, 0, init)
         }
     };
-    let risk = risk.map_err(|_| MarginError::MathOverflow)?;
+    let mut risk = risk.map_err(|_| MarginError::MathOverflow)?;
+    if withdrawal {
+        if let Some((asset, liab)) = bank.exit_init_weights(now) {
+            (risk.init_asset_weight_bps, risk.init_liab_weight_bps) = (asset, liab);
+        }
+    }
     Ok(risk.init_contribution(shares).map_err(|_| MarginError::MathOverflow)?)
 }
 

@@ -270,6 +270,8 @@ impl World {
         let ix = ix::apply_bank_config(self.m.group, self.banks[b].address, bank.pending.oracle);
         let allowed = if !bank.pending.is_queued() {
             Allowed::failure(&[M(MarginError::NoConfigChangeQueued)])
+        } else if s.group.is_paused() {
+            Allowed::failure(&[M(MarginError::ConfigChangeWhilePaused)])
         } else if s.now < s.group.config_change_due(bank.pending.apply_after_ts) {
             Allowed::failure(&[M(MarginError::ConfigChangeNotReady)])
         } else {

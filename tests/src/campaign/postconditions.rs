@@ -67,7 +67,7 @@ impl World {
             Op::ApplyChange { bank, .. } => {
                 let (b0, b1) = (&s0.banks[bank as usize], &s1.banks[bank as usize]);
                 let due = s0.group.config_change_due(b0.pending.apply_after_ts);
-                ensure!(s0.now >= due, "applied before its time");
+                ensure!(s0.now >= due && !s0.group.is_paused(), "applied before its time");
                 ensure!(b1.config == b0.pending.config && !b1.pending.is_queued(), "not applied");
                 Ok(())
             }

@@ -30,7 +30,9 @@ impl World {
                 }
             }
             Op::ApplyChange { bank, wait: true } => {
-                let due = before.banks[bank as usize].pending.apply_after_ts;
+                let due = before
+                    .group
+                    .config_change_due(before.banks[bank as usize].pending.apply_after_ts);
                 if before.banks[bank as usize].pending.is_queued() && before.now < due {
                     self.step(&Op::Warp { secs: (due - before.now) as u32, refresh: true })?;
                 }

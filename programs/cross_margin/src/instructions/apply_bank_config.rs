@@ -22,6 +22,7 @@ pub fn handler(ctx: Context<ApplyBankConfig>) -> Result<()> {
     let mut bank = ctx.accounts.bank.load_mut()?;
     let pending = bank.pending;
     require!(pending.is_queued(), MarginError::NoConfigChangeQueued);
+    require!(!group.is_paused(), MarginError::ConfigChangeWhilePaused);
     require!(
         Clock::get()?.unix_timestamp >= group.config_change_due(pending.apply_after_ts),
         MarginError::ConfigChangeNotReady

@@ -17,6 +17,7 @@ pub fn handler(ctx: Context<ApplyGroupConfig>) -> Result<()> {
     let mut group = ctx.accounts.group.load_mut()?;
     let pending = group.pending;
     require!(pending.is_queued(), MarginError::NoConfigChangeQueued);
+    require!(!group.is_paused(), MarginError::ConfigChangeWhilePaused);
     let now = Clock::get()?.unix_timestamp;
     require!(
         now >= group.config_change_due(pending.apply_after_ts),

@@ -104,7 +104,7 @@ pub fn pay_out(
 ) -> Result<()> {
     ctx.accounts.transfer_out(bank, amount)?;
     let account = ctx.accounts.account.load()?;
-    let init_health_after = require_init_health(ctx, group, &account, bank, now)?;
+    let init_health_after = require_init_health(ctx, group, &account, bank, now, kind)?;
     ctx.accounts.emit_movement(bank, kind, amount, 0, init_health_after);
     Ok(())
 }
@@ -118,6 +118,7 @@ pub fn require_init_health(
     account: &MarginAccount,
     bank: &Bank,
     now: i64,
+    kind: MovementKind,
 ) -> Result<i128> {
     if !account.has_borrows() {
         return Ok(0);
@@ -129,7 +130,10 @@ pub fn require_init_health(
         ctx.remaining_accounts,
         now,
         &[crate::health_accounts::LoadedBank { key: ctx.accounts.bank.key(), bank }],
-        crate::health_accounts::Breakdown::Totals,
+        match kind {
+            MovementKind::Withdraw => crate::health_accounts::Breakdown::Withdrawal,
+            _ => crate::health_accounts::Breakdown::Totals,
+        },
     )?;
     require_gte!(report.health.init, 0, MarginError::InitHealthNegative);
     Ok(report.health.init)

@@ -19,19 +19,27 @@ pub struct ConfigureBank<'info> {
 
 /// Replaces the bank's whole configuration (and pinned oracle) at once. In a live group only a
 /// change that tightens new risk is accepted (`state::config_change`); any other must be queued
-/// (`ConfigChangeMustBeQueued`). Refused while a change is queued. Interest is accrued first, so
-/// the old rates apply up to now.
+/// (`ConfigChangeMustBeQueued`), and a tightened init weight reaches withdrawals only after the
+/// delay (`Bank::open_exit_window`). Refused while a change is queued. Interest is accrued
+/// first, so the old rates apply up to now.
 pub fn handler(ctx: Context<ConfigureBank>, config: BankConfig) -> Result<()> {
     config.validate()?;
     let group = ctx.accounts.group.load()?;
-    config.validate_oracle(&group, &ctx.accounts.oracle)?;
     let mut bank = ctx.accounts.bank.load_mut()?;
     require!(!bank.pending.is_queued(), MarginError::ConfigChangeAlreadyQueued);
     let oracle = ctx.accounts.oracle.key();
-    require!(
-        !group.is_live() || !bank_change_needs_delay(&bank.config, &bank.oracle, &config, &oracle),
-        MarginError::ConfigChangeMustBeQueued
-    );
+    if group.is_live() {
+        // Only tightenings of the same oracle and oracle settings pass, so the oracle is not
+        // read again: a dead feed must not stop an emergency tightening.
+        require!(
+            !bank_change_needs_delay(&bank.config, &bank.oracle, &config, &oracle),
+            MarginError::ConfigChangeMustBeQueued
+        );
+        let (old, now) = (bank.config, Clock::get()?.unix_timestamp);
+        bank.open_exit_window(&old, &config, now, group.config_delay_secs);
+    } else {
+        config.validate_oracle(&group, &ctx.accounts.oracle)?;
+    }
     apply_config(&mut bank, ctx.accounts.bank.key(), &config, oracle)
 }
 

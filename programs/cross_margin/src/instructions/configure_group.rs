@@ -65,6 +65,9 @@ pub fn apply_options(group: &mut Group, options: &GroupConfigOptions, now: i64) 
         group.config_delay_secs = delay;
     }
     if let Some(paused) = paused {
+        if group.is_paused() && !paused {
+            group.unpaused_ts = now;
+        }
         group.paused = paused as u8;
     }
     if let Some(reduce_only) = reduce_only {

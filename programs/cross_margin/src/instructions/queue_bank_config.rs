@@ -11,7 +11,14 @@ use crate::ConfigureBank;
 pub fn handler(ctx: Context<ConfigureBank>, config: BankConfig) -> Result<()> {
     config.validate()?;
     let group = ctx.accounts.group.load()?;
-    config.validate_oracle(&group, &ctx.accounts.oracle)?;
+    // An oracle of the program ids a queued group change moves to is accepted too, so that
+    // re-pins can mature with that change instead of a delay after it.
+    config.validate_oracle(&group, &ctx.accounts.oracle).or_else(|error| {
+        match group.pending.is_queued() {
+            true => config.validate_oracle(&group.with_pending_change(), &ctx.accounts.oracle),
+            false => Err(error),
+        }
+    })?;
     let mut bank = ctx.accounts.bank.load_mut()?;
     require!(!bank.pending.is_queued(), MarginError::ConfigChangeAlreadyQueued);
     let apply_after_ts = apply_after(Clock::get()?.unix_timestamp, group.config_delay_secs)?;

@@ -185,8 +185,8 @@ impl BankConfig {
 /// v2 moved every admin-set field into the embedded `config` (its own layout in
 /// [`BankConfig`]'s doc). v3 grew `config` to 128 bytes (the net borrow limit), which moved the
 /// fields after it by 16, and took the net borrow window state (16 bytes) from `reserved`,
-/// which shrank from 256 to 224 bytes. v4 took the queued configuration change (168 bytes) from
-/// `reserved`.
+/// which shrank from 256 to 224 bytes. v4 took the queued configuration change and the
+/// withdrawals' pre-tightening init weights (184 bytes) from `reserved`.
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -211,7 +211,10 @@ impl BankConfig {
 /// | 360 | 8 | net_borrow_window_start_ts |
 /// | 368 | 8 | net_borrows_in_window (i64, native tokens) |
 /// | 376 | 168 | pending ([`PendingBankChange`]) |
-/// | 544 | 56 | reserved (zero) |
+/// | 544 | 4 | exit_init_asset_weight_bps |
+/// | 548 | 4 | exit_init_liab_weight_bps |
+/// | 552 | 8 | exit_weights_until_ts |
+/// | 560 | 40 | reserved (zero) |
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Bank {
@@ -246,7 +249,12 @@ pub struct Bank {
     pub net_borrows_in_window: i64,
     /// The queued configuration change, if any (`queue_bank_config`).
     pub pending: PendingBankChange,
-    pub reserved: [u8; 56],
+    /// The init weights withdrawals may still use until `exit_weights_until_ts`, after an
+    /// at-once tightening in a live group (see `Bank::exit_init_weights`).
+    pub exit_init_asset_weight_bps: u32,
+    pub exit_init_liab_weight_bps: u32,
+    pub exit_weights_until_ts: i64,
+    pub reserved: [u8; 40],
 }
 
 const _: () = assert!(Bank::SIZE == 600);
@@ -530,7 +538,9 @@ mod tests {
         assert_eq!(offset_of!(Bank, net_borrow_window_start_ts), 360);
         assert_eq!(offset_of!(Bank, net_borrows_in_window), 368);
         assert_eq!(offset_of!(Bank, pending), 376);
-        assert_eq!(offset_of!(Bank, reserved), 544);
+        assert_eq!(offset_of!(Bank, exit_init_asset_weight_bps), 544);
+        assert_eq!(offset_of!(Bank, exit_weights_until_ts), 552);
+        assert_eq!(offset_of!(Bank, reserved), 560);
         assert_eq!(core::mem::size_of::<Bank>(), 600);
         assert_eq!(core::mem::align_of::<Bank>(), 8);
     }

@@ -60,6 +60,45 @@ impl Bank {
     }
 }
 
+impl Bank {
+    /// The init weights a withdrawal uses at `now`, if an at-once tightening's window is open:
+    /// the looser of the weights before the tightening (kept in `exit_init_*`) and those in
+    /// force. Borrows use the weights in force at once (new risk); withdrawals (ways out) get
+    /// the old ones for one delay, so tightening cannot lock users in while a queued change that
+    /// hurts them runs down (the adversarial review's finding on M-1).
+    pub fn exit_init_weights(&self, now: i64) -> Option<(u32, u32)> {
+        (now < self.exit_weights_until_ts).then(|| {
+            (
+                self.exit_init_asset_weight_bps.max(self.config.init_asset_weight_bps),
+                self.exit_init_liab_weight_bps.min(self.config.init_liab_weight_bps),
+            )
+        })
+    }
+
+    /// Before an at-once change from `old` in a live group: if it tightens an init weight,
+    /// withdrawals keep the loosest weights of the window (the ones before its first tightening)
+    /// until `now + delay_secs`.
+    pub fn open_exit_window(
+        &mut self,
+        old: &BankConfig,
+        new: &BankConfig,
+        now: i64,
+        delay_secs: u32,
+    ) {
+        let tightens = new.init_asset_weight_bps < old.init_asset_weight_bps
+            || new.init_liab_weight_bps > old.init_liab_weight_bps;
+        if !tightens {
+            return;
+        }
+        let (asset, liab) = self
+            .exit_init_weights(now)
+            .unwrap_or((old.init_asset_weight_bps, old.init_liab_weight_bps));
+        self.exit_init_asset_weight_bps = asset.max(old.init_asset_weight_bps);
+        self.exit_init_liab_weight_bps = liab.min(old.init_liab_weight_bps);
+        self.exit_weights_until_ts = now.saturating_add(delay_secs as i64);
+    }
+}
+
 /// Whether replacing `old` (pinned to `old_oracle`) by `new` (pinned to `new_oracle`) must be
 /// queued in a live group: true unless every difference only tightens new risk.
 pub fn bank_change_needs_delay(
@@ -306,6 +345,39 @@ mod tests {
             // Round trip through the queued form.
             assert_eq!(GroupConfigOptions::from_pending(&waits.to_pending(1)), waits);
         }
+    }
+
+    #[test]
+    fn withdrawals_keep_the_loosest_pre_tightening_weights_for_a_delay() {
+        let mut bank: Bank = bytemuck::Zeroable::zeroed();
+        bank.config = config(); // init 8,000 / 12,000
+        assert_eq!(bank.exit_init_weights(0), None);
+        let old = bank.config;
+        let tighter = BankConfig { init_asset_weight_bps: 5_000, ..old };
+        bank.open_exit_window(&old, &tighter, 100, 1_000);
+        bank.config = tighter;
+        assert_eq!(bank.exit_init_weights(100), Some((8_000, 12_000)));
+        // A second tightening inside the window keeps the first window's weights, and extends it.
+        let tightest = BankConfig { init_asset_weight_bps: 1, init_liab_weight_bps: 50_000, ..old };
+        bank.open_exit_window(&tighter, &tightest, 600, 1_000);
+        bank.config = tightest;
+        assert_eq!(bank.exit_init_weights(1_599), Some((8_000, 12_000)));
+        assert_eq!(bank.exit_init_weights(1_600), None, "the window closes after the delay");
+        // A loosening (a queued change applied) opens nothing; nor does an unrelated change.
+        let mut fresh: Bank = bytemuck::Zeroable::zeroed();
+        fresh.config = config();
+        fresh.open_exit_window(&tightest, &config(), 2_000, 1_000);
+        fresh.open_exit_window(
+            &config(),
+            &BankConfig { deposit_limit_native: 0, ..config() },
+            2_000,
+            1_000,
+        );
+        assert_eq!(fresh.exit_init_weights(2_000), None);
+        // Weights loosened after the tightening count as they are, never tighter than the old.
+        bank.exit_weights_until_ts = 5_000;
+        bank.config.init_asset_weight_bps = 9_000;
+        assert_eq!(bank.exit_init_weights(4_000).map(|w| w.0), Some(9_000));
     }
 
     #[test]

@@ -5,8 +5,8 @@ use crate::constants::{GROUP_SEED, LIVE_MAX_ORACLE_AGE_SECS};
 /// The root of one market. Banks and margin accounts belong to exactly one group.
 ///
 /// Layout v2 (after the 8-byte Anchor discriminator), 368 bytes. v2 took the admin transfer, the
-/// emergency admin, the configuration delay, the queued change and the time it went live (216
-/// bytes) from `reserved`.
+/// emergency admin, the configuration delay, the queued change, the time it went live and the
+/// end of the last pause (224 bytes) from `reserved`.
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -29,7 +29,8 @@ use crate::constants::{GROUP_SEED, LIVE_MAX_ORACLE_AGE_SECS};
 /// | 196 | 4 | padding3 |
 /// | 200 | 88 | pending ([`PendingGroupChange`]) |
 /// | 288 | 8 | live_since_ts |
-/// | 296 | 72 | reserved (zero) |
+/// | 296 | 8 | unpaused_ts |
+/// | 304 | 64 | reserved (zero) |
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Group {
@@ -73,7 +74,9 @@ pub struct Group {
     pub pending: PendingGroupChange,
     /// When the delay first became non-zero (0 while in setup).
     pub live_since_ts: i64,
-    pub reserved: [u8; 72],
+    /// When a pause was last lifted (0: never): queued changes wait a delay after it.
+    pub unpaused_ts: i64,
+    pub reserved: [u8; 64],
 }
 
 /// A queued `configure_group` change: each zero field is left as it is (no valid setting is
@@ -151,13 +154,16 @@ impl Group {
     }
 
     /// When a change queued to apply from `apply_after_ts` may be applied: then, but in a live
-    /// group never before `live_since_ts + config_delay_secs`, so that a change queued while in
-    /// setup (due at once) still gives the users of the live group the delay's notice.
+    /// group never before a full delay after the group went live (a change queued while in
+    /// setup, due at once, still gives the live group's users notice) nor after the last pause
+    /// ended (a pause stops withdrawals, so users could not act on the notice meanwhile; while
+    /// paused nothing applies at all).
     pub fn config_change_due(&self, apply_after_ts: i64) -> i64 {
         if !self.is_live() {
             return apply_after_ts;
         }
-        let notice = self.live_since_ts.saturating_add(self.config_delay_secs as i64);
+        let delay = self.config_delay_secs as i64;
+        let notice = self.live_since_ts.max(self.unpaused_ts).saturating_add(delay);
         apply_after_ts.max(notice)
     }
 
@@ -212,7 +218,8 @@ mod tests {
         assert_eq!(offset_of!(Group, config_delay_secs), 192);
         assert_eq!(offset_of!(Group, pending), 200);
         assert_eq!(offset_of!(Group, live_since_ts), 288);
-        assert_eq!(offset_of!(Group, reserved), 296);
+        assert_eq!(offset_of!(Group, unpaused_ts), 296);
+        assert_eq!(offset_of!(Group, reserved), 304);
         assert_eq!(offset_of!(PendingGroupChange, pyth_receiver_program), 8);
         assert_eq!(offset_of!(PendingGroupChange, bankruptcy_dust_quote), 72);
         assert_eq!(offset_of!(PendingGroupChange, config_delay_secs), 84);
