@@ -614,7 +614,8 @@ impl Keeper {
 /// A refusal that means the state moved under us (another keeper, the owner) is a lost race;
 /// anything else is a refusal worth a warning.
 fn classify(account: Pubkey, rejection: &Rejection) -> Skipped {
-    const STATE_MOVED: [MarginError; 9] = [
+    // `OracleAccountMismatch`: a queued re-pin was applied between discovery and sending.
+    const STATE_MOVED: [MarginError; 10] = [
         MarginError::NotLiquidatable,
         MarginError::AccountBankrupt,
         MarginError::NotBankrupt,
@@ -624,6 +625,7 @@ fn classify(account: Pubkey, rejection: &Rejection) -> Skipped {
         MarginError::HealthAccountsExtra,
         MarginError::HealthAccountsMissing,
         MarginError::HealthBankMismatch,
+        MarginError::OracleAccountMismatch,
     ];
     let error = rejection.describe();
     tracing::debug!(%account, logs = %rejection.logs.join("\n"), "refused");

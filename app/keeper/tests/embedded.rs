@@ -10,7 +10,7 @@ use anchor_lang::Discriminator;
 use cross_margin::instructions::AccountHealth;
 use cross_margin::liquidation::end_target;
 use cross_margin::math::{mul_q64, Round};
-use cross_margin::state::{BankConfig, GroupConfigOptions, MarginAccount};
+use cross_margin::state::{BankConfig, GroupConfigOptions, MarginAccount, OracleKind};
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::Signer;
 use cross_margin_client::{EmbeddedChain, Pubkey};
@@ -544,4 +544,54 @@ fn the_keeper_reports_accounts_a_queued_change_would_make_liquidatable() {
     assert_eq!((report.liquidatable, report.liquidations.len()), (0, 0));
     let reported: BTreeSet<Pubkey> = report.liquidatable_after_pending.iter().copied().collect();
     assert_eq!(reported, expected);
+}
+
+/// Anyone may apply a due re-pin, also just before a keeper's transactions land: those then name
+/// the old oracle and are refused (`OracleAccountMismatch`). The keeper counts that as a lost
+/// race, not an error, and the next round, reading the bank again, liquidates.
+#[test]
+fn a_re_pin_applied_under_a_keeper_is_a_lost_race_and_the_next_round_liquidates() {
+    let mut market = market();
+    let (keeper, _) = market.keeper(5_000_000).expect("keeper");
+    let (group, admin) = (market.sandbox.group, market.sandbox.admin.pubkey());
+    let live = GroupConfigOptions { config_delay_secs: Some(86_400), ..Default::default() };
+    let ix = cross_margin_client::ix::configure_group(group, admin, live);
+    market.sandbox.send_as_admin(&[ix]).expect("go live");
+    let sol = market.banks[1];
+    let new_oracle = market.sandbox.chain.new_pubkey();
+    let config = market.sandbox.bank(&sol).config;
+    let quote = market.sandbox.quote(&sol);
+    market.sandbox.write_oracle(OracleKind::PythPull, new_oracle, sol.index, quote, true);
+    let ix =
+        cross_margin_client::ix::queue_bank_config(group, admin, sol.address, new_oracle, config);
+    market.sandbox.send_as_admin(&[ix]).expect("queue the re-pin");
+    market.sandbox.chain.warp_seconds(86_400);
+    market.sandbox.refresh_prices();
+    market.set_price(1, SOL_CRASHED_E4);
+    let crashed = market.sandbox.quote(&sol);
+    market.sandbox.write_oracle(OracleKind::PythPull, new_oracle, sol.index, crashed, true);
+
+    let stop = AtomicBool::new(false);
+    let discovered = keeper.discover(&mut EmbeddedBackend::new(&mut market.sandbox.chain)).unwrap();
+    let evaluation = evaluate(&discovered.market, &discovered.accounts);
+    assert!(!evaluation.liquidatable.is_empty());
+    let apply = cross_margin_client::ix::apply_bank_config(group, sol.address, new_oracle);
+    market.sandbox.chain.send(&[apply], &[]).expect("anyone applies the re-pin");
+    let mut backend = EmbeddedBackend::new(&mut market.sandbox.chain);
+    let report = keeper.act(&mut backend, &discovered, &evaluation, &stop).unwrap();
+    assert!(report.liquidations.is_empty());
+    assert!(!report.skipped.is_empty());
+    assert!(
+        report.skipped.iter().all(|s| matches!(s, Skipped::LostRace { error, .. } if error.contains("OracleAccountMismatch"))),
+        "{:?}",
+        report.skipped
+    );
+    drop(backend);
+
+    let repinned = BankRef { oracle: new_oracle, ..sol };
+    market.banks[1] = repinned;
+    market.sandbox.banks[1] = repinned;
+    let reports = rounds_until_quiet(&keeper, &mut market);
+    assert!(reports.iter().any(|r| !r.liquidations.is_empty()));
+    assert!(liquidatable_by_program(&mut market).is_empty());
 }
