@@ -586,7 +586,6 @@ fn a_re_pin_applied_under_a_keeper_is_a_lost_race_and_the_next_round_liquidates(
         "{:?}",
         report.skipped
     );
-    drop(backend);
 
     let repinned = BankRef { oracle: new_oracle, ..sol };
     market.banks[1] = repinned;
