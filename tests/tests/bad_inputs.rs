@@ -8,23 +8,11 @@ use cross_margin_client::ix::{self, Movement};
 use cross_margin_tests::market::*;
 use cross_margin_tests::*;
 
-/// A market with liquidity and a user holding 10 SOL deposited and 100 USDC borrowed, with
-/// spare tokens of every mint in their wallet.
-fn setup() -> (Market, User) {
-    let mut m = Market::new();
-    m.with_liquidity();
-    let user = m.user([1_000_000_000, 20_000_000_000, 100_000_000]);
-    let (usdc, sol) = (m.usdc, m.sol);
-    m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit SOL");
-    m.borrow(&user, &usdc, 100_000_000).expect_ok("borrow USDC");
-    (m, user)
-}
-
 // --- amounts ---
 
 #[test]
 fn zero_amounts_are_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let (usdc, sol) = (m.usdc, m.sol);
     m.assert_rejected(&user, MarginError::ZeroAmount, |m| m.deposit(&user, &sol, 0));
     m.assert_rejected(&user, MarginError::ZeroAmount, |m| m.withdraw(&user, &sol, 0));
@@ -34,7 +22,7 @@ fn zero_amounts_are_rejected() {
 
 #[test]
 fn u64_max_deposit_is_more_than_the_wallet_holds() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let sol = m.sol;
     m.assert_rejected(&user, MarginError::InsufficientTokenBalance, |m| {
         m.deposit(&user, &sol, u64::MAX)
@@ -43,7 +31,7 @@ fn u64_max_deposit_is_more_than_the_wallet_holds() {
 
 #[test]
 fn u64_max_withdraw_is_more_than_the_deposit() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let sol = m.sol;
     m.assert_rejected(&user, MarginError::InsufficientDeposit, |m| {
         m.withdraw(&user, &sol, u64::MAX)
@@ -52,7 +40,7 @@ fn u64_max_withdraw_is_more_than_the_deposit() {
 
 #[test]
 fn u64_max_borrow_is_more_than_the_bank_holds() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let usdc = m.usdc;
     m.assert_rejected(&user, MarginError::InsufficientLiquidity, |m| {
         m.borrow(&user, &usdc, u64::MAX)
@@ -61,7 +49,7 @@ fn u64_max_borrow_is_more_than_the_bank_holds() {
 
 #[test]
 fn u64_max_repay_is_more_than_the_wallet_holds() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let usdc = m.usdc;
     m.assert_rejected(&user, MarginError::InsufficientTokenBalance, |m| {
         m.repay(&user, &usdc, u64::MAX)
@@ -70,7 +58,7 @@ fn u64_max_repay_is_more_than_the_wallet_holds() {
 
 #[test]
 fn repaying_more_than_the_debt_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let usdc = m.usdc;
     // The wallet holds 1,100 USDC; the debt is 100 USDC.
     m.assert_rejected(&user, MarginError::RepayExceedsDebt, |m| m.repay(&user, &usdc, 100_000_001));
@@ -79,14 +67,14 @@ fn repaying_more_than_the_debt_is_rejected() {
 
 #[test]
 fn repay_without_a_borrow_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let btc = m.btc;
     m.assert_rejected(&user, MarginError::NoBorrow, |m| m.repay(&user, &btc, 1));
 }
 
 #[test]
 fn borrowing_against_an_own_deposit_in_the_same_bank_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let sol = m.sol;
     m.assert_rejected(&user, MarginError::BorrowAgainstOwnDeposit, |m| m.borrow(&user, &sol, 1));
 }
@@ -95,7 +83,7 @@ fn borrowing_against_an_own_deposit_in_the_same_bank_is_rejected() {
 
 #[test]
 fn another_users_account_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let thief = m.user([0, 0, 0]);
     let sol = m.sol;
     let mut transfer = m.transfer(&user, &sol);
@@ -108,7 +96,7 @@ fn another_users_account_is_rejected() {
 
 #[test]
 fn owner_must_sign() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let sol = m.sol;
     let mut ix = ix::deposit(&m.transfer(&user, &sol), 1_000);
     let owner = user.keypair.pubkey();
@@ -118,7 +106,7 @@ fn owner_must_sign() {
 
 #[test]
 fn a_bank_from_another_group_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let (_, foreign) = m.other_group_bank();
     let ix = ix::deposit(&m.transfer(&user, &foreign), 1_000);
     m.assert_rejected(&user, MarginError::WrongGroup, |m| send(m, ix, &user));
@@ -128,7 +116,7 @@ fn a_bank_from_another_group_is_rejected() {
 /// account belongs elsewhere.
 #[test]
 fn an_account_from_another_group_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let (other_group, foreign) = m.other_group_bank();
     let mut transfer = m.transfer(&user, &foreign);
     transfer.group = other_group;
@@ -138,7 +126,7 @@ fn an_account_from_another_group_is_rejected() {
 
 #[test]
 fn a_wrong_vault_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let (sol, usdc) = (m.sol, m.usdc);
     let mut transfer = m.transfer(&user, &sol);
     transfer.bank.vault = usdc.vault;
@@ -150,7 +138,7 @@ fn a_wrong_vault_is_rejected() {
 /// SOL bank: only the bank's mint check can refuse it.
 #[test]
 fn a_wrong_mint_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let (sol, usdc) = (m.sol, m.usdc);
     let mut transfer = m.transfer(&user, &sol);
     transfer.bank.mint = usdc.mint;
@@ -161,7 +149,7 @@ fn a_wrong_mint_is_rejected() {
 
 #[test]
 fn a_user_token_account_of_another_mint_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let sol = m.sol;
     let mut transfer = m.transfer(&user, &sol);
     transfer.user_token = user.tokens[0]; // the user's USDC account
@@ -171,7 +159,7 @@ fn a_user_token_account_of_another_mint_is_rejected() {
 
 #[test]
 fn a_wrong_token_program_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let sol = m.sol;
     let mut transfer = m.transfer(&user, &sol);
     transfer.bank.token_program = anchor_spl::token_2022::ID;
@@ -181,7 +169,7 @@ fn a_wrong_token_program_is_rejected() {
 
 #[test]
 fn closing_an_account_with_positions_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let ix = ix::close_account(user.account, user.keypair.pubkey());
     m.assert_rejected(&user, MarginError::AccountNotEmpty, |m| send(m, ix, &user));
 }
@@ -196,7 +184,7 @@ fn withdraw_with(m: &mut Market, user: &User, health: Vec<AccountMeta>) -> TxRes
 
 #[test]
 fn missing_health_accounts_are_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let mut health = m.health_accounts(&user);
     health.truncate(2);
     m.assert_rejected(&user, MarginError::HealthAccountsMissing, |m| {
@@ -206,7 +194,7 @@ fn missing_health_accounts_are_rejected() {
 
 #[test]
 fn extra_health_accounts_are_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let btc = m.btc;
     let mut health = m.health_accounts(&user);
     health.push(AccountMeta::new_readonly(btc.address, false));
@@ -216,7 +204,7 @@ fn extra_health_accounts_are_rejected() {
 
 #[test]
 fn a_duplicated_health_bank_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let mut health = m.health_accounts(&user);
     let first = (health[0].clone(), health[1].clone());
     health[2] = first.0;
@@ -226,7 +214,7 @@ fn a_duplicated_health_bank_is_rejected() {
 
 #[test]
 fn health_banks_out_of_order_are_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let mut health = m.health_accounts(&user);
     health.swap(0, 2);
     health.swap(1, 3);
@@ -235,7 +223,7 @@ fn health_banks_out_of_order_are_rejected() {
 
 #[test]
 fn a_health_bank_from_another_group_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let (_, foreign) = m.other_group_bank();
     let mut health = m.health_accounts(&user);
     // The USDC borrow's slot, given the other group's USDC bank and its (valid) oracle.
@@ -248,7 +236,7 @@ fn a_health_bank_from_another_group_is_rejected() {
 
 #[test]
 fn a_health_account_that_is_not_a_bank_is_rejected() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let group = m.group;
     let mut health = m.health_accounts(&user);
     health[2] = AccountMeta::new_readonly(group, false);
@@ -261,7 +249,7 @@ fn a_health_account_that_is_not_a_bank_is_rejected() {
 
 #[test]
 fn reduce_only_blocks_borrows_and_new_deposits_but_not_repay_or_withdraw() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let (usdc, sol) = (m.usdc, m.sol);
     let admin = m.admin.insecure_clone();
     let ix = ix::configure_group(
@@ -280,7 +268,7 @@ fn reduce_only_blocks_borrows_and_new_deposits_but_not_repay_or_withdraw() {
 
 #[test]
 fn deposit_and_borrow_limits_are_enforced() {
-    let (mut m, user) = setup();
+    let (mut m, user) = market_with_borrower();
     let (usdc, sol) = (m.usdc, m.sol);
     let admin = m.admin.insecure_clone();
     // SOL: 10,000 SOL (lender) + 10 SOL (user) deposited; cap at exactly that + 1 lamport.

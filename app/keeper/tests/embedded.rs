@@ -492,6 +492,15 @@ fn the_keeper_picks_the_pair_that_pays_the_most() {
     assert_eq!((done.event.liab_amount, done.event.asset_bank), (plan.amounts.liab, sol.address));
 }
 
+/// Makes the market's group live with a one-day delay; returns the group and its admin.
+fn go_live(market: &mut SeededMarket) -> (Pubkey, Pubkey) {
+    let (group, admin) = (market.sandbox.group, market.sandbox.admin.pubkey());
+    let live = GroupConfigOptions { config_delay_secs: Some(86_400), ..Default::default() };
+    let ix = cross_margin_client::ix::configure_group(group, admin, live);
+    market.sandbox.send_as_admin(&[ix]).expect("go live");
+    (group, admin)
+}
+
 /// The program's `health_after_pending_changes` view for every borrower: liquidatable once the
 /// queued changes apply.
 fn liquidatable_after_pending_by_program(market: &mut SeededMarket) -> BTreeSet<Pubkey> {
@@ -520,10 +529,7 @@ fn liquidatable_after_pending_by_program(market: &mut SeededMarket) -> BTreeSet<
 fn the_keeper_reports_accounts_a_queued_change_would_make_liquidatable() {
     let mut market = market();
     let (keeper, _) = market.keeper(5_000_000).expect("keeper");
-    let (group, admin) = (market.sandbox.group, market.sandbox.admin.pubkey());
-    let live = GroupConfigOptions { config_delay_secs: Some(86_400), ..Default::default() };
-    let ix = cross_margin_client::ix::configure_group(group, admin, live);
-    market.sandbox.send_as_admin(&[ix]).expect("go live");
+    let (group, admin) = go_live(&mut market);
     let sol = market.banks[1];
     let config = market.sandbox.bank(&sol).config;
     let lower = BankConfig {
@@ -553,10 +559,7 @@ fn the_keeper_reports_accounts_a_queued_change_would_make_liquidatable() {
 fn a_re_pin_applied_under_a_keeper_is_a_lost_race_and_the_next_round_liquidates() {
     let mut market = market();
     let (keeper, _) = market.keeper(5_000_000).expect("keeper");
-    let (group, admin) = (market.sandbox.group, market.sandbox.admin.pubkey());
-    let live = GroupConfigOptions { config_delay_secs: Some(86_400), ..Default::default() };
-    let ix = cross_margin_client::ix::configure_group(group, admin, live);
-    market.sandbox.send_as_admin(&[ix]).expect("go live");
+    let (group, admin) = go_live(&mut market);
     let sol = market.banks[1];
     let new_oracle = market.sandbox.chain.new_pubkey();
     let config = market.sandbox.bank(&sol).config;
