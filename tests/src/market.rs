@@ -187,26 +187,30 @@ impl Market {
         mint
     }
 
-    /// `add_bank` for a Token-2022 `mint` is refused with `UnsupportedMintExtension`, changing
-    /// nothing and creating no bank.
-    pub fn assert_rejected_token_2022_mint(&mut self, user: &User, mint: Pubkey) {
-        let admin = self.admin.insecure_clone();
+    /// `add_bank` (signed by the admin, who also pays) for `mint` under `token_program`, with a
+    /// new $1 pull oracle (feed 3) and weights 0.90 / 0.95 / 1.05 / 1.10: the instruction, the
+    /// bank it creates and its oracle.
+    pub fn add_usd_bank_ix(
+        &mut self,
+        mint: Pubkey,
+        token_program: Pubkey,
+    ) -> (Instruction, Pubkey, Pubkey) {
         let oracle = self.chain.new_pubkey();
         let quote = quote_dollars(1, 0, self.now());
         self.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
         let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
-        let token_2022 = anchor_spl::token_2022::ID;
-        let (ix, bank, _) = ix::add_bank(
-            self.group,
-            admin.pubkey(),
-            admin.pubkey(),
-            mint,
-            token_2022,
-            oracle,
-            config,
-        );
+        let admin = self.admin.pubkey();
+        let (ix, bank, _) =
+            ix::add_bank(self.group, admin, admin, mint, token_program, oracle, config);
+        (ix, bank, oracle)
+    }
+
+    /// `add_bank` for a Token-2022 `mint` is refused with `UnsupportedMintExtension`, changing
+    /// nothing and creating no bank.
+    pub fn assert_rejected_token_2022_mint(&mut self, user: &User, mint: Pubkey) {
+        let (ix, bank, _) = self.add_usd_bank_ix(mint, anchor_spl::token_2022::ID);
         self.assert_rejected(user, MarginError::UnsupportedMintExtension, |m| {
-            m.chain.send(&[ix], &[&admin])
+            m.send_as_admin(&[ix])
         });
         assert!(self.chain.account(&bank).is_none());
     }

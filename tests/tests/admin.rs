@@ -45,19 +45,7 @@ fn add_bank_stores_its_configuration() {
 fn add_bank_emits_an_event() {
     let mut m = Market::new();
     let mint = m.chain.create_mint(6, anchor_spl::token::ID);
-    let oracle = m.chain.new_pubkey();
-    let quote = quote_dollars(1, 0, m.now());
-    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
-    let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
-    let (ix, bank, _) = ix::add_bank(
-        m.group,
-        m.admin.pubkey(),
-        m.chain.payer.pubkey(),
-        mint,
-        anchor_spl::token::ID,
-        oracle,
-        config,
-    );
+    let (ix, bank, oracle) = m.add_usd_bank_ix(mint, anchor_spl::token::ID);
     let admin = m.admin.insecure_clone();
     let executed = m.chain.send(&[ix], &[&admin]).expect_ok("add_bank");
     let events = executed.events::<BankAdded>();
@@ -72,19 +60,7 @@ fn add_bank_emits_an_event() {
 fn a_token_2022_mint_works_end_to_end() {
     let mut m = Market::new();
     let mint = m.chain.create_mint(6, anchor_spl::token_2022::ID);
-    let oracle = m.chain.new_pubkey();
-    let quote = quote_dollars(1, 0, m.now());
-    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
-    let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
-    let (ix, bank, _) = ix::add_bank(
-        m.group,
-        m.admin.pubkey(),
-        m.chain.payer.pubkey(),
-        mint,
-        anchor_spl::token_2022::ID,
-        oracle,
-        config,
-    );
+    let (ix, bank, _) = m.add_usd_bank_ix(mint, anchor_spl::token_2022::ID);
     let admin = m.admin.insecure_clone();
     m.chain.send(&[ix], &[&admin]).expect_ok("add Token-2022 bank");
     let bank = m.bank_ref(&bank);

@@ -52,19 +52,8 @@ fn cu_table() {
     table.row("configure_group", &executed, budget::CONFIGURE_GROUP, "");
 
     let mint = m.chain.create_mint(6, anchor_spl::token::ID);
-    let oracle = m.chain.new_pubkey();
-    let quote = quote_dollars(1, 0, m.now());
-    m.write_oracle(OracleKind::PythPull, oracle, 3, quote, true);
+    let (ix, bank, oracle) = m.add_usd_bank_ix(mint, anchor_spl::token::ID);
     let config = bank_config(OracleKind::PythPull, 3, [9_000, 9_500, 10_500, 11_000]);
-    let (ix, bank, _) = ix::add_bank(
-        m.group,
-        m.admin.pubkey(),
-        m.chain.payer.pubkey(),
-        mint,
-        anchor_spl::token::ID,
-        oracle,
-        config,
-    );
     let executed = m.send_as_admin(&[ix]).expect_ok("add_bank");
     let stored = m.chain.load::<cross_margin::state::Bank>(&bank).unwrap();
     let budget = budget::with_bump_search(
