@@ -252,6 +252,27 @@ fn l5_a_deposit_from_an_earlier_slot_cannot_be_left_out() {
     });
 }
 
+/// `liquidatee_pairs` larger than the health-account list: refused before anything is read, and
+/// the split never reaches past the list (the liquidator's accounts cannot be taken as the
+/// liquidatee's, nor the other way round).
+#[test]
+fn liquidatee_pairs_beyond_the_list_are_refused() {
+    let (mut m, liquidatee, liquidator) = liquidatee_with_a_small_btc_borrow();
+    let (usdc, sol) = (m.usdc, m.sol);
+    let signer = liquidator.keypair.insecure_clone();
+    let planned = m.liquidate_ix(&liquidator, &liquidatee, &usdc, &sol, 100_000_000);
+    // The arguments: 8 bytes of discriminator, the u64 amount, then the u8 pair count.
+    let listed = planned.accounts.len() as u8;
+    for pairs in [listed / 2 + 1, u8::MAX] {
+        let mut ix = planned.clone();
+        ix.data[16] = pairs;
+        m.assert_rejected(&liquidatee, MarginError::HealthAccountsMissing, |m| {
+            m.chain.send(&[ix], &[&signer])
+        });
+    }
+    m.chain.send(&[planned], &[&signer]).expect_ok("the same liquidation, counted right");
+}
+
 /// The write-off writes only this group's banks: a bank of another group with the index of the
 /// account's leftover deposit, appended as an extra pair (which the health check skips), is
 /// refused instead of receiving the deposit into its insurance fund.
