@@ -76,6 +76,27 @@ fn m2_a_stale_dust_deposit_does_not_block_liquidation() {
     });
 }
 
+/// M-2, found by the long campaign (seed 20261204): the step's "after" repriced every position,
+/// so a stale dust deposit that counted for nothing before counted at its last price after, and
+/// the liquidation's maint health after (its improvement check, its end target, the event) was
+/// overstated by that value. After = the account's own health view, dust still at zero.
+#[test]
+fn m2_a_stale_dust_deposit_counts_for_nothing_after_the_step_too() {
+    let (mut m, mut liquidatee, liquidator) = one_asset_one_liability(900_000_000);
+    let (usdc, sol) = (m.usdc, m.sol);
+    let stable = m.add_bank(6, OracleKind::PythPull, STABLE_WEIGHTS, (1, 0));
+    m.fund(&mut liquidatee, 500_000);
+    m.deposit(&liquidatee, &stable, 500_000).expect_ok("$0.50: dust");
+    let now = m.now();
+    m.set_price(&sol, sol_at_93_75(now));
+    let stable_quote = m.quote(&stable);
+    m.set_price(&stable, aged(stable_quote, 3_600));
+    let executed =
+        m.liquidate(&liquidator, &liquidatee, &usdc, &sol, 100_000_000).expect_ok("liquidate");
+    let event = executed.events::<Liquidation>()[0].clone();
+    assert_eq!(event.maint_health_after, m.health(&liquidatee).0.maint);
+}
+
 /// M-2: a briefly stale feed on a large deposit never makes a healthy account liquidatable:
 /// liquidation waits for the price (with the oracle's error) instead of valuing it at zero.
 #[test]

@@ -64,10 +64,17 @@ impl World {
     fn withdraw_everything_and_close(&mut self, u: usize) -> Check {
         let s = self.state();
         let Some(account) = s.accounts[u] else { return Ok(()) };
+        // Deposit shares worth no native unit (after a socialized loss) cannot be withdrawn;
+        // `close_account` burns them (finding 17).
+        let mut worthless = Vec::new();
         for p in account.active_positions() {
             let b = p.bank_index as usize;
             let s = self.state();
             let amount = self.reference(&s, u, b, Kind::Withdraw);
+            if amount == 0 && p.kind() == PositionKind::Deposit {
+                worthless.push(self.banks[b].address);
+                continue;
+            }
             let op = Op::Withdraw { user: u as u8, bank: b as u8, amount: Amount::All };
             let health = self.health_after(&s, u, b, Movement::Withdraw, amount);
             let ix = ix::withdraw(&self.transfer(u, b), amount, health);
@@ -77,10 +84,11 @@ impl World {
         let s = self.state();
         let account = s.accounts[u].as_ref().expect("open");
         ensure!(
-            account.is_empty(),
+            account.active_count() == worthless.len(),
             "user {u} still holds positions after repaying and withdrawing everything"
         );
-        let ix = ix::close_account(self.users[u].account, self.users[u].keypair.pubkey());
+        let (address, owner) = (self.users[u].account, self.users[u].keypair.pubkey());
+        let ix = ix::close_account_burning(address, owner, &worthless);
         self.send_tx(&[ix]).map_err(|f| format!("user {u} cannot close: {:?}", f.error_name()))?;
         Ok(())
     }

@@ -166,6 +166,12 @@ fn reprice(
 ) -> Result<Vec<PricedPosition>, MarginError> {
     let mut after = Vec::with_capacity(before.len());
     for priced in before {
+        // A dust position with an unusable price is never exchanged, so it is as before:
+        // repricing it would count a deposit that counted for nothing (finding M-2's rule).
+        if priced.unusable.is_some() {
+            after.push(*priced);
+            continue;
+        }
         let Some(slot) = account.find(priced.bank_index) else { continue };
         let Some(shares) = account.positions[slot].shares() else { continue };
         let mut risk = priced.risk;
