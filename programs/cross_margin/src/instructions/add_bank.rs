@@ -7,9 +7,9 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::constants::{BANK_SEED, BANK_VERSION, MAX_MINT_DECIMALS, VAULT_SEED};
 use crate::error::MarginError;
-use crate::events::{BankAdded, BankConfigChangeQueued};
-use crate::instructions::queue_bank_config::apply_after;
-use crate::state::{Bank, BankConfig, Group, PendingBankChange};
+use crate::events::BankAdded;
+use crate::instructions::queue_bank_config::queue;
+use crate::state::{Bank, BankConfig, Group};
 
 /// Token-2022 extensions that do not change how transfers move amounts or who may move them.
 /// `MintCloseAuthority` is not among them: a mint closed at zero supply can be created again at
@@ -91,16 +91,7 @@ pub fn handler(ctx: Context<AddBank>, config: BankConfig) -> Result<()> {
         // starts with no deposits or borrows allowed, and its configuration queued.
         let closed = BankConfig { deposit_limit_native: 0, borrow_limit_native: 0, ..config };
         closed.apply(&mut bank, oracle);
-        let apply_after_ts = apply_after(now, group.config_delay_secs)?;
-        let config = BankConfig { padding: [0; 3], ..config };
-        bank.pending = PendingBankChange { apply_after_ts, oracle, config };
-        emit!(BankConfigChangeQueued {
-            group: bank.group,
-            bank: key,
-            oracle,
-            config,
-            apply_after_ts
-        });
+        queue(&mut bank, key, &config, oracle, now, group.config_delay_secs)?;
     } else {
         config.apply(&mut bank, oracle);
     }

@@ -21,12 +21,7 @@ pub fn handler(ctx: Context<ApplyBankConfig>) -> Result<()> {
     let group = ctx.accounts.group.load()?;
     let mut bank = ctx.accounts.bank.load_mut()?;
     let pending = bank.pending;
-    require!(pending.is_queued(), MarginError::NoConfigChangeQueued);
-    require!(!group.is_paused(), MarginError::ConfigChangeWhilePaused);
-    require!(
-        Clock::get()?.unix_timestamp >= group.config_change_due(pending.apply_after_ts),
-        MarginError::ConfigChangeNotReady
-    );
+    group.config_change_ready(pending.apply_after_ts, Clock::get()?.unix_timestamp)?;
     require_keys_eq!(ctx.accounts.oracle.key(), pending.oracle, MarginError::OracleAccountMismatch);
     pending.config.validate()?;
     pending.config.validate_oracle(&group, &ctx.accounts.oracle)?;

@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::error::MarginError;
 use crate::events::GroupConfigChangeApplied;
 use crate::instructions::configure_group::{apply_options, emit_configured};
 use crate::state::{Group, GroupConfigOptions, PendingGroupChange};
@@ -16,13 +15,8 @@ pub struct ApplyGroupConfig<'info> {
 pub fn handler(ctx: Context<ApplyGroupConfig>) -> Result<()> {
     let mut group = ctx.accounts.group.load_mut()?;
     let pending = group.pending;
-    require!(pending.is_queued(), MarginError::NoConfigChangeQueued);
-    require!(!group.is_paused(), MarginError::ConfigChangeWhilePaused);
     let now = Clock::get()?.unix_timestamp;
-    require!(
-        now >= group.config_change_due(pending.apply_after_ts),
-        MarginError::ConfigChangeNotReady
-    );
+    group.config_change_ready(pending.apply_after_ts, now)?;
     apply_options(&mut group, &GroupConfigOptions::from_pending(&pending), now)?;
     group.pending = PendingGroupChange::default();
     let key = ctx.accounts.group.key();

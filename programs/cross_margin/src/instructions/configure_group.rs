@@ -32,29 +32,17 @@ pub fn handler(ctx: Context<ConfigureGroup>, options: GroupConfigOptions) -> Res
 /// the queue's preview and `apply_group_config`). The first non-zero delay makes the group live
 /// and records when.
 pub fn apply_options(group: &mut Group, options: &GroupConfigOptions, now: i64) -> Result<()> {
-    let GroupConfigOptions {
-        paused,
-        reduce_only,
-        pyth_receiver_program,
-        pyth_legacy_program,
-        liquidation_end_buffer_bps,
-        bankruptcy_dust_quote,
-        config_delay_secs,
-        emergency_admin,
-    } = *options;
-    if let Some(buffer) = liquidation_end_buffer_bps {
+    if let Some(buffer) = options.liquidation_end_buffer_bps {
         // The target must lie above zero, or liquidation would nibble at the boundary forever.
         require!(
             buffer > 0 && buffer <= MAX_LIQUIDATION_END_BUFFER_BPS,
             MarginError::InvalidLiquidationConfig
         );
-        group.liquidation_end_buffer_bps = buffer;
     }
-    if let Some(dust) = bankruptcy_dust_quote {
+    if let Some(dust) = options.bankruptcy_dust_quote {
         require!(dust > 0 && dust <= MAX_BANKRUPTCY_DUST_QUOTE, MarginError::InvalidBankruptcyDust);
-        group.bankruptcy_dust_quote = dust;
     }
-    if let Some(delay) = config_delay_secs {
+    if let Some(delay) = options.config_delay_secs {
         require!(
             (MIN_CONFIG_DELAY_SECS..=MAX_CONFIG_DELAY_SECS).contains(&delay),
             MarginError::InvalidConfigDelay
@@ -62,25 +50,14 @@ pub fn apply_options(group: &mut Group, options: &GroupConfigOptions, now: i64) 
         if !group.is_live() {
             group.live_since_ts = now;
         }
-        group.config_delay_secs = delay;
     }
-    if let Some(paused) = paused {
-        if group.is_paused() && !paused {
-            group.unpaused_ts = now;
-        }
-        group.paused = paused as u8;
+    if options.paused == Some(false) && group.is_paused() {
+        group.unpaused_ts = now;
     }
-    if let Some(reduce_only) = reduce_only {
-        group.reduce_only = reduce_only as u8;
-    }
-    if let Some(emergency_admin) = emergency_admin {
-        group.emergency_admin = emergency_admin;
-    }
-    let receiver = pyth_receiver_program.unwrap_or(group.pyth_receiver_program);
-    let legacy = pyth_legacy_program.unwrap_or(group.pyth_legacy_program);
+    let receiver = options.pyth_receiver_program.unwrap_or(group.pyth_receiver_program);
+    let legacy = options.pyth_legacy_program.unwrap_or(group.pyth_legacy_program);
     crate::instructions::create_group::validate_oracle_programs(&receiver, &legacy)?;
-    group.pyth_receiver_program = receiver;
-    group.pyth_legacy_program = legacy;
+    options.write_to(group);
     Ok(())
 }
 

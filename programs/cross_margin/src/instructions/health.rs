@@ -52,22 +52,19 @@ fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth
     let account = ctx.accounts.account.load()?;
     // With the queued changes: the group copied and previewed, and each bank passed, decoded
     // and previewed here, handed over as held, so the health accounts price it as it will be.
-    let (preview, mut previews);
-    let group: &Group = match pending_applied {
-        true => {
-            preview = stored.with_pending_change();
-            &preview
-        }
-        false => &stored,
+    let preview;
+    let group: &Group = if pending_applied {
+        preview = stored.with_pending_change();
+        &preview
+    } else {
+        &stored
     };
-    previews = Vec::new();
+    let mut previews = Vec::new();
     if pending_applied {
         for bank_info in ctx.remaining_accounts.iter().step_by(2) {
             let data = bank_info.try_borrow_data()?;
-            previews.push((
-                bank_info.key(),
-                decode_bank(bank_info.owner, &data)?.with_pending_change(),
-            ));
+            let bank = decode_bank(bank_info.owner, &data)?.with_pending_change();
+            previews.push((bank_info.key(), bank));
         }
     }
     let held: Vec<LoadedBank> =

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::BankConfigChangeQueued;
-use crate::state::{BankConfig, PendingBankChange};
+use crate::state::{Bank, BankConfig, PendingBankChange};
 use crate::ConfigureBank;
 
 /// Queues a bank configuration change (any change; one at a time per bank): from now + the
@@ -21,17 +21,25 @@ pub fn handler(ctx: Context<ConfigureBank>, config: BankConfig) -> Result<()> {
     })?;
     let mut bank = ctx.accounts.bank.load_mut()?;
     require!(!bank.pending.is_queued(), MarginError::ConfigChangeAlreadyQueued);
-    let apply_after_ts = apply_after(Clock::get()?.unix_timestamp, group.config_delay_secs)?;
-    let oracle = ctx.accounts.oracle.key();
-    let config = BankConfig { padding: [0; 3], ..config };
+    let (key, oracle) = (ctx.accounts.bank.key(), ctx.accounts.oracle.key());
+    let now = Clock::get()?.unix_timestamp;
+    queue(&mut bank, key, &config, oracle, now, group.config_delay_secs)
+}
+
+/// Stores `config` pinned to `oracle` as the bank's queued change, due `delay_secs` after
+/// `now`, and emits it: the end of `queue_bank_config`, and of `add_bank` in a live group.
+pub fn queue(
+    bank: &mut Bank,
+    key: Pubkey,
+    config: &BankConfig,
+    oracle: Pubkey,
+    now: i64,
+    delay_secs: u32,
+) -> Result<()> {
+    let apply_after_ts = apply_after(now, delay_secs)?;
+    let config = BankConfig { padding: [0; 3], ..*config };
     bank.pending = PendingBankChange { apply_after_ts, oracle, config };
-    emit!(BankConfigChangeQueued {
-        group: bank.group,
-        bank: ctx.accounts.bank.key(),
-        oracle,
-        config,
-        apply_after_ts,
-    });
+    emit!(BankConfigChangeQueued { group: bank.group, bank: key, oracle, config, apply_after_ts });
     Ok(())
 }
 

@@ -203,6 +203,37 @@ impl GroupConfigOptions {
         }
     }
 
+    /// Writes every `Some` setting into `group`, unvalidated: `configure_group::apply_options`
+    /// validates first; the preview of a queued change (`Group::with_pending_change`) writes
+    /// what was validated when it was queued.
+    pub fn write_to(&self, group: &mut Group) {
+        let set = |field: &mut u8, on: Option<bool>| {
+            if let Some(on) = on {
+                *field = on as u8;
+            }
+        };
+        set(&mut group.paused, self.paused);
+        set(&mut group.reduce_only, self.reduce_only);
+        if let Some(key) = self.pyth_receiver_program {
+            group.pyth_receiver_program = key;
+        }
+        if let Some(key) = self.pyth_legacy_program {
+            group.pyth_legacy_program = key;
+        }
+        if let Some(buffer) = self.liquidation_end_buffer_bps {
+            group.liquidation_end_buffer_bps = buffer;
+        }
+        if let Some(dust) = self.bankruptcy_dust_quote {
+            group.bankruptcy_dust_quote = dust;
+        }
+        if let Some(delay) = self.config_delay_secs {
+            group.config_delay_secs = delay;
+        }
+        if let Some(key) = self.emergency_admin {
+            group.emergency_admin = key;
+        }
+    }
+
     /// Settings that only ever apply at once and cannot be queued.
     pub fn has_immediate_only_settings(&self) -> bool {
         self.paused.is_some() || self.reduce_only.is_some() || self.emergency_admin.is_some()

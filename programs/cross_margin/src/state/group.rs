@@ -1,6 +1,8 @@
 use anchor_lang::prelude::*;
 
 use crate::constants::{GROUP_SEED, LIVE_MAX_ORACLE_AGE_SECS};
+use crate::error::MarginError;
+use crate::state::GroupConfigOptions;
 
 /// The root of one market. Banks and margin accounts belong to exactly one group.
 ///
@@ -170,24 +172,28 @@ impl Group {
     /// The group as it will be once its queued change (if any) applies.
     pub fn with_pending_change(&self) -> Group {
         let mut group = *self;
-        let p = &self.pending;
-        if p.pyth_receiver_program != Pubkey::default() {
-            group.pyth_receiver_program = p.pyth_receiver_program;
-        }
-        if p.pyth_legacy_program != Pubkey::default() {
-            group.pyth_legacy_program = p.pyth_legacy_program;
-        }
-        if p.bankruptcy_dust_quote != 0 {
-            group.bankruptcy_dust_quote = p.bankruptcy_dust_quote;
-        }
-        if p.liquidation_end_buffer_bps != 0 {
-            group.liquidation_end_buffer_bps = p.liquidation_end_buffer_bps;
-        }
-        if p.config_delay_secs != 0 {
-            group.config_delay_secs = p.config_delay_secs;
-        }
+        GroupConfigOptions::from_pending(&self.pending).write_to(&mut group);
         group.pending = PendingGroupChange::default();
         group
+    }
+
+    /// Whether a change queued to apply from `apply_after_ts` (0: none) may be applied at `now`:
+    /// the shared check of `apply_bank_config` and `apply_group_config`.
+    pub fn config_change_ready(
+        &self,
+        apply_after_ts: i64,
+        now: i64,
+    ) -> core::result::Result<(), MarginError> {
+        if apply_after_ts == 0 {
+            return Err(MarginError::NoConfigChangeQueued);
+        }
+        if self.is_paused() {
+            return Err(MarginError::ConfigChangeWhilePaused);
+        }
+        if now < self.config_change_due(apply_after_ts) {
+            return Err(MarginError::ConfigChangeNotReady);
+        }
+        Ok(())
     }
 }
 
