@@ -48,6 +48,17 @@ async function liveMarket(): Promise<Market> {
   return market;
 }
 
+/** A live market with liquidity and a user whose 10 SOL ($1,250) back $900 of USDC: maint
+ * +$207. */
+async function liveMarketWithBorrower() {
+  const market = await liveMarket();
+  await market.withLiquidity();
+  const user = await market.user([0n, 10_000_000_000n, 0n]);
+  await market.deposit(user, market.sol, 10_000_000_000n);
+  await market.borrow(user, market.usdc, 900_000_000n);
+  return { market, user };
+}
+
 function asAdmin(market: Market, ...instructions: TransactionInstruction[]): Promise<SentTransaction> {
   return market.chain.sendTransaction(instructions, market.admin);
 }
@@ -246,11 +257,7 @@ describe("admin safety: what a user sees", () => {
   });
 
   it("healthAfterPendingChanges: a queued lower maint weight makes a healthy account liquidatable, and only once it applies", async () => {
-    const market = await liveMarket();
-    await market.withLiquidity();
-    const user = await market.user([0n, 10_000_000_000n, 0n]);
-    await market.deposit(user, market.sol, 10_000_000_000n);
-    await market.borrow(user, market.usdc, 900_000_000n);
+    const { market, user } = await liveMarketWithBorrower();
     // 10 SOL ($1,250) backing $900 of USDC: maint +$207.
     const before = await market.client.healthWithPendingChanges(user.account, market.chain.payer.publicKey);
     assert.equal(before.now.maint, 207_000_000n);
@@ -279,11 +286,7 @@ describe("admin safety: what a user sees", () => {
   });
 
   it("healthAfterPendingChanges prices a re-pinned bank from its queued oracle", async () => {
-    const market = await liveMarket();
-    await market.withLiquidity();
-    const user = await market.user([0n, 10_000_000_000n, 0n]);
-    await market.deposit(user, market.sol, 10_000_000_000n);
-    await market.borrow(user, market.usdc, 900_000_000n);
+    const { market, user } = await liveMarketWithBorrower();
     // The queued oracle (same feed) says $62.50 instead of $125 (exact in Q64.64): maint
     // 0.90 x $625 - $918.
     const newOracle = market.chain.newPubkey();
