@@ -28,38 +28,12 @@ import {
 } from "../src";
 import { expectMarginError } from "./support/assert";
 import { LiteSvmChain } from "./support/litesvm-chain";
+import { bankJson, SOL_FEED } from "./support/deploy-config";
 import { START_TIME } from "./support/market";
 
 /** MIN_CONFIG_DELAY_SECS: one day. */
 const DAY = 86_400;
 
-const SOL_FEED = "ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d";
-
-function bankJson(overrides: Partial<DeployConfigJson["banks"][number]["config"]> = {}): DeployConfigJson["banks"][number]["config"] {
-  return {
-    oracleKind: "pythPull",
-    oracleFeedId: `0x${SOL_FEED}`,
-    oracleMaxAgeSecs: 60,
-    oracleMaxConfBps: 200,
-    oracleConfMultiplierBps: 10_000,
-    initAssetWeightBps: 8_000,
-    maintAssetWeightBps: 9_000,
-    initLiabWeightBps: 12_000,
-    maintLiabWeightBps: 11_000,
-    liquidationFeeBps: 500,
-    insuranceFeeBps: 100,
-    optimalUtilizationBps: 8_000,
-    minRateBps: 0,
-    optimalRateBps: 1_000,
-    maxRateBps: 10_000,
-    depositLimitNative: "18446744073709551615",
-    borrowLimitNative: 1_000_000_000_000,
-    depositWeightScaleStartQuote: "0",
-    netBorrowLimitPerWindowQuote: "0",
-    netBorrowLimitWindowSecs: "0",
-    ...overrides,
-  };
-}
 
 /** A chain with two mints and their oracles (one pull, one legacy), and a config for them. */
 function stage() {

@@ -25,6 +25,7 @@ import {
   TransactionFailedError,
   type DeployConfigJson,
 } from "../src";
+import { bankJson } from "./support/deploy-config";
 import { LiteSvmChain } from "./support/litesvm-chain";
 import { Market, START_TIME } from "./support/market";
 import { LiteSvmRpcServer } from "./support/rpc-server";
@@ -117,33 +118,14 @@ function stageDeploy(chain: LiteSvmChain) {
     chain.setAccount(btcOracle, PYTH_LEGACY_PROGRAM_MAINNET, encodeLegacyPriceAccount({ price: 1_000_000_000n, conf: 0n, exponent: -4, publishTime }));
   };
   publish(START_TIME);
-  const weights = {
-    oracleMaxAgeSecs: 60,
-    oracleMaxConfBps: 200,
-    oracleConfMultiplierBps: 10_000,
-    initAssetWeightBps: 8_000,
-    maintAssetWeightBps: 9_000,
-    initLiabWeightBps: 12_000,
-    maintLiabWeightBps: 11_000,
-    liquidationFeeBps: 500,
-    insuranceFeeBps: 100,
-    optimalUtilizationBps: 8_000,
-    minRateBps: 0,
-    optimalRateBps: 1_000,
-    maxRateBps: 10_000,
-    depositLimitNative: "1000000000000000",
-    borrowLimitNative: "1000000000000000",
-    depositWeightScaleStartQuote: "0",
-    netBorrowLimitPerWindowQuote: "0",
-    netBorrowLimitWindowSecs: "0",
-  };
+  const limits = { depositLimitNative: "1000000000000000", borrowLimitNative: "1000000000000000" };
   const config: DeployConfigJson = {
     groupNum: 3,
     pythReceiverProgram: PYTH_RECEIVER_PROGRAM_MAINNET.toBase58(),
     pythLegacyProgram: PYTH_LEGACY_PROGRAM_MAINNET.toBase58(),
     banks: [
-      { name: "SOL", mint: solMint.toBase58(), oracle: solOracle.toBase58(), config: { oracleKind: "pythPull", oracleFeedId: feed.toString("hex"), ...weights } },
-      { name: "BTC", mint: btcMint.toBase58(), oracle: btcOracle.toBase58(), config: { oracleKind: "pythLegacy", oracleFeedId: "00".repeat(32), ...weights } },
+      { name: "SOL", mint: solMint.toBase58(), oracle: solOracle.toBase58(), config: bankJson({ oracleFeedId: feed.toString("hex"), ...limits }) },
+      { name: "BTC", mint: btcMint.toBase58(), oracle: btcOracle.toBase58(), config: bankJson({ oracleKind: "pythLegacy", oracleFeedId: "00".repeat(32), ...limits }) },
     ],
   };
   return { config, publish };
