@@ -202,13 +202,17 @@ export async function addBankIx(
   return { instruction, bank, vault };
 }
 
-export async function configureBankIx(args: {
+/** The accounts and argument of `configure_bank` and `queue_bank_config`: `oracle` is (or, queued,
+ * becomes) the bank's pinned oracle. */
+export interface BankConfigArgs {
   group: PublicKey;
   admin: PublicKey;
   bank: PublicKey;
   oracle: PublicKey;
   config: BankConfig;
-}): Promise<TransactionInstruction> {
+}
+
+export async function configureBankIx(args: BankConfigArgs): Promise<TransactionInstruction> {
   return program()
     .methods.configureBank(toIdlBankConfig(args.config))
     .accountsStrict({ group: args.group, admin: args.admin, bank: args.bank, oracle: args.oracle })
@@ -217,13 +221,7 @@ export async function configureBankIx(args: {
 
 /** The accounts of `queue_bank_config` (as `configure_bank`'s: `oracle` becomes the pinned
  * oracle once the change applies). */
-export async function queueBankConfigIx(args: {
-  group: PublicKey;
-  admin: PublicKey;
-  bank: PublicKey;
-  oracle: PublicKey;
-  config: BankConfig;
-}): Promise<TransactionInstruction> {
+export async function queueBankConfigIx(args: BankConfigArgs): Promise<TransactionInstruction> {
   return program()
     .methods.queueBankConfig(toIdlBankConfig(args.config))
     .accountsStrict({ group: args.group, admin: args.admin, bank: args.bank, oracle: args.oracle })
