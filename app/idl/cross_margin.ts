@@ -147,6 +147,104 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "addPerpMarket",
+      "docs": [
+        "Adds perp market `market_index` (the group's next) with its pinned oracle and settle bank.",
+        "In a live group it opens (open-interest caps above zero) only when its queued",
+        "configuration is applied."
+      ],
+      "discriminator": [
+        9,
+        124,
+        9,
+        88,
+        185,
+        213,
+        130,
+        51
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "writable": true,
+          "relations": [
+            "settle_bank"
+          ]
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "payer",
+          "writable": true,
+          "signer": true
+        },
+        {
+          "name": "settleBank",
+          "docs": [
+            "The bank PnL settles in: a bank of this group whose token has 6 decimals."
+          ]
+        },
+        {
+          "name": "oracle"
+        },
+        {
+          "name": "perpMarket",
+          "writable": true,
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  112,
+                  101,
+                  114,
+                  112,
+                  95,
+                  109,
+                  97,
+                  114,
+                  107,
+                  101,
+                  116
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "group"
+              },
+              {
+                "kind": "arg",
+                "path": "marketIndex"
+              }
+            ]
+          }
+        },
+        {
+          "name": "systemProgram",
+          "address": "11111111111111111111111111111111"
+        }
+      ],
+      "args": [
+        {
+          "name": "marketIndex",
+          "type": "u16"
+        },
+        {
+          "name": "config",
+          "type": {
+            "defined": {
+              "name": "perpMarketConfig"
+            }
+          }
+        }
+      ]
+    },
+    {
       "name": "applyBankConfig",
       "docs": [
         "Applies a bank's queued change once its delay has passed. Permissionless."
@@ -197,6 +295,38 @@ export type CrossMargin = {
         {
           "name": "group",
           "writable": true
+        }
+      ],
+      "args": []
+    },
+    {
+      "name": "applyPerpMarketConfig",
+      "docs": [
+        "Applies a perp market's queued change once due. Permissionless."
+      ],
+      "discriminator": [
+        118,
+        143,
+        168,
+        132,
+        139,
+        193,
+        148,
+        64
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "oracle"
         }
       ],
       "args": []
@@ -340,6 +470,42 @@ export type CrossMargin = {
       "args": []
     },
     {
+      "name": "cancelPerpMarketConfig",
+      "docs": [
+        "Withdraws a perp market's queued change."
+      ],
+      "discriminator": [
+        191,
+        183,
+        202,
+        185,
+        183,
+        51,
+        74,
+        77
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        }
+      ],
+      "args": []
+    },
+    {
       "name": "closeAccount",
       "docs": [
         "Closes an empty account and refunds its rent. Deposits worth zero native units are",
@@ -465,6 +631,58 @@ export type CrossMargin = {
           "type": {
             "defined": {
               "name": "groupConfigOptions"
+            }
+          }
+        }
+      ]
+    },
+    {
+      "name": "configurePerpMarket",
+      "docs": [
+        "Replaces a perp market's configuration and pinned oracle at once; in a live group only",
+        "tightenings (lower init weights and caps), anything else must be queued."
+      ],
+      "discriminator": [
+        138,
+        37,
+        52,
+        127,
+        212,
+        208,
+        161,
+        37
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "docs": [
+            "becomes the market's pinned oracle."
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "config",
+          "type": {
+            "defined": {
+              "name": "perpMarketConfig"
             }
           }
         }
@@ -927,6 +1145,189 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "placePerpOrder",
+      "docs": [
+        "Trades a perp market against its pool at the oracle price ± fee and price impact. An order",
+        "that grows or flips the position needs init health >= 0 after it (remaining accounts: the",
+        "health accounts). A stale oracle fills nothing."
+      ],
+      "discriminator": [
+        69,
+        161,
+        93,
+        202,
+        120,
+        126,
+        76,
+        185
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "perp_market"
+          ]
+        },
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "settleBank",
+          "writable": true,
+          "relations": [
+            "perp_market"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "order",
+          "type": {
+            "defined": {
+              "name": "perpOrder"
+            }
+          }
+        }
+      ]
+    },
+    {
+      "name": "poolDeposit",
+      "docs": [
+        "Moves settle-bank deposit into a perp market's liquidity pool for pool shares."
+      ],
+      "discriminator": [
+        26,
+        109,
+        164,
+        79,
+        207,
+        145,
+        204,
+        217
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "perp_market"
+          ]
+        },
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "settleBank",
+          "writable": true,
+          "relations": [
+            "perp_market"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "amount",
+          "type": "u64"
+        }
+      ]
+    },
+    {
+      "name": "poolWithdraw",
+      "docs": [
+        "Redeems pool shares into the settle bank, within the pool's cover of open interest."
+      ],
+      "discriminator": [
+        50,
+        1,
+        23,
+        25,
+        135,
+        221,
+        159,
+        182
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "perp_market"
+          ]
+        },
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "settleBank",
+          "writable": true,
+          "relations": [
+            "perp_market"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "lpShares",
+          "type": "u64"
+        }
+      ]
+    },
+    {
       "name": "proposeAdmin",
       "docs": [
         "Proposes a new admin (first step of a transfer; `Pubkey::default()` withdraws it)."
@@ -1054,6 +1455,57 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "queuePerpMarketConfig",
+      "docs": [
+        "Queues a perp market change that anyone may apply once the group's delay has passed."
+      ],
+      "discriminator": [
+        179,
+        217,
+        203,
+        24,
+        66,
+        82,
+        60,
+        58
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "docs": [
+            "becomes the market's pinned oracle."
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "config",
+          "type": {
+            "defined": {
+              "name": "perpMarketConfig"
+            }
+          }
+        }
+      ]
+    },
+    {
       "name": "repay",
       "docs": [
         "Repays a borrow (at most the debt). No oracle needed."
@@ -1160,6 +1612,54 @@ export type CrossMargin = {
         {
           "name": "liabBank",
           "writable": true
+        }
+      ],
+      "args": []
+    },
+    {
+      "name": "settlePnl",
+      "docs": [
+        "Settles a perp position's PnL (funding included) into the account's settle-bank position,",
+        "paid by or to the market's pool. Permissionless: it never lowers health."
+      ],
+      "discriminator": [
+        43,
+        61,
+        234,
+        45,
+        15,
+        95,
+        152,
+        153
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "perp_market"
+          ]
+        },
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "settleBank",
+          "writable": true,
+          "relations": [
+            "perp_market"
+          ]
         }
       ],
       "args": []
@@ -1275,6 +1775,19 @@ export type CrossMargin = {
         211,
         43,
         238
+      ]
+    },
+    {
+      "name": "perpMarket",
+      "discriminator": [
+        10,
+        223,
+        12,
+        44,
+        107,
+        245,
+        55,
+        247
       ]
     }
   ],
@@ -1511,6 +2024,97 @@ export type CrossMargin = {
         175,
         171,
         172
+      ]
+    },
+    {
+      "name": "perpFill",
+      "discriminator": [
+        163,
+        168,
+        78,
+        157,
+        14,
+        214,
+        127,
+        155
+      ]
+    },
+    {
+      "name": "perpMarketAdded",
+      "discriminator": [
+        179,
+        48,
+        183,
+        106,
+        150,
+        211,
+        8,
+        221
+      ]
+    },
+    {
+      "name": "perpMarketChangeCancelled",
+      "discriminator": [
+        242,
+        45,
+        85,
+        178,
+        149,
+        98,
+        122,
+        14
+      ]
+    },
+    {
+      "name": "perpMarketChangeQueued",
+      "discriminator": [
+        40,
+        84,
+        244,
+        254,
+        218,
+        63,
+        218,
+        100
+      ]
+    },
+    {
+      "name": "perpMarketConfigured",
+      "discriminator": [
+        128,
+        237,
+        12,
+        10,
+        50,
+        230,
+        113,
+        139
+      ]
+    },
+    {
+      "name": "pnlSettled",
+      "discriminator": [
+        24,
+        113,
+        104,
+        254,
+        135,
+        46,
+        95,
+        203
+      ]
+    },
+    {
+      "name": "poolMovement",
+      "discriminator": [
+        22,
+        157,
+        253,
+        36,
+        158,
+        143,
+        91,
+        105
       ]
     },
     {
@@ -1927,6 +2531,86 @@ export type CrossMargin = {
       "code": 6079,
       "name": "oracleMaxAgeTooLong",
       "msg": "In a live group the oracle max age may be at most LIVE_MAX_ORACLE_AGE_SECS (1 hour)"
+    },
+    {
+      "code": 6080,
+      "name": "perpMarketIndexMismatch",
+      "msg": "Perp market index must be the group's next one (perp_market_count)"
+    },
+    {
+      "code": 6081,
+      "name": "invalidSettleBank",
+      "msg": "A perp market settles in a bank of the same group whose token has 6 decimals (one token = one quote unit)"
+    },
+    {
+      "code": 6082,
+      "name": "invalidPerpLotSize",
+      "msg": "Perp lot size must be above 0, base decimals at most 12, and open-interest caps at most i64::MAX lots"
+    },
+    {
+      "code": 6083,
+      "name": "noFreePerpSlot",
+      "msg": "No free perp slot: close or settle a perp position first"
+    },
+    {
+      "code": 6084,
+      "name": "perpSettleBankMismatch",
+      "msg": "Every perp position of an account settles in the same bank"
+    },
+    {
+      "code": 6085,
+      "name": "perpReduceOnly",
+      "msg": "A reduce-only order must be opposite to the position and at most its size"
+    },
+    {
+      "code": 6086,
+      "name": "perpSlippageExceeded",
+      "msg": "The fill's price, fee included, is worse than the order's limit price"
+    },
+    {
+      "code": 6087,
+      "name": "perpOpenInterestCap",
+      "msg": "The order would take the market's open interest above its cap"
+    },
+    {
+      "code": 6088,
+      "name": "perpSizeTooLarge",
+      "msg": "Order size is too large (above i64::MAX lots)"
+    },
+    {
+      "code": 6089,
+      "name": "healthPerpMarketMismatch",
+      "msg": "Health accounts: this perp market is not the one the perp slot holds (or not a perp market of this group)"
+    },
+    {
+      "code": 6090,
+      "name": "healthSettleBankMismatch",
+      "msg": "Health accounts: the settle bank pair is missing or is not the perp slots' settle bank"
+    },
+    {
+      "code": 6091,
+      "name": "poolInsolvent",
+      "msg": "The pool is worth nothing or less: LP deposits are refused until traders' gains are paid or lost"
+    },
+    {
+      "code": 6092,
+      "name": "insufficientPoolShares",
+      "msg": "More pool shares than the account holds"
+    },
+    {
+      "code": 6093,
+      "name": "poolCoverTooLow",
+      "msg": "The withdrawal would leave the pool worth less than pool_cover_bps of the larger side's open interest, or more than the pool holds"
+    },
+    {
+      "code": 6094,
+      "name": "perpPositionsOpen",
+      "msg": "The account holds perp positions: settle and close them first (perp liquidation and write-off are issue 17)"
+    },
+    {
+      "code": 6095,
+      "name": "nothingToSettle",
+      "msg": "Nothing to settle: the position's PnL is zero or the pool holds nothing"
     }
   ],
   "types": [
@@ -2000,6 +2684,16 @@ export type CrossMargin = {
               "vec": {
                 "defined": {
                   "name": "positionHealthView"
+                }
+              }
+            }
+          },
+          {
+            "name": "perpPositions",
+            "type": {
+              "vec": {
+                "defined": {
+                  "name": "perpPositionView"
                 }
               }
             }
@@ -2676,7 +3370,8 @@ export type CrossMargin = {
         "| 200 | 88 | pending ([`PendingGroupChange`]) |",
         "| 288 | 8 | live_since_ts |",
         "| 296 | 8 | unpaused_ts |",
-        "| 304 | 64 | reserved (zero) |"
+        "| 304 | 2 | perp_market_count |",
+        "| 306 | 62 | reserved (zero) |"
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -2837,11 +3532,19 @@ export type CrossMargin = {
             "type": "i64"
           },
           {
+            "name": "perpMarketCount",
+            "docs": [
+              "Number of perp markets added so far; the next gets this as its index (carved from",
+              "`reserved`, zero in older groups, which had none)."
+            ],
+            "type": "u16"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                64
+                62
               ]
             }
           }
@@ -3163,9 +3866,10 @@ export type CrossMargin = {
     {
       "name": "marginAccount",
       "docs": [
-        "A user's cross-margin account: every deposit backs every borrow.",
+        "A user's cross-margin account: every deposit and every perp position backs every borrow.",
         "",
-        "Layout v1 (after the 8-byte discriminator), 392 bytes:",
+        "Layout v2 (after the 8-byte discriminator), 904 bytes (912 with it, under 1 KiB). v2",
+        "appended the perp slots; v1 (392 bytes) ended at `reserved`:",
         "",
         "| offset | size | field |",
         "|---|---|---|",
@@ -3180,6 +3884,7 @@ export type CrossMargin = {
         "| 328 | 8 | opened_slot |",
         "| 336 | 2 | opened_mask |",
         "| 338 | 54 | reserved (zero) |",
+        "| 392 | 8×64 | perps ([`PerpSlot`]) |",
         "",
         "`opened_slot` and `opened_mask` were carved out of `reserved` (zero in an older account",
         "means no position was opened in the current slot, which is what they record)."
@@ -3260,6 +3965,19 @@ export type CrossMargin = {
               "array": [
                 "u8",
                 54
+              ]
+            }
+          },
+          {
+            "name": "perps",
+            "type": {
+              "array": [
+                {
+                  "defined": {
+                    "name": "perpSlot"
+                  }
+                },
+                8
               ]
             }
           }
@@ -3372,6 +4090,857 @@ export type CrossMargin = {
           {
             "name": "configDelaySecs",
             "type": "u32"
+          }
+        ]
+      }
+    },
+    {
+      "name": "pendingPerpChange",
+      "docs": [
+        "A queued `configure_perp_market`: the whole new configuration and pinned oracle. 168 bytes:",
+        "apply_after_ts @0 (0 = nothing queued), oracle @8, config @40."
+      ],
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "applyAfterTs",
+            "type": "i64"
+          },
+          {
+            "name": "oracle",
+            "type": "pubkey"
+          },
+          {
+            "name": "config",
+            "type": {
+              "defined": {
+                "name": "perpMarketConfig"
+              }
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpFill",
+      "docs": [
+        "A `place_perp_order` fill, with the market's state after it."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          },
+          {
+            "name": "tradeLots",
+            "docs": [
+              "Signed lots (+ bought)."
+            ],
+            "type": "i64"
+          },
+          {
+            "name": "baseLotsAfter",
+            "type": "i64"
+          },
+          {
+            "name": "oraclePrice",
+            "docs": [
+              "The oracle price filled at, Q64.64 settle native per base native."
+            ],
+            "type": "u128"
+          },
+          {
+            "name": "averagePrice",
+            "docs": [
+              "Average price with the fee, rounded against the trader."
+            ],
+            "type": "u128"
+          },
+          {
+            "name": "feeBps",
+            "type": "u32"
+          },
+          {
+            "name": "fee",
+            "type": "u64"
+          },
+          {
+            "name": "fundingPaid",
+            "docs": [
+              "Funding applied to the position before the fill (+ paid by it)."
+            ],
+            "type": "i64"
+          },
+          {
+            "name": "longLots",
+            "type": "u64"
+          },
+          {
+            "name": "shortLots",
+            "type": "u64"
+          },
+          {
+            "name": "fundingLong",
+            "type": "i128"
+          },
+          {
+            "name": "fundingShort",
+            "type": "i128"
+          },
+          {
+            "name": "initHealthAfter",
+            "docs": [
+              "Init health after, when the fill needed it (0 otherwise)."
+            ],
+            "type": "i128"
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpMarket",
+      "docs": [
+        "One perpetual futures market of a group: its pinned oracle, settle bank, configuration,",
+        "open interest, funding indices, traders' aggregates and liquidity pool.",
+        "",
+        "Layout v1 (after the 8-byte discriminator), 576 bytes; signed 128-bit numbers are stored as",
+        "little-endian `[u8; 16]` so the struct needs only 8-byte alignment.",
+        "",
+        "| offset | size | field |",
+        "|---|---|---|",
+        "| 0 | 32 | group |",
+        "| 32 | 32 | oracle |",
+        "| 64 | 32 | settle_bank |",
+        "| 96 | 128 | config ([`PerpMarketConfig`]) |",
+        "| 224 | 2 | market_index |",
+        "| 226 | 2 | settle_bank_index |",
+        "| 228 | 1 | version |",
+        "| 229 | 1 | bump |",
+        "| 230 | 2 | padding |",
+        "| 232 | 8 | long_lots |",
+        "| 240 | 8 | short_lots |",
+        "| 248 | 8 | last_funding_ts |",
+        "| 256 | 16 | funding_long (i128, Q64.64 per lot) |",
+        "| 272 | 16 | funding_short |",
+        "| 288 | 16 | quote_sum (i128) |",
+        "| 304 | 16 | funding_unapplied (i128, Q64.64) |",
+        "| 320 | 8 | pool_deposit_shares |",
+        "| 328 | 8 | lp_shares |",
+        "| 336 | 8 | fees_accrued |",
+        "| 344 | 168 | pending ([`PendingPerpChange`]) |",
+        "| 512 | 64 | reserved (zero) |"
+      ],
+      "serialization": "bytemuck",
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "oracle",
+            "docs": [
+              "The one price account this market accepts."
+            ],
+            "type": "pubkey"
+          },
+          {
+            "name": "settleBank",
+            "docs": [
+              "The bank PnL settles in (its token is the quote: 6 decimals, one token = one quote unit)."
+            ],
+            "type": "pubkey"
+          },
+          {
+            "name": "config",
+            "type": {
+              "defined": {
+                "name": "perpMarketConfig"
+              }
+            }
+          },
+          {
+            "name": "marketIndex",
+            "type": "u16"
+          },
+          {
+            "name": "settleBankIndex",
+            "type": "u16"
+          },
+          {
+            "name": "version",
+            "type": "u8"
+          },
+          {
+            "name": "bump",
+            "type": "u8"
+          },
+          {
+            "name": "padding",
+            "type": {
+              "array": [
+                "u8",
+                2
+              ]
+            }
+          },
+          {
+            "name": "longLots",
+            "docs": [
+              "Open interest: the sum of long positions and of short positions, in lots."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "shortLots",
+            "type": "u64"
+          },
+          {
+            "name": "lastFundingTs",
+            "type": "i64"
+          },
+          {
+            "name": "fundingLong",
+            "type": {
+              "array": [
+                "u8",
+                16
+              ]
+            }
+          },
+          {
+            "name": "fundingShort",
+            "type": {
+              "array": [
+                "u8",
+                16
+              ]
+            }
+          },
+          {
+            "name": "quoteSum",
+            "docs": [
+              "The sum of every position's quote (open or closed, until settled), settle native units."
+            ],
+            "type": {
+              "array": [
+                "u8",
+                16
+              ]
+            }
+          },
+          {
+            "name": "fundingUnapplied",
+            "docs": [
+              "Funding the positions owe (+) or are owed (−) but have not yet applied, Q64.64."
+            ],
+            "type": {
+              "array": [
+                "u8",
+                16
+              ]
+            }
+          },
+          {
+            "name": "poolDepositShares",
+            "docs": [
+              "The pool's deposit in the settle bank, as deposit shares (counted in the bank's",
+              "`total_deposit_shares`)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "lpShares",
+            "docs": [
+              "Pool shares held by LPs (in their margin accounts' perp slots)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "feesAccrued",
+            "docs": [
+              "Fees charged since the market opened (settle native units; part of the pool's PnL)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "pending",
+            "type": {
+              "defined": {
+                "name": "pendingPerpChange"
+              }
+            }
+          },
+          {
+            "name": "reserved",
+            "type": {
+              "array": [
+                "u8",
+                64
+              ]
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpMarketAdded",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          },
+          {
+            "name": "marketIndex",
+            "type": "u16"
+          },
+          {
+            "name": "oracle",
+            "type": "pubkey"
+          },
+          {
+            "name": "settleBank",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpMarketChangeCancelled",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpMarketChangeQueued",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          },
+          {
+            "name": "oracle",
+            "type": "pubkey"
+          },
+          {
+            "name": "config",
+            "type": {
+              "defined": {
+                "name": "perpMarketConfig"
+              }
+            }
+          },
+          {
+            "name": "applyAfterTs",
+            "type": "i64"
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpMarketConfig",
+      "docs": [
+        "Everything an admin sets on a perp market (the `add_perp_market` / `configure_perp_market`",
+        "argument), stored as is in [`PerpMarket::config`]. Weights and fees in bps (10,000 = 1.0).",
+        "",
+        "Plain old data with explicit padding (its Borsh encoding is its layout): 128 bytes.",
+        "",
+        "| offset | size | field |",
+        "|---|---|---|",
+        "| 0 | 32 | oracle_feed_id |",
+        "| 32 | 4×16 | oracle_max_age_secs, oracle_max_conf_bps, oracle_conf_multiplier_bps, init/maint base weight, init/maint pnl weight, taker_fee_bps, impact_coeff_bps, max_impact_bps, funding_coeff_bps, max_funding_bps_per_day, pool_funding_share_bps, liquidation_fee_bps, insurance_fee_bps, pool_cover_bps |",
+        "| 96 | 1 | oracle_kind |",
+        "| 97 | 1 | base_decimals |",
+        "| 98 | 6 | padding (zero) |",
+        "| 104 | 8 | base_lot_size |",
+        "| 112 | 8 | max_long_lots |",
+        "| 120 | 8 | max_short_lots |"
+      ],
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "oracleFeedId",
+            "docs": [
+              "Pyth feed id the oracle account must carry (pull oracle)."
+            ],
+            "type": {
+              "array": [
+                "u8",
+                32
+              ]
+            }
+          },
+          {
+            "name": "oracleMaxAgeSecs",
+            "type": "u32"
+          },
+          {
+            "name": "oracleMaxConfBps",
+            "type": "u32"
+          },
+          {
+            "name": "oracleConfMultiplierBps",
+            "type": "u32"
+          },
+          {
+            "name": "initBaseWeightBps",
+            "docs": [
+              "Leverage: a position needs `(1 − base weight) × |notional|` of margin (init, maint)."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "maintBaseWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "initPnlWeightBps",
+            "docs": [
+              "Weight of unsettled positive PnL in health (at most 1.0; init may be 0)."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "maintPnlWeightBps",
+            "type": "u32"
+          },
+          {
+            "name": "takerFeeBps",
+            "type": "u32"
+          },
+          {
+            "name": "impactCoeffBps",
+            "type": "u32"
+          },
+          {
+            "name": "maxImpactBps",
+            "type": "u32"
+          },
+          {
+            "name": "fundingCoeffBps",
+            "type": "u32"
+          },
+          {
+            "name": "maxFundingBpsPerDay",
+            "type": "u32"
+          },
+          {
+            "name": "poolFundingShareBps",
+            "type": "u32"
+          },
+          {
+            "name": "liquidationFeeBps",
+            "docs": [
+              "For perp liquidation (issue 17); stored and validated now."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "insuranceFeeBps",
+            "type": "u32"
+          },
+          {
+            "name": "poolCoverBps",
+            "docs": [
+              "An LP withdrawal must leave the pool worth at least this share of the larger side's",
+              "open-interest notional (bps)."
+            ],
+            "type": "u32"
+          },
+          {
+            "name": "oracleKind",
+            "docs": [
+              "0 = Pyth pull, 1 = Pyth legacy."
+            ],
+            "type": "u8"
+          },
+          {
+            "name": "baseDecimals",
+            "docs": [
+              "Decimals of the base asset: the oracle price is per native unit of 10^-decimals."
+            ],
+            "type": "u8"
+          },
+          {
+            "name": "padding",
+            "type": {
+              "array": [
+                "u8",
+                6
+              ]
+            }
+          },
+          {
+            "name": "baseLotSize",
+            "docs": [
+              "Base native units per lot."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "maxLongLots",
+            "docs": [
+              "Open-interest caps per side, in lots."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "maxShortLots",
+            "type": "u64"
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpMarketConfigured",
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          },
+          {
+            "name": "oracle",
+            "type": "pubkey"
+          },
+          {
+            "name": "config",
+            "type": {
+              "defined": {
+                "name": "perpMarketConfig"
+              }
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpOrder",
+      "docs": [
+        "What `place_perp_order` asks for."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "side",
+            "type": {
+              "defined": {
+                "name": "perpSide"
+              }
+            }
+          },
+          {
+            "name": "sizeLots",
+            "docs": [
+              "Lots, above 0."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "limitPrice",
+            "docs": [
+              "Worst acceptable average price, fee included (Q64.64 settle native units per base",
+              "native unit): a buy fills at or below it, a sell at or above it. `u128::MAX` (buy) or 0",
+              "(sell) accepts any price."
+            ],
+            "type": "u128"
+          },
+          {
+            "name": "reduceOnly",
+            "docs": [
+              "Only reduce the position (never grow or flip it)."
+            ],
+            "type": "bool"
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpPositionView",
+      "docs": [
+        "One perp slot's part of the health view (funding accrued in its market applied)."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "marketIndex",
+            "type": "u16"
+          },
+          {
+            "name": "baseLots",
+            "docs": [
+              "Signed lots (+ long)."
+            ],
+            "type": "i64"
+          },
+          {
+            "name": "quoteNative",
+            "docs": [
+              "Everything paid (−) and received (+) since last settled, settle native units."
+            ],
+            "type": "i64"
+          },
+          {
+            "name": "lpShares",
+            "type": "u64"
+          },
+          {
+            "name": "pnl",
+            "docs": [
+              "Unrealised PnL at the oracle price, settle native units."
+            ],
+            "type": "i128"
+          },
+          {
+            "name": "init",
+            "docs": [
+              "Contributions to init and maint health in settle native units, before they join the",
+              "settle bank's balance (the totals above include them that way)."
+            ],
+            "type": "i128"
+          },
+          {
+            "name": "maint",
+            "type": "i128"
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpSide",
+      "docs": [
+        "Which way an order trades."
+      ],
+      "type": {
+        "kind": "enum",
+        "variants": [
+          {
+            "name": "long"
+          },
+          {
+            "name": "short"
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpSlot",
+      "docs": [
+        "One perp slot of a margin account: a position in one perp market and/or pool shares of its",
+        "liquidity pool. 64 bytes:",
+        "",
+        "| offset | size | field |",
+        "|---|---|---|",
+        "| 0 | 8 | base_lots (i64, + long) |",
+        "| 8 | 8 | quote_native (i64, settle native units) |",
+        "| 16 | 16 | funding_long snapshot (i128) |",
+        "| 32 | 16 | funding_short snapshot (i128) |",
+        "| 48 | 8 | lp_shares |",
+        "| 56 | 2 | market_index |",
+        "| 58 | 2 | settle_bank_index |",
+        "| 60 | 1 | active |",
+        "| 61 | 3 | padding |"
+      ],
+      "serialization": "bytemuck",
+      "repr": {
+        "kind": "c"
+      },
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "baseLots",
+            "type": "i64"
+          },
+          {
+            "name": "quoteNative",
+            "docs": [
+              "Everything the position paid (−) and received (+) since it was last settled."
+            ],
+            "type": "i64"
+          },
+          {
+            "name": "fundingLong",
+            "type": {
+              "array": [
+                "u8",
+                16
+              ]
+            }
+          },
+          {
+            "name": "fundingShort",
+            "type": {
+              "array": [
+                "u8",
+                16
+              ]
+            }
+          },
+          {
+            "name": "lpShares",
+            "docs": [
+              "Shares of the market's liquidity pool (not collateral: they count nothing in health)."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "marketIndex",
+            "type": "u16"
+          },
+          {
+            "name": "settleBankIndex",
+            "type": "u16"
+          },
+          {
+            "name": "active",
+            "type": "u8"
+          },
+          {
+            "name": "padding",
+            "type": {
+              "array": [
+                "u8",
+                3
+              ]
+            }
+          }
+        ]
+      }
+    },
+    {
+      "name": "pnlSettled",
+      "docs": [
+        "A `settle_pnl`: `amount` (+ paid by the pool) moved between the pool's deposit and the",
+        "account's settle-bank position."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          },
+          {
+            "name": "amount",
+            "type": "i64"
+          },
+          {
+            "name": "fundingPaid",
+            "type": "i64"
+          },
+          {
+            "name": "balanceChange",
+            "docs": [
+              "The account's settle-bank balance change (native, after share rounding)."
+            ],
+            "type": "i128"
+          },
+          {
+            "name": "poolDepositShares",
+            "type": "u64"
+          }
+        ]
+      }
+    },
+    {
+      "name": "poolMovement",
+      "docs": [
+        "An LP deposit (`amount` > 0 from the account's settle deposit into the pool) or withdrawal."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          },
+          {
+            "name": "deposit",
+            "type": "bool"
+          },
+          {
+            "name": "amount",
+            "type": "u64"
+          },
+          {
+            "name": "lpShares",
+            "type": "u64"
+          },
+          {
+            "name": "lpSharesTotal",
+            "type": "u64"
+          },
+          {
+            "name": "poolDepositShares",
+            "type": "u64"
           }
         ]
       }
@@ -3584,6 +5153,14 @@ export type CrossMargin = {
       ],
       "type": "i64",
       "value": "60"
+    },
+    {
+      "name": "perpMarketSeed",
+      "docs": [
+        "`PerpMarket` PDA: `[PERP_MARKET_SEED, group, market_index.to_le_bytes()]`."
+      ],
+      "type": "bytes",
+      "value": "[112, 101, 114, 112, 95, 109, 97, 114, 107, 101, 116]"
     },
     {
       "name": "vaultSeed",

@@ -137,11 +137,14 @@ impl Market {
         for bank in self.banks() {
             addresses.extend([bank.address, bank.vault, bank.oracle]);
         }
+        for market in self.sandbox.perps.clone() {
+            addresses.extend([market.address, market.oracle]);
+        }
         Snapshot::take(&self.chain, &addresses)
     }
 
     /// Runs `action`, asserts it failed with `error`, and that none of the market's accounts
-    /// (group, banks, vaults, oracles, every user's) changed.
+    /// (group, banks, vaults, oracles, perp markets, every user's) changed.
     pub fn assert_rejected(
         &mut self,
         user: &User,

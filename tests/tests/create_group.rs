@@ -24,7 +24,8 @@ fn create_group_stores_admin_and_oracle_programs() {
     assert_eq!(stored.version, cross_margin::constants::GROUP_VERSION);
     assert_eq!(stored.bump, Group::address(&admin.pubkey(), 7).1);
     assert!(!stored.is_paused() && !stored.is_reduce_only());
-    assert_eq!((stored.reserved, stored.live_since_ts, stored.unpaused_ts), ([0u8; 64], 0, 0));
+    assert_eq!((stored.reserved, stored.live_since_ts, stored.unpaused_ts), ([0u8; 62], 0, 0));
+    assert_eq!(stored.perp_market_count, 0);
     // Created in setup: no delay, no transfer, no emergency admin, nothing queued.
     assert!(!stored.is_live() && !stored.pending.is_queued());
     assert_eq!(

@@ -8,11 +8,11 @@ use solana_instruction::Instruction;
 use cross_margin::state::GroupConfigOptions;
 use cross_margin::state::{Bank, BankConfig, Group, MarginAccount};
 
-fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+pub(crate) fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
     build_with(accounts, data, Vec::new())
 }
 
-fn build_with(
+pub(crate) fn build_with(
     accounts: impl ToAccountMetas,
     data: impl InstructionData,
     remaining: Vec<AccountMeta>,

@@ -1,6 +1,7 @@
 //! Rust client for the `cross_margin` program.
 //!
-//! - [`ix`]: instruction builders, using the program crate's own account and argument types.
+//! - [`ix`]: instruction builders, using the program crate's own account and argument types;
+//!   [`perp_ix`] for perp markets, pools and positions.
 //! - [`outcome`]: what a transaction did (CU, logs, events, return data) or why it failed
 //!   (the program's named error).
 //! - [`embedded`] (feature `embedded`): an in-process chain (LiteSVM) running the real SBF build of
@@ -13,6 +14,7 @@
 pub mod embedded;
 pub mod ix;
 pub mod outcome;
+pub mod perp_ix;
 pub mod pyth;
 pub mod tx;
 

@@ -310,6 +310,9 @@ fn step(
             asset_bank: &mut asset_bank,
         },
         before,
+        // Accounts with perp positions are skipped before planning (perp liquidation and its
+        // keeper support are issue 17).
+        None,
         max_liab_amount,
         // The liquidator is checked against the banks as the step left them.
         |liquidator, liab_bank, asset_bank| {

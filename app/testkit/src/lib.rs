@@ -4,11 +4,13 @@
 //! - [`sandbox`]: a whole market on the embedded chain (group, banks with real-format Pyth
 //!   accounts, users), which the integration tests, the keeper's tests, the demo and the stress
 //!   lab build their markets with.
+//! - [`perp`]: perp markets in the sandbox, and the user actions on them.
 //! - [`scenario`]: the seeded three-bank market of the demo and the keeper's tests, and the
 //!   deterministic generator the stress lab shares.
 //! - [`localnet`]: a real `solana-test-validator` for tests, and the embedded chain's accounts
 //!   written as its genesis accounts.
 
 pub mod localnet;
+pub mod perp;
 pub mod sandbox;
 pub mod scenario;

@@ -11,6 +11,7 @@ use cross_margin::state::{Bank, Group, MarginAccount, OracleKind};
 use cross_margin_client::embedded::{EmbeddedChain, SetupError};
 use cross_margin_client::ix::{self, BankRef, Movement, Transfer};
 use cross_margin_client::outcome::{Executed, Failed, TxResult};
+use cross_margin_client::perp_ix::{health_accounts_with_perps, PerpMarketRef};
 use cross_margin_client::pyth::{self, Quote};
 use cross_margin_client::{Instruction, Keypair, Pubkey, Signer};
 
@@ -86,6 +87,8 @@ pub struct Sandbox {
     pub legacy_program: Pubkey,
     /// Every bank, in index order.
     pub banks: Vec<BankRef>,
+    /// Every perp market, in index order.
+    pub perps: Vec<PerpMarketRef>,
 }
 
 impl Sandbox {
@@ -102,7 +105,15 @@ impl Sandbox {
             legacy_program,
         );
         chain.send(&[ix], &[&admin]).map_err(|f| setup_failed("create_group", &f))?;
-        Ok(Self { chain, admin, group, receiver_program, legacy_program, banks: Vec::new() })
+        Ok(Self {
+            chain,
+            admin,
+            group,
+            receiver_program,
+            legacy_program,
+            banks: Vec::new(),
+            perps: Vec::new(),
+        })
     }
 
     /// Sends `instructions` signed by the group admin (and the fee payer).
@@ -183,9 +194,22 @@ impl Sandbox {
         ema: pyth::Ema,
         valid: bool,
     ) {
+        self.write_oracle_with_feed(kind, oracle, feed_id(index), quote, ema, valid);
+    }
+
+    /// Writes an oracle account carrying `feed` (pull) in its real format.
+    pub fn write_oracle_with_feed(
+        &mut self,
+        kind: OracleKind,
+        oracle: Pubkey,
+        feed: [u8; 32],
+        quote: Quote,
+        ema: pyth::Ema,
+        valid: bool,
+    ) {
         match kind {
             OracleKind::PythPull => {
-                let data = pyth::price_update_v2_with_ema(feed_id(index), quote, ema, valid);
+                let data = pyth::price_update_v2_with_ema(feed, quote, ema, valid);
                 self.chain.set_account(oracle, self.receiver_program, data);
             }
             OracleKind::PythLegacy => {
@@ -207,11 +231,41 @@ impl Sandbox {
         self.write_oracle_with_ema(kind, bank.oracle, bank.index, quote, ema, true);
     }
 
-    /// Republishes every oracle at its current price with the current time.
+    /// Republishes every oracle (banks' and perp markets') at its current price with the
+    /// current time.
     pub fn refresh_prices(&mut self) {
         for bank in self.banks.clone() {
             let quote = Quote { publish_time: self.now(), ..self.quote(&bank) };
             self.set_price(&bank, quote);
+        }
+        for market in self.perps.clone() {
+            let quote = Quote { publish_time: self.now(), ..self.perp_quote(&market) };
+            self.set_perp_price(&market, quote);
+        }
+    }
+
+    /// The quote currently stored in a perp market's oracle account.
+    pub fn perp_quote(&self, market: &PerpMarketRef) -> Quote {
+        let account = self.chain.account(&market.oracle).expect("the oracle exists");
+        let m = self.perp(market);
+        let oracle = cross_margin::oracle::OracleAccount {
+            key: &market.oracle,
+            owner: &account.owner,
+            data: &account.data,
+        };
+        let kind = OracleKind::from_u8(m.config.oracle_kind).expect("a known oracle kind");
+        let raw = cross_margin::oracle::read_raw(
+            kind,
+            &self.group_state(),
+            &m.config.oracle_feed_id,
+            oracle,
+        )
+        .expect("the sandbox writes readable oracles");
+        Quote {
+            price: raw.price,
+            conf: raw.conf,
+            exponent: raw.exponent,
+            publish_time: raw.publish_time,
         }
     }
 
@@ -294,15 +348,17 @@ impl Sandbox {
     ) -> Vec<AccountMeta> {
         let account = self.margin_account(user);
         let after = ix::account_after(&account, &self.bank(bank), movement, amount, self.now());
-        ix::health_accounts(&after, |i| self.bank_by_index(i))
+        self.health_accounts_of(&after)
     }
 
     pub fn health_accounts(&self, user: &User) -> Vec<AccountMeta> {
         self.health_accounts_of(&self.margin_account(user))
     }
 
+    /// The health accounts of `account` (token pairs, the settle bank's pair if needed, perp
+    /// pairs).
     pub fn health_accounts_of(&self, account: &MarginAccount) -> Vec<AccountMeta> {
-        ix::health_accounts(account, |i| self.bank_by_index(i))
+        health_accounts_with_perps(account, |i| self.bank_by_index(i), |i| self.perp_by_index(i))
     }
 
     /// `resolve_bankruptcy`'s remaining accounts: the health accounts, deposit banks writable.

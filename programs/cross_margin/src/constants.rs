@@ -15,13 +15,21 @@ pub const VAULT_SEED: &[u8] = b"vault";
 #[constant]
 pub const ACCOUNT_SEED: &[u8] = b"account";
 
+/// `PerpMarket` PDA: `[PERP_MARKET_SEED, group, market_index.to_le_bytes()]`.
+#[constant]
+pub const PERP_MARKET_SEED: &[u8] = b"perp_market";
+
 /// Layout versions written into new accounts.
 pub const GROUP_VERSION: u8 = 2;
 pub const BANK_VERSION: u8 = 4;
-pub const ACCOUNT_VERSION: u8 = 1;
+pub const ACCOUNT_VERSION: u8 = 2;
+pub const PERP_MARKET_VERSION: u8 = 1;
 
 /// Position slots per margin account. Every slot can be a deposit or a borrow.
 pub const MAX_POSITIONS: usize = 16;
+
+/// Perp position slots per margin account.
+pub const MAX_PERP_POSITIONS: usize = 8;
 
 /// Mints with more decimals would price a native unit below the Q64.64 resolution.
 pub const MAX_MINT_DECIMALS: u8 = 12;

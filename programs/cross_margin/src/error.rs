@@ -181,4 +181,38 @@ pub enum MarginError {
     EmptyConfigChange,
     #[msg("In a live group the oracle max age may be at most LIVE_MAX_ORACLE_AGE_SECS (1 hour)")]
     OracleMaxAgeTooLong,
+    #[msg("Perp market index must be the group's next one (perp_market_count)")]
+    PerpMarketIndexMismatch,
+    #[msg("A perp market settles in a bank of the same group whose token has 6 decimals (one token = one quote unit)")]
+    InvalidSettleBank,
+    #[msg("Perp lot size must be above 0, base decimals at most 12, and open-interest caps at most i64::MAX lots")]
+    InvalidPerpLotSize,
+    #[msg("No free perp slot: close or settle a perp position first")]
+    NoFreePerpSlot,
+    #[msg("Every perp position of an account settles in the same bank")]
+    PerpSettleBankMismatch,
+    #[msg("A reduce-only order must be opposite to the position and at most its size")]
+    PerpReduceOnly,
+    #[msg("The fill's price, fee included, is worse than the order's limit price")]
+    PerpSlippageExceeded,
+    #[msg("The order would take the market's open interest above its cap")]
+    PerpOpenInterestCap,
+    #[msg("Order size is too large (above i64::MAX lots)")]
+    PerpSizeTooLarge,
+    #[msg("Health accounts: this perp market is not the one the perp slot holds (or not a perp market of this group)")]
+    HealthPerpMarketMismatch,
+    #[msg(
+        "Health accounts: the settle bank pair is missing or is not the perp slots' settle bank"
+    )]
+    HealthSettleBankMismatch,
+    #[msg("The pool is worth nothing or less: LP deposits are refused until traders' gains are paid or lost")]
+    PoolInsolvent,
+    #[msg("More pool shares than the account holds")]
+    InsufficientPoolShares,
+    #[msg("The withdrawal would leave the pool worth less than pool_cover_bps of the larger side's open interest, or more than the pool holds")]
+    PoolCoverTooLow,
+    #[msg("The account holds perp positions: settle and close them first (perp liquidation and write-off are issue 17)")]
+    PerpPositionsOpen,
+    #[msg("Nothing to settle: the position's PnL is zero or the pool holds nothing")]
+    NothingToSettle,
 }

@@ -226,3 +226,94 @@ pub struct GroupConfigChangeApplied {
 pub struct GroupConfigChangeCancelled {
     pub group: Pubkey,
 }
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerpMarketAdded {
+    pub group: Pubkey,
+    pub perp_market: Pubkey,
+    pub market_index: u16,
+    pub oracle: Pubkey,
+    pub settle_bank: Pubkey,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerpMarketConfigured {
+    pub group: Pubkey,
+    pub perp_market: Pubkey,
+    pub oracle: Pubkey,
+    pub config: crate::state::PerpMarketConfig,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerpMarketChangeQueued {
+    pub group: Pubkey,
+    pub perp_market: Pubkey,
+    pub oracle: Pubkey,
+    pub config: crate::state::PerpMarketConfig,
+    pub apply_after_ts: i64,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerpMarketChangeCancelled {
+    pub group: Pubkey,
+    pub perp_market: Pubkey,
+}
+
+/// A `place_perp_order` fill, with the market's state after it.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerpFill {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub perp_market: Pubkey,
+    /// Signed lots (+ bought).
+    pub trade_lots: i64,
+    pub base_lots_after: i64,
+    /// The oracle price filled at, Q64.64 settle native per base native.
+    pub oracle_price: u128,
+    /// Average price with the fee, rounded against the trader.
+    pub average_price: u128,
+    pub fee_bps: u32,
+    pub fee: u64,
+    /// Funding applied to the position before the fill (+ paid by it).
+    pub funding_paid: i64,
+    pub long_lots: u64,
+    pub short_lots: u64,
+    pub funding_long: i128,
+    pub funding_short: i128,
+    /// Init health after, when the fill needed it (0 otherwise).
+    pub init_health_after: i128,
+}
+
+/// A `settle_pnl`: `amount` (+ paid by the pool) moved between the pool's deposit and the
+/// account's settle-bank position.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PnlSettled {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub perp_market: Pubkey,
+    pub amount: i64,
+    pub funding_paid: i64,
+    /// The account's settle-bank balance change (native, after share rounding).
+    pub balance_change: i128,
+    pub pool_deposit_shares: u64,
+}
+
+/// An LP deposit (`amount` > 0 from the account's settle deposit into the pool) or withdrawal.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolMovement {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub perp_market: Pubkey,
+    pub deposit: bool,
+    pub amount: u64,
+    pub lp_shares: u64,
+    pub lp_shares_total: u64,
+    pub pool_deposit_shares: u64,
+}

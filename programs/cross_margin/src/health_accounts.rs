@@ -1,18 +1,23 @@
-//! Account plumbing for health checks: the caller passes `(bank, oracle)` in remaining accounts
-//! for every active position, in slot order. This module validates that list (each mistake has
-//! its own error), reads the prices, and hands plain numbers to the pure `health` module.
+//! Account plumbing for health checks: the caller passes, in remaining accounts, `(bank, oracle)`
+//! for every active token position in slot order; then, if the account has perp positions and
+//! no token position in their settle bank, `(settle bank, oracle)`; then `(perp market, oracle)`
+//! for every active perp slot in slot order. This module validates that list (each mistake has
+//! its own error), reads the prices, and hands plain numbers to the pure `health` and `perp`
+//! modules.
 
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 
 use crate::error::MarginError;
 use crate::health::{
-    find_position, AccountTotals, BankRisk, Health, PositionShares, PricedPosition,
+    find_position, AccountTotals, BankRisk, Health, PerpTotals, PositionShares, PricedPosition,
 };
 use crate::oracle::{
-    normalise_last_sides, read_bank_last_raw, read_bank_price_sides, OracleAccount, PriceSide,
+    normalise_last_sides, read_bank_last_raw, read_bank_price_sides, read_price_sides,
+    OracleAccount, PriceSide,
 };
-use crate::state::{Bank, Group, MarginAccount};
+use crate::perp::{perp_health, PerpHealthInputs};
+use crate::state::{Bank, Group, MarginAccount, PerpMarket, PerpSlot};
 
 /// A bank the instruction already holds (mutably) and that must not be loaded again.
 pub struct LoadedBank<'a> {
@@ -20,11 +25,36 @@ pub struct LoadedBank<'a> {
     pub bank: &'a Bank,
 }
 
+/// A perp market the instruction already holds (mutably) and that must not be loaded again.
+pub struct LoadedPerp<'a> {
+    pub key: Pubkey,
+    pub market: &'a PerpMarket,
+}
+
+/// One perp slot as a health check priced it (funding accrued in its market applied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PricedPerp {
+    pub market_index: u16,
+    pub base_lots: i64,
+    pub quote_native: i64,
+    pub lp_shares: u64,
+    /// Unrealised PnL at the oracle price, settle native units (`PerPosition` only).
+    pub pnl: i128,
+    /// Contributions to init and maint health, settle native units, before they join the
+    /// settle bank's balance (`PerpTotals`).
+    pub init: i128,
+    pub maint: i128,
+}
+
 /// Health of `account`, and (if asked for) its per-position breakdown in slot order.
 #[derive(Default)]
 pub struct HealthReport {
     pub health: Health,
     pub positions: Vec<PricedPosition>,
+    /// `Breakdown::PerPosition` only: the perp slots, in slot order.
+    pub perps: Vec<PricedPerp>,
+    /// The perp part of health, if the account has perp slots.
+    pub perp: Option<PerpTotals>,
     /// `Breakdown::Collateral` only: the deposits at their asset prices (quote native units).
     pub deposits_value: u64,
     /// `Breakdown::Collateral` only: whether any borrow remains.
@@ -39,8 +69,20 @@ impl HealthReport {
     /// `Breakdown::PerPosition` only: the account's totals (health, maint-weighted liabilities,
     /// the deposits' and debts' values, whether debt remains).
     pub fn totals(&self) -> Result<AccountTotals> {
-        AccountTotals::of(self.positions.iter().map(|p| &p.health))
-            .map_err(|_| error!(MarginError::MathOverflow))
+        let overflow = |_| error!(MarginError::MathOverflow);
+        let mut totals =
+            AccountTotals::of(self.positions.iter().map(|p| &p.health)).map_err(overflow)?;
+        if let Some(perp) = &self.perp {
+            let adjustment = perp.adjustment(&self.positions).map_err(overflow)?;
+            totals.health.init =
+                totals.health.init.checked_add(adjustment.init).ok_or(MarginError::MathOverflow)?;
+            totals.health.maint = totals
+                .health
+                .maint
+                .checked_add(adjustment.maint)
+                .ok_or(MarginError::MathOverflow)?;
+        }
+        Ok(totals)
     }
 }
 
@@ -79,17 +121,28 @@ pub fn compute_account_health(
     remaining: &[AccountInfo],
     now: i64,
     loaded: &[LoadedBank],
+    loaded_perps: &[LoadedPerp],
     breakdown: Breakdown,
 ) -> Result<HealthReport> {
     let active_count = account.active_count();
     let exact = matches!(breakdown, Breakdown::Totals | Breakdown::Withdrawal);
+    // The perp tail: the settle bank's pair (unless a token position holds it), then one pair
+    // per perp slot. It is always exact and always last.
+    let (perp_count, settle_index) = account.perp_summary();
+    let settle_pair = settle_index.is_some_and(|index| account.find(index).is_none());
+    let tail = 2 * (perp_count + settle_pair as usize);
     if exact {
-        let needed = active_count * 2;
+        let needed = active_count * 2 + tail;
         require_gte!(remaining.len(), needed, MarginError::HealthAccountsMissing);
         require_eq!(remaining.len(), needed, MarginError::HealthAccountsExtra);
     } else {
         require!(remaining.len().is_multiple_of(2), MarginError::HealthAccountsExtra);
+        require_gte!(remaining.len(), tail, MarginError::HealthAccountsMissing);
     }
+    let (remaining, tail) = remaining.split_at(remaining.len() - tail);
+    // The settle bank's risk (both sides), the account's balance in it and that balance's own
+    // contribution, once seen among the token positions.
+    let mut settle: Option<(BankRisk, i128, Health)> = None;
 
     let mut report = HealthReport::default();
     if breakdown == Breakdown::PerPosition {
@@ -136,6 +189,27 @@ pub fn compute_account_health(
             }
             .into());
         }
+        if settle_index == Some(position.bank_index) {
+            // The settle bank: priced at both sides, since the perps' PnL joins its balance.
+            require!(breakdown != Breakdown::Collateral, MarginError::PerpPositionsOpen);
+            let risk = settle_risk(bank, group, oracle_info, now, breakdown)?;
+            let alone = risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
+            let balance =
+                if alone.is_liability { -(alone.native as i128) } else { alone.native as i128 };
+            settle = Some((risk, balance, Health { init: alone.init, maint: alone.maint }));
+            report.health.add(&alone).map_err(|_| MarginError::MathOverflow)?;
+            if !exact {
+                let (bank_index, unusable) = (position.bank_index, None);
+                report.positions.push(PricedPosition {
+                    bank_index,
+                    risk,
+                    shares,
+                    health: alone,
+                    unusable,
+                });
+            }
+            continue;
+        }
         if exact {
             let withdrawal = breakdown == Breakdown::Withdrawal;
             let init = init_contribution(bank, group, oracle_info, now, shares, withdrawal)?;
@@ -164,7 +238,177 @@ pub fn compute_account_health(
         report.health.add(&priced.health).map_err(|_| MarginError::MathOverflow)?;
         report.positions.push(priced);
     }
+    if let Some(settle_bank_index) = settle_index {
+        let perp = perp_totals(
+            account,
+            group_key,
+            group,
+            (settle_bank_index, settle, tail),
+            now,
+            (loaded, loaded_perps),
+            breakdown,
+            &mut report,
+        )?;
+        report.perp = Some(perp);
+    }
     Ok(report)
+}
+
+/// The perp part of health ([`PerpTotals`]) from the tail of the health accounts, its
+/// adjustment added to `report.health`.
+#[allow(clippy::too_many_arguments)]
+fn perp_totals(
+    account: &MarginAccount,
+    group_key: &Pubkey,
+    group: &Group,
+    (settle_bank_index, settle, tail): (u16, Option<(BankRisk, i128, Health)>, &[AccountInfo]),
+    now: i64,
+    (loaded, loaded_perps): (&[LoadedBank], &[LoadedPerp]),
+    breakdown: Breakdown,
+    report: &mut HealthReport,
+) -> Result<PerpTotals> {
+    let overflow = |_| error!(MarginError::MathOverflow);
+    let (settle_risk, balance, alone, pairs) = match settle {
+        Some((risk, balance, alone)) => (risk, balance, alone, tail),
+        None => {
+            let (bank_info, oracle_info) = (&tail[0], &tail[1]);
+            let data;
+            let bank: &Bank = match loaded.iter().find(|l| l.key == *bank_info.key) {
+                Some(held) => held.bank,
+                None => {
+                    data = bank_info.try_borrow_data()?;
+                    decode_bank(bank_info.owner, &data)?
+                }
+            };
+            require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
+            require_eq!(bank.bank_index, settle_bank_index, MarginError::HealthSettleBankMismatch);
+            let risk = settle_risk(bank, group, oracle_info, now, breakdown)?;
+            (risk, 0, Health::default(), &tail[2..])
+        }
+    };
+    let mut perps = Health::default();
+    for (k, slot) in account.active_perps().enumerate() {
+        let (market_info, oracle_info) = (&pairs[2 * k], &pairs[2 * k + 1]);
+        let data;
+        let market: &PerpMarket = match loaded_perps.iter().find(|l| l.key == *market_info.key) {
+            Some(held) => held.market,
+            None => {
+                data = market_info.try_borrow_data()?;
+                decode_perp_market(market_info.owner, &data)?
+            }
+        };
+        require!(
+            market.group == *group_key && market.market_index == slot.market_index,
+            MarginError::HealthPerpMarketMismatch
+        );
+        let priced = price_perp(market, slot, group, oracle_info, now, breakdown)?;
+        perps.init = perps.init.checked_add(priced.init).ok_or(MarginError::MathOverflow)?;
+        perps.maint = perps.maint.checked_add(priced.maint).ok_or(MarginError::MathOverflow)?;
+        if breakdown == Breakdown::PerPosition {
+            report.perps.push(priced);
+        }
+    }
+    let totals = PerpTotals { settle_bank_index, settle_risk, perps };
+    let adjustment = totals.adjustment_of(balance, &alone).map_err(overflow)?;
+    report.health.init =
+        report.health.init.checked_add(adjustment.init).ok_or(MarginError::MathOverflow)?;
+    report.health.maint =
+        report.health.maint.checked_add(adjustment.maint).ok_or(MarginError::MathOverflow)?;
+    Ok(totals)
+}
+
+/// The settle bank's risk inputs: both init sides for the exact (init-only) checks, every side
+/// (the oracle price included) otherwise. Its price must be usable.
+fn settle_risk(
+    bank: &Bank,
+    group: &Group,
+    oracle_info: &AccountInfo,
+    now: i64,
+    breakdown: Breakdown,
+) -> Result<BankRisk> {
+    use PriceSide::*;
+    let data = oracle_info.try_borrow_data()?;
+    let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
+    let overflow = |_| error!(MarginError::MathOverflow);
+    if matches!(breakdown, Breakdown::Totals | Breakdown::Withdrawal) {
+        let [init_asset, init_liab] =
+            read_bank_price_sides(bank, group, oracle, now, [InitAsset, InitLiability])?;
+        let mut risk = bank.risk(0, 0, init_asset, init_liab).map_err(overflow)?;
+        if breakdown == Breakdown::Withdrawal {
+            if let Some((asset, liab)) = bank.exit_init_weights(now) {
+                (risk.init_asset_weight_bps, risk.init_liab_weight_bps) = (asset, liab);
+            }
+        }
+        return Ok(risk);
+    }
+    let sides = [Mid, Asset, Liability, InitAsset, InitLiability];
+    let [mid, asset, liab, init_asset, init_liab] =
+        read_bank_price_sides(bank, group, oracle, now, sides)?;
+    let risk = bank.risk(asset, liab, init_asset, init_liab).map_err(overflow)?;
+    Ok(BankRisk { oracle_price: mid, ..risk })
+}
+
+/// A perp slot priced for health: its position with the market's accrued funding applied, at
+/// the init sides (long at the lower, short at the higher price) and, but for the exact checks,
+/// the maint sides and the oracle price. The price must be usable.
+fn price_perp(
+    market: &PerpMarket,
+    slot: &PerpSlot,
+    group: &Group,
+    oracle_info: &AccountInfo,
+    now: i64,
+    breakdown: Breakdown,
+) -> Result<PricedPerp> {
+    use PriceSide::*;
+    let overflow = |_| error!(MarginError::MathOverflow);
+    let data = oracle_info.try_borrow_data()?;
+    let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
+    let pinned = market.pinned_oracle();
+    let mut position = slot.position();
+    position.apply_funding(&market.funding()).map_err(overflow)?;
+    let (params, c) = (market.config.params(), &market.config);
+    let inputs = |long_price, short_price, base_weight_bps, pnl_weight_bps| PerpHealthInputs {
+        long_price,
+        short_price,
+        base_weight_bps,
+        pnl_weight_bps,
+    };
+    let mut priced = PricedPerp {
+        market_index: slot.market_index,
+        base_lots: position.base_lots,
+        quote_native: position.quote_native,
+        lp_shares: slot.lp_shares,
+        pnl: 0,
+        init: 0,
+        maint: 0,
+    };
+    if matches!(breakdown, Breakdown::Totals | Breakdown::Withdrawal) {
+        let [init_asset, init_liab] =
+            read_price_sides(&pinned, group, oracle, now, [InitAsset, InitLiability])?;
+        let init = inputs(init_asset, init_liab, c.init_base_weight_bps, c.init_pnl_weight_bps);
+        priced.init = perp_health(&position, &params, &init).map_err(overflow)?;
+        return Ok(priced);
+    }
+    let sides = [Mid, Asset, Liability, InitAsset, InitLiability];
+    let [mid, asset, liab, init_asset, init_liab] =
+        read_price_sides(&pinned, group, oracle, now, sides)?;
+    let init = inputs(init_asset, init_liab, c.init_base_weight_bps, c.init_pnl_weight_bps);
+    let maint = inputs(asset, liab, c.maint_base_weight_bps, c.maint_pnl_weight_bps);
+    priced.init = perp_health(&position, &params, &init).map_err(overflow)?;
+    priced.maint = perp_health(&position, &params, &maint).map_err(overflow)?;
+    priced.pnl = position.pnl(&params, mid).map_err(overflow)?;
+    Ok(priced)
+}
+
+/// A `PerpMarket` from raw account data, checking owner and discriminator.
+pub fn decode_perp_market<'a>(owner: &Pubkey, data: &'a [u8]) -> Result<&'a PerpMarket> {
+    require_keys_eq!(*owner, crate::ID, MarginError::HealthPerpMarketMismatch);
+    let disc = PerpMarket::DISCRIMINATOR;
+    if data.len() < disc.len() + PerpMarket::SIZE || &data[..disc.len()] != disc {
+        return err!(MarginError::HealthPerpMarketMismatch);
+    }
+    bytemuck::try_from_bytes(&data[disc.len()..disc.len() + PerpMarket::SIZE])
+        .map_err(|_| error!(MarginError::HealthPerpMarketMismatch))
 }
 
 /// The first pair at or after `from` whose bank is `bank_index`'s, checking every bank it passes
@@ -245,18 +489,18 @@ fn price_at_last(
     let risk = match shares {
         PositionShares::Deposit(_) => {
             let sides = [PriceSide::Asset, PriceSide::InitAsset];
-            let [asset, init] = normalise_last_sides(&raw, bank, sides)?;
+            let [asset, init] = normalise_last_sides(&raw, &bank.pinned_oracle(), sides)?;
             bank.risk(asset, 0, init, 0)
         }
         PositionShares::Borrow(_) => {
             let sides = [PriceSide::Liability, PriceSide::InitLiability];
-            let [liab, init] = normalise_last_sides(&raw, bank, sides)?;
+            let [liab, init] = normalise_last_sides(&raw, &bank.pinned_oracle(), sides)?;
             bank.risk(0, liab, 0, init)
         }
     };
     let risk = risk.map_err(|_| MarginError::MathOverflow)?;
     let oracle_price = if exchanged || unusable.is_some() {
-        normalise_last_sides(&raw, bank, [PriceSide::Mid])?[0]
+        normalise_last_sides(&raw, &bank.pinned_oracle(), [PriceSide::Mid])?[0]
     } else {
         0
     };

@@ -22,7 +22,8 @@ pub mod state;
 pub mod token;
 
 pub use instructions::*;
-use state::{BankConfig, GroupConfigOptions};
+use perp::PerpOrder;
+use state::{BankConfig, GroupConfigOptions, PerpMarketConfig};
 
 // The upstream SBF route links compiler builtins (memcpy, 128-bit division, ...) from this crate;
 // platform-tools ships its own, so the dependency only exists for `target_arch = "bpf"`.
@@ -128,6 +129,44 @@ pub mod cross_margin {
         instructions::halt::handler(ctx, pause, reduce_only)
     }
 
+    /// Adds perp market `market_index` (the group's next) with its pinned oracle and settle bank.
+    /// In a live group it opens (open-interest caps above zero) only when its queued
+    /// configuration is applied.
+    pub fn add_perp_market(
+        ctx: Context<AddPerpMarket>,
+        market_index: u16,
+        config: PerpMarketConfig,
+    ) -> Result<()> {
+        instructions::add_perp_market::handler(ctx, market_index, config)
+    }
+
+    /// Replaces a perp market's configuration and pinned oracle at once; in a live group only
+    /// tightenings (lower init weights and caps), anything else must be queued.
+    pub fn configure_perp_market(
+        ctx: Context<ConfigurePerpMarket>,
+        config: PerpMarketConfig,
+    ) -> Result<()> {
+        instructions::configure_perp_market::handler(ctx, config)
+    }
+
+    /// Queues a perp market change that anyone may apply once the group's delay has passed.
+    pub fn queue_perp_market_config(
+        ctx: Context<ConfigurePerpMarket>,
+        config: PerpMarketConfig,
+    ) -> Result<()> {
+        instructions::queue_perp_market_config::handler(ctx, config)
+    }
+
+    /// Applies a perp market's queued change once due. Permissionless.
+    pub fn apply_perp_market_config(ctx: Context<ApplyPerpMarketConfig>) -> Result<()> {
+        instructions::apply_perp_market_config::handler(ctx)
+    }
+
+    /// Withdraws a perp market's queued change.
+    pub fn cancel_perp_market_config(ctx: Context<CancelPerpMarketConfig>) -> Result<()> {
+        instructions::cancel_perp_market_config::handler(ctx)
+    }
+
     // --- users ---
 
     pub fn create_account(ctx: Context<CreateAccount>, account_num: u32) -> Result<()> {
@@ -154,7 +193,30 @@ pub mod cross_margin {
         instructions::repay::handler(ctx, amount)
     }
 
+    /// Trades a perp market against its pool at the oracle price ± fee and price impact. An order
+    /// that grows or flips the position needs init health >= 0 after it (remaining accounts: the
+    /// health accounts). A stale oracle fills nothing.
+    pub fn place_perp_order(ctx: Context<PerpTrade>, order: PerpOrder) -> Result<()> {
+        instructions::place_perp_order::handler(ctx, order)
+    }
+
+    /// Moves settle-bank deposit into a perp market's liquidity pool for pool shares.
+    pub fn pool_deposit(ctx: Context<PerpTrade>, amount: u64) -> Result<()> {
+        instructions::pool_deposit::handler(ctx, amount)
+    }
+
+    /// Redeems pool shares into the settle bank, within the pool's cover of open interest.
+    pub fn pool_withdraw(ctx: Context<PerpTrade>, lp_shares: u64) -> Result<()> {
+        instructions::pool_withdraw::handler(ctx, lp_shares)
+    }
+
     // --- keepers ---
+
+    /// Settles a perp position's PnL (funding included) into the account's settle-bank position,
+    /// paid by or to the market's pool. Permissionless: it never lowers health.
+    pub fn settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
+        instructions::settle_pnl::handler(ctx)
+    }
 
     /// Liquidates an account whose maint health is below zero (or, once started, below the end
     /// target): the signer's own account takes over up to `max_liab_amount` of the liquidatee's

@@ -13,6 +13,35 @@ use crate::error::MarginError;
 use crate::math::{mul_bps, q64_from_decimal, Round, BPS, QUOTE_DECIMALS};
 use crate::state::{Bank, Group, OracleKind};
 
+/// What a bank or a perp market pins about its oracle: the account, its format and feed, and
+/// the checks and confidence widening applied to it. Banks and perp markets are read through
+/// this one view, so both are checked by the same code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinnedOracle<'a> {
+    pub key: &'a Pubkey,
+    pub kind: u8,
+    pub feed_id: &'a [u8; 32],
+    pub max_age_secs: u32,
+    pub max_conf_bps: u32,
+    pub conf_multiplier_bps: u32,
+    /// Decimals of the priced token: the price is per native unit of it.
+    pub decimals: u8,
+}
+
+impl Bank {
+    pub fn pinned_oracle(&self) -> PinnedOracle<'_> {
+        PinnedOracle {
+            key: &self.oracle,
+            kind: self.config.oracle_kind,
+            feed_id: &self.config.oracle_feed_id,
+            max_age_secs: self.config.oracle_max_age_secs,
+            max_conf_bps: self.config.oracle_max_conf_bps,
+            conf_multiplier_bps: self.config.oracle_conf_multiplier_bps,
+            decimals: self.decimals,
+        }
+    }
+}
+
 /// An oracle account as the runtime hands it over.
 #[derive(Clone, Copy)]
 pub struct OracleAccount<'a> {
@@ -62,19 +91,78 @@ pub fn read_bank_price(
     oracle: OracleAccount,
     now: i64,
 ) -> core::result::Result<OraclePrice, MarginError> {
-    if *oracle.key != bank.oracle {
-        return Err(MarginError::OracleAccountMismatch);
-    }
-    let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
-    let raw = read_raw(kind, group, &bank.config.oracle_feed_id, oracle)?;
+    read_price(&bank.pinned_oracle(), group, oracle, now)
+}
+
+/// Reads and validates a pinned oracle at unix time `now`: all the price's sides.
+pub fn read_price(
+    pinned: &PinnedOracle,
+    group: &Group,
+    oracle: OracleAccount,
+    now: i64,
+) -> core::result::Result<OraclePrice, MarginError> {
+    let raw = read_pinned_raw(pinned, group, oracle)?;
     validate_and_normalise(
         raw,
         now,
-        group.oracle_max_age_secs(bank.config.oracle_max_age_secs),
-        bank.config.oracle_max_conf_bps,
-        bank.config.oracle_conf_multiplier_bps,
-        bank.decimals,
+        group.oracle_max_age_secs(pinned.max_age_secs),
+        pinned.max_conf_bps,
+        pinned.conf_multiplier_bps,
+        pinned.decimals,
     )
+}
+
+/// The pinned account's raw price: the key must be the pinned one, then [`read_raw`].
+fn read_pinned_raw(
+    pinned: &PinnedOracle,
+    group: &Group,
+    oracle: OracleAccount,
+) -> core::result::Result<RawPrice, MarginError> {
+    if oracle.key != pinned.key {
+        return Err(MarginError::OracleAccountMismatch);
+    }
+    let kind = OracleKind::from_u8(pinned.kind).ok_or(MarginError::InvalidOracleKind)?;
+    read_raw(kind, group, pinned.feed_id, oracle)
+}
+
+/// The oracle settings a bank or a perp market may be configured with: a known kind, a max
+/// age above 0, a max confidence in (0, 100%], a widening of at most 10 intervals.
+pub fn validate_settings(
+    kind: u8,
+    max_age_secs: u32,
+    max_conf_bps: u32,
+    conf_multiplier_bps: u32,
+) -> core::result::Result<(), MarginError> {
+    OracleKind::from_u8(kind).ok_or(MarginError::InvalidOracleKind)?;
+    let valid = max_age_secs > 0
+        && max_conf_bps > 0
+        && max_conf_bps <= BPS
+        && conf_multiplier_bps <= 10 * BPS;
+    if !valid {
+        return Err(MarginError::InvalidOracleConfig);
+    }
+    Ok(())
+}
+
+/// Checks that `oracle` is a readable price account of `kind` and `feed_id` for `group`, and, in
+/// a live group, that `max_age_secs` is at most `LIVE_MAX_ORACLE_AGE_SECS`: what a bank or perp
+/// market must pass to pin it.
+pub fn validate_account(
+    group: &Group,
+    kind: u8,
+    feed_id: &[u8; 32],
+    max_age_secs: u32,
+    oracle: &AccountInfo,
+) -> Result<()> {
+    require!(
+        !group.is_live() || max_age_secs <= crate::constants::LIVE_MAX_ORACLE_AGE_SECS,
+        MarginError::OracleMaxAgeTooLong
+    );
+    let kind = OracleKind::from_u8(kind).ok_or(MarginError::InvalidOracleKind)?;
+    let data = oracle.try_borrow_data()?;
+    let account = OracleAccount { key: oracle.key, owner: oracle.owner, data: &data };
+    read_raw(kind, group, feed_id, account)?;
+    Ok(())
 }
 
 /// Decodes an oracle account of `kind`, checking owner, format, feed and verification.
@@ -322,32 +410,38 @@ pub fn read_bank_price_sides<const N: usize>(
     now: i64,
     sides: [PriceSide; N],
 ) -> core::result::Result<[u128; N], MarginError> {
-    if *oracle.key != bank.oracle {
-        return Err(MarginError::OracleAccountMismatch);
-    }
-    let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
-    let raw = read_raw(kind, group, &bank.config.oracle_feed_id, oracle)?;
-    let max_age = group.oracle_max_age_secs(bank.config.oracle_max_age_secs);
-    validate(&raw, now, max_age, bank.config.oracle_max_conf_bps)?;
-    normalise_sides(&raw, bank, sides)
+    read_price_sides(&bank.pinned_oracle(), group, oracle, now, sides)
 }
 
-/// The sides of a price a caller needs, in the order asked, with the bank's settings.
+/// [`read_bank_price_sides`] for any pinned oracle (a bank's or a perp market's).
+pub fn read_price_sides<const N: usize>(
+    pinned: &PinnedOracle,
+    group: &Group,
+    oracle: OracleAccount,
+    now: i64,
+    sides: [PriceSide; N],
+) -> core::result::Result<[u128; N], MarginError> {
+    let raw = read_pinned_raw(pinned, group, oracle)?;
+    validate(&raw, now, group.oracle_max_age_secs(pinned.max_age_secs), pinned.max_conf_bps)?;
+    normalise_sides(&raw, pinned, sides)
+}
+
+/// The sides of a price a caller needs, in the order asked, with the pinned oracle's settings.
 pub fn normalise_sides<const N: usize>(
     raw: &RawPrice,
-    bank: &Bank,
+    pinned: &PinnedOracle,
     sides: [PriceSide; N],
 ) -> core::result::Result<[u128; N], MarginError> {
     let mut prices = [0; N];
     // A side whose mantissa and rounding equal the previous one's (the stable price is not the
     // worse one) reuses its value instead of normalising again.
     let mut previous: Option<(u64, Round, u128)> = None;
-    let spreads = Spreads::of(raw, bank.config.oracle_conf_multiplier_bps)?;
+    let spreads = Spreads::of(raw, pinned.conf_multiplier_bps)?;
     for (price, side) in prices.iter_mut().zip(sides) {
         let (mantissa, round) = side_mantissa(raw, side, &spreads)?;
         *price = match previous {
             Some((m, r, value)) if m == mantissa && r == round => value,
-            _ => to_q64(raw, mantissa, round, bank.decimals)?,
+            _ => to_q64(raw, mantissa, round, pinned.decimals)?,
         };
         previous = Some((mantissa, round, *price));
     }
@@ -374,8 +468,11 @@ pub fn read_bank_last_price(
 ) -> core::result::Result<LastPrice, MarginError> {
     use PriceSide::*;
     let (raw, unusable) = read_bank_last_raw(bank, group, oracle, now)?;
-    let [price, asset_price, liab_price, init_asset_price, init_liab_price] =
-        normalise_last_sides(&raw, bank, [Mid, Asset, Liability, InitAsset, InitLiability])?;
+    let [price, asset_price, liab_price, init_asset_price, init_liab_price] = normalise_last_sides(
+        &raw,
+        &bank.pinned_oracle(),
+        [Mid, Asset, Liability, InitAsset, InitLiability],
+    )?;
     let publish_time = raw.publish_time;
     let price = OraclePrice {
         price,
@@ -396,27 +493,23 @@ pub fn read_bank_last_raw(
     oracle: OracleAccount,
     now: i64,
 ) -> core::result::Result<(RawPrice, Option<MarginError>), MarginError> {
-    if *oracle.key != bank.oracle {
-        return Err(MarginError::OracleAccountMismatch);
-    }
-    let kind = bank.oracle_kind().ok_or(MarginError::InvalidOracleKind)?;
-    let raw = read_raw(kind, group, &bank.config.oracle_feed_id, oracle)?;
-    let c = &bank.config;
-    let max_age = group.oracle_max_age_secs(c.oracle_max_age_secs);
-    Ok((raw, validate(&raw, now, max_age, c.oracle_max_conf_bps).err()))
+    let pinned = bank.pinned_oracle();
+    let raw = read_pinned_raw(&pinned, group, oracle)?;
+    let max_age = group.oracle_max_age_secs(pinned.max_age_secs);
+    Ok((raw, validate(&raw, now, max_age, pinned.max_conf_bps).err()))
 }
 
-/// Sides of a last price with the bank's settings ([`normalise_sides`]); all 0 when the price is
-/// not positive.
+/// Sides of a last price with the pinned oracle's settings ([`normalise_sides`]); all 0 when the
+/// price is not positive.
 pub fn normalise_last_sides<const N: usize>(
     raw: &RawPrice,
-    bank: &Bank,
+    pinned: &PinnedOracle,
     sides: [PriceSide; N],
 ) -> core::result::Result<[u128; N], MarginError> {
     if raw.price <= 0 {
         return Ok([0; N]);
     }
-    normalise_sides(raw, bank, sides)
+    normalise_sides(raw, pinned, sides)
 }
 
 #[cfg(test)]

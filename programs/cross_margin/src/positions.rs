@@ -141,6 +141,51 @@ pub fn move_liquidated(
     Ok(())
 }
 
+/// The account's signed balance in `bank`: its deposit (rounded down) or minus its borrow
+/// (rounded up).
+pub fn balance_native(account: &MarginAccount, bank: &Bank) -> Result<i128> {
+    Ok(deposit_native(account, bank)? as i128 - borrow_native(account, bank)? as i128)
+}
+
+/// Moves `amount` native tokens between a perp market's pool (its deposit shares in the settle
+/// bank, `pool_shares`) and the account's position in that bank, with no token transfer:
+/// - `amount > 0`, the pool pays: the pool burns `ceil(amount / deposit index)` shares and the
+///   account is credited as by [`deposit`] (repaying a borrow first);
+/// - `amount < 0`, the account pays: as [`assume_debt`] (its deposit, then a borrow) when
+///   `may_borrow`, else only from its deposit ([`withdraw`]); the pool gains
+///   `floor(|amount| / deposit index)` shares.
+///
+/// Every rounding leaves the bank's deposits minus borrows no higher than before, so the vault
+/// still covers them. Returns the account's balance change ([`balance_native`] after − before).
+pub fn pool_transfer(
+    account: &mut MarginAccount,
+    bank: &mut Bank,
+    pool_shares: &mut u64,
+    amount: i64,
+    may_borrow: bool,
+) -> Result<i128> {
+    let before = balance_native(account, bank)?;
+    let magnitude = amount.unsigned_abs();
+    if amount > 0 {
+        let burned = div_q64(magnitude, bank.deposit_index(), Round::Up)?;
+        *pool_shares = pool_shares.checked_sub(burned).ok_or(MarginError::NothingToSettle)?;
+        bank.total_deposit_shares =
+            bank.total_deposit_shares.checked_sub(burned).ok_or(MarginError::MathOverflow)?;
+        deposit(account, bank, magnitude)?;
+    } else if amount < 0 {
+        if may_borrow {
+            assume_debt(account, bank, magnitude)?;
+        } else {
+            withdraw(account, bank, magnitude)?;
+        }
+        let added = div_q64(magnitude, bank.deposit_index(), Round::Down)?;
+        *pool_shares = pool_shares.checked_add(added).ok_or(MarginError::MathOverflow)?;
+        bank.total_deposit_shares =
+            bank.total_deposit_shares.checked_add(added).ok_or(MarginError::MathOverflow)?;
+    }
+    Ok(balance_native(account, bank)? - before)
+}
+
 /// Removes the account's whole borrow in this bank (a bankruptcy write-off); the caller settles
 /// who bears the loss.
 /// Moves the account's whole deposit in `bank` into the bank's insurance fund (a write-off's

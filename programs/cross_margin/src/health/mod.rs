@@ -119,28 +119,38 @@ impl BankRisk {
     pub fn position_health(&self, position: PositionShares) -> MathResult<PositionHealth> {
         match position {
             PositionShares::Deposit(shares) => {
-                let native = self.deposit_native(shares)?;
-                let value = mul_q64(native, self.asset_price, Round::Down)?;
-                Ok(PositionHealth {
-                    native,
-                    is_liability: false,
-                    value,
-                    init: self.init_contribution_of(native, false)?,
-                    maint: mul_bps(value, self.maint_asset_weight_bps, Round::Down)? as i128,
-                })
+                self.native_health(self.deposit_native(shares)?, false)
             }
-            PositionShares::Borrow(shares) => {
-                let native = self.borrow_native(shares)?;
-                let value = mul_q64(native, self.liab_price, Round::Up)?;
-                Ok(PositionHealth {
-                    native,
-                    is_liability: true,
-                    value,
-                    init: self.init_contribution_of(native, true)?,
-                    maint: -(mul_bps(value, self.maint_liab_weight_bps, Round::Up)? as i128),
-                })
-            }
+            PositionShares::Borrow(shares) => self.native_health(self.borrow_native(shares)?, true),
         }
+    }
+
+    /// What `native` tokens deposited (or owed, `is_liability`) contribute to health.
+    pub fn native_health(&self, native: u64, is_liability: bool) -> MathResult<PositionHealth> {
+        let (value, maint) = if is_liability {
+            let value = mul_q64(native, self.liab_price, Round::Up)?;
+            (value, -(mul_bps(value, self.maint_liab_weight_bps, Round::Up)? as i128))
+        } else {
+            let value = mul_q64(native, self.asset_price, Round::Down)?;
+            (value, mul_bps(value, self.maint_asset_weight_bps, Round::Down)? as i128)
+        };
+        let init = self.init_contribution_of(native, is_liability)?;
+        Ok(PositionHealth { native, is_liability, value, init, maint })
+    }
+
+    /// The settle bank's contribution when perp positions settle in it (Mango v4's settle
+    /// token): the account's signed balance in the bank plus the perps' contributions on each
+    /// side (`perps`, settle native units), valued as one balance: init from
+    /// `balance + perps.init`, maint from `balance + perps.maint`. So settling PnL into the
+    /// bank never lowers health (beyond share rounding): it moves value within one balance.
+    pub fn settle_balance_health(&self, balance: i128, perps: &Health) -> MathResult<Health> {
+        let side = |total: i128| -> MathResult<PositionHealth> {
+            let native = u64::try_from(total.unsigned_abs()).map_err(|_| Overflow)?;
+            self.native_health(native, total < 0)
+        };
+        let init = side(balance.checked_add(perps.init).ok_or(Overflow)?)?.init;
+        let maint = side(balance.checked_add(perps.maint).ok_or(Overflow)?)?.maint;
+        Ok(Health { init, maint })
     }
 
     /// A position's init health contribution alone (the withdraw/borrow gate needs nothing
@@ -218,6 +228,40 @@ impl PricedPosition {
         }
         priced.unusable = Some(error);
         Ok(priced)
+    }
+}
+
+/// The perp part of an account's health: its perp positions' contributions on each side
+/// (settle native units, [`crate::perp::perp_health`]) and the settle bank they settle in, whose
+/// balance they join ([`BankRisk::settle_balance_health`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerpTotals {
+    pub settle_bank_index: u16,
+    /// The settle bank at both sides of its price (a perp loss can turn a deposit into a debt).
+    pub settle_risk: BankRisk,
+    pub perps: Health,
+}
+
+impl PerpTotals {
+    /// What the perps change in an account's health, given its priced token positions: the
+    /// settle bank position's own contribution (none if it holds none) replaced by the
+    /// combined one.
+    pub fn adjustment(&self, positions: &[PricedPosition]) -> MathResult<Health> {
+        let (balance, alone) = match find_position(positions, self.settle_bank_index) {
+            Some(p) if p.health.is_liability => (-(p.health.native as i128), p.health),
+            Some(p) => (p.health.native as i128, p.health),
+            None => (0, PositionHealth::default()),
+        };
+        self.adjustment_of(balance, &Health { init: alone.init, maint: alone.maint })
+    }
+
+    /// [`PerpTotals::adjustment`] from the settle balance and its own contribution.
+    pub fn adjustment_of(&self, balance: i128, alone: &Health) -> MathResult<Health> {
+        let combined = self.settle_risk.settle_balance_health(balance, &self.perps)?;
+        Ok(Health {
+            init: combined.init.checked_sub(alone.init).ok_or(Overflow)?,
+            maint: combined.maint.checked_sub(alone.maint).ok_or(Overflow)?,
+        })
     }
 }
 

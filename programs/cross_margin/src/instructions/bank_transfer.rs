@@ -110,8 +110,8 @@ pub fn pay_out(
 }
 
 /// The init-health gate of withdraw and borrow: returns init health, or fails if it is < 0.
-/// An account without borrows cannot have negative health, so it needs no prices (a stale
-/// oracle then does not block withdrawing collateral).
+/// An account without borrows or perp positions cannot have negative health, so it needs no
+/// prices (a stale oracle then does not block withdrawing collateral).
 pub fn require_init_health(
     ctx: &Context<BankTransfer>,
     group: &Group,
@@ -120,7 +120,7 @@ pub fn require_init_health(
     now: i64,
     kind: MovementKind,
 ) -> Result<i128> {
-    if !account.has_borrows() {
+    if !account.has_risk() {
         return Ok(0);
     }
     let report = crate::health_accounts::compute_account_health(
@@ -130,6 +130,7 @@ pub fn require_init_health(
         ctx.remaining_accounts,
         now,
         &[crate::health_accounts::LoadedBank { key: ctx.accounts.bank.key(), bank }],
+        &[],
         match kind {
             MovementKind::Withdraw => crate::health_accounts::Breakdown::Withdrawal,
             _ => crate::health_accounts::Breakdown::Totals,

@@ -30,7 +30,7 @@ pub fn handler(ctx: Context<CloseAccount>) -> Result<()> {
     if !ctx.remaining_accounts.is_empty() {
         burn_worthless_deposits(&mut account, ctx.remaining_accounts)?;
     }
-    require!(account.is_empty(), MarginError::AccountNotEmpty);
+    require!(account.is_empty() && !account.has_perps(), MarginError::AccountNotEmpty);
     emit!(AccountClosed {
         group: account.group,
         account: ctx.accounts.account.key(),

@@ -1,7 +1,9 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
-use crate::health_accounts::{compute_account_health, decode_bank, Breakdown, LoadedBank};
+use crate::health_accounts::{
+    compute_account_health, decode_bank, decode_perp_market, Breakdown, LoadedBank, LoadedPerp,
+};
 use crate::state::{Group, MarginAccount};
 
 #[derive(Accounts)]
@@ -24,6 +26,23 @@ pub struct PositionHealthView {
     pub maint: i128,
 }
 
+/// One perp slot's part of the health view (funding accrued in its market applied).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PerpPositionView {
+    pub market_index: u16,
+    /// Signed lots (+ long).
+    pub base_lots: i64,
+    /// Everything paid (−) and received (+) since last settled, settle native units.
+    pub quote_native: i64,
+    pub lp_shares: u64,
+    /// Unrealised PnL at the oracle price, settle native units.
+    pub pnl: i128,
+    /// Contributions to init and maint health in settle native units, before they join the
+    /// settle bank's balance (the totals above include them that way).
+    pub init: i128,
+    pub maint: i128,
+}
+
 /// What the `health` instruction returns (as return data).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AccountHealth {
@@ -31,18 +50,19 @@ pub struct AccountHealth {
     pub maint: i128,
     pub liquidatable: bool,
     pub positions: Vec<PositionHealthView>,
+    pub perp_positions: Vec<PerpPositionView>,
 }
 
 /// Read-only: the account's init and maint health and per-position values at current prices,
-/// for frontends and keepers to simulate. Remaining accounts: `(bank, oracle)` per active
-/// position, in slot order. Uses the banks' stored indices (interest since the last touch of a
+/// for frontends and keepers to simulate. Remaining accounts: the health accounts
+/// (`health_accounts`: token pairs, the settle bank's pair if needed, perp pairs). Uses the banks' stored indices (interest since the last touch of a
 /// bank is not included).
 pub fn handler(ctx: Context<HealthView>) -> Result<AccountHealth> {
     view(ctx, false)
 }
 
 /// The `health` view as it will be once every queued change applies: the group's and those of
-/// the banks passed. A bank with a queued re-pin is passed with its queued oracle.
+/// the banks and perp markets passed. A bank with a queued re-pin is passed with its queued oracle.
 pub fn after_pending_changes(ctx: Context<HealthView>) -> Result<AccountHealth> {
     view(ctx, true)
 }
@@ -59,16 +79,25 @@ fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth
     } else {
         &stored
     };
-    let mut previews = Vec::new();
+    let (mut previews, mut perp_previews) = (Vec::new(), Vec::new());
     if pending_applied {
-        for bank_info in ctx.remaining_accounts.iter().step_by(2) {
-            let data = bank_info.try_borrow_data()?;
-            let bank = decode_bank(bank_info.owner, &data)?.with_pending_change();
-            previews.push((bank_info.key(), bank));
+        // The perp tail's markets are decoded as perp markets, every other pair as a bank.
+        let perp_pairs = account.active_perp_count();
+        let pairs = ctx.remaining_accounts.len() / 2;
+        for (pair, info) in ctx.remaining_accounts.iter().step_by(2).enumerate() {
+            let data = info.try_borrow_data()?;
+            if pair + perp_pairs >= pairs {
+                let market = decode_perp_market(info.owner, &data)?.with_pending_change();
+                perp_previews.push((info.key(), market));
+            } else {
+                previews.push((info.key(), decode_bank(info.owner, &data)?.with_pending_change()));
+            }
         }
     }
     let held: Vec<LoadedBank> =
         previews.iter().map(|(key, bank)| LoadedBank { key: *key, bank }).collect();
+    let held_perps: Vec<LoadedPerp> =
+        perp_previews.iter().map(|(key, market)| LoadedPerp { key: *key, market }).collect();
     let report = compute_account_health(
         &account,
         &ctx.accounts.group.key(),
@@ -76,6 +105,7 @@ fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth
         ctx.remaining_accounts,
         Clock::get()?.unix_timestamp,
         &held,
+        &held_perps,
         Breakdown::PerPosition,
     )?;
     Ok(AccountHealth {
@@ -92,6 +122,19 @@ fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth
                 value: p.health.value,
                 init: p.health.init,
                 maint: p.health.maint,
+            })
+            .collect(),
+        perp_positions: report
+            .perps
+            .iter()
+            .map(|p| PerpPositionView {
+                market_index: p.market_index,
+                base_lots: p.base_lots,
+                quote_native: p.quote_native,
+                lp_shares: p.lp_shares,
+                pnl: p.pnl,
+                init: p.init,
+                maint: p.maint,
             })
             .collect(),
     })

@@ -67,6 +67,7 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
         liquidatee_accounts,
         now,
         &loaded([liab_key, asset_key], &liab_bank, &asset_bank),
+        &[],
         Breakdown::PerPosition,
     )?;
     let outcome = liquidation::step(
@@ -78,6 +79,7 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
             asset_bank: &mut asset_bank,
         },
         &before.positions,
+        before.perp.as_ref(),
         max_liab_amount,
         |liquidator, liab_bank, asset_bank| -> Result<_> {
             let report = compute_account_health(
@@ -87,6 +89,7 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
                 liquidator_accounts,
                 now,
                 &loaded([liab_key, asset_key], liab_bank, asset_bank),
+                &[],
                 Breakdown::Totals,
             )?;
             Ok(report.health)

@@ -36,6 +36,8 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
     let mut bank = ctx.accounts.liab_bank.load_mut()?;
     bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
     let mut account = ctx.accounts.account.load_mut()?;
+    // Perp PnL is not collateral a write-off can take (issue 17 resolves perp bankruptcy).
+    require!(!account.has_perps(), MarginError::PerpPositionsOpen);
     let (group_key, bank_key) = (ctx.accounts.group.key(), ctx.accounts.liab_bank.key());
     let dust = group.bankruptcy_dust_quote;
     let done = write_off(&mut account, &mut bank, dust, |account, bank| -> Result<_> {
@@ -50,6 +52,7 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
             ctx.remaining_accounts,
             now,
             &[LoadedBank { key: bank_key, bank }],
+            &[],
             breakdown,
         )?;
         Ok(if flagged {

@@ -9,7 +9,9 @@ use super::{
 };
 use crate::bankruptcy::can_write_off_account;
 use crate::error::MarginError;
-use crate::health::{find_position, AccountTotals, Health, PositionShares, PricedPosition};
+use crate::health::{
+    find_position, AccountTotals, Health, PerpTotals, PositionShares, PricedPosition,
+};
 use crate::positions;
 use crate::state::{Bank, Group, MarginAccount};
 
@@ -60,11 +62,12 @@ pub fn step<E: From<MarginError>>(
     group: &Group,
     accounts: StepAccounts,
     before: &[PricedPosition],
+    perp: Option<&PerpTotals>,
     max_liab_amount: u64,
     liquidator_health: impl FnOnce(&MarginAccount, &Bank, &Bank) -> Result<Health, E>,
 ) -> Result<StepOutcome, E> {
     let StepAccounts { liquidatee, liquidator, liab_bank, asset_bank } = accounts;
-    let totals_before = totals(before)?;
+    let totals_before = totals(before, perp)?;
     // An account whose debt may be written off is left to `resolve_bankruptcy`. Judged at
     // current prices, not by the flag alone: a flagged account whose collateral came back (a
     // deposit, a price) must be liquidatable again.
@@ -121,7 +124,7 @@ pub fn step<E: From<MarginError>>(
 
     // The liquidatee after, at the same prices.
     let after = reprice(before, liquidatee, [liab_bank, asset_bank])?;
-    let totals_after = totals(&after)?;
+    let totals_after = totals(&after, perp)?;
     let maint_after = totals_after.health.maint;
     let liab_gone = positions::borrow_native(liquidatee, liab_bank)? == 0;
     if maint_after <= maint_before && !liab_gone {
@@ -153,8 +156,24 @@ pub fn step<E: From<MarginError>>(
     })
 }
 
-fn totals(positions: &[PricedPosition]) -> Result<AccountTotals, MarginError> {
-    AccountTotals::of(positions.iter().map(|p| &p.health)).map_err(|_| MarginError::MathOverflow)
+/// The account's totals; with perp positions, their contribution joins the settle bank's
+/// balance ([`PerpTotals::adjustment`]), recomputed from the positions as they are, so a step
+/// that moves the settle bank's balance is judged with it. (The end target and the fee cap still
+/// count token positions only; perp liquidation is issue 17.)
+fn totals(
+    positions: &[PricedPosition],
+    perp: Option<&PerpTotals>,
+) -> Result<AccountTotals, MarginError> {
+    let overflow = |_| MarginError::MathOverflow;
+    let mut totals = AccountTotals::of(positions.iter().map(|p| &p.health)).map_err(overflow)?;
+    if let Some(perp) = perp {
+        let adjustment = perp.adjustment(positions).map_err(overflow)?;
+        totals.health.init =
+            totals.health.init.checked_add(adjustment.init).ok_or(MarginError::MathOverflow)?;
+        totals.health.maint =
+            totals.health.maint.checked_add(adjustment.maint).ok_or(MarginError::MathOverflow)?;
+    }
+    Ok(totals)
 }
 
 /// The account's positions at the prices of `before`, with its current shares and the current
@@ -263,6 +282,7 @@ mod tests {
             &group(),
             StepAccounts { liquidatee: account, liquidator, liab_bank: usdc, asset_bank: sol },
             before,
+            None,
             u64::MAX,
             |_, _, _| Ok(Health { init: liquidator_init, maint: liquidator_init }),
         )
@@ -290,7 +310,7 @@ mod tests {
         assert!(outcome.maint_health_after >= outcome.end_target_after);
         assert_eq!(
             outcome.maint_health_after,
-            totals(&price(&account, &usdc, &sol)).unwrap().health.maint
+            totals(&price(&account, &usdc, &sol), None).unwrap().health.maint
         );
         assert!(!outcome.still_being_liquidated && !outcome.bankrupt);
         assert_eq!((account.being_liquidated, account.bankrupt), (0, 0));

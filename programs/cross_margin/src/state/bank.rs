@@ -1,10 +1,9 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{BANK_SEED, LIVE_MAX_ORACLE_AGE_SECS, SECONDS_PER_YEAR, VAULT_SEED};
+use crate::constants::{BANK_SEED, SECONDS_PER_YEAR, VAULT_SEED};
 use crate::error::MarginError;
 use crate::health::BankRisk;
 use crate::math::{mul_q64, mul_q64_wide, MathResult, Round, BPS, ONE_Q64};
-use crate::oracle::{read_raw, OracleAccount};
 use crate::state::{Group, PendingBankChange};
 
 /// Which oracle format a bank reads.
@@ -107,14 +106,12 @@ const MAX_RATE_BPS: u32 = 1_000_000;
 
 impl BankConfig {
     pub fn validate(&self) -> Result<()> {
-        OracleKind::from_u8(self.oracle_kind).ok_or(MarginError::InvalidOracleKind)?;
-        require!(
-            self.oracle_max_age_secs > 0
-                && self.oracle_max_conf_bps > 0
-                && self.oracle_max_conf_bps <= BPS
-                && self.oracle_conf_multiplier_bps <= 10 * BPS,
-            MarginError::InvalidOracleConfig
-        );
+        crate::oracle::validate_settings(
+            self.oracle_kind,
+            self.oracle_max_age_secs,
+            self.oracle_max_conf_bps,
+            self.oracle_conf_multiplier_bps,
+        )?;
         require!(
             0 < self.init_asset_weight_bps
                 && self.init_asset_weight_bps <= self.maint_asset_weight_bps
@@ -155,15 +152,13 @@ impl BankConfig {
     /// Checks that `oracle` is a readable price account of the configured kind and feed, and, in
     /// a live group, that the max age is at most `LIVE_MAX_ORACLE_AGE_SECS`.
     pub fn validate_oracle(&self, group: &Group, oracle: &AccountInfo) -> Result<()> {
-        require!(
-            !group.is_live() || self.oracle_max_age_secs <= LIVE_MAX_ORACLE_AGE_SECS,
-            MarginError::OracleMaxAgeTooLong
-        );
-        let kind = OracleKind::from_u8(self.oracle_kind).ok_or(MarginError::InvalidOracleKind)?;
-        let data = oracle.try_borrow_data()?;
-        let account = OracleAccount { key: oracle.key, owner: oracle.owner, data: &data };
-        read_raw(kind, group, &self.oracle_feed_id, account)?;
-        Ok(())
+        crate::oracle::validate_account(
+            group,
+            self.oracle_kind,
+            &self.oracle_feed_id,
+            self.oracle_max_age_secs,
+            oracle,
+        )
     }
 
     pub fn oracle_kind(&self) -> Option<OracleKind> {

@@ -32,7 +32,8 @@ use crate::state::GroupConfigOptions;
 /// | 200 | 88 | pending ([`PendingGroupChange`]) |
 /// | 288 | 8 | live_since_ts |
 /// | 296 | 8 | unpaused_ts |
-/// | 304 | 64 | reserved (zero) |
+/// | 304 | 2 | perp_market_count |
+/// | 306 | 62 | reserved (zero) |
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Group {
@@ -78,7 +79,10 @@ pub struct Group {
     pub live_since_ts: i64,
     /// When a pause was last lifted (0: never): queued changes wait a delay after it.
     pub unpaused_ts: i64,
-    pub reserved: [u8; 64],
+    /// Number of perp markets added so far; the next gets this as its index (carved from
+    /// `reserved`, zero in older groups, which had none).
+    pub perp_market_count: u16,
+    pub reserved: [u8; 62],
 }
 
 /// A queued `configure_group` change: each zero field is left as it is (no valid setting is
@@ -225,7 +229,8 @@ mod tests {
         assert_eq!(offset_of!(Group, pending), 200);
         assert_eq!(offset_of!(Group, live_since_ts), 288);
         assert_eq!(offset_of!(Group, unpaused_ts), 296);
-        assert_eq!(offset_of!(Group, reserved), 304);
+        assert_eq!(offset_of!(Group, perp_market_count), 304);
+        assert_eq!(offset_of!(Group, reserved), 306);
         assert_eq!(offset_of!(PendingGroupChange, pyth_receiver_program), 8);
         assert_eq!(offset_of!(PendingGroupChange, bankruptcy_dust_quote), 72);
         assert_eq!(offset_of!(PendingGroupChange, config_delay_secs), 84);

@@ -1,7 +1,9 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{ACCOUNT_SEED, MAX_POSITIONS};
+use crate::constants::{ACCOUNT_SEED, MAX_PERP_POSITIONS, MAX_POSITIONS};
+use crate::error::MarginError;
 use crate::health::PositionShares;
+use crate::perp::{FundingIndices, PerpPosition};
 
 /// What a position slot holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,9 +50,72 @@ impl Position {
     }
 }
 
-/// A user's cross-margin account: every deposit backs every borrow.
+/// One perp slot of a margin account: a position in one perp market and/or pool shares of its
+/// liquidity pool. 64 bytes:
 ///
-/// Layout v1 (after the 8-byte discriminator), 392 bytes:
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 8 | base_lots (i64, + long) |
+/// | 8 | 8 | quote_native (i64, settle native units) |
+/// | 16 | 16 | funding_long snapshot (i128) |
+/// | 32 | 16 | funding_short snapshot (i128) |
+/// | 48 | 8 | lp_shares |
+/// | 56 | 2 | market_index |
+/// | 58 | 2 | settle_bank_index |
+/// | 60 | 1 | active |
+/// | 61 | 3 | padding |
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PerpSlot {
+    pub base_lots: i64,
+    /// Everything the position paid (−) and received (+) since it was last settled.
+    pub quote_native: i64,
+    pub funding_long: [u8; 16],
+    pub funding_short: [u8; 16],
+    /// Shares of the market's liquidity pool (not collateral: they count nothing in health).
+    pub lp_shares: u64,
+    pub market_index: u16,
+    pub settle_bank_index: u16,
+    pub active: u8,
+    pub padding: [u8; 3],
+}
+
+impl PerpSlot {
+    pub fn is_active(&self) -> bool {
+        self.active != 0
+    }
+
+    /// The position as the pure perp maths sees it.
+    pub fn position(&self) -> PerpPosition {
+        PerpPosition {
+            base_lots: self.base_lots,
+            quote_native: self.quote_native,
+            funding_snapshot: FundingIndices {
+                long: i128::from_le_bytes(self.funding_long),
+                short: i128::from_le_bytes(self.funding_short),
+            },
+        }
+    }
+
+    pub fn set_position(&mut self, position: &PerpPosition) {
+        self.base_lots = position.base_lots;
+        self.quote_native = position.quote_native;
+        self.funding_long = position.funding_snapshot.long.to_le_bytes();
+        self.funding_short = position.funding_snapshot.short.to_le_bytes();
+    }
+
+    /// Frees the slot once nothing is left in it: no size, no unsettled quote, no pool shares.
+    pub fn close_if_empty(&mut self) {
+        if self.base_lots == 0 && self.quote_native == 0 && self.lp_shares == 0 {
+            *self = PerpSlot::default();
+        }
+    }
+}
+
+/// A user's cross-margin account: every deposit and every perp position backs every borrow.
+///
+/// Layout v2 (after the 8-byte discriminator), 904 bytes (912 with it, under 1 KiB). v2
+/// appended the perp slots; v1 (392 bytes) ended at `reserved`:
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -65,6 +130,7 @@ impl Position {
 /// | 328 | 8 | opened_slot |
 /// | 336 | 2 | opened_mask |
 /// | 338 | 54 | reserved (zero) |
+/// | 392 | 8×64 | perps ([`PerpSlot`]) |
 ///
 /// `opened_slot` and `opened_mask` were carved out of `reserved` (zero in an older account
 /// means no position was opened in the current slot, which is what they record).
@@ -88,9 +154,10 @@ pub struct MarginAccount {
     /// accounts (finding L-5): it was raced, not omitted.
     pub opened_mask: u16,
     pub reserved: [u8; 54],
+    pub perps: [PerpSlot; MAX_PERP_POSITIONS],
 }
 
-const _: () = assert!(MarginAccount::SIZE == 392);
+const _: () = assert!(MarginAccount::SIZE == 904);
 
 impl MarginAccount {
     pub const SIZE: usize = core::mem::size_of::<MarginAccount>();
@@ -159,10 +226,71 @@ impl MarginAccount {
         self.active_positions().any(|p| p.kind() == PositionKind::Borrow)
     }
 
+    pub fn active_perps(&self) -> impl Iterator<Item = &PerpSlot> {
+        self.perps.iter().filter(|p| p.is_active())
+    }
+
+    pub fn active_perp_count(&self) -> usize {
+        self.active_perps().count()
+    }
+
+    pub fn has_perps(&self) -> bool {
+        self.perps.iter().any(|p| p.is_active())
+    }
+
+    /// The settle bank every active perp slot settles in (one per account), if any.
+    pub fn perp_settle_bank_index(&self) -> Option<u16> {
+        self.active_perps().next().map(|p| p.settle_bank_index)
+    }
+
+    /// In one pass over the perp slots: how many are active, and their settle bank.
+    pub fn perp_summary(&self) -> (usize, Option<u16>) {
+        let mut count = 0;
+        let mut settle = None;
+        for slot in self.perps.iter().filter(|p| p.is_active()) {
+            count += 1;
+            settle = Some(slot.settle_bank_index);
+        }
+        (count, settle)
+    }
+
+    /// Whether any borrow or perp slot can make health negative (otherwise it needs no prices).
+    pub fn has_risk(&self) -> bool {
+        self.has_borrows() || self.has_perps()
+    }
+
+    /// The perp slot of `market_index`, if active.
+    pub fn find_perp(&self, market_index: u16) -> Option<usize> {
+        self.perps.iter().position(|p| p.is_active() && p.market_index == market_index)
+    }
+
+    /// The perp slot of `market_index`, or a fresh one for it (funding snapshot `now`). Every
+    /// perp slot of an account settles in the same bank.
+    pub fn find_or_open_perp(
+        &mut self,
+        market_index: u16,
+        settle_bank_index: u16,
+        funding: &FundingIndices,
+    ) -> core::result::Result<usize, MarginError> {
+        if let Some(slot) = self.find_perp(market_index) {
+            return Ok(slot);
+        }
+        if self.perp_settle_bank_index().is_some_and(|s| s != settle_bank_index) {
+            return Err(MarginError::PerpSettleBankMismatch);
+        }
+        let slot =
+            self.perps.iter().position(|p| !p.is_active()).ok_or(MarginError::NoFreePerpSlot)?;
+        let mut fresh =
+            PerpSlot { market_index, settle_bank_index, active: 1, ..Default::default() };
+        fresh.set_position(&PerpPosition { funding_snapshot: *funding, ..Default::default() });
+        self.perps[slot] = fresh;
+        Ok(slot)
+    }
+
     /// Once no borrow is left, the liquidation and bankruptcy flags mean nothing: clear them, so
     /// that an account whose debt was repaid is an ordinary account again (withdrawals included).
     pub fn clear_flags_if_debt_free(&mut self) {
-        if (self.being_liquidated | self.bankrupt) != 0 && !self.has_borrows() {
+        if (self.being_liquidated | self.bankrupt) != 0 && !self.has_risk() {
             self.being_liquidated = 0;
             self.bankrupt = 0;
         }
@@ -175,7 +303,7 @@ mod tests {
     use core::mem::offset_of;
 
     #[test]
-    fn margin_account_layout_v1_offsets() {
+    fn margin_account_layout_v2_offsets() {
         assert_eq!(core::mem::size_of::<Position>(), 16);
         assert_eq!(offset_of!(Position, bank_index), 8);
         assert_eq!(offset_of!(Position, kind), 10);
@@ -185,6 +313,16 @@ mod tests {
         assert_eq!(offset_of!(MarginAccount, opened_slot), 328);
         assert_eq!(offset_of!(MarginAccount, opened_mask), 336);
         assert_eq!(offset_of!(MarginAccount, reserved), 338);
-        const { assert!(MarginAccount::SIZE + 8 <= 1024, "target: at most 1 KiB with 16 slots") };
+        assert_eq!(offset_of!(MarginAccount, perps), 392);
+        assert_eq!(core::mem::size_of::<PerpSlot>(), 64);
+        assert_eq!(offset_of!(PerpSlot, lp_shares), 48);
+        assert_eq!(offset_of!(PerpSlot, market_index), 56);
+        assert_eq!(offset_of!(PerpSlot, active), 60);
+        const {
+            assert!(
+                MarginAccount::SIZE + 8 <= 1024,
+                "target: at most 1 KiB with 16 token and 8 perp slots"
+            )
+        };
     }
 }

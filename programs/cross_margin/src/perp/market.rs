@@ -1,0 +1,302 @@
+//! A perp market's bookkeeping over its positions: funding accrual and application, fills with
+//! open-interest tracking, the traders' aggregate PnL, the pool's value and its LP shares, and
+//! settlement amounts. Pure (no account plumbing): the instructions, the keeper and the
+//! simulator call these, and they are unit-tested natively.
+
+use anchor_lang::prelude::*;
+
+use crate::error::MarginError;
+use crate::math::{mul_bps, mul_div, mul_q64, Round};
+use crate::perp::{base_native, funding_rate_bps_per_day, trade_fee_bps, Fill, PerpPosition};
+use crate::state::{PerpMarket, PerpSlot};
+
+type Result<T> = core::result::Result<T, MarginError>;
+
+/// Which way an order trades.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PerpSide {
+    /// Buy: grows a long or reduces a short.
+    Long,
+    /// Sell: grows a short or reduces a long.
+    Short,
+}
+
+/// What `place_perp_order` asks for.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PerpOrder {
+    pub side: PerpSide,
+    /// Lots, above 0.
+    pub size_lots: u64,
+    /// Worst acceptable average price, fee included (Q64.64 settle native units per base
+    /// native unit): a buy fills at or below it, a sell at or above it. `u128::MAX` (buy) or 0
+    /// (sell) accepts any price.
+    pub limit_price: u128,
+    /// Only reduce the position (never grow or flip it).
+    pub reduce_only: bool,
+}
+
+/// What a fill did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FillOutcome {
+    /// Signed lots traded (+ bought).
+    pub trade_lots: i64,
+    pub fee_bps: u32,
+    pub fill: Fill,
+    /// Average price, fee included, rounded against the trader (Q64.64).
+    pub average_price: u128,
+    pub base_before: i64,
+    pub base_after: i64,
+}
+
+impl FillOutcome {
+    /// Whether the fill grew the position's size or flipped its side: such a fill needs init
+    /// health >= 0 afterwards.
+    pub fn increases_risk(&self) -> bool {
+        let (before, after) = (self.base_before, self.base_after);
+        after.unsigned_abs() > before.unsigned_abs()
+            || (before != 0 && after.signum() == -before.signum())
+    }
+}
+
+/// Signed `lots × index delta` (Q64.64) a position of `base_lots` owes between `snapshot` and
+/// `now` on its side: what [`PerpPosition::apply_funding`] charges before rounding.
+fn exact_funding(position: &PerpPosition, now: &crate::perp::FundingIndices) -> Result<i128> {
+    let delta = if position.base_lots >= 0 {
+        now.long.checked_sub(position.funding_snapshot.long)
+    } else {
+        now.short.checked_sub(position.funding_snapshot.short)
+    }
+    .ok_or(MarginError::MathOverflow)?;
+    (position.base_lots as i128).checked_mul(delta).ok_or(MarginError::MathOverflow)
+}
+
+fn add_i128(a: i128, b: i128) -> Result<i128> {
+    a.checked_add(b).ok_or(MarginError::MathOverflow)
+}
+
+impl PerpMarket {
+    /// Advances the funding indices to `now` at `price`, the rate set by the skew against the
+    /// pool's deposit (`pool_native`), and records what the open positions owe in
+    /// `funding_unapplied`. The first call only starts the clock.
+    pub fn accrue_funding(&mut self, now: i64, price: u128, pool_native: u64) -> Result<()> {
+        let last = self.last_funding_ts;
+        if last == 0 || now <= last {
+            if last == 0 {
+                self.last_funding_ts = now;
+            }
+            return Ok(());
+        }
+        let params = self.config.params();
+        let rate = funding_rate_bps_per_day(&params, price, pool_native, self.skew_lots()?)?;
+        let before = self.funding();
+        let mut after = before;
+        after.accrue(&params, price, rate, (now - last) as u64)?;
+        let owed_long = (self.long_lots as i128)
+            .checked_mul(after.long.checked_sub(before.long).ok_or(MarginError::MathOverflow)?);
+        let owed_short = (self.short_lots as i128)
+            .checked_mul(after.short.checked_sub(before.short).ok_or(MarginError::MathOverflow)?);
+        let owed = owed_long
+            .zip(owed_short)
+            .and_then(|(l, s)| l.checked_sub(s))
+            .ok_or(MarginError::MathOverflow)?;
+        self.set_funding_unapplied(add_i128(self.funding_unapplied(), owed)?);
+        self.set_funding(&after);
+        self.last_funding_ts = now;
+        Ok(())
+    }
+
+    /// Applies the funding accrued since the slot's snapshot to its position (rounded against
+    /// it); returns the payment (+ paid by the position).
+    pub fn apply_funding(&mut self, slot: &mut PerpSlot) -> Result<i64> {
+        let mut position = slot.position();
+        let indices = self.funding();
+        let exact = exact_funding(&position, &indices)?;
+        let payment = position.apply_funding(&indices)?;
+        self.set_funding_unapplied(
+            self.funding_unapplied().checked_sub(exact).ok_or(MarginError::MathOverflow)?,
+        );
+        self.set_quote_sum(add_i128(self.quote_sum(), -(payment as i128))?);
+        slot.set_position(&position);
+        Ok(payment)
+    }
+
+    /// Fills `order` for the slot's position at `price` (funding applied first by the caller):
+    /// fee from the skew it leaves, limit and reduce-only checks, open interest and its caps
+    /// (checked only on a side the fill grows), then the position and the aggregates.
+    pub fn fill(
+        &mut self,
+        slot: &mut PerpSlot,
+        order: &PerpOrder,
+        price: u128,
+        pool_native: u64,
+    ) -> Result<FillOutcome> {
+        if order.size_lots == 0 {
+            return Err(MarginError::ZeroAmount);
+        }
+        let size = i64::try_from(order.size_lots).map_err(|_| MarginError::PerpSizeTooLarge)?;
+        let trade_lots = match order.side {
+            PerpSide::Long => size,
+            PerpSide::Short => -size,
+        };
+        let mut position = slot.position();
+        let before = position.base_lots;
+        let after = before.checked_add(trade_lots).ok_or(MarginError::PerpSizeTooLarge)?;
+        if order.reduce_only
+            && (before == 0 || trade_lots.signum() == before.signum() || size > before.abs())
+        {
+            return Err(MarginError::PerpReduceOnly);
+        }
+        let params = self.config.params();
+        let fee_bps = trade_fee_bps(&params, price, pool_native, self.skew_lots()?, trade_lots)?;
+        let fill = Fill::new(&params, price, trade_lots, fee_bps)?;
+        let average_price = fill.price(&params, trade_lots)?;
+        let within_limit = match order.side {
+            PerpSide::Long => average_price <= order.limit_price,
+            PerpSide::Short => average_price >= order.limit_price,
+        };
+        if !within_limit {
+            return Err(MarginError::PerpSlippageExceeded);
+        }
+        self.move_open_interest(before, after)?;
+        position.trade(trade_lots, &fill)?;
+        let quote_change = (fill.quote_change as i128) - fill.fee as i128;
+        self.set_quote_sum(add_i128(self.quote_sum(), quote_change)?);
+        self.fees_accrued = self.fees_accrued.saturating_add(fill.fee);
+        slot.set_position(&position);
+        Ok(FillOutcome {
+            trade_lots,
+            fee_bps,
+            fill,
+            average_price,
+            base_before: before,
+            base_after: after,
+        })
+    }
+
+    /// Replaces a position of `before` lots by one of `after` in the open interest; a side that
+    /// grows must stay within its cap.
+    fn move_open_interest(&mut self, before: i64, after: i64) -> Result<()> {
+        let long = |lots: i64| lots.max(0) as u64;
+        let short = |lots: i64| lots.min(0).unsigned_abs();
+        let long_lots = self
+            .long_lots
+            .checked_sub(long(before))
+            .and_then(|l| l.checked_add(long(after)))
+            .ok_or(MarginError::MathOverflow)?;
+        let short_lots = self
+            .short_lots
+            .checked_sub(short(before))
+            .and_then(|s| s.checked_add(short(after)))
+            .ok_or(MarginError::MathOverflow)?;
+        if (long_lots > self.long_lots && long_lots > self.config.max_long_lots)
+            || (short_lots > self.short_lots && short_lots > self.config.max_short_lots)
+        {
+            return Err(MarginError::PerpOpenInterestCap);
+        }
+        self.long_lots = long_lots;
+        self.short_lots = short_lots;
+        Ok(())
+    }
+
+    /// The traders' unrealised PnL in total at `price` (settle native units): the net base at
+    /// `price` plus every position's quote, less the funding they owe but have not applied.
+    /// `Round::Up` gives the largest value the rounding allows (for a pool value rounded down),
+    /// `Round::Down` the smallest.
+    pub fn traders_pnl(&self, price: u128, round: Round) -> Result<i128> {
+        let skew = self.skew_lots()?;
+        let params = self.config.params();
+        let magnitude = base_native(skew, &params)?;
+        let base_value = if skew >= 0 {
+            mul_q64(magnitude, price, round)? as i128
+        } else {
+            let opposite = if round == Round::Up { Round::Down } else { Round::Up };
+            -(mul_q64(magnitude, price, opposite)? as i128)
+        };
+        let unapplied = self.funding_unapplied();
+        // Owed funding lowers the traders' PnL: floor(owed) for the largest PnL, ceil for the
+        // smallest.
+        let owed = if round == Round::Up { unapplied >> 64 } else { -((-unapplied) >> 64) };
+        add_i128(base_value, self.quote_sum())?.checked_sub(owed).ok_or(MarginError::MathOverflow)
+    }
+
+    /// The pool's value: its deposit (`pool_native`) less what the traders have won (plus what
+    /// they have lost), rounded as asked. May be negative.
+    pub fn pool_value(&self, pool_native: u64, price: u128, round: Round) -> Result<i128> {
+        let traders_round = if round == Round::Down { Round::Up } else { Round::Down };
+        (pool_native as i128)
+            .checked_sub(self.traders_pnl(price, traders_round)?)
+            .ok_or(MarginError::MathOverflow)
+    }
+
+    /// What the pool must keep after an LP withdrawal:
+    /// `ceil(ceil(max(long, short) × lot × price) × pool_cover_bps / 10,000)`.
+    pub fn cover_required(&self, price: u128) -> Result<u64> {
+        let lots = self.long_lots.max(self.short_lots);
+        let base = lots.checked_mul(self.config.base_lot_size).ok_or(MarginError::MathOverflow)?;
+        let notional = mul_q64(base, price, Round::Up)?;
+        Ok(mul_bps(notional, self.config.pool_cover_bps, Round::Up)?)
+    }
+
+    /// Pool shares for an LP deposit of `amount`: `amount` while no shares exist, else
+    /// `floor(amount × lp_shares / pool value rounded up)`.
+    pub fn lp_shares_for(&self, amount: u64, pool_value_up: i128) -> Result<u64> {
+        if self.lp_shares == 0 {
+            return Ok(amount);
+        }
+        let value = u64::try_from(pool_value_up).map_err(|_| MarginError::PoolInsolvent)?;
+        if value == 0 {
+            return Err(MarginError::PoolInsolvent);
+        }
+        Ok(mul_div(amount, self.lp_shares, value, Round::Down)?)
+    }
+
+    /// What `shares` are worth: `floor(shares × max(pool value rounded down, 0) / lp_shares)`.
+    pub fn lp_value_of(&self, shares: u64, pool_value_down: i128) -> Result<u64> {
+        if self.lp_shares == 0 || pool_value_down <= 0 {
+            return Ok(0);
+        }
+        let value = u64::try_from(pool_value_down).map_err(|_| MarginError::MathOverflow)?;
+        Ok(mul_div(shares, value, self.lp_shares, Round::Down)?)
+    }
+
+    /// The LP withdrawal rule: paying `amount` must leave the pool's value (rounded down) at
+    /// least [`PerpMarket::cover_required`], and the pool's deposit must hold `amount`.
+    pub fn check_lp_withdrawal(&self, amount: u64, pool_native: u64, price: u128) -> Result<()> {
+        let after = self
+            .pool_value(pool_native, price, Round::Down)?
+            .checked_sub(amount as i128)
+            .ok_or(MarginError::MathOverflow)?;
+        if amount > pool_native || after < self.cover_required(price)? as i128 {
+            return Err(MarginError::PoolCoverTooLow);
+        }
+        Ok(())
+    }
+
+    /// The amount `settle_pnl` moves for the slot's position at `price` (funding applied first):
+    /// its PnL ([`PerpPosition::pnl`], rounded against the trader), a gain capped by what the
+    /// pool's deposit holds. + the pool pays the account.
+    pub fn settle_amount(&self, slot: &PerpSlot, price: u128, pool_native: u64) -> Result<i64> {
+        let pnl = slot.position().pnl(&self.config.params(), price)?;
+        let capped = if pnl > 0 { pnl.min(pool_native as i128) } else { pnl };
+        i64::try_from(capped).map_err(|_| MarginError::MathOverflow)
+    }
+
+    /// Books a settlement of `amount` (+ paid to the account) into the slot and the aggregates.
+    pub fn book_settlement(&mut self, slot: &mut PerpSlot, amount: i64) -> Result<()> {
+        slot.quote_native =
+            slot.quote_native.checked_sub(amount).ok_or(MarginError::MathOverflow)?;
+        self.set_quote_sum(add_i128(self.quote_sum(), -(amount as i128))?);
+        Ok(())
+    }
+}
+
+/// The fee rate of a trade in bps of notional, for clients quoting before they send: the same
+/// [`trade_fee_bps`] the fill uses, read from the market.
+pub fn quote_fee_bps(
+    market: &PerpMarket,
+    price: u128,
+    pool_native: u64,
+    trade_lots: i64,
+) -> Result<u32> {
+    Ok(trade_fee_bps(&market.config.params(), price, pool_native, market.skew_lots()?, trade_lots)?)
+}
