@@ -4,14 +4,18 @@
  */
 import { PublicKey, type AccountMeta, type Signer, type TransactionInstruction } from "@solana/web3.js";
 import {
+  activePerps,
   bankFromAccount,
   fetchGroupBanks,
+  fetchGroupPerpMarkets,
   groupFromAccount,
   marginAccountFromAccount,
+  perpMarketFromAccount,
   type Bank,
   type Group,
   type Loaded,
   type MarginAccount,
+  type PerpMarket,
 } from "./accounts";
 import { clusterUnixTimestamp, type Chain, type SentTransaction } from "./chain";
 import { PROGRAM_ID } from "./idl";
@@ -23,14 +27,23 @@ import {
   depositIx,
   healthAccountMetas,
   liquidateIx,
+  perpMarketLookup,
+  perpMarketRef,
   repayIx,
   resolveBankruptcyIx,
   writeOffAccountMetas,
   withdrawIx,
+  type BankLookup,
   type BankRef,
   type LiquidateArgs,
+  type PerpMarketLookup,
+  type PerpMarketRef,
   type TransferAccounts,
 } from "./instructions";
+import { accountWithPerpSlot, placePerpOrderIx, poolDepositIx, poolWithdrawIx, settlePnlIx, type PerpTradeAccounts } from "./perp-instructions";
+import { ANY_PRICE, poolNative, previewPerpOrder, type PerpOrder, type PerpOrderPreview } from "./perp";
+import { estimatePerpLiquidationPrice, type ConfModel, type PerpLiquidationPriceEstimate } from "./perp-liquidation";
+import { priceSideQ64 } from "./prices";
 import { estimateLiquidationPrice, type LiquidationPriceEstimate } from "./liquidation";
 import { accrueInterest } from "./interest";
 import { accountAfter, borrowNative, liquidatorAfter, type Movement } from "./positions";
@@ -55,6 +68,30 @@ export interface TransferRequest {
   /** The owner's token account for the bank's mint. */
   userToken: PublicKey;
   amount: bigint;
+}
+
+/** An order by `owner` for `account` in the perp market at `perpMarket`. */
+export interface PerpOrderRequest {
+  account: PublicKey;
+  owner: PublicKey;
+  perpMarket: PublicKey;
+  side: PerpOrder["side"];
+  sizeLots: bigint;
+  /** Worst average price accepted, fee included (Q64.64); default: any (`ANY_PRICE`). */
+  limitPrice?: bigint;
+  reduceOnly?: boolean;
+}
+
+/** A pool deposit (`amount`, settle native units) or withdrawal (`lpShares`). */
+export interface PoolRequest {
+  account: PublicKey;
+  owner: PublicKey;
+  perpMarket: PublicKey;
+}
+
+/** The order of `request`, defaults filled in. */
+function orderOf(request: PerpOrderRequest): PerpOrder {
+  return { side: request.side, sizeLots: request.sizeLots, limitPrice: request.limitPrice ?? ANY_PRICE[request.side], reduceOnly: request.reduceOnly ?? false };
 }
 
 /** The accounts of deposit / withdraw / borrow / repay for `request` on `bank` in `group`. */
@@ -95,10 +132,32 @@ export class CrossMarginClient {
     return (await this.banks(group)).map((b) => bankRef(b.address, b.data));
   }
 
-  /** `(bank, oracle)` metas for the account's positions as they are now. */
+  async perpMarket(address: PublicKey): Promise<PerpMarket> {
+    return perpMarketFromAccount(await this.required(address, "perp market"), this.programId);
+  }
+
+  /** Every perp market of `group`, by market index. */
+  async perpMarkets(group: PublicKey): Promise<Array<Loaded<PerpMarket>>> {
+    return fetchGroupPerpMarkets(this.chain, group, this.programId);
+  }
+
+  async perpMarketRefs(group: PublicKey): Promise<PerpMarketRef[]> {
+    return (await this.perpMarkets(group)).map((m) => perpMarketRef(m.address, m.data));
+  }
+
+  /** Lookups of the group's banks and, if any of `accounts` has perp slots, perp markets (only
+   * then are they fetched). */
+  private async lookups(group: PublicKey, ...accounts: MarginAccount[]): Promise<{ banks: BankLookup; perps: PerpMarketLookup | undefined }> {
+    const banks = bankLookup(await this.bankRefs(group));
+    const anyPerps = accounts.some((a) => activePerps(a).length > 0);
+    return { banks, perps: anyPerps ? perpMarketLookup(await this.perpMarketRefs(group)) : undefined };
+  }
+
+  /** The account's health accounts as its positions are now (perp markets included). */
   async healthAccounts(account: PublicKey): Promise<AccountMeta[]> {
     const margin = await this.marginAccount(account);
-    return healthAccountMetas(margin, bankLookup(await this.bankRefs(margin.group)));
+    const { banks, perps } = await this.lookups(margin.group, margin);
+    return healthAccountMetas(margin, banks, perps);
   }
 
   /** The bank as the program will see it: accrued to the cluster's current time. */
@@ -109,10 +168,10 @@ export class CrossMarginClient {
   private async transfer(request: TransferRequest, movement: Movement) {
     const margin = await this.marginAccount(request.account);
     const bank = await this.accruedBank(request.bank);
-    const refs = await this.bankRefs(margin.group);
+    const { banks, perps } = await this.lookups(margin.group, margin);
     const transfer = transferAccountsOf(request, margin.group, bank);
     const after = accountAfter(margin, bank, movement, request.amount);
-    return { transfer, health: healthAccountMetas(after, bankLookup(refs)) };
+    return { transfer, health: healthAccountMetas(after, banks, perps) };
   }
 
   /** The transfer accounts of `request`, from the bank as stored (deposit and repay need no
@@ -154,7 +213,7 @@ export class CrossMarginClient {
     const liquidator = await this.marginAccount(args.liquidator);
     const liabBank = await this.accruedBank(args.liabBank);
     const assetBank = await this.accruedBank(args.assetBank);
-    const lookup = bankLookup(await this.bankRefs(liquidatee.group));
+    const { banks, perps } = await this.lookups(liquidatee.group, liquidatee, liquidator);
     const owed = borrowNative(liquidatee, liabBank);
     let liab = args.maxLiabAmount < owed ? args.maxLiabAmount : owed;
     if (liab < 1n) liab = 1n;
@@ -162,27 +221,27 @@ export class CrossMarginClient {
     return liquidateIx({
       ...args,
       group: liquidatee.group,
-      liquidateeHealth: healthAccountMetas(liquidatee, lookup),
-      liquidatorHealth: healthAccountMetas(after, lookup),
+      liquidateeHealth: healthAccountMetas(liquidatee, banks, perps),
+      liquidatorHealth: healthAccountMetas(after, banks, perps),
     });
   }
 
   /** `resolve_bankruptcy` for `account`'s debt in `liabBank`, with its current health accounts. */
   async resolveBankruptcyIx(account: PublicKey, liabBank: PublicKey): Promise<TransactionInstruction> {
     const margin = await this.marginAccount(account);
-    const lookup = bankLookup(await this.bankRefs(margin.group));
-    return resolveBankruptcyIx({ group: margin.group, account, liabBank, health: writeOffAccountMetas(margin, lookup) });
+    const { banks, perps } = await this.lookups(margin.group, margin);
+    return resolveBankruptcyIx({ group: margin.group, account, liabBank, health: writeOffAccountMetas(margin, banks, perps) });
   }
 
   /** The program's `health` view for `account`, simulated with `feePayer` (any existing
    * system account; nothing is signed). */
   async health(account: PublicKey, feePayer: PublicKey): Promise<AccountHealth> {
     const margin = await this.marginAccount(account);
-    const lookup = bankLookup(await this.bankRefs(margin.group));
+    const { banks, perps } = await this.lookups(margin.group, margin);
     return simulateHealth(this.chain, {
       group: margin.group,
       account,
-      healthAccounts: healthAccountMetas(margin, lookup),
+      healthAccounts: healthAccountMetas(margin, banks, perps),
       feePayer,
       programId: this.programId,
     });
@@ -194,11 +253,11 @@ export class CrossMarginClient {
     return groupSafety(await this.group(group));
   }
 
-  /** Every queued change of `group` and its banks, diffed against the settings in force, with
-   * whether each is due at the cluster's current time. */
+  /** Every queued change of `group`, its banks and perp markets, diffed against the settings in
+   * force, with whether each is due at the cluster's current time. */
   async pendingChanges(group: PublicKey, options: PendingChangesOptions = {}): Promise<QueuedChange[]> {
-    const [data, banks, now] = await Promise.all([this.group(group), this.banks(group), clusterUnixTimestamp(this.chain)]);
-    return pendingChanges({ address: group, data }, banks, now, options);
+    const [data, banks, perpMarkets, now] = await Promise.all([this.group(group), this.banks(group), this.perpMarkets(group), clusterUnixTimestamp(this.chain)]);
+    return pendingChanges({ address: group, data }, banks, now, options, perpMarkets);
   }
 
   /** The program's `health_after_pending_changes` view for `account`: its health once every
@@ -206,7 +265,8 @@ export class CrossMarginClient {
   async healthAfterPendingChanges(account: PublicKey, feePayer: PublicKey): Promise<AccountHealth> {
     const margin = await this.marginAccount(account);
     const banks = await this.banks(margin.group);
-    return healthAfterPendingChanges(this.chain, { group: margin.group, account, margin, banks, feePayer, programId: this.programId });
+    const perpMarkets = activePerps(margin).length > 0 ? await this.perpMarkets(margin.group) : [];
+    return healthAfterPendingChanges(this.chain, { group: margin.group, account, margin, banks, perpMarkets, feePayer, programId: this.programId });
   }
 
   /** `account`'s health now and once the queued changes apply, e.g. to warn "this queued change
@@ -227,6 +287,75 @@ export class CrossMarginClient {
     const bankData = await this.bank(bank);
     const health = await this.health(account, feePayer);
     return estimateLiquidationPrice(health, bankData.bankIndex, await this.oracleQuote(bankData));
+  }
+
+  // --- perps ---
+
+  /** The current quote in a perp market's oracle account. */
+  async perpOracleQuote(market: PerpMarket): Promise<PythQuote> {
+    return decodeOracleQuote(market.config.oracleKind, (await this.required(market.oracle, "oracle")).data);
+  }
+
+  /** The accounts of a perp trade or pool movement, and the market and account read for it. */
+  private async perpTrade(request: PoolRequest) {
+    const market = await this.perpMarket(request.perpMarket);
+    const margin = await this.marginAccount(request.account);
+    const accounts: PerpTradeAccounts = { group: margin.group, account: request.account, owner: request.owner, market: perpMarketRef(request.perpMarket, market) };
+    return { market, margin, accounts };
+  }
+
+  /** `place_perp_order` with the health accounts of the account after it (its slot in this
+   * market opened if it had none). */
+  async placePerpOrderIx(request: PerpOrderRequest): Promise<TransactionInstruction> {
+    const { margin, accounts } = await this.perpTrade(request);
+    const after = accountWithPerpSlot(margin, accounts.market);
+    const { banks, perps } = await this.lookups(margin.group, after);
+    const order = orderOf(request);
+    return placePerpOrderIx(accounts, order, healthAccountMetas(after, banks, perps));
+  }
+
+  /** What `request` would do now: the market's funding accrued to the cluster's time, the oracle
+   * price and the pool as the instruction reads them (`previewPerpOrder`; throws
+   * `PerpOrderRefused` where the program would refuse, health aside). */
+  async previewPerpOrder(request: PerpOrderRequest): Promise<PerpOrderPreview> {
+    const { market, margin } = await this.perpTrade(request);
+    const [quote, settleBank, now] = await Promise.all([this.perpOracleQuote(market), this.bank(market.settleBank), clusterUnixTimestamp(this.chain)]);
+    const price = priceSideQ64(quote, "mid", { confMultiplierBps: market.config.oracleConfMultiplierBps, decimals: market.config.baseDecimals });
+    const slot = margin.perps.find((p) => p.active && p.marketIndex === market.marketIndex) ?? null;
+    const order = orderOf(request);
+    // `place_perp_order` reads the settle bank as stored (no accrual) for the pool's deposit.
+    return previewPerpOrder({ market, slot, order, price, pool: poolNative(market, settleBank), now });
+  }
+
+  /** `pool_deposit` of `amount` with the health accounts after it (settle deposit reduced, the
+   * slot opened). */
+  async poolDepositIx(request: PoolRequest & { amount: bigint }): Promise<TransactionInstruction> {
+    const { market, margin, accounts } = await this.perpTrade(request);
+    const settleBank = await this.accruedBank(market.settleBank);
+    const after = accountWithPerpSlot(accountAfter(margin, settleBank, "withdraw", request.amount), accounts.market);
+    const { banks, perps } = await this.lookups(margin.group, after);
+    return poolDepositIx(accounts, request.amount, healthAccountMetas(after, banks, perps));
+  }
+
+  async poolWithdrawIx(request: PoolRequest & { lpShares: bigint }): Promise<TransactionInstruction> {
+    const { accounts } = await this.perpTrade(request);
+    return poolWithdrawIx(accounts, request.lpShares);
+  }
+
+  /** `settle_pnl` for `account`'s position in the market (anyone may send it). */
+  async settlePnlIx(account: PublicKey, perpMarket: PublicKey): Promise<TransactionInstruction> {
+    const market = await this.perpMarket(perpMarket);
+    return settlePnlIx({ group: market.group, account, market: perpMarketRef(perpMarket, market) });
+  }
+
+  /** The oracle price of `perpMarket` at which `account`'s maint health reaches zero, every other
+   * price fixed (see `perp-liquidation.ts`), from the program's health view. */
+  async perpLiquidationPrice(account: PublicKey, perpMarket: PublicKey, feePayer: PublicKey, confModel: ConfModel = "proportional"): Promise<PerpLiquidationPriceEstimate> {
+    const market = await this.perpMarket(perpMarket);
+    const settleBank = await this.bank(market.settleBank);
+    const health = await this.health(account, feePayer);
+    const [perpQuote, settleQuote] = await Promise.all([this.perpOracleQuote(market), this.oracleQuote(settleBank)]);
+    return estimatePerpLiquidationPrice({ health, marketIndex: market.marketIndex, market, perpQuote, settleBank, settleQuote, confModel });
   }
 
   send(instructions: TransactionInstruction[], feePayer: Signer, signers: Signer[] = []): Promise<SentTransaction> {

@@ -1,7 +1,8 @@
 /**
- * Creates a group and its banks from a config file, idempotently: what exists on chain is
- * checked and skipped; a group or bank that exists with other settings is reported field by
- * field and only reconfigured when `applyConfigChanges` is set. Running it twice sends nothing
+ * Creates a group, its banks and its perp markets from a config file, idempotently: what exists
+ * on chain is checked and skipped; a group, bank or perp market that exists with other settings
+ * is reported field by field and only reconfigured when `applyConfigChanges` is set (perp
+ * markets: `deploy-perps.ts`). Running it twice sends nothing
  * the second time. `migrations/deploy.ts` runs it against any cluster URL.
  *
  * In a live group (a configuration delay set) the program refuses at once a change that can
@@ -11,13 +12,14 @@
  * change already queued as the config wants it is reported as pending, not queued again; once
  * due it is applied with `applyDueChanges`.
  */
-import type { IdlType } from "@anchor-lang/core";
-import { PublicKey, type Signer, type TransactionInstruction } from "@solana/web3.js";
+import type { PublicKey, Signer, TransactionInstruction } from "@solana/web3.js";
 
-import { bankFromAccount, configChangeDue, configChangeIsDue, groupFromAccount, OracleKind, type Bank, type BankConfig, type Group } from "./accounts";
+import { bankFromAccount, configChangeDue, configChangeIsDue, groupFromAccount, type Bank, type BankConfig, type Group } from "./accounts";
 import { clusterUnixTimestamp, type Chain } from "./chain";
+import { ConfigError, onlyKeys, parseOracleConfig, pubkey, record, sameValue, u32, u64, type ConfigJson, type U64Json } from "./deploy-json";
+import { deployPerpMarkets, parsePerpMarkets, type DeployContext, type PerpMarketDeployJson, type PerpMarketDeployReport, type PerpMarketDeploySpec } from "./deploy-perps";
 import { isMarginError } from "./errors";
-import { idlStructFields, PROGRAM_ID } from "./idl";
+import { PROGRAM_ID } from "./idl";
 import {
   addBankIx,
   applyBankConfigIx,
@@ -39,11 +41,7 @@ import { bankAddress, groupAddress } from "./pda";
 // The config file (JSON)
 // ---------------------------------------------------------------------------------------------
 
-/** u64 values may be written as JSON numbers (when exact) or decimal strings. */
-export type U64Json = number | string;
-
-/** A `BankConfig` value as the config file writes it. */
-type ConfigJson<T> = T extends bigint ? U64Json : T extends Uint8Array ? string : T;
+export type { U64Json };
 
 /**
  * A bank's config in the file: the fields of `BankConfig` (so of the IDL's), with u64s as
@@ -76,6 +74,9 @@ export interface DeployConfigJson {
    */
   group?: { liquidationEndBufferBps?: number; bankruptcyDustQuote?: U64Json; configDelaySecs?: number; emergencyAdmin?: string };
   banks: BankDeployJson[];
+  /** Perp markets, created after the banks (and before the group goes live); market indices
+   * follow this order, so the list may only grow at its end. */
+  perpMarkets?: PerpMarketDeployJson[];
 }
 
 export interface BankDeploySpec {
@@ -92,92 +93,21 @@ export interface DeployConfig {
   pythLegacyProgram: PublicKey;
   groupSettings: Pick<GroupSettings, "liquidationEndBufferBps" | "bankruptcyDustQuote" | "configDelaySecs" | "emergencyAdmin">;
   banks: BankDeploySpec[];
-}
-
-class ConfigError extends Error {
-  constructor(path: string, problem: string) {
-    super(`deploy config: ${path}: ${problem}`);
-    this.name = "ConfigError";
-  }
-}
-
-function record(value: unknown, path: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(path, "must be an object");
-  return value as Record<string, unknown>;
-}
-
-function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], path: string): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) throw new ConfigError(`${path}.${key}`, `unknown field (expected one of ${allowed.join(", ")})`);
-  }
-}
-
-function pubkey(value: unknown, path: string): PublicKey {
-  if (typeof value !== "string") throw new ConfigError(path, "must be a base58 address");
-  try {
-    return new PublicKey(value);
-  } catch {
-    throw new ConfigError(path, `not a valid address: ${value}`);
-  }
-}
-
-function u32(value: unknown, path: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-    throw new ConfigError(path, "must be an integer in [0, 2^32)");
-  }
-  return value;
-}
-
-function u64(value: unknown, path: string): bigint {
-  let parsed: bigint;
-  if (typeof value === "number" && Number.isSafeInteger(value)) parsed = BigInt(value);
-  else if (typeof value === "string" && /^[0-9]+$/.test(value)) parsed = BigInt(value);
-  else throw new ConfigError(path, "must be a non-negative integer (a decimal string above 2^53)");
-  if (parsed >= 1n << 64n) throw new ConfigError(path, "does not fit in a u64");
-  return parsed;
-}
-
-function bytes(value: unknown, length: number, path: string): Uint8Array {
-  if (typeof value !== "string") throw new ConfigError(path, "must be a hex string");
-  const hex = value.startsWith("0x") ? value.slice(2) : value;
-  if (hex.length !== 2 * length || !/^[0-9a-fA-F]*$/.test(hex)) throw new ConfigError(path, `must be ${length} bytes of hex`);
-  return Uint8Array.from(Buffer.from(hex, "hex"));
-}
-
-/** One field of the config file, read by its IDL type. */
-function configValue(type: IdlType, value: unknown, path: string): unknown {
-  if (type === "u32") return u32(value, path);
-  if (type === "u64") return u64(value, path);
-  if (typeof type === "object" && "array" in type && type.array[0] === "u8" && typeof type.array[1] === "number") {
-    return bytes(value, type.array[1], path);
-  }
-  throw new Error(`deploy config: ${path}: the IDL type ${JSON.stringify(type)} has no config-file form`);
+  /** None if absent. */
+  perpMarkets?: PerpMarketDeploySpec[];
 }
 
 /** A `BankConfig` from the file: every field the IDL's `BankConfig` has (its padding aside). */
 function parseBankConfig(value: unknown, path: string): BankConfig {
-  const obj = record(value, path);
-  const fields = idlStructFields("bankConfig").filter((f) => f.name !== "padding");
-  onlyKeys(
-    obj,
-    fields.map((f) => f.name),
-    path,
-  );
-  const kind = obj["oracleKind"];
-  if (kind !== "pythPull" && kind !== "pythLegacy") throw new ConfigError(`${path}.oracleKind`, 'must be "pythPull" or "pythLegacy"');
-  const config = Object.fromEntries(
-    fields.map((f) => [
-      f.name,
-      f.name === "oracleKind" ? (kind === "pythPull" ? OracleKind.PythPull : OracleKind.PythLegacy) : configValue(f.type, obj[f.name], `${path}.${f.name}`),
-    ]),
-  );
-  return config as BankConfig;
+  return parseOracleConfig<BankConfig>("bankConfig", value, path);
 }
+
+
 
 /** Validates a parsed JSON config (unknown fields are errors: a typo must not go unnoticed). */
 export function parseDeployConfig(json: unknown): DeployConfig {
   const root = record(json, "config");
-  onlyKeys(root, ["groupNum", "pythReceiverProgram", "pythLegacyProgram", "group", "banks", "$comment"], "config");
+  onlyKeys(root, ["groupNum", "pythReceiverProgram", "pythLegacyProgram", "group", "banks", "perpMarkets", "$comment"], "config");
   const groupSettings: DeployConfig["groupSettings"] = {};
   if (root["group"] !== undefined) {
     const group = record(root["group"], "config.group");
@@ -218,6 +148,7 @@ export function parseDeployConfig(json: unknown): DeployConfig {
     pythLegacyProgram: pubkey(root["pythLegacyProgram"], "config.pythLegacyProgram"),
     groupSettings,
     banks: specs,
+    perpMarkets: parsePerpMarkets(root["perpMarkets"], specs),
   };
 }
 
@@ -265,6 +196,8 @@ export interface DeployReport {
     differences: FieldDifference[];
     queued: QueuedChangeReport | null;
   }>;
+  /** The config's perp markets, in its order (empty without any). */
+  perpMarkets: PerpMarketDeployReport[];
   /** Signatures of the transactions sent, in order. Empty when nothing needed doing. */
   signatures: string[];
   /** What an operator must read: changes that wait for the group's delay (until when), queued
@@ -285,21 +218,6 @@ export interface DeployOptions {
 }
 
 const show = showValue;
-
-/**
- * A public key from any copy of @solana/web3.js. Two copies in one process (an app that bundles
- * its own, or `anchor migrate`'s host script next to this SDK) make `instanceof` fail, so keys
- * compare by value.
- */
-function isPublicKeyLike(x: unknown): x is { toBase58(): string } {
-  return typeof x === "object" && x !== null && typeof (x as { toBase58?: unknown }).toBase58 === "function";
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (isPublicKeyLike(a) && isPublicKeyLike(b)) return a.toBase58() === b.toBase58();
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b));
-  return a === b;
-}
 
 /** Differences between a bank on chain and its wanted config + oracle. */
 export function bankDifferences(bank: Bank, spec: BankDeploySpec): FieldDifference[] {
@@ -390,7 +308,7 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
     due: !group.paused && (await now()) >= applyAfterTs,
     changes: asDifferences(changes),
   });
-  const waitNote = (queued: QueuedChangeReport, what: "apply_group_config" | "apply_bank_config"): string =>
+  const waitNote = (queued: QueuedChangeReport, what: string): string =>
     queued.due
       ? `it has been due since ${queued.applyAfter}: anyone may apply it (${what}); rerun the deployment with applyDueChanges (--apply-due-changes)`
       : `it waits until ${queued.applyAfter} (the group's delay), then anyone may apply it (${what}; the deployment with applyDueChanges)`;
@@ -606,7 +524,26 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
     banks.push({ name: spec.name, mint: spec.mint, address, action, differences, queued });
   }
 
-  // Live from now on (the config's delay, set after the banks).
+  // The perp markets, after the banks they settle in.
+  const context: DeployContext = {
+    chain,
+    admin,
+    payer,
+    programId,
+    groupKey,
+    readGroup,
+    options,
+    log,
+    warn,
+    send,
+    takenAtOnce,
+    now,
+    queuedReport,
+    waitNote,
+  };
+  const perpMarkets = await deployPerpMarkets(context, config.perpMarkets ?? []);
+
+  // Live from now on (the config's delay, set after the banks and perp markets).
   if (goLive !== null && mayChange) {
     await send(`configure_group (configDelaySecs ${goLive}: the group goes live)`, [
       await configureGroupIx(groupKey, admin.publicKey, { configDelaySecs: goLive }),
@@ -616,5 +553,5 @@ export async function deployFromConfig(chain: Chain, admin: Signer, config: Depl
   }
   const safety = groupSafety(group);
   if (safety.warning) warn(`group ${groupKey.toBase58()}: ${safety.warning}`);
-  return { group: { address: groupKey, action: groupAction, differences: groupDiffs, queued: groupQueued }, banks, signatures, warnings };
+  return { group: { address: groupKey, action: groupAction, differences: groupDiffs, queued: groupQueued }, banks, perpMarkets, signatures, warnings };
 }

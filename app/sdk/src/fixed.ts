@@ -1,7 +1,8 @@
 /**
- * Fixed-point helpers mirroring `programs/cross_margin/src/math.rs` for the few conversions a
- * client needs (share <-> token amounts, to predict which position slots an instruction opens
- * or closes). Health is never computed here: it comes from the program's `health` view.
+ * Fixed-point helpers mirroring `programs/cross_margin/src/math.rs` for the conversions a client
+ * needs: share <-> token amounts (to predict which position slots an instruction opens or
+ * closes), bps and Q64.64 products and decimal prices (for the perp maths of `perp.ts`). Token
+ * health is never computed here: it comes from the program's `health` view.
  */
 
 export const ONE_Q64 = 1n << 64n;
@@ -37,6 +38,54 @@ export function divQ64(a: bigint, q64: bigint, round: Round): bigint {
   let quotient = numerator / q64;
   if (round === "up" && numerator % q64 !== 0n) quotient += 1n;
   return checkU64(quotient, "divQ64");
+}
+
+/** `value × bps / 10,000`, rounded as asked (math.rs `mul_bps`). */
+export function mulBps(value: bigint, bps: number | bigint, round: Round): bigint {
+  return mulDiv(value, BigInt(bps), BPS, round);
+}
+
+/** `value × num / den`, rounded as asked (math.rs `mul_div`). */
+export function mulDiv(value: bigint, num: bigint, den: bigint, round: Round): bigint {
+  if (den === 0n) throw new FixedOverflow("mulDiv by zero");
+  const product = value * num;
+  let result = product / den;
+  if (round === "up" && product % den !== 0n) result += 1n;
+  return checkU64(result, "mulDiv");
+}
+
+/** `mantissa × 10^exponent` as Q64.64, rounded as asked (math.rs `q64_from_decimal`). */
+export function q64FromDecimal(mantissa: bigint, exponent: number, round: Round): bigint {
+  checkU64(mantissa, "q64FromDecimal");
+  const magnitude = Math.abs(exponent);
+  if (magnitude > 19) throw new FixedOverflow("q64FromDecimal: 10^exponent beyond u64");
+  const scale = 10n ** BigInt(magnitude);
+  if (exponent >= 0) {
+    const integer = mantissa * scale;
+    if (integer >> 64n !== 0n) throw new FixedOverflow("q64FromDecimal");
+    return integer << 64n;
+  }
+  const numerator = mantissa << 64n;
+  return numerator / scale + (round === "up" && numerator % scale !== 0n ? 1n : 0n);
+}
+
+/** A signed 128-bit number stored as 16 little-endian bytes in two's complement (the perp
+ * market's funding indices, quote sum and unapplied funding; a perp slot's snapshots). */
+export function i128FromLeBytes(bytes: ArrayLike<number>): bigint {
+  const unsigned = q64FromLeBytes(bytes);
+  return unsigned >= 1n << 127n ? unsigned - (1n << 128n) : unsigned;
+}
+
+/** The 16 little-endian bytes of a signed 128-bit number (the inverse of `i128FromLeBytes`). */
+export function i128ToLeBytes(value: bigint): Uint8Array {
+  if (value < -(1n << 127n) || value >= 1n << 127n) throw new RangeError(`not an i128: ${value}`);
+  let unsigned = value < 0n ? value + (1n << 128n) : value;
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) {
+    bytes[i] = Number(unsigned & 0xffn);
+    unsigned >>= 8n;
+  }
+  return bytes;
 }
 
 /** A Q64.64 number stored as 16 little-endian bytes (how the program's accounts hold them). */

@@ -25,6 +25,24 @@ export interface PositionHealth {
   maint: bigint;
 }
 
+/** One perp slot's part of the health view (settle native units; the market's accrued
+ * funding applied to the position). */
+export interface PerpPositionHealth {
+  marketIndex: number;
+  /** Signed lots (+ long). */
+  baseLots: bigint;
+  /** Paid (−) and received (+) since last settled, funding included. */
+  quoteNative: bigint;
+  lpShares: bigint;
+  /** Unrealised PnL at the oracle price. */
+  pnl: bigint;
+  /** Contributions to init and maint health before they join the settle bank's balance: the
+   * totals value `settle balance + Σ perps` as one balance of the settle bank, in place of the
+   * settle position's own part (which `positions` shows alone). */
+  init: bigint;
+  maint: bigint;
+}
+
 /** What the `health` instruction returns. */
 export interface AccountHealth {
   init: bigint;
@@ -32,6 +50,8 @@ export interface AccountHealth {
   liquidatable: boolean;
   /** Active positions in slot order. */
   positions: PositionHealth[];
+  /** Active perp slots in slot order. */
+  perpPositions: PerpPositionHealth[];
 }
 
 type RawAccountHealth = IdlTypes<CrossMargin>["accountHealth"];
@@ -52,6 +72,15 @@ export function decodeAccountHealth(data: Uint8Array): AccountHealth {
       init: big(p.init),
       maint: big(p.maint),
     })),
+    perpPositions: raw.perpPositions.map((p) => ({
+      marketIndex: p.marketIndex,
+      baseLots: big(p.baseLots),
+      quoteNative: big(p.quoteNative),
+      lpShares: big(p.lpShares),
+      pnl: big(p.pnl),
+      init: big(p.init),
+      maint: big(p.maint),
+    })),
   };
 }
 
@@ -61,7 +90,7 @@ export type HealthView = "now" | "afterPendingChanges";
 
 /**
  * Runs the `health` view in a simulation and decodes what the program returned. `healthAccounts`
- * are the account's current `(bank, oracle)` metas; `feePayer` is any existing system account
+ * are the account's current health accounts (`healthAccountMetas`, perp markets included); `feePayer` is any existing system account
  * (nothing is signed or paid). Failures (a stale oracle, wrong health accounts) throw
  * `TransactionFailedError` with the program's named error. With `view: "afterPendingChanges"`
  * it runs `health_after_pending_changes` instead (then a bank whose queued change re-pins its

@@ -8,6 +8,10 @@ export * from "./accounts";
 export * from "./positions";
 export * from "./interest";
 export * from "./instructions";
+export * from "./perp-instructions";
+export * from "./prices";
+export * from "./perp";
+export * from "./perp-liquidation";
 export * from "./chain";
 export * from "./errors";
 export * from "./events";
@@ -17,6 +21,7 @@ export * from "./liquidation";
 export * from "./pyth";
 export * from "./client";
 export * from "./deploy";
+export * from "./deploy-perps";
 
 // Anchor types a caller of the SDK may need (e.g. the deploy hook's provider).
 export type { AnchorProvider, Wallet } from "@anchor-lang/core";

@@ -4,16 +4,19 @@
  * explicitly (`accountsStrict`), so a builder fails to type-check when the IDL changes an
  * instruction's accounts.
  *
- * Health accounts: `withdraw`, `borrow` and `health` take `(bank, oracle)` read-only pairs for
- * every active position of the margin account, in slot order — for `withdraw` and `borrow` the
- * positions as they will be *after* the instruction (see `positions.ts`). `liquidate` takes the
- * liquidatee's pairs (positions before) followed by the liquidator's (positions after).
+ * Health accounts (`healthAccountMetas`): `withdraw`, `borrow`, `health`, `place_perp_order`
+ * and `pool_deposit` take read-only pairs: `(bank, oracle)` for every active token position of
+ * the margin account in slot order; then, if it has an active perp slot and no token position
+ * in the perps' settle bank, `(settle bank, oracle)`; then `(perp market, oracle)` for every
+ * active perp slot in slot order — for an instruction that changes them, the positions as they
+ * will be *after* it (see `positions.ts`). `liquidate` takes the liquidatee's accounts
+ * (positions before) followed by the liquidator's (positions after).
  */
 import type { IdlTypes } from "@anchor-lang/core";
 import BN from "bn.js";
 import { PublicKey, SystemProgram, type AccountMeta, type TransactionInstruction } from "@solana/web3.js";
 
-import { activePositions, PositionKind, toIdlBankConfig, type Bank, type BankConfig, type MarginAccount } from "./accounts";
+import { activePerps, activePositions, PositionKind, toIdlBankConfig, type Bank, type BankConfig, type MarginAccount, type PerpMarket } from "./accounts";
 import { idlStructFields, program, toIdl, type CrossMargin, type Native } from "./idl";
 import { bankAddress, groupAddress, marginAccountAddress, vaultAddress } from "./pda";
 
@@ -68,18 +71,87 @@ export function bankLookup(banks: Iterable<BankRef>): BankLookup {
   };
 }
 
-/** `(bank, oracle)` read-only metas for every active position of `account`, in slot order. */
-export function healthAccountMetas(account: MarginAccount, banks: BankLookup): AccountMeta[] {
-  return positionAccountMetas(account, banks, false);
+/** The addresses a client needs to use one perp market. */
+export interface PerpMarketRef {
+  address: PublicKey;
+  marketIndex: number;
+  oracle: PublicKey;
+  settleBank: PublicKey;
+  settleBankIndex: number;
+}
+
+export function perpMarketRef(address: PublicKey, market: PerpMarket): PerpMarketRef {
+  return {
+    address,
+    marketIndex: market.marketIndex,
+    oracle: market.oracle,
+    settleBank: market.settleBank,
+    settleBankIndex: market.settleBankIndex,
+  };
+}
+
+/** As {@link perpMarketRef}, with the oracle the market's queued change pins (if one is queued):
+ * the pairs `health_after_pending_changes` takes for a market whose queued change re-pins it. */
+export function perpMarketRefAfterPendingChange(address: PublicKey, market: PerpMarket): PerpMarketRef {
+  const ref = perpMarketRef(address, market);
+  return market.pending.applyAfterTs !== 0n ? { ...ref, oracle: market.pending.oracle } : ref;
+}
+
+/** Finds a perp market by its index (the id perp slots use). */
+export type PerpMarketLookup = (marketIndex: number) => Pick<PerpMarketRef, "address" | "oracle">;
+
+/** A lookup over a list of perp markets; throws for an index it does not know. */
+export function perpMarketLookup(markets: Iterable<PerpMarketRef>): PerpMarketLookup {
+  const byIndex = new Map<number, PerpMarketRef>();
+  for (const market of markets) byIndex.set(market.marketIndex, market);
+  return (index) => {
+    const market = byIndex.get(index);
+    if (!market) throw new Error(`no perp market with index ${index} is known`);
+    return market;
+  };
+}
+
+/**
+ * The health accounts of `account` (read-only): `(bank, oracle)` per active token position in
+ * slot order, then the perp tail (`perpHealthAccountMetas`). `perpMarkets` may be left out for
+ * an account without perp slots.
+ */
+export function healthAccountMetas(account: MarginAccount, banks: BankLookup, perpMarkets?: PerpMarketLookup): AccountMeta[] {
+  return [...positionAccountMetas(account, banks, false), ...perpHealthAccountMetas(account, banks, perpMarkets)];
 }
 
 /**
  * `resolve_bankruptcy`'s remaining accounts: {@link healthAccountMetas} with the deposits' banks
  * writable, since a write-off moves the account's leftover deposits into their banks' insurance
- * funds.
+ * funds. (The program refuses a write-off while perp slots are open, `PerpPositionsOpen`.)
  */
-export function writeOffAccountMetas(account: MarginAccount, banks: BankLookup): AccountMeta[] {
-  return positionAccountMetas(account, banks, true);
+export function writeOffAccountMetas(account: MarginAccount, banks: BankLookup, perpMarkets?: PerpMarketLookup): AccountMeta[] {
+  return [...positionAccountMetas(account, banks, true), ...perpHealthAccountMetas(account, banks, perpMarkets)];
+}
+
+const readOnly = (pubkey: PublicKey): AccountMeta => ({ pubkey, isSigner: false, isWritable: false });
+
+/**
+ * The perp tail of the health accounts: nothing without an active perp slot; otherwise
+ * `(settle bank, oracle)` unless a token position already lists the settle bank (the perps'
+ * PnL joins that balance, so the program needs its prices), then `(perp market, oracle)` per
+ * active perp slot in slot order.
+ */
+export function perpHealthAccountMetas(account: MarginAccount, banks: BankLookup, perpMarkets?: PerpMarketLookup): AccountMeta[] {
+  const perps = activePerps(account);
+  if (perps.length === 0) return [];
+  if (!perpMarkets) throw new Error("the account has perp slots: its health accounts need its perp markets (perpMarketLookup)");
+  const settleIndex = perps[0]!.settleBankIndex;
+  const metas: AccountMeta[] = [];
+  if (!activePositions(account).some((p) => p.bankIndex === settleIndex)) {
+    const settle = banks(settleIndex);
+    metas.push(readOnly(settle.address), readOnly(settle.oracle));
+  }
+  for (const slot of perps) {
+    const market = perpMarkets(slot.marketIndex);
+    metas.push(readOnly(market.address), readOnly(market.oracle));
+  }
+  return metas;
 }
 
 /** `(bank, oracle)` per active position in slot order; a deposit's bank writable if asked. */
@@ -295,7 +367,7 @@ export async function repayIx(transfer: TransferAccounts, amount: bigint): Promi
   return program().methods.repay(bn(amount)).accountsStrict(transferAccounts(transfer)).instruction();
 }
 
-/** `withdraw`; `health` are the `(bank, oracle)` metas of the account's positions *after* it. */
+/** `withdraw`; `health` are the account's health accounts for its positions *after* it. */
 export async function withdrawIx(transfer: TransferAccounts, amount: bigint, health: AccountMeta[]): Promise<TransactionInstruction> {
   return program()
     .methods.withdraw(bn(amount))
@@ -304,7 +376,7 @@ export async function withdrawIx(transfer: TransferAccounts, amount: bigint, hea
     .instruction();
 }
 
-/** `borrow`; `health` are the `(bank, oracle)` metas of the account's positions *after* it. */
+/** `borrow`; `health` are the account's health accounts for its positions *after* it. */
 export async function borrowIx(transfer: TransferAccounts, amount: bigint, health: AccountMeta[]): Promise<TransactionInstruction> {
   return program()
     .methods.borrow(bn(amount))
@@ -323,9 +395,9 @@ export interface LiquidateArgs {
   liabBank: PublicKey;
   assetBank: PublicKey;
   maxLiabAmount: bigint;
-  /** The liquidatee's `(bank, oracle)` metas, positions *before* the liquidation. */
+  /** The liquidatee's health accounts, positions *before* the liquidation (perp tail included). */
   liquidateeHealth: AccountMeta[];
-  /** The liquidator's `(bank, oracle)` metas, positions *after* the liquidation. */
+  /** The liquidator's health accounts, positions *after* the liquidation. */
   liquidatorHealth: AccountMeta[];
 }
 
@@ -349,15 +421,15 @@ export async function closeAccountIx(account: PublicKey, owner: PublicKey, worth
   return program().methods.closeAccount().accountsStrict({ account, owner }).remainingAccounts(banks).instruction();
 }
 
-/** The read-only `health` view; `health` are the account's current `(bank, oracle)` metas. */
+/** The read-only `health` view; `health` are the account's current health accounts. */
 export async function healthIx(group: PublicKey, account: PublicKey, health: AccountMeta[]): Promise<TransactionInstruction> {
   return program().methods.health().accountsStrict({ group, account }).remainingAccounts(health).instruction();
 }
 
 /** The read-only `health_after_pending_changes` view: `health` as it will be once every queued
- * change applies (the group's, and those of the banks passed). `health` are the account's
- * current `(bank, oracle)` metas, with a bank's queued oracle where its queued change re-pins
- * one (`bankRefAfterPendingChange`). */
+ * change applies (the group's, and those of the banks and perp markets passed). `health` are
+ * the account's current health accounts, with a bank's or perp market's queued oracle where its
+ * queued change re-pins one (`bankRefAfterPendingChange`, `perpMarketRefAfterPendingChange`). */
 export async function healthAfterPendingChangesIx(group: PublicKey, account: PublicKey, health: AccountMeta[]): Promise<TransactionInstruction> {
   return program().methods.healthAfterPendingChanges().accountsStrict({ group, account }).remainingAccounts(health).instruction();
 }
@@ -385,7 +457,7 @@ export async function fundInsuranceIx(args: {
 }
 
 /** `resolve_bankruptcy` (permissionless): writes off a bankrupt account's debt in `liabBank`.
- * `health` are the account's current `(bank, oracle)` metas. */
+ * `health` are the account's current health accounts. */
 export async function resolveBankruptcyIx(args: {
   group: PublicKey;
   account: PublicKey;

@@ -14,7 +14,9 @@
  * (the conservative price p ∓ k·conf is then proportional to p; with a fixed absolute conf the
  * true threshold moves by about k·conf·|1 − p'/p|); (3) the program's per-position rounding (at
  * most a few micro-USD) is ignored; (4) interest accrued since a bank was last touched is not
- * included (the view reads stored indices). The result is an estimate for display and alerts; the
+ * included (the view reads stored indices); (5) for the bank perps settle in, the view's part of
+ * the position leaves out the perps joining its balance (`estimatePerpLiquidationPrice` prices
+ * perp positions). The result is an estimate for display and alerts; the
  * program decides liquidations with its own maths at the real prices.
  */
 import type { AccountHealth, PositionHealth } from "./health";
@@ -52,7 +54,11 @@ function divRoundNearest(numerator: bigint, denominator: bigint): bigint {
  * Estimates the oracle price of bank `bankIndex` at which the account becomes liquidatable,
  * from the program's `health` view (`health`) and the bank's current oracle quote.
  */
-export function estimateLiquidationPrice(health: AccountHealth, bankIndex: number, currentQuote: PythQuote): LiquidationPriceEstimate {
+export function estimateLiquidationPrice(
+  health: Pick<AccountHealth, "init" | "maint" | "liquidatable" | "positions">,
+  bankIndex: number,
+  currentQuote: PythQuote,
+): LiquidationPriceEstimate {
   const position: PositionHealth | undefined = health.positions.find((p) => p.bankIndex === bankIndex);
   if (!position) throw new Error(`the account has no position in bank ${bankIndex}`);
   const side = position.isLiability ? "borrow" : "deposit";

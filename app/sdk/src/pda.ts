@@ -10,6 +10,7 @@ export const GROUP_SEED: Buffer = idlBytesConstant("GROUP_SEED");
 export const BANK_SEED: Buffer = idlBytesConstant("BANK_SEED");
 export const VAULT_SEED: Buffer = idlBytesConstant("VAULT_SEED");
 export const ACCOUNT_SEED: Buffer = idlBytesConstant("ACCOUNT_SEED");
+export const PERP_MARKET_SEED: Buffer = idlBytesConstant("PERP_MARKET_SEED");
 
 function u32le(value: number): Buffer {
   if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
@@ -17,6 +18,15 @@ function u32le(value: number): Buffer {
   }
   const buffer = Buffer.alloc(4);
   buffer.writeUInt32LE(value);
+  return buffer;
+}
+
+function u16le(value: number): Buffer {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
+    throw new RangeError(`not a u16: ${value}`);
+  }
+  const buffer = Buffer.alloc(2);
+  buffer.writeUInt16LE(value);
   return buffer;
 }
 
@@ -46,4 +56,9 @@ export function marginAccountAddress(
     [ACCOUNT_SEED, group.toBuffer(), owner.toBuffer(), u32le(accountNum)],
     programId,
   )[0];
+}
+
+/** `PerpMarket`: `["perp_market", group, market_index u16 LE]` (indices follow creation order). */
+export function perpMarketAddress(group: PublicKey, marketIndex: number, programId = PROGRAM_ID): PublicKey {
+  return PublicKey.findProgramAddressSync([PERP_MARKET_SEED, group.toBuffer(), u16le(marketIndex)], programId)[0];
 }

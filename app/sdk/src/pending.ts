@@ -10,10 +10,21 @@
  */
 import { PublicKey, type AccountMeta } from "@solana/web3.js";
 
-import { configChangeDue, configChangeIsDue, OracleKind, type Bank, type BankConfig, type Group, type Loaded, type MarginAccount } from "./accounts";
+import {
+  configChangeDue,
+  configChangeIsDue,
+  OracleKind,
+  type Bank,
+  type BankConfig,
+  type Group,
+  type Loaded,
+  type MarginAccount,
+  type PerpMarket,
+  type PerpMarketConfig,
+} from "./accounts";
 import type { Chain } from "./chain";
 import { simulateHealth, type AccountHealth } from "./health";
-import { bankLookup, bankRefAfterPendingChange, healthAccountMetas } from "./instructions";
+import { bankLookup, bankRefAfterPendingChange, healthAccountMetas, perpMarketLookup, perpMarketRefAfterPendingChange } from "./instructions";
 
 // ---------------------------------------------------------------------------------------------
 // The group's safety settings
@@ -96,11 +107,27 @@ export interface QueuedBankChange extends QueuedChangeBase {
   config: BankConfig;
 }
 
-export type QueuedChange = QueuedGroupChange | QueuedBankChange;
+/** A perp market's queued change (`queue_perp_market_config`, or `add_perp_market` in a live
+ * group). */
+export interface QueuedPerpMarketChange extends QueuedChangeBase {
+  kind: "perpMarket";
+  address: PublicKey;
+  marketIndex: number;
+  /** From `options.perpMarketNames`, or `perp market <index>`. */
+  name: string;
+  /** The oracle the market pins once the change applies (`apply_perp_market_config` takes it). */
+  oracle: PublicKey;
+  /** The whole configuration the market will have. */
+  config: PerpMarketConfig;
+}
+
+export type QueuedChange = QueuedGroupChange | QueuedBankChange | QueuedPerpMarketChange;
 
 export interface PendingChangesOptions {
   /** Labels for banks, by bank address (base58), e.g. from a deploy config. */
   bankNames?: ReadonlyMap<string, string>;
+  /** Labels for perp markets, by address (base58). */
+  perpMarketNames?: ReadonlyMap<string, string>;
 }
 
 /** A setting's value as text. */
@@ -112,7 +139,7 @@ export function showValue(value: unknown): string {
   return String(value);
 }
 
-function showBankField(field: keyof BankConfig, value: unknown): string {
+function showConfigField(field: string, value: unknown): string {
   if (field === "oracleKind") return value === OracleKind.PythPull ? "pythPull" : value === OracleKind.PythLegacy ? "pythLegacy" : String(value);
   return showValue(value);
 }
@@ -138,9 +165,23 @@ export function bankChangeFields(bank: Bank): FieldChange[] {
   for (const field of Object.keys(bank.config) as Array<keyof BankConfig>) {
     const from = bank.config[field];
     const to = bank.pending.config[field];
-    if (!sameText(from, to)) changes.push({ field, from: showBankField(field, from), to: showBankField(field, to) });
+    if (!sameText(from, to)) changes.push({ field, from: showConfigField(field, from), to: showConfigField(field, to) });
   }
   if (!bank.pending.oracle.equals(bank.oracle)) changes.push({ field: "oracle", from: bank.oracle.toBase58(), to: bank.pending.oracle.toBase58() });
+  return changes;
+}
+
+/** What a perp market's queued change replaces, field by field (the oracle last); empty if
+ * nothing is queued or it equals the settings in force. */
+export function perpMarketChangeFields(market: PerpMarket): FieldChange[] {
+  if (market.pending.applyAfterTs === 0n) return [];
+  const changes: FieldChange[] = [];
+  for (const field of Object.keys(market.config) as Array<keyof PerpMarketConfig>) {
+    const from = market.config[field];
+    const to = market.pending.config[field];
+    if (!sameText(from, to)) changes.push({ field, from: showConfigField(field, from), to: showConfigField(field, to) });
+  }
+  if (!market.pending.oracle.equals(market.oracle)) changes.push({ field: "oracle", from: market.oracle.toBase58(), to: market.pending.oracle.toBase58() });
   return changes;
 }
 
@@ -169,12 +210,18 @@ export function groupChangeFields(group: Group): FieldChange[] {
 }
 
 /**
- * Every queued change of a group and its banks, the group's first, then banks by index: when
- * it may apply, whether it is due at `now` (the cluster's unix time, `clusterUnixTimestamp`),
- * and the settings it changes (old → new). `CrossMarginClient.pendingChanges` reads the
- * accounts and the clock.
+ * Every queued change of a group, its banks and its perp markets, the group's first, then banks
+ * and perp markets by index: when it may apply, whether it is due at `now` (the cluster's unix
+ * time, `clusterUnixTimestamp`), and the settings it changes (old → new).
+ * `CrossMarginClient.pendingChanges` reads the accounts and the clock.
  */
-export function pendingChanges(group: Loaded<Group>, banks: ReadonlyArray<Loaded<Bank>>, now: bigint, options: PendingChangesOptions = {}): QueuedChange[] {
+export function pendingChanges(
+  group: Loaded<Group>,
+  banks: ReadonlyArray<Loaded<Bank>>,
+  now: bigint,
+  options: PendingChangesOptions = {},
+  perpMarkets: ReadonlyArray<Loaded<PerpMarket>> = [],
+): QueuedChange[] {
   const queued: QueuedChange[] = [];
   if (group.data.pending.applyAfterTs !== 0n) {
     queued.push({ kind: "group", address: group.address, ...timing(group.data, group.data.pending.applyAfterTs, now), changes: groupChangeFields(group.data) });
@@ -193,6 +240,19 @@ export function pendingChanges(group: Loaded<Group>, banks: ReadonlyArray<Loaded
       changes: bankChangeFields(bank),
     });
   }
+  for (const { address, data: market } of [...perpMarkets].sort((a, b) => a.data.marketIndex - b.data.marketIndex)) {
+    if (market.pending.applyAfterTs === 0n) continue;
+    queued.push({
+      kind: "perpMarket",
+      address,
+      marketIndex: market.marketIndex,
+      name: options.perpMarketNames?.get(address.toBase58()) ?? `perp market ${market.marketIndex}`,
+      oracle: market.pending.oracle,
+      config: market.pending.config,
+      ...timing(group.data, market.pending.applyAfterTs, now),
+      changes: perpMarketChangeFields(market),
+    });
+  }
   return queued;
 }
 
@@ -209,10 +269,15 @@ export function describeQueuedChange(change: QueuedChange): string {
 // Health once the queued changes apply
 // ---------------------------------------------------------------------------------------------
 
-/** `health_after_pending_changes`' remaining accounts: the account's `(bank, oracle)` pairs in
- * slot order, with a bank's queued oracle where its queued change re-pins one. */
-export function pendingHealthAccountMetas(account: MarginAccount, banks: ReadonlyArray<Loaded<Bank>>): AccountMeta[] {
-  return healthAccountMetas(account, bankLookup(banks.map((b) => bankRefAfterPendingChange(b.address, b.data))));
+/** `health_after_pending_changes`' remaining accounts: the account's health accounts, with a
+ * bank's or perp market's queued oracle where its queued change re-pins one. */
+export function pendingHealthAccountMetas(
+  account: MarginAccount,
+  banks: ReadonlyArray<Loaded<Bank>>,
+  perpMarkets: ReadonlyArray<Loaded<PerpMarket>> = [],
+): AccountMeta[] {
+  const perps = perpMarketLookup(perpMarkets.map((m) => perpMarketRefAfterPendingChange(m.address, m.data)));
+  return healthAccountMetas(account, bankLookup(banks.map((b) => bankRefAfterPendingChange(b.address, b.data))), perps);
 }
 
 /**
@@ -229,6 +294,8 @@ export async function healthAfterPendingChanges(
     account: PublicKey;
     margin: MarginAccount;
     banks: ReadonlyArray<Loaded<Bank>>;
+    /** The perp market of every perp slot (`fetchGroupPerpMarkets`); none without perp slots. */
+    perpMarkets?: ReadonlyArray<Loaded<PerpMarket>>;
     feePayer: PublicKey;
     programId?: PublicKey;
   },
@@ -236,7 +303,7 @@ export async function healthAfterPendingChanges(
   return simulateHealth(chain, {
     group: args.group,
     account: args.account,
-    healthAccounts: pendingHealthAccountMetas(args.margin, args.banks),
+    healthAccounts: pendingHealthAccountMetas(args.margin, args.banks, args.perpMarkets),
     feePayer: args.feePayer,
     ...(args.programId ? { programId: args.programId } : {}),
     view: "afterPendingChanges",

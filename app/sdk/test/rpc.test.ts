@@ -4,9 +4,6 @@
  * JSON-RPC endpoint on 127.0.0.1 backed by LiteSVM running the real program.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
@@ -25,6 +22,7 @@ import {
   TransactionFailedError,
   type DeployConfigJson,
 } from "../src";
+import { deployFiles, runDeploy } from "./support/deploy-cli";
 import { bankJson } from "./support/deploy-config";
 import { LiteSvmChain } from "./support/litesvm-chain";
 import { Market, START_TIME } from "./support/market";
@@ -92,20 +90,6 @@ describe("ConnectionChain over JSON-RPC", () => {
   });
 });
 
-/** Runs `node --import tsx migrations/deploy.ts args...` and returns its output. */
-function runDeploy(args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../../migrations/deploy.ts"), ...args], {
-      cwd: path.resolve(__dirname, ".."),
-      env: { ...process.env, INIT_CWD: undefined },
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("close", (code) => resolve({ code: code ?? -1, output }));
-  });
-}
-
 /** Two mints and their oracles (pull and legacy) on `chain`, and a deploy config for them. */
 function stageDeploy(chain: LiteSvmChain) {
   const solMint = chain.createMint(9);
@@ -129,17 +113,6 @@ function stageDeploy(chain: LiteSvmChain) {
     ],
   };
   return { config, publish };
-}
-
-/** Writes the config and the admin's keypair file; the deploy command's arguments. */
-function deployFiles(url: string, admin: { secretKey: Uint8Array }, config: DeployConfigJson) {
-  const dir = mkdtempSync(path.join(tmpdir(), "cross-margin-deploy-"));
-  const configPath = path.join(dir, "config.json");
-  const keypairPath = path.join(dir, "admin.json");
-  const write = (c: DeployConfigJson) => writeFileSync(configPath, JSON.stringify(c));
-  write(config);
-  writeFileSync(keypairPath, JSON.stringify(Array.from(admin.secretKey)));
-  return { configPath, write, args: ["--url", url, "--keypair", keypairPath, "--config", configPath] };
 }
 
 describe("migrations/deploy.ts", () => {
