@@ -159,17 +159,21 @@ pub mod budget {
 
     /// `place_perp_order` opening a perp position, the account holding 1 token position (the
     /// settle bank's) and the perp (issue 16's budget: at most 25k).
-    pub const PLACE_PERP_ORDER_1_1: u64 = 25_000;
+    pub const PLACE_PERP_ORDER_1_1: u64 = 11_000;
     /// Marginal CU of one more perp position in an order's health check (issue 16's budget).
     pub const HEALTH_PER_PERP: u64 = 1_500;
+    /// Marginal CU of one more perp position in the `health` view (three sides priced, both
+    /// healths, the PnL and the per-position return data).
+    pub const HEALTH_VIEW_PER_PERP: u64 = 2_300;
     /// `settle_pnl` (issue 16's budget: at most 15k).
-    pub const SETTLE_PNL: u64 = 15_000;
-    /// `pool_deposit` with its health check (1 token + the pool slot) and `pool_withdraw`.
-    pub const POOL_DEPOSIT: u64 = 25_000;
-    pub const POOL_WITHDRAW: u64 = 15_000;
-    /// `add_perp_market` (a PDA init and the oracle check); `configure_perp_market`.
-    pub const ADD_PERP_MARKET: u64 = 16_500;
-    pub const CONFIGURE_PERP_MARKET: u64 = 3_500;
+    pub const SETTLE_PNL: u64 = 6_000;
+    /// `pool_deposit` without a health check, and `pool_withdraw` (which never needs one).
+    pub const POOL_DEPOSIT: u64 = 6_500;
+    pub const POOL_WITHDRAW: u64 = 6_500;
+    /// `add_perp_market` (a PDA init and the oracle check) with a canonical bump of 255;
+    /// `configure_perp_market`.
+    pub const ADD_PERP_MARKET: u64 = 8_000;
+    pub const CONFIGURE_PERP_MARKET: u64 = 3_000;
 
     /// The `health` view with `n` positions.
     pub fn health(n: u64) -> u64 {

@@ -55,12 +55,20 @@ impl Market {
         account.find_perp(perp.index).map(|i| account.perps[i]).unwrap_or_default()
     }
 
+    pub fn margin_account_at(&self, address: &cross_margin_client::Pubkey) -> MarginAccount {
+        self.chain.load(address).expect("the margin account exists")
+    }
+
     /// The pool's deposit in the settle bank, native (rounded down).
     pub fn pool_native(&self, perp: &PerpMarketRef) -> u64 {
         let market = self.perp_state(perp);
         let bank = self.bank(&perp.settle_bank);
-        cross_margin::math::mul_q64(market.pool_deposit_shares, bank.deposit_index(), cross_margin::math::Round::Down)
-            .expect("fits")
+        cross_margin::math::mul_q64(
+            market.pool_deposit_shares,
+            bank.deposit_index(),
+            cross_margin::math::Round::Down,
+        )
+        .expect("fits")
     }
 
     /// The user's signed balance in the USDC bank, native.

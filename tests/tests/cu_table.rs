@@ -103,6 +103,7 @@ fn cu_table() {
 
     liquidation_rows(&mut table);
     admin_safety_rows(&mut table);
+    let perp_scale = perp_rows(&mut table);
 
     // Health and borrow as the number of positions grows.
     let (scale, gate_scale) = health_scaling(&mut table);
@@ -121,9 +122,17 @@ fn cu_table() {
         "| health check in borrow, per extra position | {gate_scale} | {} | (borrow(16) − borrow(2)) / 14; each doubling also asserted |",
         budget::HEALTH_CHECK_PER_POSITION
     );
+    println!(
+        "| place_perp_order, per extra perp position | {perp_scale} | {} | (order with 8 perps − order with 1) / 7 |",
+        budget::HEALTH_PER_PERP
+    );
     for (name, cu, budget, _) in &table.0 {
         assert!(cu <= budget, "{name} used {cu} CU, budget {budget}");
     }
+    assert!(
+        perp_scale <= budget::HEALTH_PER_PERP,
+        "perp health costs {perp_scale} CU per position"
+    );
     assert!(scale <= budget::HEALTH_PER_POSITION, "health view costs {scale} CU per position");
     assert!(
         gate_scale <= budget::HEALTH_CHECK_PER_POSITION,
@@ -320,4 +329,80 @@ fn admin_safety_rows(table: &mut Table) {
         .send(&[ix::halt(group, new_admin.pubkey(), true, true)], &[&new_admin])
         .expect_ok("halt");
     table.row("halt", &executed, budget::HALT, "pause and reduce-only");
+}
+
+/// Perp markets (issue 16): adding and configuring one, the pool, orders as the number of perp
+/// positions grows (1 to 8 markets, the account also holding its USDC deposit), settlement and
+/// the health view. Returns the order's marginal CU per perp position.
+fn perp_rows(table: &mut Table) -> u64 {
+    use cross_margin::state::{PerpMarket, PerpMarketConfig};
+    use cross_margin_client::perp_ix;
+    use cross_margin_testkit::perp::perp_feed_id;
+    use cross_margin_tests::perps::*;
+    let (mut m, perp, lp) = perp_market();
+    let (group, admin, usdc) = (m.group, m.admin.pubkey(), m.usdc);
+    let config = m.perp_state(&perp).config;
+    let ix = perp_ix::configure_perp_market(group, admin, perp.address, perp.oracle, config);
+    let executed = m.send_as_admin(&[ix]).expect_ok("configure perp");
+    table.row(
+        "configure_perp_market",
+        &executed,
+        budget::CONFIGURE_PERP_MARKET,
+        "pull oracle check",
+    );
+
+    // add_perp_market of market 1, measured alone.
+    let oracle = m.chain.new_pubkey();
+    let quote = quote_dollars(100, 0, m.now());
+    let ema = cross_margin_client::pyth::Ema::at(&quote);
+    m.write_oracle_with_feed(OracleKind::PythPull, oracle, perp_feed_id(1), quote, ema, true);
+    let config = PerpMarketConfig { oracle_feed_id: perp_feed_id(1), ..perp_config() };
+    let (ix, address) =
+        perp_ix::add_perp_market(group, admin, admin, usdc.address, oracle, 1, config);
+    let executed = m.send_as_admin(&[ix]).expect_ok("add perp market");
+    let bump = PerpMarket::address(&group, 1).1;
+    let budget = budget::with_bump_search(budget::ADD_PERP_MARKET, bump);
+    table.row("add_perp_market", &executed, budget, format!("bump {bump}, pull oracle check"));
+    m.sandbox.perps.push(PerpMarketRef { address, index: 1, oracle, settle_bank: usdc });
+    while m.sandbox.perps.len() < 8 {
+        let quote = quote_dollars(100, 0, m.now());
+        m.sandbox
+            .add_perp_market(&usdc, OracleKind::PythPull, perp_config(), quote)
+            .unwrap_or_else(|f| panic!("add perp: {:?}", f.error));
+    }
+    let markets = m.sandbox.perps.clone();
+    for market in &markets[1..] {
+        let pool = m.user([1_000_000_000_000, 0, 0]);
+        m.deposit(&pool, &usdc, 1_000_000_000_000).expect_ok("LP deposit");
+        m.pool_deposit(&pool, market, 1_000_000_000_000).expect_ok("LP");
+    }
+    let lp2 = trader(&mut m, 1_000_000);
+    let executed = m.pool_deposit(&lp2, &perp, 1_000_000).expect_ok("pool_deposit");
+    table.row(
+        "pool_deposit",
+        &executed,
+        budget::POOL_DEPOSIT,
+        "empties the USDC deposit; no risk left: no health check",
+    );
+
+    let alice = trader(&mut m, 100_000_000_000);
+    let orders: Vec<Executed> = markets
+        .iter()
+        .map(|market| m.place_perp_order(&alice, market, order(100)).expect_ok("order"))
+        .collect();
+    let note = "opens the position; init health with the USDC deposit";
+    table.row("place_perp_order, 1 token + 1 perp", &orders[0], budget::PLACE_PERP_ORDER_1_1, note);
+    let budget_8 = budget::PLACE_PERP_ORDER_1_1 + 7 * budget::HEALTH_PER_PERP;
+    table.row("place_perp_order, 1 token + 8 perps", &orders[7], budget_8, "opens the 8th");
+    let (view, executed) = m.health(&alice);
+    assert_eq!(view.perp_positions.len(), 8);
+    let budget_view = budget::health(1) + 8 * budget::HEALTH_VIEW_PER_PERP;
+    table.row("health, 1 token + 8 perps", &executed, budget_view, "");
+
+    m.set_perp_dollars(&perp, 110);
+    let executed = m.settle_pnl(&alice.account, &perp).expect_ok("settle");
+    table.row("settle_pnl", &executed, budget::SETTLE_PNL, "a gain paid by the pool");
+    let executed = m.pool_withdraw(&lp, &perp, 1_000_000).expect_ok("pool_withdraw");
+    table.row("pool_withdraw", &executed, budget::POOL_WITHDRAW, "");
+    (orders[7].compute_units - orders[0].compute_units) / 7
 }

@@ -112,7 +112,7 @@ fn accounts() -> Vec<(Pubkey, AccountData)> {
         .map(|n| {
             let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
             account.group = key(1);
-            account.version = 1;
+            account.version = cross_margin::constants::ACCOUNT_VERSION;
             let count = 1 + (next() % 16) as usize;
             let first_bank = (next() % BANKS as u64) as u16;
             for slot in 0..count {

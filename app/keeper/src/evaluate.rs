@@ -50,6 +50,13 @@ pub fn assess(
     end_buffer_bps: u32,
     dust_quote: u64,
 ) -> Assessment {
+    // Perp positions are not priced by the keeper yet (perp liquidation is issue 17): such an
+    // account is reported, not acted on, rather than judged on its tokens alone.
+    if let Some(slot) = account.active_perps().next() {
+        let error = MarginError::PerpPositionsOpen;
+        let status = Status::Unpriced { bank_index: slot.settle_bank_index, error };
+        return Assessment { status, totals: AccountTotals::default() };
+    }
     let flagged = account.bankrupt != 0;
     let mut totals = AccountTotals::default();
     let mut unpriced_debt: Option<(u16, MarginError)> = None;

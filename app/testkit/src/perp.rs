@@ -4,7 +4,7 @@
 
 use cross_margin::perp::{PerpOrder, PerpSide};
 use cross_margin::state::{MarginAccount, OracleKind, PerpMarket, PerpMarketConfig};
-use cross_margin_client::ix::BankRef;
+use cross_margin_client::ix::{self, BankRef, Movement};
 use cross_margin_client::outcome::{Failed, TxResult};
 use cross_margin_client::perp_ix::{self, PerpMarketRef, PerpTrade};
 use cross_margin_client::pyth::Quote;
@@ -142,8 +142,13 @@ impl Sandbox {
         self.chain.send(&[ix], &[&user.keypair])
     }
 
+    /// `pool_deposit`: the health accounts are the account's after the deposit leaves its
+    /// settle-bank position (emptied, that position needs the settle bank's own pair).
     pub fn pool_deposit(&mut self, user: &User, market: &PerpMarketRef, amount: u64) -> TxResult {
-        let health = self.health_accounts_with_slot(&self.margin_account(user), market);
+        let account = self.margin_account(user);
+        let bank = self.bank(&market.settle_bank);
+        let after = ix::account_after(&account, &bank, Movement::Withdraw, amount, self.now());
+        let health = self.health_accounts_with_slot(&after, market);
         let ix = perp_ix::pool_deposit(&self.perp_trade(user, market), amount, health);
         self.chain.send(&[ix], &[&user.keypair])
     }

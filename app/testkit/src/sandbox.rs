@@ -443,7 +443,7 @@ impl Sandbox {
             asset.address,
             max_liab_amount,
             self.health_accounts(liquidatee),
-            ix::health_accounts(&after, |i| self.bank_by_index(i)),
+            self.health_accounts_of(&after),
         )
     }
 

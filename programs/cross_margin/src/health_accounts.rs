@@ -16,7 +16,7 @@ use crate::oracle::{
     normalise_last_sides, read_bank_last_raw, read_bank_price_sides, read_price_sides,
     OracleAccount, PriceSide,
 };
-use crate::perp::{perp_health, PerpHealthInputs};
+use crate::perp::{perp_health, PerpHealthInputs, PerpPosition};
 use crate::state::{Bank, Group, MarginAccount, PerpMarket, PerpSlot};
 
 /// A bank the instruction already holds (mutably) and that must not be loaded again.
@@ -44,6 +44,23 @@ pub struct PricedPerp {
     /// settle bank's balance (`PerpTotals`).
     pub init: i128,
     pub maint: i128,
+}
+
+/// The banks and perp markets an instruction already holds (mutably, maybe modified): the health
+/// check uses them instead of decoding their accounts again.
+#[derive(Clone, Copy, Default)]
+pub struct Held<'a> {
+    pub banks: &'a [LoadedBank<'a>],
+    pub perps: &'a [LoadedPerp<'a>],
+}
+
+/// A settle bank seen among the token positions: its risk at both sides, the account's signed
+/// balance in it, and that balance's own contribution.
+#[derive(Clone, Copy)]
+struct SettleBalance {
+    risk: BankRisk,
+    balance: i128,
+    alone: Health,
 }
 
 /// Health of `account`, and (if asked for) its per-position breakdown in slot order.
@@ -120,10 +137,10 @@ pub fn compute_account_health(
     group: &Group,
     remaining: &[AccountInfo],
     now: i64,
-    loaded: &[LoadedBank],
-    loaded_perps: &[LoadedPerp],
+    held: Held,
     breakdown: Breakdown,
 ) -> Result<HealthReport> {
+    let loaded = held.banks;
     let active_count = account.active_count();
     let exact = matches!(breakdown, Breakdown::Totals | Breakdown::Withdrawal);
     // The perp tail: the settle bank's pair (unless a token position holds it), then one pair
@@ -142,7 +159,7 @@ pub fn compute_account_health(
     let (remaining, tail) = remaining.split_at(remaining.len() - tail);
     // The settle bank's risk (both sides), the account's balance in it and that balance's own
     // contribution, once seen among the token positions.
-    let mut settle: Option<(BankRisk, i128, Health)> = None;
+    let mut settle: Option<SettleBalance> = None;
 
     let mut report = HealthReport::default();
     if breakdown == Breakdown::PerPosition {
@@ -196,7 +213,8 @@ pub fn compute_account_health(
             let alone = risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
             let balance =
                 if alone.is_liability { -(alone.native as i128) } else { alone.native as i128 };
-            settle = Some((risk, balance, Health { init: alone.init, maint: alone.maint }));
+            let alone_health = Health { init: alone.init, maint: alone.maint };
+            settle = Some(SettleBalance { risk, balance, alone: alone_health });
             report.health.add(&alone).map_err(|_| MarginError::MathOverflow)?;
             if !exact {
                 let (bank_index, unusable) = (position.bank_index, None);
@@ -245,7 +263,7 @@ pub fn compute_account_health(
             group,
             (settle_bank_index, settle, tail),
             now,
-            (loaded, loaded_perps),
+            held,
             breakdown,
             &mut report,
         )?;
@@ -261,19 +279,19 @@ fn perp_totals(
     account: &MarginAccount,
     group_key: &Pubkey,
     group: &Group,
-    (settle_bank_index, settle, tail): (u16, Option<(BankRisk, i128, Health)>, &[AccountInfo]),
+    (settle_bank_index, settle, tail): (u16, Option<SettleBalance>, &[AccountInfo]),
     now: i64,
-    (loaded, loaded_perps): (&[LoadedBank], &[LoadedPerp]),
+    held: Held,
     breakdown: Breakdown,
     report: &mut HealthReport,
 ) -> Result<PerpTotals> {
     let overflow = |_| error!(MarginError::MathOverflow);
     let (settle_risk, balance, alone, pairs) = match settle {
-        Some((risk, balance, alone)) => (risk, balance, alone, tail),
+        Some(SettleBalance { risk, balance, alone }) => (risk, balance, alone, tail),
         None => {
             let (bank_info, oracle_info) = (&tail[0], &tail[1]);
             let data;
-            let bank: &Bank = match loaded.iter().find(|l| l.key == *bank_info.key) {
+            let bank: &Bank = match held.banks.iter().find(|l| l.key == *bank_info.key) {
                 Some(held) => held.bank,
                 None => {
                     data = bank_info.try_borrow_data()?;
@@ -290,7 +308,7 @@ fn perp_totals(
     for (k, slot) in account.active_perps().enumerate() {
         let (market_info, oracle_info) = (&pairs[2 * k], &pairs[2 * k + 1]);
         let data;
-        let market: &PerpMarket = match loaded_perps.iter().find(|l| l.key == *market_info.key) {
+        let market: &PerpMarket = match held.perps.iter().find(|l| l.key == *market_info.key) {
             Some(held) => held.market,
             None => {
                 data = market_info.try_borrow_data()?;
@@ -301,7 +319,12 @@ fn perp_totals(
             market.group == *group_key && market.market_index == slot.market_index,
             MarginError::HealthPerpMarketMismatch
         );
-        let priced = price_perp(market, slot, group, oracle_info, now, breakdown)?;
+        if matches!(breakdown, Breakdown::Totals | Breakdown::Withdrawal) {
+            let init = perp_init_contribution(market, slot, group, oracle_info, now)?;
+            perps.init = perps.init.checked_add(init).ok_or(MarginError::MathOverflow)?;
+            continue;
+        }
+        let priced = price_perp(market, slot, group, oracle_info, now)?;
         perps.init = perps.init.checked_add(priced.init).ok_or(MarginError::MathOverflow)?;
         perps.maint = perps.maint.checked_add(priced.maint).ok_or(MarginError::MathOverflow)?;
         if breakdown == Breakdown::PerPosition {
@@ -348,56 +371,94 @@ fn settle_risk(
     Ok(BankRisk { oracle_price: mid, ..risk })
 }
 
-/// A perp slot priced for health: its position with the market's accrued funding applied, at
-/// the init sides (long at the lower, short at the higher price) and, but for the exact checks,
-/// the maint sides and the oracle price. The price must be usable.
+/// A perp slot's init health contribution alone (the exact checks of orders, withdrawals and
+/// borrows): its position at its init side, nothing else priced. As [`price_perp`]'s `init`.
+#[inline(always)]
+fn perp_init_contribution(
+    market: &PerpMarket,
+    slot: &PerpSlot,
+    group: &Group,
+    oracle_info: &AccountInfo,
+    now: i64,
+) -> Result<i128> {
+    let position = funded_position(market, slot)?;
+    let c = &market.config;
+    let mut inputs = PerpHealthInputs {
+        long_price: 0,
+        short_price: 0,
+        base_weight_bps: c.init_base_weight_bps,
+        pnl_weight_bps: c.init_pnl_weight_bps,
+    };
+    // No size: the position is its quote at any price, so it needs no usable price.
+    if position.base_lots != 0 {
+        let side =
+            if position.base_lots > 0 { PriceSide::InitAsset } else { PriceSide::InitLiability };
+        let data = oracle_info.try_borrow_data()?;
+        let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
+        let [price] = read_price_sides(&market.pinned_oracle(), group, oracle, now, [side])?;
+        (inputs.long_price, inputs.short_price) = (price, price);
+    }
+    perp_health(&position, &c.params(), &inputs).map_err(|_| error!(MarginError::MathOverflow))
+}
+
+/// The slot's position with the funding accrued in its market applied (compared as stored
+/// bytes first: the common case, nothing accrued, skips decoding the indices).
+#[inline(always)]
+fn funded_position(market: &PerpMarket, slot: &PerpSlot) -> Result<PerpPosition> {
+    if slot.funding_long == market.funding_long && slot.funding_short == market.funding_short {
+        return Ok(PerpPosition {
+            base_lots: slot.base_lots,
+            quote_native: slot.quote_native,
+            ..Default::default()
+        });
+    }
+    let mut position = slot.position();
+    position.apply_funding(&market.funding()).map_err(|_| error!(MarginError::MathOverflow))?;
+    Ok(position)
+}
+
+/// A perp slot priced for the view, liquidation and write-off: its position with the market's
+/// accrued funding applied, at its own init and maint sides (a long at the lower prices, a
+/// short at the higher) and the oracle price. The price must be usable, unless the position
+/// has no size.
 fn price_perp(
     market: &PerpMarket,
     slot: &PerpSlot,
     group: &Group,
     oracle_info: &AccountInfo,
     now: i64,
-    breakdown: Breakdown,
 ) -> Result<PricedPerp> {
     use PriceSide::*;
     let overflow = |_| error!(MarginError::MathOverflow);
-    let data = oracle_info.try_borrow_data()?;
-    let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
-    let pinned = market.pinned_oracle();
-    let mut position = slot.position();
-    position.apply_funding(&market.funding()).map_err(overflow)?;
+    let position = funded_position(market, slot)?;
     let (params, c) = (market.config.params(), &market.config);
-    let inputs = |long_price, short_price, base_weight_bps, pnl_weight_bps| PerpHealthInputs {
-        long_price,
-        short_price,
+    let inputs = |price, base_weight_bps, pnl_weight_bps| PerpHealthInputs {
+        long_price: price,
+        short_price: price,
         base_weight_bps,
         pnl_weight_bps,
     };
-    let mut priced = PricedPerp {
+    let (mut mid, mut maint_price, mut init_price) = (0, 0, 0);
+    if position.base_lots != 0 {
+        let (maint_side, init_side) =
+            if position.base_lots > 0 { (Asset, InitAsset) } else { (Liability, InitLiability) };
+        let data = oracle_info.try_borrow_data()?;
+        let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
+        let sides = [Mid, maint_side, init_side];
+        [mid, maint_price, init_price] =
+            read_price_sides(&market.pinned_oracle(), group, oracle, now, sides)?;
+    }
+    let init = inputs(init_price, c.init_base_weight_bps, c.init_pnl_weight_bps);
+    let maint = inputs(maint_price, c.maint_base_weight_bps, c.maint_pnl_weight_bps);
+    Ok(PricedPerp {
         market_index: slot.market_index,
         base_lots: position.base_lots,
         quote_native: position.quote_native,
         lp_shares: slot.lp_shares,
-        pnl: 0,
-        init: 0,
-        maint: 0,
-    };
-    if matches!(breakdown, Breakdown::Totals | Breakdown::Withdrawal) {
-        let [init_asset, init_liab] =
-            read_price_sides(&pinned, group, oracle, now, [InitAsset, InitLiability])?;
-        let init = inputs(init_asset, init_liab, c.init_base_weight_bps, c.init_pnl_weight_bps);
-        priced.init = perp_health(&position, &params, &init).map_err(overflow)?;
-        return Ok(priced);
-    }
-    let sides = [Mid, Asset, Liability, InitAsset, InitLiability];
-    let [mid, asset, liab, init_asset, init_liab] =
-        read_price_sides(&pinned, group, oracle, now, sides)?;
-    let init = inputs(init_asset, init_liab, c.init_base_weight_bps, c.init_pnl_weight_bps);
-    let maint = inputs(asset, liab, c.maint_base_weight_bps, c.maint_pnl_weight_bps);
-    priced.init = perp_health(&position, &params, &init).map_err(overflow)?;
-    priced.maint = perp_health(&position, &params, &maint).map_err(overflow)?;
-    priced.pnl = position.pnl(&params, mid).map_err(overflow)?;
-    Ok(priced)
+        pnl: position.pnl(&params, mid).map_err(overflow)?,
+        init: perp_health(&position, &params, &init).map_err(overflow)?,
+        maint: perp_health(&position, &params, &maint).map_err(overflow)?,
+    })
 }
 
 /// A `PerpMarket` from raw account data, checking owner and discriminator.

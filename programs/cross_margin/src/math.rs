@@ -54,6 +54,15 @@ pub fn mul_q64_wide(a: u64, b_q64: u128, round: Round) -> u128 {
     }
 }
 
+/// `a * b / 2^64` rounded down and rounded up, from one product (perp health needs both).
+pub fn mul_q64_floor_ceil(a: u64, b_q64: u128) -> MathResult<(u64, u64)> {
+    let high = widening_mul(a, (b_q64 >> 64) as u64);
+    let low = widening_mul(a, b_q64 as u64);
+    let floor = high.checked_add(low >> 64).ok_or(Overflow)?;
+    let ceil = if low as u64 != 0 { floor.checked_add(1).ok_or(Overflow)? } else { floor };
+    Ok((u64::try_from(floor).map_err(|_| Overflow)?, u64::try_from(ceil).map_err(|_| Overflow)?))
+}
+
 #[inline(always)]
 fn widening_mul(a: u64, b: u64) -> u128 {
     a as u128 * b as u128

@@ -129,8 +129,10 @@ pub fn require_init_health(
         group,
         ctx.remaining_accounts,
         now,
-        &[crate::health_accounts::LoadedBank { key: ctx.accounts.bank.key(), bank }],
-        &[],
+        crate::health_accounts::Held {
+            banks: &[crate::health_accounts::LoadedBank { key: ctx.accounts.bank.key(), bank }],
+            perps: &[],
+        },
         match kind {
             MovementKind::Withdraw => crate::health_accounts::Breakdown::Withdrawal,
             _ => crate::health_accounts::Breakdown::Totals,

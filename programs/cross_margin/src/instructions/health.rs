@@ -104,8 +104,7 @@ fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth
         group,
         ctx.remaining_accounts,
         Clock::get()?.unix_timestamp,
-        &held,
-        &held_perps,
+        crate::health_accounts::Held { banks: &held, perps: &held_perps },
         Breakdown::PerPosition,
     )?;
     Ok(AccountHealth {

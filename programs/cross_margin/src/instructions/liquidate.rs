@@ -66,8 +66,10 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
         &group,
         liquidatee_accounts,
         now,
-        &loaded([liab_key, asset_key], &liab_bank, &asset_bank),
-        &[],
+        crate::health_accounts::Held {
+            banks: &loaded([liab_key, asset_key], &liab_bank, &asset_bank),
+            perps: &[],
+        },
         Breakdown::PerPosition,
     )?;
     let outcome = liquidation::step(
@@ -88,8 +90,10 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
                 &group,
                 liquidator_accounts,
                 now,
-                &loaded([liab_key, asset_key], liab_bank, asset_bank),
-                &[],
+                crate::health_accounts::Held {
+                    banks: &loaded([liab_key, asset_key], liab_bank, asset_bank),
+                    perps: &[],
+                },
                 Breakdown::Totals,
             )?;
             Ok(report.health)

@@ -41,8 +41,10 @@ pub fn handler(ctx: Context<PerpTrade>, order: PerpOrder) -> Result<()> {
             &group,
             ctx.remaining_accounts,
             now,
-            &[LoadedBank { key: ctx.accounts.settle_bank.key(), bank: &settle_bank }],
-            &[LoadedPerp { key: ctx.accounts.perp_market.key(), market: &market }],
+            crate::health_accounts::Held {
+                banks: &[LoadedBank { key: ctx.accounts.settle_bank.key(), bank: &settle_bank }],
+                perps: &[LoadedPerp { key: ctx.accounts.perp_market.key(), market: &market }],
+            },
             Breakdown::Totals,
         )?;
         require_gte!(report.health.init, 0, MarginError::InitHealthNegative);

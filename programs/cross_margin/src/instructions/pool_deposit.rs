@@ -50,8 +50,10 @@ pub fn handler(ctx: Context<PerpTrade>, amount: u64) -> Result<()> {
             &group,
             ctx.remaining_accounts,
             now,
-            &[LoadedBank { key: ctx.accounts.settle_bank.key(), bank: &bank }],
-            &[LoadedPerp { key: ctx.accounts.perp_market.key(), market: &market }],
+            crate::health_accounts::Held {
+                banks: &[LoadedBank { key: ctx.accounts.settle_bank.key(), bank: &bank }],
+                perps: &[LoadedPerp { key: ctx.accounts.perp_market.key(), market: &market }],
+            },
             Breakdown::Totals,
         )?;
         require_gte!(report.health.init, 0, MarginError::InitHealthNegative);

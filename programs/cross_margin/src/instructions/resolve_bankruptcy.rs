@@ -51,8 +51,10 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
             &group,
             ctx.remaining_accounts,
             now,
-            &[LoadedBank { key: bank_key, bank }],
-            &[],
+            crate::health_accounts::Held {
+                banks: &[LoadedBank { key: bank_key, bank }],
+                perps: &[],
+            },
             breakdown,
         )?;
         Ok(if flagged {

@@ -8,7 +8,9 @@
 //! position's size is in lots of `base_lot_size` base native units; quote amounts are quote
 //! native units (micro-USD); funding indices are signed Q64.64 quote native units per lot.
 
-use crate::math::{mul_bps, mul_div, mul_q64, MathResult, Overflow, Round, BPS, ONE_Q64};
+use crate::math::{
+    mul_bps, mul_div, mul_q64, mul_q64_floor_ceil, MathResult, Overflow, Round, BPS, ONE_Q64,
+};
 
 const SECONDS_PER_DAY: u64 = 86_400;
 
@@ -194,8 +196,12 @@ impl PerpPosition {
             now.short.checked_sub(self.funding_snapshot.short)
         }
         .ok_or(Overflow)?;
-        let owed = (self.base_lots as i128).checked_mul(delta).ok_or(Overflow)?;
-        let payment = i64::try_from(div_ceil_q64(owed)).map_err(|_| Overflow)?;
+        let payment = if delta == 0 || self.base_lots == 0 {
+            0 // the common case (nothing accrued since): no 128-bit product
+        } else {
+            let owed = (self.base_lots as i128).checked_mul(delta).ok_or(Overflow)?;
+            i64::try_from(div_ceil_q64(owed)).map_err(|_| Overflow)?
+        };
         self.quote_native = self.quote_native.checked_sub(payment).ok_or(Overflow)?;
         self.funding_snapshot = *now;
         Ok(payment)
@@ -258,21 +264,26 @@ pub struct PerpHealthInputs {
 ///
 /// with `pnl` at the side's price ([`PerpPosition::pnl`]), `notional = |base| × price` rounded
 /// up, and `weighted(pnl) = floor(pnl × pnl weight / 10,000)` for a gain, `pnl` for a loss.
+#[inline(always)]
 pub fn perp_health(
     position: &PerpPosition,
     params: &PerpParams,
     inputs: &PerpHealthInputs,
 ) -> MathResult<i128> {
-    let price = if position.base_lots >= 0 { inputs.long_price } else { inputs.short_price };
-    let pnl = position.pnl(params, price)?;
+    let long = position.base_lots >= 0;
+    let price = if long { inputs.long_price } else { inputs.short_price };
+    // One product for both roundings: the PnL values a long down and a short up
+    // ([`PerpPosition::pnl`]), the notional is rounded up.
+    let (down, up) = mul_q64_floor_ceil(base_native(position.base_lots, params)?, price)?;
+    let value = if long { down as i128 } else { -(up as i128) };
+    let pnl = value + position.quote_native as i128;
     let weighted = if pnl > 0 {
         let gain = u64::try_from(pnl).map_err(|_| Overflow)?;
         mul_bps(gain, inputs.pnl_weight_bps.min(BPS), Round::Down)? as i128
     } else {
         pnl
     };
-    let notional = mul_q64(base_native(position.base_lots, params)?, price, Round::Up)?;
-    let margin = mul_bps(notional, BPS - inputs.base_weight_bps.min(BPS), Round::Up)?;
+    let margin = mul_bps(up, BPS - inputs.base_weight_bps.min(BPS), Round::Up)?;
     Ok(weighted - margin as i128)
 }
 
