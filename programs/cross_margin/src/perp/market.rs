@@ -300,3 +300,158 @@ pub fn quote_fee_bps(
 ) -> Result<u32> {
     Ok(trade_fee_bps(&market.config.params(), price, pool_native, market.skew_lots()?, trade_lots)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::ONE_Q64;
+    use crate::perp::FundingIndices;
+    use crate::state::PerpMarketConfig;
+
+    /// A market over a 6-decimal base at $100 (a lot of 0.01 token is $1), the parameters of
+    /// `maths::tests`, caps of 1,000 lots a side and a 20% pool cover.
+    fn market() -> PerpMarket {
+        let mut market: PerpMarket = bytemuck::Zeroable::zeroed();
+        market.config = PerpMarketConfig {
+            base_lot_size: 10_000,
+            taker_fee_bps: 10,
+            impact_coeff_bps: 10_000,
+            max_impact_bps: 100,
+            funding_coeff_bps: 1_000,
+            max_funding_bps_per_day: 50,
+            pool_funding_share_bps: 2_000,
+            pool_cover_bps: 2_000,
+            max_long_lots: 1_000,
+            max_short_lots: 1_000,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        market.last_funding_ts = 1;
+        market
+    }
+
+    const PRICE: u128 = 100 * ONE_Q64;
+    const POOL: u64 = 100_000_000_000; // $100,000
+
+    fn order(side: PerpSide, size_lots: u64) -> PerpOrder {
+        let limit_price = if side == PerpSide::Long { u128::MAX } else { 0 };
+        PerpOrder { side, size_lots, limit_price, reduce_only: false }
+    }
+
+    #[test]
+    fn open_interest_is_the_sum_of_positions_and_caps_bind_only_a_growing_side() {
+        let mut m = market();
+        let (mut a, mut b) = (PerpSlot::default(), PerpSlot::default());
+        m.fill(&mut a, &order(PerpSide::Long, 600), PRICE, POOL).unwrap();
+        m.fill(&mut b, &order(PerpSide::Short, 300), PRICE, POOL).unwrap();
+        assert_eq!((m.long_lots, m.short_lots), (600, 300));
+        // A flips from long 600 to short 500: longs lose 600, shorts gain 500.
+        m.fill(&mut a, &order(PerpSide::Short, 1_100), PRICE, POOL).unwrap();
+        assert_eq!((m.long_lots, m.short_lots), (0, 800));
+        assert_eq!(
+            m.fill(&mut b, &order(PerpSide::Short, 201), PRICE, POOL),
+            Err(MarginError::PerpOpenInterestCap)
+        );
+        // With the cap lowered below the open interest, reducing still passes.
+        m.config.max_short_lots = 100;
+        m.fill(&mut a, &order(PerpSide::Long, 100), PRICE, POOL).unwrap();
+        assert_eq!((m.long_lots, m.short_lots), (0, 700));
+        assert_eq!(m.quote_sum(), (a.quote_native + b.quote_native) as i128);
+    }
+
+    #[test]
+    fn reduce_only_never_grows_or_flips() {
+        let mut m = market();
+        let mut a = PerpSlot::default();
+        let reduce = |side, size_lots| PerpOrder { reduce_only: true, ..order(side, size_lots) };
+        let refused = Err(MarginError::PerpReduceOnly);
+        assert_eq!(m.fill(&mut a, &reduce(PerpSide::Short, 1), PRICE, POOL).map(|_| ()), refused);
+        m.fill(&mut a, &order(PerpSide::Long, 10), PRICE, POOL).unwrap();
+        assert_eq!(m.fill(&mut a, &reduce(PerpSide::Long, 1), PRICE, POOL).map(|_| ()), refused);
+        assert_eq!(m.fill(&mut a, &reduce(PerpSide::Short, 11), PRICE, POOL).map(|_| ()), refused);
+        let done = m.fill(&mut a, &reduce(PerpSide::Short, 10), PRICE, POOL).unwrap();
+        assert!(!done.increases_risk());
+        assert_eq!(a.base_lots, 0);
+    }
+
+    #[test]
+    fn unapplied_funding_is_exactly_what_positions_have_not_yet_applied() {
+        let mut m = market();
+        let (mut a, mut b) = (PerpSlot::default(), PerpSlot::default());
+        m.fill(&mut a, &order(PerpSide::Long, 700), PRICE, POOL).unwrap();
+        m.fill(&mut b, &order(PerpSide::Short, 200), PRICE, POOL).unwrap();
+        let quote_before = m.quote_sum();
+        // Skew 500 lots = $500 of a $100,000 pool: 5 bps a day; a day and an odd second.
+        m.accrue_funding(1 + 86_401, PRICE, POOL).unwrap();
+        let indices: FundingIndices = m.funding();
+        assert!(indices.long > 0 && indices.short > 0 && indices.long > indices.short);
+        let owed = m.funding_unapplied();
+        assert_eq!(owed, 700 * indices.long - 200 * indices.short);
+        let paid_a = m.apply_funding(&mut a).unwrap();
+        let paid_b = m.apply_funding(&mut b).unwrap();
+        assert_eq!(m.funding_unapplied(), 0);
+        // Each payment rounds up (against the position): together at least the exact amount.
+        assert!((paid_a + paid_b) as i128 * (1i128 << 64) >= owed);
+        assert_eq!(m.quote_sum(), quote_before - (paid_a + paid_b) as i128);
+        // Applying again pays nothing.
+        assert_eq!(m.apply_funding(&mut a), Ok(0));
+    }
+
+    #[test]
+    fn the_pool_value_nets_the_traders_pnl_and_rounds_each_way() {
+        let mut m = market();
+        let mut a = PerpSlot::default();
+        // Long 100 lots at $100: fee 10 + 10 bps of $100 (the skew after is $100).
+        m.fill(&mut a, &order(PerpSide::Long, 100), PRICE, POOL).unwrap();
+        assert_eq!(m.quote_sum(), -100_200_000);
+        // At $110 the traders are up $9.80: the pool is worth that much less.
+        let up = 110 * ONE_Q64;
+        assert_eq!(m.traders_pnl(up, Round::Down), Ok(9_800_000));
+        assert_eq!(m.pool_value(POOL, up, Round::Down), Ok(POOL as i128 - 9_800_000));
+        // At a price with a fraction, the pool rounds down for withdrawals and up for deposits.
+        let odd = PRICE + 1;
+        let down = m.pool_value(POOL, odd, Round::Down).unwrap();
+        let up = m.pool_value(POOL, odd, Round::Up).unwrap();
+        assert_eq!(up - down, 1);
+        // LP shares: 1:1 first; later at the pool's value.
+        assert_eq!(m.lp_shares_for(1_000, up), Ok(1_000));
+        m.lp_shares = POOL;
+        let value = m.pool_value(POOL, 110 * ONE_Q64, Round::Up).unwrap(); // 99,990.2
+        assert_eq!(m.lp_shares_for(99_990_200, value), Ok(100_000_000));
+        assert_eq!(m.lp_value_of(POOL / 2, value), Ok(49_995_100_000));
+        assert_eq!(m.lp_value_of(1, -5), Ok(0));
+        assert_eq!(m.lp_shares_for(1, 0), Err(MarginError::PoolInsolvent));
+    }
+
+    #[test]
+    fn lp_withdrawals_keep_the_cover() {
+        let mut m = market();
+        let mut a = PerpSlot::default();
+        m.fill(&mut a, &order(PerpSide::Long, 1_000), PRICE, POOL).unwrap(); // $1,000 long
+                                                                             // Cover: 20% of $1,000 = $200. The pool (100,000 + the trader's $11 of fees) may pay out
+                                                                             // all but $200 of its value.
+        assert_eq!(m.cover_required(PRICE), Ok(200_000_000));
+        let value = m.pool_value(POOL, PRICE, Round::Down).unwrap();
+        assert_eq!(value, 100_011_000_000);
+        let most = (value - 200_000_000) as u64;
+        assert_eq!(m.check_lp_withdrawal(most, POOL, PRICE), Ok(()));
+        assert_eq!(m.check_lp_withdrawal(most + 1, POOL, PRICE), Err(MarginError::PoolCoverTooLow));
+        // Without a cover, never more than the pool's deposit holds (the traders' losses are
+        // not cash until settled).
+        m.config.pool_cover_bps = 0;
+        assert_eq!(m.check_lp_withdrawal(POOL, POOL, PRICE), Ok(()));
+        assert_eq!(m.check_lp_withdrawal(POOL + 1, POOL, PRICE), Err(MarginError::PoolCoverTooLow));
+    }
+
+    #[test]
+    fn a_gain_settles_only_up_to_the_pools_deposit() {
+        let mut m = market();
+        let mut a = PerpSlot::default();
+        m.fill(&mut a, &order(PerpSide::Long, 100), PRICE, POOL).unwrap();
+        let up = 200 * ONE_Q64; // +$99.80
+        assert_eq!(m.settle_amount(&a, up, POOL), Ok(99_800_000));
+        assert_eq!(m.settle_amount(&a, up, 50_000_000), Ok(50_000_000));
+        m.book_settlement(&mut a, 50_000_000).unwrap();
+        assert_eq!(m.settle_amount(&a, up, POOL), Ok(49_800_000));
+        assert_eq!(m.quote_sum(), a.quote_native as i128);
+    }
+}
