@@ -267,6 +267,11 @@ fn perp_orders_refuse_bad_input_with_named_errors_and_change_nothing() {
     let n = swapped.accounts.len();
     swapped.accounts[n - 2] = AccountMeta::new_readonly(m.usdc.address, false);
     m.assert_rejected(&alice, MarginError::HealthPerpMarketMismatch, |m| send_alice(m, swapped));
+    // The market the order holds, passed as the USDC position's bank (after the order's six
+    // accounts): refused by name, not by a failed borrow.
+    let mut as_bank = order_ix(&m, trade, order(1));
+    as_bank.accounts[6] = AccountMeta::new_readonly(perp.address, false);
+    m.assert_rejected(&alice, MarginError::HealthBankInvalid, |m| send_alice(m, as_bank));
 }
 
 #[test]

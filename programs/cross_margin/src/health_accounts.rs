@@ -54,6 +54,22 @@ pub struct Held<'a> {
     pub perps: &'a [LoadedPerp<'a>],
 }
 
+impl Held<'_> {
+    /// A perp market the instruction holds, passed where a bank is expected, is refused by name
+    /// (it is borrowed mutably: reading it again would fail without one).
+    fn refuse_held_perp(&self, key: &Pubkey) -> Result<()> {
+        require!(!self.perps.iter().any(|l| l.key == *key), MarginError::HealthBankInvalid);
+        Ok(())
+    }
+
+    /// A bank the instruction holds, passed where a perp market is expected, likewise.
+    fn refuse_held_bank(&self, key: &Pubkey) -> Result<()> {
+        let held = self.banks.iter().any(|l| l.key == *key);
+        require!(!held, MarginError::HealthPerpMarketMismatch);
+        Ok(())
+    }
+}
+
 /// A settle bank seen among the token positions: its risk at both sides, the account's signed
 /// balance in it, and that balance's own contribution.
 #[derive(Clone, Copy)]
@@ -172,7 +188,7 @@ pub fn compute_account_health(
         let pair = if exact {
             i
         } else {
-            match find_pair(remaining, next_pair, position.bank_index, group_key, loaded)? {
+            match find_pair(remaining, next_pair, position.bank_index, group_key, held)? {
                 Some(pair) => pair,
                 None => {
                     let raced = matches!(shares, PositionShares::Deposit(_))
@@ -187,10 +203,11 @@ pub fn compute_account_health(
         let oracle_info = &remaining[2 * pair + 1];
         // The bank: the instruction's own (already loaded, maybe modified) or decoded here.
         let data;
-        let held = loaded.iter().find(|l| l.key == *bank_info.key);
-        let bank: &Bank = match held {
+        let held_bank = loaded.iter().find(|l| l.key == *bank_info.key);
+        let bank: &Bank = match held_bank {
             Some(loaded) => loaded.bank,
             None => {
+                held.refuse_held_perp(bank_info.key)?;
                 data = bank_info.try_borrow_data()?;
                 decode_bank(bank_info.owner, &data)?
             }
@@ -243,7 +260,7 @@ pub fn compute_account_health(
                 continue;
             }
         }
-        let exchanged = held.is_some();
+        let exchanged = held_bank.is_some();
         let priced =
             price_at_last(bank, group, oracle_info, now, exchanged, position.bank_index, shares)?;
         if breakdown == Breakdown::Collateral {
@@ -294,6 +311,7 @@ fn perp_totals(
             let bank: &Bank = match held.banks.iter().find(|l| l.key == *bank_info.key) {
                 Some(held) => held.bank,
                 None => {
+                    held.refuse_held_perp(bank_info.key)?;
                     data = bank_info.try_borrow_data()?;
                     decode_bank(bank_info.owner, &data)?
                 }
@@ -311,6 +329,7 @@ fn perp_totals(
         let market: &PerpMarket = match held.perps.iter().find(|l| l.key == *market_info.key) {
             Some(held) => held.market,
             None => {
+                held.refuse_held_bank(market_info.key)?;
                 data = market_info.try_borrow_data()?;
                 decode_perp_market(market_info.owner, &data)?
             }
@@ -479,13 +498,14 @@ fn find_pair(
     from: usize,
     bank_index: u16,
     group_key: &Pubkey,
-    loaded: &[LoadedBank],
+    held: Held,
 ) -> Result<Option<usize>> {
     for pair in from..remaining.len() / 2 {
         let bank_info = &remaining[2 * pair];
-        let index = match loaded.iter().find(|l| l.key == *bank_info.key) {
+        let index = match held.banks.iter().find(|l| l.key == *bank_info.key) {
             Some(held) => held.bank.bank_index,
             None => {
+                held.refuse_held_perp(bank_info.key)?;
                 let data = bank_info.try_borrow_data()?;
                 let bank = decode_bank(bank_info.owner, &data)?;
                 require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);

@@ -4,6 +4,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
+use crate::health_accounts::{compute_account_health, Breakdown, Held, LoadedBank, LoadedPerp};
 use crate::math::{mul_q64, Round};
 use crate::oracle::{read_price_sides, OracleAccount, PriceSide};
 use crate::state::{Bank, Group, MarginAccount, PerpMarket};
@@ -29,6 +30,57 @@ pub struct PerpTrade<'info> {
     pub oracle: UncheckedAccount<'info>,
     #[account(mut)]
     pub settle_bank: AccountLoader<'info, Bank>,
+}
+
+/// What every perp instruction starts from.
+pub struct Touched {
+    pub now: i64,
+    /// The market's oracle price (mid).
+    pub price: u128,
+    /// The pool's deposit in the settle bank, native units.
+    pub pool: u64,
+}
+
+/// The start of every perp instruction: the oracle price (fresh and confident), the settle bank
+/// accrued to now, the pool's deposit, and the market's funding accrued to now at them.
+pub fn touch(
+    market: &mut PerpMarket,
+    group: &Group,
+    oracle: &AccountInfo,
+    settle_bank: &mut Bank,
+) -> Result<Touched> {
+    let now = Clock::get()?.unix_timestamp;
+    let price = perp_price(market, group, oracle, now)?;
+    settle_bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
+    let pool = pool_native(market, settle_bank)?;
+    market.accrue_funding(now, price, pool)?;
+    Ok(Touched { now, price, pool })
+}
+
+/// The init-health gate of `place_perp_order` and `pool_deposit`: the account's init health with
+/// the instruction's settle bank and market as they are now (remaining accounts: the health
+/// accounts); fails below zero.
+pub fn require_init_health(
+    ctx: &Context<PerpTrade>,
+    group: &Group,
+    account: &MarginAccount,
+    (settle_bank, market): (&Bank, &PerpMarket),
+    now: i64,
+) -> Result<i128> {
+    let report = compute_account_health(
+        account,
+        &ctx.accounts.group.key(),
+        group,
+        ctx.remaining_accounts,
+        now,
+        Held {
+            banks: &[LoadedBank { key: ctx.accounts.settle_bank.key(), bank: settle_bank }],
+            perps: &[LoadedPerp { key: ctx.accounts.perp_market.key(), market }],
+        },
+        Breakdown::Totals,
+    )?;
+    require_gte!(report.health.init, 0, MarginError::InitHealthNegative);
+    Ok(report.health.init)
 }
 
 /// The market's oracle price (mid), fresh and confident: a stale price fills, settles and

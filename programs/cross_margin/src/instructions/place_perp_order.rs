@@ -2,8 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::PerpFill;
-use crate::health_accounts::{compute_account_health, Breakdown, LoadedBank, LoadedPerp};
-use crate::instructions::perp_trade::{perp_price, pool_native, PerpTrade};
+use crate::instructions::perp_trade::{require_init_health, touch, PerpTrade};
 use crate::perp::PerpOrder;
 
 /// Fills `order` at once against the market's pool at the oracle price ± the taker fee and the
@@ -13,12 +12,10 @@ use crate::perp::PerpOrder;
 /// the group is paused or reduce-only. A stale or unconfident oracle fills nothing.
 pub fn handler(ctx: Context<PerpTrade>, order: PerpOrder) -> Result<()> {
     let group = ctx.accounts.group.load()?;
-    let now = Clock::get()?.unix_timestamp;
     let mut market = ctx.accounts.perp_market.load_mut()?;
-    let price = perp_price(&market, &group, &ctx.accounts.oracle, now)?;
-    let settle_bank = ctx.accounts.settle_bank.load()?;
-    let pool = pool_native(&market, &settle_bank)?;
-    market.accrue_funding(now, price, pool)?;
+    let mut settle_bank = ctx.accounts.settle_bank.load_mut()?;
+    let touched = touch(&mut market, &group, &ctx.accounts.oracle, &mut settle_bank)?;
+    let (now, price, pool) = (touched.now, touched.price, touched.pool);
 
     let mut account = ctx.accounts.account.load_mut()?;
     require!(account.bankrupt == 0, MarginError::AccountBankrupt);
@@ -35,20 +32,8 @@ pub fn handler(ctx: Context<PerpTrade>, order: PerpOrder) -> Result<()> {
     if outcome.increases_risk() {
         require!(!group.is_paused(), MarginError::GroupPaused);
         require!(!group.is_reduce_only(), MarginError::GroupReduceOnly);
-        let report = compute_account_health(
-            &account,
-            &ctx.accounts.group.key(),
-            &group,
-            ctx.remaining_accounts,
-            now,
-            crate::health_accounts::Held {
-                banks: &[LoadedBank { key: ctx.accounts.settle_bank.key(), bank: &settle_bank }],
-                perps: &[LoadedPerp { key: ctx.accounts.perp_market.key(), market: &market }],
-            },
-            Breakdown::Totals,
-        )?;
-        require_gte!(report.health.init, 0, MarginError::InitHealthNegative);
-        init_health_after = report.health.init;
+        let held = (&*settle_bank, &*market);
+        init_health_after = require_init_health(&ctx, &group, &account, held, now)?;
     }
 
     let funding = market.funding();

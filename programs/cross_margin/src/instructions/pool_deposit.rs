@@ -2,8 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::PoolMovement;
-use crate::health_accounts::{compute_account_health, Breakdown, LoadedBank, LoadedPerp};
-use crate::instructions::perp_trade::{perp_price, pool_native, PerpTrade};
+use crate::instructions::perp_trade::{require_init_health, touch, PerpTrade};
 use crate::math::Round;
 use crate::positions;
 
@@ -18,13 +17,10 @@ pub fn handler(ctx: Context<PerpTrade>, amount: u64) -> Result<()> {
     let group = ctx.accounts.group.load()?;
     require!(!group.is_paused(), MarginError::GroupPaused);
     require!(!group.is_reduce_only(), MarginError::GroupReduceOnly);
-    let now = Clock::get()?.unix_timestamp;
     let mut market = ctx.accounts.perp_market.load_mut()?;
-    let price = perp_price(&market, &group, &ctx.accounts.oracle, now)?;
     let mut bank = ctx.accounts.settle_bank.load_mut()?;
-    bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
-    let pool = pool_native(&market, &bank)?;
-    market.accrue_funding(now, price, pool)?;
+    let touched = touch(&mut market, &group, &ctx.accounts.oracle, &mut bank)?;
+    let (now, price, pool) = (touched.now, touched.price, touched.pool);
     let shares = market.lp_shares_for(amount, market.pool_value(pool, price, Round::Up)?)?;
     require!(shares > 0, MarginError::AmountTooSmall);
 
@@ -44,19 +40,7 @@ pub fn handler(ctx: Context<PerpTrade>, amount: u64) -> Result<()> {
     if account.has_borrows()
         || account.perps.iter().any(|p| p.base_lots != 0 || p.quote_native != 0)
     {
-        let report = compute_account_health(
-            &account,
-            &ctx.accounts.group.key(),
-            &group,
-            ctx.remaining_accounts,
-            now,
-            crate::health_accounts::Held {
-                banks: &[LoadedBank { key: ctx.accounts.settle_bank.key(), bank: &bank }],
-                perps: &[LoadedPerp { key: ctx.accounts.perp_market.key(), market: &market }],
-            },
-            Breakdown::Totals,
-        )?;
-        require_gte!(report.health.init, 0, MarginError::InitHealthNegative);
+        require_init_health(&ctx, &group, &account, (&*bank, &*market), now)?;
     }
     emit!(PoolMovement {
         group: market.group,

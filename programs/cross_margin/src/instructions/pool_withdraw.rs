@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::PoolMovement;
-use crate::instructions::perp_trade::{perp_price, pool_native, PerpTrade};
+use crate::instructions::perp_trade::{touch, PerpTrade, Touched};
 use crate::math::Round;
 use crate::positions;
 
@@ -15,13 +15,9 @@ use crate::positions;
 pub fn handler(ctx: Context<PerpTrade>, lp_shares: u64) -> Result<()> {
     require!(lp_shares > 0, MarginError::ZeroAmount);
     let group = ctx.accounts.group.load()?;
-    let now = Clock::get()?.unix_timestamp;
     let mut market = ctx.accounts.perp_market.load_mut()?;
-    let price = perp_price(&market, &group, &ctx.accounts.oracle, now)?;
     let mut bank = ctx.accounts.settle_bank.load_mut()?;
-    bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
-    let pool = pool_native(&market, &bank)?;
-    market.accrue_funding(now, price, pool)?;
+    let Touched { price, pool, .. } = touch(&mut market, &group, &ctx.accounts.oracle, &mut bank)?;
 
     let mut account = ctx.accounts.account.load_mut()?;
     let slot_index = account

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::PnlSettled;
-use crate::instructions::perp_trade::{perp_price, pool_native};
+use crate::instructions::perp_trade::{touch, Touched};
 use crate::positions;
 use crate::state::{Bank, Group, MarginAccount, PerpMarket};
 
@@ -31,13 +31,9 @@ pub struct SettlePnl<'info> {
 /// settling it never lowers health (beyond share rounding).
 pub fn handler(ctx: Context<SettlePnl>) -> Result<()> {
     let group = ctx.accounts.group.load()?;
-    let now = Clock::get()?.unix_timestamp;
     let mut market = ctx.accounts.perp_market.load_mut()?;
-    let price = perp_price(&market, &group, &ctx.accounts.oracle, now)?;
     let mut bank = ctx.accounts.settle_bank.load_mut()?;
-    bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
-    let pool = pool_native(&market, &bank)?;
-    market.accrue_funding(now, price, pool)?;
+    let Touched { price, pool, .. } = touch(&mut market, &group, &ctx.accounts.oracle, &mut bank)?;
 
     let mut account = ctx.accounts.account.load_mut()?;
     let slot_index = account.find_perp(market.market_index).ok_or(MarginError::NothingToSettle)?;

@@ -35,6 +35,17 @@ pub struct PerpOrder {
     pub reduce_only: bool,
 }
 
+impl PerpOrder {
+    /// An order of `size_lots` on `side` that accepts any price and may grow the position.
+    pub fn market(side: PerpSide, size_lots: u64) -> Self {
+        let limit_price = match side {
+            PerpSide::Long => u128::MAX,
+            PerpSide::Short => 0,
+        };
+        Self { side, size_lots, limit_price, reduce_only: false }
+    }
+}
+
 /// What a fill did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FillOutcome {
@@ -333,8 +344,7 @@ mod tests {
     const POOL: u64 = 100_000_000_000; // $100,000
 
     fn order(side: PerpSide, size_lots: u64) -> PerpOrder {
-        let limit_price = if side == PerpSide::Long { u128::MAX } else { 0 };
-        PerpOrder { side, size_lots, limit_price, reduce_only: false }
+        PerpOrder::market(side, size_lots)
     }
 
     #[test]
