@@ -240,6 +240,22 @@ mod tests {
     }
 
     #[test]
+    fn an_account_with_perp_positions_is_reported_not_judged_on_its_tokens() {
+        // Insolvent on its tokens alone, but its perp PnL (not priced by the keeper until issue
+        // 17) may say otherwise: reported, never sent to liquidate or write off.
+        let risks = [Ok(dollar()), Ok(dollar())];
+        let mut with_perp = account(990_000, 990_001, false);
+        with_perp.perps[3] = cross_margin::state::PerpSlot {
+            base_lots: 5,
+            settle_bank_index: 0,
+            active: 1,
+            ..Default::default()
+        };
+        let expected = Status::Unpriced { bank_index: 0, error: MarginError::PerpPositionsOpen };
+        assert_eq!(status(&risks, &with_perp), expected);
+    }
+
+    #[test]
     fn a_flagged_account_whose_collateral_came_back_is_liquidated_not_written_off() {
         // Flagged by an earlier liquidation, but now holding $500 against $480 of debt: maint
         // 450 − 528 < 0. The program refuses a write-off above the dust threshold, and
