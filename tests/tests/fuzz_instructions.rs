@@ -5,8 +5,16 @@
 //! random oracle contents under valid instructions.
 //!
 //! Every case: the program never panics (no "panicked" log line, no `ProgramFailedToComplete`);
-//! a rejected transaction changes no account; an accepted one leaves every bank's vault covering
-//! its claims and the shares summing up.
+//! a rejected transaction fails with a named error (one the program or Anchor logs by name, or
+//! the custom code of a program it calls, SPL Token, whose own log line shows it failing) and
+//! changes no account; an
+//! accepted one leaves every bank's vault covering its claims, the shares summing up (the perp
+//! pool's deposit shares included) and the perp market's open interest, quote sum, LP shares
+//! and unapplied funding equal to the sums over the accounts' perp slots.
+//!
+//! The market is the property campaign's (`World::new`: four banks, a perp market whose pool
+//! holds $100,000) with borrows and perp positions open, so that health checks, liquidations,
+//! settlements and pool withdrawals have work to do.
 //!
 //! `cargo test` runs 4,000 cases with a fixed seed. Long run:
 //! `CM_FUZZ_CASES=1000000 CM_FUZZ_SEED=<n> cargo test -p cross-margin-tests --test
@@ -17,10 +25,13 @@ use std::cell::RefCell;
 
 use anchor_lang::prelude::AccountMeta;
 use anchor_lang::Discriminator;
-use cross_margin::state::{Bank, MarginAccount};
+use cross_margin::perp::{PerpOrder, PerpSide};
+use cross_margin::state::{Bank, MarginAccount, PerpMarket};
 use cross_margin_client::ix::{self, Movement};
+use cross_margin_client::perp_ix;
 use cross_margin_client::pyth::{self, Quote};
-use cross_margin_tests::campaign::{World, BANKS, USERS};
+use cross_margin_testkit::perp::perp_feed_id;
+use cross_margin_tests::campaign::{World, ACCOUNTS, BANKS, USERS};
 use cross_margin_tests::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -33,6 +44,25 @@ fn discriminators() -> Vec<&'static [u8]> {
         i::ConfigureGroup::DISCRIMINATOR,
         i::AddBank::DISCRIMINATOR,
         i::ConfigureBank::DISCRIMINATOR,
+        i::QueueBankConfig::DISCRIMINATOR,
+        i::ApplyBankConfig::DISCRIMINATOR,
+        i::CancelBankConfig::DISCRIMINATOR,
+        i::QueueGroupConfig::DISCRIMINATOR,
+        i::ApplyGroupConfig::DISCRIMINATOR,
+        i::CancelGroupConfig::DISCRIMINATOR,
+        i::ProposeAdmin::DISCRIMINATOR,
+        i::AcceptAdmin::DISCRIMINATOR,
+        i::Halt::DISCRIMINATOR,
+        i::AddPerpMarket::DISCRIMINATOR,
+        i::ConfigurePerpMarket::DISCRIMINATOR,
+        i::QueuePerpMarketConfig::DISCRIMINATOR,
+        i::ApplyPerpMarketConfig::DISCRIMINATOR,
+        i::CancelPerpMarketConfig::DISCRIMINATOR,
+        i::PlacePerpOrder::DISCRIMINATOR,
+        i::PoolDeposit::DISCRIMINATOR,
+        i::PoolWithdraw::DISCRIMINATOR,
+        i::SettlePnl::DISCRIMINATOR,
+        i::HealthAfterPendingChanges::DISCRIMINATOR,
         i::CreateAccount::DISCRIMINATOR,
         i::Deposit::DISCRIMINATOR,
         i::Withdraw::DISCRIMINATOR,
@@ -105,6 +135,14 @@ impl Fuzz {
         m.borrow(u0, &usdc, 5_000_000_000).expect_ok("borrow USDC");
         m.borrow(u1, &sol, 50_000_000_000).expect_ok("borrow SOL");
         m.borrow(u0, &btc, 1_000_000).expect_ok("borrow BTC");
+        // Perp positions both ways, one of them already showing a PnL.
+        let perp = world.perp;
+        let (u2, u3) = (&world.users[2], &world.users[3]);
+        m.place_perp_order(u2, &perp, PerpOrder::market(PerpSide::Long, 3_000)).expect_ok("long");
+        m.place_perp_order(u3, &perp, PerpOrder::market(PerpSide::Short, 1_000)).expect_ok("short");
+        m.place_perp_order(u0, &perp, PerpOrder::market(PerpSide::Short, 500)).expect_ok("short");
+        let quote = Quote { price: 1_030_000, ..m.perp_quote(&perp) };
+        m.set_perp_price(&perp, quote);
         let mut pool = vec![
             world.m.group,
             world.foreign.address,
@@ -117,6 +155,8 @@ impl Fuzz {
             anchor_spl::token_2022::ID,
             "SysvarC1ock11111111111111111111111111111111".parse().unwrap(),
             "SysvarRent111111111111111111111111111111111".parse().unwrap(),
+            world.perp.address,
+            world.perp.oracle,
         ];
         for b in &world.banks {
             pool.extend([b.address, b.vault, b.oracle, b.mint]);
@@ -170,8 +210,79 @@ impl Fuzz {
         Instruction { program_id: cross_margin::ID, accounts, data }
     }
 
+    /// A perp instruction for the current state, with random arguments: an order (either side,
+    /// an interesting size, any limit, reduce-only or not), a settlement, a pool deposit or
+    /// withdrawal, or an admin change of the market's configuration with one random byte.
+    fn perp_ix(&self, input: &mut Input) -> Instruction {
+        let m = &self.world.m;
+        let perp = self.world.perp;
+        let user = &self.world.users[input.below(ACCOUNTS)];
+        let account = m.chain.load::<MarginAccount>(&user.account);
+        let trade = m.perp_trade(user, &perp);
+        let amount = input.interesting_u64();
+        match input.below(6) {
+            0 | 1 => {
+                let side = if input.below(2) == 0 { PerpSide::Long } else { PerpSide::Short };
+                let limit_price = match input.below(4) {
+                    0 => 0,
+                    1 => u128::MAX,
+                    _ => (input.u64() as u128) << input.below(72),
+                };
+                let reduce_only = input.below(4) == 0;
+                let order = PerpOrder { side, size_lots: amount, limit_price, reduce_only };
+                let health = match account {
+                    Some(a) => m.health_accounts_with_slot(&a, &perp),
+                    None => vec![],
+                };
+                perp_ix::place_perp_order(&trade, order, health)
+            }
+            2 => perp_ix::settle_pnl(m.group, user.account, &perp),
+            3 => {
+                let health = match account {
+                    Some(a) => {
+                        let bank = m.bank(&perp.settle_bank);
+                        let after =
+                            ix::account_after(&a, &bank, Movement::Withdraw, amount, m.now());
+                        m.health_accounts_with_slot(&after, &perp)
+                    }
+                    None => vec![],
+                };
+                perp_ix::pool_deposit(&trade, amount, health)
+            }
+            4 => perp_ix::pool_withdraw(&trade, amount),
+            _ => {
+                let market: PerpMarket = m.perp(&perp);
+                let mut config = market.config;
+                let bytes = bytemuck::bytes_of_mut(&mut config);
+                bytes[input.below(bytes.len())] = input.u8();
+                let admin = m.admin.pubkey();
+                match input.below(4) {
+                    0 => perp_ix::configure_perp_market(
+                        m.group,
+                        admin,
+                        perp.address,
+                        perp.oracle,
+                        config,
+                    ),
+                    1 => perp_ix::queue_perp_market_config(
+                        m.group,
+                        admin,
+                        perp.address,
+                        perp.oracle,
+                        config,
+                    ),
+                    2 => perp_ix::apply_perp_market_config(m.group, perp.address, perp.oracle),
+                    _ => perp_ix::cancel_perp_market_config(m.group, admin, perp.address),
+                }
+            }
+        }
+    }
+
     /// A valid instruction for the current state.
     fn valid_ix(&self, input: &mut Input) -> Instruction {
+        if input.below(3) == 0 {
+            return self.perp_ix(input);
+        }
         let m = &self.world.m;
         let u = input.below(USERS);
         let user = &self.world.users[u];
@@ -271,6 +382,9 @@ impl Fuzz {
     /// Random contents in one bank's oracle account (real layouts with extreme fields, or
     /// random bytes), under a valid instruction that reads it.
     fn oracle_case(&mut self, input: &mut Input) -> Instruction {
+        if input.below(BANKS + 1) == BANKS {
+            return self.perp_oracle_case(input);
+        }
         let b = input.below(BANKS);
         let bank = self.world.banks[b];
         let kind = self.world.m.bank(&bank).oracle_kind().unwrap();
@@ -304,6 +418,40 @@ impl Fuzz {
             _ => m.write_oracle(kind, bank.oracle, bank.index, quote, input.below(4) != 0),
         }
         self.valid_ix(input)
+    }
+
+    /// Random contents in the perp market's oracle account, under a perp instruction.
+    fn perp_oracle_case(&mut self, input: &mut Input) -> Instruction {
+        let perp = self.world.perp;
+        let quote = Quote {
+            price: match input.below(3) {
+                0 => input.u64() as i64,
+                _ => 1_000_000 + (input.u64() % 200_000) as i64 - 100_000,
+            },
+            conf: input.interesting_u64(),
+            exponent: match input.below(4) {
+                0 => input.u64() as i32,
+                1 => i32::MIN + input.below(20) as i32,
+                _ => -(input.below(30) as i32),
+            },
+            publish_time: self.world.m.now() - input.below(120) as i64,
+        };
+        let m = &mut self.world.m;
+        match input.below(3) {
+            0 => {
+                let n = input.below(4_000);
+                let owner = if input.below(2) == 0 { m.receiver_program } else { m.legacy_program };
+                m.chain.set_account(perp.oracle, owner, input.bytes(n));
+            }
+            1 => {
+                let data =
+                    pyth::price_update_v2(perp_feed_id(perp.index), quote, input.below(4) != 0);
+                let receiver = m.receiver_program;
+                m.chain.set_account(perp.oracle, receiver, data);
+            }
+            _ => m.set_perp_price(&perp, quote),
+        }
+        self.perp_ix(input)
     }
 
     fn case(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -340,6 +488,7 @@ impl Fuzz {
                         failed.error
                     ));
                 }
+                named(&failed).map_err(|e| format!("{e}\n{ix:?}"))?;
                 Ok(())
             }
             Ok(_) => self.conserved().map_err(|e| format!("{e}\n{ix:?}")),
@@ -351,6 +500,8 @@ impl Fuzz {
         let m = &self.world.m;
         let accounts: Vec<MarginAccount> =
             self.world.users.iter().filter_map(|u| m.chain.load(&u.account)).collect();
+        let market: PerpMarket = m.perp(&self.world.perp);
+        perp_sums(&market, &accounts)?;
         for bank in &self.world.banks {
             let b: Bank = m.bank(bank);
             let (vault, claims) = m.vault_and_claims(bank);
@@ -358,6 +509,9 @@ impl Fuzz {
                 return Err(format!("bank {}: vault {vault} < claims {claims}", bank.index));
             }
             let (mut d, mut l) = (0u64, 0u64);
+            if bank.index == market.settle_bank_index {
+                d += market.pool_deposit_shares;
+            }
             for a in &accounts {
                 if let Some(slot) = a.find(bank.index) {
                     match a.positions[slot].shares().unwrap() {
@@ -372,6 +526,56 @@ impl Fuzz {
         }
         Ok(())
     }
+}
+
+/// A rejection is named: an error the program (or Anchor, for an account it could not
+/// deserialize) logged by name, or the custom code of a program it called that failed (SPL
+/// Token's "owner does not match"), as that program's own log line says.
+fn named(failed: &Failed) -> Result<(), String> {
+    let unnamed = || format!("unnamed failure {:?}\n{}", failed.error, failed.logs.join("\n"));
+    if failed.error_name().is_some() {
+        return Ok(());
+    }
+    failed.custom_code().ok_or_else(unnamed)?;
+    let ours = cross_margin::ID.to_string();
+    let callee_failed = failed.logs.iter().any(|line| {
+        line.starts_with("Program ")
+            && line.contains(" failed: custom program error")
+            && !line.contains(&ours)
+    });
+    callee_failed.then_some(()).ok_or_else(unnamed)
+}
+
+/// The perp market's aggregates are the sums over the accounts' slots: open interest, quote,
+/// LP shares, and the funding owed but not applied (`base × (index − snapshot)`, Q64.64).
+fn perp_sums(market: &PerpMarket, accounts: &[MarginAccount]) -> Result<(), String> {
+    let funding = market.funding();
+    let (mut long, mut short, mut quote, mut lp, mut owed) = (0u64, 0u64, 0i128, 0u64, 0i128);
+    for slot in accounts.iter().flat_map(|a| a.active_perps()) {
+        let p = slot.position();
+        long += p.base_lots.max(0) as u64;
+        short += p.base_lots.min(0).unsigned_abs();
+        quote += p.quote_native as i128;
+        lp += slot.lp_shares;
+        let delta = if p.base_lots >= 0 {
+            funding.long - p.funding_snapshot.long
+        } else {
+            funding.short - p.funding_snapshot.short
+        };
+        owed += p.base_lots as i128 * delta;
+    }
+    let sums = (long, short, quote, lp, owed);
+    let market_says = (
+        market.long_lots,
+        market.short_lots,
+        market.quote_sum(),
+        market.lp_shares,
+        market.funding_unapplied(),
+    );
+    if sums != market_says {
+        return Err(format!("perp market {market_says:?} != the slots' sums {sums:?}"));
+    }
+    Ok(())
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> Option<T> {

@@ -3,12 +3,14 @@
 
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::AccountMeta;
+use cross_margin::perp::{PerpOrder, PerpSide};
 use cross_margin::state::GroupConfigOptions;
 use cross_margin_client::ix::{self, Movement, Transfer};
+use cross_margin_client::perp_ix;
 
 use super::executor::{LiquidationCall, Sent, ALL_BANKS};
 use super::outcomes::{Allowed, Expect, A, CLOSED, M, ORACLE_ERRORS};
-use super::{Amount, BadOp, Cosplay, Kind, State, Tamper, World, BANKS, USERS};
+use super::{Amount, BadOp, Cosplay, Kind, PerpTamper, State, Tamper, World, BANKS, USERS};
 use crate::*;
 
 /// The honest instruction of `kind`.
@@ -32,7 +34,9 @@ fn another(this: u8, other: u8, n: usize) -> u8 {
 
 /// The health-check errors a tampered withdraw or borrow may end in, besides the honest
 /// instruction's own.
-const HEALTH_TAMPERING: [Expect; 17] = [
+const HEALTH_TAMPERING: [Expect; 19] = [
+    M(MarginError::HealthPerpMarketMismatch),
+    M(MarginError::HealthSettleBankMismatch),
     M(MarginError::HealthAccountsMissing),
     M(MarginError::HealthAccountsExtra),
     M(MarginError::HealthBankMismatch),
@@ -81,7 +85,38 @@ impl World {
             BadOp::NotAdminFund { user, bank } => self.not_admin_fund(user as usize, bank as usize),
             BadOp::NotAdminConfigure { user } => self.not_admin_configure(user as usize),
             BadOp::Cosplay { user, bank, what } => self.cosplay(user as usize, bank as usize, what),
+            BadOp::Perp { user, other, what } => self.bad_perp(s, user, other, what),
         }
+    }
+
+    /// A perp order with one account substituted: Anchor's constraints refuse it by name.
+    fn bad_perp(&mut self, s: &State, user: u8, other: u8, what: PerpTamper) -> Sent {
+        let u = user as usize;
+        let mut trade = self.perp_trade(u);
+        let error = match what {
+            PerpTamper::ForeignSigner => {
+                trade.account =
+                    self.users[another(user, other % USERS as u8, USERS) as usize].account;
+                M(MarginError::NotAccountOwner)
+            }
+            PerpTamper::WrongOracle => {
+                trade.market.oracle = self.banks[other as usize % BANKS].oracle;
+                M(MarginError::OracleAccountMismatch)
+            }
+            PerpTamper::WrongSettleBank => {
+                trade.market.settle_bank = self.banks[1 + other as usize % (BANKS - 1)];
+                M(MarginError::InvalidSettleBank)
+            }
+            PerpTamper::BankAsMarket => {
+                trade.market.address = self.banks[other as usize % BANKS].address;
+                A(AnchorError::AccountDiscriminatorMismatch)
+            }
+        };
+        let account = s.accounts[u].unwrap_or_else(bytemuck::Zeroable::zeroed);
+        let health = self.m.health_accounts_with_slot(&account, &self.perp);
+        let order = PerpOrder::market(PerpSide::Long, 1);
+        let ix = perp_ix::place_perp_order(&trade, order, health);
+        (self.send_tx(&[ix]), Allowed::failure(&[error]).and(&CLOSED))
     }
 
     /// `user` signs for `victim`'s margin account (with its own token account).
@@ -265,8 +300,8 @@ impl World {
     }
 }
 
-/// Whether the instruction runs a health check: the account has borrows after `mv`.
+/// Whether the instruction runs a health check: the account has borrows or perps after `mv`.
 fn needs_health_check(state: &State, user: usize, bank: usize, mv: Movement, amount: u64) -> bool {
     let Some(account) = &state.accounts[user] else { return false };
-    ix::account_after(account, &state.banks[bank], mv, amount, state.now).has_borrows()
+    ix::account_after(account, &state.banks[bank], mv, amount, state.now).has_risk()
 }

@@ -1,10 +1,14 @@
 //! Reading the chain: the [`State`] the checks work on, prices as the program reads them, and
 //! accounts' health recomputed with the program's health module.
 
-use cross_margin::health::{AccountTotals, PositionHealth, PositionShares};
+use std::ops::Index;
+
+use cross_margin::health::{AccountTotals, Health, PerpTotals, PositionHealth, PositionShares};
 use cross_margin::math::{mul_q64, Round};
-use cross_margin::oracle::{read_bank_last_price, LastPrice, OracleAccount, OraclePrice};
-use cross_margin::state::{Bank, Group, MarginAccount};
+use cross_margin::oracle::{read_bank_last_price, read_price_sides, LastPrice, OracleAccount};
+use cross_margin::oracle::{OraclePrice, PriceSide};
+use cross_margin::perp::{perp_health, PerpHealthInputs};
+use cross_margin::state::{Bank, Group, MarginAccount, PerpMarket};
 
 use super::{World, BANKS};
 use crate::*;
@@ -18,6 +22,52 @@ pub struct State {
     pub vaults: Vec<u64>,
     pub accounts: Vec<Option<MarginAccount>>,
     pub wallets: Vec<[u64; BANKS]>,
+    pub perp: PerpMarket,
+}
+
+/// The perp oracle's price at every side (Q64.64 settle native per base native).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PerpSides {
+    pub(super) mid: u128,
+    pub(super) asset: u128,
+    pub(super) liab: u128,
+    pub(super) init_asset: u128,
+    pub(super) init_liab: u128,
+}
+
+/// The perp market as health checks see it: its state and its price (or why it is unusable).
+#[derive(Clone, Copy)]
+pub(super) struct PerpPricing {
+    pub(super) market: PerpMarket,
+    pub(super) sides: Result<PerpSides, MarginError>,
+}
+
+/// Each bank's price as the health checks read it (or its oracle error), and the perp market's.
+#[derive(Clone)]
+pub(super) struct Prices {
+    pub(super) banks: Vec<Result<OraclePrice, MarginError>>,
+    pub(super) perp: PerpPricing,
+}
+
+/// Each bank's last published price as liquidation reads it, and the perp market's price.
+#[derive(Clone)]
+pub(super) struct LastPrices {
+    pub(super) banks: Vec<Result<LastPrice, MarginError>>,
+    pub(super) perp: PerpPricing,
+}
+
+impl Index<usize> for Prices {
+    type Output = Result<OraclePrice, MarginError>;
+    fn index(&self, i: usize) -> &Self::Output {
+        &self.banks[i]
+    }
+}
+
+impl Index<usize> for LastPrices {
+    type Output = Result<LastPrice, MarginError>;
+    fn index(&self, i: usize) -> &Self::Output {
+        &self.banks[i]
+    }
 }
 
 /// One position of a [`Report`].
@@ -77,12 +127,14 @@ impl World {
                     w
                 })
                 .collect(),
+            perp: chain.load(&self.perp.address).expect("the perp market exists"),
         }
     }
 
     /// Every account an action can touch, for the no-state-change check.
     pub(super) fn all_addresses(&self) -> Vec<Pubkey> {
         let mut addresses = vec![self.m.group, self.foreign.address, self.m.admin.pubkey()];
+        addresses.extend([self.perp.address, self.perp.oracle]);
         for b in &self.banks {
             addresses.extend([b.address, b.vault, b.oracle, b.mint]);
         }
@@ -94,17 +146,23 @@ impl World {
     }
 
     /// Each bank's price as the program's health checks read it now (or its oracle error).
-    pub(super) fn prices(&self, state: &State) -> Vec<Result<OraclePrice, MarginError>> {
-        self.last_prices(state)
-            .into_iter()
-            .map(|last| last.and_then(|l| l.unusable.map_or(Ok(l.price), Err)))
-            .collect()
+    pub(super) fn prices(&self, state: &State) -> Prices {
+        let last = self.last_prices(state);
+        Prices {
+            banks: last
+                .banks
+                .into_iter()
+                .map(|last| last.and_then(|l| l.unusable.map_or(Ok(l.price), Err)))
+                .collect(),
+            perp: last.perp,
+        }
     }
 
     /// Each bank's last published price and why it is unusable, as liquidation reads it (or the
-    /// oracle account's error).
-    pub(super) fn last_prices(&self, state: &State) -> Vec<Result<LastPrice, MarginError>> {
-        self.banks
+    /// oracle account's error), and the perp market's price.
+    pub(super) fn last_prices(&self, state: &State) -> LastPrices {
+        let banks = self
+            .banks
             .iter()
             .zip(&state.banks)
             .map(|(r, bank)| {
@@ -113,7 +171,30 @@ impl World {
                     OracleAccount { key: &r.oracle, owner: &account.owner, data: &account.data };
                 read_bank_last_price(bank, &state.group, oracle, state.now)
             })
-            .collect()
+            .collect();
+        LastPrices { banks, perp: self.perp_pricing(state) }
+    }
+
+    /// The perp market of `state` and its oracle's price now, as every perp instruction and
+    /// health check reads it (fresh and confident, or its error).
+    pub(super) fn perp_pricing(&self, state: &State) -> PerpPricing {
+        use PriceSide::*;
+        let market = state.perp;
+        let account = self.m.chain.account(&self.perp.oracle).expect("oracle exists");
+        let oracle =
+            OracleAccount { key: &self.perp.oracle, owner: &account.owner, data: &account.data };
+        let sides = [Mid, Asset, Liability, InitAsset, InitLiability];
+        let sides =
+            read_price_sides(&market.pinned_oracle(), &state.group, oracle, state.now, sides).map(
+                |[mid, asset, liab, init_asset, init_liab]| PerpSides {
+                    mid,
+                    asset,
+                    liab,
+                    init_asset,
+                    init_liab,
+                },
+            );
+        PerpPricing { market, sides }
     }
 
     /// The account's health with `banks` (stored, or accrued copies where the program accrues)
@@ -122,10 +203,10 @@ impl World {
         &self,
         account: &MarginAccount,
         banks: &[Bank],
-        prices: &[Result<OraclePrice, MarginError>],
+        prices: &Prices,
     ) -> Result<Report, MarginError> {
         let usable = |i: usize| prices[i].map(|price| LastPrice { price, unusable: None });
-        Self::report_priced(account, banks, usable, None)
+        Self::report_priced(account, banks, usable, None, &prices.perp)
     }
 
     /// The account's health as `liquidate` judges a liquidatee (finding M-2), restated here from
@@ -136,17 +217,21 @@ impl World {
         &self,
         account: &MarginAccount,
         banks: &[Bank],
-        last: &[Result<LastPrice, MarginError>],
+        last: &LastPrices,
         dust: u64,
     ) -> Result<Report, MarginError> {
-        Self::report_priced(account, banks, |i| last[i], Some(dust))
+        Self::report_priced(account, banks, |i| last[i], Some(dust), &last.perp)
     }
 
+    /// The token positions through the program's health module; with perp slots, their
+    /// contribution joins the settle bank's balance ([`PerpTotals`]), whose price must then be
+    /// usable (no dust rule), as must the perp price of a slot with a position.
     fn report_priced(
         account: &MarginAccount,
         banks: &[Bank],
         price_of: impl Fn(usize) -> Result<LastPrice, MarginError>,
         dust: Option<u64>,
+        perp: &PerpPricing,
     ) -> Result<Report, MarginError> {
         let overflow = |_| MarginError::MathOverflow;
         let mut report = Report::default();
@@ -178,7 +263,67 @@ impl World {
                 liab_price: price.liab_price,
             });
         }
+        if let Some(settle) = account.perp_settle_bank_index() {
+            let last = price_of(settle as usize)?;
+            if let Some(error) = last.unusable {
+                return Err(error);
+            }
+            let settle_risk = banks[settle as usize].risk_at(&last.price).map_err(overflow)?;
+            let (balance, alone) = match report.position(settle) {
+                Some(p) if p.health.is_liability => (-(p.health.native as i128), p.health),
+                Some(p) => (p.health.native as i128, p.health),
+                None => (0, PositionHealth::default()),
+            };
+            let perps = Self::perp_health(account, perp)?;
+            let totals = PerpTotals { settle_bank_index: settle, settle_risk, perps };
+            let alone = Health { init: alone.init, maint: alone.maint };
+            let adjustment = totals.adjustment_of(balance, &alone).map_err(overflow)?;
+            let health = &mut report.totals.health;
+            health.init =
+                health.init.checked_add(adjustment.init).ok_or(MarginError::MathOverflow)?;
+            health.maint =
+                health.maint.checked_add(adjustment.maint).ok_or(MarginError::MathOverflow)?;
+        }
         Ok(report)
+    }
+
+    /// The perp slots' contribution to init and maint health (settle native units): each
+    /// position with its market's accrued funding applied, a long at the lower sides of the
+    /// price and a short at the higher, by `perp::perp_health`.
+    pub(super) fn perp_health(
+        account: &MarginAccount,
+        perp: &PerpPricing,
+    ) -> Result<Health, MarginError> {
+        let overflow = |_| MarginError::MathOverflow;
+        let (market, config) = (&perp.market, &perp.market.config);
+        let params = config.params();
+        let mut total = Health::default();
+        for slot in account.active_perps() {
+            let mut position = slot.position();
+            position.apply_funding(&market.funding()).map_err(overflow)?;
+            let (mut init_price, mut maint_price) = (0, 0);
+            if position.base_lots != 0 {
+                let sides = perp.sides?;
+                (init_price, maint_price) = match position.base_lots > 0 {
+                    true => (sides.init_asset, sides.asset),
+                    false => (sides.init_liab, sides.liab),
+                };
+            }
+            let inputs = |price, base_weight_bps, pnl_weight_bps| PerpHealthInputs {
+                long_price: price,
+                short_price: price,
+                base_weight_bps,
+                pnl_weight_bps,
+            };
+            let init = inputs(init_price, config.init_base_weight_bps, config.init_pnl_weight_bps);
+            let maint =
+                inputs(maint_price, config.maint_base_weight_bps, config.maint_pnl_weight_bps);
+            let init = perp_health(&position, &params, &init).map_err(overflow)?;
+            let maint = perp_health(&position, &params, &maint).map_err(overflow)?;
+            total.init = total.init.checked_add(init).ok_or(MarginError::MathOverflow)?;
+            total.maint = total.maint.checked_add(maint).ok_or(MarginError::MathOverflow)?;
+        }
+        Ok(total)
     }
 
     /// Copies of the banks with `which` accrued to now (as the program accrues them first).

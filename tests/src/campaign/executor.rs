@@ -66,6 +66,10 @@ impl World {
             Op::Close { user } => self.close(user as usize),
             Op::Reopen { user } => self.reopen(user as usize),
             Op::Bad(bad) => self.send_bad(bad, s),
+            Op::PlacePerpOrder { .. }
+            | Op::SettlePnl { .. }
+            | Op::PoolDeposit { .. }
+            | Op::PoolWithdraw { .. } => self.send_perp(op, s),
             no_transaction!() => unreachable!("{op:?} sends no transaction"),
         }
     }
@@ -204,6 +208,12 @@ impl World {
             self.banks[b].address,
             health,
         );
+        // Perp PnL is not collateral a write-off can take: refused first (issue 17).
+        if s.accounts[u].is_some_and(|a| a.has_perps()) {
+            let mut allowed = Allowed::failure(&[M(MarginError::PerpPositionsOpen)]);
+            self.overflow_allowed(s, &[b], &mut allowed);
+            return (self.send_tx(&[ix]), allowed);
+        }
         let mut allowed = Allowed::success(&[M(MarginError::NoBorrow)]);
         // NotBankrupt only where the checks find no write-off allowed (or cannot tell).
         if self.judge_write_off(s, u, b) != Some(true) {
@@ -331,7 +341,7 @@ impl World {
     ) -> Vec<AccountMeta> {
         let Some(account) = &state.accounts[user] else { return vec![] };
         let after = ix::account_after(account, &state.banks[bank], mv, amount, state.now);
-        ix::health_accounts(&after, |i| self.m.bank_by_index(i))
+        self.m.health_accounts_of(&after)
     }
 
     pub(super) fn liquidate_ix(&self, s: &State, call: &LiquidationCall) -> Instruction {
@@ -350,7 +360,7 @@ impl World {
                     to_liquidator,
                     s.now,
                 );
-                ix::health_accounts(&after, |i| self.m.bank_by_index(i))
+                self.m.health_accounts_of(&after)
             }
             None => vec![],
         };

@@ -15,7 +15,8 @@ impl World {
             self.check_vault(state, b, when)?;
             check_shares(state, b, when)?;
         }
-        self.check_ledgers(state, when)
+        self.check_ledgers(state, when)?;
+        self.check_perp(state, when)
     }
 
     /// The vault covers the bank's claims, and holds at most the rounding budget more.
@@ -60,6 +61,7 @@ impl World {
     /// Interest and socialized losses change positions' worth without a token moving: credit
     /// (or debit) each user's ledger, rounding for the user so the ledger stays an upper bound.
     pub(super) fn credit_index_changes(&mut self, before: &State, after: &State) {
+        self.credit_pool_interest(before, after);
         for b in 0..BANKS {
             let (d0, d1) = (before.banks[b].deposit_index(), after.banks[b].deposit_index());
             let (b0, b1) = (before.banks[b].borrow_index(), after.banks[b].borrow_index());
@@ -109,6 +111,10 @@ impl World {
             bytemuck::bytes_of(&before.group) == bytemuck::bytes_of(&after.group),
             "a rejected instruction changed the group"
         );
+        ensure!(
+            bytemuck::bytes_of(&before.perp) == bytemuck::bytes_of(&after.perp),
+            "a rejected instruction changed the perp market"
+        );
         for (a, b) in before.accounts.iter().zip(&after.accounts) {
             let same = match (a, b) {
                 (Some(a), Some(b)) => bytemuck::bytes_of(a) == bytemuck::bytes_of(b),
@@ -121,9 +127,13 @@ impl World {
     }
 }
 
-/// The accounts' deposit and borrow shares in bank `b` sum to the bank's totals.
+/// The accounts' deposit and borrow shares in bank `b` sum to the bank's totals; the perp pool's
+/// deposit shares are part of its settle bank's.
 fn check_shares(state: &State, b: usize, when: &str) -> Check {
     let (mut deposit_shares, mut borrow_shares) = (0u128, 0u128);
+    if state.perp.settle_bank_index as usize == b {
+        deposit_shares += state.perp.pool_deposit_shares as u128;
+    }
     for account in state.accounts.iter().flatten() {
         for p in account.active_positions().filter(|p| p.bank_index as usize == b) {
             match p.shares().expect("active") {

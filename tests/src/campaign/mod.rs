@@ -18,13 +18,17 @@
 //! - `models`: what the checks expect, computed independently (amounts, liquidations,
 //!   write-offs);
 //! - `invariants` (every state), `postconditions` (per successful action) and `exit` (the
-//!   exit phase after every sequence).
+//!   exit phase after every sequence);
+//! - the perp market: `perp_ops` (orders, settlement, the pool: each simulated first with the
+//!   program's pure perp modules, which says how it must end), `perp_invariants` (open interest,
+//!   aggregates, funding, the pool's cash flows and zero-sum, after every step).
 //!
 //! See docs/SECURITY.md for the invariants and how to run campaigns.
 
 use cross_margin::positions;
-use cross_margin::state::{GroupConfigOptions, OracleKind};
+use cross_margin::state::{GroupConfigOptions, OracleKind, PerpMarketConfig};
 use cross_margin_client::ix::{self, BankRef};
+use cross_margin_client::perp_ix::PerpMarketRef;
 use cross_margin_client::pyth::Quote;
 use litesvm::LiteSVM;
 
@@ -45,6 +49,8 @@ macro_rules! no_transaction {
     () => {
         Op::Price { .. }
             | Op::OracleFault { .. }
+            | Op::PerpPrice { .. }
+            | Op::PerpFault(_)
             | Op::Warp { .. }
             | Op::Leave { .. }
             | Op::Squeeze { .. }
@@ -61,6 +67,9 @@ mod models;
 pub mod ops;
 mod oracles;
 mod outcomes;
+mod perp_invariants;
+mod perp_ops;
+mod perp_postconditions;
 mod postconditions;
 mod selectors;
 mod stats;
@@ -71,9 +80,18 @@ pub use ops::*;
 pub use stats::Stats;
 
 use oracles::Oracle;
+use perp_invariants::PerpBook;
 
+/// The users the token actions pick among (they trade perps too).
 pub const USERS: usize = 4;
+/// Every margin account: the users and the LP.
+pub const ACCOUNTS: usize = USERS + 1;
+/// The LP's index among `World::users`: it funds the perp market's pool.
+pub const LP: usize = USERS;
 pub const BANKS: usize = 4;
+/// The LP's first pool deposit ($100,000), and what it keeps in the USDC bank besides.
+pub const POOL_USD: u64 = 100_000_000_000;
+const LP_SPARE_USD: u64 = 50_000_000_000;
 
 /// An invariant's verdict: the first broken one, described.
 type Check = Result<(), String>;
@@ -81,13 +99,20 @@ type Check = Result<(), String>;
 pub struct World {
     pub m: Market,
     pub banks: Vec<BankRef>,
+    /// The users, then the LP ([`LP`]).
     pub users: Vec<User>,
     /// A bank of another group (same admin, same USDC mint).
     pub foreign: BankRef,
+    /// The perp market (SOL-PERP-like at $100, settling in USDC).
+    pub perp: PerpMarketRef,
     base: LiteSVM,
     base_oracles: Vec<Oracle>,
+    base_perp_oracle: Oracle,
     // --- per sequence ---
     oracles: Vec<Oracle>,
+    perp_oracle: Oracle,
+    /// The perp market's cash flows, as its events report them.
+    book: PerpBook,
     /// Every user's (in − out + protocol credits) per bank, in native units: what its position
     /// may be worth at most (no-free-lunch ledger).
     ledger: Vec<[i128; BANKS]>,
@@ -101,13 +126,16 @@ pub struct World {
 impl World {
     /// The market every sequence starts from: USDC, SOL (pull), BTC (legacy) and a fourth,
     /// riskier pull bank (size-aware init weight from $20,000 of deposits, a steeper interest
-    /// curve, deposit and borrow limits); four users with wallets of every token, the fourth also
-    /// a lender in every bank; a bank of another group for substitution attempts.
+    /// curve, deposit and borrow limits); a perp market at $100 settling in USDC; four users
+    /// with wallets of every token, the fourth also a lender in every bank; an LP with $100,000
+    /// in the perp pool; a bank of another group for substitution attempts.
     pub fn new() -> Self {
         let mut m = Market::new();
         add_risky_bank(&mut m);
         let banks = m.banks();
-        let users = fund_users(&mut m, &banks);
+        let perp = add_perp_market(&mut m, &banks[0]);
+        let mut users = fund_users(&mut m, &banks);
+        users.push(fund_lp(&mut m, &banks, &perp));
         let (_, foreign) = m.other_group_bank();
         // Live: changes that can hurt positions wait a day (finding M-1).
         let live = GroupConfigOptions {
@@ -121,16 +149,21 @@ impl World {
         let svm = std::mem::take(&mut m.chain.svm);
         m.chain.svm = svm.with_sigverify(false);
         let base_oracles = banks.iter().map(|b| Oracle::from_quote(m.quote(b))).collect::<Vec<_>>();
+        let base_perp_oracle = Oracle::from_quote(m.perp_quote(&perp));
         let base = m.chain.svm.clone();
         let mut world = World {
             m,
             banks,
             users,
             foreign,
+            perp,
             base,
             oracles: base_oracles.clone(),
             base_oracles,
-            ledger: vec![[0; BANKS]; USERS],
+            perp_oracle: base_perp_oracle,
+            base_perp_oracle,
+            book: PerpBook::default(),
+            ledger: vec![[0; BANKS]; ACCOUNTS],
             dust_budget: [0; BANKS],
             stats: Stats::default(),
             trace: false,
@@ -143,11 +176,13 @@ impl World {
     pub fn reset(&mut self) {
         self.m.chain.svm = self.base.clone();
         self.oracles = self.base_oracles.clone();
-        self.ledger = vec![[0; BANKS]; USERS];
+        self.perp_oracle = self.base_perp_oracle;
+        self.ledger = vec![[0; BANKS]; ACCOUNTS];
         // The starting deposits are the starting point of the ledgers.
         let state = self.state();
+        self.book = PerpBook::start(&state);
         for b in 0..BANKS {
-            for u in 0..USERS {
+            for u in 0..ACCOUNTS {
                 if let Some(account) = &state.accounts[u] {
                     self.ledger[u][b] =
                         positions::deposit_native(account, &state.banks[b]).unwrap() as i128;
@@ -161,6 +196,13 @@ impl World {
     /// Runs one sequence from the starting market, then unwinds every account (the exit
     /// phase). Returns the first broken invariant.
     pub fn run(&mut self, ops: &[Op]) -> Check {
+        self.replay(ops)?;
+        self.exit().map_err(|e| format!("exit phase: {e}"))
+    }
+
+    /// Runs one sequence from the starting market, every step checked, without the exit phase
+    /// (for reproductions that go on by hand).
+    pub fn replay(&mut self, ops: &[Op]) -> Check {
         self.reset();
         self.stats.sequences += 1;
         self.check_state(&self.state(), "start")?;
@@ -168,7 +210,7 @@ impl World {
             self.stats.steps += 1;
             self.step(op).map_err(|e| format!("step {i} {op:?}: {e}"))?;
         }
-        self.exit().map_err(|e| format!("exit phase: {e}"))
+        Ok(())
     }
 }
 
@@ -196,6 +238,32 @@ fn add_risky_bank(m: &mut Market) {
     // Price it at exactly $2.50 (the helper's second field is confidence, not cents).
     let now = m.now();
     m.set_price(&alt, Quote { price: 25_000, conf: 0, exponent: -4, publish_time: now });
+}
+
+/// The campaign's perp market, added before the group goes live (a live group opens a market
+/// only once its queued configuration applies): the test kit's configuration, with caps of
+/// 50,000 lots ($50,000 at $100) a side against the $100,000 pool.
+fn add_perp_market(m: &mut Market, usdc: &BankRef) -> PerpMarketRef {
+    let config = PerpMarketConfig {
+        max_long_lots: 50_000,
+        max_short_lots: 50_000,
+        ..crate::perps::perp_config()
+    };
+    let quote = quote_dollars(100, 0, m.now());
+    m.sandbox
+        .add_perp_market(usdc, OracleKind::PythPull, config, quote)
+        .unwrap_or_else(|f| panic!("add_perp_market: {:?}\n{}", f.error, f.logs.join("\n")))
+}
+
+/// The LP: $150,000 deposited in the USDC bank, $100,000 of it moved into the pool; a wallet of
+/// $1,000,000 more.
+fn fund_lp(m: &mut Market, banks: &[BankRef], perp: &PerpMarketRef) -> User {
+    let deposit = POOL_USD + LP_SPARE_USD;
+    let mut lp = m.user([deposit + 1_000_000_000_000, 0, 0]);
+    m.fund(&mut lp, 0);
+    m.deposit(&lp, &banks[0], deposit).expect_ok("LP deposit");
+    m.pool_deposit(&lp, perp, POOL_USD).expect_ok("LP pool deposit");
+    lp
 }
 
 /// Four users with wallets of every token; the fourth lends in every bank, the others start

@@ -57,6 +57,19 @@ pub enum Cosplay {
     OracleAsBank,
 }
 
+/// A perp order's accounts tampered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerpTamper {
+    /// Another user's margin account.
+    ForeignSigner,
+    /// A bank's oracle instead of the market's.
+    WrongOracle,
+    /// A bank other than the market's settle bank.
+    WrongSettleBank,
+    /// A bank where the perp market is expected.
+    BankAsMarket,
+}
+
 /// Inputs an attacker controls, each with the errors it may legitimately end in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BadOp {
@@ -120,6 +133,38 @@ pub enum BadOp {
         bank: u8,
         what: Cosplay,
     },
+    /// A perp order (1 lot long) with `what` tampered, `other` picking the substitute.
+    Perp {
+        user: u8,
+        other: u8,
+        what: PerpTamper,
+    },
+}
+
+/// How a perp order's size is chosen, relative to what the account can reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerpSize {
+    Zero,
+    /// A few lots.
+    Lots(u16),
+    /// Basis points (up to 120%) of the lots the account's init health can carry on this side,
+    /// at most the room left under the side's open-interest cap (of the position's size for a
+    /// reduce-only order).
+    Frac(u16),
+    /// Against the account's position: its whole size plus `extra` lots (a close, or a flip).
+    /// Without a position: `extra + 1` lots on the order's side.
+    Close(u16),
+    /// More lots than an `i64` holds.
+    Huge,
+}
+
+/// A perp oracle fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerpFault {
+    /// Published more than the market's max age ago.
+    Stale,
+    /// Confidence above the market's maximum.
+    WideConf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,8 +246,9 @@ pub enum Op {
     Reopen {
         user: u8,
     },
-    /// The user repays every debt (its wallet topped up), withdraws every deposit and closes
-    /// its account: each of those a step of its own.
+    /// The user closes its perp position (reduce-only), settles it and redeems its pool shares,
+    /// repays every debt (its wallet topped up), withdraws every deposit and closes its
+    /// account: each of those a step of its own.
     Leave {
         user: u8,
     },
@@ -219,6 +265,36 @@ pub enum Op {
         liquidator: u8,
     },
     Bad(BadOp),
+    /// An order in the perp market: `long` buys; `limit_bps`: worst average price this far from
+    /// the oracle price (else any price).
+    PlacePerpOrder {
+        user: u8,
+        long: bool,
+        size: PerpSize,
+        reduce_only: bool,
+        limit_bps: Option<u16>,
+    },
+    /// Anyone settles the user's perp PnL (the chain's fee payer sends it).
+    SettlePnl {
+        user: u8,
+    },
+    /// The user moves `amount` of its settle-bank deposit into the pool (user 4 is the LP).
+    PoolDeposit {
+        user: u8,
+        amount: Amount,
+    },
+    /// The user redeems `amount` of its pool shares.
+    PoolWithdraw {
+        user: u8,
+        amount: Amount,
+    },
+    /// The perp oracle's price moves by `change_bps` (within $20..$500) with `conf_bps` of
+    /// confidence, published now.
+    PerpPrice {
+        change_bps: i32,
+        conf_bps: u32,
+    },
+    PerpFault(PerpFault),
 }
 
 impl Op {
@@ -245,6 +321,12 @@ impl Op {
             Op::Squeeze { .. } => "squeeze",
             Op::Collapse { .. } => "collapse",
             Op::Bad(_) => "bad_input",
+            Op::PlacePerpOrder { .. } => "place_perp_order",
+            Op::SettlePnl { .. } => "settle_pnl",
+            Op::PoolDeposit { .. } => "pool_deposit",
+            Op::PoolWithdraw { .. } => "pool_withdraw",
+            Op::PerpPrice { .. } => "perp_price",
+            Op::PerpFault(_) => "perp_oracle_fault",
         }
     }
 }

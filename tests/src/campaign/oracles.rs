@@ -3,7 +3,10 @@
 use cross_margin::state::OracleKind;
 use cross_margin_client::pyth::Quote;
 
-use super::{OracleFault, World, BANKS};
+use super::{OracleFault, PerpFault, World, BANKS};
+
+/// The perp price's bounds, in units of $0.0001: $20 and $500.
+const PERP_PRICE_BOUNDS: (i128, i128) = (200_000, 5_000_000);
 
 /// A bank's oracle as the campaign writes it: a value in units of $0.0001, written with `shift`
 /// more decimals (the same price in another exponent), and possibly a fault.
@@ -69,7 +72,7 @@ impl World {
         self.m.write_oracle(kind, oracle, index, quote, o.fault != Some(OracleFault::Invalid));
     }
 
-    /// Every oracle publishes again now, valid, at its last price.
+    /// Every oracle (the perp market's too) publishes again now, valid, at its last price.
     pub(super) fn refresh_oracles(&mut self) {
         let now = self.m.now();
         for b in 0..BANKS {
@@ -78,5 +81,54 @@ impl World {
             o.fault = None;
             self.write_oracle(b);
         }
+        self.perp_oracle.publish = now;
+        self.perp_oracle.fault = None;
+        self.write_perp_oracle();
+    }
+
+    /// Every oracle publishes again now, valid and confident (at most 1% of confidence), at its
+    /// last price: the exit phase's prices. An account left with a perp slot (an unpaid gain,
+    /// a locked position) needs its prices for every withdrawal.
+    pub(super) fn calm_oracles(&mut self) {
+        for o in self.oracles.iter_mut().chain([&mut self.perp_oracle]) {
+            o.conf = o.conf.min(o.value as u64 / 100);
+        }
+        self.refresh_oracles();
+    }
+
+    /// The `PerpPrice` action: the perp price moves by `change_bps` (kept within $20..$500)
+    /// with `conf_bps` of confidence, published `now`.
+    pub(super) fn set_perp_price(&mut self, change_bps: i32, conf_bps: u32, now: i64) {
+        let o = &mut self.perp_oracle;
+        let value = o.value as i128 * (10_000 + change_bps as i128) / 10_000;
+        o.value = value.clamp(PERP_PRICE_BOUNDS.0, PERP_PRICE_BOUNDS.1) as i64;
+        o.conf = (o.value as u128 * conf_bps as u128 / 10_000) as u64;
+        o.publish = now;
+        o.fault = None;
+        self.write_perp_oracle();
+    }
+
+    /// The `PerpFault` action: the perp oracle goes stale (61 s old) or unconfident.
+    pub(super) fn set_perp_fault(&mut self, fault: PerpFault, now: i64) {
+        let o = &mut self.perp_oracle;
+        match fault {
+            PerpFault::Stale => o.publish = now - 61,
+            PerpFault::WideConf => o.fault = Some(OracleFault::WideConf),
+        }
+        self.write_perp_oracle();
+    }
+
+    /// The perp price the campaign last wrote, in units of $0.0001.
+    pub(super) fn perp_oracle_value(&self) -> i64 {
+        self.perp_oracle.value
+    }
+
+    fn write_perp_oracle(&mut self) {
+        let o = self.perp_oracle;
+        let conf =
+            if o.fault == Some(OracleFault::WideConf) { o.value as u64 / 30 } else { o.conf };
+        let quote = Quote { price: o.value, conf, exponent: -4, publish_time: o.publish };
+        let perp = self.perp;
+        self.m.sandbox.set_perp_price(&perp, quote);
     }
 }

@@ -5,16 +5,14 @@ use cross_margin::bankruptcy::can_write_off_account;
 use cross_margin::events::{BankruptcyResolved, CollateralSeized, Liquidation, TokenMovement};
 use cross_margin::health::AccountTotals;
 use cross_margin::liquidation::{end_target, is_liquidatable};
-use cross_margin::oracle::LastPrice;
 use cross_margin::positions;
 use cross_margin::state::PositionKind;
 
+use super::chain::LastPrices;
 use super::executor::LiquidationCall;
 use super::models::WriteOffFacts;
 use super::{BadOp, Check, Op, Report, State, World};
 use crate::*;
-
-type LastPrices = [Result<LastPrice, MarginError>];
 
 /// A transaction that landed: the states before and after it, and what it logged.
 #[derive(Clone, Copy)]
@@ -77,6 +75,10 @@ impl World {
                 Ok(())
             }
             Op::Bad(bad) => self.after_bad_input(bad, landed),
+            Op::PlacePerpOrder { .. }
+            | Op::SettlePnl { .. }
+            | Op::PoolDeposit { .. }
+            | Op::PoolWithdraw { .. } => self.after_perp(op, s0, s1, executed),
             no_transaction!() => unreachable!("{op:?} sends no transaction"),
         }
     }
@@ -91,7 +93,8 @@ impl World {
     }
 
     /// Withdraw or borrow: the wallet received what the vault paid, and an account with
-    /// borrows is at init health >= 0, as its event says.
+    /// borrows or perp slots is at init health >= 0 (perps joined to the settle bank's
+    /// balance), as its event says.
     fn after_taking_out(&mut self, op: &Op, landed: &Landed, u: usize, b: usize) -> Check {
         let Landed { s0, s1, executed } = *landed;
         let got = s1.wallets[u][b] - s0.wallets[u][b];
@@ -99,7 +102,7 @@ impl World {
         self.ledger[u][b] -= got as i128;
         self.touch(s1, b);
         let account = s1.accounts[u].as_ref().expect("open");
-        if !account.has_borrows() {
+        if !account.has_risk() {
             return Ok(());
         }
         let report = self.report(account, &s1.banks, &self.prices(s1)).map_err(|e| {
@@ -292,7 +295,7 @@ impl World {
 /// A closed account was empty, and is gone.
 fn after_close(s0: &State, s1: &State, user: usize) -> Check {
     ensure!(
-        s0.accounts[user].as_ref().is_some_and(|a| a.is_empty()),
+        s0.accounts[user].as_ref().is_some_and(|a| a.is_empty() && !a.has_perps()),
         "closed an account with positions"
     );
     ensure!(s1.accounts[user].is_none(), "closed account still there");

@@ -5,7 +5,7 @@
 use cross_margin::health::PositionShares;
 use cross_margin::liquidation::{end_target, is_liquidatable};
 
-use super::{Op, State, World, BANKS, USERS};
+use super::{Op, State, World, ACCOUNTS, BANKS, USERS};
 
 /// Which positions a bank selector picks among.
 type Want = fn(Option<PositionShares>) -> bool;
@@ -85,6 +85,7 @@ impl World {
             }
             Op::ApplyChange { bank, wait } => Op::ApplyChange { bank: queued(s, bank), wait },
             Op::CancelChange { bank } => Op::CancelChange { bank: queued(s, bank) },
+            Op::SettlePnl { user } => Op::SettlePnl { user: with_perp_slot(s, user) },
             other => other,
         }
     }
@@ -133,4 +134,22 @@ fn queued(s: &State, bank: u8) -> u8 {
     }
     let with_change = s.banks.iter().position(|b| b.pending.is_queued());
     with_change.map_or(bank % BANKS as u8, |b| b as u8)
+}
+
+/// Account `user` if it is one (< `ACCOUNTS`), else the n-th account holding a perp slot with
+/// a position or unsettled PnL, if any.
+fn with_perp_slot(s: &State, user: u8) -> u8 {
+    if (user as usize) < ACCOUNTS {
+        return user;
+    }
+    let holders: Vec<u8> = (0..ACCOUNTS as u8)
+        .filter(|&u| {
+            s.accounts[u as usize]
+                .is_some_and(|a| a.active_perps().any(|p| p.base_lots != 0 || p.quote_native != 0))
+        })
+        .collect();
+    match holders.len() {
+        0 => user % ACCOUNTS as u8,
+        n => holders[user as usize % n],
+    }
 }

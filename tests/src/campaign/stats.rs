@@ -14,6 +14,13 @@ pub struct Stats {
     pub exits: u64,
     /// Sequences whose exit phase was skipped because a bank's interest overflowed u64.
     pub overflowed: u64,
+    /// Exit phases that left a perp gain unpaid because the pool ran out (and its LPs' shares
+    /// worth nothing).
+    pub pool_short: u64,
+    /// Sequences in which the perp market traded while no LP held pool shares.
+    pub pool_orphaned: u64,
+    /// Exit phases that left a perp position open on an account flagged bankrupt.
+    pub perp_locked: u64,
 }
 
 impl Stats {
@@ -31,6 +38,9 @@ impl Stats {
         self.sequences += other.sequences;
         self.exits += other.exits;
         self.overflowed += other.overflowed;
+        self.pool_short += other.pool_short;
+        self.pool_orphaned += other.pool_orphaned;
+        self.perp_locked += other.perp_locked;
     }
 
     pub fn ok(&self, name: &str) -> u64 {

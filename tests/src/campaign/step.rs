@@ -5,7 +5,7 @@
 use cross_margin::state::PositionKind;
 
 use super::outcomes::Allowed;
-use super::{Amount, Check, Kind, Op, State, World, USERS};
+use super::{Amount, Check, Kind, Op, PerpSize, State, World, USERS};
 use crate::*;
 
 impl World {
@@ -23,6 +23,10 @@ impl World {
                 self.set_price(bank as usize, change_bps, conf_bps, expo_shift, before.now)
             }
             Op::OracleFault { bank, fault } => self.set_fault(bank as usize, fault, before.now),
+            Op::PerpPrice { change_bps, conf_bps } => {
+                self.set_perp_price(change_bps, conf_bps, before.now)
+            }
+            Op::PerpFault(fault) => self.set_perp_fault(fault, before.now),
             Op::Warp { secs, refresh } => {
                 self.m.chain.warp_seconds(secs as i64);
                 if refresh {
@@ -50,10 +54,23 @@ impl World {
         *self.stats.ok.entry(op.name()).or_default() += 1;
     }
 
-    /// `Leave`: repay every debt (the wallet topped up), withdraw every deposit, close.
+    /// `Leave`: close the perp position, settle it and redeem pool shares; repay every debt
+    /// (the wallet topped up), withdraw every deposit, close.
     fn leave(&mut self, op: &Op, user: u8, before: &State) -> Check {
         let u = user as usize;
         let Some(account) = before.accounts[u] else { return Ok(()) };
+        if let Some(slot) = account.find_perp(0).map(|i| account.perps[i]) {
+            if slot.base_lots != 0 {
+                let (size, limit_bps) = (PerpSize::Close(0), None);
+                let long = false;
+                self.step(&Op::PlacePerpOrder { user, long, size, reduce_only: true, limit_bps })?;
+            }
+            self.step(&Op::SettlePnl { user })?;
+            if slot.lp_shares > 0 {
+                self.step(&Op::PoolWithdraw { user, amount: Amount::All })?;
+            }
+        }
+        let Some(account) = self.state().accounts[u] else { return Ok(()) };
         for p in account.active_positions().filter(|p| p.kind() == PositionKind::Borrow) {
             let b = p.bank_index as usize;
             let s = self.state();
