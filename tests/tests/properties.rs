@@ -368,18 +368,15 @@ fn campaign_long() {
     assert!(outcome.failures.is_empty(), "{}", outcome.failures.join("\n\n"));
 }
 
-/// Finding (issue 16): an account that a token liquidation flags bankrupt while it holds a perp
-/// position is locked in. `place_perp_order` refuses it every order, reduce-only included
-/// (`AccountBankrupt`); `resolve_bankruptcy` refuses it (`PerpPositionsOpen`); withdrawals
-/// refuse it (`AccountBankrupt`), and the flag never clears while a perp slot is open
-/// (`clear_flags_if_debt_free` needs no perps), not even once its debt is repaid. The
-/// campaign's exit phase tolerates such accounts (`perp_locked` in its report). This replays
-/// the campaign's shrunk sequence (1 BTC of collateral, a USDC borrow, a 1-lot short, the BTC
-/// price down 97%, a liquidation that flags the account) and fails until a reduce-only order
-/// can close the position.
+/// Finding (issue 16, fixed): an account that a token liquidation flagged bankrupt while it held
+/// a perp position was locked in: `place_perp_order` refused every order, reduce-only included
+/// (`AccountBankrupt`), `resolve_bankruptcy` refuses it (`PerpPositionsOpen`), and the flag
+/// never cleared while a perp slot was open, not even once its debt was repaid. Now a flagged
+/// account may reduce (only new risk is refused) and the flags clear once no token borrow is
+/// left. This replays the campaign's shrunk sequence (1 BTC of collateral, a USDC borrow, a
+/// 1-lot short, the BTC price down 97%, a liquidation that flags the account).
 #[test]
-#[ignore = "finding: a bankrupt flag locks a perp position in (fails until fixed)"]
-fn bankrupt_flag_locks_perp_position() {
+fn a_bankrupt_flag_does_not_lock_a_perp_position() {
     use cross_margin::perp::{PerpOrder, PerpSide};
     let mut world = World::new();
     let ops = [
@@ -406,16 +403,13 @@ fn bankrupt_flag_locks_perp_position() {
     assert!(result.is_ok(), "a reduce-only close is refused: {:?}", result.err().map(|f| f.logs));
 }
 
-/// Finding (issue 16): once every LP has left, orders still fill against the empty pool, and
-/// the next LP deposit is priced 1:1 whatever the pool then owes (`lp_shares_for` with no
-/// shares). Here the trader's gain made against the empty pool cannot be paid (there is
-/// nothing to settle from) until a new LP deposits $10,000, which then pays it: the new LP
-/// redeems less than it put in. (With losses instead, they go to a pool nobody owns and the
-/// next LP collects them.) The campaign counts such sequences ("trading with no LP").
+/// Finding (issue 16, fixed): once every LP had left, orders still filled against the empty
+/// pool, and the next LP deposit, priced 1:1, paid the gains traders had made meanwhile. Now a
+/// pool without LPs takes no new risk (`PoolEmpty`), and a market's pool cover is above zero,
+/// so the last LP can only leave once no position is open: a new LP's 1:1 deposit is then worth
+/// what it put in.
 #[test]
-#[ignore = "finding: a pool deposit after every LP left pays the traders' old gains (fails until fixed)"]
-fn a_deposit_into_an_emptied_pool_pays_old_gains() {
-    use cross_margin::events::PoolMovement;
+fn an_emptied_pool_takes_no_new_risk_and_a_new_lp_deposit_is_one_to_one() {
     use cross_margin::perp::{PerpOrder, PerpSide};
     use cross_margin_tests::{MarginError, TxResultExt};
     let mut world = World::new();
@@ -425,17 +419,15 @@ fn a_deposit_into_an_emptied_pool_pays_old_gains() {
     let (lp, trader) = (&world.users[LP], &world.users[2]);
     let shares = m.perp_slot(lp, &perp).lp_shares;
     m.pool_withdraw(lp, &perp, shares).expect_ok("the only LP leaves");
+    m.place_perp_order(trader, &perp, PerpOrder::market(PerpSide::Long, 1_000))
+        .expect_margin_error(MarginError::PoolEmpty);
+    let deposit = 10_000_000_000;
+    m.pool_deposit(lp, &perp, deposit).expect_ok("a new LP deposit");
     m.place_perp_order(trader, &perp, PerpOrder::market(PerpSide::Long, 1_000)).expect_ok("long");
     m.set_perp_dollars(&perp, 150);
     m.place_perp_order(trader, &perp, PerpOrder::market(PerpSide::Short, 1_000)).expect_ok("close");
-    let gain = m.perp_slot(trader, &perp).quote_native;
-    assert!(gain > 0, "a gain of {gain} the empty pool cannot pay");
-    m.settle_pnl(&trader.account, &perp).expect_margin_error(MarginError::NothingToSettle);
-    let deposit = 10_000_000_000;
-    m.pool_deposit(lp, &perp, deposit).expect_ok("a new LP deposit");
-    m.settle_pnl(&trader.account, &perp).expect_ok("the gain is paid from the new deposit");
+    m.settle_pnl(&trader.account, &perp).expect_ok("the gain is paid by the pool that carried it");
+    // The LP carried the trade: it redeems its deposit less the trader's gain, plus the fees.
     let shares = m.perp_slot(lp, &perp).lp_shares;
-    let out = m.pool_withdraw(lp, &perp, shares).expect_ok("the LP leaves again");
-    let redeemed = out.events::<PoolMovement>()[0].amount;
-    assert!(redeemed + 1 >= deposit, "deposited {deposit}, redeemed {redeemed} a moment later");
+    assert_eq!(shares, deposit, "the first deposit into an empty pool is 1:1");
 }

@@ -215,4 +215,8 @@ pub enum MarginError {
     PerpPositionsOpen,
     #[msg("Nothing to settle: the position's PnL is zero or the pool holds nothing")]
     NothingToSettle,
+    #[msg("No LP holds pool shares: the pool takes no new risk until one deposits")]
+    PoolEmpty,
+    #[msg("The pool cover must be above 0 (the last LP may only leave once open interest is 0) and at most 100%")]
+    InvalidPoolCover,
 }

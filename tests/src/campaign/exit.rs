@@ -79,10 +79,7 @@ impl World {
             if Self::perp_base(&s, u) == 0 {
                 continue;
             }
-            if s.accounts[u].is_some_and(|a| a.bankrupt != 0) {
-                left.locked[u] = true;
-                continue;
-            }
+            // A flagged account closes too (finding 24's fix: only new risk is refused).
             let (size, limit_bps) = (PerpSize::Close(0), None);
             let op = Op::PlacePerpOrder {
                 user: u as u8,

@@ -6,7 +6,7 @@
 //! `perp_invariants`).
 
 use cross_margin::math::{mul_q64, Round};
-use cross_margin::perp::{FillOutcome, PerpOrder, PerpSide};
+use cross_margin::perp::{actions, FillOutcome, PerpOrder, PerpSide};
 use cross_margin::positions;
 use cross_margin::state::{Bank, MarginAccount, PerpMarket};
 use cross_margin_client::ix::{self, Movement};
@@ -66,10 +66,9 @@ fn allowed_by(sim: &Simulated) -> Allowed {
     }
 }
 
-/// The pool's deposit in the settle bank, native, rounded down (as the program reads it).
+/// The pool's deposit in the settle bank, native, rounded down (the program's own reading).
 pub(super) fn pool_native(market: &PerpMarket, bank: &Bank) -> Result<u64, MarginError> {
-    mul_q64(market.pool_deposit_shares, bank.deposit_index(), Round::Down)
-        .map_err(|_| MarginError::MathOverflow)
+    market.pool_native(bank)
 }
 
 impl World {
@@ -213,11 +212,9 @@ impl World {
     fn perp_start(&self, s: &State) -> Result<(u128, PerpMarket, Bank, u64), Refusal> {
         let price = self.perp_pricing(s).sides?.mid;
         let mut bank = s.banks[self.perp.settle_bank.index as usize];
-        bank.accrue_interest(s.now).map_err(|_| MarginError::MathOverflow)?;
         let mut market = s.perp;
-        let pool = pool_native(&market, &bank)?;
-        market.accrue_funding(s.now, price, pool)?;
-        Ok((price, market, bank, pool))
+        let touch = actions::touch_market(&mut market, &mut bank, s.now, price)?;
+        Ok((price, market, bank, touch.pool))
     }
 
     /// Init health of `account` with the perp market and settle bank as the instruction leaves
@@ -241,38 +238,23 @@ impl World {
         Ok(init)
     }
 
-    /// `place_perp_order`, in the handler's order.
+    /// `place_perp_order`: the program's own action on copies.
     pub(super) fn simulate_order(&self, s: &State, u: usize, order: &PerpOrder) -> Simulated {
         let mut account = s.accounts[u].ok_or(Refusal::Closed)?;
         let (price, mut market, bank, pool) = self.perp_start(s)?;
-        if account.bankrupt != 0 {
-            return Err(MarginError::AccountBankrupt.into());
-        }
-        let funding = market.funding();
-        let index =
-            account.find_or_open_perp(market.market_index, market.settle_bank_index, &funding)?;
-        let mut slot = account.perps[index];
-        market.apply_funding(&mut slot)?;
-        let fill = market.fill(&mut slot, order, price, pool)?;
-        slot.close_if_empty();
-        account.perps[index] = slot;
-        let mut init_health = None;
-        if fill.increases_risk() {
-            if s.group.is_paused() {
-                return Err(MarginError::GroupPaused.into());
-            }
-            if s.group.is_reduce_only() {
-                return Err(MarginError::GroupReduceOnly.into());
-            }
-            init_health = Some(self.init_health_with(s, &account, &market, &bank)?);
-        }
+        let touch = actions::Touch { price, pool };
+        let outcome =
+            actions::place_order(&s.group, &mut market, &mut account, order, touch, |a, m| {
+                self.init_health_with(s, a, m, &bank)
+            })?;
+        let init_health = outcome.fill.increases_risk().then_some(outcome.init_health_after);
         Ok(PerpSim {
             account,
             market,
             bank,
             price,
             pool_before: pool,
-            fill: Some(fill),
+            fill: Some(outcome.fill),
             amount: 0,
             balance_change: 0,
             lp_shares: 0,
@@ -280,25 +262,12 @@ impl World {
         })
     }
 
-    /// `settle_pnl`, in the handler's order.
+    /// `settle_pnl`: the program's own action on copies.
     pub(super) fn simulate_settle(&self, s: &State, u: usize) -> Simulated {
         let mut account = s.accounts[u].ok_or(Refusal::Closed)?;
         let (price, mut market, mut bank, pool) = self.perp_start(s)?;
-        let index = account.find_perp(market.market_index).ok_or(MarginError::NothingToSettle)?;
-        let mut slot = account.perps[index];
-        market.apply_funding(&mut slot)?;
-        let amount = market.settle_amount(&slot, price, pool)?;
-        if amount == 0 {
-            return Err(MarginError::NothingToSettle.into());
-        }
-        let mut pool_shares = market.pool_deposit_shares;
-        let balance_change =
-            positions::pool_transfer(&mut account, &mut bank, &mut pool_shares, amount, true)?;
-        market.pool_deposit_shares = pool_shares;
-        market.book_settlement(&mut slot, amount)?;
-        slot.close_if_empty();
-        account.perps[index] = slot;
-        account.clear_flags_if_debt_free();
+        let touch = actions::Touch { price, pool };
+        let outcome = actions::settle(&mut market, &mut account, &mut bank, touch)?;
         Ok(PerpSim {
             account,
             market,
@@ -306,8 +275,8 @@ impl World {
             price,
             pool_before: pool,
             fill: None,
-            amount,
-            balance_change,
+            amount: outcome.amount,
+            balance_change: outcome.balance_change,
             lp_shares: 0,
             init_health: None,
         })
@@ -316,39 +285,23 @@ impl World {
     /// `pool_deposit` of `amount`, in the handler's order.
     pub(super) fn simulate_pool_deposit(&self, s: &State, u: usize, amount: u64) -> Simulated {
         let mut account = s.accounts[u].ok_or(Refusal::Closed)?;
-        if amount == 0 {
-            return Err(MarginError::ZeroAmount.into());
-        }
-        if s.group.is_paused() {
-            return Err(MarginError::GroupPaused.into());
-        }
-        if s.group.is_reduce_only() {
-            return Err(MarginError::GroupReduceOnly.into());
-        }
         let (price, mut market, mut bank, pool) = self.perp_start(s)?;
-        let shares = market.lp_shares_for(amount, market.pool_value(pool, price, Round::Up)?)?;
-        if shares == 0 {
-            return Err(MarginError::AmountTooSmall.into());
-        }
-        if account.bankrupt != 0 {
-            return Err(MarginError::AccountBankrupt.into());
-        }
-        let funding = market.funding();
-        let index =
-            account.find_or_open_perp(market.market_index, market.settle_bank_index, &funding)?;
-        let magnitude = i64::try_from(amount).map_err(|_| MarginError::MathOverflow)?;
-        let mut pool_shares = market.pool_deposit_shares;
-        positions::pool_transfer(&mut account, &mut bank, &mut pool_shares, -magnitude, false)?;
-        market.pool_deposit_shares = pool_shares;
-        account.perps[index].lp_shares =
-            account.perps[index].lp_shares.checked_add(shares).ok_or(MarginError::MathOverflow)?;
-        market.lp_shares = market.lp_shares.checked_add(shares).ok_or(MarginError::MathOverflow)?;
+        let touch = actions::Touch { price, pool };
         let mut init_health = None;
-        if account.has_borrows()
-            || account.perps.iter().any(|p| p.base_lots != 0 || p.quote_native != 0)
-        {
-            init_health = Some(self.init_health_with(s, &account, &market, &bank)?);
-        }
+        let shares = actions::pool_deposit(
+            &s.group,
+            &mut market,
+            &mut account,
+            &mut bank,
+            amount,
+            touch,
+            |a, m, b| {
+                let init = self.init_health_with(s, a, m, b)?;
+                init_health = Some(init);
+                Ok::<_, Refusal>(init)
+            },
+        )?;
+        let magnitude = i64::try_from(amount).map_err(|_| MarginError::MathOverflow)?;
         Ok(PerpSim {
             account,
             market,
@@ -366,28 +319,12 @@ impl World {
     /// `pool_withdraw` of `lp_shares`, in the handler's order.
     pub(super) fn simulate_pool_withdraw(&self, s: &State, u: usize, lp_shares: u64) -> Simulated {
         let mut account = s.accounts[u].ok_or(Refusal::Closed)?;
-        if lp_shares == 0 {
-            return Err(MarginError::ZeroAmount.into());
-        }
         let (price, mut market, mut bank, pool) = self.perp_start(s)?;
-        let index = account
-            .find_perp(market.market_index)
-            .filter(|&i| account.perps[i].lp_shares >= lp_shares)
-            .ok_or(MarginError::InsufficientPoolShares)?;
-        let amount = market.lp_value_of(lp_shares, market.pool_value(pool, price, Round::Down)?)?;
-        if amount == 0 {
-            return Err(MarginError::AmountTooSmall.into());
-        }
-        market.check_lp_withdrawal(amount, pool, price)?;
-        let magnitude = i64::try_from(amount).map_err(|_| MarginError::MathOverflow)?;
-        let mut pool_shares = market.pool_deposit_shares;
-        let balance_change =
-            positions::pool_transfer(&mut account, &mut bank, &mut pool_shares, magnitude, true)?;
-        market.pool_deposit_shares = pool_shares;
-        market.lp_shares -= lp_shares;
-        let slot = &mut account.perps[index];
-        slot.lp_shares -= lp_shares;
-        slot.close_if_empty();
+        let before = positions::balance_native(&account, &bank)?;
+        let touch = actions::Touch { price, pool };
+        let amount =
+            actions::pool_withdraw(&mut market, &mut account, &mut bank, lp_shares, touch)?;
+        let balance_change = positions::balance_native(&account, &bank)? - before;
         Ok(PerpSim {
             account,
             market,
@@ -395,7 +332,7 @@ impl World {
             price,
             pool_before: pool,
             fill: None,
-            amount: magnitude,
+            amount: i64::try_from(amount).map_err(|_| MarginError::MathOverflow)?,
             balance_change,
             lp_shares,
             init_health: None,

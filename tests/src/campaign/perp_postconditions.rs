@@ -52,8 +52,15 @@ impl World {
         );
         ensure!(same(&s1.perp, &sim.market), "the perp market is not as simulated");
         let market = &s1.perp;
-        let open = market.long_lots != 0 || market.short_lots != 0 || market.quote_sum() != 0;
-        self.book.orphaned |= open && market.lp_shares == 0;
+        let positions_open = market.long_lots != 0 || market.short_lots != 0;
+        // Finding 23: a pool without LPs takes no new risk, and the last LP leaves only once
+        // no position is open.
+        ensure!(
+            !(positions_open && market.lp_shares == 0),
+            "positions open against a pool without LPs"
+        );
+        // Unsettled PnL of closed positions may outlive the last LP (the pool keeps what it owes).
+        self.book.orphaned |= market.quote_sum() != 0 && market.lp_shares == 0;
         ensure!(
             same(&s1.banks[settle], &sim.bank),
             "the settle bank is not as simulated:\n{:?}\nexpected\n{:?}",

@@ -5,8 +5,8 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::health_accounts::{compute_account_health, Breakdown, Held, LoadedBank, LoadedPerp};
-use crate::math::{mul_q64, Round};
 use crate::oracle::{read_price_sides, OracleAccount, PriceSide};
+use crate::perp::actions::{touch_market, Touch};
 use crate::state::{Bank, Group, MarginAccount, PerpMarket};
 
 #[derive(Accounts)]
@@ -32,29 +32,18 @@ pub struct PerpTrade<'info> {
     pub settle_bank: AccountLoader<'info, Bank>,
 }
 
-/// What every perp instruction starts from.
-pub struct Touched {
-    pub now: i64,
-    /// The market's oracle price (mid).
-    pub price: u128,
-    /// The pool's deposit in the settle bank, native units.
-    pub pool: u64,
-}
-
 /// The start of every perp instruction: the oracle price (fresh and confident), the settle bank
-/// accrued to now, the pool's deposit, and the market's funding accrued to now at them.
+/// accrued to now, the pool's deposit, and the market's funding accrued to now at them. Returns
+/// the time and the price and pool the instruction's action uses.
 pub fn touch(
     market: &mut PerpMarket,
     group: &Group,
     oracle: &AccountInfo,
     settle_bank: &mut Bank,
-) -> Result<Touched> {
+) -> Result<(i64, Touch)> {
     let now = Clock::get()?.unix_timestamp;
     let price = perp_price(market, group, oracle, now)?;
-    settle_bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
-    let pool = pool_native(market, settle_bank)?;
-    market.accrue_funding(now, price, pool)?;
-    Ok(Touched { now, price, pool })
+    Ok((now, touch_market(market, settle_bank, now, price)?))
 }
 
 /// The init-health gate of `place_perp_order` and `pool_deposit`: the account's init health with
@@ -95,10 +84,4 @@ pub fn perp_price(
     let oracle = OracleAccount { key: oracle_info.key, owner: oracle_info.owner, data: &data };
     let [price] = read_price_sides(&market.pinned_oracle(), group, oracle, now, [PriceSide::Mid])?;
     Ok(price)
-}
-
-/// The pool's deposit in the settle bank, native units rounded down.
-pub fn pool_native(market: &PerpMarket, settle_bank: &Bank) -> Result<u64> {
-    mul_q64(market.pool_deposit_shares, settle_bank.deposit_index(), Round::Down)
-        .map_err(|_| error!(MarginError::MathOverflow))
 }

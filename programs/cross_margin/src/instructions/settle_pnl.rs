@@ -2,8 +2,8 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::PnlSettled;
-use crate::instructions::perp_trade::{touch, Touched};
-use crate::positions;
+use crate::instructions::perp_trade::touch;
+use crate::perp::actions;
 use crate::state::{Bank, Group, MarginAccount, PerpMarket};
 
 #[derive(Accounts)]
@@ -33,31 +33,19 @@ pub fn handler(ctx: Context<SettlePnl>) -> Result<()> {
     let group = ctx.accounts.group.load()?;
     let mut market = ctx.accounts.perp_market.load_mut()?;
     let mut bank = ctx.accounts.settle_bank.load_mut()?;
-    let Touched { price, pool, .. } = touch(&mut market, &group, &ctx.accounts.oracle, &mut bank)?;
+    let (_, touched) = touch(&mut market, &group, &ctx.accounts.oracle, &mut bank)?;
 
     let mut account = ctx.accounts.account.load_mut()?;
-    let slot_index = account.find_perp(market.market_index).ok_or(MarginError::NothingToSettle)?;
-    let mut slot = account.perps[slot_index];
-    let funding_paid = market.apply_funding(&mut slot)?;
-    let amount = market.settle_amount(&slot, price, pool)?;
-    require!(amount != 0, MarginError::NothingToSettle);
-    let mut pool_shares = market.pool_deposit_shares;
-    let balance_change =
-        positions::pool_transfer(&mut account, &mut bank, &mut pool_shares, amount, true)?;
-    market.pool_deposit_shares = pool_shares;
-    market.book_settlement(&mut slot, amount)?;
-    slot.close_if_empty();
-    account.perps[slot_index] = slot;
-    account.clear_flags_if_debt_free();
+    let outcome = actions::settle(&mut market, &mut account, &mut bank, touched)?;
 
     emit!(PnlSettled {
         group: market.group,
         account: ctx.accounts.account.key(),
         perp_market: ctx.accounts.perp_market.key(),
-        amount,
-        funding_paid,
-        balance_change,
-        pool_deposit_shares: pool_shares,
+        amount: outcome.amount,
+        funding_paid: outcome.funding_paid,
+        balance_change: outcome.balance_change,
+        pool_deposit_shares: market.pool_deposit_shares,
     });
     Ok(())
 }

@@ -63,10 +63,14 @@ impl FillOutcome {
     /// Whether the fill grew the position's size or flipped its side: such a fill needs init
     /// health >= 0 afterwards.
     pub fn increases_risk(&self) -> bool {
-        let (before, after) = (self.base_before, self.base_after);
-        after.unsigned_abs() > before.unsigned_abs()
-            || (before != 0 && after.signum() == -before.signum())
+        grows_risk(self.base_before, self.base_after)
     }
+}
+
+/// Whether a position going from `before` to `after` lots grows or flips.
+fn grows_risk(before: i64, after: i64) -> bool {
+    after.unsigned_abs() > before.unsigned_abs()
+        || (before != 0 && after.signum() == -before.signum())
 }
 
 /// Signed `lots × index delta` (Q64.64) a position of `base_lots` owes between `snapshot` and
@@ -132,8 +136,9 @@ impl PerpMarket {
     }
 
     /// Fills `order` for the slot's position at `price` (funding applied first by the caller):
-    /// fee from the skew it leaves, limit and reduce-only checks, open interest and its caps
-    /// (checked only on a side the fill grows), then the position and the aggregates.
+    /// reduce-only, a pool with LPs for a fill that grows or flips the position (`PoolEmpty`),
+    /// the fee from the skew it leaves, the limit, open interest and its caps (checked only on
+    /// a side the fill grows), then the position and the aggregates.
     pub fn fill(
         &mut self,
         slot: &mut PerpSlot,
@@ -156,6 +161,9 @@ impl PerpMarket {
             && (before == 0 || trade_lots.signum() == before.signum() || size > before.abs())
         {
             return Err(MarginError::PerpReduceOnly);
+        }
+        if grows_risk(before, after) && self.lp_shares == 0 {
+            return Err(MarginError::PoolEmpty);
         }
         let params = self.config.params();
         let fee_bps = trade_fee_bps(&params, price, pool_native, self.skew_lots()?, trade_lots)?;
@@ -207,6 +215,11 @@ impl PerpMarket {
         self.long_lots = long_lots;
         self.short_lots = short_lots;
         Ok(())
+    }
+
+    /// The pool's deposit in the settle bank: `floor(pool_deposit_shares × deposit index)`.
+    pub fn pool_native(&self, settle_bank: &crate::state::Bank) -> Result<u64> {
+        Ok(mul_q64(self.pool_deposit_shares, settle_bank.deposit_index(), Round::Down)?)
     }
 
     /// The traders' unrealised PnL in total at `price` (settle native units): the net base at
@@ -337,6 +350,7 @@ mod tests {
             ..bytemuck::Zeroable::zeroed()
         };
         market.last_funding_ts = 1;
+        market.lp_shares = POOL; // an LP holds the pool
         market
     }
 
@@ -366,6 +380,20 @@ mod tests {
         m.fill(&mut a, &order(PerpSide::Long, 100), PRICE, POOL).unwrap();
         assert_eq!((m.long_lots, m.short_lots), (0, 700));
         assert_eq!(m.quote_sum(), (a.quote_native + b.quote_native) as i128);
+    }
+
+    #[test]
+    fn a_pool_without_lps_takes_no_new_risk() {
+        let mut m = market();
+        let mut a = PerpSlot::default();
+        m.fill(&mut a, &order(PerpSide::Long, 10), PRICE, POOL).unwrap();
+        m.lp_shares = 0;
+        let refused = Err(MarginError::PoolEmpty);
+        assert_eq!(m.fill(&mut a, &order(PerpSide::Long, 1), PRICE, POOL).map(|_| ()), refused);
+        assert_eq!(m.fill(&mut a, &order(PerpSide::Short, 11), PRICE, POOL).map(|_| ()), refused);
+        // Reducing and closing still fill.
+        m.fill(&mut a, &order(PerpSide::Short, 10), PRICE, POOL).unwrap();
+        assert_eq!(a.base_lots, 0);
     }
 
     #[test]
@@ -423,6 +451,7 @@ mod tests {
         let up = m.pool_value(POOL, odd, Round::Up).unwrap();
         assert_eq!(up - down, 1);
         // LP shares: 1:1 first; later at the pool's value.
+        m.lp_shares = 0;
         assert_eq!(m.lp_shares_for(1_000, up), Ok(1_000));
         m.lp_shares = POOL;
         let value = m.pool_value(POOL, 110 * ONE_Q64, Round::Up).unwrap(); // 99,990.2

@@ -1,7 +1,8 @@
-//! Perpetual futures: pure maths (`maths`) and the market orchestration every perp instruction,
-//! the keeper and the simulator share (`market`). docs/PERPS.md states each formula as computed
-//! here.
+//! Perpetual futures: pure maths (`maths`), a market's bookkeeping (`market`) and what each
+//! instruction does to loaded state (`actions`), shared by the program, the keeper and the
+//! simulator. docs/PERPS.md states each formula as computed here.
 
+pub mod actions;
 pub mod market;
 pub mod maths;
 

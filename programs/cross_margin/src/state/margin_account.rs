@@ -290,7 +290,9 @@ impl MarginAccount {
     /// Once no borrow is left, the liquidation and bankruptcy flags mean nothing: clear them, so
     /// that an account whose debt was repaid is an ordinary account again (withdrawals included).
     pub fn clear_flags_if_debt_free(&mut self) {
-        if (self.being_liquidated | self.bankrupt) != 0 && !self.has_risk() {
+        // Token borrows only: the flags are token liquidation's, and perp positions alone must
+        // not keep an account flagged (a flagged account could not withdraw its collateral).
+        if (self.being_liquidated | self.bankrupt) != 0 && !self.has_borrows() {
             self.being_liquidated = 0;
             self.bankrupt = 0;
         }

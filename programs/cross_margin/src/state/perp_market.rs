@@ -103,9 +103,14 @@ impl PerpMarketConfig {
                 && self.liquidation_fee_bps <= MAX_PERP_FEE_BPS
                 && self.insurance_fee_bps <= MAX_PERP_FEE_BPS
                 && self.pool_funding_share_bps <= BPS
-                && self.max_funding_bps_per_day <= MAX_FUNDING_BPS_PER_DAY
-                && self.pool_cover_bps <= BPS,
+                && self.max_funding_bps_per_day <= MAX_FUNDING_BPS_PER_DAY,
             MarginError::InvalidFee
+        );
+        // With a cover, the last LP can only leave once no position is open: a pool without
+        // LPs never carries risk nobody owns.
+        require!(
+            0 < self.pool_cover_bps && self.pool_cover_bps <= BPS,
+            MarginError::InvalidPoolCover
         );
         // A liquidation must not pay out more than the margin it frees (issue 17's rule, kept
         // from the start): fees below the maint margin.
