@@ -2611,6 +2611,16 @@ export type CrossMargin = {
       "code": 6095,
       "name": "nothingToSettle",
       "msg": "Nothing to settle: the position's PnL is zero or the pool holds nothing"
+    },
+    {
+      "code": 6096,
+      "name": "poolEmpty",
+      "msg": "No LP holds pool shares: the pool takes no new risk until one deposits"
+    },
+    {
+      "code": 6097,
+      "name": "invalidPoolCover",
+      "msg": "The pool cover must be above 0 (the last LP may only leave once open interest is 0) and at most 100%"
     }
   ],
   "types": [

@@ -302,6 +302,9 @@ export function previewPerpOrder(args: { market: PerpMarket; slot: PerpSlot | nu
   if (order.reduceOnly && (before === 0n || sign(tradeLots) === sign(before) || order.sizeLots > abs(before))) {
     throw new PerpOrderRefused("PerpReduceOnly");
   }
+  // A pool without LPs takes no new risk (the program's `PoolEmpty`).
+  const grows = abs(after) > abs(before) || (before !== 0n && sign(after) === -sign(before));
+  if (grows && market.lpShares === 0n) throw new PerpOrderRefused("PoolEmpty");
   const params = market.config;
   const feeBps = tradeFeeBps(params, price, pool, skewLots(market), tradeLots);
   const fill = fillAt(params, price, tradeLots, feeBps);

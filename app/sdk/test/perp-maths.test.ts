@@ -140,7 +140,7 @@ function marketWith(overrides: Partial<PerpMarket> = {}): PerpMarket {
     quoteSum: 0n,
     fundingUnapplied: 0n,
     poolDepositShares: 0n,
-    lpShares: 0n,
+    lpShares: 50_000_000_000n, // an LP holds the pool
     feesAccrued: 0n,
     pending: { applyAfterTs: 0n, oracle: PublicKey.default, config: perpConfig() },
     ...overrides,
@@ -163,6 +163,11 @@ describe("previewPerpOrder", () => {
     refused({ ...base, slot: null, order: { ...order, sizeLots: 1_001n } }); // over the long cap
     refused({ ...base, slot: null, order: { ...order, limitPrice: price(100n) } }); // the fee puts it above $100
     assert.throws(() => previewPerpOrder({ ...base, slot: null, order: { ...order, sizeLots: 1_001n } }), /PerpOpenInterestCap/);
+    // A pool without LPs takes no new risk; reducing still fills.
+    const empty = { ...base, market: marketWith({ lpShares: 0n, longLots: 5n }) };
+    assert.throws(() => previewPerpOrder({ ...empty, slot: null, order }), /PoolEmpty/);
+    const reduce = { side: "short" as const, sizeLots: 5n, limitPrice: 0n, reduceOnly: true };
+    assert.equal(previewPerpOrder({ ...empty, slot: slotWith({ baseLots: 5n }), order: reduce }).baseAfter, 0n);
   });
 
   it("a reducing order does not need health; a flip does", () => {
