@@ -687,3 +687,48 @@ fn re_pins_can_mature_with_a_queued_oracle_program_change() {
     let (state, bank) = (m.group_state(), m.bank(&sol));
     assert_eq!((state.pyth_receiver_program, bank.oracle), (new_program, new_oracle));
 }
+
+/// The queue, the permissionless apply and the preview refuse bad input by name, changing
+/// nothing: an invalid configuration queued, a bank of another group applied, and tampered
+/// health accounts in the preview.
+#[test]
+fn queue_apply_and_preview_refuse_bad_input() {
+    let mut m = live_market();
+    let user = m.user([0, 10_000_000_000, 0]);
+    let sol = m.sol;
+    type Edit = fn(&mut BankConfig);
+    let cases: [(Edit, MarginError); 4] = [
+        (|c| c.init_asset_weight_bps = 0, MarginError::InvalidRiskWeights),
+        (|c| c.liquidation_fee_bps = 2_501, MarginError::InvalidFee),
+        (|c| c.oracle_max_age_secs = 0, MarginError::InvalidOracleConfig),
+        (|c| c.oracle_feed_id = [42; 32], MarginError::OracleWrongFeed),
+    ];
+    for (edit, error) in cases {
+        let mut config = m.bank(&sol).config;
+        edit(&mut config);
+        m.assert_rejected(&user, error, |m| queue_sol(m, sol.oracle, config));
+    }
+    // A bank of another group (with a change queued there) through this group's apply.
+    let (_, other) = m.other_group_bank();
+    let ix = ix::apply_bank_config(m.group, other.address, other.oracle);
+    m.assert_rejected(&user, MarginError::WrongGroup, |m| m.chain.send(&[ix], &[]));
+    // The preview with tampered health accounts.
+    m.deposit(&user, &sol, 10_000_000_000).expect_ok("deposit SOL");
+    m.chain.warp_seconds(1); // the next slot: the deposit may not be left out (finding L-5)
+    m.refresh_prices();
+    let preview = |metas| ix::health_after_pending_changes(m.group, user.account, metas);
+    let mut missing = preview(m.health_accounts(&user));
+    missing.accounts.truncate(missing.accounts.len() - 2);
+    let mut foreign = preview(m.health_accounts(&user));
+    let n = foreign.accounts.len();
+    foreign.accounts[n - 2].pubkey = other.address;
+    let mut not_a_bank = preview(m.health_accounts(&user));
+    not_a_bank.accounts[n - 2].pubkey = user.account;
+    for (ix, error) in [
+        (missing, MarginError::HealthAccountsMissing),
+        (foreign, MarginError::HealthBankWrongGroup),
+        (not_a_bank, MarginError::HealthBankInvalid),
+    ] {
+        m.assert_rejected(&user, error, |m| m.chain.send(&[ix], &[]));
+    }
+}

@@ -503,7 +503,11 @@ fn find_pair(
     for pair in from..remaining.len() / 2 {
         let bank_info = &remaining[2 * pair];
         let index = match held.banks.iter().find(|l| l.key == *bank_info.key) {
-            Some(held) => held.bank.bank_index,
+            // A held bank is checked too: the preview holds every bank passed.
+            Some(held) => {
+                require_keys_eq!(held.bank.group, *group_key, MarginError::HealthBankWrongGroup);
+                held.bank.bank_index
+            }
             None => {
                 held.refuse_held_perp(bank_info.key)?;
                 let data = bank_info.try_borrow_data()?;
