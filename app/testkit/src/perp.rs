@@ -56,11 +56,7 @@ pub fn perp_config() -> PerpMarketConfig {
 
 /// An order of `size_lots` on `side` accepting any price.
 pub fn market_order(side: PerpSide, size_lots: u64) -> PerpOrder {
-    let limit_price = match side {
-        PerpSide::Long => u128::MAX,
-        PerpSide::Short => 0,
-    };
-    PerpOrder { side, size_lots, limit_price, reduce_only: false }
+    PerpOrder::market(side, size_lots)
 }
 
 impl Sandbox {

@@ -231,11 +231,7 @@ impl World {
         let mut banks = s.banks.clone();
         banks[self.perp.settle_bank.index as usize] = *bank;
         let report = self.report(account, &banks, &prices).map_err(|_| Refusal::Oracle)?;
-        let init = report.totals.health.init;
-        if init < 0 {
-            return Err(MarginError::InitHealthNegative.into());
-        }
-        Ok(init)
+        Ok(report.totals.health.init)
     }
 
     /// `place_perp_order`: the program's own action on copies.

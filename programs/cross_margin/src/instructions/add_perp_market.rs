@@ -56,14 +56,13 @@ pub fn handler(
     let now = Clock::get()?.unix_timestamp;
     market.last_funding_ts = now;
     let (key, oracle) = (ctx.accounts.perp_market.key(), ctx.accounts.oracle.key());
-    market.oracle = oracle;
     if group.is_live() {
-        market.config = PerpMarketConfig { max_long_lots: 0, max_short_lots: 0, ..config };
+        let closed = PerpMarketConfig { max_long_lots: 0, max_short_lots: 0, ..config };
+        closed.apply(&mut market, oracle);
         queue(&mut market, key, &config, oracle, now, group.config_delay_secs)?;
     } else {
-        market.config = config;
+        config.apply(&mut market, oracle);
     }
-    market.config.padding = [0; 6];
     emit!(PerpMarketAdded {
         group: market.group,
         perp_market: key,

@@ -40,8 +40,7 @@ pub fn handler(ctx: Context<ConfigurePerpMarket>, config: PerpMarketConfig) -> R
 
 /// Replaces the configuration and pinned oracle (padding stored as zero) and emits it.
 pub fn apply(market: &mut PerpMarket, key: Pubkey, config: &PerpMarketConfig, oracle: Pubkey) {
-    market.oracle = oracle;
-    market.config = PerpMarketConfig { padding: [0; 6], ..*config };
+    config.apply(market, oracle);
     emit!(PerpMarketConfigured {
         group: market.group,
         perp_market: key,

@@ -46,10 +46,10 @@ pub fn touch(
     Ok((now, touch_market(market, settle_bank, now, price)?))
 }
 
-/// The init-health gate of `place_perp_order` and `pool_deposit`: the account's init health with
-/// the instruction's settle bank and market as they are now (remaining accounts: the health
-/// accounts); fails below zero.
-pub fn require_init_health(
+/// The init health `place_perp_order` and `pool_deposit` hand to their action (which refuses it
+/// below zero): the account's, with the instruction's settle bank and market as they are now
+/// (remaining accounts: the health accounts).
+pub fn init_health(
     ctx: &Context<PerpTrade>,
     group: &Group,
     account: &MarginAccount,
@@ -68,7 +68,6 @@ pub fn require_init_health(
         },
         Breakdown::Totals,
     )?;
-    require_gte!(report.health.init, 0, MarginError::InitHealthNegative);
     Ok(report.health.init)
 }
 

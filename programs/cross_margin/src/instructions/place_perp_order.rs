@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::events::PerpFill;
-use crate::instructions::perp_trade::{require_init_health, touch, PerpTrade};
+use crate::instructions::perp_trade::{init_health, touch, PerpTrade};
 use crate::perp::actions;
 use crate::perp::PerpOrder;
 
@@ -24,7 +24,7 @@ pub fn handler(ctx: Context<PerpTrade>, order: PerpOrder) -> Result<()> {
         &mut account,
         &order,
         touched,
-        |account, market| require_init_health(&ctx, &group, account, (&*settle_bank, market), now),
+        |account, market| init_health(&ctx, &group, account, (&*settle_bank, market), now),
     )?;
 
     let funding = market.funding();

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::events::PoolMovement;
-use crate::instructions::perp_trade::{require_init_health, touch, PerpTrade};
+use crate::instructions::perp_trade::{init_health, touch, PerpTrade};
 use crate::perp::actions;
 
 /// Moves `amount` of the account's settle-bank deposit into the market's pool for pool shares:
@@ -23,7 +23,7 @@ pub fn handler(ctx: Context<PerpTrade>, amount: u64) -> Result<()> {
         &mut bank,
         amount,
         touched,
-        |account, market, bank| require_init_health(&ctx, &group, account, (bank, market), now),
+        |account, market, bank| init_health(&ctx, &group, account, (bank, market), now),
     )?;
     emit!(PoolMovement {
         group: market.group,

@@ -148,6 +148,13 @@ impl PerpMarketConfig {
         }
     }
 
+    /// Replaces the market's configuration and pinned oracle (padding stored as zero): the one
+    /// writer for `add_perp_market`, the applied changes and the preview.
+    pub fn apply(&self, market: &mut PerpMarket, oracle: Pubkey) {
+        market.oracle = oracle;
+        market.config = PerpMarketConfig { padding: [0; 6], ..*self };
+    }
+
     /// Whether replacing `old` (pinned to `old_oracle`) by `self` must be queued in a live
     /// group: true unless it only tightens new risk (lower init base or pnl weight, lower caps)
     /// and changes nothing else.
@@ -322,8 +329,7 @@ impl PerpMarket {
     pub fn with_pending_change(&self) -> PerpMarket {
         let mut market = *self;
         if self.pending.is_queued() {
-            market.oracle = self.pending.oracle;
-            market.config = PerpMarketConfig { padding: [0; 6], ..self.pending.config };
+            self.pending.config.apply(&mut market, self.pending.oracle);
             market.pending = bytemuck::Zeroable::zeroed();
         }
         market
