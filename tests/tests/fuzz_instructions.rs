@@ -236,7 +236,7 @@ impl Fuzz {
                 };
                 perp_ix::place_perp_order(&trade, order, health)
             }
-            2 => perp_ix::settle_pnl(m.group, user.account, &perp),
+            2 => perp_ix::settle_pnl(m.group, user.account, &perp, vec![]),
             3 => {
                 let health = match account {
                     Some(a) => {

@@ -293,7 +293,7 @@ fn a_perp_market_of_another_group_is_refused() {
     let trade = PerpTrade { market: foreign, ..m.perp_trade(&alice, &perp) };
     let ix = order_ix(&m, trade, order(1));
     m.assert_rejected(&alice, MarginError::WrongGroup, |m| send(m, ix, &alice));
-    let ix = perp_ix::settle_pnl(m.group, alice.account, &foreign);
+    let ix = perp_ix::settle_pnl(m.group, alice.account, &foreign, vec![]);
     m.assert_rejected(&alice, MarginError::WrongGroup, |m| m.chain.send(&[ix], &[]));
 }
 

@@ -168,9 +168,16 @@ pub fn pool_withdraw(trade: &PerpTrade, lp_shares: u64) -> Instruction {
     build(trade.accounts(), cross_margin::instruction::PoolWithdraw { lp_shares })
 }
 
-/// `settle_pnl` (permissionless).
-pub fn settle_pnl(group: Pubkey, account: Pubkey, market: &PerpMarketRef) -> Instruction {
-    build(
+/// `settle_pnl` (permissionless); `health`: the account's health accounts
+/// ([`health_accounts_with_perps`]), which let a loss beyond its settle deposit become a borrow
+/// up to its equity; empty, only the deposit pays.
+pub fn settle_pnl(
+    group: Pubkey,
+    account: Pubkey,
+    market: &PerpMarketRef,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    build_with(
         cross_margin::accounts::SettlePnl {
             group,
             account,
@@ -179,6 +186,77 @@ pub fn settle_pnl(group: Pubkey, account: Pubkey, market: &PerpMarketRef) -> Ins
             settle_bank: market.settle_bank.address,
         },
         cross_margin::instruction::SettlePnl {},
+        health,
+    )
+}
+
+/// `liquidate_perp`: the `owner`'s `liquidator` account closes up to `max_base_lots` of the
+/// `liquidatee`'s position in `market`; `health`: the liquidatee's health accounts.
+pub fn liquidate_perp(
+    group: Pubkey,
+    liquidator: Pubkey,
+    owner: Pubkey,
+    liquidatee: Pubkey,
+    market: &PerpMarketRef,
+    max_base_lots: u64,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    build_with(
+        cross_margin::accounts::LiquidatePerp {
+            group,
+            liquidator,
+            owner,
+            liquidatee,
+            perp_market: market.address,
+            oracle: market.oracle,
+            settle_bank: market.settle_bank.address,
+        },
+        cross_margin::instruction::LiquidatePerp { max_base_lots },
+        health,
+    )
+}
+
+/// `resolve_perp_bankruptcy` (permissionless); `health`: the account's health accounts.
+pub fn resolve_perp_bankruptcy(
+    group: Pubkey,
+    account: Pubkey,
+    market: &PerpMarketRef,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    build_with(
+        cross_margin::accounts::ResolvePerpBankruptcy {
+            group,
+            account,
+            perp_market: market.address,
+            oracle: market.oracle,
+            settle_bank: market.settle_bank.address,
+        },
+        cross_margin::instruction::ResolvePerpBankruptcy {},
+        health,
+    )
+}
+
+/// `fund_perp_insurance`: the admin's `source` token account pays `amount` settle tokens.
+pub fn fund_perp_insurance(
+    group: Pubkey,
+    admin: Pubkey,
+    market: &PerpMarketRef,
+    source: Pubkey,
+    amount: u64,
+) -> Instruction {
+    let bank = &market.settle_bank;
+    build(
+        cross_margin::accounts::FundPerpInsurance {
+            group,
+            admin,
+            perp_market: market.address,
+            settle_bank: bank.address,
+            vault: bank.vault,
+            mint: bank.mint,
+            source,
+            token_program: bank.token_program,
+        },
+        cross_margin::instruction::FundPerpInsurance { amount },
     )
 }
 

@@ -8,7 +8,7 @@ use cross_margin_client::ix::{self, BankRef, Movement};
 use cross_margin_client::outcome::{Failed, TxResult};
 use cross_margin_client::perp_ix::{self, PerpMarketRef, PerpTrade};
 use cross_margin_client::pyth::Quote;
-use cross_margin_client::{Pubkey, Signer};
+use cross_margin_client::{Instruction, Pubkey, Signer};
 
 use crate::sandbox::{feed_id, Sandbox, User};
 
@@ -154,9 +154,62 @@ impl Sandbox {
         self.chain.send(&[ix], &[&user.keypair])
     }
 
-    /// `settle_pnl` for `account`, sent (and paid) by the chain's fee payer: anyone may.
+    /// `settle_pnl` for `account`, sent (and paid) by the chain's fee payer: anyone may. With
+    /// the account's health accounts, as a keeper sends it.
     pub fn settle_pnl(&mut self, account: &Pubkey, market: &PerpMarketRef) -> TxResult {
-        let ix = perp_ix::settle_pnl(self.group, *account, market);
+        let health = self.health_accounts_of(&self.chain.load(account).expect("an account"));
+        let ix = perp_ix::settle_pnl(self.group, *account, market, health);
         self.chain.send(&[ix], &[])
+    }
+
+    /// `liquidate_perp` of `liquidatee`'s position in `market` by `liquidator`'s account.
+    pub fn liquidate_perp(
+        &mut self,
+        liquidator: &User,
+        liquidatee: &Pubkey,
+        market: &PerpMarketRef,
+        max_base_lots: u64,
+    ) -> TxResult {
+        let ix = self.liquidate_perp_ix(liquidator, liquidatee, market, max_base_lots);
+        self.chain.send(&[ix], &[&liquidator.keypair])
+    }
+
+    pub fn liquidate_perp_ix(
+        &self,
+        liquidator: &User,
+        liquidatee: &Pubkey,
+        market: &PerpMarketRef,
+        max_base_lots: u64,
+    ) -> Instruction {
+        let health = self.health_accounts_of(&self.chain.load(liquidatee).expect("an account"));
+        perp_ix::liquidate_perp(
+            self.group,
+            liquidator.account,
+            liquidator.keypair.pubkey(),
+            *liquidatee,
+            market,
+            max_base_lots,
+            health,
+        )
+    }
+
+    /// `resolve_perp_bankruptcy` of `account`'s loss in `market`, sent by the fee payer.
+    pub fn resolve_perp_bankruptcy(
+        &mut self,
+        account: &Pubkey,
+        market: &PerpMarketRef,
+    ) -> TxResult {
+        let health = self.health_accounts_of(&self.chain.load(account).expect("an account"));
+        let ix = perp_ix::resolve_perp_bankruptcy(self.group, *account, market, health);
+        self.chain.send(&[ix], &[])
+    }
+
+    /// `fund_perp_insurance` of `amount` settle tokens, minted to the admin first.
+    pub fn fund_perp_insurance(&mut self, market: &PerpMarketRef, amount: u64) -> TxResult {
+        let mint = market.settle_bank.mint;
+        let source = self.chain.create_token_account(&mint, &self.admin.pubkey(), amount);
+        let ix =
+            perp_ix::fund_perp_insurance(self.group, self.admin.pubkey(), market, source, amount);
+        self.chain.send(&[ix], &[&self.admin])
     }
 }

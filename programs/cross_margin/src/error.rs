@@ -211,7 +211,7 @@ pub enum MarginError {
     InsufficientPoolShares,
     #[msg("The withdrawal would leave the pool worth less than pool_cover_bps of the larger side's open interest, or more than the pool holds")]
     PoolCoverTooLow,
-    #[msg("The account holds perp positions: settle and close them first (perp liquidation and write-off are issue 17)")]
+    #[msg("The account holds perp positions: close them (liquidate_perp) and write off their losses (resolve_perp_bankruptcy) first")]
     PerpPositionsOpen,
     #[msg("Nothing to settle: the position's PnL is zero or the pool holds nothing")]
     NothingToSettle,
@@ -219,4 +219,8 @@ pub enum MarginError {
     PoolEmpty,
     #[msg("The pool cover must be above 0 (the last LP may only leave once open interest is 0) and at most 100%")]
     InvalidPoolCover,
+    #[msg("The account has no position in this perp market to liquidate")]
+    PerpNoPositionToLiquidate,
+    #[msg("The account's perp loss in this market is not a loss to write off (settle a gain with settle_pnl)")]
+    PerpNoLossToWriteOff,
 }

@@ -317,3 +317,57 @@ pub struct PoolMovement {
     pub lp_shares_total: u64,
     pub pool_deposit_shares: u64,
 }
+
+/// One `liquidate_perp` step: the liquidatee's position closed against the pool at the oracle
+/// price, the fees paid from the pool's deposit.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerpLiquidation {
+    pub group: Pubkey,
+    pub liquidator: Pubkey,
+    pub liquidatee: Pubkey,
+    pub perp_market: Pubkey,
+    pub base_lots_before: i64,
+    pub base_lots_after: i64,
+    /// Q64.64 settle native units per base native unit.
+    pub oracle_price: u128,
+    /// What the fill paid the position before fees (settle native units).
+    pub quote_change: i64,
+    /// To the liquidator's settle-bank position.
+    pub liquidation_fee: u64,
+    /// To the market's insurance fund.
+    pub insurance_fee: u64,
+    pub maint_health_before: i128,
+    pub maint_health_after: i128,
+    pub end_target_after: i128,
+    pub still_being_liquidated: bool,
+    pub bankrupt: bool,
+    pub long_lots_after: u64,
+    pub short_lots_after: u64,
+}
+
+/// A bankrupt account's perp loss written off (`resolve_perp_bankruptcy`).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerpBankruptcyResolved {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub perp_market: Pubkey,
+    pub loss: u64,
+    pub from_collateral: u64,
+    pub from_insurance: u64,
+    /// Borne by the pool's LPs.
+    pub socialised: u64,
+    pub insurance_shares_after: u64,
+    pub socialised_loss_total: u64,
+}
+
+/// The admin topped up a perp market's insurance fund.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerpInsuranceFunded {
+    pub group: Pubkey,
+    pub perp_market: Pubkey,
+    pub amount: u64,
+    pub insurance_shares_after: u64,
+}

@@ -40,6 +40,11 @@ pub struct PricedPerp {
     pub lp_shares: u64,
     /// Unrealised PnL at the oracle price, settle native units (`PerPosition` only).
     pub pnl: i128,
+    /// Unrealised PnL at the maint side (a long at the lower price, a short at the higher).
+    pub maint_pnl: i128,
+    /// The oracle (mid) price and the maint side's price (0 for a position with no size).
+    pub mid_price: u128,
+    pub maint_price: u128,
     /// Contributions to init and maint health, settle native units, before they join the
     /// settle bank's balance (`PerpTotals`).
     pub init: i128,
@@ -102,20 +107,7 @@ impl HealthReport {
     /// `Breakdown::PerPosition` only: the account's totals (health, maint-weighted liabilities,
     /// the deposits' and debts' values, whether debt remains).
     pub fn totals(&self) -> Result<AccountTotals> {
-        let overflow = |_| error!(MarginError::MathOverflow);
-        let mut totals =
-            AccountTotals::of(self.positions.iter().map(|p| &p.health)).map_err(overflow)?;
-        if let Some(perp) = &self.perp {
-            let adjustment = perp.adjustment(&self.positions).map_err(overflow)?;
-            totals.health.init =
-                totals.health.init.checked_add(adjustment.init).ok_or(MarginError::MathOverflow)?;
-            totals.health.maint = totals
-                .health
-                .maint
-                .checked_add(adjustment.maint)
-                .ok_or(MarginError::MathOverflow)?;
-        }
-        Ok(totals)
+        Ok(crate::liquidation::totals(&self.positions, self.perp.as_ref())?)
     }
 }
 
@@ -322,7 +314,7 @@ fn perp_totals(
             (risk, 0, Health::default(), &tail[2..])
         }
     };
-    let mut perps = Health::default();
+    let (mut perps, mut pnl) = (Health::default(), 0i128);
     for (k, slot) in account.active_perps().enumerate() {
         let (market_info, oracle_info) = (&pairs[2 * k], &pairs[2 * k + 1]);
         let data;
@@ -346,11 +338,12 @@ fn perp_totals(
         let priced = price_perp(market, slot, group, oracle_info, now)?;
         perps.init = perps.init.checked_add(priced.init).ok_or(MarginError::MathOverflow)?;
         perps.maint = perps.maint.checked_add(priced.maint).ok_or(MarginError::MathOverflow)?;
+        pnl = pnl.checked_add(priced.maint_pnl).ok_or(MarginError::MathOverflow)?;
         if breakdown == Breakdown::PerPosition {
             report.perps.push(priced);
         }
     }
-    let totals = PerpTotals { settle_bank_index, settle_risk, perps };
+    let totals = PerpTotals { settle_bank_index, settle_risk, perps, pnl };
     let adjustment = totals.adjustment_of(balance, &alone).map_err(overflow)?;
     report.health.init =
         report.health.init.checked_add(adjustment.init).ok_or(MarginError::MathOverflow)?;
@@ -475,6 +468,9 @@ fn price_perp(
         quote_native: position.quote_native,
         lp_shares: slot.lp_shares,
         pnl: position.pnl(&params, mid).map_err(overflow)?,
+        maint_pnl: position.pnl(&params, maint_price).map_err(overflow)?,
+        mid_price: mid,
+        maint_price,
         init: perp_health(&position, &params, &init).map_err(overflow)?,
         maint: perp_health(&position, &params, &maint).map_err(overflow)?,
     })

@@ -213,9 +213,26 @@ pub mod cross_margin {
     // --- keepers ---
 
     /// Settles a perp position's PnL (funding included) into the account's settle-bank position,
-    /// paid by or to the market's pool. Permissionless: it never lowers health.
+    /// paid by or to the market's pool. Permissionless: it never lowers health. A loss beyond the
+    /// settle deposit becomes a borrow only up to the account's equity, judged with the health
+    /// accounts passed as remaining accounts (none: only the deposit pays).
     pub fn settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
         instructions::settle_pnl::handler(ctx)
+    }
+
+    /// Liquidates a perp position of an account whose maint health is below zero (or, once
+    /// started, below the end target): up to `max_base_lots` close against the pool at the
+    /// oracle price less the fees, the liquidation fee paid to the signer's account.
+    /// Remaining accounts: the liquidatee's health accounts.
+    pub fn liquidate_perp(ctx: Context<LiquidatePerp>, max_base_lots: u64) -> Result<()> {
+        instructions::liquidate_perp::handler(ctx, max_base_lots)
+    }
+
+    /// Writes off a bankrupt account's loss in a perp market: its settle deposit, then the
+    /// market's insurance fund, then the pool's LPs pay it. Permissionless. Remaining accounts:
+    /// the account's health accounts.
+    pub fn resolve_perp_bankruptcy(ctx: Context<ResolvePerpBankruptcy>) -> Result<()> {
+        instructions::resolve_perp_bankruptcy::handler(ctx)
     }
 
     /// Liquidates an account whose maint health is below zero (or, once started, below the end
@@ -242,6 +259,11 @@ pub mod cross_margin {
     /// Tops up a bank's insurance fund from the admin's tokens.
     pub fn fund_insurance(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
         instructions::fund_insurance::handler(ctx, amount)
+    }
+
+    /// Tops up a perp market's insurance fund from the admin's settle tokens.
+    pub fn fund_perp_insurance(ctx: Context<FundPerpInsurance>, amount: u64) -> Result<()> {
+        instructions::fund_perp_insurance::handler(ctx, amount)
     }
 
     /// Closes an empty account and refunds its rent. Deposits worth zero native units are

@@ -3,7 +3,9 @@
 
 use std::ops::Index;
 
-use cross_margin::health::{AccountTotals, Health, PerpTotals, PositionHealth, PositionShares};
+use cross_margin::health::{
+    AccountTotals, Health, PerpTotals, PositionHealth, PositionShares, PricedPosition,
+};
 use cross_margin::math::{mul_q64, Round};
 use cross_margin::oracle::{read_bank_last_price, read_price_sides, LastPrice, OracleAccount};
 use cross_margin::oracle::{OraclePrice, PriceSide};
@@ -269,35 +271,38 @@ impl World {
                 return Err(error);
             }
             let settle_risk = banks[settle as usize].risk_at(&last.price).map_err(overflow)?;
-            let (balance, alone) = match report.position(settle) {
-                Some(p) if p.health.is_liability => (-(p.health.native as i128), p.health),
-                Some(p) => (p.health.native as i128, p.health),
-                None => (0, PositionHealth::default()),
-            };
-            let perps = Self::perp_health(account, perp)?;
-            let totals = PerpTotals { settle_bank_index: settle, settle_risk, perps };
-            let alone = Health { init: alone.init, maint: alone.maint };
-            let adjustment = totals.adjustment_of(balance, &alone).map_err(overflow)?;
-            let health = &mut report.totals.health;
-            health.init =
-                health.init.checked_add(adjustment.init).ok_or(MarginError::MathOverflow)?;
-            health.maint =
-                health.maint.checked_add(adjustment.maint).ok_or(MarginError::MathOverflow)?;
+            let (perps, pnl) = Self::perp_health(account, perp)?;
+            let totals = PerpTotals { settle_bank_index: settle, settle_risk, perps, pnl };
+            // The program's own combination (`PerpTotals::combine`) over the positions priced
+            // above (it reads their bank index and contribution only).
+            let priced: Vec<PricedPosition> = report
+                .positions
+                .iter()
+                .map(|p| PricedPosition {
+                    bank_index: p.bank_index,
+                    risk: Default::default(),
+                    shares: p.shares,
+                    health: p.health,
+                    unusable: None,
+                })
+                .collect();
+            report.totals = totals.combine(&priced).map_err(overflow)?;
         }
         Ok(report)
     }
 
     /// The perp slots' contribution to init and maint health (settle native units): each
     /// position with its market's accrued funding applied, a long at the lower sides of the
-    /// price and a short at the higher, by `perp::perp_health`.
+    /// price and a short at the higher, by `perp::perp_health`; and their PnL at the maint
+    /// sides, unweighted.
     pub(super) fn perp_health(
         account: &MarginAccount,
         perp: &PerpPricing,
-    ) -> Result<Health, MarginError> {
+    ) -> Result<(Health, i128), MarginError> {
         let overflow = |_| MarginError::MathOverflow;
         let (market, config) = (&perp.market, &perp.market.config);
         let params = config.params();
-        let mut total = Health::default();
+        let (mut total, mut pnl) = (Health::default(), 0i128);
         for slot in account.active_perps() {
             let mut position = slot.position();
             position.apply_funding(&market.funding()).map_err(overflow)?;
@@ -322,8 +327,10 @@ impl World {
             let maint = perp_health(&position, &params, &maint).map_err(overflow)?;
             total.init = total.init.checked_add(init).ok_or(MarginError::MathOverflow)?;
             total.maint = total.maint.checked_add(maint).ok_or(MarginError::MathOverflow)?;
+            let gain = position.pnl(&params, maint_price).map_err(overflow)?;
+            pnl = pnl.checked_add(gain).ok_or(MarginError::MathOverflow)?;
         }
-        Ok(total)
+        Ok((total, pnl))
     }
 
     /// Copies of the banks with `which` accrued to now (as the program accrues them first).

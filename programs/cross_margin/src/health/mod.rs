@@ -240,6 +240,9 @@ pub struct PerpTotals {
     /// The settle bank at both sides of its price (a perp loss can turn a deposit into a debt).
     pub settle_risk: BankRisk,
     pub perps: Health,
+    /// The positions' unrealised PnL at their maint sides, unweighted (settle native units): what
+    /// they add to the account's equity. 0 where only init health is computed.
+    pub pnl: i128,
 }
 
 impl PerpTotals {
@@ -247,11 +250,7 @@ impl PerpTotals {
     /// settle bank position's own contribution (none if it holds none) replaced by the
     /// combined one.
     pub fn adjustment(&self, positions: &[PricedPosition]) -> MathResult<Health> {
-        let (balance, alone) = match find_position(positions, self.settle_bank_index) {
-            Some(p) if p.health.is_liability => (-(p.health.native as i128), p.health),
-            Some(p) => (p.health.native as i128, p.health),
-            None => (0, PositionHealth::default()),
-        };
+        let (balance, alone) = self.settle_position(positions);
         self.adjustment_of(balance, &Health { init: alone.init, maint: alone.maint })
     }
 
@@ -262,6 +261,55 @@ impl PerpTotals {
             init: combined.init.checked_sub(alone.init).ok_or(Overflow)?,
             maint: combined.maint.checked_sub(alone.maint).ok_or(Overflow)?,
         })
+    }
+
+    /// The account's signed balance in the settle bank and that position's own contribution.
+    fn settle_position(&self, positions: &[PricedPosition]) -> (i128, PositionHealth) {
+        match find_position(positions, self.settle_bank_index) {
+            Some(p) if p.health.is_liability => (-(p.health.native as i128), p.health),
+            Some(p) => (p.health.native as i128, p.health),
+            None => (0, PositionHealth::default()),
+        }
+    }
+
+    /// The totals of an account with perp positions, the single definition liquidation,
+    /// write-off, the keeper and the simulator judge it by. The settle bank's position is
+    /// replaced by the combined balance, as if every perp were settled:
+    /// - health: `balance + perps` valued as one balance ([`PerpTotals::adjustment`]);
+    /// - maint-weighted liabilities (the end target's base): the combined maint balance's
+    ///   liability, if it is one, instead of the settle borrow's (so a perp loss counts as the
+    ///   debt it becomes when settled, and a position's margin with it);
+    /// - deposits and debts (solvency, dust): `balance + pnl` (unweighted, no margin) at the
+    ///   settle bank's asset or liability price; a negative one is debt.
+    pub fn combine(&self, positions: &[PricedPosition]) -> MathResult<AccountTotals> {
+        let mut totals = AccountTotals::of(positions.iter().map(|p| &p.health))?;
+        let (balance, alone) = self.settle_position(positions);
+        let combined = self.settle_risk.settle_balance_health(balance, &self.perps)?;
+        let health = &mut totals.health;
+        health.init = health.init.checked_add(combined.init - alone.init).ok_or(Overflow)?;
+        health.maint = health.maint.checked_add(combined.maint - alone.maint).ok_or(Overflow)?;
+        let combined_liab = if combined.maint < 0 { -combined.maint } else { 0 };
+        let alone_liab = if alone.is_liability { -alone.maint } else { 0 };
+        totals.maint_weighted_liabs =
+            totals.maint_weighted_liabs.checked_add(combined_liab - alone_liab).ok_or(Overflow)?;
+        let equity = balance.checked_add(self.pnl).ok_or(Overflow)?;
+        let native = u64::try_from(equity.unsigned_abs()).map_err(|_| Overflow)?;
+        let value = self.settle_risk.native_health(native, equity < 0)?.value;
+        let (deposits, liabs) = if equity < 0 { (0, value) } else { (value, 0) };
+        let (old_deposits, old_liabs) =
+            if alone.is_liability { (0, alone.value) } else { (alone.value, 0) };
+        totals.deposits_value = totals
+            .deposits_value
+            .checked_sub(old_deposits)
+            .and_then(|v| v.checked_add(deposits))
+            .ok_or(Overflow)?;
+        totals.liabs_value = totals
+            .liabs_value
+            .checked_sub(old_liabs)
+            .and_then(|v| v.checked_add(liabs))
+            .ok_or(Overflow)?;
+        totals.has_debt |= equity < 0;
+        Ok(totals)
     }
 }
 

@@ -156,24 +156,18 @@ pub fn step<E: From<MarginError>>(
     })
 }
 
-/// The account's totals; with perp positions, their contribution joins the settle bank's
-/// balance ([`PerpTotals::adjustment`]), recomputed from the positions as they are, so a step
-/// that moves the settle bank's balance is judged with it. (The end target and the fee cap still
-/// count token positions only; perp liquidation is issue 17.)
-fn totals(
+/// The account's totals; with perp positions, as [`PerpTotals::combine`] judges them, recomputed
+/// from the positions as they are, so a step that moves the settle bank's balance is judged with
+/// it.
+pub fn totals(
     positions: &[PricedPosition],
     perp: Option<&PerpTotals>,
 ) -> Result<AccountTotals, MarginError> {
-    let overflow = |_| MarginError::MathOverflow;
-    let mut totals = AccountTotals::of(positions.iter().map(|p| &p.health)).map_err(overflow)?;
-    if let Some(perp) = perp {
-        let adjustment = perp.adjustment(positions).map_err(overflow)?;
-        totals.health.init =
-            totals.health.init.checked_add(adjustment.init).ok_or(MarginError::MathOverflow)?;
-        totals.health.maint =
-            totals.health.maint.checked_add(adjustment.maint).ok_or(MarginError::MathOverflow)?;
-    }
-    Ok(totals)
+    let totals = match perp {
+        Some(perp) => perp.combine(positions),
+        None => AccountTotals::of(positions.iter().map(|p| &p.health)),
+    };
+    totals.map_err(|_| MarginError::MathOverflow)
 }
 
 /// The account's positions at the prices of `before`, with its current shares and the current

@@ -98,19 +98,31 @@ pub struct SettleOutcome {
 
 /// `settle_pnl`: the position's funding, then its PnL at the price ([`PerpMarket::settle_amount`])
 /// moved between the pool's deposit and the account's settle-bank position
-/// ([`positions::pool_transfer`], a loss beyond the deposit becoming a borrow).
-pub fn settle(
+/// ([`positions::pool_transfer`]). A loss beyond the account's settle deposit becomes a borrow
+/// only up to `borrow_capacity` (called only then: the health accounts' equity,
+/// [`crate::perp::bankruptcy::loss_borrow_capacity`], or 0 without them); the rest stays
+/// unsettled, for `resolve_perp_bankruptcy`.
+pub fn settle<E: From<MarginError>>(
     market: &mut PerpMarket,
     account: &mut MarginAccount,
     settle_bank: &mut Bank,
     touch: Touch,
-) -> Result<SettleOutcome, MarginError> {
+    borrow_capacity: impl FnOnce(&MarginAccount, &PerpMarket, &Bank) -> Result<u64, E>,
+) -> Result<SettleOutcome, E> {
     let index = account.find_perp(market.market_index).ok_or(MarginError::NothingToSettle)?;
     let mut slot = account.perps[index];
     let funding_paid = market.apply_funding(&mut slot)?;
-    let amount = market.settle_amount(&slot, touch.price, touch.pool)?;
+    let mut amount = market.settle_amount(&slot, touch.price, touch.pool)?;
+    if amount < 0 {
+        let deposit = positions::deposit_native(account, settle_bank)?;
+        let loss = amount.unsigned_abs();
+        if loss > deposit {
+            let payable = deposit.saturating_add(borrow_capacity(account, market, settle_bank)?);
+            amount = -(loss.min(payable) as i64); // <= |amount|, an i64
+        }
+    }
     if amount == 0 {
-        return Err(MarginError::NothingToSettle);
+        return Err(MarginError::NothingToSettle.into());
     }
     let mut pool_shares = market.pool_deposit_shares;
     let balance_change =

@@ -192,6 +192,29 @@ impl PerpMarket {
         })
     }
 
+    /// Books a liquidation's fill of `trade_lots` towards zero (funding applied first): as a
+    /// trade's, with no cap, limit or pool check, and its fees not in `fees_accrued` (they
+    /// leave the pool, to the liquidator and the insurance fund).
+    pub fn book_liquidation(
+        &mut self,
+        slot: &mut PerpSlot,
+        trade_lots: i64,
+        fill: &Fill,
+    ) -> Result<()> {
+        let mut position = slot.position();
+        let before = position.base_lots;
+        let after = before.checked_add(trade_lots).ok_or(MarginError::MathOverflow)?;
+        if grows_risk(before, after) {
+            return Err(MarginError::PerpNoPositionToLiquidate);
+        }
+        self.move_open_interest(before, after)?;
+        position.trade(trade_lots, fill)?;
+        let quote_change = (fill.quote_change as i128) - fill.fee as i128;
+        self.set_quote_sum(add_i128(self.quote_sum(), quote_change)?);
+        slot.set_position(&position);
+        Ok(())
+    }
+
     /// Replaces a position of `before` lots by one of `after` in the open interest; a side that
     /// grows must stay within its cap.
     fn move_open_interest(&mut self, before: i64, after: i64) -> Result<()> {

@@ -3,6 +3,8 @@
 //! simulator. docs/PERPS.md states each formula as computed here.
 
 pub mod actions;
+pub mod bankruptcy;
+pub mod liquidation;
 pub mod market;
 pub mod maths;
 

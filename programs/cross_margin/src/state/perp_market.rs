@@ -229,7 +229,12 @@ impl PendingPerpChange {
 /// | 328 | 8 | lp_shares |
 /// | 336 | 8 | fees_accrued |
 /// | 344 | 168 | pending ([`PendingPerpChange`]) |
-/// | 512 | 64 | reserved (zero) |
+/// | 512 | 8 | insurance_deposit_shares |
+/// | 520 | 8 | socialised_loss |
+/// | 528 | 48 | reserved (zero) |
+///
+/// (Issue 17 carved `insurance_deposit_shares` and `socialised_loss` from the reserved bytes:
+/// zero in a market created before, which is what they mean there.)
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct PerpMarket {
@@ -262,7 +267,13 @@ pub struct PerpMarket {
     /// Fees charged since the market opened (settle native units; part of the pool's PnL).
     pub fees_accrued: u64,
     pub pending: PendingPerpChange,
-    pub reserved: [u8; 64],
+    /// The market's insurance fund: deposit shares in the settle bank (counted in its
+    /// `total_deposit_shares`), paid by liquidations' insurance fees and `fund_perp_insurance`;
+    /// it pays a bankrupt account's loss to the pool before the LPs bear it.
+    pub insurance_deposit_shares: u64,
+    /// Losses of bankrupt accounts the pool's LPs bore (settle native units, cumulative).
+    pub socialised_loss: u64,
+    pub reserved: [u8; 48],
 }
 
 const _: () = assert!(PerpMarket::SIZE == 576);
@@ -356,6 +367,8 @@ mod tests {
         assert_eq!(offset_of!(PerpMarket, pool_deposit_shares), 320);
         assert_eq!(offset_of!(PerpMarket, fees_accrued), 336);
         assert_eq!(offset_of!(PerpMarket, pending), 344);
-        assert_eq!(offset_of!(PerpMarket, reserved), 512);
+        assert_eq!(offset_of!(PerpMarket, insurance_deposit_shares), 512);
+        assert_eq!(offset_of!(PerpMarket, socialised_loss), 520);
+        assert_eq!(offset_of!(PerpMarket, reserved), 528);
     }
 }
