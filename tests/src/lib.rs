@@ -166,11 +166,22 @@ pub mod budget {
     /// Marginal CU of one more perp position in the `health` view (three sides priced, both
     /// healths, the PnL and the per-position return data).
     pub const HEALTH_VIEW_PER_PERP: u64 = 2_300;
-    /// `settle_pnl` (issue 16's budget: at most 15k).
-    pub const SETTLE_PNL: u64 = 6_000;
+    /// `settle_pnl` of a gain, the account's health accounts passed as a keeper passes them
+    /// (1 token + 8 perps: 18 remaining accounts, unread for a gain; issue 16's budget: at
+    /// most 15k).
+    pub const SETTLE_PNL: u64 = 9_000;
     /// `pool_deposit` without a health check, and `pool_withdraw` (which never needs one).
     pub const POOL_DEPOSIT: u64 = 6_500;
     pub const POOL_WITHDRAW: u64 = 6_500;
+    /// `liquidate_perp` with 1 token + 1 perp position on the liquidatee (issue 17's budget: at
+    /// most 35k); `resolve_perp_bankruptcy` likewise; `fund_perp_insurance` (SPL Token
+    /// `transfer_checked`).
+    pub const LIQUIDATE_PERP_1_1: u64 = 25_000;
+    pub const RESOLVE_PERP_BANKRUPTCY_1_1: u64 = 13_000;
+    pub const FUND_PERP_INSURANCE: u64 = 8_000;
+    /// `liquidate_perp` with 16 token + 8 perp positions on the liquidatee, closing a whole
+    /// position (a partial close solves more pieces: about 6,500 CU more at 1 + 1).
+    pub const LIQUIDATE_PERP_16_8: u64 = 66_000;
     /// `add_perp_market` (a PDA init and the oracle check) with a canonical bump of 255;
     /// `configure_perp_market`.
     pub const ADD_PERP_MARKET: u64 = 8_000;

@@ -104,6 +104,7 @@ fn cu_table() {
     liquidation_rows(&mut table);
     admin_safety_rows(&mut table);
     let perp_scale = perp_rows(&mut table);
+    perp_liquidation_rows(&mut table);
 
     // Health and borrow as the number of positions grows.
     let (scale, gate_scale) = health_scaling(&mut table);
@@ -401,8 +402,45 @@ fn perp_rows(table: &mut Table) -> u64 {
 
     m.set_perp_dollars(&perp, 110);
     let executed = m.settle_pnl(&alice.account, &perp).expect_ok("settle");
-    table.row("settle_pnl", &executed, budget::SETTLE_PNL, "a gain paid by the pool");
+    table.row(
+        "settle_pnl",
+        &executed,
+        budget::SETTLE_PNL,
+        "a gain paid by the pool; 18 health accounts passed",
+    );
     let executed = m.pool_withdraw(&lp, &perp, 1_000_000).expect_ok("pool_withdraw");
     table.row("pool_withdraw", &executed, budget::POOL_WITHDRAW, "");
     (orders[7].compute_units - orders[0].compute_units) / 7
+}
+
+/// `liquidate_perp` and `resolve_perp_bankruptcy` on a liquidatee with 1 token (USDC) and 1 perp
+/// position, and `fund_perp_insurance`.
+fn perp_liquidation_rows(table: &mut Table) {
+    use cross_margin_tests::perps::*;
+    let (mut m, perp, _lp) = perp_market();
+    let executed = m.sandbox.fund_perp_insurance(&perp, 1_000_000).expect_ok("fund");
+    table.row(
+        "fund_perp_insurance",
+        &executed,
+        budget::FUND_PERP_INSURANCE,
+        "SPL Token transfer_checked",
+    );
+    let alice = trader(&mut m, 100_000_000);
+    m.place_perp_order(&alice, &perp, order(500)).expect_ok("long");
+    let keeper = trader(&mut m, 0);
+    // At $84 the closed-form amount is partial (239 of 500 lots, tests/tests/perp_liquidation.rs):
+    // every kink of the piecewise solve is evaluated.
+    m.set_perp_dollars(&perp, 84);
+    let executed = m.liquidate_perp(&keeper, &alice.account, &perp, u64::MAX).expect_ok("partial");
+    let note = "partial, to the end target; opens the keeper's USDC deposit";
+    table.row("liquidate_perp, 1 token + 1 perp", &executed, budget::LIQUIDATE_PERP_1_1, note);
+    m.set_perp_dollars(&perp, 70);
+    m.liquidate_perp(&keeper, &alice.account, &perp, u64::MAX).expect_ok("close the rest");
+    let executed = m.sandbox.resolve_perp_bankruptcy(&alice.account, &perp).expect_ok("write off");
+    table.row(
+        "resolve_perp_bankruptcy, 1 token + 1 perp",
+        &executed,
+        budget::RESOLVE_PERP_BANKRUPTCY_1_1,
+        "collateral, insurance and LPs pay",
+    );
 }

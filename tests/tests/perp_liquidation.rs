@@ -9,8 +9,8 @@
 use cross_margin::error::MarginError;
 use cross_margin::events::PerpLiquidation;
 use cross_margin::math::{Round, ONE_Q64};
-use cross_margin_tests::perps::*;
 use cross_margin_tests::market::{Market, User};
+use cross_margin_tests::perps::*;
 use cross_margin_tests::*;
 
 /// A trader with $100 of USDC long 500 lots (5 tokens) bought at $100: the fee is 10 bps plus
@@ -47,7 +47,8 @@ fn one_perp_and_one_token_position_are_liquidated_to_the_end_target_exactly() {
     m.set_perp_dollars(&perp, 84);
     let pool_before = pool_value(&m, &perp, 84);
     let pool_native_before = m.pool_native(&perp);
-    let executed = m.liquidate_perp(&keeper, &alice.account, &perp, u64::MAX).expect_ok("liquidate");
+    let executed =
+        m.liquidate_perp(&keeper, &alice.account, &perp, u64::MAX).expect_ok("liquidate");
     let e = event(&executed);
     // Each lot closed at $0.84 releases $0.042 of margin and pays $0.0252 of fees: the balance
     // is −$4 + $0.0168 q. The end target (no debt left) is 8 units of maint health:
@@ -125,9 +126,7 @@ fn a_loss_is_paid_by_collateral_then_the_insurance_fund_then_the_lps() {
     assert_eq!(m.pool_native(&perp) - pool_native, 100_000_000);
     assert_eq!(m.perp_slot(&bob, &perp).quote_native, quote + 100_000_000);
     // Settling again has nothing to pay with.
-    m.assert_rejected(&keeper, MarginError::NothingToSettle, |m| {
-        m.settle_pnl(&bob.account, &perp)
-    });
+    m.assert_rejected(&keeper, MarginError::NothingToSettle, |m| m.settle_pnl(&bob.account, &perp));
     // The write-off: the fund ($50 + $3.50) pays, the LPs bear the last $10.
     let (pool_value_before, pool_native) = (pool_value(&m, &perp, 70), m.pool_native(&perp));
     let executed = m.sandbox.resolve_perp_bankruptcy(&bob.account, &perp).expect_ok("write off");
@@ -175,7 +174,8 @@ fn bad_liquidations_are_refused_by_name_and_change_nothing() {
     // A stale perp price: 61 s later, only the banks' oracles republished.
     m.chain.warp_seconds(61);
     for bank in m.banks() {
-        let quote = cross_margin_tests::market::quote_dollars(m.quote(&bank).price / 10_000, 0, m.now());
+        let quote =
+            cross_margin_tests::market::quote_dollars(m.quote(&bank).price / 10_000, 0, m.now());
         m.set_price(&bank, quote);
     }
     m.assert_rejected(&keeper, MarginError::OracleStale, |m| {
