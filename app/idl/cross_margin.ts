@@ -970,6 +970,80 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "fundPerpInsurance",
+      "docs": [
+        "Tops up a perp market's insurance fund from the admin's settle tokens."
+      ],
+      "discriminator": [
+        98,
+        224,
+        83,
+        178,
+        139,
+        44,
+        19,
+        19
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "admin",
+          "signer": true,
+          "relations": [
+            "group"
+          ]
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "settleBank",
+          "writable": true,
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "vault",
+          "writable": true,
+          "relations": [
+            "settle_bank"
+          ]
+        },
+        {
+          "name": "mint",
+          "relations": [
+            "settle_bank"
+          ]
+        },
+        {
+          "name": "source",
+          "docs": [
+            "The admin's token account the tokens come from."
+          ],
+          "writable": true
+        },
+        {
+          "name": "tokenProgram",
+          "relations": [
+            "settle_bank"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "amount",
+          "type": "u64"
+        }
+      ]
+    },
+    {
       "name": "halt",
       "docs": [
         "Turns on pause and/or reduce-only; the admin or the emergency admin signs."
@@ -1141,6 +1215,76 @@ export type CrossMargin = {
         {
           "name": "liquidateePairs",
           "type": "u8"
+        }
+      ]
+    },
+    {
+      "name": "liquidatePerp",
+      "docs": [
+        "Liquidates a perp position of an account whose maint health is below zero (or, once",
+        "started, below the end target): up to `max_base_lots` close against the pool at the",
+        "oracle price less the fees, the liquidation fee paid to the signer's account.",
+        "Remaining accounts: the liquidatee's health accounts."
+      ],
+      "discriminator": [
+        75,
+        35,
+        119,
+        247,
+        191,
+        18,
+        139,
+        2
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "liquidator",
+            "liquidatee",
+            "perp_market"
+          ]
+        },
+        {
+          "name": "liquidator",
+          "docs": [
+            "The liquidator's own margin account: it receives the liquidation fee in the settle bank."
+          ],
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "liquidator"
+          ]
+        },
+        {
+          "name": "liquidatee",
+          "writable": true
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "settleBank",
+          "writable": true,
+          "relations": [
+            "perp_market"
+          ]
+        }
+      ],
+      "args": [
+        {
+          "name": "maxBaseLots",
+          "type": "u64"
         }
       ]
     },
@@ -1617,10 +1761,64 @@ export type CrossMargin = {
       "args": []
     },
     {
+      "name": "resolvePerpBankruptcy",
+      "docs": [
+        "Writes off a bankrupt account's loss in a perp market: its settle deposit, then the",
+        "market's insurance fund, then the pool's LPs pay it. Permissionless. Remaining accounts:",
+        "the account's health accounts."
+      ],
+      "discriminator": [
+        224,
+        16,
+        176,
+        214,
+        162,
+        213,
+        183,
+        222
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account",
+            "perp_market"
+          ]
+        },
+        {
+          "name": "account",
+          "docs": [
+            "The bankrupt account. Anyone may resolve it: it only loses a loss it cannot pay."
+          ],
+          "writable": true
+        },
+        {
+          "name": "perpMarket",
+          "writable": true
+        },
+        {
+          "name": "oracle",
+          "relations": [
+            "perp_market"
+          ]
+        },
+        {
+          "name": "settleBank",
+          "writable": true,
+          "relations": [
+            "perp_market"
+          ]
+        }
+      ],
+      "args": []
+    },
+    {
       "name": "settlePnl",
       "docs": [
         "Settles a perp position's PnL (funding included) into the account's settle-bank position,",
-        "paid by or to the market's pool. Permissionless: it never lowers health."
+        "paid by or to the market's pool. Permissionless: it never lowers health. A loss beyond the",
+        "settle deposit becomes a borrow only up to the account's equity, judged with the health",
+        "accounts passed as remaining accounts (none: only the deposit pays)."
       ],
       "discriminator": [
         43,
@@ -2027,6 +2225,19 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "perpBankruptcyResolved",
+      "discriminator": [
+        93,
+        56,
+        100,
+        215,
+        128,
+        149,
+        113,
+        29
+      ]
+    },
+    {
       "name": "perpFill",
       "discriminator": [
         163,
@@ -2037,6 +2248,32 @@ export type CrossMargin = {
         214,
         127,
         155
+      ]
+    },
+    {
+      "name": "perpInsuranceFunded",
+      "discriminator": [
+        104,
+        34,
+        97,
+        107,
+        213,
+        240,
+        6,
+        31
+      ]
+    },
+    {
+      "name": "perpLiquidation",
+      "discriminator": [
+        106,
+        248,
+        251,
+        180,
+        52,
+        36,
+        215,
+        30
       ]
     },
     {
@@ -2605,7 +2842,7 @@ export type CrossMargin = {
     {
       "code": 6094,
       "name": "perpPositionsOpen",
-      "msg": "The account holds perp positions: settle and close them first (perp liquidation and write-off are issue 17)"
+      "msg": "The account holds perp positions: close them (liquidate_perp) and write off their losses (resolve_perp_bankruptcy) first"
     },
     {
       "code": 6095,
@@ -2621,6 +2858,16 @@ export type CrossMargin = {
       "code": 6097,
       "name": "invalidPoolCover",
       "msg": "The pool cover must be above 0 (the last LP may only leave once open interest is 0) and at most 100%"
+    },
+    {
+      "code": 6098,
+      "name": "perpNoPositionToLiquidate",
+      "msg": "The account has no position in this perp market to liquidate"
+    },
+    {
+      "code": 6099,
+      "name": "perpNoLossToWriteOff",
+      "msg": "The account's perp loss in this market is not a loss to write off (settle a gain with settle_pnl)"
     }
   ],
   "types": [
@@ -4136,6 +4383,56 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "perpBankruptcyResolved",
+      "docs": [
+        "A bankrupt account's perp loss written off (`resolve_perp_bankruptcy`)."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          },
+          {
+            "name": "loss",
+            "type": "u64"
+          },
+          {
+            "name": "fromCollateral",
+            "type": "u64"
+          },
+          {
+            "name": "fromInsurance",
+            "type": "u64"
+          },
+          {
+            "name": "socialised",
+            "docs": [
+              "Borne by the pool's LPs."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "insuranceSharesAfter",
+            "type": "u64"
+          },
+          {
+            "name": "socialisedLossTotal",
+            "type": "u64"
+          }
+        ]
+      }
+    },
+    {
       "name": "perpFill",
       "docs": [
         "A `place_perp_order` fill, with the market's state after it."
@@ -4222,6 +4519,125 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "perpInsuranceFunded",
+      "docs": [
+        "The admin topped up a perp market's insurance fund."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          },
+          {
+            "name": "amount",
+            "type": "u64"
+          },
+          {
+            "name": "insuranceSharesAfter",
+            "type": "u64"
+          }
+        ]
+      }
+    },
+    {
+      "name": "perpLiquidation",
+      "docs": [
+        "One `liquidate_perp` step: the liquidatee's position closed against the pool at the oracle",
+        "price, the fees paid from the pool's deposit."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "liquidator",
+            "type": "pubkey"
+          },
+          {
+            "name": "liquidatee",
+            "type": "pubkey"
+          },
+          {
+            "name": "perpMarket",
+            "type": "pubkey"
+          },
+          {
+            "name": "baseLotsBefore",
+            "type": "i64"
+          },
+          {
+            "name": "baseLotsAfter",
+            "type": "i64"
+          },
+          {
+            "name": "oraclePrice",
+            "docs": [
+              "Q64.64 settle native units per base native unit."
+            ],
+            "type": "u128"
+          },
+          {
+            "name": "quoteChange",
+            "docs": [
+              "What the fill paid the position before fees (settle native units)."
+            ],
+            "type": "i64"
+          },
+          {
+            "name": "liquidationFee",
+            "docs": [
+              "To the liquidator's settle-bank position."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "insuranceFee",
+            "docs": [
+              "To the market's insurance fund."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "maintHealthBefore",
+            "type": "i128"
+          },
+          {
+            "name": "maintHealthAfter",
+            "type": "i128"
+          },
+          {
+            "name": "endTargetAfter",
+            "type": "i128"
+          },
+          {
+            "name": "stillBeingLiquidated",
+            "type": "bool"
+          },
+          {
+            "name": "bankrupt",
+            "type": "bool"
+          },
+          {
+            "name": "longLotsAfter",
+            "type": "u64"
+          },
+          {
+            "name": "shortLotsAfter",
+            "type": "u64"
+          }
+        ]
+      }
+    },
+    {
       "name": "perpMarket",
       "docs": [
         "One perpetual futures market of a group: its pinned oracle, settle bank, configuration,",
@@ -4252,7 +4668,12 @@ export type CrossMargin = {
         "| 328 | 8 | lp_shares |",
         "| 336 | 8 | fees_accrued |",
         "| 344 | 168 | pending ([`PendingPerpChange`]) |",
-        "| 512 | 64 | reserved (zero) |"
+        "| 512 | 8 | insurance_deposit_shares |",
+        "| 520 | 8 | socialised_loss |",
+        "| 528 | 48 | reserved (zero) |",
+        "",
+        "(Issue 17 carved `insurance_deposit_shares` and `socialised_loss` from the reserved bytes:",
+        "zero in a market created before, which is what they mean there.)"
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -4400,11 +4821,27 @@ export type CrossMargin = {
             }
           },
           {
+            "name": "insuranceDepositShares",
+            "docs": [
+              "The market's insurance fund: deposit shares in the settle bank (counted in its",
+              "`total_deposit_shares`), paid by liquidations' insurance fees and `fund_perp_insurance`;",
+              "it pays a bankrupt account's loss to the pool before the LPs bear it."
+            ],
+            "type": "u64"
+          },
+          {
+            "name": "socialisedLoss",
+            "docs": [
+              "Losses of bankrupt accounts the pool's LPs bore (settle native units, cumulative)."
+            ],
+            "type": "u64"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                64
+                48
               ]
             }
           }
