@@ -183,6 +183,12 @@ export type PerpMarket = Omit<Native<RawPerpMarket>, PerpMarketI128 | "config" |
   fundingUnapplied: bigint;
   config: PerpMarketConfig;
   pending: PendingPerpChange;
+  /** The market's insurance fund: deposit shares in the settle bank (counted in its
+   * `totalDepositShares`), paid by liquidations' insurance fees and `fund_perp_insurance`; it
+   * pays a bankrupt account's loss to the pool before the LPs bear it (`insuranceNative`). */
+  insuranceDepositShares: bigint;
+  /** Losses of bankrupt accounts the pool's LPs bore (settle native units, cumulative). */
+  socialisedLoss: bigint;
 };
 
 /** An account as a chain returns it. */

@@ -40,8 +40,19 @@ import {
   type PerpMarketRef,
   type TransferAccounts,
 } from "./instructions";
-import { accountWithPerpSlot, placePerpOrderIx, poolDepositIx, poolWithdrawIx, settlePnlIx, type PerpTradeAccounts } from "./perp-instructions";
-import { ANY_PRICE, poolNative, previewPerpOrder, type PerpOrder, type PerpOrderPreview } from "./perp";
+import {
+  accountWithPerpSlot,
+  fundPerpInsuranceIx,
+  liquidatePerpIx,
+  placePerpOrderIx,
+  poolDepositIx,
+  poolWithdrawIx,
+  resolvePerpBankruptcyIx,
+  settlePnlIx,
+  UNCAPPED_LOTS,
+  type PerpTradeAccounts,
+} from "./perp-instructions";
+import { ANY_PRICE, insuranceNative, poolNative, previewPerpOrder, type PerpOrder, type PerpOrderPreview } from "./perp";
 import { estimatePerpLiquidationPrice, type ConfModel, type PerpLiquidationPriceEstimate } from "./perp-liquidation";
 import { priceSideQ64 } from "./prices";
 import { estimateLiquidationPrice, type LiquidationPriceEstimate } from "./liquidation";
@@ -87,6 +98,32 @@ export interface PoolRequest {
   account: PublicKey;
   owner: PublicKey;
   perpMarket: PublicKey;
+}
+
+/** A keeper's `liquidate_perp` of `liquidatee`'s position in the market at `perpMarket`. */
+export interface LiquidatePerpRequest {
+  /** The keeper's own margin account (it receives the liquidation fee). */
+  liquidator: PublicKey;
+  /** The liquidator account's owner (signs). */
+  owner: PublicKey;
+  liquidatee: PublicKey;
+  perpMarket: PublicKey;
+  /** At most this many lots; default: the program's amount (`UNCAPPED_LOTS`). */
+  maxBaseLots?: bigint;
+}
+
+/** The admin's `fund_perp_insurance` of `amount` settle tokens from its token account `source`. */
+export interface FundPerpInsuranceRequest {
+  admin: PublicKey;
+  perpMarket: PublicKey;
+  source: PublicKey;
+  amount: bigint;
+}
+
+export interface SettlePnlOptions {
+  /** Pass the account's health accounts (default true): a loss beyond the settle deposit then
+   * becomes a borrow up to the account's other equity. `false`: only the deposit pays. */
+  healthAccounts?: boolean;
 }
 
 /** The order of `request`, defaults filled in. */
@@ -342,10 +379,47 @@ export class CrossMarginClient {
     return poolWithdrawIx(accounts, request.lpShares);
   }
 
-  /** `settle_pnl` for `account`'s position in the market (anyone may send it). */
-  async settlePnlIx(account: PublicKey, perpMarket: PublicKey): Promise<TransactionInstruction> {
+  /** `settle_pnl` for `account`'s position in the market (anyone may send it), with the
+   * account's current health accounts unless `options.healthAccounts` is false. */
+  async settlePnlIx(account: PublicKey, perpMarket: PublicKey, options: SettlePnlOptions = {}): Promise<TransactionInstruction> {
     const market = await this.perpMarket(perpMarket);
-    return settlePnlIx({ group: market.group, account, market: perpMarketRef(perpMarket, market) });
+    const health = options.healthAccounts === false ? [] : await this.healthAccounts(account);
+    return settlePnlIx({ group: market.group, account, market: perpMarketRef(perpMarket, market), health });
+  }
+
+  /** `liquidate_perp` with the liquidatee's health accounts as its positions are now. */
+  async liquidatePerpIx(request: LiquidatePerpRequest): Promise<TransactionInstruction> {
+    const market = await this.perpMarket(request.perpMarket);
+    return liquidatePerpIx({
+      group: market.group,
+      liquidator: request.liquidator,
+      owner: request.owner,
+      liquidatee: request.liquidatee,
+      market: perpMarketRef(request.perpMarket, market),
+      maxBaseLots: request.maxBaseLots ?? UNCAPPED_LOTS,
+      health: await this.healthAccounts(request.liquidatee),
+    });
+  }
+
+  /** `resolve_perp_bankruptcy` of `account`'s loss in the market (anyone may send it), with its
+   * current health accounts. */
+  async resolvePerpBankruptcyIx(account: PublicKey, perpMarket: PublicKey): Promise<TransactionInstruction> {
+    const market = await this.perpMarket(perpMarket);
+    return resolvePerpBankruptcyIx({ group: market.group, account, market: perpMarketRef(perpMarket, market), health: await this.healthAccounts(account) });
+  }
+
+  /** `fund_perp_insurance`: the settle bank's vault, mint and token program read from it. */
+  async fundPerpInsuranceIx(request: FundPerpInsuranceRequest): Promise<TransactionInstruction> {
+    const market = await this.perpMarket(request.perpMarket);
+    const settleBank = bankRef(market.settleBank, await this.bank(market.settleBank));
+    return fundPerpInsuranceIx({ group: market.group, admin: request.admin, perpMarket: request.perpMarket, settleBank, source: request.source, amount: request.amount });
+  }
+
+  /** The market's insurance fund in settle native units (its deposit shares at the settle
+   * bank's deposit index accrued to the cluster's time, rounded down). */
+  async perpInsuranceNative(perpMarket: PublicKey): Promise<bigint> {
+    const market = await this.perpMarket(perpMarket);
+    return insuranceNative(market, await this.accruedBank(market.settleBank));
   }
 
   /** The oracle price of `perpMarket` at which `account`'s maint health reaches zero, every other

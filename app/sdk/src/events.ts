@@ -2,11 +2,19 @@
  * The program's events (`emit!`, i.e. `Program data:` log lines), decoded with the IDL's event
  * coder. Names are the IDL's camelCase ones (`liquidation`, `tokenMovement`, ...); fields are
  * as Anchor decodes them (`BN` for 64/128-bit integers, `PublicKey`, plain numbers).
+ *
+ * Perp liquidation's events: `perpLiquidation` (`liquidate_perp`: lots before and after, the
+ * oracle price, the fill's quote change, the keeper's and the insurance fund's fees, maint
+ * health before and after, the end target, whether the account is still being liquidated or is
+ * bankrupt, the market's open interest after), `perpBankruptcyResolved`
+ * (`resolve_perp_bankruptcy`: the loss, paid from collateral, from insurance, socialised; the
+ * fund's shares and the market's socialised total after) and `perpInsuranceFunded`
+ * (`fund_perp_insurance`). `nativeEventsNamed` gives them in the SDK's form (`bigint`s).
  */
 import { EventParser, type IdlEvents } from "@anchor-lang/core";
 import type { PublicKey } from "@solana/web3.js";
 
-import { coder, PROGRAM_ID, type CrossMargin } from "./idl";
+import { coder, fromIdl, PROGRAM_ID, type CrossMargin, type Native } from "./idl";
 
 export type CrossMarginEvents = IdlEvents<CrossMargin>;
 export type EventName = keyof CrossMarginEvents & string;
@@ -28,3 +36,13 @@ export function eventsNamed<K extends EventName>(logs: readonly string[], name: 
     .filter((e): e is Extract<CrossMarginEvent, { name: K }> => e.name === name)
     .map((e) => e.data as CrossMarginEvents[K]);
 }
+
+/** The events named `name` in `logs`, in the SDK's form: 64/128-bit integers as `bigint`
+ * (`fromIdl`), e.g. `nativeEventsNamed(logs, "perpLiquidation")[0]!.liquidationFee`. */
+export function nativeEventsNamed<K extends EventName>(logs: readonly string[], name: K, programId: PublicKey = PROGRAM_ID): Array<Native<CrossMarginEvents[K]>> {
+  return eventsNamed(logs, name, programId).map((e) => fromIdl(e));
+}
+
+export type PerpLiquidationEvent = Native<CrossMarginEvents["perpLiquidation"]>;
+export type PerpBankruptcyResolvedEvent = Native<CrossMarginEvents["perpBankruptcyResolved"]>;
+export type PerpInsuranceFundedEvent = Native<CrossMarginEvents["perpInsuranceFunded"]>;

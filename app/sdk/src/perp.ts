@@ -198,6 +198,12 @@ export function poolNative(market: Pick<PerpMarket, "poolDepositShares">, settle
   return mulQ64(market.poolDepositShares, settleBank.depositIndex, "down");
 }
 
+/** The market's insurance fund in the settle bank, native units rounded down (what
+ * `resolve_perp_bankruptcy` can pay from it, with the bank accrued to the cluster's time). */
+export function insuranceNative(market: Pick<PerpMarket, "insuranceDepositShares">, settleBank: Pick<Bank, "depositIndex">): bigint {
+  return mulQ64(market.insuranceDepositShares, settleBank.depositIndex, "down");
+}
+
 /** The market with its funding accrued to `now` at `price` (what every perp instruction does
  * first): the rate from the skew against the pool's deposit; what the open positions owe is
  * added to `fundingUnapplied`. The market's first accrual only starts the clock. */

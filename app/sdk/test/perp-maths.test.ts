@@ -143,6 +143,8 @@ function marketWith(overrides: Partial<PerpMarket> = {}): PerpMarket {
     lpShares: 50_000_000_000n, // an LP holds the pool
     feesAccrued: 0n,
     pending: { applyAfterTs: 0n, oracle: PublicKey.default, config: perpConfig() },
+    insuranceDepositShares: 0n,
+    socialisedLoss: 0n,
     ...overrides,
   };
 }
