@@ -211,8 +211,9 @@ impl Fuzz {
     }
 
     /// A perp instruction for the current state, with random arguments: an order (either side,
-    /// an interesting size, any limit, reduce-only or not), a settlement, a pool deposit or
-    /// withdrawal, or an admin change of the market's configuration with one random byte.
+    /// an interesting size, any limit, reduce-only or not), a settlement, a perp liquidation or
+    /// write-off, a pool deposit or withdrawal, or an admin change of the market's configuration
+    /// with one random byte.
     fn perp_ix(&self, input: &mut Input) -> Instruction {
         let m = &self.world.m;
         let perp = self.world.perp;
@@ -236,7 +237,30 @@ impl Fuzz {
                 };
                 perp_ix::place_perp_order(&trade, order, health)
             }
-            2 => perp_ix::settle_pnl(m.group, user.account, &perp, vec![]),
+            2 => {
+                // Settlement with or without the health accounts; a perp liquidation by another
+                // account (or itself) of any size; a perp write-off.
+                let health = match account {
+                    Some(a) if input.below(2) == 0 => m.health_accounts_of(&a),
+                    _ => vec![],
+                };
+                match input.below(3) {
+                    0 => perp_ix::settle_pnl(m.group, user.account, &perp, health),
+                    1 => {
+                        let liquidator = &self.world.users[input.below(ACCOUNTS)];
+                        perp_ix::liquidate_perp(
+                            m.group,
+                            liquidator.account,
+                            liquidator.keypair.pubkey(),
+                            user.account,
+                            &perp,
+                            amount,
+                            health,
+                        )
+                    }
+                    _ => perp_ix::resolve_perp_bankruptcy(m.group, user.account, &perp, health),
+                }
+            }
             3 => {
                 let health = match account {
                     Some(a) => {

@@ -144,6 +144,24 @@ fn perp_op() -> impl Strategy<Value = Op> {
         )
             .prop_map(|(change_bps, conf_bps)| Op::PerpPrice { change_bps, conf_bps }),
         1 => prop_oneof![Just(PerpFault::Stale), Just(PerpFault::WideConf)].prop_map(Op::PerpFault),
+        // Perp liquidation (issue 17): mostly aimed at a liquidatable holder (a liquidatee
+        // beyond the accounts), amounts around the closed form.
+        5 => (
+            lp(),
+            prop_oneof![1 => 0u8..ACCOUNTS as u8, 3 => ACCOUNTS as u8..2 * ACCOUNTS as u8],
+            prop_oneof![
+                4 => Just(PerpSize::Huge),
+                3 => (1u16..=10_000).prop_map(PerpSize::Frac),
+                2 => (1u16..50).prop_map(PerpSize::Lots),
+                1 => Just(PerpSize::Zero),
+            ],
+        )
+            .prop_map(|(liquidator, liquidatee, max)| Op::LiquidatePerp { liquidator, liquidatee, max }),
+        2 => prop_oneof![1 => 0u8..ACCOUNTS as u8, 3 => ACCOUNTS as u8..2 * ACCOUNTS as u8]
+            .prop_map(|user| Op::SettleCovered { user }),
+        2 => prop_oneof![1 => 0u8..ACCOUNTS as u8, 3 => ACCOUNTS as u8..2 * ACCOUNTS as u8]
+            .prop_map(|user| Op::ResolvePerp { user }),
+        1 => (user(), user()).prop_map(|(user, liquidator)| Op::PerpCollapse { user, liquidator }),
     ]
 }
 
@@ -430,4 +448,22 @@ fn an_emptied_pool_takes_no_new_risk_and_a_new_lp_deposit_is_one_to_one() {
     // The LP carried the trade: it redeems its deposit less the trader's gain, plus the fees.
     let shares = m.perp_slot(lp, &perp).lp_shares;
     assert_eq!(shares, deposit, "the first deposit into an empty pool is 1:1");
+}
+
+/// Finding (issue 17, fixed; found by the campaign): `liquidate_perp` capped a solvent account's
+/// fees at its equity converted to settle units at the settle bank's *asset* price, but once the
+/// fees take the combined settle balance below zero it is valued at the higher *liability*
+/// price: with USDC's confidence at 1 bps, closing a whole position at 40% down took the account
+/// from $777.45 of equity to −$0.06. The cap now converts at the liability price; the campaign's
+/// postcondition (a solvent liquidatee stays solvent) checks the replay.
+#[test]
+fn a_perp_liquidation_never_makes_a_solvent_account_insolvent() {
+    let mut world = World::new();
+    let ops = [
+        Op::Price { bank: 0, change_bps: 0, conf_bps: 1, expo_shift: 0 },
+        Op::Price { bank: 1, change_bps: 0, conf_bps: 201, expo_shift: 0 },
+        Op::Collapse { user: 3, liquidator: 0 },
+        Op::PerpCollapse { user: 2, liquidator: 0 },
+    ];
+    world.replay(&ops).unwrap();
 }

@@ -89,14 +89,31 @@ pub struct PositionReport {
 /// priced from the oracle accounts on chain.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// Summed by the program's own `AccountTotals`.
+    /// Summed by the program's own `AccountTotals` (with perps, `PerpTotals::combine`).
     pub totals: AccountTotals,
     pub positions: Vec<PositionReport>,
+    /// The perp part of health, if the account has perp slots.
+    pub perp: Option<PerpTotals>,
 }
 
 impl Report {
     pub(super) fn position(&self, bank: u16) -> Option<&PositionReport> {
         self.positions.iter().find(|p| p.bank_index == bank)
+    }
+
+    /// The positions as the program's pure liquidation code takes them (it reads their bank
+    /// index and contribution only).
+    pub(super) fn priced(&self) -> Vec<PricedPosition> {
+        self.positions
+            .iter()
+            .map(|p| PricedPosition {
+                bank_index: p.bank_index,
+                risk: Default::default(),
+                shares: p.shares,
+                health: p.health,
+                unusable: None,
+            })
+            .collect()
     }
 }
 
@@ -273,20 +290,8 @@ impl World {
             let settle_risk = banks[settle as usize].risk_at(&last.price).map_err(overflow)?;
             let (perps, pnl) = Self::perp_health(account, perp)?;
             let totals = PerpTotals { settle_bank_index: settle, settle_risk, perps, pnl };
-            // The program's own combination (`PerpTotals::combine`) over the positions priced
-            // above (it reads their bank index and contribution only).
-            let priced: Vec<PricedPosition> = report
-                .positions
-                .iter()
-                .map(|p| PricedPosition {
-                    bank_index: p.bank_index,
-                    risk: Default::default(),
-                    shares: p.shares,
-                    health: p.health,
-                    unusable: None,
-                })
-                .collect();
-            report.totals = totals.combine(&priced).map_err(overflow)?;
+            report.totals = totals.combine(&report.priced()).map_err(overflow)?;
+            report.perp = Some(totals);
         }
         Ok(report)
     }

@@ -68,8 +68,10 @@ impl World {
             Op::Bad(bad) => self.send_bad(bad, s),
             Op::PlacePerpOrder { .. }
             | Op::SettlePnl { .. }
+            | Op::SettleCovered { .. }
             | Op::PoolDeposit { .. }
             | Op::PoolWithdraw { .. } => self.send_perp(op, s),
+            Op::LiquidatePerp { .. } | Op::ResolvePerp { .. } => self.send_perp_liquidation(op, s),
             no_transaction!() => unreachable!("{op:?} sends no transaction"),
         }
     }

@@ -93,9 +93,15 @@ impl World {
         for losses in [true, false] {
             for u in 0..ACCOUNTS {
                 let s = self.state();
-                if self.simulate_settle(&s, u).is_ok_and(|sim| (sim.amount < 0) == losses) {
+                if self
+                    .simulate_settle_with(&s, u, true)
+                    .is_ok_and(|sim| (sim.amount < 0) == losses)
+                {
                     let what = format!("user {u}'s PnL cannot be settled");
-                    self.exit_perp(&Op::SettlePnl { user: u as u8 }, &what)?;
+                    self.exit_perp(&Op::SettleCovered { user: u as u8 }, &what)?;
+                }
+                if losses {
+                    self.pay_the_rest_of_a_loss(u)?;
                 }
             }
         }
@@ -150,6 +156,30 @@ impl World {
         self.credit_index_changes(&s, &after);
         self.after_success(op, &s, &after, &executed)?;
         self.check_state(&after, "exit perps")
+    }
+
+    /// A loss beyond what the account's equity could settle: the leaving user deposits the
+    /// rest (its wallet topped up), and it settles.
+    fn pay_the_rest_of_a_loss(&mut self, u: usize) -> Check {
+        let s = self.state();
+        let Some(account) = s.accounts[u] else { return Ok(()) };
+        let Some(slot) = account.find_perp(0).map(|i| account.perps[i]) else { return Ok(()) };
+        if slot.base_lots != 0 || slot.quote_native >= 0 {
+            return Ok(());
+        }
+        // Funding is applied first: a unit more for its rounding.
+        let owed = slot.quote_native.unsigned_abs() + 1;
+        let b = self.perp.settle_bank.index as usize;
+        if s.wallets[u][b] < owed {
+            self.m.chain.mint_to(&self.users[u].tokens[b], owed - s.wallets[u][b]);
+        }
+        let s = self.state();
+        let op = Op::Deposit { user: u as u8, bank: b as u8, amount: Amount::All };
+        let owed = s.wallets[u][b]; // the whole wallet, as `Amount::All` deposits
+        let ix = ix::deposit(&self.transfer(u, b), owed);
+        self.exit_step(&op, &s, ix, &format!("user {u} cannot deposit {owed}"), "exit deposit")?;
+        let what = format!("user {u}'s loss cannot be settled from its deposit");
+        self.exit_perp(&Op::SettleCovered { user: u as u8 }, &what)
     }
 
     fn repay_everything(&mut self, u: usize) -> Check {
@@ -245,7 +275,8 @@ impl World {
             let bank = &s.banks[b];
             let mut left_shares = [0u64; 2];
             if b == settle {
-                left_shares[0] = market.pool_deposit_shares;
+                // The pool's and the market's insurance fund's (which stays).
+                left_shares[0] = market.pool_deposit_shares + market.insurance_deposit_shares;
             }
             for (u, account) in s.accounts.iter().enumerate() {
                 let Some(account) = account.filter(|_| left.locked[u]) else { continue };

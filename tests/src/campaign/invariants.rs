@@ -133,6 +133,7 @@ fn check_shares(state: &State, b: usize, when: &str) -> Check {
     let (mut deposit_shares, mut borrow_shares) = (0u128, 0u128);
     if state.perp.settle_bank_index as usize == b {
         deposit_shares += state.perp.pool_deposit_shares as u128;
+        deposit_shares += state.perp.insurance_deposit_shares as u128;
     }
     for account in state.accounts.iter().flatten() {
         for p in account.active_positions().filter(|p| p.bank_index as usize == b) {

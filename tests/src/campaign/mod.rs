@@ -55,6 +55,7 @@ macro_rules! no_transaction {
             | Op::Leave { .. }
             | Op::Squeeze { .. }
             | Op::Collapse { .. }
+            | Op::PerpCollapse { .. }
     };
 }
 
@@ -68,6 +69,7 @@ pub mod ops;
 mod oracles;
 mod outcomes;
 mod perp_invariants;
+mod perp_liquidation;
 mod perp_ops;
 mod perp_postconditions;
 mod postconditions;

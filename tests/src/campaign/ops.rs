@@ -278,6 +278,29 @@ pub enum Op {
     SettlePnl {
         user: u8,
     },
+    /// As `SettlePnl`, with the user's health accounts: a loss beyond the settle deposit may
+    /// become a borrow up to the account's other equity.
+    SettleCovered {
+        user: u8,
+    },
+    /// `liquidator`'s account closes up to `max` of `liquidatee`'s perp position against the
+    /// pool (a `liquidatee` beyond the users: one the checks find liquidatable, if any).
+    LiquidatePerp {
+        liquidator: u8,
+        liquidatee: u8,
+        max: PerpSize,
+    },
+    /// Anyone writes off the user's perp loss (a `user` beyond the users: one whose loss can be).
+    ResolvePerp {
+        user: u8,
+    },
+    /// The perp price moves 40% against the user's position; another user liquidates it as far
+    /// as it goes, settles it with its health accounts, liquidates its tokens, then its losses are
+    /// put to `resolve_perp_bankruptcy` and `resolve_bankruptcy`: each a step of its own.
+    PerpCollapse {
+        user: u8,
+        liquidator: u8,
+    },
     /// The user moves `amount` of its settle-bank deposit into the pool (user 4 is the LP).
     PoolDeposit {
         user: u8,
@@ -323,6 +346,10 @@ impl Op {
             Op::Bad(_) => "bad_input",
             Op::PlacePerpOrder { .. } => "place_perp_order",
             Op::SettlePnl { .. } => "settle_pnl",
+            Op::SettleCovered { .. } => "settle_pnl_with_health",
+            Op::LiquidatePerp { .. } => "liquidate_perp",
+            Op::ResolvePerp { .. } => "resolve_perp_bankruptcy",
+            Op::PerpCollapse { .. } => "perp_collapse",
             Op::PoolDeposit { .. } => "pool_deposit",
             Op::PoolWithdraw { .. } => "pool_withdraw",
             Op::PerpPrice { .. } => "perp_price",

@@ -41,8 +41,14 @@ pub(super) struct PerpBook {
     pub(super) pool_shares: u64,
     /// LP deposits less LP withdrawals (native).
     pub(super) contributed: i128,
-    /// `PnlSettled` amounts per account (+ paid by the pool).
+    /// `PnlSettled` amounts per account (+ paid by the pool), and what an account paid the
+    /// pool in a perp write-off (−).
     pub(super) realised: [i128; ACCOUNTS],
+    /// What the pool paid out on the traders' behalf (liquidation fees to liquidators and the
+    /// insurance fund), less what the insurance fund paid into it (write-offs).
+    pub(super) paid_out: i128,
+    /// `PerpBankruptcyResolved` socialised amounts.
+    pub(super) socialised: u64,
     /// Interest (and socialized losses) on the pool's shares, rounded up.
     pub(super) interest: i128,
     /// What share rounding may have cost the pool, at most (native).
@@ -85,7 +91,7 @@ impl PerpBook {
 
     /// What the pool's deposit must be at most: contributions, less settlements, plus interest.
     fn expected_pool(&self) -> i128 {
-        self.contributed - self.realised.iter().sum::<i128>() + self.interest
+        self.contributed - self.realised.iter().sum::<i128>() - self.paid_out + self.interest
     }
 }
 
@@ -179,6 +185,12 @@ impl World {
             self.book.pool_shares
         );
         ensure!(
+            market.socialised_loss == self.book.socialised,
+            "{when}: socialised_loss {} != Σ write-offs' socialised {}",
+            market.socialised_loss,
+            self.book.socialised
+        );
+        ensure!(
             market.fees_accrued == self.book.fees,
             "{when}: fees_accrued {} != Σ fills' fees {}",
             market.fees_accrued,
@@ -210,7 +222,7 @@ impl World {
             return Ok(()); // beyond i128 (not at the campaign's sizes and prices)
         };
         let one = 1i128 << 64;
-        let realised: i128 = book.realised.iter().sum();
+        let realised: i128 = book.realised.iter().sum::<i128>() + book.paid_out;
         let pool_pnl = (pool - book.interest - book.contributed) * one - aggregate;
         let zero_sum = realised * one + slots + pool_pnl;
         ensure!(

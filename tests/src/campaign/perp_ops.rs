@@ -6,6 +6,7 @@
 //! `perp_invariants`).
 
 use cross_margin::math::{mul_q64, Round};
+use cross_margin::perp::bankruptcy::loss_borrow_capacity;
 use cross_margin::perp::{actions, FillOutcome, PerpOrder, PerpSide};
 use cross_margin::positions;
 use cross_margin::state::{Bank, MarginAccount, PerpMarket};
@@ -92,6 +93,17 @@ impl World {
                     self.users[user as usize].account,
                     &self.perp,
                     vec![],
+                );
+                (self.send_tx(&[ix]), allowed)
+            }
+            Op::SettleCovered { user } => {
+                let u = user as usize;
+                let allowed = allowed_by(&self.simulate_settle_with(s, u, true));
+                let ix = perp_ix::settle_pnl(
+                    self.m.group,
+                    self.users[u].account,
+                    &self.perp,
+                    self.health_of(s, u),
                 );
                 (self.send_tx(&[ix]), allowed)
             }
@@ -212,7 +224,7 @@ impl World {
 
     /// The perp oracle's price, the settle bank accrued, the pool's deposit, and the market
     /// with funding accrued: every perp instruction's first steps (the program's `touch`).
-    fn perp_start(&self, s: &State) -> Result<(u128, PerpMarket, Bank, u64), Refusal> {
+    pub(super) fn perp_start(&self, s: &State) -> Result<(u128, PerpMarket, Bank, u64), Refusal> {
         let price = self.perp_pricing(s).sides?.mid;
         let mut bank = s.banks[self.perp.settle_bank.index as usize];
         let mut market = s.perp;
@@ -261,13 +273,36 @@ impl World {
         })
     }
 
-    /// `settle_pnl`: the program's own action on copies.
+    /// `settle_pnl` without health accounts: the program's own action on copies.
     pub(super) fn simulate_settle(&self, s: &State, u: usize) -> Simulated {
+        self.simulate_settle_with(s, u, false)
+    }
+
+    /// `settle_pnl`, `covered`: with the account's health accounts (a loss beyond the settle
+    /// deposit may become a borrow up to the equity outside it, priced as the handler prices
+    /// it: the dust rule, the market and bank as touched).
+    pub(super) fn simulate_settle_with(&self, s: &State, u: usize, covered: bool) -> Simulated {
         let mut account = s.accounts[u].ok_or(Refusal::Closed)?;
         let (price, mut market, mut bank, pool) = self.perp_start(s)?;
         let touch = actions::Touch { price, pool };
-        let outcome = actions::settle(&mut market, &mut account, &mut bank, touch, |_, _, _| {
-            Ok::<u64, MarginError>(0)
+        let settle = self.perp.settle_bank.index;
+        let outcome = actions::settle(&mut market, &mut account, &mut bank, touch, |a, m, b| {
+            if !covered {
+                return Ok(0);
+            }
+            let mut last = self.last_prices(s);
+            last.perp.market = *m;
+            let mut banks = s.banks.clone();
+            banks[settle as usize] = *b;
+            let dust = s.group.bankruptcy_dust_quote;
+            let report =
+                self.report_as_liquidated(a, &banks, &last, dust).map_err(|_| Refusal::Oracle)?;
+            let perp = report.perp.ok_or(MarginError::HealthSettleBankMismatch)?;
+            Ok::<u64, Refusal>(loss_borrow_capacity(
+                &report.priced(),
+                settle,
+                perp.settle_risk.liab_price,
+            )?)
         })?;
         Ok(PerpSim {
             account,
@@ -347,6 +382,7 @@ impl World {
                 self.simulate_order(s, user as usize, &self.perp_order(op, s))
             }
             Op::SettlePnl { user } => self.simulate_settle(s, user as usize),
+            Op::SettleCovered { user } => self.simulate_settle_with(s, user as usize, true),
             Op::PoolDeposit { user, .. } => {
                 self.simulate_pool_deposit(s, user as usize, self.pool_deposit_amount(s, op))
             }

@@ -69,7 +69,9 @@ impl World {
         );
         match *op {
             Op::PlacePerpOrder { .. } => self.after_fill(op, s0, s1, executed, &sim),
-            Op::SettlePnl { .. } => self.after_settlement(u, s0, s1, executed, &sim),
+            Op::SettlePnl { .. } | Op::SettleCovered { .. } => {
+                self.after_settlement(u, s0, s1, executed, &sim)
+            }
             Op::PoolDeposit { .. } => {
                 let event = &executed.events::<PoolMovement>()[0];
                 ensure!(
@@ -238,12 +240,24 @@ impl World {
         alone.perps[0] = slot0;
         let pnl = slots_pnl(&[Some(alone)], &market, sim.price).ok_or("PnL overflows")?;
         let one = 1i128 << 64;
-        ensure!(amount as i128 * one <= pnl, "settled {amount}, more than the PnL {pnl} (2^-64)");
-        ensure!(
-            amount as i128 * one > pnl - 2 * one || amount as u64 == sim.pool_before,
-            "settled {amount} of a PnL of {pnl} (2^-64), the pool holding {}",
-            sim.pool_before
-        );
+        if amount > 0 {
+            ensure!(
+                amount as i128 * one <= pnl,
+                "settled {amount}, more than the PnL {pnl} (2^-64)"
+            );
+            ensure!(
+                amount as i128 * one > pnl - 2 * one || amount as u64 == sim.pool_before,
+                "settled {amount} of a PnL of {pnl} (2^-64), the pool holding {}",
+                sim.pool_before
+            );
+        } else {
+            // A loss: never more than the PnL (beyond its rounding), less when the account's
+            // deposit and other equity could not pay it all (issue 17).
+            ensure!(
+                pnl < 0 && amount as i128 * one > pnl - 2 * one,
+                "settled {amount}, more than the loss {pnl} (2^-64)"
+            );
+        }
         self.check_settlement_health(u, s0, s1, sim)?;
         self.book.move_pool(-(amount as i128), bank.deposit_index())?;
         self.book.realised[u] += amount as i128;
@@ -319,6 +333,7 @@ pub(super) fn perp_user(op: &Op) -> usize {
     match *op {
         Op::PlacePerpOrder { user, .. }
         | Op::SettlePnl { user }
+        | Op::SettleCovered { user }
         | Op::PoolDeposit { user, .. }
         | Op::PoolWithdraw { user, .. } => user as usize,
         _ => unreachable!("{op:?} is not a perp instruction"),

@@ -77,8 +77,12 @@ impl World {
             Op::Bad(bad) => self.after_bad_input(bad, landed),
             Op::PlacePerpOrder { .. }
             | Op::SettlePnl { .. }
+            | Op::SettleCovered { .. }
             | Op::PoolDeposit { .. }
             | Op::PoolWithdraw { .. } => self.after_perp(op, s0, s1, executed),
+            Op::LiquidatePerp { .. } | Op::ResolvePerp { .. } => {
+                self.after_perp_liquidation(op, s0, s1, executed)
+            }
             no_transaction!() => unreachable!("{op:?} sends no transaction"),
         }
     }

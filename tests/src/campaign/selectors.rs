@@ -86,6 +86,13 @@ impl World {
             Op::ApplyChange { bank, wait } => Op::ApplyChange { bank: queued(s, bank), wait },
             Op::CancelChange { bank } => Op::CancelChange { bank: queued(s, bank) },
             Op::SettlePnl { user } => Op::SettlePnl { user: with_perp_slot(s, user) },
+            Op::SettleCovered { user } => Op::SettleCovered { user: with_perp_slot(s, user) },
+            Op::LiquidatePerp { liquidator, liquidatee, max } => Op::LiquidatePerp {
+                liquidator,
+                liquidatee: self.perp_liquidatee(s, liquidatee),
+                max,
+            },
+            Op::ResolvePerp { user } => Op::ResolvePerp { user: self.perp_write_off_user(s, user) },
             other => other,
         }
     }

@@ -44,6 +44,9 @@ impl World {
             }
             Op::Leave { user } => return self.leave(op, user, &before),
             Op::Collapse { user, liquidator } => return self.collapse(op, user, liquidator),
+            Op::PerpCollapse { user, liquidator } => {
+                return self.perp_collapse(op, user, liquidator, &before)
+            }
             _ => return self.transact(op, &before),
         }
         self.stats_ok(op);
@@ -65,7 +68,7 @@ impl World {
                 let long = false;
                 self.step(&Op::PlacePerpOrder { user, long, size, reduce_only: true, limit_bps })?;
             }
-            self.step(&Op::SettlePnl { user })?;
+            self.step(&Op::SettleCovered { user })?;
             if slot.lp_shares > 0 {
                 self.step(&Op::PoolWithdraw { user, amount: Amount::All })?;
             }

@@ -244,12 +244,14 @@ pub fn liquidate(
     let settle_risk = &before.perp.settle_risk;
     let slack = PERP_SOLVENCY_SLACK;
     let equity_cap = fee_cap(totals_before.deposits_value, totals_before.liabs_value, slack);
-    // The cap is in quote units; the fees are paid in settle native units, worth at most their
-    // asset price each: at most `cap / asset price` of them keeps the equity.
+    // The cap is in quote units; the fees are paid in settle native units, each worth at most
+    // the settle bank's liability price (the price the combined balance is valued at once it
+    // turns negative): at most `cap / liability price` of them keeps the equity.
     let equity_cap_native = if equity_cap == u64::MAX {
         u64::MAX
     } else {
-        div_q64(equity_cap, settle_risk.asset_price.max(1), Round::Down).map_err(overflow)?
+        let price = settle_risk.liab_price.max(settle_risk.asset_price).max(1);
+        div_q64(equity_cap, price, Round::Down).map_err(overflow)?
     };
     let closing = Closing {
         liquidatee: before,
@@ -466,7 +468,9 @@ mod tests {
         assert_eq!(market.insurance_deposit_shares, 2_650_500);
         assert_eq!(market.pool_deposit_shares, POOL - 7_951_500);
         // One lot fewer would not have reached the target: −45,000,000 + 557 × 80,750 < 0.
-        assert!(-45_000_000 + 557 * 80_750 < 0);
+        let (fewer, _, _, _) = run(557);
+        let fewer = fewer.unwrap();
+        assert!(fewer.maint_health_after < 0 && fewer.still_being_liquidated);
     }
 
     #[test]
