@@ -235,3 +235,36 @@ fn a_loss_becomes_a_borrow_only_up_to_the_accounts_other_collateral() {
         m.sandbox.resolve_perp_bankruptcy(&carol.account, &perp)
     });
 }
+
+#[test]
+fn self_liquidation_through_a_second_account_gains_nothing() {
+    let (mut m, perp, _lp) = perp_market();
+    let alice = long_trader(&mut m, &perp);
+    let owner = alice.keypair.insecure_clone();
+    let (ix, second) =
+        cross_margin_client::ix::create_account(m.group, owner.pubkey(), owner.pubkey(), 1);
+    m.chain.send(&[ix], &[&owner]).expect_ok("second account");
+    let second_user = User { keypair: owner.insecure_clone(), account: second, tokens: vec![] };
+    m.assert_rejected(&alice, MarginError::SelfLiquidation, |m| {
+        m.liquidate_perp(&alice, &alice.account, &perp, u64::MAX)
+    });
+    m.set_perp_dollars(&perp, 84);
+    // The owner's two accounts at $84: USDC balance + quote + the base at $84 (a lot is $0.84).
+    let value = |m: &Market| -> i128 {
+        [alice.account, second]
+            .iter()
+            .map(|address| {
+                let account = m.margin_account_at(address);
+                let usdc = cross_margin::positions::balance_native(&account, &m.bank(&m.usdc));
+                let slot = account.find_perp(perp.index).map(|i| account.perps[i]);
+                let perp_value =
+                    slot.map_or(0, |s| s.quote_native as i128 + s.base_lots as i128 * 840_000);
+                usdc.unwrap() + perp_value
+            })
+            .sum()
+    };
+    let before = value(&m);
+    m.liquidate_perp(&second_user, &alice.account, &perp, u64::MAX).expect_ok("self-liquidate");
+    // The second account's fee came out of the first; the insurance fee left both.
+    assert_eq!(before - value(&m), 2_007_600);
+}
