@@ -161,7 +161,7 @@ fn perp_op() -> impl Strategy<Value = Op> {
             .prop_map(|user| Op::SettleCovered { user }),
         2 => prop_oneof![1 => 0u8..ACCOUNTS as u8, 3 => ACCOUNTS as u8..2 * ACCOUNTS as u8]
             .prop_map(|user| Op::ResolvePerp { user }),
-        1 => (user(), user()).prop_map(|(user, liquidator)| Op::PerpCollapse { user, liquidator }),
+        3 => (user(), user()).prop_map(|(user, liquidator)| Op::PerpCollapse { user, liquidator }),
     ]
 }
 
