@@ -352,12 +352,13 @@ impl Keeper {
             ..RoundReport::default()
         };
         for target in &evaluation.unpriced {
+            let account = target.address;
             match target.assessment.status {
                 Status::Unpriced { bank_index, error } => {
-                    tracing::warn!(account = %target.address, bank_index, ?error, "cannot price an account")
+                    tracing::warn!(%account, bank_index, ?error, "cannot price an account")
                 }
                 Status::PerpUnpriced { market_index, error } => {
-                    tracing::warn!(account = %target.address, market_index, ?error, "cannot price an account's perp")
+                    tracing::warn!(%account, market_index, ?error, "cannot price a perp slot")
                 }
                 _ => {}
             }

@@ -86,16 +86,24 @@ impl Keeper {
         let perp = |index: u16| market.perp_ref(index).expect("the account's markets exist");
         let health = health_accounts_with_perps(account, bank, perp);
         let group = self.config.group;
-        let instruction = match candidate.step {
+        let instruction = match &candidate.step {
             PerpStep::Liquidate(plan) => {
-                return Ok(self.execute_liquidation(backend, market, address, account, &plan)?.map(
-                    |done| {
-                        tracing::info!(liquidatee = %address, liab_bank = plan.liab_bank, asset_bank = plan.asset_bank, liab = done.event.liab_amount, "liquidated (with perps)");
-                        report.liquidations.push(done);
-                    },
-                ));
+                let done =
+                    match self.execute_liquidation(backend, market, address, account, plan)? {
+                        Ok(done) => done,
+                        Err(skipped) => return Ok(Err(skipped)),
+                    };
+                tracing::info!(
+                    liquidatee = %address,
+                    liab_bank = plan.liab_bank,
+                    asset_bank = plan.asset_bank,
+                    liab = done.event.liab_amount,
+                    "liquidated (an account with perps)"
+                );
+                report.liquidations.push(done);
+                return Ok(Ok(()));
             }
-            PerpStep::LiquidatePerp { market_index, max_base_lots, .. } => {
+            &PerpStep::LiquidatePerp { market_index, max_base_lots, .. } => {
                 let (liquidator, owner) = (self.config.liquidator_account, self.signer.pubkey());
                 let market = perp(market_index);
                 perp_ix::liquidate_perp(
@@ -108,10 +116,10 @@ impl Keeper {
                     health,
                 )
             }
-            PerpStep::SettlePnl { market_index, .. } => {
+            &PerpStep::SettlePnl { market_index, .. } => {
                 perp_ix::settle_pnl(group, address, &perp(market_index), health)
             }
-            PerpStep::ResolvePerpBankruptcy { market_index, .. } => {
+            &PerpStep::ResolvePerpBankruptcy { market_index, .. } => {
                 perp_ix::resolve_perp_bankruptcy(group, address, &perp(market_index), health)
             }
         };
@@ -147,7 +155,8 @@ impl Keeper {
             }
             PerpStep::SettlePnl { market_index, .. } => {
                 let event = decode_events::<PnlSettled>(&landed.logs).pop().ok_or_else(missing)?;
-                tracing::info!(account = %address, market_index, amount = event.amount, "pnl settled");
+                let amount = event.amount;
+                tracing::info!(account = %address, market_index, amount, "pnl settled");
                 report.settlements.push(SettlementDone { signature, event, compute_units });
             }
             PerpStep::ResolvePerpBankruptcy { market_index, .. } => {

@@ -248,8 +248,9 @@ impl MarketState {
             let index = position.bank_index;
             let risk = bank_risk(index)?;
             let unpriced = |error| Unpriced::Bank { bank_index: index, error };
-            if settle == Some(index) && risk.unusable.is_some() {
-                return Err(unpriced(risk.unusable.expect("checked")));
+            match risk.unusable {
+                Some(error) if settle == Some(index) => return Err(unpriced(error)),
+                _ => {}
             }
             positions.push(risk.price(index, shares, dust).map_err(unpriced)?);
         }

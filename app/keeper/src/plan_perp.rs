@@ -31,11 +31,11 @@ pub enum Phase {
 }
 
 /// One step for an account with perp slots, as the program will compute it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum PerpStep {
     LiquidatePerp { market_index: u16, max_base_lots: u64, outcome: PerpLiquidationOutcome },
     SettlePnl { market_index: u16, outcome: SettleOutcome },
-    Liquidate(Plan),
+    Liquidate(Box<Plan>),
     ResolvePerpBankruptcy { market_index: u16, outcome: PerpWriteOff },
 }
 
@@ -51,7 +51,7 @@ impl PerpStep {
 }
 
 /// A step and what it pays the keeper (quote native units at oracle prices).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Candidate {
     pub step: PerpStep,
     pub profit_quote: i128,
@@ -116,7 +116,7 @@ pub fn plan_account(
             keep(
                 token.map(|plan| Candidate {
                     profit_quote: plan.profit_quote,
-                    step: PerpStep::Liquidate(plan),
+                    step: PerpStep::Liquidate(Box::new(plan)),
                 }),
                 &mut candidates,
             );
