@@ -8,7 +8,6 @@ use cross_margin::health::{Health, PerpTotals, PricedPosition};
 use cross_margin::health_accounts::PricedPerp;
 use cross_margin::oracle::{read_price_sides, OracleAccount, PriceSide};
 use cross_margin::perp::actions::{touch_market, Touch};
-use cross_margin::perp::{perp_health, PerpHealthInputs};
 use cross_margin::state::{Bank, Group, MarginAccount, PerpMarket, PerpSlot};
 use cross_margin_client::perp_ix::PerpMarketRef;
 use cross_margin_client::Pubkey;
@@ -85,44 +84,21 @@ pub struct PerpRisk {
 }
 
 impl PerpRisk {
-    /// The slot priced as `health_accounts::price_perp` prices it. A position with no size
-    /// needs no usable price (it is its quote at any price).
+    /// The slot priced as `health_accounts::price_perp` prices it (`PricedPerp::at`). A
+    /// position with no size needs no usable price (it is its quote at any price).
     pub fn price(&self, slot: &PerpSlot) -> Result<PricedPerp, MarginError> {
         let overflow = |_| MarginError::MathOverflow;
         let mut position = slot.position();
         position.apply_funding(&self.market.funding()).map_err(overflow)?;
-        let c = &self.market.config;
-        let params = c.params();
-        let (mut mid, mut maint_price, mut init_price) = (0, 0, 0);
+        let mut prices = [0; 3];
         if position.base_lots != 0 {
             let p = self.price?;
-            mid = p.mid;
-            (maint_price, init_price) = if position.base_lots > 0 {
-                (p.asset, p.init_asset)
-            } else {
-                (p.liab, p.init_liab)
+            prices = match position.base_lots > 0 {
+                true => [p.mid, p.asset, p.init_asset],
+                false => [p.mid, p.liab, p.init_liab],
             };
         }
-        let inputs = |price, base_weight_bps, pnl_weight_bps| PerpHealthInputs {
-            long_price: price,
-            short_price: price,
-            base_weight_bps,
-            pnl_weight_bps,
-        };
-        let init = inputs(init_price, c.init_base_weight_bps, c.init_pnl_weight_bps);
-        let maint = inputs(maint_price, c.maint_base_weight_bps, c.maint_pnl_weight_bps);
-        Ok(PricedPerp {
-            market_index: slot.market_index,
-            base_lots: position.base_lots,
-            quote_native: position.quote_native,
-            lp_shares: slot.lp_shares,
-            pnl: position.pnl(&params, mid).map_err(overflow)?,
-            maint_pnl: position.pnl(&params, maint_price).map_err(overflow)?,
-            mid_price: mid,
-            maint_price,
-            init: perp_health(&position, &params, &init).map_err(overflow)?,
-            maint: perp_health(&position, &params, &maint).map_err(overflow)?,
-        })
+        PricedPerp::at(slot, &position, &self.market.config, prices).map_err(overflow)
     }
 }
 
