@@ -55,6 +55,13 @@ fn feed(index: u16) -> [u8; 32] {
     id
 }
 
+/// A `PriceUpdateV2` account quoting `price_e4` (dollars × 10^4), published 5 s ago.
+fn oracle(receiver: Pubkey, feed: [u8; 32], price_e4: i64) -> AccountData {
+    let quote = Quote { price: price_e4, conf: 1_000, exponent: -4, publish_time: NOW - 5 };
+    let data = pyth::price_update_v2(feed, quote, true);
+    AccountData { owner: receiver, lamports: 1, data }
+}
+
 fn market() -> MarketState {
     let group_key = key(1);
     let receiver = key(2);
@@ -90,14 +97,8 @@ fn market() -> MarketState {
         bank.set_borrow_index(ONE_Q64 + ONE_Q64 / 23);
         bank.version = 1;
         banks.push((key(100 + index as u64), raw(&bank)));
-        let quote = Quote {
-            price: 1_000_000 + 123_457 * index as i64,
-            conf: 1_000,
-            exponent: -4,
-            publish_time: NOW - 5,
-        };
-        let data = pyth::price_update_v2(feed(index), quote, true);
-        oracles.insert(bank.oracle, AccountData { owner: receiver, lamports: 1, data });
+        let oracle = oracle(receiver, feed(index), 1_000_000 + 123_457 * index as i64);
+        oracles.insert(bank.oracle, oracle);
     }
     let mut perps = Vec::new();
     for index in 0..PERPS {
@@ -125,14 +126,8 @@ fn market() -> MarketState {
         perp.lp_shares = 100_000_000_000;
         perp.last_funding_ts = NOW - 10;
         perps.push((key(200 + index as u64), raw(&perp)));
-        let quote = Quote {
-            price: 1_000_000 + 250_000 * index as i64,
-            conf: 1_000,
-            exponent: -4,
-            publish_time: NOW - 5,
-        };
-        let data = pyth::price_update_v2(feed(100 + index), quote, true);
-        oracles.insert(perp.oracle, AccountData { owner: receiver, lamports: 1, data });
+        let oracle = oracle(receiver, feed(100 + index), 1_000_000 + 250_000 * index as i64);
+        oracles.insert(perp.oracle, oracle);
     }
     let (mut market, undecodable) =
         MarketState::from_accounts(group_key, &raw(&group), &banks, &oracles, NOW).unwrap();

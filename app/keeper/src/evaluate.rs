@@ -81,11 +81,10 @@ pub fn assess_with(
     for position in &account.positions {
         let Some(shares) = position.shares() else { continue };
         let is_debt = matches!(shares, PositionShares::Borrow(_));
-        let priced = match risks.banks.get(position.bank_index as usize) {
-            Some(Ok(risk)) => risk.price(position.bank_index, shares, dust_quote).map(|p| p.health),
-            Some(Err(error)) => Err(*error),
-            None => Err(MarginError::HealthBankInvalid),
-        };
+        let priced = risks
+            .bank(position.bank_index)
+            .and_then(|risk| risk.price(position.bank_index, shares, dust_quote))
+            .map(|p| p.health);
         let contribution = match priced {
             Ok(contribution) => contribution,
             Err(error) if is_debt && flagged => {
@@ -142,11 +141,10 @@ fn assess_perps(
 ) -> Assessment {
     let none = AccountTotals::default();
     let (_, Some(settle)) = account.perp_summary() else { unreachable!("has perps") };
-    let bank = |index: u16| match risks.banks.get(index as usize) {
-        Some(Ok(risk)) if index == settle => risk.unusable.map_or(Ok(risk), Err),
-        Some(Ok(risk)) => Ok(risk),
-        Some(Err(error)) => Err(*error),
-        None => Err(MarginError::HealthBankInvalid),
+    // The settle bank's price must be usable, even for dust (`settle_risk`).
+    let bank = |index: u16| match risks.bank(index) {
+        Ok(risk) if index == settle => risk.unusable.map_or(Ok(risk), Err),
+        other => other,
     };
     scratch.clear();
     for position in account.active_positions() {

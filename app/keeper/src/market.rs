@@ -153,6 +153,17 @@ pub struct Risks {
     pub perps: Vec<Result<PerpRisk, MarginError>>,
 }
 
+impl Risks {
+    /// Bank `index`'s risk, or why it has none.
+    pub fn bank(&self, index: u16) -> Result<&LastRisk, MarginError> {
+        match self.banks.get(index as usize) {
+            Some(Ok(risk)) => Ok(risk),
+            Some(Err(error)) => Err(*error),
+            None => Err(MarginError::HealthBankInvalid),
+        }
+    }
+}
+
 impl MarketState {
     /// Builds the state from raw accounts: the group, its banks, and the oracle accounts by key.
     /// Banks that do not decode are left out and reported.
