@@ -14,6 +14,9 @@ use cross_margin::events::{
 };
 use cross_margin::health::PositionShares;
 use cross_margin::math::{mul_q64, Round};
+use cross_margin::perp::actions::SettleOutcome;
+use cross_margin::perp::bankruptcy::PerpWriteOff;
+use cross_margin::perp::liquidation::PerpLiquidationOutcome;
 use cross_margin::state::{Bank, MarginAccount, PerpMarket};
 use cross_margin_client::outcome::decode_events;
 use cross_margin_client::perp_ix::health_accounts_with_perps;
@@ -101,6 +104,8 @@ pub struct PerpLiquidationDone {
     pub compute_limit: u32,
     /// The liquidation fee earned, valued at the settle bank's oracle price (quote units).
     pub profit_quote: i128,
+    /// What the keeper predicted (`perp::liquidation::liquidate` on copies).
+    pub planned: PerpLiquidationOutcome,
 }
 
 /// One `settle_pnl` the keeper sent (it earns nothing: it lets collateral pay a loss).
@@ -109,6 +114,8 @@ pub struct SettlementDone {
     pub signature: String,
     pub event: PnlSettled,
     pub compute_units: u64,
+    /// What the keeper predicted (`perp::actions::settle` on copies).
+    pub planned: SettleOutcome,
 }
 
 /// One `resolve_perp_bankruptcy` the keeper executed.
@@ -117,6 +124,8 @@ pub struct PerpResolutionDone {
     pub signature: String,
     pub event: PerpBankruptcyResolved,
     pub compute_units: u64,
+    /// What the keeper predicted (`perp::bankruptcy::write_off` on copies).
+    pub planned: PerpWriteOff,
 }
 
 /// What happened to an account the keeper looked at but did not act on.

@@ -130,7 +130,7 @@ impl Keeper {
         let (signature, compute_units) = (landed.signature.clone(), landed.compute_units);
         let missing = || anyhow!("{signature}: the step emitted no event");
         match candidate.step {
-            PerpStep::LiquidatePerp { market_index, .. } => {
+            PerpStep::LiquidatePerp { market_index, outcome: planned, .. } => {
                 let event =
                     decode_events::<PerpLiquidation>(&landed.logs).pop().ok_or_else(missing)?;
                 let settle = perp(market_index).settle_bank.index;
@@ -151,15 +151,17 @@ impl Keeper {
                     compute_units,
                     compute_limit,
                     profit_quote,
+                    planned,
                 });
             }
-            PerpStep::SettlePnl { market_index, .. } => {
+            PerpStep::SettlePnl { market_index, outcome: planned } => {
                 let event = decode_events::<PnlSettled>(&landed.logs).pop().ok_or_else(missing)?;
                 let amount = event.amount;
                 tracing::info!(account = %address, market_index, amount, "pnl settled");
-                report.settlements.push(SettlementDone { signature, event, compute_units });
+                let done = SettlementDone { signature, event, compute_units, planned };
+                report.settlements.push(done);
             }
-            PerpStep::ResolvePerpBankruptcy { market_index, .. } => {
+            PerpStep::ResolvePerpBankruptcy { market_index, outcome: planned } => {
                 let event = decode_events::<PerpBankruptcyResolved>(&landed.logs)
                     .pop()
                     .ok_or_else(missing)?;
@@ -172,11 +174,8 @@ impl Keeper {
                     socialised = event.socialised,
                     "perp bankruptcy resolved"
                 );
-                report.perp_resolutions.push(PerpResolutionDone {
-                    signature,
-                    event,
-                    compute_units,
-                });
+                let done = PerpResolutionDone { signature, event, compute_units, planned };
+                report.perp_resolutions.push(done);
             }
             PerpStep::Liquidate(_) => unreachable!("returned above"),
         }

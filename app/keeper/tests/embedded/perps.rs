@@ -161,6 +161,16 @@ fn the_keeper_liquidates_perp_and_token_accounts_in_the_programs_order() {
             perp_events.iter().filter(|e| e.event.liquidatee == under.account).collect();
         assert!(!events.is_empty(), "{} closed by liquidate_perp", under.account);
         for e in &events {
+            // The program did exactly what the keeper predicted with its pure function.
+            let (event, planned) = (&e.event, &e.planned);
+            assert_eq!(
+                (event.base_lots_before, event.base_lots_after, event.quote_change),
+                (planned.base_lots_before, planned.base_lots_after, planned.quote_change)
+            );
+            assert_eq!(
+                (event.liquidation_fee, event.insurance_fee, event.maint_health_after),
+                (planned.liquidation_fee, planned.insurance_fee, planned.maint_health_after)
+            );
             assert!(e.event.base_lots_after.abs() < e.event.base_lots_before.abs());
             assert!(e.event.maint_health_after > e.event.maint_health_before);
             assert!(e.compute_units > 0 && e.compute_units <= e.compute_limit as u64);
@@ -171,7 +181,11 @@ fn the_keeper_liquidates_perp_and_token_accounts_in_the_programs_order() {
     let fees: u64 = perp_events.iter().map(|e| e.event.liquidation_fee).sum();
     let profit: i128 = perp_events.iter().map(|e| e.profit_quote).sum();
     assert!(fees > 0 && profit == fees as i128, "USDC at $1: the fee is the profit");
-    assert!(reports.iter().any(|r| !r.settlements.is_empty()), "losses settled");
+    let settlements: Vec<_> = reports.iter().flat_map(|r| r.settlements.iter()).collect();
+    assert!(!settlements.is_empty(), "losses settled");
+    for s in &settlements {
+        assert_eq!(s.event.amount, s.planned.amount, "settled as predicted");
+    }
     // The mixed account's settled loss became USDC debt that token liquidation took over.
     assert!(token_liquidated.contains(&mixed.account));
 
@@ -179,8 +193,13 @@ fn the_keeper_liquidates_perp_and_token_accounts_in_the_programs_order() {
     // then the LPs.
     let resolutions: Vec<_> = reports.iter().flat_map(|r| r.perp_resolutions.iter()).collect();
     assert_eq!(resolutions.len(), 1, "{resolutions:?}");
-    let done = &resolutions[0].event;
+    let (done, planned) = (&resolutions[0].event, &resolutions[0].planned);
     assert_eq!(done.account, bankrupt.account);
+    assert_eq!(
+        (done.loss, done.from_collateral, done.from_insurance, done.socialised),
+        (planned.loss, planned.from_collateral, planned.from_insurance, planned.socialised),
+        "written off as predicted"
+    );
     assert_eq!(done.loss, done.from_collateral + done.from_insurance + done.socialised);
     assert!(done.from_insurance > 0 && done.socialised > 0, "{done:?}");
     let market_after = m.sandbox.perp(&perp);
