@@ -12,8 +12,8 @@ use cross_margin::state::{MarginAccount, OracleKind};
 use cross_margin_client::perp_ix::PerpMarketRef;
 use cross_margin_client::Pubkey;
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
-use cross_margin_keeper::keeper::RoundReport;
-use cross_margin_keeper::Keeper;
+use cross_margin_keeper::keeper::{RoundReport, Skipped};
+use cross_margin_keeper::{evaluate, Keeper};
 use cross_margin_testkit::perp::{market_order, perp_config};
 use cross_margin_testkit::sandbox::{quote_dollars, User};
 use cross_margin_testkit::scenario::{whole, SeededMarket};
@@ -76,10 +76,25 @@ fn liquidatable_by_program(m: &mut SeededMarket, accounts: &[Pubkey]) -> BTreeSe
     accounts.iter().copied().filter(liquidatable).collect()
 }
 
-#[test]
-fn the_keeper_liquidates_perp_and_token_accounts_in_the_programs_order() {
-    let mut m = SeededMarket::new(chain(), 24, 11).expect("seeded market");
-    let (keeper, keeper_user) = m.keeper(5_000_000).expect("keeper");
+/// The seeded market with a perp market settling in USDC, its LPs and perp traders.
+struct PerpMarket {
+    m: SeededMarket,
+    perp: PerpMarketRef,
+    lps: Vec<User>,
+    healthy_long: User,
+    healthy_short: User,
+    perp_only: User,
+    mixed: User,
+    bankrupt: User,
+    /// Every account but the keepers'.
+    accounts: Vec<Pubkey>,
+}
+
+/// `borrowers` token borrowers and the perp traders, with `keepers` keepers; insurance deep in
+/// every bank (no bad debt shared), $50 in the perp market's fund.
+fn perp_market(borrowers: usize, keepers: usize) -> (PerpMarket, Vec<(Keeper, User)>) {
+    let mut m = SeededMarket::new(chain(), borrowers, 11).expect("seeded market");
+    let keepers = (0..keepers).map(|_| m.keeper(5_000_000).expect("keeper")).collect();
     for (bank, asset) in m.banks.clone().iter().zip(m.assets.clone()) {
         let amount = whole(&asset, 1_000_000) / asset.price as u64;
         m.sandbox.fund_insurance(bank, amount).expect("fund insurance");
@@ -111,16 +126,52 @@ fn the_keeper_liquidates_perp_and_token_accounts_in_the_programs_order() {
     let mixed = trader(&mut m, &perp, (0, four_sol, usd(50)), 1_000);
     // $110 against the long: at $80 it owes the pool more than it has: written off.
     let bankrupt = trader(&mut m, &perp, (usd(110), 0, 0), 1_000);
-    let perp_traders = [&healthy_long, &healthy_short, &perp_only, &mixed, &bankrupt];
 
     let mut accounts: Vec<Pubkey> = m.users.iter().map(|u| u.account).collect();
-    accounts.extend(perp_traders.iter().map(|u| u.account));
+    let traders = [&healthy_long, &healthy_short, &perp_only, &mixed, &bankrupt];
+    accounts.extend(traders.iter().map(|u| u.account));
     accounts.extend(lps.iter().map(|u| u.account));
     assert!(liquidatable_by_program(&mut m, &accounts).is_empty(), "nobody is under before");
+    let market = PerpMarket {
+        m,
+        perp,
+        lps,
+        healthy_long,
+        healthy_short,
+        perp_only,
+        mixed,
+        bankrupt,
+        accounts,
+    };
+    (market, keepers)
+}
 
-    m.set_price(1, SOL_CRASHED_E4);
-    let crashed = quote_dollars(80, 0, m.sandbox.now());
-    m.sandbox.set_perp_price(&perp, crashed);
+impl PerpMarket {
+    /// SOL −40%, the perp −20%.
+    fn crash(&mut self) {
+        self.m.set_price(1, SOL_CRASHED_E4);
+        let crashed = quote_dollars(80, 0, self.m.sandbox.now());
+        self.m.sandbox.set_perp_price(&self.perp, crashed);
+    }
+}
+
+#[test]
+fn the_keeper_liquidates_perp_and_token_accounts_in_the_programs_order() {
+    let (mut market, mut keepers) = perp_market(24, 1);
+    market.crash();
+    let PerpMarket {
+        mut m,
+        perp,
+        lps,
+        healthy_long,
+        healthy_short,
+        perp_only,
+        mixed,
+        bankrupt,
+        accounts,
+    } = market;
+    let (keeper, _) = keepers.remove(0);
+    let usdc = m.banks[0];
     let expected = liquidatable_by_program(&mut m, &accounts);
     for under in [&perp_only, &mixed, &bankrupt] {
         assert!(expected.contains(&under.account), "the crash puts {} under", under.account);
@@ -223,5 +274,40 @@ fn the_keeper_liquidates_perp_and_token_accounts_in_the_programs_order() {
         let slot = m.sandbox.margin_account(lp).perps[0];
         assert!(slot.lp_shares > 0, "the LPs keep their shares and bear the rest");
     }
-    let _ = keeper_user;
+}
+
+#[test]
+fn two_keepers_racing_for_perp_accounts() {
+    let (mut market, keepers) = perp_market(6, 2);
+    let [(first, _), (second, _)] = <[_; 2]>::try_from(keepers).ok().expect("two keepers");
+    market.crash();
+    // Both see the same state and the same targets ...
+    let stop = AtomicBool::new(false);
+    let mut backend = EmbeddedBackend::new(&mut market.m.sandbox.chain);
+    let seen_by_first = first.discover(&mut backend).unwrap();
+    let seen_by_second = second.discover(&mut backend).unwrap();
+    let targets_first = evaluate(&seen_by_first.market, &seen_by_first.accounts);
+    let targets_second = evaluate(&seen_by_second.market, &seen_by_second.accounts);
+    let perp_targets = |e: &cross_margin_keeper::Evaluation| {
+        let accounts = &seen_by_second.accounts;
+        e.liquidatable.iter().chain(&e.bankrupt).filter(|t| accounts[t.index].1.has_perps()).count()
+    };
+    assert_eq!(perp_targets(&targets_second), 3, "perp_only, mixed and bankrupt");
+    // ... the first acts, then the second acts on what it saw: every perp step it planned on
+    // the old state is refused as a lost race, none as an error.
+    let won = first.act(&mut backend, &seen_by_first, &targets_first, &stop).unwrap();
+    let lost = second.act(&mut backend, &seen_by_second, &targets_second, &stop).unwrap();
+    assert!(!won.perp_liquidations.is_empty() && won.perp_resolutions.len() == 1);
+    assert!(lost.liquidations.is_empty() && lost.resolutions.is_empty());
+    assert!(lost.perp_liquidations.is_empty() && lost.settlements.is_empty());
+    assert!(lost.perp_resolutions.is_empty());
+    assert_eq!(
+        lost.skipped.len(),
+        targets_second.liquidatable.len() + targets_second.bankrupt.len()
+    );
+    assert!(
+        lost.skipped.iter().all(|s| matches!(s, Skipped::LostRace { .. })),
+        "{:?}",
+        lost.skipped
+    );
 }
