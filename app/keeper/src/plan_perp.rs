@@ -128,10 +128,12 @@ pub fn plan_account(
             }
         }
     }
-    match candidates.into_iter().min_by_key(Candidate::key) {
-        Some(best) => Ok(best),
-        None => Err(refused.unwrap_or(NoPlan::NotLiquidatable)),
-    }
+    best(candidates).ok_or(refused.unwrap_or(NoPlan::NotLiquidatable))
+}
+
+/// The candidate that goes first (`Candidate::key`).
+fn best(candidates: Vec<Candidate>) -> Option<Candidate> {
+    candidates.into_iter().min_by_key(Candidate::key)
 }
 
 /// The market `index` and its settle bank touched to now, on copies.
@@ -242,4 +244,54 @@ fn predict_write_off(
         .map_err(refusal)?;
     let step = PerpStep::ResolvePerpBankruptcy { market_index: index, outcome };
     Ok(Candidate { step, profit_quote: 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cross_margin::perp::liquidation::PerpLimit;
+
+    fn perp(market_index: u16, fee: u64) -> Candidate {
+        let outcome = PerpLiquidationOutcome {
+            base_lots_before: 10,
+            base_lots_after: 0,
+            lots_closed: 10,
+            limited_by: PerpLimit::Position,
+            oracle_price: 0,
+            quote_change: 0,
+            liquidation_fee: fee,
+            insurance_fee: 0,
+            maint_health_before: -1,
+            maint_health_after: 0,
+            end_target_after: 0,
+            still_being_liquidated: false,
+            bankrupt: false,
+        };
+        let step = PerpStep::LiquidatePerp { market_index, max_base_lots: 10, outcome };
+        Candidate { step, profit_quote: fee as i128 }
+    }
+
+    fn settle(market_index: u16, amount: i64) -> Candidate {
+        let outcome = SettleOutcome { amount, funding_paid: 0, balance_change: amount as i128 };
+        Candidate { step: PerpStep::SettlePnl { market_index, outcome }, profit_quote: 0 }
+    }
+
+    fn index(candidate: Option<Candidate>) -> u16 {
+        match candidate.expect("a candidate").step {
+            PerpStep::LiquidatePerp { market_index, .. } => market_index,
+            PerpStep::SettlePnl { market_index, .. } => market_index,
+            _ => u16::MAX,
+        }
+    }
+
+    #[test]
+    fn the_earliest_phase_goes_first_then_the_best_paying_step() {
+        // A perp base before any settlement, whatever it pays; among bases, the largest fee.
+        assert_eq!(index(best(vec![settle(0, -500), perp(1, 5), perp(2, 9)])), 2);
+        assert_eq!(index(best(vec![perp(1, 5), settle(0, -500)])), 1);
+        // Among settlements, the largest loss first, gains last.
+        assert_eq!(index(best(vec![settle(0, 300), settle(1, -20), settle(2, -70)])), 2);
+        assert_eq!(index(best(vec![settle(0, 300), settle(1, 20)])), 1);
+        assert!(best(Vec::new()).is_none());
+    }
 }
