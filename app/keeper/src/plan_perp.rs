@@ -121,9 +121,10 @@ pub fn plan_account(
                 &mut candidates,
             );
         }
-        // (d) Once every base is closed: the losses nothing else can pay.
+        // (d) Once every base is closed: the losses nothing else can pay (a slot whose quote is
+        // no loss once its funding is applied is refused, so every slot is tried).
         if candidates.is_empty() && bankrupt {
-            for slot in account.active_perps().filter(|s| s.quote_native < 0) {
+            for slot in account.active_perps() {
                 keep(predict_write_off(market, account, slot.market_index), &mut candidates);
             }
         }
