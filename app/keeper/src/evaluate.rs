@@ -1,17 +1,22 @@
 //! Off-chain health of every account, with the program's own health module (the same
 //! `BankRisk::position_health` the program runs), and the ranking of what to act on.
 //!
-//! This runs over every account of a group each round, so it is written for speed: banks are
-//! priced once, accounts are read in place, nothing is allocated per account.
+//! An account with perp slots is judged by the program's `PerpTotals::combine`, the perp
+//! slots priced as the program prices them (`perps::PerpRisk::price`).
+//!
+//! This runs over every account of a group each round, so it is written for speed: banks and
+//! perp markets are priced once, accounts are read in place, nothing is allocated per account
+//! (the priced positions `combine` needs go to one scratch buffer).
 
 use cross_margin::bankruptcy::{can_write_off, can_write_off_account};
 use cross_margin::error::MarginError;
-use cross_margin::health::{AccountTotals, PositionShares};
+use cross_margin::health::{AccountTotals, PositionShares, PricedPosition};
 use cross_margin::liquidation::{end_target, is_liquidatable};
 use cross_margin::state::MarginAccount;
 use cross_margin_client::Pubkey;
 
-use crate::market::{LastRisk, MarketState};
+use crate::market::{MarketState, Risks};
+use crate::perps::PerpSum;
 
 /// What the keeper should do about an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +33,11 @@ pub enum Status {
         bank_index: u16,
         error: MarginError,
     },
+    /// A perp slot's market has no acceptable price (or is unknown).
+    PerpUnpriced {
+        market_index: u16,
+        error: MarginError,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,22 +50,30 @@ pub struct Assessment {
 
 /// The health of one account at the banks' prices. `risks` is `MarketState::risks()`: a dust
 /// position with an unusable price is let through as the program's liquidation lets it through.
-///
-/// The same decision the program makes, in the same order: `liquidate` refuses an account
-/// whose debt may be written off, and `resolve_bankruptcy` prices only the deposits of an
-/// account a liquidation flagged, so a dead oracle of the owed token does not block it.
+/// Allocates for an account with perp slots; [`assess_with`] does not.
 pub fn assess(
-    risks: &[Result<LastRisk, MarginError>],
+    risks: &Risks,
     account: &MarginAccount,
     end_buffer_bps: u32,
     dust_quote: u64,
 ) -> Assessment {
-    // Perp positions are not priced by the keeper yet (perp liquidation is issue 17): such an
-    // account is reported, not acted on, rather than judged on its tokens alone.
-    if let Some(slot) = account.active_perps().next() {
-        let error = MarginError::PerpPositionsOpen;
-        let status = Status::Unpriced { bank_index: slot.settle_bank_index, error };
-        return Assessment { status, totals: AccountTotals::default() };
+    assess_with(risks, account, end_buffer_bps, dust_quote, &mut Vec::new())
+}
+
+/// [`assess`] with a scratch buffer for the priced positions of an account with perp slots.
+///
+/// The same decision the program makes, in the same order: `liquidate` refuses an account
+/// whose debt may be written off, and `resolve_bankruptcy` prices only the deposits of an
+/// account a liquidation flagged, so a dead oracle of the owed token does not block it.
+pub fn assess_with(
+    risks: &Risks,
+    account: &MarginAccount,
+    end_buffer_bps: u32,
+    dust_quote: u64,
+    scratch: &mut Vec<PricedPosition>,
+) -> Assessment {
+    if account.has_perps() {
+        return assess_perps(risks, account, end_buffer_bps, dust_quote, scratch);
     }
     let flagged = account.bankrupt != 0;
     let mut totals = AccountTotals::default();
@@ -63,11 +81,10 @@ pub fn assess(
     for position in &account.positions {
         let Some(shares) = position.shares() else { continue };
         let is_debt = matches!(shares, PositionShares::Borrow(_));
-        let priced = match risks.get(position.bank_index as usize) {
-            Some(Ok(risk)) => risk.price(position.bank_index, shares, dust_quote).map(|p| p.health),
-            Some(Err(error)) => Err(*error),
-            None => Err(MarginError::HealthBankInvalid),
-        };
+        let priced = risks
+            .bank(position.bank_index)
+            .and_then(|risk| risk.price(position.bank_index, shares, dust_quote))
+            .map(|p| p.health);
         let contribution = match priced {
             Ok(contribution) => contribution,
             Err(error) if is_debt && flagged => {
@@ -90,9 +107,19 @@ pub fn assess(
         };
         return Assessment { status, totals };
     }
+    judge(account, totals, end_buffer_bps, dust_quote)
+}
+
+/// Liquidatable, bankrupt or healthy, from the account's totals, as the program decides.
+fn judge(
+    account: &MarginAccount,
+    totals: AccountTotals,
+    end_buffer_bps: u32,
+    dust_quote: u64,
+) -> Assessment {
     let target = end_target(totals.maint_weighted_liabs, end_buffer_bps);
     let being_liquidated = account.being_liquidated != 0;
-    let status = if can_write_off_account(&totals, flagged, dust_quote) {
+    let status = if can_write_off_account(&totals, account.bankrupt != 0, dust_quote) {
         Status::Bankrupt
     } else if is_liquidatable(totals.health.maint, target, being_liquidated) {
         Status::Liquidatable
@@ -100,6 +127,54 @@ pub fn assess(
         Status::Healthy
     };
     Assessment { status, totals }
+}
+
+/// An account with perp slots, as `liquidate_perp` and `resolve_perp_bankruptcy` judge it:
+/// every position priced (the dust rule for tokens; the settle bank and any perp with a size at
+/// usable prices), then `PerpTotals::combine`.
+fn assess_perps(
+    risks: &Risks,
+    account: &MarginAccount,
+    end_buffer_bps: u32,
+    dust_quote: u64,
+    scratch: &mut Vec<PricedPosition>,
+) -> Assessment {
+    let none = AccountTotals::default();
+    let (_, Some(settle)) = account.perp_summary() else { unreachable!("has perps") };
+    // The settle bank's price must be usable, even for dust (`settle_risk`).
+    let bank = |index: u16| match risks.bank(index) {
+        Ok(risk) if index == settle => risk.unusable.map_or(Ok(risk), Err),
+        other => other,
+    };
+    scratch.clear();
+    for position in account.active_positions() {
+        let Some(shares) = position.shares() else { continue };
+        let index = position.bank_index;
+        match bank(index).and_then(|risk| risk.price(index, shares, dust_quote)) {
+            Ok(priced) => scratch.push(priced),
+            Err(error) => return unpriced(index, error, none),
+        }
+    }
+    let mut sum = PerpSum::ZERO;
+    for slot in account.active_perps() {
+        let index = slot.market_index;
+        let priced = match risks.perps.get(index as usize) {
+            Some(Ok(risk)) => risk.price(slot),
+            Some(Err(error)) => Err(*error),
+            None => Err(MarginError::HealthPerpMarketMismatch),
+        };
+        if let Err(error) = priced.and_then(|p| sum.add(&p)) {
+            let status = Status::PerpUnpriced { market_index: index, error };
+            return Assessment { status, totals: none };
+        }
+    }
+    let totals = bank(settle)
+        .and_then(|risk| sum.totals(settle, risk))
+        .and_then(|perp| perp.combine(scratch).map_err(|_| MarginError::MathOverflow));
+    match totals {
+        Ok(totals) => judge(account, totals, end_buffer_bps, dust_quote),
+        Err(error) => unpriced(settle, error, none),
+    }
 }
 
 fn unpriced(bank_index: u16, error: MarginError, totals: AccountTotals) -> Assessment {
@@ -133,14 +208,17 @@ pub fn evaluate(market: &MarketState, accounts: &[(Pubkey, MarginAccount)]) -> E
     let buffer = market.group.liquidation_end_buffer_bps;
     let dust = market.group.bankruptcy_dust_quote;
     let mut evaluation = Evaluation::default();
+    let mut scratch = Vec::with_capacity(cross_margin::constants::MAX_POSITIONS);
     for (index, (address, account)) in accounts.iter().enumerate() {
-        let assessment = assess(&risks, account, buffer, dust);
+        let assessment = assess_with(&risks, account, buffer, dust, &mut scratch);
         let target = Target { address: *address, index, assessment };
         match assessment.status {
             Status::Healthy => evaluation.healthy += 1,
             Status::Liquidatable => evaluation.liquidatable.push(target),
             Status::Bankrupt => evaluation.bankrupt.push(target),
-            Status::Unpriced { .. } => evaluation.unpriced.push(target),
+            Status::Unpriced { .. } | Status::PerpUnpriced { .. } => {
+                evaluation.unpriced.push(target)
+            }
         }
     }
     evaluation.liquidatable.sort_by_key(|t| (t.assessment.totals.health.maint, t.address));
@@ -182,6 +260,7 @@ impl std::str::FromStr for Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::market::LastRisk;
     use cross_margin::health::BankRisk;
     use cross_margin::math::ONE_Q64;
     use cross_margin::state::{Position, PositionKind};
@@ -225,8 +304,12 @@ mod tests {
         account
     }
 
+    fn risks_of(banks: &[Result<LastRisk, MarginError>]) -> Risks {
+        Risks { banks: banks.to_vec(), perps: Vec::new() }
+    }
+
     fn status(risks: &[Result<LastRisk, MarginError>], account: &MarginAccount) -> Status {
-        assess(risks, account, BUFFER, DUST).status
+        assess(&risks_of(risks), account, BUFFER, DUST).status
     }
 
     #[test]
@@ -239,20 +322,79 @@ mod tests {
         assert_eq!(status(&risks, &account(990_000, 990_001, false)), Status::Bankrupt);
     }
 
-    #[test]
-    fn an_account_with_perp_positions_is_reported_not_judged_on_its_tokens() {
-        // Insolvent on its tokens alone, but its perp PnL (not priced by the keeper until issue
-        // 17) may say otherwise: reported, never sent to liquidate or write off.
-        let risks = [Ok(dollar()), Ok(dollar())];
-        let mut with_perp = account(990_000, 990_001, false);
-        with_perp.perps[3] = cross_margin::state::PerpSlot {
-            base_lots: 5,
+    /// A market of 0.01-token lots, maint base weight 0.9 and PnL weight 0.9, at `price`.
+    fn perp_at(price: Result<u128, MarginError>) -> crate::perps::PerpRisk {
+        let mut market: cross_margin::state::PerpMarket = bytemuck::Zeroable::zeroed();
+        market.config.base_lot_size = 10_000;
+        market.config.maint_base_weight_bps = 9_000;
+        market.config.init_base_weight_bps = 8_000;
+        market.config.maint_pnl_weight_bps = 9_000;
+        let price = price.map(|p| crate::perps::PerpPrice {
+            mid: p,
+            asset: p,
+            liab: p,
+            init_asset: p,
+            init_liab: p,
+        });
+        crate::perps::PerpRisk { market, price }
+    }
+
+    /// $100 in bank 0 and a 10-token long bought for $1,000 in perp market 0.
+    fn perp_account(base_lots: i64) -> MarginAccount {
+        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+        account.positions[0] = Position {
+            shares: 100_000_000,
+            bank_index: 0,
+            kind: PositionKind::Deposit as u8,
+            padding: [0; 5],
+        };
+        account.perps[0] = cross_margin::state::PerpSlot {
+            base_lots,
+            quote_native: -1_000_000_000,
             settle_bank_index: 0,
             active: 1,
             ..Default::default()
         };
-        let expected = Status::Unpriced { bank_index: 0, error: MarginError::PerpPositionsOpen };
-        assert_eq!(status(&risks, &with_perp), expected);
+        account
+    }
+
+    #[test]
+    fn an_account_with_perps_is_judged_by_the_combined_settle_balance() {
+        // At $95 the long lost $50 and needs $95 of maint margin: the settle balance with it
+        // is 100 − 50 − 95 = −$45, a liability at weight 1.1: maint −49.5, though the tokens
+        // alone (+$90) are healthy. Equity 100 − 50 > 0: not bankrupt.
+        let risks = Risks { banks: vec![Ok(dollar())], perps: vec![Ok(perp_at(Ok(95 * ONE_Q64)))] };
+        let assessment = assess(&risks, &perp_account(1_000), BUFFER, DUST);
+        assert_eq!(assessment.status, Status::Liquidatable);
+        assert_eq!(assessment.totals.health.maint, -49_500_000);
+        assert_eq!(assessment.totals.maint_weighted_liabs, 49_500_000);
+        assert_eq!(assessment.totals.deposits_value, 50_000_000);
+        // At $100 the margin takes the whole deposit: maint 0, not below zero.
+        let risks =
+            Risks { banks: vec![Ok(dollar())], perps: vec![Ok(perp_at(Ok(100 * ONE_Q64)))] };
+        assert_eq!(assess(&risks, &perp_account(1_000), BUFFER, DUST).status, Status::Healthy);
+        // Closed at a $1,000 loss with $100: the combined balance (−$900) is all it has, so
+        // its collateral is nil and it is insolvent: written off, not liquidated.
+        let closed = assess(&risks, &perp_account(0), BUFFER, DUST);
+        assert_eq!(closed.status, Status::Bankrupt);
+        assert_eq!(closed.totals.liabs_value, 900_000_000);
+        // A stale perp price blocks the account; a closed position needs no price.
+        let stale = Risks {
+            banks: vec![Ok(dollar())],
+            perps: vec![Ok(perp_at(Err(MarginError::OracleStale)))],
+        };
+        assert_eq!(
+            assess(&stale, &perp_account(1_000), BUFFER, DUST).status,
+            Status::PerpUnpriced { market_index: 0, error: MarginError::OracleStale }
+        );
+        assert_eq!(assess(&stale, &perp_account(0), BUFFER, DUST).status, Status::Bankrupt);
+        // The settle bank's price must be usable even for dust.
+        let unusable = LastRisk { unusable: Some(MarginError::OracleStale), ..dollar() };
+        let risks = Risks { banks: vec![Ok(unusable)], perps: vec![Ok(perp_at(Ok(ONE_Q64)))] };
+        assert_eq!(
+            assess(&risks, &perp_account(0), BUFFER, DUST).status,
+            Status::Unpriced { bank_index: 0, error: MarginError::OracleStale }
+        );
     }
 
     #[test]
@@ -298,7 +440,7 @@ mod tests {
         let mut account = account(1_000_000_000, 800_000_000, false);
         assert_eq!(status(&risks, &account), Status::Healthy);
         account.being_liquidated = 1;
-        let assessment = assess(&risks, &account, BUFFER, DUST);
+        let assessment = assess(&risks_of(&risks), &account, BUFFER, DUST);
         assert_eq!(assessment.status, Status::Liquidatable);
         assert_eq!(assessment.totals.health.maint, 20_000_000);
         assert_eq!(assessment.totals.maint_weighted_liabs, 880_000_000);
@@ -320,13 +462,13 @@ mod tests {
             padding: [0; 5],
         };
         let risks = [Ok(dollar()), Ok(dollar()), Ok(stale)];
-        let assessment = assess(&risks, &account, BUFFER, DUST);
+        let assessment = assess(&risks_of(&risks), &account, BUFFER, DUST);
         assert_eq!(assessment.status, Status::Liquidatable);
         assert_eq!(assessment.totals.health.maint, 900_000_000 - 1_045_000_000);
         // $5 of it is not dust: the account waits for the price.
         account.positions[slot].shares = 5_000_000;
         assert_eq!(
-            assess(&risks, &account, BUFFER, DUST).status,
+            assess(&risks_of(&risks), &account, BUFFER, DUST).status,
             Status::Unpriced { bank_index: 2, error: MarginError::OracleStale }
         );
     }
@@ -362,6 +504,7 @@ mod tests {
             group_address: Pubkey::new_from_array([9; 32]),
             group,
             banks: vec![bank(0), bank(1)],
+            perps: Vec::new(),
             now: 0,
         }
     }

@@ -9,11 +9,17 @@ use std::time::Duration;
 use anchor_lang::Discriminator;
 use anyhow::{anyhow, Context};
 use cross_margin::error::MarginError;
-use cross_margin::events::{BankruptcyResolved, Liquidation};
+use cross_margin::events::{
+    BankruptcyResolved, Liquidation, PerpBankruptcyResolved, PerpLiquidation, PnlSettled,
+};
 use cross_margin::health::PositionShares;
 use cross_margin::math::{mul_q64, Round};
-use cross_margin::state::{Bank, MarginAccount};
+use cross_margin::perp::actions::SettleOutcome;
+use cross_margin::perp::bankruptcy::PerpWriteOff;
+use cross_margin::perp::liquidation::PerpLiquidationOutcome;
+use cross_margin::state::{Bank, MarginAccount, PerpMarket};
 use cross_margin_client::outcome::decode_events;
+use cross_margin_client::perp_ix::health_accounts_with_perps;
 use cross_margin_client::tx::{wire_size, MAX_TRANSACTION_SIZE};
 use cross_margin_client::{ix, Instruction, Keypair, Pubkey, Signer};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
@@ -23,6 +29,7 @@ use solana_transaction::versioned::VersionedTransaction;
 use crate::backend::{AccountData, Backend, Filter, Landed, Rejection, RetryPolicy};
 use crate::evaluate::{evaluate, Evaluation, Shard, Status, Target};
 use crate::market::{decode, decode_margin_account, DecodeError, MarketState, BANK_GROUP_OFFSET};
+use crate::perps::PERP_GROUP_OFFSET;
 use crate::plan::{plan_liquidation, NoPlan, Plan};
 
 /// The most a transaction may ask for.
@@ -88,6 +95,39 @@ pub struct ResolutionDone {
     pub compute_units: u64,
 }
 
+/// One `liquidate_perp` the keeper executed.
+#[derive(Debug, Clone)]
+pub struct PerpLiquidationDone {
+    pub signature: String,
+    pub event: PerpLiquidation,
+    pub compute_units: u64,
+    pub compute_limit: u32,
+    /// The liquidation fee earned, valued at the settle bank's oracle price (quote units).
+    pub profit_quote: i128,
+    /// What the keeper predicted (`perp::liquidation::liquidate` on copies).
+    pub planned: PerpLiquidationOutcome,
+}
+
+/// One `settle_pnl` the keeper sent (it earns nothing: it lets collateral pay a loss).
+#[derive(Debug, Clone)]
+pub struct SettlementDone {
+    pub signature: String,
+    pub event: PnlSettled,
+    pub compute_units: u64,
+    /// What the keeper predicted (`perp::actions::settle` on copies).
+    pub planned: SettleOutcome,
+}
+
+/// One `resolve_perp_bankruptcy` the keeper executed.
+#[derive(Debug, Clone)]
+pub struct PerpResolutionDone {
+    pub signature: String,
+    pub event: PerpBankruptcyResolved,
+    pub compute_units: u64,
+    /// What the keeper predicted (`perp::bankruptcy::write_off` on copies).
+    pub planned: PerpWriteOff,
+}
+
 /// What happened to an account the keeper looked at but did not act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skipped {
@@ -111,6 +151,9 @@ pub struct RoundReport {
     pub unpriced: usize,
     pub liquidations: Vec<LiquidationDone>,
     pub resolutions: Vec<ResolutionDone>,
+    pub perp_liquidations: Vec<PerpLiquidationDone>,
+    pub settlements: Vec<SettlementDone>,
+    pub perp_resolutions: Vec<PerpResolutionDone>,
     pub skipped: Vec<Skipped>,
     /// Accounts not liquidatable now that will be once the queued configuration changes apply
     /// (admin safety: a change that can hurt positions waits the group's delay).
@@ -130,6 +173,9 @@ impl RoundReport {
             bankrupt = self.bankrupt,
             liquidations = self.liquidations.len(),
             resolutions = self.resolutions.len(),
+            perp_liquidations = self.perp_liquidations.len(),
+            settlements = self.settlements.len(),
+            perp_resolutions = self.perp_resolutions.len(),
             lost_races = self.lost_races(),
             "round done"
         );
@@ -153,7 +199,7 @@ pub struct Discovered {
 
 pub struct Keeper {
     pub config: KeeperConfig,
-    signer: Keypair,
+    pub(crate) signer: Keypair,
 }
 
 impl Keeper {
@@ -200,6 +246,11 @@ impl Keeper {
             Filter::Memcmp { offset: 0, bytes: Bank::DISCRIMINATOR.to_vec() },
             group_filter.clone(),
         ];
+        let perp_filters = [
+            Filter::DataSize((8 + PerpMarket::SIZE) as u64),
+            Filter::Memcmp { offset: 0, bytes: PerpMarket::DISCRIMINATOR.to_vec() },
+            Filter::Memcmp { offset: PERP_GROUP_OFFSET, bytes: group_key.to_bytes().to_vec() },
+        ];
         let account_filters = [
             Filter::DataSize((8 + MarginAccount::SIZE) as u64),
             Filter::Memcmp { offset: 0, bytes: MarginAccount::DISCRIMINATOR.to_vec() },
@@ -212,29 +263,38 @@ impl Keeper {
             .flatten()
             .ok_or_else(|| anyhow!("group {group_key} not found"))?;
         let banks = retry.run("banks", || backend.program_accounts(&program, &bank_filters))?;
+        let perps =
+            retry.run("perp markets", || backend.program_accounts(&program, &perp_filters))?;
         // The pinned oracles, and those queued changes would pin.
-        let oracle_keys: Vec<Pubkey> = banks
-            .iter()
-            .filter_map(|(_, raw)| decode::<Bank>(raw).ok())
-            .flat_map(|bank| {
+        let bank_oracles =
+            banks.iter().filter_map(|(_, raw)| decode::<Bank>(raw).ok()).flat_map(|bank| {
                 let queued = bank.pending.is_queued().then_some(bank.pending.oracle);
                 std::iter::once(bank.oracle).chain(queued)
-            })
-            .collect();
+            });
+        let perp_oracles =
+            perps.iter().filter_map(|(_, raw)| decode::<PerpMarket>(raw).ok()).flat_map(|m| {
+                let queued = m.pending.is_queued().then_some(m.pending.oracle);
+                std::iter::once(m.oracle).chain(queued)
+            });
+        let oracle_keys: Vec<Pubkey> = bank_oracles.chain(perp_oracles).collect();
         let oracles = retry.run("oracles", || backend.multiple_accounts(&oracle_keys))?;
         let oracles: HashMap<Pubkey, AccountData> = oracle_keys
             .into_iter()
             .zip(oracles)
             .filter_map(|(key, account)| Some((key, account?)))
             .collect();
-        let (market, mut undecodable) =
+        let (mut market, mut undecodable) =
             MarketState::from_accounts(group_key, &group, &banks, &oracles, now)
                 .map_err(|e| anyhow!("group {group_key}: {e}"))?;
+        undecodable.extend(market.add_perp_markets(&perps, &oracles, false));
         let after_pending = match market.has_pending_changes() {
-            true => Some(
-                MarketState::after_pending_changes(group_key, &group, &banks, &oracles, now)
-                    .map_err(|e| anyhow!("group {group_key}: {e}"))?,
-            ),
+            true => {
+                let mut after =
+                    MarketState::after_pending_changes(group_key, &group, &banks, &oracles, now)
+                        .map_err(|e| anyhow!("group {group_key}: {e}"))?;
+                after.add_perp_markets(&perps, &oracles, true);
+                Some(after)
+            }
             false => None,
         };
         let raw_accounts =
@@ -301,8 +361,15 @@ impl Keeper {
             ..RoundReport::default()
         };
         for target in &evaluation.unpriced {
-            if let Status::Unpriced { bank_index, error } = target.assessment.status {
-                tracing::warn!(account = %target.address, bank_index, ?error, "cannot price an account");
+            let account = target.address;
+            match target.assessment.status {
+                Status::Unpriced { bank_index, error } => {
+                    tracing::warn!(%account, bank_index, ?error, "cannot price an account")
+                }
+                Status::PerpUnpriced { market_index, error } => {
+                    tracing::warn!(%account, market_index, ?error, "cannot price a perp slot")
+                }
+                _ => {}
             }
         }
         for target in &evaluation.bankrupt {
@@ -311,6 +378,16 @@ impl Keeper {
             }
             observe(&report, target);
             let account = discovered.accounts[target.index].1;
+            if account.has_perps() {
+                self.work_perp_account(
+                    backend,
+                    &discovered.market,
+                    target.address,
+                    account,
+                    &mut report,
+                )?;
+                continue;
+            }
             self.resolve(backend, &discovered.market, target.address, account, &mut report)?;
         }
         for target in &evaluation.liquidatable {
@@ -321,23 +398,34 @@ impl Keeper {
                 continue;
             }
             observe(&report, target);
-            self.liquidate_account(backend, discovered, target, &mut report)?;
+            let (market, account) = (&discovered.market, discovered.accounts[target.index].1);
+            if account.has_perps() {
+                self.work_perp_account(backend, market, target.address, account, &mut report)?;
+            } else {
+                self.liquidate_account(
+                    backend,
+                    market.clone(),
+                    target.address,
+                    account,
+                    &mut report,
+                )?;
+            }
         }
         Ok(report)
     }
 
     /// Liquidates one account step by step until it is no longer liquidatable (or a step fails).
-    fn liquidate_account(
+    pub(crate) fn liquidate_account(
         &self,
         backend: &mut dyn Backend,
-        discovered: &Discovered,
-        target: &Target,
+        market: MarketState,
+        address: Pubkey,
+        liquidatee: MarginAccount,
         report: &mut RoundReport,
     ) -> anyhow::Result<()> {
         // Fetched per account: earlier liquidations this round changed it.
         let liquidator = self.fetch_margin_account(backend, &self.config.liquidator_account)?;
-        let mut state =
-            (discovered.market.clone(), discovered.accounts[target.index].1, liquidator);
+        let mut state = (market, liquidatee, liquidator);
         for step in 0..self.config.max_steps_per_account {
             let (market, liquidatee, liquidator) = &state;
             let plan = match plan_liquidation(market, liquidatee, liquidator) {
@@ -346,24 +434,23 @@ impl Keeper {
                 Err(NoPlan::NotLiquidatable) => {
                     // Evaluated liquidatable with stored indices, not with the pair accrued.
                     report.skipped.push(Skipped::NoPlan {
-                        account: target.address,
+                        account: address,
                         reason: NoPlan::NotLiquidatable.to_string(),
                     });
                     return Ok(());
                 }
                 Err(reason) => {
-                    tracing::warn!(account = %target.address, %reason, "not liquidating");
-                    report.skipped.push(Skipped::NoPlan {
-                        account: target.address,
-                        reason: reason.to_string(),
-                    });
+                    tracing::warn!(account = %address, %reason, "not liquidating");
+                    report
+                        .skipped
+                        .push(Skipped::NoPlan { account: address, reason: reason.to_string() });
                     return Ok(());
                 }
             };
-            match self.execute_liquidation(backend, market, target.address, liquidatee, &plan)? {
+            match self.execute_liquidation(backend, market, address, liquidatee, &plan)? {
                 Ok(done) => {
                     tracing::info!(
-                        liquidatee = %target.address,
+                        liquidatee = %address,
                         liab_bank = plan.liab_bank,
                         asset_bank = plan.asset_bank,
                         liab = done.event.liab_amount,
@@ -375,17 +462,17 @@ impl Keeper {
                     let finished = !done.event.still_being_liquidated || done.event.bankrupt;
                     report.liquidations.push(done);
                     if finished {
-                        if let Ok(account) = self.fetch_margin_account(backend, &target.address) {
+                        if let Ok(account) = self.fetch_margin_account(backend, &address) {
                             if account.bankrupt != 0 {
                                 let market = self.refresh_market(backend, market)?;
-                                self.resolve(backend, &market, target.address, account, report)?;
+                                self.resolve(backend, &market, address, account, report)?;
                             }
                         }
                         return Ok(());
                     }
                     state = (
                         self.refresh_market(backend, market)?,
-                        self.fetch_margin_account(backend, &target.address)?,
+                        self.fetch_margin_account(backend, &address)?,
                         self.fetch_margin_account(backend, &self.config.liquidator_account)?,
                     );
                 }
@@ -399,7 +486,7 @@ impl Keeper {
     }
 
     /// Builds, simulates (for the CU limit) and sends one liquidation.
-    fn execute_liquidation(
+    pub(crate) fn execute_liquidation(
         &self,
         backend: &mut dyn Backend,
         market: &MarketState,
@@ -408,7 +495,8 @@ impl Keeper {
         plan: &Plan,
     ) -> anyhow::Result<Result<LiquidationDone, Skipped>> {
         let bank = |index: u16| market.bank_ref(index).expect("planned banks exist");
-        let liquidatee_health = ix::health_accounts(liquidatee, bank);
+        let perp = |index: u16| market.perp_ref(index).expect("the account's markets exist");
+        let liquidatee_health = health_accounts_with_perps(liquidatee, bank, perp);
         let liquidator_health = ix::health_accounts(&plan.liquidator_after, bank);
         let instruction = ix::liquidate(
             self.config.group,
@@ -444,7 +532,7 @@ impl Keeper {
     }
 
     /// Writes off every borrow of a bankrupt account, one bank at a time.
-    fn resolve(
+    pub(crate) fn resolve(
         &self,
         backend: &mut dyn Backend,
         market: &MarketState,
@@ -495,7 +583,7 @@ impl Keeper {
 
     /// Simulates `instruction` to size the compute-unit limit, then sends it (unless dry run).
     /// Program refusals come back as `Skipped`; only transport failures are errors.
-    fn send(
+    pub(crate) fn send(
         &self,
         backend: &mut dyn Backend,
         account: Pubkey,
@@ -558,7 +646,7 @@ impl Keeper {
             .context("signing")
     }
 
-    fn fetch_margin_account(
+    pub(crate) fn fetch_margin_account(
         &self,
         backend: &mut dyn Backend,
         address: &Pubkey,
@@ -573,33 +661,37 @@ impl Keeper {
         decode_margin_account(&raw).map_err(|e| anyhow!("account {address}: {e}"))
     }
 
-    /// The market with fresh banks, oracles and clock.
-    fn refresh_market(
+    /// The market with fresh banks, perp markets, oracles and clock.
+    pub(crate) fn refresh_market(
         &self,
         backend: &mut dyn Backend,
         market: &MarketState,
     ) -> anyhow::Result<MarketState> {
         let retry = self.config.retry;
         let banks: Vec<Pubkey> = market.banks.iter().flatten().map(|b| b.address).collect();
+        let perps: Vec<Pubkey> = market.perps.iter().flatten().map(|p| p.address).collect();
         let oracles = market.oracle_keys();
         let mut keys = banks.clone();
+        keys.extend(perps.iter().copied());
         keys.push(market.group_address);
         keys.extend(oracles.iter().copied());
         let fetched = retry.run("refresh", || backend.multiple_accounts(&keys))?;
         let now = retry.run("clock", || backend.unix_timestamp())?;
         let (bank_accounts, rest) = fetched.split_at(banks.len());
+        let (perp_accounts, rest) = rest.split_at(perps.len());
         let group = rest[0].clone().ok_or_else(|| anyhow!("group disappeared"))?;
-        let bank_accounts: Vec<(Pubkey, AccountData)> = banks
-            .into_iter()
-            .zip(bank_accounts.iter().cloned())
-            .filter_map(|(key, raw)| Some((key, raw?)))
-            .collect();
-        let oracle_accounts: HashMap<Pubkey, AccountData> = oracles
-            .into_iter()
-            .zip(rest[1..].iter().cloned())
-            .filter_map(|(key, raw)| Some((key, raw?)))
-            .collect();
-        let (market, _) = MarketState::from_accounts(
+        let present =
+            |keys: Vec<Pubkey>, raw: &[Option<AccountData>]| -> Vec<(Pubkey, AccountData)> {
+                keys.into_iter()
+                    .zip(raw.iter().cloned())
+                    .filter_map(|(key, raw)| Some((key, raw?)))
+                    .collect()
+            };
+        let bank_accounts = present(banks, bank_accounts);
+        let perp_accounts = present(perps, perp_accounts);
+        let oracle_accounts: HashMap<Pubkey, AccountData> =
+            present(oracles, &rest[1..]).into_iter().collect();
+        let (mut fresh, _) = MarketState::from_accounts(
             market.group_address,
             &group,
             &bank_accounts,
@@ -607,7 +699,8 @@ impl Keeper {
             now,
         )
         .map_err(|e| anyhow!("group: {e}"))?;
-        Ok(market)
+        fresh.add_perp_markets(&perp_accounts, &oracle_accounts, false);
+        Ok(fresh)
     }
 }
 
@@ -615,7 +708,8 @@ impl Keeper {
 /// anything else is a refusal worth a warning.
 fn classify(account: Pubkey, rejection: &Rejection) -> Skipped {
     // `OracleAccountMismatch`: a queued re-pin was applied between discovery and sending.
-    const STATE_MOVED: [MarginError; 10] = [
+    // The perp ones: a position closed, a loss settled or written off by someone else.
+    const STATE_MOVED: [MarginError; 15] = [
         MarginError::NotLiquidatable,
         MarginError::AccountBankrupt,
         MarginError::NotBankrupt,
@@ -626,6 +720,11 @@ fn classify(account: Pubkey, rejection: &Rejection) -> Skipped {
         MarginError::HealthAccountsMissing,
         MarginError::HealthBankMismatch,
         MarginError::OracleAccountMismatch,
+        MarginError::PerpNoPositionToLiquidate,
+        MarginError::NothingToSettle,
+        MarginError::PerpNoLossToWriteOff,
+        MarginError::PerpPositionsOpen,
+        MarginError::HealthPerpMarketMismatch,
     ];
     let error = rejection.describe();
     tracing::debug!(%account, logs = %rejection.logs.join("\n"), "refused");

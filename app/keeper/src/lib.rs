@@ -4,14 +4,19 @@
 //! - [`market`]: the group's banks and prices, decoded with the program's own types and read
 //!   with the program's own oracle code.
 //! - [`evaluate`]: every account's health with the program's own health module, ranked.
+//! - [`perps`]: the group's perp markets and an account's perp slots priced as the program does.
 //! - [`plan`]: the best liquidation step the program will accept and the liquidator can carry.
+//! - [`plan_perp`]: an account with perp slots: the next step in the program's order.
 //! - [`keeper`]: the loop: discover, evaluate, plan, simulate for the CU limit, send, confirm.
 
 pub mod backend;
 pub mod evaluate;
 pub mod keeper;
+mod keeper_perp;
 pub mod market;
+pub mod perps;
 pub mod plan;
+pub mod plan_perp;
 
 pub use backend::{Backend, BackendError, RetryPolicy};
 pub use evaluate::{evaluate, Evaluation, Shard};

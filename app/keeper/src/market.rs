@@ -9,11 +9,12 @@ use anchor_lang::{Discriminator, Owner};
 use cross_margin::error::MarginError;
 use cross_margin::health::{BankRisk, PositionShares, PricedPosition};
 use cross_margin::oracle::{read_bank_last_price, LastPrice, OracleAccount, OraclePrice};
-use cross_margin::state::{Bank, Group, MarginAccount};
+use cross_margin::state::{Bank, Group, MarginAccount, PerpMarket};
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::Pubkey;
 
 use crate::backend::AccountData;
+use crate::perps::{PerpMarketState, PerpRisk};
 
 /// Offset of `MarginAccount::group` in the account data (after the discriminator): the
 /// getProgramAccounts filter that selects one group's accounts.
@@ -137,8 +138,30 @@ pub struct MarketState {
     pub group: Group,
     /// Banks by `bank_index` (`None` for an index no bank was found for).
     pub banks: Vec<Option<BankState>>,
+    /// Perp markets by `market_index` (`None` for an index no market was found for).
+    pub perps: Vec<Option<PerpMarketState>>,
     /// The chain's unix time the prices were validated at.
     pub now: i64,
+}
+
+/// Every bank's and perp market's risk inputs, priced once per round (`MarketState::risks`).
+#[derive(Debug, Clone)]
+pub struct Risks {
+    /// By bank index.
+    pub banks: Vec<Result<LastRisk, MarginError>>,
+    /// By perp market index.
+    pub perps: Vec<Result<PerpRisk, MarginError>>,
+}
+
+impl Risks {
+    /// Bank `index`'s risk, or why it has none.
+    pub fn bank(&self, index: u16) -> Result<&LastRisk, MarginError> {
+        match self.banks.get(index as usize) {
+            Some(Ok(risk)) => Ok(risk),
+            Some(Err(error)) => Err(*error),
+            None => Err(MarginError::HealthBankInvalid),
+        }
+    }
 }
 
 impl MarketState {
@@ -209,8 +232,41 @@ impl MarketState {
             }
             states[index] = Some(BankState { address: *address, bank, price, last });
         }
-        let state = Self { group_address, group: group_state, banks: states, now };
+        let state =
+            Self { group_address, group: group_state, banks: states, perps: Vec::new(), now };
         Ok((state, undecodable))
+    }
+
+    /// Adds the group's perp markets (`markets`, raw) priced by their oracles in `oracles`;
+    /// `pending_applied` as for the banks. Returns the markets that do not decode.
+    pub fn add_perp_markets(
+        &mut self,
+        markets: &[(Pubkey, AccountData)],
+        oracles: &HashMap<Pubkey, AccountData>,
+        pending_applied: bool,
+    ) -> Vec<(Pubkey, DecodeError)> {
+        let mut undecodable = Vec::new();
+        for (address, raw) in markets {
+            let market: PerpMarket = match decode(raw) {
+                Ok(market) => market,
+                Err(e) => {
+                    undecodable.push((*address, e));
+                    continue;
+                }
+            };
+            if market.group != self.group_address {
+                continue;
+            }
+            let market = if pending_applied { market.with_pending_change() } else { market };
+            let index = market.market_index as usize;
+            if index >= self.perps.len() {
+                self.perps.resize(index + 1, None);
+            }
+            let oracle = oracles.get(&market.oracle);
+            let state = PerpMarketState::new(*address, market, &self.group, oracle, self.now);
+            self.perps[index] = Some(state);
+        }
+        undecodable
     }
 
     pub fn bank(&self, index: u16) -> Option<&BankState> {
@@ -226,25 +282,30 @@ impl MarketState {
     /// when an instruction touches it; judging accounts at stored indices would miss debt that
     /// has grown since (a quiet bank at a high rate), while `liquidate` accrues the banks it
     /// moves first.
-    pub fn risks(&self) -> Vec<Result<LastRisk, MarginError>> {
-        self.banks
+    /// Perp markets likewise have their funding accrued to now (`MarketState::perp_risks`).
+    pub fn risks(&self) -> Risks {
+        let banks = self
+            .banks
             .iter()
             .map(|b| {
                 let state = b.as_ref().ok_or(MarginError::HealthBankInvalid)?;
                 let last = state.last.as_ref().map_err(|e| *e)?;
                 LastRisk::new(&state.accrued(self.now)?, last)
             })
-            .collect()
+            .collect();
+        Risks { banks, perps: self.perp_risks() }
     }
 
-    /// The oracle accounts of every bank.
+    /// The oracle accounts of every bank and perp market.
     pub fn oracle_keys(&self) -> Vec<Pubkey> {
-        self.banks.iter().flatten().map(|b| b.bank.oracle).collect()
+        let banks = self.banks.iter().flatten().map(|b| b.bank.oracle);
+        banks.chain(self.perps.iter().flatten().map(|p| p.market.oracle)).collect()
     }
 
     /// Whether the group or any bank has a configuration change queued.
     pub fn has_pending_changes(&self) -> bool {
         self.group.pending.is_queued()
             || self.banks.iter().flatten().any(|b| b.bank.pending.is_queued())
+            || self.perps.iter().flatten().any(|p| p.market.pending.is_queued())
     }
 }

@@ -5,13 +5,14 @@
 //! wins.
 
 use cross_margin::error::MarginError;
-use cross_margin::health::{Health, PositionShares, PricedPosition};
+use cross_margin::health::{Health, PerpTotals, PositionShares, PricedPosition};
 use cross_margin::liquidation::{self, LiquidationAmounts, StepAccounts, StepOutcome};
 use cross_margin::math::{mul_q64, Round};
 use cross_margin::oracle::LastPrice;
 use cross_margin::state::{Bank, MarginAccount};
 
 use crate::market::{LastRisk, MarketState};
+use crate::perps::{Held, Unpriced};
 
 /// One liquidation step, as the program will compute it.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +38,8 @@ pub enum NoPlan {
     NotLiquidatable,
     /// A position's bank has no acceptable price now.
     Unpriced { bank_index: u16, error: MarginError },
+    /// A perp slot's market has no acceptable price now.
+    PerpUnpriced { market_index: u16, error: MarginError },
     /// No (borrow, deposit) pair yields a step the program accepts; the program's error for the
     /// last one refused.
     NoPair(MarginError),
@@ -62,6 +65,9 @@ impl std::fmt::Display for NoPlan {
             Self::Unpriced { bank_index, error } => {
                 write!(f, "bank {bank_index} has no usable price ({error:?})")
             }
+            Self::PerpUnpriced { market_index, error } => {
+                write!(f, "perp market {market_index} has no usable price ({error:?})")
+            }
             Self::NoPair(why) => {
                 write!(f, "no borrow/deposit pair gives a step the program accepts ({why:?})")
             }
@@ -70,6 +76,15 @@ impl std::fmt::Display for NoPlan {
                 "the liquidator's own init health would fall to {} USD: deposit more collateral",
                 *init_health_after as f64 / 1e6
             ),
+        }
+    }
+}
+
+impl From<Unpriced> for NoPlan {
+    fn from(unpriced: Unpriced) -> Self {
+        match unpriced {
+            Unpriced::Bank { bank_index, error } => Self::Unpriced { bank_index, error },
+            Unpriced::Perp { market_index, error } => Self::PerpUnpriced { market_index, error },
         }
     }
 }
@@ -87,15 +102,6 @@ impl PairBank {
         LastRisk::new(&self.bank, &self.last)
             .map_err(|error| NoPlan::Unpriced { bank_index: self.index, error })
     }
-}
-
-/// How a health check prices an account's positions.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pricing {
-    /// As `liquidate` prices the liquidatee: a dust position with an unusable price let through.
-    Liquidatee,
-    /// As the init-health gate prices the liquidator: every price must be usable.
-    Strict,
 }
 
 /// Banks as one liquidation sees them: the pair accrued to `now` (the program accrues them
@@ -150,37 +156,33 @@ impl<'a> PairBanks<'a> {
         LastRisk::new(&state.bank, last).map_err(unpriced)
     }
 
-    /// Every position priced, exactly as the program's health check prices them.
-    fn price(
-        &self,
-        account: &MarginAccount,
-        pricing: Pricing,
-    ) -> Result<Vec<PricedPosition>, NoPlan> {
-        let dust = self.market.group.bankruptcy_dust_quote;
-        let mut priced = Vec::with_capacity(account.active_count());
+    /// Init and maint health, as the program's init-health gate sums them: every price usable.
+    fn health(&self, account: &MarginAccount) -> Result<Health, NoPlan> {
+        let mut health = Health::default();
         for position in account.active_positions() {
             let Some(shares) = position.shares() else { continue };
             let index = position.bank_index;
             let risk = self.risk(index)?;
             let unpriced = |error| NoPlan::Unpriced { bank_index: index, error };
-            let position = match (pricing, risk.unusable) {
-                (Pricing::Liquidatee, _) => risk.price(index, shares, dust).map_err(unpriced)?,
-                (Pricing::Strict, Some(error)) => return Err(unpriced(error)),
-                (Pricing::Strict, None) => PricedPosition::new(index, risk.risk, shares)
-                    .map_err(|_| unpriced(MarginError::MathOverflow))?,
-            };
-            priced.push(position);
-        }
-        Ok(priced)
-    }
-
-    /// Init and maint health, as the program's init-health gate sums them.
-    fn health(&self, account: &MarginAccount) -> Result<Health, NoPlan> {
-        let mut health = Health::default();
-        for position in self.price(account, Pricing::Strict)? {
+            if let Some(error) = risk.unusable {
+                return Err(unpriced(error));
+            }
+            let position = PricedPosition::new(index, risk.risk, shares)
+                .map_err(|_| unpriced(MarginError::MathOverflow))?;
             health.add(&position.health).map_err(|_| MarginError::MathOverflow)?;
         }
         Ok(health)
+    }
+
+    /// The liquidatee as `liquidate` prices it: the pair's banks held (accrued), every other
+    /// bank and perp market as stored; with perp slots, their totals.
+    fn liquidatee(
+        &self,
+        account: &MarginAccount,
+    ) -> Result<(Vec<PricedPosition>, Option<PerpTotals>), NoPlan> {
+        let held = [&self.liab.bank, &self.asset.bank];
+        let priced = self.market.price_account(account, Held { banks: &held, perps: &[] })?;
+        Ok((priced.positions, priced.perp))
     }
 }
 
@@ -211,8 +213,9 @@ pub fn plan_liquidation(
     for &liab in &borrows {
         for &asset in &deposits {
             let banks = PairBanks::new(market, liab, asset)?;
-            let before = banks.price(liquidatee, Pricing::Liquidatee)?;
-            match best_step_for_pair(&banks, &before, liquidatee, liquidator) {
+            let (before, perp) = banks.liquidatee(liquidatee)?;
+            let before = Before { positions: &before, perp: perp.as_ref() };
+            match best_step_for_pair(&banks, before, liquidatee, liquidator) {
                 Ok(plan) => {
                     let better = best.as_ref().is_none_or(|b| {
                         (plan.profit_quote, plan.amounts.liab) > (b.profit_quote, b.amounts.liab)
@@ -240,10 +243,17 @@ pub fn plan_liquidation(
     }
 }
 
+/// The liquidatee priced before the step: its positions, and its perps' totals.
+#[derive(Clone, Copy)]
+struct Before<'a> {
+    positions: &'a [PricedPosition],
+    perp: Option<&'a PerpTotals>,
+}
+
 /// The largest step of this pair the program accepts and the liquidator can carry.
 fn best_step_for_pair(
     banks: &PairBanks,
-    before: &[PricedPosition],
+    before: Before,
     liquidatee: &MarginAccount,
     liquidator: &MarginAccount,
 ) -> Result<Plan, NoPlan> {
@@ -254,7 +264,8 @@ fn best_step_for_pair(
             // asset weights): find the largest amount it can carry by bisection, up to the debt
             // (no step takes more).
             let mut found = step(banks, before, liquidatee, liquidator, 1)?;
-            let owed = before.iter().find(|p| p.bank_index == liab_index).map(|p| p.health.native);
+            let owed = before.positions.iter().find(|p| p.bank_index == liab_index);
+            let owed = owed.map(|p| p.health.native);
             let (mut low, mut high) = (1u64, owed.unwrap_or(1).saturating_add(1));
             while high - low > 1 {
                 let mid = low + (high - low) / 2;
@@ -293,7 +304,7 @@ fn best_step_for_pair(
 /// and banks. Fails where the program would refuse it.
 fn step(
     banks: &PairBanks,
-    before: &[PricedPosition],
+    before: Before,
     liquidatee: &MarginAccount,
     liquidator: &MarginAccount,
     max_liab_amount: u64,
@@ -309,10 +320,8 @@ fn step(
             liab_bank: &mut liab_bank,
             asset_bank: &mut asset_bank,
         },
-        before,
-        // Accounts with perp positions are skipped before planning (perp liquidation and its
-        // keeper support are issue 17).
-        None,
+        before.positions,
+        before.perp,
         max_liab_amount,
         // The liquidator is checked against the banks as the step left them.
         |liquidator, liab_bank, asset_bank| {

@@ -24,6 +24,9 @@ use cross_margin_testkit::sandbox::User;
 use cross_margin_testkit::scenario::{whole, SeededMarket};
 use solana_transaction::versioned::VersionedTransaction;
 
+#[path = "embedded/perps.rs"]
+mod perps;
+
 const BORROWERS: usize = 60;
 /// SOL from $125 to $75: −40%.
 const SOL_CRASHED_E4: i64 = 750_000;

@@ -17,7 +17,7 @@ use crate::oracle::{
     OracleAccount, PriceSide,
 };
 use crate::perp::{perp_health, PerpHealthInputs, PerpPosition};
-use crate::state::{Bank, Group, MarginAccount, PerpMarket, PerpSlot};
+use crate::state::{Bank, Group, MarginAccount, PerpMarket, PerpMarketConfig, PerpSlot};
 
 /// A bank the instruction already holds (mutably) and that must not be loaded again.
 pub struct LoadedBank<'a> {
@@ -441,15 +441,7 @@ fn price_perp(
     now: i64,
 ) -> Result<PricedPerp> {
     use PriceSide::*;
-    let overflow = |_| error!(MarginError::MathOverflow);
     let position = funded_position(market, slot)?;
-    let (params, c) = (market.config.params(), &market.config);
-    let inputs = |price, base_weight_bps, pnl_weight_bps| PerpHealthInputs {
-        long_price: price,
-        short_price: price,
-        base_weight_bps,
-        pnl_weight_bps,
-    };
     let (mut mid, mut maint_price, mut init_price) = (0, 0, 0);
     if position.base_lots != 0 {
         let (maint_side, init_side) =
@@ -460,20 +452,45 @@ fn price_perp(
         [mid, maint_price, init_price] =
             read_price_sides(&market.pinned_oracle(), group, oracle, now, sides)?;
     }
-    let init = inputs(init_price, c.init_base_weight_bps, c.init_pnl_weight_bps);
-    let maint = inputs(maint_price, c.maint_base_weight_bps, c.maint_pnl_weight_bps);
-    Ok(PricedPerp {
-        market_index: slot.market_index,
-        base_lots: position.base_lots,
-        quote_native: position.quote_native,
-        lp_shares: slot.lp_shares,
-        pnl: position.pnl(&params, mid).map_err(overflow)?,
-        maint_pnl: position.pnl(&params, maint_price).map_err(overflow)?,
-        mid_price: mid,
-        maint_price,
-        init: perp_health(&position, &params, &init).map_err(overflow)?,
-        maint: perp_health(&position, &params, &maint).map_err(overflow)?,
-    })
+    let prices = [mid, maint_price, init_price];
+    PricedPerp::at(slot, &position, &market.config, prices)
+        .map_err(|_| error!(MarginError::MathOverflow))
+}
+
+impl PricedPerp {
+    /// `slot`'s position (its market's funding applied) priced at `[mid, maint, init]`: the
+    /// oracle price and the position's own maint and init sides (a long's lower prices, a
+    /// short's higher; all 0 for a position with no size). Pure: the keeper prices a slot with
+    /// it too.
+    #[inline(always)]
+    pub fn at(
+        slot: &PerpSlot,
+        position: &PerpPosition,
+        c: &PerpMarketConfig,
+        [mid, maint_price, init_price]: [u128; 3],
+    ) -> crate::math::MathResult<Self> {
+        let params = c.params();
+        let inputs = |price, base_weight_bps, pnl_weight_bps| PerpHealthInputs {
+            long_price: price,
+            short_price: price,
+            base_weight_bps,
+            pnl_weight_bps,
+        };
+        let init = inputs(init_price, c.init_base_weight_bps, c.init_pnl_weight_bps);
+        let maint = inputs(maint_price, c.maint_base_weight_bps, c.maint_pnl_weight_bps);
+        Ok(PricedPerp {
+            market_index: slot.market_index,
+            base_lots: position.base_lots,
+            quote_native: position.quote_native,
+            lp_shares: slot.lp_shares,
+            pnl: position.pnl(&params, mid)?,
+            maint_pnl: position.pnl(&params, maint_price)?,
+            mid_price: mid,
+            maint_price,
+            init: perp_health(position, &params, &init)?,
+            maint: perp_health(position, &params, &maint)?,
+        })
+    }
 }
 
 /// A `PerpMarket` from raw account data, checking owner and discriminator.
