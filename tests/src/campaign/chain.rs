@@ -9,7 +9,6 @@ use cross_margin::health::{
 use cross_margin::math::{mul_q64, Round};
 use cross_margin::oracle::{read_bank_last_price, read_price_sides, LastPrice, OracleAccount};
 use cross_margin::oracle::{OraclePrice, PriceSide};
-use cross_margin::perp::{perp_health, PerpHealthInputs};
 use cross_margin::state::{Bank, Group, MarginAccount, PerpMarket};
 
 use super::{World, BANKS};
@@ -296,44 +295,19 @@ impl World {
         Ok(report)
     }
 
-    /// The perp slots' contribution to init and maint health (settle native units): each
-    /// position with its market's accrued funding applied, a long at the lower sides of the
-    /// price and a short at the higher, by `perp::perp_health`; and their PnL at the maint
-    /// sides, unweighted.
+    /// The perp slots' contribution to init and maint health (settle native units), each slot
+    /// priced as the program prices it (`PricedPerp::at`, through `priced_slot`), and their PnL
+    /// at the maint sides, unweighted.
     pub(super) fn perp_health(
         account: &MarginAccount,
         perp: &PerpPricing,
     ) -> Result<(Health, i128), MarginError> {
-        let overflow = |_| MarginError::MathOverflow;
-        let (market, config) = (&perp.market, &perp.market.config);
-        let params = config.params();
+        let overflow = MarginError::MathOverflow;
         let (mut total, mut pnl) = (Health::default(), 0i128);
-        for slot in account.active_perps() {
-            let mut position = slot.position();
-            position.apply_funding(&market.funding()).map_err(overflow)?;
-            let (mut init_price, mut maint_price) = (0, 0);
-            if position.base_lots != 0 {
-                let sides = perp.sides?;
-                (init_price, maint_price) = match position.base_lots > 0 {
-                    true => (sides.init_asset, sides.asset),
-                    false => (sides.init_liab, sides.liab),
-                };
-            }
-            let inputs = |price, base_weight_bps, pnl_weight_bps| PerpHealthInputs {
-                long_price: price,
-                short_price: price,
-                base_weight_bps,
-                pnl_weight_bps,
-            };
-            let init = inputs(init_price, config.init_base_weight_bps, config.init_pnl_weight_bps);
-            let maint =
-                inputs(maint_price, config.maint_base_weight_bps, config.maint_pnl_weight_bps);
-            let init = perp_health(&position, &params, &init).map_err(overflow)?;
-            let maint = perp_health(&position, &params, &maint).map_err(overflow)?;
-            total.init = total.init.checked_add(init).ok_or(MarginError::MathOverflow)?;
-            total.maint = total.maint.checked_add(maint).ok_or(MarginError::MathOverflow)?;
-            let gain = position.pnl(&params, maint_price).map_err(overflow)?;
-            pnl = pnl.checked_add(gain).ok_or(MarginError::MathOverflow)?;
+        if let Some(priced) = super::perp_liquidation::priced_slot(account, perp)? {
+            total.init = total.init.checked_add(priced.init).ok_or(overflow)?;
+            total.maint = total.maint.checked_add(priced.maint).ok_or(overflow)?;
+            pnl = pnl.checked_add(priced.maint_pnl).ok_or(overflow)?;
         }
         Ok((total, pnl))
     }

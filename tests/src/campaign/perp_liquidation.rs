@@ -23,7 +23,6 @@ use cross_margin::math::{mul_bps, mul_q64, Round};
 use cross_margin::perp::actions::Touch;
 use cross_margin::perp::bankruptcy::write_off;
 use cross_margin::perp::liquidation::{liquidate, PerpLiquidatee, PerpLiquidationOutcome};
-use cross_margin::perp::{perp_health, PerpHealthInputs};
 use cross_margin::positions;
 use cross_margin::state::{Bank, MarginAccount, PerpMarket};
 use cross_margin_client::perp_ix;
@@ -55,42 +54,26 @@ fn allowed_by(sim: &Simulated) -> Allowed {
     }
 }
 
-/// The account's slot in market 0 priced as `liquidate_perp` prices it: funding applied, at the
-/// maint side of the price (a long at the lower, a short at the higher) and the mid.
+/// The account's slot in market 0 priced as the program prices it (`PricedPerp::at`): funding
+/// applied, at the position's own sides of the price and the mid.
 pub(super) fn priced_slot(
     account: &MarginAccount,
     perp: &PerpPricing,
 ) -> Result<Option<PricedPerp>, MarginError> {
     let Some(slot) = account.find_perp(0).map(|i| account.perps[i]) else { return Ok(None) };
     let overflow = |_| MarginError::MathOverflow;
-    let (market, config) = (&perp.market, &perp.market.config);
-    let params = config.params();
+    let market = &perp.market;
     let mut position = slot.position();
     position.apply_funding(&market.funding()).map_err(overflow)?;
-    let (mut mid, mut maint_price) = (0, 0);
+    let mut prices = [0; 3];
     if position.base_lots != 0 {
         let sides = perp.sides?;
-        mid = sides.mid;
-        maint_price = if position.base_lots > 0 { sides.asset } else { sides.liab };
+        prices = match position.base_lots > 0 {
+            true => [sides.mid, sides.asset, sides.init_asset],
+            false => [sides.mid, sides.liab, sides.init_liab],
+        };
     }
-    let inputs = PerpHealthInputs {
-        long_price: maint_price,
-        short_price: maint_price,
-        base_weight_bps: config.maint_base_weight_bps,
-        pnl_weight_bps: config.maint_pnl_weight_bps,
-    };
-    Ok(Some(PricedPerp {
-        market_index: slot.market_index,
-        base_lots: position.base_lots,
-        quote_native: position.quote_native,
-        lp_shares: slot.lp_shares,
-        pnl: position.pnl(&params, mid).map_err(overflow)?,
-        maint_pnl: position.pnl(&params, maint_price).map_err(overflow)?,
-        mid_price: mid,
-        maint_price,
-        init: 0,
-        maint: perp_health(&position, &params, &inputs).map_err(overflow)?,
-    }))
+    Ok(Some(PricedPerp::at(&slot, &position, &market.config, prices).map_err(overflow)?))
 }
 
 impl World {
