@@ -1787,9 +1787,6 @@ export type CrossMargin = {
         },
         {
           "name": "account",
-          "docs": [
-            "The bankrupt account. Anyone may resolve it: it only loses a loss it cannot pay."
-          ],
           "writable": true
         },
         {

@@ -178,7 +178,7 @@ pub fn settle_pnl(
     health: Vec<AccountMeta>,
 ) -> Instruction {
     build_with(
-        cross_margin::accounts::SettlePnl {
+        cross_margin::accounts::PerpKeeper {
             group,
             account,
             perp_market: market.address,
@@ -224,7 +224,7 @@ pub fn resolve_perp_bankruptcy(
     health: Vec<AccountMeta>,
 ) -> Instruction {
     build_with(
-        cross_margin::accounts::ResolvePerpBankruptcy {
+        cross_margin::accounts::PerpKeeper {
             group,
             account,
             perp_market: market.address,

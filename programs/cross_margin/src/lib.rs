@@ -216,7 +216,7 @@ pub mod cross_margin {
     /// paid by or to the market's pool. Permissionless: it never lowers health. A loss beyond the
     /// settle deposit becomes a borrow only up to the account's equity, judged with the health
     /// accounts passed as remaining accounts (none: only the deposit pays).
-    pub fn settle_pnl(ctx: Context<SettlePnl>) -> Result<()> {
+    pub fn settle_pnl(ctx: Context<PerpKeeper>) -> Result<()> {
         instructions::settle_pnl::handler(ctx)
     }
 
@@ -231,7 +231,7 @@ pub mod cross_margin {
     /// Writes off a bankrupt account's loss in a perp market: its settle deposit, then the
     /// market's insurance fund, then the pool's LPs pay it. Permissionless. Remaining accounts:
     /// the account's health accounts.
-    pub fn resolve_perp_bankruptcy(ctx: Context<ResolvePerpBankruptcy>) -> Result<()> {
+    pub fn resolve_perp_bankruptcy(ctx: Context<PerpKeeper>) -> Result<()> {
         instructions::resolve_perp_bankruptcy::handler(ctx)
     }
 

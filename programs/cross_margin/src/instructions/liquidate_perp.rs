@@ -2,8 +2,8 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::PerpLiquidation;
-use crate::health_accounts::{compute_account_health, Breakdown, Held, LoadedBank, LoadedPerp};
-use crate::instructions::perp_trade::touch;
+use crate::health_accounts::Breakdown;
+use crate::instructions::perp_trade::{health_with, touch, HeldPerp};
 use crate::perp::liquidation::{liquidate, PerpLiquidatee};
 use crate::state::{Bank, Group, MarginAccount, PerpMarket};
 
@@ -54,18 +54,10 @@ pub fn handler(ctx: Context<LiquidatePerp>, max_base_lots: u64) -> Result<()> {
     let mut liquidator = accounts.liquidator.load_mut()?;
 
     let (group_key, market_key) = (accounts.group.key(), accounts.perp_market.key());
-    let report = compute_account_health(
-        &liquidatee,
-        &group_key,
-        &group,
-        ctx.remaining_accounts,
-        now,
-        Held {
-            banks: &[LoadedBank { key: accounts.settle_bank.key(), bank: &bank }],
-            perps: &[LoadedPerp { key: market_key, market: &market }],
-        },
-        Breakdown::PerPosition,
-    )?;
+    let held =
+        HeldPerp { bank: (accounts.settle_bank.key(), &*bank), market: (market_key, &*market) };
+    let (group_ref, remaining) = ((&group_key, &*group), ctx.remaining_accounts);
+    let report = health_with(&liquidatee, group_ref, remaining, now, held, Breakdown::PerPosition)?;
     let perp = report.perp.ok_or(MarginError::PerpNoPositionToLiquidate)?;
     let slot = report
         .perps

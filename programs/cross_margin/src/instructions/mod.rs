@@ -62,5 +62,3 @@ pub use liquidate::*;
 pub use liquidate_perp::*;
 pub use perp_trade::*;
 pub use resolve_bankruptcy::*;
-pub use resolve_perp_bankruptcy::*;
-pub use settle_pnl::*;

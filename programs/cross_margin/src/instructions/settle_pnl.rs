@@ -2,29 +2,10 @@ use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
 use crate::events::PnlSettled;
-use crate::health_accounts::{compute_account_health, Breakdown, Held, LoadedBank, LoadedPerp};
-use crate::instructions::perp_trade::touch;
+use crate::health_accounts::Breakdown;
+use crate::instructions::perp_trade::{health_with, touch, HeldPerp, PerpKeeper};
 use crate::perp::actions;
 use crate::perp::bankruptcy::loss_borrow_capacity;
-use crate::state::{Bank, Group, MarginAccount, PerpMarket};
-
-#[derive(Accounts)]
-pub struct SettlePnl<'info> {
-    pub group: AccountLoader<'info, Group>,
-    #[account(mut, has_one = group @ MarginError::WrongGroup)]
-    pub account: AccountLoader<'info, MarginAccount>,
-    #[account(
-        mut,
-        has_one = group @ MarginError::WrongGroup,
-        has_one = oracle @ MarginError::OracleAccountMismatch,
-        has_one = settle_bank @ MarginError::InvalidSettleBank,
-    )]
-    pub perp_market: AccountLoader<'info, PerpMarket>,
-    /// CHECK: must be `perp_market.oracle` (checked above); read and validated in the handler.
-    pub oracle: UncheckedAccount<'info>,
-    #[account(mut)]
-    pub settle_bank: AccountLoader<'info, Bank>,
-}
 
 /// Moves the position's PnL at the oracle price (funding applied first) into the account's
 /// settle-bank position, with no token transfer: a gain (capped by the pool's deposit) becomes
@@ -34,7 +15,7 @@ pub struct SettlePnl<'info> {
 /// bankrupt, `resolve_perp_bankruptcy` has it paid by the market's insurance fund and LPs, never
 /// by the settle bank's depositors. Permissionless: the PnL already counted in the settle bank's
 /// balance for health, so settling it never lowers health (beyond share rounding).
-pub fn handler(ctx: Context<SettlePnl>) -> Result<()> {
+pub fn handler(ctx: Context<PerpKeeper>) -> Result<()> {
     let group = ctx.accounts.group.load()?;
     let mut market = ctx.accounts.perp_market.load_mut()?;
     let mut bank = ctx.accounts.settle_bank.load_mut()?;
@@ -52,18 +33,9 @@ pub fn handler(ctx: Context<SettlePnl>) -> Result<()> {
             if ctx.remaining_accounts.is_empty() {
                 return Ok(0);
             }
-            let report = compute_account_health(
-                account,
-                &group_key,
-                &group,
-                ctx.remaining_accounts,
-                now,
-                Held {
-                    banks: &[LoadedBank { key: bank_key, bank }],
-                    perps: &[LoadedPerp { key: market_key, market }],
-                },
-                Breakdown::PerPosition,
-            )?;
+            let held = HeldPerp { bank: (bank_key, bank), market: (market_key, market) };
+            let (group, remaining) = ((&group_key, &*group), ctx.remaining_accounts);
+            let report = health_with(account, group, remaining, now, held, Breakdown::PerPosition)?;
             let settle = report.perp.ok_or(MarginError::HealthSettleBankMismatch)?;
             Ok(loss_borrow_capacity(
                 &report.positions,
