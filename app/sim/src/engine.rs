@@ -21,12 +21,13 @@ use cross_margin_client::pyth::{Ema, Quote};
 use cross_margin_client::{EmbeddedChain, Keypair, Pubkey};
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
 use cross_margin_keeper::evaluate::{assess, Shard, Status};
-use cross_margin_keeper::keeper::{Discovered, Skipped};
+use cross_margin_keeper::keeper::{Discovered, RoundReport, Skipped};
 use cross_margin_keeper::{Keeper, KeeperConfig};
 use cross_margin_testkit::sandbox::{Sandbox, User};
 
 use crate::invariants;
 use crate::market_model::{exogenous_path, AssetMarket, PythEma, Rng};
+use crate::perp_engine::{perp_liquidation_metrics, PerpBook, PerpStepMetrics};
 use crate::scenario::{OracleFormat, Scenario};
 
 /// Unix time every run starts at.
@@ -63,6 +64,8 @@ pub struct StepMetrics {
     pub borrow_apr_bps: Vec<u32>,
     pub deposits_usd: f64,
     pub borrows_usd: f64,
+    /// Per perp market of the scenario, in order.
+    pub perps: Vec<PerpStepMetrics>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +75,8 @@ pub struct RunResult {
     pub whales: usize,
     /// Borrows the population could not open (liquidity, health), counted not hidden.
     pub borrows_refused: usize,
+    /// Perp orders the program refused at setup (health, open-interest caps).
+    pub perp_orders_refused: usize,
     pub steps: Vec<StepMetrics>,
     pub setup_secs: f64,
     pub run_secs: f64,
@@ -120,6 +125,7 @@ struct Engine<'a> {
     attacker: Option<User>,
     attacker_borrowed_usd: f64,
     attacker_limited_by: BTreeMap<String, usize>,
+    perps: PerpBook,
 }
 
 fn failed(what: &str, f: &Failed) -> anyhow::Error {
@@ -153,6 +159,7 @@ pub fn run(
         accounts: engine.users.len(),
         whales,
         borrows_refused: engine.borrows_refused,
+        perp_orders_refused: engine.perps.orders_refused,
         steps,
         setup_secs,
         run_secs: run_started.elapsed().as_secs_f64(),
@@ -189,6 +196,7 @@ impl<'a> Engine<'a> {
             let path = exogenous_path(spec.price, &spec.path, scenario.steps, path_seed);
             markets.push(AssetMarket::new(path, spec.market, feedback));
         }
+        let perps = PerpBook::new(&mut sandbox, scenario, &banks)?;
         let mut transactions = 1 + banks.len();
         // Insurance funds and lenders.
         for (index, spec) in scenario.banks.iter().enumerate() {
@@ -263,6 +271,7 @@ impl<'a> Engine<'a> {
             attacker: None,
             attacker_borrowed_usd: 0.0,
             attacker_limited_by: BTreeMap::new(),
+            perps,
         })
     }
 
@@ -319,6 +328,10 @@ impl<'a> Engine<'a> {
                 progress("accounts", made, total);
             }
         }
+        // The perp book draws from its own generator: the lending population stays as it was.
+        let mut perp_rng = Rng::new(self.scenario.seed ^ 0x9e4f_0000);
+        self.perps.populate(&mut self.sandbox, &self.banks, &mut perp_rng)?;
+        self.transactions += std::mem::take(&mut self.perps.transactions);
         Ok(whales_total)
     }
 
@@ -389,6 +402,10 @@ impl<'a> Engine<'a> {
             market.recover();
         }
         self.publish_prices();
+        let prices: Vec<f64> = (0..self.banks.len()).map(|b| self.price(b)).collect();
+        self.perps.publish(&mut self.sandbox, self.scenario, &prices);
+        self.perps.act(&mut self.sandbox, step)?;
+        self.transactions += std::mem::take(&mut self.perps.transactions);
         self.attack()?;
         if let Some(collapse) = self.scenario.open_interest_collapse {
             if collapse.at_step == step {
@@ -400,6 +417,7 @@ impl<'a> Engine<'a> {
         let stop = AtomicBool::new(false);
         let mut liquidations: Vec<Liquidation> = Vec::new();
         let mut resolutions: Vec<BankruptcyResolved> = Vec::new();
+        let mut rounds: Vec<RoundReport> = Vec::new();
         let keeper_started = Instant::now();
         let dust = self.sandbox.group_state().bankruptcy_dust_quote;
         for (keeper, _) in &self.keepers {
@@ -443,7 +461,9 @@ impl<'a> Engine<'a> {
                 resolutions.push(done.event.clone());
             }
             self.transactions += report.liquidations.len() + report.resolutions.len();
+            rounds.push(report);
         }
+        let perp_counts = perp_liquidation_metrics(&rounds, &self.perps.addresses());
         let keeper_secs = keeper_started.elapsed().as_secs_f64();
 
         let bank_index = |banks: &[BankRef], address: Pubkey| {
@@ -461,8 +481,11 @@ impl<'a> Engine<'a> {
         }
         let sold_usd = self.sell_seized()?;
         self.check_vaults()?;
-        let metrics =
+        let mut metrics =
             self.measure(liquidations.len(), liquidated_debt_usd, resolutions.len(), sold_usd)?;
+        let (perps, checks) = self.perps.measure(&self.sandbox, step, &perp_counts)?;
+        metrics.perps = perps;
+        self.checks += checks;
         Ok((metrics, liquidations.len(), keeper_secs))
     }
 
@@ -801,6 +824,7 @@ impl<'a> Engine<'a> {
             borrow_apr_bps,
             deposits_usd,
             borrows_usd,
+            perps: Vec::new(),
         })
     }
 }
