@@ -246,7 +246,8 @@ fn demo(
     let perps_before = perps::snapshot(&market)?;
     if let Some(p) = &market.perps {
         println!(
-            "perps: SOL-PERP settling in USDC, a pool of ${PERP_POOL_USD} from {PERP_LPS} LPs, {} traders ({} orders refused for health)",
+            "perps: SOL-PERP settling in USDC, a pool of {} from {PERP_LPS} LPs, {} traders ({} orders refused for health)",
+            usd(PERP_POOL_USD as i128 * 1_000_000),
             p.traders.len(),
             p.refused
         );

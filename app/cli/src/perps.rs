@@ -68,7 +68,7 @@ pub fn summarise(
         }
     }
     println!(
-        "    traders' losses beyond their collateral: {} on {} accounts",
+        "    traders' losses beyond their collateral: {} on {} accounts (in the pool's PnL on paper; nobody can collect it until perp liquidation and bankruptcy exist)",
         usd(short.1),
         short.0
     );

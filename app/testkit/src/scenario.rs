@@ -249,6 +249,9 @@ impl SeededMarket {
         let config = PerpMarketConfig {
             base_decimals: SOL.decimals,
             base_lot_size: whole(&SOL, 1) / 100,
+            // 80,000 SOL a side ($10M): room for every trader's order.
+            max_long_lots: 8_000_000,
+            max_short_lots: 8_000_000,
             ..perp_config()
         };
         let quote = quote_dollars(SOL.price, 0, self.sandbox.now());
