@@ -13,7 +13,7 @@ use cross_margin_client::outcome::Failed;
 use cross_margin_client::perp_ix::PerpMarketRef;
 use cross_margin_client::Pubkey;
 use cross_margin_keeper::keeper::RoundReport;
-use cross_margin_testkit::perp::{market_order, perp_config, PerpSnapshot};
+use cross_margin_testkit::perp::{market_order, perp_config};
 use cross_margin_testkit::sandbox::{Sandbox, User};
 
 use crate::engine::{native, quote};
@@ -146,19 +146,8 @@ impl PerpBook {
         Ok(book)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.markets.is_empty()
-    }
-
     pub fn addresses(&self) -> Vec<Pubkey> {
         self.markets.iter().map(|m| m.market.address).collect()
-    }
-
-    /// Every account that holds perp slots (for the keepers' counts and health percentiles).
-    pub fn accounts(&self) -> impl Iterator<Item = Pubkey> + '_ {
-        self.markets
-            .iter()
-            .flat_map(|m| m.lps.iter().chain(&m.traders).chain(&m.whales).map(|u| u.account))
     }
 
     /// LPs, traders, then whales, per market. `rng` is the book's own, so adding perps to a
@@ -423,29 +412,6 @@ impl PerpBook {
             all.push(metrics);
         }
         Ok((all, self.markets.len()))
-    }
-
-    /// The pool's value on the chain now, per market (for tests and summaries).
-    pub fn snapshots(&self, sandbox: &Sandbox) -> Result<Vec<PerpSnapshot>> {
-        self.markets.iter().map(|m| program(sandbox.perp_snapshot(&m.market))).collect()
-    }
-
-    /// Every trading account's slot (traders and whales, not LPs), per market.
-    pub fn trader_slots(&self, sandbox: &Sandbox) -> Vec<Vec<(MarginAccount, PerpSlot)>> {
-        self.markets
-            .iter()
-            .map(|m| {
-                m.traders
-                    .iter()
-                    .chain(&m.whales)
-                    .map(|u| {
-                        let account = sandbox.margin_account(u);
-                        let slot = slot_of(&account, m.market.index);
-                        (account, slot)
-                    })
-                    .collect()
-            })
-            .collect()
     }
 }
 
