@@ -167,7 +167,10 @@ pub fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> S
             let _ = writeln!(out, "| {} | {name} | {x} | {y} |", a.name);
         }
     }
-    out.push_str("\n![perp open interest](charts/perp_open_interest.svg)\n\n![perp pool](charts/perp_pool.svg)\n\n![perp funding](charts/perp_funding.svg)\n\n![perp liquidations](charts/perp_liquidations.svg)\n\n");
+    for (file, title, _, _) in CHARTS {
+        let _ = write!(out, "\n![{title}](charts/{file}.svg)\n");
+    }
+    out.push('\n');
     out
 }
 
@@ -175,9 +178,56 @@ fn points(run: &RunResult, value: impl Fn(&StepMetrics) -> f64) -> Vec<(f64, f64
     run.steps.iter().map(|m| (m.step as f64, value(m))).collect()
 }
 
-fn line(name: String, points: Vec<(f64, f64)>, color: usize, dashed: bool) -> Series {
-    Series { name, points, color: PALETTE[color % PALETTE.len()], dashed }
-}
+/// A per-step perp value a chart draws.
+type Field = fn(&PerpStepMetrics) -> f64;
+
+/// One line of a perp chart: its label (after the market's name), the value, a colour offset,
+/// and whether it comes from the run without feedback (drawn dashed).
+type Line = (&'static str, Field, usize, bool);
+
+/// The perp charts: file name, title, y axis, lines (one set per market).
+const CHARTS: [(&str, &str, &str, &[Line]); 4] = [
+    (
+        "perp_open_interest",
+        "Perp open interest (USD at the oracle price)",
+        "USD",
+        &[
+            ("long", |m| m.long_oi_usd, 2, false),
+            ("short", |m| m.short_oi_usd, 1, false),
+            ("long, without feedback", |m| m.long_oi_usd, 2, true),
+            ("short, without feedback", |m| m.short_oi_usd, 1, true),
+        ],
+    ),
+    (
+        "perp_pool",
+        "Perp pool: value, deposit and what it owes (USD, with feedback)",
+        "USD",
+        &[
+            ("pool value", |m| m.pool_value_usd, 0, false),
+            ("pool deposit", |m| m.pool_deposit_usd, 2, false),
+            ("traders' gains", |m| m.traders_gains_usd, 3, false),
+            ("losses beyond collateral", |m| m.shortfall_usd, 1, false),
+        ],
+    ),
+    (
+        "perp_funding",
+        "Perp funding rate (bps per day, + longs pay)",
+        "bps/day",
+        &[
+            ("with feedback", |m| m.funding_bps_per_day as f64, 1, false),
+            ("without", |m| m.funding_bps_per_day as f64, 0, true),
+        ],
+    ),
+    (
+        "perp_liquidations",
+        "Perp liquidations and socialised loss (0 until issue 17)",
+        "count / USD",
+        &[
+            ("liquidations per step", |m| m.liquidations as f64, 1, false),
+            ("socialised loss, cumulative (USD)", |m| m.socialised_loss_usd, 4, false),
+        ],
+    ),
+];
 
 /// The perp charts (none without perps).
 pub fn charts(
@@ -189,105 +239,20 @@ pub fn charts(
     if scenario.perps.is_empty() {
         return Ok(());
     }
-    let (mut oi, mut pool, mut funding, mut liquidations) = (vec![], vec![], vec![], vec![]);
-    for (p, spec) in scenario.perps.iter().enumerate() {
-        let n = &spec.name;
-        let c = 3 * p;
-        oi.push(line(format!("{n} long"), points(with, |m| m.perps[p].long_oi_usd), c + 2, false));
-        oi.push(line(
-            format!("{n} short"),
-            points(with, |m| m.perps[p].short_oi_usd),
-            c + 1,
-            false,
-        ));
-        oi.push(line(
-            format!("{n} long, without feedback"),
-            points(without, |m| m.perps[p].long_oi_usd),
-            c + 2,
-            true,
-        ));
-        oi.push(line(
-            format!("{n} short, without feedback"),
-            points(without, |m| m.perps[p].short_oi_usd),
-            c + 1,
-            true,
-        ));
-        pool.push(line(
-            format!("{n} pool value"),
-            points(with, |m| m.perps[p].pool_value_usd),
-            c,
-            false,
-        ));
-        pool.push(line(
-            format!("{n} pool deposit"),
-            points(with, |m| m.perps[p].pool_deposit_usd),
-            c + 2,
-            false,
-        ));
-        pool.push(line(
-            format!("{n} traders' gains"),
-            points(with, |m| m.perps[p].traders_gains_usd),
-            c + 3,
-            false,
-        ));
-        pool.push(line(
-            format!("{n} losses beyond collateral"),
-            points(with, |m| m.perps[p].shortfall_usd),
-            c + 1,
-            false,
-        ));
-        funding.push(line(
-            format!("{n} with feedback"),
-            points(with, |m| m.perps[p].funding_bps_per_day as f64),
-            c + 1,
-            false,
-        ));
-        funding.push(line(
-            format!("{n} without"),
-            points(without, |m| m.perps[p].funding_bps_per_day as f64),
-            c,
-            true,
-        ));
-        liquidations.push(line(
-            format!("{n} liquidations per step"),
-            points(with, |m| m.perps[p].liquidations as f64),
-            c + 1,
-            false,
-        ));
-        liquidations.push(line(
-            format!("{n} socialised loss, cumulative (USD)"),
-            points(with, |m| m.perps[p].socialised_loss_usd),
-            c + 4,
-            false,
-        ));
+    for (file, title, unit, lines) in CHARTS {
+        let mut series = Vec::new();
+        for (p, spec) in scenario.perps.iter().enumerate() {
+            for &(label, field, color, from_without) in lines {
+                let run = if from_without { without } else { with };
+                series.push(Series {
+                    name: format!("{} {label}", spec.name),
+                    points: points(run, |m| field(&m.perps[p])),
+                    color: PALETTE[(3 * p + color) % PALETTE.len()],
+                    dashed: from_without,
+                });
+            }
+        }
+        line_chart(&dir.join(format!("{file}.svg")), title, "step", unit, &series)?;
     }
-    line_chart(
-        &dir.join("perp_open_interest.svg"),
-        "Perp open interest (USD at the oracle price)",
-        "step",
-        "USD",
-        &oi,
-    )?;
-    line_chart(
-        &dir.join("perp_pool.svg"),
-        "Perp pool: value, deposit and what it owes (USD, with feedback)",
-        "step",
-        "USD",
-        &pool,
-    )?;
-    line_chart(
-        &dir.join("perp_funding.svg"),
-        "Perp funding rate (bps per day, + longs pay)",
-        "step",
-        "bps/day",
-        &funding,
-    )?;
-    line_chart(
-        &dir.join("perp_liquidations.svg"),
-        "Perp liquidations and socialised loss (0 until issue 17)",
-        "step",
-        "count / USD",
-        &liquidations,
-    )?;
     Ok(())
 }
