@@ -60,11 +60,12 @@ pub struct PerpLiquidationCounts {
     pub socialised_native: u64,
 }
 
-/// THE HOOK for issue 17 (`liquidate_perp`, `resolve_perp_bankruptcy`): count, per market in
-/// `markets` (by address), the `PerpLiquidation` events and the loss of the
-/// `PerpBankruptcyResolved` events the keepers' rounds of one step produced. Neither instruction
-/// nor event exists yet, so this counts 0; the engine, the reports and the demo already carry
-/// the result through (`PerpStepMetrics::liquidations`, `socialised_loss_usd`).
+/// THE HOOK for perp liquidation (issue 17: `liquidate_perp`, `resolve_perp_bankruptcy`): count,
+/// per market in `markets` (by address), the `PerpLiquidation` events (by `perp_market`) and the
+/// sum of `PerpBankruptcyResolved::socialised` (the loss borne by the LPs) that the keepers'
+/// rounds of one step produced. The program has the instructions, but the keeper's `RoundReport`
+/// carries no perp liquidations yet, so this counts 0; the engine, the reports and the demo
+/// already carry the result through (`PerpStepMetrics::liquidations`, `socialised_loss_usd`).
 pub fn perp_liquidation_metrics(
     rounds: &[RoundReport],
     markets: &[Pubkey],

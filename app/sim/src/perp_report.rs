@@ -107,7 +107,7 @@ pub fn summary(scenario: &Scenario, run: &RunResult, out: &mut String) {
         );
         let _ = writeln!(
             out,
-            "  {}: losses beyond collateral up to {} on {} accounts; gains left unpaid {}; perp liquidations {} (counted once issue 17 lands), socialised {}",
+            "  {}: losses beyond collateral up to {} on {} accounts; gains left unpaid {}; perp liquidations {} (0 until the keeper liquidates perps), socialised {}",
             t.name,
             usd(t.peak_shortfall_usd),
             t.peak_accounts_short,
@@ -126,7 +126,7 @@ pub fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> S
     if scenario.perps.is_empty() {
         return String::new();
     }
-    let mut out = String::from("## Perps\n\nOpen interest at the oracle price; the pool's value is `PerpMarket::pool_value` (its deposit less the traders' PnL, rounded down), its capacity to pay is its deposit against the traders' gains; shortfall is traders' losses beyond their settle-bank balance (what a perp bankruptcy would write off onto the pool). Perp liquidations and socialised loss count 0 until `liquidate_perp` and `resolve_perp_bankruptcy` exist (issue 17).\n\n| market | | with feedback | without |\n|---|---|---:|---:|\n");
+    let mut out = String::from("## Perps\n\nOpen interest at the oracle price; the pool's value is `PerpMarket::pool_value` (its deposit less the traders' PnL, rounded down), its capacity to pay is its deposit against the traders' gains; shortfall is traders' losses beyond their settle-bank balance (what a perp bankruptcy would write off onto the pool). Perp liquidations and socialised loss count 0 until the keeper sends `liquidate_perp` and `resolve_perp_bankruptcy` (`perp_engine::perp_liquidation_metrics`).\n\n| market | | with feedback | without |\n|---|---|---:|---:|\n");
     for (a, b) in totals(scenario, with).iter().zip(totals(scenario, without)) {
         let rows: [(&str, String, String); 9] = [
             ("open interest at the start", usd(oi(&a.first)), usd(oi(&b.first))),
@@ -153,12 +153,12 @@ pub fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> S
             ),
             ("gains left unpaid at the end", usd(a.last.unpaid_usd), usd(b.last.unpaid_usd)),
             (
-                "perp liquidations (issue 17)",
+                "perp liquidations (keeper: pending)",
                 a.liquidations.to_string(),
                 b.liquidations.to_string(),
             ),
             (
-                "socialised loss (issue 17)",
+                "socialised loss (keeper: pending)",
                 usd(a.last.socialised_loss_usd),
                 usd(b.last.socialised_loss_usd),
             ),
@@ -220,7 +220,7 @@ const CHARTS: [(&str, &str, &str, &[Line]); 4] = [
     ),
     (
         "perp_liquidations",
-        "Perp liquidations and socialised loss (0 until issue 17)",
+        "Perp liquidations and socialised loss (0 until the keeper liquidates perps)",
         "count / USD",
         &[
             ("liquidations per step", |m| m.liquidations as f64, 1, false),
