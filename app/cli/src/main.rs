@@ -312,7 +312,7 @@ fn summarise(market: &mut SeededMarket, reports: &[RoundReport], symbols: &[&str
         liquidations.iter().map(|l| l.event.liquidatee).collect();
     println!("\nkeeper: {} rounds", reports.len());
     println!(
-        "  scanned {} accounts: {} liquidatable, {} bankrupt, {} healthy, {} unpriced (accounts with perp positions: the keeper does not price them yet)",
+        "  scanned {} accounts: {} liquidatable, {} bankrupt, {} healthy, {} unpriced",
         first.accounts, first.liquidatable, first.bankrupt, first.healthy, first.unpriced
     );
     println!(

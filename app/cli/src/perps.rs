@@ -1,7 +1,7 @@
 //! The demo's perp lines: SOL-PERP's open interest before and after the crash, the pool's value
 //! and PnL (the program's `PerpMarket::pool_value`, via the test kit's snapshot), traders' losses
 //! beyond their collateral, and perp liquidations (counted by the stress lab's hook,
-//! `cross_margin_sim::perp_engine::perp_liquidation_metrics`: 0 until the keeper liquidates perps).
+//! `cross_margin_sim::perp_engine::perp_liquidation_metrics`).
 
 use anyhow::{anyhow, Result};
 use cross_margin::positions;
@@ -68,13 +68,13 @@ pub fn summarise(
         }
     }
     println!(
-        "    traders' losses beyond their collateral: {} on {} accounts (in the pool's PnL on paper until liquidate_perp and resolve_perp_bankruptcy close it out)",
+        "    traders' losses beyond their collateral still open after the keeper: {} on {} accounts",
         usd(short.1),
         short.0
     );
     let counts = perp_liquidation_metrics(reports, &[perps.market.address]);
     println!(
-        "    perp liquidations: {} (socialised {}); the keeper does not send liquidate_perp yet and reports these accounts as unpriced",
+        "    perp liquidations: {}, loss socialised onto the pool {}",
         counts[0].liquidations,
         usd(counts[0].socialised_native as i128)
     );

@@ -463,7 +463,11 @@ impl<'a> Engine<'a> {
                 self.checks += 1;
                 resolutions.push(done.event.clone());
             }
-            self.transactions += report.liquidations.len() + report.resolutions.len();
+            self.transactions += report.liquidations.len()
+                + report.resolutions.len()
+                + report.perp_liquidations.len()
+                + report.settlements.len()
+                + report.perp_resolutions.len();
             rounds.push(report);
         }
         let perp_counts = perp_liquidation_metrics(&rounds, &self.perps.addresses());

@@ -60,18 +60,31 @@ pub struct PerpLiquidationCounts {
     pub socialised_native: u64,
 }
 
-/// THE HOOK for perp liquidation (issue 17: `liquidate_perp`, `resolve_perp_bankruptcy`): count,
-/// per market in `markets` (by address), the `PerpLiquidation` events (by `perp_market`) and the
-/// sum of `PerpBankruptcyResolved::socialised` (the loss borne by the LPs) that the keepers'
-/// rounds of one step produced. The program has the instructions, but the keeper's `RoundReport`
-/// carries no perp liquidations yet, so this counts 0; the engine, the reports and the demo
-/// already carry the result through (`PerpStepMetrics::liquidations`, `socialised_loss_usd`).
+/// THE HOOK for perp liquidation: counts, per market in `markets` (by address), the
+/// `PerpLiquidation` events of the keepers' rounds of one step (`RoundReport::perp_liquidations`)
+/// and the loss their `PerpBankruptcyResolved` events wrote off onto the pool
+/// (`socialised`: what the market's insurance fund could not pay; `perp_resolutions`). The
+/// engine, the reports and the demo carry the result (`PerpStepMetrics::liquidations`,
+/// `socialised_loss_usd`).
 pub fn perp_liquidation_metrics(
     rounds: &[RoundReport],
     markets: &[Pubkey],
 ) -> Vec<PerpLiquidationCounts> {
-    let _ = rounds;
-    vec![PerpLiquidationCounts::default(); markets.len()]
+    let mut counts = vec![PerpLiquidationCounts::default(); markets.len()];
+    let index = |market: &Pubkey| markets.iter().position(|m| m == market);
+    for round in rounds {
+        for done in &round.perp_liquidations {
+            if let Some(m) = index(&done.event.perp_market) {
+                counts[m].liquidations += 1;
+            }
+        }
+        for done in &round.perp_resolutions {
+            if let Some(m) = index(&done.event.perp_market) {
+                counts[m].socialised_native += done.event.socialised;
+            }
+        }
+    }
+    counts
 }
 
 /// One market of the run and the accounts that use it.

@@ -107,7 +107,7 @@ pub fn summary(scenario: &Scenario, run: &RunResult, out: &mut String) {
         );
         let _ = writeln!(
             out,
-            "  {}: losses beyond collateral up to {} on {} accounts; gains left unpaid {}; perp liquidations {} (0 until the keeper liquidates perps), socialised {}",
+            "  {}: losses beyond collateral up to {} on {} accounts; gains left unpaid {}; perp liquidations {}, loss socialised onto the pool {}",
             t.name,
             usd(t.peak_shortfall_usd),
             t.peak_accounts_short,
@@ -126,7 +126,7 @@ pub fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> S
     if scenario.perps.is_empty() {
         return String::new();
     }
-    let mut out = String::from("## Perps\n\nOpen interest at the oracle price; the pool's value is `PerpMarket::pool_value` (its deposit less the traders' PnL, rounded down), its capacity to pay is its deposit against the traders' gains; shortfall is traders' losses beyond their settle-bank balance (what a perp bankruptcy would write off onto the pool). Perp liquidations and socialised loss count 0 until the keeper sends `liquidate_perp` and `resolve_perp_bankruptcy` (`perp_engine::perp_liquidation_metrics`).\n\n| market | | with feedback | without |\n|---|---|---:|---:|\n");
+    let mut out = String::from("## Perps\n\nOpen interest at the oracle price; the pool's value is `PerpMarket::pool_value` (its deposit less the traders' PnL, rounded down), its capacity to pay is its deposit against the traders' gains; shortfall is traders' losses beyond their settle-bank balance (what a perp bankruptcy would write off onto the pool). Perp liquidations and the socialised loss are the keepers' `PerpLiquidation` and `PerpBankruptcyResolved` events (`perp_engine::perp_liquidation_metrics`).\n\n| market | | with feedback | without |\n|---|---|---:|---:|\n");
     for (a, b) in totals(scenario, with).iter().zip(totals(scenario, without)) {
         let rows: [(&str, String, String); 9] = [
             ("open interest at the start", usd(oi(&a.first)), usd(oi(&b.first))),
@@ -152,13 +152,9 @@ pub fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> S
                 format!("{} ({} accounts)", usd(b.peak_shortfall_usd), b.peak_accounts_short),
             ),
             ("gains left unpaid at the end", usd(a.last.unpaid_usd), usd(b.last.unpaid_usd)),
+            ("perp liquidations", a.liquidations.to_string(), b.liquidations.to_string()),
             (
-                "perp liquidations (keeper: pending)",
-                a.liquidations.to_string(),
-                b.liquidations.to_string(),
-            ),
-            (
-                "socialised loss (keeper: pending)",
+                "loss socialised onto the pool",
                 usd(a.last.socialised_loss_usd),
                 usd(b.last.socialised_loss_usd),
             ),
@@ -220,7 +216,7 @@ const CHARTS: [(&str, &str, &str, &[Line]); 4] = [
     ),
     (
         "perp_liquidations",
-        "Perp liquidations and socialised loss (0 until the keeper liquidates perps)",
+        "Perp liquidations per step and loss socialised onto the pool",
         "count / USD",
         &[
             ("liquidations per step", |m| m.liquidations as f64, 1, false),

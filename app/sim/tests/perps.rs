@@ -3,7 +3,7 @@
 //! pool's value (`PerpMarket::pool_value` from the market's aggregates) equals its deposit less
 //! the sum of the positions' own PnL read slot by slot, to the rounding. The engine's perp
 //! bookkeeping invariant (open interest, quote sum and LP shares equal the slots' sums) held at
-//! every step, or the run would have stopped.
+//! every step, or the run would have stopped. The keepers' perp liquidations are counted.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +48,11 @@ fn an_open_interest_collapse_closes_the_scripted_share_and_the_pool_value_matche
     // deposit less fees.
     assert!(before.traders_gains_usd > 0.0 && before.positions_pnl_usd > 0.0);
     assert!(before.funding_bps_per_day > 0, "longs heavy: longs pay");
+    // The keepers liquidated shorts in the rally, counted by the hook from their events, before
+    // any scripted close: short open interest fell though the price rose.
+    let liquidated: usize = result.steps[..19].iter().map(|s| s.perps[0].liquidations).sum();
+    assert!(liquidated > 0);
+    assert!(before.short_oi_usd < start.short_oi_usd, "{start:?} {before:?}");
 
     // The market's aggregate view equals the positions' own PnL, to a couple of native units
     // per position, at every step.
