@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's main job, on an in-process chain (LiteSVM) running the real program:
-#   1. a seeded market, SOL crashes, the reference keeper liquidates; a summary of the
-#      liquidations, their compute units, insurance and bad debt;
+#   1. a seeded market (borrowers, and SOL-PERP traders against its pool), SOL crashes, the
+#      reference keeper liquidates; a summary of the liquidations, their compute units,
+#      insurance and bad debt, and the perp market's open interest and pool PnL;
 #   2. the stress lab runs the bundled crash-30pct scenario (with and without the liquidation
 #      feedback loop) and writes its report to reports/crash-30pct/.
 # Arguments go to the stress lab (e.g. `--accounts 10000 --steps 200`, or another scenario with

@@ -16,7 +16,9 @@ for scenario in scenarios/*.toml; do
   name=$(basename "$scenario" .toml)
   step "scenario $name"
   mkdir -p "$out/$name"
+  started=$(date +%s.%N)
   "$lab" simulate "$scenario" --out "$out/$name" | tee "$out/$name/summary.txt"
+  echo "wall time $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $started }") s" >&2
 done
 
 step "scenario oracle-pump without the defences"

@@ -43,6 +43,9 @@ enum Command {
         /// Seed for the portfolios.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// SOL-PERP traders to seed (0: no perp market).
+        #[arg(long, default_value_t = 40)]
+        perp_traders: usize,
     },
     /// The stress lab: run a scenario (TOML) against the real program, with and without the
     /// liquidation feedback loop, and write a report (Markdown, CSV, SVG charts).
@@ -77,10 +80,13 @@ struct SimulateArgs {
     no_defences: bool,
 }
 
+mod perps;
+
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Demo { program, accounts, crash_pct, seed } => {
-            demo(program.unwrap_or_else(embedded::program_so_path), accounts, crash_pct, seed)
+        Command::Demo { program, accounts, crash_pct, seed, perp_traders } => {
+            let program = program.unwrap_or_else(embedded::program_so_path);
+            demo(program, accounts, crash_pct, seed, perp_traders)
         }
         Command::Simulate(args) => simulate(args),
     }
@@ -177,7 +183,8 @@ fn simulate(args: SimulateArgs) -> Result<()> {
 /// Each bank's insurance fund at the start, in dollars.
 const INSURANCE_USD: u64 = 10_000;
 
-fn usd(quote_units: i128) -> String {
+/// Settle (USDC) native units as dollars and cents.
+pub(crate) fn usd(quote_units: i128) -> String {
     let sign = if quote_units < 0 { "-" } else { "" };
     let cents = quote_units.unsigned_abs() / 10_000;
     let (dollars, cents) = (cents / 100, cents % 100);
@@ -191,7 +198,17 @@ fn usd(quote_units: i128) -> String {
     format!("{sign}${}.{cents:02}", grouped.chars().rev().collect::<String>())
 }
 
-fn demo(program: std::path::PathBuf, accounts: usize, crash_pct: u32, seed: u64) -> Result<()> {
+/// SOL-PERP's pool at the start, in dollars, and its LPs.
+const PERP_POOL_USD: u64 = 1_000_000;
+const PERP_LPS: usize = 4;
+
+fn demo(
+    program: std::path::PathBuf,
+    accounts: usize,
+    crash_pct: u32,
+    seed: u64,
+    perp_traders: usize,
+) -> Result<()> {
     if crash_pct >= 100 {
         return Err(anyhow!("--crash-pct must be below 100"));
     }
@@ -207,6 +224,9 @@ fn demo(program: std::path::PathBuf, accounts: usize, crash_pct: u32, seed: u64)
     bar.set_message("seeding borrowers");
     let mut market = SeededMarket::new_with_progress(chain, accounts, seed, &mut |_| bar.inc(1))?;
     bar.finish();
+    if perp_traders > 0 {
+        market.add_perps(perp_traders, PERP_LPS, PERP_POOL_USD, seed)?;
+    }
     let (keeper, keeper_user) = market.keeper(5_000_000)?;
     let banks = market.banks.clone();
     let symbols: Vec<&str> = market.assets.iter().map(|a| a.symbol).collect();
@@ -223,6 +243,15 @@ fn demo(program: std::path::PathBuf, accounts: usize, crash_pct: u32, seed: u64)
         symbols.join(", ")
     );
 
+    let perps_before = perps::snapshot(&market)?;
+    if let Some(p) = &market.perps {
+        println!(
+            "perps: SOL-PERP settling in USDC, a pool of {} from {PERP_LPS} LPs, {} traders ({} orders refused for health)",
+            usd(PERP_POOL_USD as i128 * 1_000_000),
+            p.traders.len(),
+            p.refused
+        );
+    }
     let sol_before = market.assets[1].price;
     let sol_after_e4 = sol_before * 10_000 * (100 - crash_pct as i64) / 100;
     market.set_price(1, sol_after_e4);
@@ -252,6 +281,9 @@ fn demo(program: std::path::PathBuf, accounts: usize, crash_pct: u32, seed: u64)
         reports.push(report);
     }
     summarise(&mut market, &reports, &symbols)?;
+    if let Some(before) = perps_before {
+        perps::summarise(&market, &before, &reports)?;
+    }
     let (view, _) =
         market.sandbox.health_of(&keeper_user.account).map_err(|f| anyhow!("{:?}", f.error))?;
     println!(
@@ -280,8 +312,8 @@ fn summarise(market: &mut SeededMarket, reports: &[RoundReport], symbols: &[&str
         liquidations.iter().map(|l| l.event.liquidatee).collect();
     println!("\nkeeper: {} rounds", reports.len());
     println!(
-        "  scanned {} accounts: {} liquidatable, {} bankrupt, {} healthy",
-        first.accounts, first.liquidatable, first.bankrupt, first.healthy
+        "  scanned {} accounts: {} liquidatable, {} bankrupt, {} healthy, {} unpriced",
+        first.accounts, first.liquidatable, first.bankrupt, first.healthy, first.unpriced
     );
     println!(
         "  {} liquidations on {} accounts, {} bankruptcies written off, {} lost races",

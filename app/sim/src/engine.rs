@@ -21,13 +21,17 @@ use cross_margin_client::pyth::{Ema, Quote};
 use cross_margin_client::{EmbeddedChain, Keypair, Pubkey};
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
 use cross_margin_keeper::evaluate::{assess, Shard, Status};
-use cross_margin_keeper::keeper::{Discovered, Skipped};
+use cross_margin_keeper::keeper::{Discovered, RoundReport, Skipped};
 use cross_margin_keeper::{Keeper, KeeperConfig};
 use cross_margin_testkit::sandbox::{Sandbox, User};
 
 use crate::invariants;
 use crate::market_model::{exogenous_path, AssetMarket, PythEma, Rng};
+use crate::perp_engine::{perp_liquidation_metrics, PerpBook, PerpStepMetrics};
 use crate::scenario::{OracleFormat, Scenario};
+
+/// The scripted events of a step (the attacker, the lending open-interest collapse).
+mod events;
 
 /// Unix time every run starts at.
 pub const START_TIME: i64 = 1_800_000_000;
@@ -63,6 +67,8 @@ pub struct StepMetrics {
     pub borrow_apr_bps: Vec<u32>,
     pub deposits_usd: f64,
     pub borrows_usd: f64,
+    /// Per perp market of the scenario, in order.
+    pub perps: Vec<PerpStepMetrics>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +78,8 @@ pub struct RunResult {
     pub whales: usize,
     /// Borrows the population could not open (liquidity, health), counted not hidden.
     pub borrows_refused: usize,
+    /// Perp orders the program refused at setup (health, open-interest caps).
+    pub perp_orders_refused: usize,
     pub steps: Vec<StepMetrics>,
     pub setup_secs: f64,
     pub run_secs: f64,
@@ -120,6 +128,7 @@ struct Engine<'a> {
     attacker: Option<User>,
     attacker_borrowed_usd: f64,
     attacker_limited_by: BTreeMap<String, usize>,
+    perps: PerpBook,
 }
 
 fn failed(what: &str, f: &Failed) -> anyhow::Error {
@@ -153,6 +162,7 @@ pub fn run(
         accounts: engine.users.len(),
         whales,
         borrows_refused: engine.borrows_refused,
+        perp_orders_refused: engine.perps.orders_refused,
         steps,
         setup_secs,
         run_secs: run_started.elapsed().as_secs_f64(),
@@ -189,6 +199,7 @@ impl<'a> Engine<'a> {
             let path = exogenous_path(spec.price, &spec.path, scenario.steps, path_seed);
             markets.push(AssetMarket::new(path, spec.market, feedback));
         }
+        let perps = PerpBook::new(&mut sandbox, scenario, &banks)?;
         let mut transactions = 1 + banks.len();
         // Insurance funds and lenders.
         for (index, spec) in scenario.banks.iter().enumerate() {
@@ -263,6 +274,7 @@ impl<'a> Engine<'a> {
             attacker: None,
             attacker_borrowed_usd: 0.0,
             attacker_limited_by: BTreeMap::new(),
+            perps,
         })
     }
 
@@ -319,6 +331,10 @@ impl<'a> Engine<'a> {
                 progress("accounts", made, total);
             }
         }
+        // The perp book draws from its own generator: the lending population stays as it was.
+        let mut perp_rng = Rng::new(self.scenario.seed ^ 0x9e4f_0000);
+        self.perps.populate(&mut self.sandbox, &self.banks, &mut perp_rng)?;
+        self.transactions += std::mem::take(&mut self.perps.transactions);
         Ok(whales_total)
     }
 
@@ -389,6 +405,10 @@ impl<'a> Engine<'a> {
             market.recover();
         }
         self.publish_prices();
+        let prices: Vec<f64> = (0..self.banks.len()).map(|b| self.price(b)).collect();
+        self.perps.publish(&mut self.sandbox, self.scenario, &prices);
+        self.perps.act(&mut self.sandbox, step)?;
+        self.transactions += std::mem::take(&mut self.perps.transactions);
         self.attack()?;
         if let Some(collapse) = self.scenario.open_interest_collapse {
             if collapse.at_step == step {
@@ -400,6 +420,7 @@ impl<'a> Engine<'a> {
         let stop = AtomicBool::new(false);
         let mut liquidations: Vec<Liquidation> = Vec::new();
         let mut resolutions: Vec<BankruptcyResolved> = Vec::new();
+        let mut rounds: Vec<RoundReport> = Vec::new();
         let keeper_started = Instant::now();
         let dust = self.sandbox.group_state().bankruptcy_dust_quote;
         for (keeper, _) in &self.keepers {
@@ -442,8 +463,14 @@ impl<'a> Engine<'a> {
                 self.checks += 1;
                 resolutions.push(done.event.clone());
             }
-            self.transactions += report.liquidations.len() + report.resolutions.len();
+            self.transactions += report.liquidations.len()
+                + report.resolutions.len()
+                + report.perp_liquidations.len()
+                + report.settlements.len()
+                + report.perp_resolutions.len();
+            rounds.push(report);
         }
+        let perp_counts = perp_liquidation_metrics(&rounds, &self.perps.addresses());
         let keeper_secs = keeper_started.elapsed().as_secs_f64();
 
         let bank_index = |banks: &[BankRef], address: Pubkey| {
@@ -461,8 +488,11 @@ impl<'a> Engine<'a> {
         }
         let sold_usd = self.sell_seized()?;
         self.check_vaults()?;
-        let metrics =
+        let mut metrics =
             self.measure(liquidations.len(), liquidated_debt_usd, resolutions.len(), sold_usd)?;
+        let (perps, checks) = self.perps.measure(&self.sandbox, step, &perp_counts)?;
+        metrics.perps = perps;
+        self.checks += checks;
         Ok((metrics, liquidations.len(), keeper_secs))
     }
 
@@ -495,71 +525,6 @@ impl<'a> Engine<'a> {
             Some(_) => self.emas[bank].price(),
             None => self.price(bank),
         }
-    }
-
-    /// The scenario's attacker: opens its account and deposits the token at `from_step`, then
-    /// at every step until `until_step` borrows in each of its banks the most the program
-    /// allows (a binary search over amounts; every refusal is a real transaction).
-    fn attack(&mut self) -> Result<()> {
-        let Some(spec) = &self.scenario.attacker else { return Ok(()) };
-        if self.step < spec.from_step || self.step > spec.until_step {
-            return Ok(());
-        }
-        if self.attacker.is_none() {
-            let bank = self.scenario.bank_index(&spec.collateral)?;
-            let token = &self.scenario.banks[bank];
-            let amount = native(spec.collateral_usd / token.price, token.decimals);
-            let mut funds = vec![0u64; self.banks.len()];
-            funds[bank] = amount;
-            let user = self.sandbox.user(&funds).map_err(|f| failed("attacker", &f))?;
-            let bank_ref = self.banks[bank];
-            self.sandbox.deposit(&user, &bank_ref, amount).map_err(|f| failed("attacker", &f))?;
-            self.transactions += 3;
-            self.attacker = Some(user);
-        }
-        // Taken out while the attack borrows (an error ends the run anyway), put back after.
-        let user = self.attacker.take().expect("opened above");
-        for symbol in spec.borrow.clone() {
-            let bank = self.scenario.bank_index(&symbol)?;
-            let bank_ref = self.banks[bank];
-            // Everything first; then a binary search between `lo` (known to pass, 0) and `hi`
-            // (known to fail), to 0.01%. A success borrows `amount` and searches the rest again.
-            let mut hi = self.accrued(bank).available_liquidity().unwrap_or(0);
-            let lo = 0u64;
-            let mut amount = hi;
-            let mut limited_by = None;
-            while amount > lo {
-                self.transactions += 1;
-                match self.sandbox.borrow(&user, &bank_ref, amount) {
-                    Ok(_) => {
-                        self.attacker_borrowed_usd += self.usd(bank, amount);
-                        hi -= amount;
-                    }
-                    Err(f) => {
-                        let expected = [
-                            MarginError::InitHealthNegative,
-                            MarginError::NetBorrowLimitExceeded,
-                            MarginError::InsufficientLiquidity,
-                            MarginError::BorrowLimitExceeded,
-                        ];
-                        if !expected.iter().any(|e| f.custom_code() == Some((*e).into())) {
-                            return Err(failed("attacker borrow", &f));
-                        }
-                        limited_by = f.error_name().map(str::to_owned);
-                        hi = amount;
-                    }
-                }
-                if hi - lo <= (hi / 10_000).max(1) {
-                    break;
-                }
-                amount = lo + (hi - lo) / 2;
-            }
-            if let Some(name) = limited_by {
-                *self.attacker_limited_by.entry(name).or_default() += 1;
-            }
-        }
-        self.attacker = Some(user);
-        Ok(())
     }
 
     /// Each keeper withdraws the collateral it seized, sells it into the market model, and repays
@@ -654,67 +619,6 @@ impl<'a> Engine<'a> {
         state
     }
 
-    /// A fraction of borrowers repay and withdraw everything; lenders pull a fraction of their
-    /// deposits, as far as liquidity allows.
-    fn collapse(&mut self, borrower_fraction: f64, lender_fraction: f64) -> Result<()> {
-        let count = (self.users.len() as f64 * borrower_fraction).round() as usize;
-        let mut order: Vec<usize> = (0..self.users.len()).collect();
-        for i in (1..order.len()).rev() {
-            let j = (self.rng.next_u64() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
-        for &u in order.iter().take(count) {
-            let account = self.sandbox.margin_account(&self.users[u]);
-            if account.bankrupt != 0 {
-                continue;
-            }
-            for position in account.active_positions() {
-                let bank = position.bank_index as usize;
-                if let Some(PositionShares::Borrow(_)) = position.shares() {
-                    let debt = program(positions::borrow_native(&account, &self.accrued(bank)))?;
-                    let user = &self.users[u];
-                    self.sandbox.chain.mint_to(&user.tokens[bank], debt);
-                    let bank_ref = self.banks[bank];
-                    self.sandbox
-                        .repay(user, &bank_ref, debt)
-                        .map_err(|f| failed("collapse repay", &f))?;
-                    self.transactions += 1;
-                }
-            }
-            let account = self.sandbox.margin_account(&self.users[u]);
-            for position in account.active_positions() {
-                let bank = position.bank_index as usize;
-                let amount = program(positions::deposit_native(&account, &self.accrued(bank)))?;
-                let bank_ref = self.banks[bank];
-                let user = &self.users[u];
-                match self.sandbox.withdraw(user, &bank_ref, amount) {
-                    Ok(_) => {}
-                    Err(f)
-                        if f.custom_code() == Some(MarginError::InsufficientLiquidity.into()) => {}
-                    Err(f) => return Err(failed("collapse withdraw", &f)),
-                }
-                self.transactions += 1;
-            }
-        }
-        if lender_fraction > 0.0 {
-            let account = self.sandbox.margin_account(&self.lender);
-            for bank in 0..self.banks.len() {
-                let state = self.accrued(bank);
-                let held = program(positions::deposit_native(&account, &state))?;
-                let available = state.available_liquidity().map_err(|_| anyhow!("overflow"))?;
-                let amount = ((held as f64 * lender_fraction) as u64).min(available);
-                if amount > 0 {
-                    let bank_ref = self.banks[bank];
-                    self.sandbox
-                        .withdraw(&self.lender, &bank_ref, amount)
-                        .map_err(|f| failed("lender withdraw", &f))?;
-                    self.transactions += 1;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Every vault holds at least what it owes (deposits − borrows + insurance); the surplus is
     /// rounding dust, which only ever accumulates in the vault.
     fn check_vaults(&mut self) -> Result<()> {
@@ -801,6 +705,7 @@ impl<'a> Engine<'a> {
             borrow_apr_bps,
             deposits_usd,
             borrows_usd,
+            perps: Vec::new(),
         })
     }
 }

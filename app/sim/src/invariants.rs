@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Result};
 use cross_margin::events::{BankruptcyResolved, Liquidation};
+use cross_margin::state::{PerpMarket, PerpSlot};
 
 /// No healthy account is liquidated: maint health was below zero, or a liquidation was under
 /// way on the account (it stays liquidatable up to its end target). And every liquidation
@@ -49,6 +50,32 @@ pub fn check_vault(
         bail!("step {step}: bank {bank} vault surplus {surplus} beyond rounding");
     }
     Ok(surplus)
+}
+
+/// A perp market's books match its positions: the open interest per side, the quote sum and
+/// the LP shares equal the sums over every slot in it (`slots`: all the accounts that ever
+/// used the market, an empty slot for those that left).
+pub fn check_perp_book(
+    step: usize,
+    index: u16,
+    market: &PerpMarket,
+    slots: &[PerpSlot],
+) -> Result<()> {
+    let long: u64 = slots.iter().map(|s| s.base_lots.max(0) as u64).sum();
+    let short: u64 = slots.iter().map(|s| s.base_lots.min(0).unsigned_abs()).sum();
+    let quote: i128 = slots.iter().map(|s| s.quote_native as i128).sum();
+    let lp_shares: u64 = slots.iter().map(|s| s.lp_shares).sum();
+    if (long, short) != (market.long_lots, market.short_lots) {
+        bail!(
+            "step {step}: perp market {index} open interest {}/{} but positions sum to {long}/{short}",
+            market.long_lots,
+            market.short_lots
+        );
+    }
+    if quote != market.quote_sum() || lp_shares != market.lp_shares {
+        bail!("step {step}: perp market {index} quote sum or LP shares differ from its positions");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -115,6 +142,27 @@ mod tests {
         event.deposits_value = 1_000_000;
         let error = check_write_off(1, &event, 1_000_000).unwrap_err();
         assert!(error.to_string().contains("collateral left"), "{error}");
+    }
+
+    #[test]
+    fn a_perp_market_whose_books_differ_from_its_positions_breaks_the_run() {
+        let mut market: PerpMarket = bytemuck::Zeroable::zeroed();
+        let slot = |base_lots, quote_native, lp_shares| PerpSlot {
+            base_lots,
+            quote_native,
+            lp_shares,
+            ..Default::default()
+        };
+        let slots = [slot(300, -30_000, 0), slot(-100, 10_000, 0), slot(0, 0, 5)];
+        (market.long_lots, market.short_lots, market.lp_shares) = (300, 100, 5);
+        market.set_quote_sum(-20_000);
+        assert!(check_perp_book(1, 0, &market, &slots).is_ok());
+        market.short_lots = 101;
+        let error = check_perp_book(1, 0, &market, &slots).unwrap_err();
+        assert!(error.to_string().contains("open interest"), "{error}");
+        market.short_lots = 100;
+        market.lp_shares = 6;
+        assert!(check_perp_book(1, 0, &market, &slots).is_err());
     }
 
     #[test]

@@ -10,6 +10,9 @@
 pub mod engine;
 pub mod invariants;
 pub mod market_model;
+pub mod perp_engine;
+pub mod perp_report;
+pub mod perp_spec;
 pub mod report;
 pub mod scenario;
 pub mod sweep;

@@ -77,7 +77,8 @@ pub fn amplification(scenario: &Scenario, run: &RunResult) -> Vec<(String, f64, 
         .collect()
 }
 
-fn usd(value: f64) -> String {
+/// Whole dollars with thousands separators.
+pub fn usd(value: f64) -> String {
     let whole = value.round() as i128;
     let mut digits = whole.unsigned_abs().to_string();
     let mut grouped = String::new();
@@ -144,6 +145,7 @@ pub fn summary(scenario: &Scenario, with: &RunResult, without: &RunResult) -> St
             );
         }
     }
+    crate::perp_report::summary(scenario, with, &mut out);
     for (reason, count) in &with.skipped {
         let _ = writeln!(out, "  left by the keepers {count}x: {reason}");
     }
@@ -214,6 +216,7 @@ pub fn write(dir: &Path, scenario: &Scenario, with: &RunResult, without: &RunRes
         .with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(dir.join("metrics.csv"), csv(scenario, &[with, without]))?;
     charts(&dir.join("charts"), scenario, with, without)?;
+    crate::perp_report::charts(&dir.join("charts"), scenario, with, without)?;
     std::fs::write(dir.join("report.md"), markdown(scenario, with, without))?;
     Ok(())
 }
@@ -225,6 +228,7 @@ pub fn csv(scenario: &Scenario, runs: &[&RunResult]) -> String {
         let s = &bank.symbol;
         let _ = write!(out, ",{s}_price,{s}_exogenous,{s}_utilization_bps,{s}_apr_bps");
     }
+    crate::perp_report::csv_header(scenario, &mut out);
     out.push('\n');
     for run in runs {
         for m in &run.steps {
@@ -255,6 +259,7 @@ pub fn csv(scenario: &Scenario, runs: &[&RunResult]) -> String {
                     m.prices[b], m.exogenous[b], m.utilization_bps[b], m.borrow_apr_bps[b]
                 );
             }
+            crate::perp_report::csv_row(m, &mut out);
             out.push('\n');
         }
     }
@@ -328,6 +333,7 @@ fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> Strin
         );
     }
     let _ = writeln!(out, "\n![prices](charts/price.svg)\n\n![health](charts/health.svg)\n\n![liquidations](charts/liquidations.svg)\n\n![bad debt](charts/bad_debt.svg)\n\n![insurance](charts/insurance.svg)\n\n![utilization](charts/utilization.svg)\n");
+    out.push_str(&crate::perp_report::markdown(scenario, with, without));
     let _ = writeln!(
         out,
         "## Run\n\n{} transactions; setup {:.1} s, {} steps {:.1} s; {} liquidation transactions in {:.1} s of keeper rounds ({:.0} per second); {} invariant checks passed (vault conservation per bank per step, no healthy account liquidated, bad debt only from exhausted collateral); largest vault surplus (rounding dust) {} native units. Per-step data: `metrics.csv`.",
@@ -352,7 +358,7 @@ pub struct Series {
     pub dashed: bool,
 }
 
-const PALETTE: [RGBColor; 6] = [
+pub const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),

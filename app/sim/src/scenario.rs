@@ -8,6 +8,8 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 
+use crate::perp_spec::PerpSpec;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -32,6 +34,9 @@ pub struct Scenario {
     /// A Mango-v3-style attacker: deposits a token and borrows all it can in other banks.
     #[serde(default)]
     pub attacker: Option<Attacker>,
+    /// Perp markets, their pools and traders (`[[perps]]`).
+    #[serde(default)]
+    pub perps: Vec<PerpSpec>,
 }
 
 /// How the oracle writer computes the EMA it publishes next to each price: Pyth's definition,
@@ -375,6 +380,9 @@ impl Scenario {
         }
         if let Some(symbol) = &self.keepers.collateral {
             self.bank_index(symbol)?;
+        }
+        for perp in &self.perps {
+            perp.validate(self)?;
         }
         Ok(())
     }

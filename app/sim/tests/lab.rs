@@ -42,6 +42,8 @@ fn every_bundled_scenario_parses() {
             "crash-30pct",
             "oi-collapse",
             "oracle-pump",
+            "perp-oi-collapse",
+            "perp-whale",
             "usdc-depeg",
             "whale-unwind"
         ]

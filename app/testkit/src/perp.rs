@@ -2,8 +2,13 @@
 //! the user actions (orders, pool deposits and withdrawals, settlement) with their health
 //! accounts built as a client would.
 
-use cross_margin::perp::{PerpOrder, PerpSide};
-use cross_margin::state::{MarginAccount, OracleKind, PerpMarket, PerpMarketConfig};
+use cross_margin::error::MarginError;
+use cross_margin::math::Round;
+use cross_margin::perp::actions::touch_market;
+use cross_margin::perp::{funding_rate_bps_per_day, PerpOrder, PerpSide};
+use cross_margin::state::{
+    Bank, MarginAccount, OracleKind, PerpMarket, PerpMarketConfig, PerpSlot,
+};
 use cross_margin_client::ix::{self, BankRef, Movement};
 use cross_margin_client::outcome::{Failed, TxResult};
 use cross_margin_client::perp_ix::{self, PerpMarketRef, PerpTrade};
@@ -211,5 +216,87 @@ impl Sandbox {
         let ix =
             perp_ix::fund_perp_insurance(self.group, self.admin.pubkey(), market, source, amount);
         self.chain.send(&[ix], &[&self.admin])
+    }
+}
+
+/// A perp market as its next instruction would find it (funding and the settle bank's interest
+/// accrued to now, at the oracle price), from the program's own pure code: for reports and tests.
+#[derive(Debug, Clone, Copy)]
+pub struct PerpSnapshot {
+    /// The market after `touch_market` (funding accrued to now).
+    pub market: PerpMarket,
+    /// The settle bank with interest accrued to now.
+    pub settle_bank: Bank,
+    /// Oracle price, Q64.64 settle native units per base native unit.
+    pub price: u128,
+    /// The pool's deposit in the settle bank, native.
+    pub pool_native: u64,
+    /// `PerpMarket::pool_value` rounded down (what LPs could claim), native; may be negative.
+    pub pool_value: i128,
+    /// `PerpMarket::traders_pnl` rounded up (the pool value's other side), native.
+    pub traders_pnl: i128,
+    /// `funding_rate_bps_per_day` at this skew and pool (+: longs pay).
+    pub funding_bps_per_day: i64,
+}
+
+impl PerpSnapshot {
+    /// A slot's PnL at the snapshot's price with its pending funding applied, as `settle_pnl`
+    /// would see it (`PerpPosition::pnl` after `PerpMarket::apply_funding`, on copies).
+    pub fn slot_pnl(&self, slot: &PerpSlot) -> Result<i128, MarginError> {
+        let (mut market, mut slot) = (self.market, *slot);
+        market.apply_funding(&mut slot)?;
+        Ok(slot.position().pnl(&market.config.params(), self.price)?)
+    }
+
+    /// `base_lots` (either sign) in whole base tokens.
+    pub fn tokens(&self, lots: u64) -> f64 {
+        let c = &self.market.config;
+        (lots as f64) * c.base_lot_size as f64 / 10f64.powi(c.base_decimals as i32)
+    }
+
+    /// The oracle price in dollars per whole base token (settle token = $1, 6 decimals).
+    pub fn price_dollars(&self) -> f64 {
+        let per_native = self.price as f64 / cross_margin::math::ONE_Q64 as f64;
+        per_native * 10f64.powi(self.market.config.base_decimals as i32) / 1e6
+    }
+}
+
+impl Sandbox {
+    /// The perp market's oracle price now, read by the program's oracle code (the mid price).
+    pub fn perp_price(&self, market: &PerpMarketRef) -> Result<u128, MarginError> {
+        let state = self.perp(market);
+        let account =
+            self.chain.account(&market.oracle).ok_or(MarginError::OracleAccountMismatch)?;
+        let oracle = cross_margin::oracle::OracleAccount {
+            key: &market.oracle,
+            owner: &account.owner,
+            data: &account.data,
+        };
+        let group = self.group_state();
+        Ok(cross_margin::oracle::read_price(&state.pinned_oracle(), &group, oracle, self.now())?
+            .price)
+    }
+
+    /// The market as its next instruction would find it ([`PerpSnapshot`]).
+    pub fn perp_snapshot(&self, market: &PerpMarketRef) -> Result<PerpSnapshot, MarginError> {
+        let price = self.perp_price(market)?;
+        let mut state = self.perp(market);
+        let mut settle_bank = self.bank(&market.settle_bank);
+        let touch = touch_market(&mut state, &mut settle_bank, self.now(), price)?;
+        let params = state.config.params();
+        Ok(PerpSnapshot {
+            market: state,
+            settle_bank,
+            price,
+            pool_native: touch.pool,
+            pool_value: state.pool_value(touch.pool, price, Round::Down)?,
+            traders_pnl: state.traders_pnl(price, Round::Up)?,
+            funding_bps_per_day: funding_rate_bps_per_day(
+                &params,
+                price,
+                touch.pool,
+                state.skew_lots()?,
+            )?,
+        })
     }
 }

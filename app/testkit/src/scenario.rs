@@ -1,16 +1,20 @@
 //! A seeded market on the embedded chain, for the demo and the keeper's tests: three banks
 //! (USDC and SOL on Pyth pull oracles, BTC on a legacy Pyth account), a deep lender, a funded
-//! keeper, and a population of borrowers with varied portfolios. Deterministic for a seed.
+//! keeper, and a population of borrowers with varied portfolios; optionally a SOL perp market
+//! with LPs and traders (the demo's). Deterministic for a seed.
 
 use anyhow::{anyhow, Result};
-use cross_margin::state::BankConfig;
-use cross_margin::state::OracleKind;
+use cross_margin::error::MarginError;
+use cross_margin::perp::PerpSide;
+use cross_margin::state::{BankConfig, OracleKind, PerpMarketConfig};
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::outcome::Failed;
+use cross_margin_client::perp_ix::PerpMarketRef;
 use cross_margin_client::pyth::Quote;
 use cross_margin_client::{EmbeddedChain, Keypair, Signer};
 use cross_margin_keeper::{Keeper, KeeperConfig};
 
+use crate::perp::{market_order, perp_config};
 use crate::sandbox::{bank_config, quote_dollars, Sandbox, User};
 
 /// Unix time the seeded chain starts at.
@@ -115,6 +119,19 @@ pub struct SeededMarket {
     pub lender: User,
     /// The borrowers, in creation order.
     pub users: Vec<User>,
+    /// The perp market, once [`SeededMarket::add_perps`] has opened it.
+    pub perps: Option<SeededPerps>,
+}
+
+/// The seeded market's perp market: SOL-PERP over SOL's price, settling in USDC.
+pub struct SeededPerps {
+    pub market: PerpMarketRef,
+    pub lps: Vec<User>,
+    pub traders: Vec<User>,
+    /// What the LPs deposited into the pool, USDC native.
+    pub deposited: u64,
+    /// Orders the program refused for health even at a fifth of their size.
+    pub refused: usize,
 }
 
 fn failed(what: &str, f: Failed) -> anyhow::Error {
@@ -174,7 +191,7 @@ impl SeededMarket {
         for (bank, amount) in banks.iter().zip(&deep) {
             sandbox.deposit(&lender, bank, *amount).map_err(|f| failed("lend", f))?;
         }
-        let mut market = Self { sandbox, assets, banks, lender, users: Vec::new() };
+        let mut market = Self { sandbox, assets, banks, lender, users: Vec::new(), perps: None };
         let mut rng = Rng::new(seed);
         for n in 0..accounts {
             market.add_borrower(&mut rng)?;
@@ -218,6 +235,74 @@ impl SeededMarket {
         Ok(())
     }
 
+    /// Opens SOL-PERP (the test kit's `perp_config` over SOL's 9 decimals, lots of 0.01 SOL):
+    /// `lps` LPs deposit `pool_usd` in all into its pool, then `traders` traders each deposit
+    /// $1k-$30k of USDC and trade 2-8x that notional, 60% of them long. An order refused for
+    /// health is retried smaller (then counted in `refused`).
+    pub fn add_perps(
+        &mut self,
+        traders: usize,
+        lps: usize,
+        pool_usd: u64,
+        seed: u64,
+    ) -> Result<()> {
+        let config = PerpMarketConfig {
+            base_decimals: SOL.decimals,
+            base_lot_size: whole(&SOL, 1) / 100,
+            // 80,000 SOL a side ($10M): room for every trader's order.
+            max_long_lots: 8_000_000,
+            max_short_lots: 8_000_000,
+            ..perp_config()
+        };
+        let quote = quote_dollars(SOL.price, 0, self.sandbox.now());
+        let market = self
+            .sandbox
+            .add_perp_market(&self.banks[0], OracleKind::PythPull, config, quote)
+            .map_err(|f| failed("add_perp_market", f))?;
+        let mut perps =
+            SeededPerps { market, lps: Vec::new(), traders: Vec::new(), deposited: 0, refused: 0 };
+        let each = whole(&USDC, pool_usd / lps.max(1) as u64);
+        for _ in 0..lps {
+            let lp = self.usdc_user(each)?;
+            self.sandbox.pool_deposit(&lp, &market, each).map_err(|f| failed("pool_deposit", f))?;
+            perps.deposited += each;
+            perps.lps.push(lp);
+        }
+        let mut rng = Rng::new(seed ^ 0x9e4f);
+        let lot_usd = SOL.price as f64 / 100.0;
+        for _ in 0..traders {
+            let collateral = rng.range(1_000, 30_000);
+            let leverage = rng.uniform(2.0, 8.0);
+            let side = if rng.unit() < 0.6 { PerpSide::Long } else { PerpSide::Short };
+            let user = self.usdc_user(whole(&USDC, collateral))?;
+            let mut lots = (collateral as f64 * leverage / lot_usd) as u64;
+            loop {
+                match self.sandbox.place_perp_order(&user, &market, market_order(side, lots)) {
+                    Ok(_) => break,
+                    Err(f) if f.custom_code() == Some(MarginError::InitHealthNegative.into()) => {
+                        lots = lots * 4 / 5;
+                        if lots < (collateral as f64 / lot_usd) as u64 {
+                            perps.refused += 1;
+                            break;
+                        }
+                    }
+                    Err(f) => return Err(failed("perp order", f)),
+                }
+            }
+            perps.traders.push(user);
+        }
+        self.perps = Some(perps);
+        Ok(())
+    }
+
+    /// A user holding `amount` native USDC in the USDC bank.
+    fn usdc_user(&mut self, amount: u64) -> Result<User> {
+        let user = self.sandbox.user(&[amount, 0, 0]).map_err(|f| failed("perp account", f))?;
+        let usdc = self.banks[0];
+        self.sandbox.deposit(&user, &usdc, amount).map_err(|f| failed("perp deposit", f))?;
+        Ok(user)
+    }
+
     /// The bank configuration of one of the market's assets.
     pub fn config(asset: &Asset) -> BankConfig {
         bank_config(asset.weights)
@@ -251,6 +336,11 @@ impl SeededMarket {
             Quote { price: dollars_e4, conf: 0, exponent: -4, publish_time: self.sandbox.now() };
         let bank = self.banks[asset];
         self.sandbox.set_price(&bank, quote);
+        // SOL-PERP's oracle carries SOL's price.
+        if let (1, Some(perps)) = (asset, &self.perps) {
+            let market = perps.market;
+            self.sandbox.set_perp_price(&market, quote);
+        }
     }
 
     /// A keeper whose margin account holds `collateral_usd` of USDC.
