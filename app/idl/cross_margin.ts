@@ -2865,6 +2865,11 @@ export type CrossMargin = {
       "code": 6099,
       "name": "perpNoLossToWriteOff",
       "msg": "The account's perp loss in this market is not a loss to write off (settle a gain with settle_pnl)"
+    },
+    {
+      "code": 6100,
+      "name": "healthViewTooLarge",
+      "msg": "The health view of this account does not fit the 1 KiB of return data (too many token and perp positions together): compute it off chain with the same health accounts"
     }
   ],
   "types": [

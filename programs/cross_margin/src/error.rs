@@ -223,4 +223,6 @@ pub enum MarginError {
     PerpNoPositionToLiquidate,
     #[msg("The account's perp loss in this market is not a loss to write off (settle a gain with settle_pnl)")]
     PerpNoLossToWriteOff,
+    #[msg("The health view of this account does not fit the 1 KiB of return data (too many token and perp positions together): compute it off chain with the same health accounts")]
+    HealthViewTooLarge,
 }

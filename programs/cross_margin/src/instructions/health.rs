@@ -43,6 +43,19 @@ pub struct PerpPositionView {
     pub maint: i128,
 }
 
+/// Serialized sizes (Borsh) of the view's parts: what must fit the runtime's 1 KiB of return data.
+const VIEW_HEADER_BYTES: usize = 16 + 16 + 1 + 4 + 4;
+const POSITION_VIEW_BYTES: usize = 2 + 1 + 8 + 8 + 16 + 16;
+const PERP_VIEW_BYTES: usize = 2 + 8 + 8 + 8 + 16 + 16 + 16;
+/// The runtime's limit on return data (`MAX_RETURN_DATA`).
+const MAX_RETURN_DATA: usize = 1024;
+
+/// Whether the view of `positions` token and `perps` perp positions fits the return data: 16
+/// token positions with up to 2 perp positions do, 7 with all 8 do; 16 with 3, or 8 with 8, do not.
+pub fn view_fits(positions: usize, perps: usize) -> bool {
+    VIEW_HEADER_BYTES + POSITION_VIEW_BYTES * positions + PERP_VIEW_BYTES * perps <= MAX_RETURN_DATA
+}
+
 /// What the `health` instruction returns (as return data).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AccountHealth {
@@ -70,6 +83,7 @@ pub fn after_pending_changes(ctx: Context<HealthView>) -> Result<AccountHealth> 
 fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth> {
     let stored = ctx.accounts.group.load()?;
     let account = ctx.accounts.account.load()?;
+
     // With the queued changes: the group copied and previewed, and each bank passed, decoded
     // and previewed here, handed over as held, so the health accounts price it as it will be.
     let preview;
@@ -107,6 +121,11 @@ fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth
         crate::health_accounts::Held { banks: &held, perps: &held_perps },
         Breakdown::PerPosition,
     )?;
+    // Refused by name, not by the runtime's return-data limit.
+    require!(
+        view_fits(report.positions.len(), report.perps.len()),
+        MarginError::HealthViewTooLarge
+    );
     Ok(AccountHealth {
         init: report.health.init,
         maint: report.health.maint,
@@ -137,4 +156,51 @@ fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(positions: usize, perps: usize) -> AccountHealth {
+        let position = PositionHealthView {
+            bank_index: 0,
+            is_liability: false,
+            native: 0,
+            value: 0,
+            init: 0,
+            maint: 0,
+        };
+        let perp = PerpPositionView {
+            market_index: 0,
+            base_lots: 0,
+            quote_native: 0,
+            lp_shares: 0,
+            pnl: 0,
+            init: 0,
+            maint: 0,
+        };
+        AccountHealth {
+            init: 0,
+            maint: 0,
+            liquidatable: false,
+            positions: vec![position; positions],
+            perp_positions: vec![perp; perps],
+        }
+    }
+
+    #[test]
+    fn the_size_rule_is_the_serialized_size() {
+        for (positions, perps) in [(0, 0), (1, 0), (0, 1), (16, 3), (16, 4), (16, 8), (8, 8)] {
+            let mut bytes = Vec::new();
+            view(positions, perps).serialize(&mut bytes).unwrap();
+            let bytes = bytes.len();
+            assert_eq!(
+                view_fits(positions, perps),
+                bytes <= MAX_RETURN_DATA,
+                "{positions}+{perps}"
+            );
+        }
+        assert!(view_fits(16, 2) && !view_fits(16, 3) && view_fits(7, 8) && !view_fits(8, 8));
+    }
 }
