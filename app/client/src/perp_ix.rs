@@ -168,6 +168,21 @@ pub fn pool_withdraw(trade: &PerpTrade, lp_shares: u64) -> Instruction {
     build(trade.accounts(), cross_margin::instruction::PoolWithdraw { lp_shares })
 }
 
+/// The accounts of `settle_pnl` and `resolve_perp_bankruptcy` on `account` in `market`.
+fn keeper_accounts(
+    group: Pubkey,
+    account: Pubkey,
+    market: &PerpMarketRef,
+) -> cross_margin::accounts::PerpKeeper {
+    cross_margin::accounts::PerpKeeper {
+        group,
+        account,
+        perp_market: market.address,
+        oracle: market.oracle,
+        settle_bank: market.settle_bank.address,
+    }
+}
+
 /// `settle_pnl` (permissionless); `health`: the account's health accounts
 /// ([`health_accounts_with_perps`]), which let a loss beyond its settle deposit become a borrow
 /// up to its equity; empty, only the deposit pays.
@@ -178,13 +193,7 @@ pub fn settle_pnl(
     health: Vec<AccountMeta>,
 ) -> Instruction {
     build_with(
-        cross_margin::accounts::PerpKeeper {
-            group,
-            account,
-            perp_market: market.address,
-            oracle: market.oracle,
-            settle_bank: market.settle_bank.address,
-        },
+        keeper_accounts(group, account, market),
         cross_margin::instruction::SettlePnl {},
         health,
     )
@@ -224,13 +233,7 @@ pub fn resolve_perp_bankruptcy(
     health: Vec<AccountMeta>,
 ) -> Instruction {
     build_with(
-        cross_margin::accounts::PerpKeeper {
-            group,
-            account,
-            perp_market: market.address,
-            oracle: market.oracle,
-            settle_bank: market.settle_bank.address,
-        },
+        keeper_accounts(group, account, market),
         cross_margin::instruction::ResolvePerpBankruptcy {},
         health,
     )

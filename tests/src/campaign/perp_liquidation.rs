@@ -29,8 +29,7 @@ use cross_margin_client::perp_ix;
 
 use super::chain::{PerpPricing, Report};
 use super::executor::Sent;
-use super::outcomes::{Allowed, CLOSED, M, ORACLE_ERRORS};
-use super::perp_ops::Refusal;
+use super::perp_ops::{allowed_by, Refusal};
 use super::{Amount, Check, Op, PerpSize, State, World, ACCOUNTS, USERS};
 use crate::*;
 
@@ -44,15 +43,6 @@ pub(super) struct LiquidationSim {
 }
 
 type Simulated = Result<LiquidationSim, Refusal>;
-
-fn allowed_by(sim: &Simulated) -> Allowed {
-    match sim {
-        Ok(_) => Allowed::success(&[]),
-        Err(Refusal::Closed) => Allowed::failure(&CLOSED),
-        Err(Refusal::Error(e)) => Allowed::failure(&[M(*e)]),
-        Err(Refusal::Oracle) => Allowed::failure(&ORACLE_ERRORS),
-    }
-}
 
 /// The account's slot in market 0 priced as the program prices it (`PricedPerp::at`): funding
 /// applied, at the position's own sides of the price and the mid.
@@ -131,8 +121,9 @@ impl World {
     }
 
     /// The liquidatee's positions priced as `liquidate_perp` prices them (the dust rule for
-    /// tokens), with the market and settle bank as the instruction touched them.
-    fn liquidation_report(
+    /// tokens), with the market and settle bank as the instruction touched them; also what
+    /// `settle_pnl` prices a loss's borrow capacity with.
+    pub(super) fn liquidation_report(
         &self,
         s: &State,
         account: &MarginAccount,

@@ -58,7 +58,7 @@ pub(super) struct PerpSim {
 pub(super) type Simulated = Result<PerpSim, Refusal>;
 
 /// The allowed outcome of a simulated instruction.
-fn allowed_by(sim: &Simulated) -> Allowed {
+pub(super) fn allowed_by<T>(sim: &Result<T, Refusal>) -> Allowed {
     match sim {
         Ok(_) => Allowed::success(&[]),
         Err(Refusal::Closed) => Allowed::failure(&CLOSED),
@@ -290,13 +290,7 @@ impl World {
             if !covered {
                 return Ok(0);
             }
-            let mut last = self.last_prices(s);
-            last.perp.market = *m;
-            let mut banks = s.banks.clone();
-            banks[settle as usize] = *b;
-            let dust = s.group.bankruptcy_dust_quote;
-            let report =
-                self.report_as_liquidated(a, &banks, &last, dust).map_err(|_| Refusal::Oracle)?;
+            let report = self.liquidation_report(s, a, m, b)?;
             let perp = report.perp.ok_or(MarginError::HealthSettleBankMismatch)?;
             Ok::<u64, Refusal>(loss_borrow_capacity(
                 &report.priced(),
