@@ -22,9 +22,9 @@ use crate::error::MarginError;
 use crate::health::{AccountTotals, PerpTotals, PricedPosition};
 use crate::health_accounts::PricedPerp;
 use crate::liquidation::{end_target, fee_cap, is_liquidatable, END_TARGET_SLACK};
-use crate::math::{div_q64, mul_bps, mul_div, mul_q64, MathResult, Overflow, Round};
+use crate::math::{div_q64, mul_div, mul_q64, MathResult, Overflow, Round};
 use crate::perp::actions::Touch;
-use crate::perp::{base_native, perp_health, Fill, PerpHealthInputs, PerpParams, PerpPosition};
+use crate::perp::{perp_health, Fill, PerpHealthInputs, PerpParams, PerpPosition};
 use crate::positions;
 use crate::state::{Bank, Group, MarginAccount, PerpMarket};
 
@@ -330,17 +330,6 @@ pub fn liquidate(
         still_being_liquidated,
         bankrupt,
     })
-}
-
-/// The notional of `lots` at `price`, rounded up (for clients sizing `max_base_lots`).
-pub fn notional_of(lots: i64, params: &PerpParams, price: u128) -> MathResult<u64> {
-    mul_q64(base_native(lots, params)?, price, Round::Up)
-}
-
-/// The liquidation fee's share of both fees, for a planner's reward estimate:
-/// `floor(notional × liquidation fee)` (before any cap).
-pub fn liquidation_reward(notional: u64, liquidation_fee_bps: u32) -> MathResult<u64> {
-    mul_bps(notional, liquidation_fee_bps, Round::Down)
 }
 
 #[cfg(test)]
