@@ -268,3 +268,31 @@ fn self_liquidation_through_a_second_account_gains_nothing() {
     // The second account's fee came out of the first; the insurance fee left both.
     assert_eq!(before - value(&m), 2_007_600);
 }
+
+#[test]
+fn the_perp_insurance_fund_takes_admin_tokens_only() {
+    let (mut m, perp, _lp) = perp_market();
+    let user = trader(&mut m, 0);
+    let impostor = user.keypair.insecure_clone();
+    let mint = perp.settle_bank.mint;
+    let source = m.chain.create_token_account(&mint, &impostor.pubkey(), 5_000_000);
+    let group = m.group;
+    let ix = |admin, amount| {
+        cross_margin_client::perp_ix::fund_perp_insurance(group, admin, &perp, source, amount)
+    };
+    // Not the admin; a zero amount; more than the source holds.
+    let not_admin = ix(impostor.pubkey(), 1_000_000);
+    m.assert_rejected(&user, MarginError::NotGroupAdmin, |m| {
+        m.chain.send(&[not_admin], &[&impostor])
+    });
+    m.assert_rejected(&user, MarginError::ZeroAmount, |m| m.sandbox.fund_perp_insurance(&perp, 0));
+    let admin = m.admin.insecure_clone();
+    let too_much = ix(admin.pubkey(), 10_000_000);
+    m.assert_rejected(&user, MarginError::InsufficientTokenBalance, |m| {
+        m.chain.send(&[too_much], &[&admin])
+    });
+    // The admin's tokens become the market's deposit shares (the USDC index is 1).
+    m.sandbox.fund_perp_insurance(&perp, 3_000_000).expect_ok("fund");
+    assert_eq!(m.perp_state(&perp).insurance_deposit_shares, 3_000_000);
+    m.assert_conservation();
+}
