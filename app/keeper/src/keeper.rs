@@ -30,7 +30,9 @@ use crate::backend::{AccountData, Backend, Filter, Landed, Rejection, RetryPolic
 use crate::evaluate::{evaluate, Evaluation, Shard, Status, Target};
 use crate::market::{decode, decode_margin_account, DecodeError, MarketState, BANK_GROUP_OFFSET};
 use crate::perps::PERP_GROUP_OFFSET;
-use crate::plan::{plan_liquidation, NoPlan, Plan};
+use crate::inventory::{InventoryConfig, Inventory, UnwindMode};
+use crate::plan::{plan_liquidation_with, NoPlan, Plan};
+use crate::swap::SwapAdapter;
 
 /// The most a transaction may ask for.
 const MAX_COMPUTE_UNITS: u32 = 1_400_000;
@@ -56,6 +58,8 @@ pub struct KeeperConfig {
     pub lookup_table: Option<AddressLookupTableAccount>,
     /// Liquidation steps on one account per round.
     pub max_steps_per_account: usize,
+    /// What to do with what liquidations leave in the keeper's account (`inventory.rs`).
+    pub inventory: InventoryConfig,
 }
 
 impl KeeperConfig {
@@ -71,6 +75,7 @@ impl KeeperConfig {
             retry: RetryPolicy::default(),
             lookup_table: None,
             max_steps_per_account: 16,
+            inventory: InventoryConfig::default(),
         }
     }
 }
@@ -155,6 +160,8 @@ pub struct RoundReport {
     pub settlements: Vec<SettlementDone>,
     pub perp_resolutions: Vec<PerpResolutionDone>,
     pub skipped: Vec<Skipped>,
+    /// Inventory unwound (`unwind: after`, or inside a flash-loan liquidation).
+    pub unwinds: Vec<crate::keeper_inventory::UnwindDone>,
     /// Accounts not liquidatable now that will be once the queued configuration changes apply
     /// (admin safety: a change that can hurt positions waits the group's delay).
     pub liquidatable_after_pending: Vec<Pubkey>,
@@ -200,11 +207,19 @@ pub struct Discovered {
 pub struct Keeper {
     pub config: KeeperConfig,
     pub(crate) signer: Keypair,
+    /// The venue unwinds swap through (`with_swap_adapter`).
+    pub(crate) swap: Option<Box<dyn SwapAdapter + Send + Sync>>,
 }
 
 impl Keeper {
     pub fn new(config: KeeperConfig, signer: Keypair) -> Self {
-        Self { config, signer }
+        Self { config, signer, swap: None }
+    }
+
+    /// The keeper with a swap venue for unwinding its inventory.
+    pub fn with_swap_adapter(mut self, adapter: Box<dyn SwapAdapter + Send + Sync>) -> Self {
+        self.swap = Some(adapter);
+        self
     }
 
     pub fn signer(&self) -> Pubkey {
@@ -428,7 +443,8 @@ impl Keeper {
         let mut state = (market, liquidatee, liquidator);
         for step in 0..self.config.max_steps_per_account {
             let (market, liquidatee, liquidator) = &state;
-            let plan = match plan_liquidation(market, liquidatee, liquidator) {
+            let check = self.liquidator_check(market, liquidator);
+            let plan = match plan_liquidation_with(market, liquidatee, liquidator, check) {
                 Ok(plan) => plan,
                 Err(NoPlan::NotLiquidatable) if step > 0 => return Ok(()),
                 Err(NoPlan::NotLiquidatable) => {
@@ -447,7 +463,14 @@ impl Keeper {
                     return Ok(());
                 }
             };
-            match self.execute_liquidation(backend, market, address, liquidatee, &plan)? {
+            let unwind = self.config.inventory.unwind;
+            let executed = match unwind {
+                UnwindMode::FlashLoan => self.execute_flash_liquidation(
+                    backend, market, address, liquidatee, liquidator, &plan, report,
+                )?,
+                _ => self.execute_liquidation(backend, market, address, liquidatee, &plan)?,
+            };
+            match executed {
                 Ok(done) => {
                     tracing::info!(
                         liquidatee = %address,
@@ -460,7 +483,16 @@ impl Keeper {
                         "liquidated"
                     );
                     let finished = !done.event.still_being_liquidated || done.event.bankrupt;
+                    let inventory = Inventory {
+                        liab_bank: plan.liab_bank,
+                        asset_bank: plan.asset_bank,
+                        collateral: done.event.asset_to_liquidator,
+                        debt: done.event.liab_amount,
+                    };
                     report.liquidations.push(done);
+                    if unwind == UnwindMode::After {
+                        self.unwind_after(backend, market, address, inventory, report)?;
+                    }
                     if finished {
                         if let Ok(account) = self.fetch_margin_account(backend, &address) {
                             if account.bankrupt != 0 {
@@ -513,22 +545,7 @@ impl Keeper {
             Ok(sent) => sent,
             Err(skipped) => return Ok(Err(skipped)),
         };
-        let (landed, compute_limit) = sent;
-        let event = decode_events::<Liquidation>(&landed.logs)
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("liquidation {} emitted no event", landed.signature))?;
-        let overflow = |_| anyhow!("liquidation {}: value overflow", landed.signature);
-        let received =
-            mul_q64(event.asset_to_liquidator, event.asset_price, Round::Down).map_err(overflow)?;
-        let taken = mul_q64(event.liab_amount, event.liab_price, Round::Up).map_err(overflow)?;
-        Ok(Ok(LiquidationDone {
-            signature: landed.signature,
-            event,
-            compute_units: landed.compute_units,
-            compute_limit,
-            profit_quote: received as i128 - taken as i128,
-        }))
+        Ok(Ok(liquidation_done(sent)?))
     }
 
     /// Writes off every borrow of a bankrupt account, one bank at a time.
@@ -589,8 +606,18 @@ impl Keeper {
         account: Pubkey,
         instruction: Instruction,
     ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
+        self.send_all(backend, account, &[instruction])
+    }
+
+    /// [`send`](Self::send) for several instructions in one transaction (all or nothing).
+    pub(crate) fn send_all(
+        &self,
+        backend: &mut dyn Backend,
+        account: Pubkey,
+        instructions: &[Instruction],
+    ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
         let retry = self.config.retry;
-        let probe = self.transaction(backend, MAX_COMPUTE_UNITS, &instruction)?;
+        let probe = self.transaction(backend, MAX_COMPUTE_UNITS, instructions)?;
         let simulation = retry.run("simulate", || backend.simulate(&probe))?;
         if let Some(rejection) = simulation.rejection {
             return Ok(Err(classify(account, &rejection)));
@@ -602,7 +629,7 @@ impl Keeper {
             tracing::info!(%account, compute_units = simulation.compute_units, "dry run: not sending");
             return Ok(Err(Skipped::DryRun { account, compute_units: simulation.compute_units }));
         }
-        let tx = self.transaction(backend, limit, &instruction)?;
+        let tx = self.transaction(backend, limit, instructions)?;
         match retry.run("send", || backend.send_and_confirm(&tx))? {
             Ok(landed) => Ok(Ok((landed, limit))),
             Err(rejection) => Ok(Err(classify(account, &rejection))),
@@ -615,7 +642,7 @@ impl Keeper {
         &self,
         backend: &mut dyn Backend,
         compute_limit: u32,
-        instruction: &Instruction,
+        body: &[Instruction],
     ) -> anyhow::Result<VersionedTransaction> {
         let mut instructions =
             vec![ComputeBudgetInstruction::set_compute_unit_limit(compute_limit)];
@@ -624,7 +651,7 @@ impl Keeper {
                 self.config.priority_fee_micro_lamports,
             ));
         }
-        instructions.push(instruction.clone());
+        instructions.extend_from_slice(body);
         let blockhash = self.config.retry.run("blockhash", || backend.latest_blockhash())?;
         let payer = self.signer.pubkey();
         let legacy = Message::new_with_blockhash(&instructions, Some(&payer), &blockhash);
@@ -751,4 +778,24 @@ pub fn liquidatable_after_pending(discovered: &Discovered, now: &Evaluation) -> 
         .map(|t| t.address)
         .filter(|a| !already.contains(a))
         .collect()
+}
+
+/// A landed liquidation, read back from its `Liquidation` event.
+pub(crate) fn liquidation_done(sent: (Landed, u32)) -> anyhow::Result<LiquidationDone> {
+    let (landed, compute_limit) = sent;
+    let event = decode_events::<Liquidation>(&landed.logs)
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("liquidation {} emitted no event", landed.signature))?;
+    let overflow = |_| anyhow!("liquidation {}: value overflow", landed.signature);
+    let received =
+        mul_q64(event.asset_to_liquidator, event.asset_price, Round::Down).map_err(overflow)?;
+    let taken = mul_q64(event.liab_amount, event.liab_price, Round::Up).map_err(overflow)?;
+    Ok(LiquidationDone {
+        signature: landed.signature,
+        event,
+        compute_units: landed.compute_units,
+        compute_limit,
+        profit_quote: received as i128 - taken as i128,
+    })
 }

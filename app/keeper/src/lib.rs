@@ -8,15 +8,22 @@
 //! - [`plan`]: the best liquidation step the program will accept and the liquidator can carry.
 //! - [`plan_perp`]: an account with perp slots: the next step in the program's order.
 //! - [`keeper`]: the loop: discover, evaluate, plan, simulate for the CU limit, send, confirm.
+//! - [`swap`]: swap venues behind one trait, and the test pool's adapter.
+//! - [`inventory`]: unwinding what a liquidation leaves in the keeper's account (withdraw,
+//!   swap, repay), after it or inside one flash-loan transaction.
 
 pub mod backend;
 pub mod evaluate;
+mod flash_ix;
+pub mod inventory;
 pub mod keeper;
+pub mod keeper_inventory;
 mod keeper_perp;
 pub mod market;
 pub mod perps;
 pub mod plan;
 pub mod plan_perp;
+pub mod swap;
 
 pub use backend::{Backend, BackendError, RetryPolicy};
 pub use evaluate::{evaluate, Evaluation, Shard};

@@ -18,6 +18,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use cross_margin_client::{Keypair, Pubkey};
 use cross_margin_keeper::backend::rpc::RpcBackend;
 use cross_margin_keeper::backend::Backend;
+use cross_margin_keeper::inventory::{InventoryConfig, UnwindMode};
+use cross_margin_keeper::swap::ConstantProductAdapter;
 use cross_margin_keeper::{Keeper, KeeperConfig, Shard};
 use solana_address_lookup_table_interface::state::AddressLookupTable;
 use solana_message::AddressLookupTableAccount;
@@ -83,6 +85,22 @@ struct RunArgs {
     /// RPC request timeout, seconds.
     #[arg(long, env = "KEEPER_RPC_TIMEOUT_SECS", default_value_t = 30)]
     rpc_timeout_secs: u64,
+    /// What to do with a liquidation's inventory: off (keep it), after (withdraw, swap and
+    /// repay once it lands), flash_loan (all in one flash-loan transaction: no capital needed).
+    #[arg(long, env = "KEEPER_UNWIND", default_value = "off")]
+    unwind: UnwindMode,
+    /// Init health (USD) the keeper keeps in its own account.
+    #[arg(long, env = "KEEPER_HEALTH_BUFFER_USD", default_value_t = 0)]
+    health_buffer_usd: u64,
+    /// A swap's tolerance below its quote, bps.
+    #[arg(long, env = "KEEPER_SLIPPAGE_BPS", default_value_t = 50)]
+    slippage_bps: u16,
+    /// Seconds between planning an unwind and its landing, for the interest the debt accrues.
+    #[arg(long, env = "KEEPER_LANDING_LAG_SECS", default_value_t = 60)]
+    landing_lag_secs: i64,
+    /// A cp_swap pool to unwind through (repeat for each mint pair; the test pool program).
+    #[arg(long, env = "KEEPER_SWAP_POOLS", value_delimiter = ',')]
+    swap_pool: Vec<String>,
 }
 
 fn main() -> Result<()> {
@@ -139,7 +157,22 @@ fn run(args: RunArgs) -> Result<()> {
     })
     .context("installing the Ctrl-C handler")?;
 
-    let keeper = Keeper::new(config, signer);
+    config.inventory = InventoryConfig {
+        unwind: args.unwind,
+        health_buffer: i128::from(args.health_buffer_usd) * 1_000_000,
+        slippage_bps: args.slippage_bps,
+        landing_lag_secs: args.landing_lag_secs,
+        ..InventoryConfig::default()
+    };
+    let mut keeper = Keeper::new(config, signer);
+    if !args.swap_pool.is_empty() {
+        let pools =
+            args.swap_pool.iter().map(|p| pubkey("--swap-pool", p)).collect::<Result<Vec<_>>>()?;
+        let adapter = ConstantProductAdapter::load(&mut backend, &pools, keeper.config.retry)?;
+        keeper = keeper.with_swap_adapter(Box::new(adapter));
+    } else if args.unwind != UnwindMode::Off {
+        return Err(anyhow!("--unwind {:?} needs a swap venue: pass --swap-pool", args.unwind));
+    }
     tracing::info!(
         rpc = %backend.name(),
         signer = %keeper.signer(),
@@ -190,6 +223,8 @@ mod tests {
         assert_eq!((args.priority_fee, args.cu_margin_bps), (0, 1_000));
         assert!(!args.dry_run && !args.once);
         assert_eq!(args.shard, Shard::ALL);
+        assert_eq!((args.unwind, args.health_buffer_usd, args.slippage_bps), (UnwindMode::Off, 0, 50));
+        assert!(args.swap_pool.is_empty());
 
         let mut all = REQUIRED.to_vec();
         all.extend([
@@ -205,6 +240,12 @@ mod tests {
             "--shard",
             "1/3",
             "--once",
+            "--unwind",
+            "flash_loan",
+            "--health-buffer-usd",
+            "250",
+            "--swap-pool",
+            "P1,P2",
         ]);
         let args = parse(&all).unwrap();
         assert_eq!(args.rpc_url, "http://10.0.0.1:8899");
@@ -214,6 +255,8 @@ mod tests {
         );
         assert!(args.dry_run && args.once);
         assert_eq!(args.shard, Shard { index: 1, count: 3 });
+        assert_eq!((args.unwind, args.health_buffer_usd), (UnwindMode::FlashLoan, 250));
+        assert_eq!(args.swap_pool, ["P1", "P2"]);
     }
 
     #[test]
@@ -227,6 +270,10 @@ mod tests {
         let mut bad_fee = REQUIRED.to_vec();
         bad_fee.extend(["--priority-fee", "-1"]);
         assert!(parse(&bad_fee).is_err());
+        let mut bad_unwind = REQUIRED.to_vec();
+        bad_unwind.extend(["--unwind", "later"]);
+        let error = parse(&bad_unwind).err().unwrap().to_string();
+        assert!(error.contains("off, after or flash_loan"), "{error}");
         assert!(pubkey("--group", "not-a-key").unwrap_err().to_string().contains("base58"));
     }
 

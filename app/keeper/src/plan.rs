@@ -192,11 +192,33 @@ struct Step {
     liquidator_after: MarginAccount,
 }
 
-/// Plans the best step for `liquidatee`, taken over by `liquidator`.
+/// How the liquidator's own init health after a step is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiquidatorCheck {
+    /// It must stay at or above this (quote native units; the program requires 0, the keeper
+    /// may keep a buffer: `InventoryConfig::health_buffer`).
+    AtLeast(i128),
+    /// Inside a flash-loan bracket the program skips the liquidator's check (`flash_loan_end`
+    /// judges the account once, after the unwind); the keeper judges the whole bracket instead.
+    Skipped,
+}
+
+/// Plans the best step for `liquidatee`, taken over by `liquidator` (whose init health must
+/// stay >= 0, as the program requires).
 pub fn plan_liquidation(
     market: &MarketState,
     liquidatee: &MarginAccount,
     liquidator: &MarginAccount,
+) -> Result<Plan, NoPlan> {
+    plan_liquidation_with(market, liquidatee, liquidator, LiquidatorCheck::AtLeast(0))
+}
+
+/// [`plan_liquidation`], judging the liquidator by `check`.
+pub fn plan_liquidation_with(
+    market: &MarketState,
+    liquidatee: &MarginAccount,
+    liquidator: &MarginAccount,
+    check: LiquidatorCheck,
 ) -> Result<Plan, NoPlan> {
     let sides = |borrow: bool| -> Vec<u16> {
         liquidatee
@@ -215,7 +237,7 @@ pub fn plan_liquidation(
             let banks = PairBanks::new(market, liab, asset)?;
             let (before, perp) = banks.liquidatee(liquidatee)?;
             let before = Before { positions: &before, perp: perp.as_ref() };
-            match best_step_for_pair(&banks, before, liquidatee, liquidator) {
+            match best_step_for_pair(&banks, before, liquidatee, liquidator, check) {
                 Ok(plan) => {
                     let better = best.as_ref().is_none_or(|b| {
                         (plan.profit_quote, plan.amounts.liab) > (b.profit_quote, b.amounts.liab)
@@ -256,20 +278,28 @@ fn best_step_for_pair(
     before: Before,
     liquidatee: &MarginAccount,
     liquidator: &MarginAccount,
+    check: LiquidatorCheck,
 ) -> Result<Plan, NoPlan> {
     let (liab_index, asset_index) = (banks.liab.index, banks.asset.index);
-    let chosen = match step(banks, before, liquidatee, liquidator, u64::MAX) {
-        Err(NoPlan::LiquidatorCannotCarry { .. }) => {
+    let try_step = |max| step(banks, before, liquidatee, liquidator, max, check);
+    let chosen = match try_step(u64::MAX) {
+        Err(NoPlan::LiquidatorCannotCarry { init_health_after }) => {
             // The liquidator's init health falls as it takes on more (liability weights >= 1 >=
             // asset weights): find the largest amount it can carry by bisection, up to the debt
-            // (no step takes more).
-            let mut found = step(banks, before, liquidatee, liquidator, 1)?;
+            // (no step takes more). If the smallest step is refused for its size (e.g. it does
+            // not improve the account), the liquidator cannot carry a step of this pair.
+            let mut found = match try_step(1) {
+                Err(NoPlan::NoPair(_)) => {
+                    return Err(NoPlan::LiquidatorCannotCarry { init_health_after })
+                }
+                other => other?,
+            };
             let owed = before.positions.iter().find(|p| p.bank_index == liab_index);
             let owed = owed.map(|p| p.health.native);
             let (mut low, mut high) = (1u64, owed.unwrap_or(1).saturating_add(1));
             while high - low > 1 {
                 let mid = low + (high - low) / 2;
-                match step(banks, before, liquidatee, liquidator, mid) {
+                match try_step(mid) {
                     Ok(candidate) => {
                         low = mid;
                         found = candidate;
@@ -308,6 +338,7 @@ fn step(
     liquidatee: &MarginAccount,
     liquidator: &MarginAccount,
     max_liab_amount: u64,
+    check: LiquidatorCheck,
 ) -> Result<Step, NoPlan> {
     let (mut liquidatee_after, mut liquidator_after) = (*liquidatee, *liquidator);
     let (mut liab_bank, mut asset_bank) = (banks.liab.bank, banks.asset.bank);
@@ -325,16 +356,58 @@ fn step(
         max_liab_amount,
         // The liquidator is checked against the banks as the step left them.
         |liquidator, liab_bank, asset_bank| {
-            let health = banks.with(*liab_bank, *asset_bank).health(liquidator)?;
-            liquidator_init = Some(health.init);
-            Ok(health)
+            let health = banks.with(*liab_bank, *asset_bank).health(liquidator);
+            match check {
+                LiquidatorCheck::AtLeast(floor) => {
+                    let health = health?;
+                    liquidator_init = Some(health.init);
+                    // The step's own `init >= 0` test, shifted by the floor.
+                    Ok(Health { init: health.init.saturating_sub(floor), ..health })
+                }
+                LiquidatorCheck::Skipped => {
+                    let init = health.map_or(0, |h| h.init);
+                    liquidator_init = Some(init);
+                    Ok(Health { init: 0, maint: 0 })
+                }
+            }
         },
     );
     match (outcome, liquidator_init) {
-        (Ok(outcome), _) => Ok(Step { outcome, liquidator_after }),
+        (Ok(outcome), Some(init)) => Ok(Step {
+            outcome: StepOutcome { liquidator_init_health_after: init, ..outcome },
+            liquidator_after,
+        }),
+        (Ok(outcome), None) => Ok(Step { outcome, liquidator_after }),
         (Err(NoPlan::NoPair(MarginError::LiquidatorInitHealthNegative)), Some(init)) => {
             Err(NoPlan::LiquidatorCannotCarry { init_health_after: init })
         }
         (Err(refused), _) => Err(refused),
     }
+}
+
+/// `account`'s init health after `moves` change it and the pair's banks (both accrued to
+/// `market.now` first, as an instruction accrues the banks it moves), every position priced
+/// as the program's init-health gate prices it. Returns the account after the moves too.
+pub(crate) fn init_health_after_moves(
+    market: &MarketState,
+    liab: u16,
+    asset: u16,
+    account: &MarginAccount,
+    moves: impl FnOnce(&mut MarginAccount, &mut Bank, &mut Bank) -> Result<(), MarginError>,
+) -> Result<(MarginAccount, i128), NoPlan> {
+    let banks = PairBanks::new(market, liab, asset)?;
+    let (mut account, mut liab_bank, mut asset_bank) = (*account, banks.liab.bank, banks.asset.bank);
+    moves(&mut account, &mut liab_bank, &mut asset_bank).map_err(NoPlan::NoPair)?;
+    let health = banks.with(liab_bank, asset_bank).health(&account)?;
+    Ok((account, health.init))
+}
+
+/// `account`'s init health now (its banks accrued to `market.now`); 0 for an empty account.
+pub(crate) fn init_health_now(market: &MarketState, account: &MarginAccount) -> Result<i128, NoPlan> {
+    let Some(first) = account.active_positions().next().map(|p| p.bank_index) else {
+        return Ok(0);
+    };
+    // A "pair" of one bank: every other bank is read as stored, which is how the program's
+    // init-health gate reads the banks an instruction does not move.
+    init_health_after_moves(market, first, first, account, |_, _, _| Ok(())).map(|(_, init)| init)
 }

@@ -24,6 +24,8 @@ use cross_margin_testkit::sandbox::User;
 use cross_margin_testkit::scenario::{whole, SeededMarket};
 use solana_transaction::versioned::VersionedTransaction;
 
+#[path = "embedded/inventory.rs"]
+mod inventory;
 #[path = "embedded/perps.rs"]
 mod perps;
 

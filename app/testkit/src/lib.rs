@@ -7,10 +7,13 @@
 //! - [`perp`]: perp markets in the sandbox, and the user actions on them.
 //! - [`scenario`]: the seeded three-bank market of the demo and the keeper's tests, and the
 //!   deterministic generator the stress lab shares.
+//! - [`pool`]: the test constant-product pool (`cp_swap`) the keeper's swap adapter trades
+//!   through.
 //! - [`localnet`]: a real `solana-test-validator` for tests, and the embedded chain's accounts
 //!   written as its genesis accounts.
 
 pub mod localnet;
 pub mod perp;
+pub mod pool;
 pub mod sandbox;
 pub mod scenario;

@@ -1,0 +1,226 @@
+//! Inventory and the swap adapter on the embedded chain: the test pool (`cp_swap`) swaps at its
+//! formula; the keeper unwinds a liquidation (withdraw the collateral, swap it, repay the debt)
+//! after it lands, keeps its health buffer, and, with a flash loan, liquidates with no capital.
+
+use std::sync::atomic::AtomicBool;
+
+use cross_margin::state::MarginAccount;
+use cross_margin_client::ix::BankRef;
+use cross_margin_client::{Keypair, Pubkey, Signer};
+use cross_margin_keeper::backend::embedded::EmbeddedBackend;
+use cross_margin_keeper::inventory::{InventoryConfig, UnwindMode};
+use cross_margin_keeper::keeper::{KeeperConfig, RoundReport, Skipped};
+use cross_margin_keeper::swap::ConstantProductAdapter;
+use cross_margin_keeper::{Keeper, RetryPolicy};
+use cross_margin_testkit::pool::{load_cp_swap, open_pool, TestPool};
+use cross_margin_testkit::sandbox::User;
+use cross_margin_testkit::scenario::{whole, SeededMarket, BTC, SOL, USDC};
+
+/// SOL from $125 to $100.
+const SOL_DOWN_E4: i64 = 1_000_000;
+
+/// The seeded market with no random borrowers, `cp_swap` loaded, a SOL/USDC pool at $100
+/// (10,000 SOL against $1M, 0.3 % fee), and one borrower: 100 SOL of collateral, $9,000 of
+/// USDC debt; SOL then falls to $100, which puts it under water.
+struct Setup {
+    market: SeededMarket,
+    pool: TestPool,
+    borrower: User,
+}
+
+fn setup() -> Setup {
+    let mut market = SeededMarket::new(super::chain(), 0, 7).expect("seeded market");
+    load_cp_swap(&mut market.sandbox.chain).expect("cp_swap.so");
+    let (usdc, sol) = (market.banks[0], market.banks[1]);
+    let amounts = (whole(&SOL, 10_000), whole(&USDC, 1_000_000));
+    let pool = open_pool(&mut market.sandbox.chain, &sol, &usdc, amounts, 30).expect("pool");
+    let borrower = market.sandbox.user(&[0, whole(&SOL, 100), 0]).expect("borrower");
+    market.sandbox.deposit(&borrower, &sol, whole(&SOL, 100)).expect("collateral");
+    market.sandbox.borrow(&borrower, &usdc, whole(&USDC, 9_000)).expect("borrow");
+    market.set_price(1, SOL_DOWN_E4);
+    assert!(market.sandbox.health_of(&borrower.account).unwrap().0.liquidatable);
+    Setup { market, pool, borrower }
+}
+
+/// A keeper whose margin account holds `btc` native BTC (none: an empty account), with an
+/// empty token account per bank, unwinding through the pool.
+fn new_keeper(setup: &mut Setup, btc: u64, inventory: InventoryConfig) -> (Keeper, User) {
+    let sandbox = &mut setup.market.sandbox;
+    let user = sandbox.user(&[0, 0, btc]).expect("keeper");
+    if btc > 0 {
+        let bank = setup.market.banks[2];
+        sandbox.deposit(&user, &bank, btc).expect("keeper collateral");
+    }
+    let token_accounts =
+        setup.market.banks.iter().zip(&user.tokens).map(|(b, t)| (b.mint, *t)).collect();
+    let mut config = KeeperConfig::new(sandbox.group, user.account);
+    config.inventory = InventoryConfig { token_accounts, landing_lag_secs: 0, ..inventory };
+    let mut backend = EmbeddedBackend::new(&mut sandbox.chain);
+    let adapter =
+        ConstantProductAdapter::load(&mut backend, &[setup.pool.address], RetryPolicy::default())
+            .expect("adapter");
+    let signer = Keypair::try_from(user.keypair.to_bytes().as_slice()).expect("a keypair");
+    (Keeper::new(config, signer).with_swap_adapter(Box::new(adapter)), user)
+}
+
+fn round(keeper: &Keeper, setup: &mut Setup) -> RoundReport {
+    let mut backend = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
+    keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round")
+}
+
+fn debt(setup: &Setup, account: &Pubkey, bank: &BankRef) -> u64 {
+    let state: MarginAccount = setup.market.sandbox.chain.load(account).unwrap();
+    let bank = setup.market.sandbox.bank(bank);
+    cross_margin::positions::borrow_native(&state, &bank).unwrap_or(0)
+}
+
+fn deposit(setup: &Setup, account: &Pubkey, bank: &BankRef) -> u64 {
+    let state: MarginAccount = setup.market.sandbox.chain.load(account).unwrap();
+    let bank = setup.market.sandbox.bank(bank);
+    cross_margin::positions::deposit_native(&state, &bank).unwrap_or(0)
+}
+
+#[test]
+fn the_pool_swaps_at_its_formula_and_refuses_slippage() {
+    let mut setup = setup();
+    let (usdc, sol) = (setup.market.banks[0], setup.market.banks[1]);
+    let chain = &mut setup.market.sandbox.chain;
+    let trader = chain.funded_keypair(1_000_000_000).unwrap();
+    let source = chain.create_token_account(&sol.mint, &trader.pubkey(), whole(&SOL, 10));
+    let destination = chain.create_token_account(&usdc.mint, &trader.pubkey(), 0);
+    let (vault_sol, vault_usdc) = (setup.pool.state.vault_a, setup.pool.state.vault_b);
+    let (r_in, r_out) = (chain.token_balance(&vault_sol), chain.token_balance(&vault_usdc));
+    let amount_in = whole(&SOL, 10);
+    let expected = cp_swap::math::amount_out(r_in, r_out, amount_in, 30).unwrap();
+    // 10 SOL at $100 less 0.3 % and the price impact of 0.1 % of the pool.
+    assert!(expected > whole(&USDC, 995) && expected < whole(&USDC, 997), "{expected}");
+
+    let swap = |min_out| {
+        cp_swap::swap(
+            setup.pool.address,
+            &setup.pool.state,
+            &sol.mint,
+            source,
+            destination,
+            trader.pubkey(),
+            amount_in,
+            min_out,
+        )
+        .unwrap()
+    };
+    let refused = chain.send(&[swap(expected + 1)], &[&trader]).unwrap_err();
+    assert_eq!(refused.custom_code(), Some(cp_swap::CpSwapError::SlippageExceeded.code()));
+    assert_eq!(chain.token_balance(&destination), 0);
+
+    chain.send(&[swap(expected)], &[&trader]).expect("swap");
+    assert_eq!(chain.token_balance(&destination), expected);
+    assert_eq!(chain.token_balance(&source), 0);
+    assert_eq!(chain.token_balance(&vault_sol), r_in + amount_in);
+    assert_eq!(chain.token_balance(&vault_usdc), r_out - expected);
+    let k = |a: u64, b: u64| u128::from(a) * u128::from(b);
+    assert!(k(r_in + amount_in, r_out - expected) >= k(r_in, r_out));
+}
+
+#[test]
+fn the_keeper_unwinds_a_liquidation_after_it_lands() {
+    let mut setup = setup();
+    let (usdc, sol) = (setup.market.banks[0], setup.market.banks[1]);
+    let inventory = InventoryConfig { unwind: UnwindMode::After, ..InventoryConfig::default() };
+    let (keeper, user) = new_keeper(&mut setup, whole(&BTC, 1) / 5, inventory);
+    let report = round(&keeper, &mut setup);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.liquidations.len(), 1);
+    let liquidation = &report.liquidations[0].event;
+    assert_eq!(liquidation.liquidatee, setup.borrower.account);
+    assert_eq!(report.unwinds.len(), 1, "one unwind covers it");
+    let unwind = &report.unwinds[0];
+    assert!(!unwind.flash_loan);
+    // Everything seized was withdrawn and swapped; the debt taken over is repaid.
+    assert_eq!(unwind.plan.withdraw, liquidation.asset_to_liquidator);
+    assert_eq!(unwind.plan.repay, liquidation.liab_amount);
+    assert_eq!(deposit(&setup, &user.account, &sol), 0);
+    assert_eq!(debt(&setup, &user.account, &usdc), 0);
+    // The swap paid exactly its quote (nothing traded in between); what the debt did not take
+    // is the keeper's, in its wallet.
+    let wallet = setup.market.sandbox.chain.token_balance(&user.tokens[0]);
+    assert_eq!(wallet, unwind.plan.quote.amount_out - unwind.plan.repay);
+    assert!(wallet > 0);
+    assert_eq!(setup.market.sandbox.chain.token_balance(&user.tokens[1]), 0);
+}
+
+#[test]
+fn the_keeper_keeps_its_health_buffer() {
+    let mut setup = setup();
+    let sol = setup.market.banks[1];
+    // 0.2 BTC ($20,000) carries $17,000 of init health. A $14,000 buffer lets the keeper take
+    // the liquidation but not withdraw all the collateral while the debt is open.
+    let buffer = 14_000_000_000i128;
+    let inventory = InventoryConfig {
+        unwind: UnwindMode::After,
+        health_buffer: buffer,
+        max_unwind_steps: 1,
+        ..InventoryConfig::default()
+    };
+    let (keeper, user) = new_keeper(&mut setup, whole(&BTC, 1) / 5, inventory.clone());
+    let report = round(&keeper, &mut setup);
+    assert_eq!(report.liquidations.len(), 1);
+    let seized = report.liquidations[0].event.asset_to_liquidator;
+    let unwind = &report.unwinds[0];
+    assert!(unwind.plan.withdraw > 0 && unwind.plan.withdraw < seized, "partial");
+    assert!(unwind.plan.init_after_withdraw >= buffer);
+    // The program's own view: the account never fell below the buffer, and what is left of
+    // the collateral is what was not withdrawn.
+    let (view, _) = setup.market.sandbox.health_of(&user.account).unwrap();
+    assert!(view.init >= buffer, "init {} below the buffer", view.init);
+    assert_eq!(deposit(&setup, &user.account, &sol), seized - unwind.plan.withdraw);
+
+    // A buffer above everything the keeper has: it does not liquidate at all.
+    let mut setup = self::setup();
+    let inventory = InventoryConfig { health_buffer: 17_500_000_000, ..inventory };
+    let (keeper, user) = new_keeper(&mut setup, whole(&BTC, 1) / 5, inventory);
+    let report = round(&keeper, &mut setup);
+    assert!(report.liquidations.is_empty());
+    assert!(
+        matches!(&report.skipped[..], [Skipped::NoPlan { reason, .. }] if reason.contains("init health")),
+        "{:?}",
+        report.skipped
+    );
+    let state: MarginAccount = setup.market.sandbox.chain.load(&user.account).unwrap();
+    assert_eq!(state.active_positions().count(), 1, "only its BTC");
+}
+
+#[test]
+fn a_keeper_with_no_capital_liquidates_through_a_flash_loan() {
+    let mut setup = setup();
+    let (usdc, sol) = (setup.market.banks[0], setup.market.banks[1]);
+    let inventory = InventoryConfig { unwind: UnwindMode::FlashLoan, ..InventoryConfig::default() };
+    let (keeper, user) = new_keeper(&mut setup, 0, inventory);
+    let empty: MarginAccount = setup.market.sandbox.chain.load(&user.account).unwrap();
+    assert_eq!(empty.active_positions().count(), 0, "no capital in the account");
+    assert!(user.tokens.iter().all(|t| setup.market.sandbox.chain.token_balance(t) == 0));
+
+    let report = round(&keeper, &mut setup);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.liquidations.len(), 1);
+    let liquidation = &report.liquidations[0];
+    assert_eq!(liquidation.event.liquidatee, setup.borrower.account);
+    let unwind = &report.unwinds[0];
+    assert!(unwind.flash_loan);
+    assert_eq!(unwind.signature, liquidation.signature, "one transaction");
+    assert_eq!(unwind.plan.withdraw, liquidation.event.asset_to_liquidator);
+    assert_eq!(unwind.plan.repay, liquidation.event.liab_amount);
+
+    // No debt, nothing left in the account; the profit is in the wallet, in USDC.
+    assert_eq!(debt(&setup, &user.account, &usdc), 0);
+    let after: MarginAccount = setup.market.sandbox.chain.load(&user.account).unwrap();
+    assert_eq!(after.active_positions().count(), 0);
+    let wallet = setup.market.sandbox.chain.token_balance(&user.tokens[0]);
+    assert_eq!(wallet, unwind.plan.quote.amount_out - unwind.plan.repay);
+    // The 5 % liquidation fee, less the pool's 0.3 % and its price impact (about 0.4 %).
+    let debt_taken = liquidation.event.liab_amount;
+    assert!(wallet > debt_taken * 35 / 1000 && wallet < debt_taken * 5 / 100, "{wallet}");
+    assert_eq!(setup.market.sandbox.chain.token_balance(&user.tokens[1]), 0);
+    assert_eq!(deposit(&setup, &user.account, &sol), 0);
+    // The borrower is no longer liquidatable.
+    assert!(!setup.market.sandbox.health_of(&setup.borrower.account).unwrap().0.liquidatable);
+}
