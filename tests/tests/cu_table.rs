@@ -306,6 +306,12 @@ fn flash_loan_rows(table: &mut Table) {
     let executed = m.chain.send(&instructions, &signers).expect_ok("flash-loan liquidation");
     let cu = cu_per_instruction(&executed);
     table.row_units(
+        "liquidate inside a flash loan, 2 / 2",
+        cu[1],
+        budget::LIQUIDATE_SMALL,
+        "no liquidator health check or accounts",
+    );
+    table.row_units(
         "flash_loan_end, nothing left",
         cu[6],
         budget::FLASH_LOAN_END_EMPTY,
