@@ -3,7 +3,7 @@
 
 use cross_margin::state::MarginAccount;
 use cross_margin_client::ix::{self, BankRef, Transfer};
-use crate::flash_ix::{flash_loan_begin, flash_loan_end};
+
 use anchor_lang::prelude::AccountMeta;
 use cross_margin_client::{Instruction, Pubkey, Signer};
 
@@ -241,9 +241,9 @@ impl Keeper {
             liquidatee_health,
             Vec::new(),
         );
-        let mut instructions = vec![flash_loan_begin(keeper_account, owner), liquidate];
+        let mut instructions = vec![ix::flash_loan_begin(keeper_account, owner), liquidate];
         instructions.extend(unwind_instructions);
-        instructions.push(flash_loan_end(self.config.group, keeper_account, owner, end_health));
+        instructions.push(ix::flash_loan_end(self.config.group, keeper_account, owner, end_health));
         let sent = match self.send_all(backend, liquidatee_key, &instructions)? {
             Ok(sent) => sent,
             Err(skipped) => return Ok(Err(skipped)),

@@ -14,7 +14,6 @@
 
 pub mod backend;
 pub mod evaluate;
-mod flash_ix;
 pub mod inventory;
 pub mod keeper;
 pub mod keeper_inventory;

@@ -362,12 +362,12 @@ fn step(
                     let health = health?;
                     liquidator_init = Some(health.init);
                     // The step's own `init >= 0` test, shifted by the floor.
-                    Ok(Health { init: health.init.saturating_sub(floor), ..health })
+                    Ok(Some(Health { init: health.init.saturating_sub(floor), ..health }))
                 }
                 LiquidatorCheck::Skipped => {
-                    let init = health.map_or(0, |h| h.init);
-                    liquidator_init = Some(init);
-                    Ok(Health { init: 0, maint: 0 })
+                    // Deferred to `flash_loan_end`, as the program does inside a bracket.
+                    liquidator_init = Some(health.map_or(0, |h| h.init));
+                    Ok(None)
                 }
             }
         },
