@@ -95,8 +95,11 @@ impl InventoryConfig {
 pub fn associated_token_address(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
     const ATA_PROGRAM: Pubkey =
         Pubkey::from_str_const("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
-    Pubkey::find_program_address(&[owner.as_ref(), token_program.as_ref(), mint.as_ref()], &ATA_PROGRAM)
-        .0
+    Pubkey::find_program_address(
+        &[owner.as_ref(), token_program.as_ref(), mint.as_ref()],
+        &ATA_PROGRAM,
+    )
+    .0
 }
 
 /// The init health below which the keeper will not take its account: the buffer, or the
@@ -235,14 +238,19 @@ pub fn plan_unwind(
             init_health_after_moves(&later, liab, asset, account, |account, _, asset_bank| {
                 positions::withdraw(account, asset_bank, w)
             })?;
-        let (after, init_after) =
-            init_health_after_moves(&later, liab, asset, account, |account, liab_bank, asset_bank| {
+        let (after, init_after) = init_health_after_moves(
+            &later,
+            liab,
+            asset,
+            account,
+            |account, liab_bank, asset_bank| {
                 positions::withdraw(account, asset_bank, w)?;
                 if repay > 0 {
                     positions::repay(account, liab_bank, repay)?;
                 }
                 Ok(())
-            })?;
+            },
+        )?;
         let ok = init_after >= floor && (!inputs.withdrawal_judged || init_after_withdraw >= floor);
         let worst = if inputs.withdrawal_judged { init_after_withdraw } else { init_after };
         Ok(Judged { ok, worst, repay, init_after_withdraw, init_after, after_withdraw, after })
@@ -312,4 +320,29 @@ struct Judged {
     init_after: i128,
     after_withdraw: MarginAccount,
     after: MarginAccount,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_floor_is_the_buffer_or_the_health_now_never_below_zero() {
+        let usd = 1_000_000i128;
+        assert_eq!(floor(100 * usd, 500 * usd), 100 * usd);
+        // Already below the buffer: acting must not make it worse.
+        assert_eq!(floor(100 * usd, 40 * usd), 40 * usd);
+        // The program's own floor.
+        assert_eq!(floor(0, 500 * usd), 0);
+        assert_eq!(floor(100 * usd, -5 * usd), 0);
+    }
+
+    #[test]
+    fn unwind_modes_parse_by_name() {
+        assert_eq!("off".parse(), Ok(UnwindMode::Off));
+        assert_eq!("after".parse(), Ok(UnwindMode::After));
+        assert_eq!("flash_loan".parse(), Ok(UnwindMode::FlashLoan));
+        assert_eq!("flash-loan".parse(), Ok(UnwindMode::FlashLoan));
+        assert!("later".parse::<UnwindMode>().unwrap_err().contains("off, after or flash_loan"));
+    }
 }

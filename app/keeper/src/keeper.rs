@@ -28,9 +28,9 @@ use solana_transaction::versioned::VersionedTransaction;
 
 use crate::backend::{AccountData, Backend, Filter, Landed, Rejection, RetryPolicy};
 use crate::evaluate::{evaluate, Evaluation, Shard, Status, Target};
+use crate::inventory::{Inventory, InventoryConfig, UnwindMode};
 use crate::market::{decode, decode_margin_account, DecodeError, MarketState, BANK_GROUP_OFFSET};
 use crate::perps::PERP_GROUP_OFFSET;
-use crate::inventory::{InventoryConfig, Inventory, UnwindMode};
 use crate::plan::{plan_liquidation_with, NoPlan, Plan};
 use crate::swap::SwapAdapter;
 

@@ -8,8 +8,8 @@ use anchor_lang::prelude::AccountMeta;
 use cross_margin_client::{Instruction, Pubkey, Signer};
 
 use crate::backend::Backend;
-use crate::inventory::{floor, plan_unwind, Inventory, UnwindError, UnwindInputs, UnwindPlan};
 use crate::inventory::UnwindMode;
+use crate::inventory::{floor, plan_unwind, Inventory, UnwindError, UnwindInputs, UnwindPlan};
 use crate::keeper::{liquidation_done, Keeper, LiquidationDone, RoundReport, Skipped};
 use crate::market::MarketState;
 use crate::plan::{init_health_now, LiquidatorCheck, Plan};
@@ -62,9 +62,10 @@ impl Keeper {
     ) -> Result<UnwindPlan, UnwindError> {
         let adapter = self.adapter()?;
         let mint = |index: u16| {
-            market.bank(index).map(|b| b.bank.mint).ok_or_else(|| {
-                UnwindError::Refused(format!("bank {index} is not in the market"))
-            })
+            market
+                .bank(index)
+                .map(|b| b.bank.mint)
+                .ok_or_else(|| UnwindError::Refused(format!("bank {index} is not in the market")))
         };
         let (in_mint, out_mint) = (mint(inventory.asset_bank)?, mint(inventory.liab_bank)?);
         let config = &self.config.inventory;
@@ -90,9 +91,9 @@ impl Keeper {
     ) -> Result<Vec<Instruction>, UnwindError> {
         let adapter = self.adapter()?;
         let bank = |index: u16| {
-            market.bank_ref(index).ok_or_else(|| {
-                UnwindError::Refused(format!("bank {index} is not in the market"))
-            })
+            market
+                .bank_ref(index)
+                .ok_or_else(|| UnwindError::Refused(format!("bank {index} is not in the market")))
         };
         let (asset, liab) = (bank(plan.inventory.asset_bank)?, bank(plan.inventory.liab_bank)?);
         let owner = self.signer.pubkey();
@@ -221,14 +222,16 @@ impl Keeper {
         let liab_bank = market.bank_ref(plan.liab_bank).ok_or_else(|| missing(plan.liab_bank))?;
         let asset_bank =
             market.bank_ref(plan.asset_bank).ok_or_else(|| missing(plan.asset_bank))?;
-        let (liquidatee_health, end_health) =
-            match (health_accounts(market, liquidatee), health_accounts(market, &unwind.account_after)) {
-                (Ok(before), Ok(after)) => (before, after),
-                (Err(reason), _) | (_, Err(reason)) => {
-                    let reason = format!("flash-loan liquidation: {reason}");
-                    return Ok(Err(Skipped::NoPlan { account: liquidatee_key, reason }));
-                }
-            };
+        let (liquidatee_health, end_health) = match (
+            health_accounts(market, liquidatee),
+            health_accounts(market, &unwind.account_after),
+        ) {
+            (Ok(before), Ok(after)) => (before, after),
+            (Err(reason), _) | (_, Err(reason)) => {
+                let reason = format!("flash-loan liquidation: {reason}");
+                return Ok(Err(Skipped::NoPlan { account: liquidatee_key, reason }));
+            }
+        };
         let owner = self.signer.pubkey();
         let liquidate = ix::liquidate(
             self.config.group,
@@ -268,9 +271,9 @@ fn health_accounts(
     let mut banks = Vec::new();
     for position in account.active_positions() {
         let index = position.bank_index;
-        let bank = market.bank_ref(index).ok_or_else(|| {
-            UnwindError::Refused(format!("bank {index} is not in the market"))
-        })?;
+        let bank = market
+            .bank_ref(index)
+            .ok_or_else(|| UnwindError::Refused(format!("bank {index} is not in the market")))?;
         banks.push(bank);
     }
     let Some(&first) = banks.first() else { return Ok(Vec::new()) };

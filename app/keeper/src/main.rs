@@ -223,7 +223,10 @@ mod tests {
         assert_eq!((args.priority_fee, args.cu_margin_bps), (0, 1_000));
         assert!(!args.dry_run && !args.once);
         assert_eq!(args.shard, Shard::ALL);
-        assert_eq!((args.unwind, args.health_buffer_usd, args.slippage_bps), (UnwindMode::Off, 0, 50));
+        assert_eq!(
+            (args.unwind, args.health_buffer_usd, args.slippage_bps),
+            (UnwindMode::Off, 0, 50)
+        );
         assert!(args.swap_pool.is_empty());
 
         let mut all = REQUIRED.to_vec();

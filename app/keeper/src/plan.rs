@@ -396,14 +396,18 @@ pub(crate) fn init_health_after_moves(
     moves: impl FnOnce(&mut MarginAccount, &mut Bank, &mut Bank) -> Result<(), MarginError>,
 ) -> Result<(MarginAccount, i128), NoPlan> {
     let banks = PairBanks::new(market, liab, asset)?;
-    let (mut account, mut liab_bank, mut asset_bank) = (*account, banks.liab.bank, banks.asset.bank);
+    let (mut account, mut liab_bank, mut asset_bank) =
+        (*account, banks.liab.bank, banks.asset.bank);
     moves(&mut account, &mut liab_bank, &mut asset_bank).map_err(NoPlan::NoPair)?;
     let health = banks.with(liab_bank, asset_bank).health(&account)?;
     Ok((account, health.init))
 }
 
 /// `account`'s init health now (its banks accrued to `market.now`); 0 for an empty account.
-pub(crate) fn init_health_now(market: &MarketState, account: &MarginAccount) -> Result<i128, NoPlan> {
+pub(crate) fn init_health_now(
+    market: &MarketState,
+    account: &MarginAccount,
+) -> Result<i128, NoPlan> {
     let Some(first) = account.active_positions().next().map(|p| p.bank_index) else {
         return Ok(0);
     };

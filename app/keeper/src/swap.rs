@@ -7,8 +7,8 @@
 //! in the same transaction as the liquidation, the withdrawal and the repayment: inside a
 //! flash-loan bracket everything must land atomically or not at all.
 
-use cross_margin_client::{Instruction, Pubkey};
 use cp_swap::{CpSwapError, Pool, TokenAccount};
+use cross_margin_client::{Instruction, Pubkey};
 
 use crate::backend::{Backend, BackendError, RetryPolicy};
 
@@ -70,7 +70,9 @@ pub enum SwapError {
 impl std::fmt::Display for SwapError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::NoRoute { in_mint, out_mint } => write!(f, "no swap route {in_mint} -> {out_mint}"),
+            Self::NoRoute { in_mint, out_mint } => {
+                write!(f, "no swap route {in_mint} -> {out_mint}")
+            }
             Self::Pool(error) => write!(f, "the pool refuses the swap ({error:?})"),
             Self::BadVenue { address, reason } => write!(f, "swap venue {address}: {reason}"),
             Self::Backend(error) => write!(f, "reading the swap venue: {error}"),
@@ -187,12 +189,16 @@ impl SwapAdapter for ConstantProductAdapter {
     ) -> Result<SwapQuote, SwapError> {
         let route = self.route(in_mint, out_mint)?;
         let (vault_in, vault_out, _) = route.pool.direction(in_mint)?;
-        let vaults = self.retry.run("pool vaults", || backend.multiple_accounts(&[vault_in, vault_out]))?;
+        let vaults =
+            self.retry.run("pool vaults", || backend.multiple_accounts(&[vault_in, vault_out]))?;
         let mut reserves = [0u64; 2];
-        for ((reserve, account), address) in reserves.iter_mut().zip(vaults).zip([vault_in, vault_out]) {
+        for ((reserve, account), address) in
+            reserves.iter_mut().zip(vaults).zip([vault_in, vault_out])
+        {
             let bad = |reason: String| SwapError::BadVenue { address, reason };
             let account = account.ok_or_else(|| bad("vault not found".into()))?;
-            *reserve = TokenAccount::unpack(&account.data).map_err(|e| bad(format!("{e:?}")))?.amount;
+            *reserve =
+                TokenAccount::unpack(&account.data).map_err(|e| bad(format!("{e:?}")))?.amount;
         }
         let amount_out =
             cp_swap::math::amount_out(reserves[0], reserves[1], amount_in, route.pool.fee_bps)?;
@@ -237,6 +243,9 @@ mod tests {
         assert_eq!(min_out_after_slippage(999, 50), 995);
         assert_eq!(min_out_after_slippage(1_000, 0), 1_000);
         assert_eq!(min_out_after_slippage(1_000, 10_000), 0);
-        assert_eq!(min_out_after_slippage(u64::MAX, 1), (u64::MAX as u128 * 9_999).div_ceil(10_000) as u64);
+        assert_eq!(
+            min_out_after_slippage(u64::MAX, 1),
+            (u64::MAX as u128 * 9_999).div_ceil(10_000) as u64
+        );
     }
 }

@@ -51,6 +51,8 @@ pub fn open_pool(
     let source_b = chain.create_token_account(&b.mint, &creator.pubkey(), amounts.1);
     let add =
         cp_swap::add_liquidity(address, &state, (source_a, source_b), creator.pubkey(), amounts);
-    chain.send(&[add], &[&creator]).map_err(|f| anyhow!("add_liquidity: {:?} {:?}", f.error, f.logs))?;
+    chain
+        .send(&[add], &[&creator])
+        .map_err(|f| anyhow!("add_liquidity: {:?} {:?}", f.error, f.logs))?;
     Ok(TestPool { address, state })
 }

@@ -138,7 +138,8 @@ impl Pool {
         if data[..8] != Self::MAGIC {
             return Err(CpSwapError::PoolNotInitialized);
         }
-        let key = |at: usize| Pubkey::new_from_array(data[at..at + 32].try_into().unwrap_or([0; 32]));
+        let key =
+            |at: usize| Pubkey::new_from_array(data[at..at + 32].try_into().unwrap_or([0; 32]));
         Ok(Self {
             fee_bps: u16::from_le_bytes([data[8], data[9]]),
             authority_bump: data[10],
@@ -182,7 +183,8 @@ impl TokenAccount {
         if data.len() != Self::LEN || data[108] != 1 {
             return Err(CpSwapError::NotATokenAccount);
         }
-        let key = |at: usize| Pubkey::new_from_array(data[at..at + 32].try_into().unwrap_or([0; 32]));
+        let key =
+            |at: usize| Pubkey::new_from_array(data[at..at + 32].try_into().unwrap_or([0; 32]));
         let amount = u64::from_le_bytes(data[64..72].try_into().unwrap_or([0; 8]));
         Ok(Self { mint: key(0), owner: key(32), amount })
     }
