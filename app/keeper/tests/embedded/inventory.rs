@@ -8,6 +8,9 @@ use cross_margin::state::MarginAccount;
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::{Keypair, Pubkey, Signer};
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
+use cross_margin_keeper::backend::{
+    AccountData, Backend, BackendError, Filter, Landed, Rejection, Simulation,
+};
 use cross_margin_keeper::inventory::{InventoryConfig, UnwindMode};
 use cross_margin_keeper::keeper::{KeeperConfig, RoundReport, Skipped};
 use cross_margin_keeper::swap::ConstantProductAdapter;
@@ -15,6 +18,8 @@ use cross_margin_keeper::{Keeper, RetryPolicy};
 use cross_margin_testkit::pool::{load_cp_swap, open_pool, TestPool};
 use cross_margin_testkit::sandbox::User;
 use cross_margin_testkit::scenario::{whole, SeededMarket, BTC, SOL, USDC};
+use solana_message::Hash;
+use solana_transaction::versioned::VersionedTransaction;
 
 /// SOL from $125 to $100.
 const SOL_DOWN_E4: i64 = 1_000_000;
@@ -54,13 +59,19 @@ fn new_keeper(setup: &mut Setup, btc: u64, inventory: InventoryConfig) -> (Keepe
     let token_accounts =
         setup.market.banks.iter().zip(&user.tokens).map(|(b, t)| (b.mint, *t)).collect();
     let mut config = KeeperConfig::new(sandbox.group, user.account);
-    config.inventory = InventoryConfig { token_accounts, landing_lag_secs: 0, ..inventory };
+    config.inventory = InventoryConfig { token_accounts, ..inventory };
     let mut backend = EmbeddedBackend::new(&mut sandbox.chain);
     let adapter =
         ConstantProductAdapter::load(&mut backend, &[setup.pool.address], RetryPolicy::default())
             .expect("adapter");
     let signer = Keypair::try_from(user.keypair.to_bytes().as_slice()).expect("a keypair");
     (Keeper::new(config, signer).with_swap_adapter(Box::new(adapter)), user)
+}
+
+/// The inventory settings of these tests: LiteSVM's clock stands still between planning and
+/// landing, so no landing lag.
+fn unwinding(unwind: UnwindMode) -> InventoryConfig {
+    InventoryConfig { unwind, landing_lag_secs: 0, ..InventoryConfig::default() }
 }
 
 fn round(keeper: &Keeper, setup: &mut Setup) -> RoundReport {
@@ -125,7 +136,7 @@ fn the_pool_swaps_at_its_formula_and_refuses_slippage() {
 fn the_keeper_unwinds_a_liquidation_after_it_lands() {
     let mut setup = setup();
     let (usdc, sol) = (setup.market.banks[0], setup.market.banks[1]);
-    let inventory = InventoryConfig { unwind: UnwindMode::After, ..InventoryConfig::default() };
+    let inventory = unwinding(UnwindMode::After);
     let (keeper, user) = new_keeper(&mut setup, whole(&BTC, 1) / 5, inventory);
     let report = round(&keeper, &mut setup);
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
@@ -156,10 +167,9 @@ fn the_keeper_keeps_its_health_buffer() {
     // the liquidation but not withdraw all the collateral while the debt is open.
     let buffer = 14_000_000_000i128;
     let inventory = InventoryConfig {
-        unwind: UnwindMode::After,
         health_buffer: buffer,
         max_unwind_steps: 1,
-        ..InventoryConfig::default()
+        ..unwinding(UnwindMode::After)
     };
     let (keeper, user) = new_keeper(&mut setup, whole(&BTC, 1) / 5, inventory.clone());
     let report = round(&keeper, &mut setup);
@@ -193,7 +203,7 @@ fn the_keeper_keeps_its_health_buffer() {
 fn a_keeper_with_no_capital_liquidates_through_a_flash_loan() {
     let mut setup = setup();
     let (usdc, sol) = (setup.market.banks[0], setup.market.banks[1]);
-    let inventory = InventoryConfig { unwind: UnwindMode::FlashLoan, ..InventoryConfig::default() };
+    let inventory = unwinding(UnwindMode::FlashLoan);
     let (keeper, user) = new_keeper(&mut setup, 0, inventory);
     let empty: MarginAccount = setup.market.sandbox.chain.load(&user.account).unwrap();
     assert_eq!(empty.active_positions().count(), 0, "no capital in the account");
@@ -207,6 +217,10 @@ fn a_keeper_with_no_capital_liquidates_through_a_flash_loan() {
     let unwind = &report.unwinds[0];
     assert!(unwind.flash_loan);
     assert_eq!(unwind.signature, liquidation.signature, "one transaction");
+    eprintln!(
+        "flash-loan liquidation + unwind: {} CU (limit {})",
+        liquidation.compute_units, liquidation.compute_limit
+    );
     assert_eq!(unwind.plan.withdraw, liquidation.event.asset_to_liquidator);
     assert_eq!(unwind.plan.repay, liquidation.event.liab_amount);
 
@@ -223,4 +237,82 @@ fn a_keeper_with_no_capital_liquidates_through_a_flash_loan() {
     assert_eq!(deposit(&setup, &user.account, &sol), 0);
     // The borrower is no longer liquidatable.
     assert!(!setup.market.sandbox.health_of(&setup.borrower.account).unwrap().0.liquidatable);
+}
+
+/// The embedded chain, with the clock moved `lag` seconds forward before each transaction
+/// lands (after its simulation): a transaction landing later than it was planned, as on a
+/// live cluster.
+struct Late<'a> {
+    inner: EmbeddedBackend<'a>,
+    lag: i64,
+}
+
+impl Backend for Late<'_> {
+    fn name(&self) -> String {
+        "late".into()
+    }
+    fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        filters: &[Filter],
+    ) -> Result<Vec<(Pubkey, AccountData)>, BackendError> {
+        self.inner.program_accounts(program, filters)
+    }
+    fn multiple_accounts(
+        &mut self,
+        keys: &[Pubkey],
+    ) -> Result<Vec<Option<AccountData>>, BackendError> {
+        self.inner.multiple_accounts(keys)
+    }
+    fn unix_timestamp(&mut self) -> Result<i64, BackendError> {
+        self.inner.unix_timestamp()
+    }
+    fn latest_blockhash(&mut self) -> Result<Hash, BackendError> {
+        self.inner.latest_blockhash()
+    }
+    fn simulate(&mut self, tx: &VersionedTransaction) -> Result<Simulation, BackendError> {
+        self.inner.simulate(tx)
+    }
+    fn send_and_confirm(
+        &mut self,
+        tx: &VersionedTransaction,
+    ) -> Result<Result<Landed, Rejection>, BackendError> {
+        self.inner.chain.warp_seconds(self.lag);
+        self.inner.send_and_confirm(tx)
+    }
+}
+
+#[test]
+fn a_flash_loan_liquidation_that_lands_late_still_closes_its_bracket() {
+    let mut setup = setup();
+    let usdc = setup.market.banks[0];
+    // Planned for a minute of lag (the default), landing 20 s after it was planned: the debt
+    // has grown by 20 s of interest the keeper could not know the exact amount of.
+    let inventory = InventoryConfig { unwind: UnwindMode::FlashLoan, ..InventoryConfig::default() };
+    assert_eq!(inventory.landing_lag_secs, 60);
+    let (keeper, user) = new_keeper(&mut setup, 0, inventory);
+    let owed_before = |setup: &Setup| debt(setup, &setup.borrower.account, &usdc);
+    let borrower_debt = owed_before(&setup);
+    let report = {
+        let inner = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
+        let mut backend = Late { inner, lag: 20 };
+        keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round")
+    };
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.liquidations.len(), 1);
+    let unwind = &report.unwinds[0];
+    assert!(unwind.flash_loan);
+    assert!(owed_before(&setup) < borrower_debt, "the borrower's debt was taken over");
+    // One native unit of the debt is left on purpose, plus the interest of the 20 s; some
+    // collateral stays to cover it, and `flash_loan_end` accepted the account.
+    let liquidation = &report.liquidations[0].event;
+    assert_eq!(unwind.plan.repay, liquidation.liab_amount - 1);
+    assert!(unwind.plan.withdraw < liquidation.asset_to_liquidator);
+    let left = debt(&setup, &user.account, &usdc);
+    assert!((1..100).contains(&left), "{left} native units of debt left");
+    eprintln!("landing 20 s late: {left} native units of debt left, covered by collateral");
+    let (view, _) = setup.market.sandbox.health_of(&user.account).unwrap();
+    assert!(view.init >= 0, "init {}", view.init);
+    let wallet = setup.market.sandbox.chain.token_balance(&user.tokens[0]);
+    assert_eq!(wallet, unwind.plan.quote.amount_out - unwind.plan.repay);
 }
