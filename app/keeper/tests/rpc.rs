@@ -11,19 +11,24 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cross_margin_client::embedded::program_so_path;
 use cross_margin_client::ix;
-use cross_margin_client::{EmbeddedChain, Pubkey};
+use cross_margin_client::{EmbeddedChain, Keypair, Pubkey, Signer};
 use cross_margin_keeper::backend::rpc::RpcBackend;
 use cross_margin_keeper::backend::Backend;
 use cross_margin_keeper::evaluate::{assess, Status};
-use cross_margin_keeper::Keeper;
+use cross_margin_keeper::inventory::{InventoryConfig, UnwindMode};
+use cross_margin_keeper::swap::ConstantProductAdapter;
+use cross_margin_keeper::{Keeper, KeeperConfig, RetryPolicy};
 use cross_margin_testkit::localnet::{find_validator, write_genesis_accounts, Validator};
-use cross_margin_testkit::scenario::SeededMarket;
+use cross_margin_testkit::pool::{cp_swap_so_path, load_cp_swap, open_pool};
+use cross_margin_testkit::sandbox::User;
+use cross_margin_testkit::scenario::{whole, SeededMarket, SOL, USDC};
 use solana_message::{Message, VersionedMessage};
 use solana_transaction::versioned::VersionedTransaction;
 
-#[test]
-fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
-    let Some(binary) = find_validator() else {
+/// The validator, or `None` (and a loud note) when this machine has none and none is required.
+fn validator_binary() -> Option<std::path::PathBuf> {
+    let binary = find_validator();
+    if binary.is_none() {
         // scripts/test.sh installs the validator first and sets this, so there it must run.
         assert!(
             std::env::var_os("CROSS_MARGIN_REQUIRE_VALIDATOR").is_none(),
@@ -34,8 +39,13 @@ fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
              scripts/install-localnet.sh (agave-validator 4.2.2, built from crates.io) to run the \
              keeper against a real JSON-RPC server. ***\n"
         );
-        return;
-    };
+    }
+    binary
+}
+
+#[test]
+fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
+    let Some(binary) = validator_binary() else { return };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
     let chain = EmbeddedChain::new().unwrap_or_else(|e| panic!("{e}"));
     let mut market = SeededMarket::new_at(chain, 60, 7, now).expect("seeded market");
@@ -82,7 +92,7 @@ fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
     );
 
     let mut backend = RpcBackend::new(&validator.rpc_url, Duration::from_secs(30));
-    wait_until_the_program_runs(&mut backend, &market, &keeper);
+    wait_until_the_program_runs(&mut backend, &market, &market.users[0], keeper.signer());
     let stop = AtomicBool::new(false);
     let mut liquidated = BTreeSet::new();
     let mut written_off = BTreeSet::new();
@@ -132,15 +142,16 @@ fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
 
 /// A program loaded at genesis is refused (`UnsupportedProgramId`) for the validator's first
 /// slots; simulate the read-only `health` view until it runs, and say when it did.
-fn wait_until_the_program_runs(backend: &mut RpcBackend, market: &SeededMarket, keeper: &Keeper) {
+fn wait_until_the_program_runs(
+    backend: &mut RpcBackend,
+    market: &SeededMarket,
+    user: &User,
+    payer: Pubkey,
+) {
     let started = Instant::now();
-    let account = market.sandbox.margin_account(&market.users[0]);
-    let view = ix::health(
-        market.sandbox.group,
-        market.users[0].account,
-        market.sandbox.health_accounts_of(&account),
-    );
-    let payer = keeper.signer();
+    let account = market.sandbox.margin_account(user);
+    let view =
+        ix::health(market.sandbox.group, user.account, market.sandbox.health_accounts_of(&account));
     loop {
         let blockhash = backend.latest_blockhash().expect("blockhash");
         let message =
@@ -160,4 +171,107 @@ fn wait_until_the_program_runs(backend: &mut RpcBackend, market: &SeededMarket, 
         }
     }
     eprintln!("the genesis program runs after {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// A token account's balance on the validator.
+fn token_balance(backend: &mut RpcBackend, account: &Pubkey) -> u64 {
+    let raw = backend.multiple_accounts(&[*account]).unwrap().pop().flatten().expect("exists");
+    cp_swap::TokenAccount::unpack(&raw.data).expect("a token account").amount
+}
+
+#[test]
+fn a_keeper_with_no_capital_liquidates_through_a_flash_loan_on_a_local_validator() {
+    let Some(binary) = validator_binary() else { return };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let chain = EmbeddedChain::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut market = SeededMarket::new_at(chain, 0, 7, now).expect("seeded market");
+    market.set_max_oracle_age(600).expect("oracle age");
+    // The test pool at $100 a SOL, and a borrower that SOL's fall to $100 puts under water.
+    load_cp_swap(&mut market.sandbox.chain).expect("cp_swap.so");
+    let (usdc, sol) = (market.banks[0], market.banks[1]);
+    let amounts = (whole(&SOL, 10_000), whole(&USDC, 1_000_000));
+    let pool = open_pool(&mut market.sandbox.chain, &sol, &usdc, amounts, 30).expect("pool");
+    let borrower = market.sandbox.user(&[0, whole(&SOL, 100), 0]).expect("borrower");
+    market.sandbox.deposit(&borrower, &sol, whole(&SOL, 100)).expect("collateral");
+    market.sandbox.borrow(&borrower, &usdc, whole(&USDC, 9_000)).expect("borrow");
+    market.set_price(1, 1_000_000);
+    assert!(market.sandbox.health_of(&borrower.account).unwrap().0.liquidatable);
+    // The keeper: an empty margin account and empty token accounts.
+    let user = market.sandbox.user(&[0, 0, 0]).expect("keeper");
+
+    let workdir = std::env::temp_dir().join(format!("cross-margin-flash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&workdir);
+    let owners = [
+        cross_margin::ID,
+        cp_swap::ID,
+        anchor_lang::solana_program::system_program::ID,
+        usdc.token_program,
+        market.sandbox.receiver_program,
+        market.sandbox.legacy_program,
+    ];
+    write_genesis_accounts(&market.sandbox.chain, &workdir.join("accounts"), &owners).unwrap();
+    let started = Instant::now();
+    let programs = [(cross_margin::ID, program_so_path()), (cp_swap::ID, cp_swap_so_path())];
+    let programs: Vec<_> = programs.iter().map(|(id, path)| (*id, path.as_path())).collect();
+    let validator = Validator::start_with_programs(
+        &binary,
+        &programs,
+        Some(&workdir.join("accounts")),
+        &workdir,
+    )
+    .expect("validator starts");
+    let mut backend = RpcBackend::new(&validator.rpc_url, Duration::from_secs(30));
+    wait_until_the_program_runs(&mut backend, &market, &borrower, user.keypair.pubkey());
+    let ready = started.elapsed();
+
+    let mut config = KeeperConfig::new(market.sandbox.group, user.account);
+    config.inventory = InventoryConfig {
+        unwind: UnwindMode::FlashLoan,
+        token_accounts: market.banks.iter().zip(&user.tokens).map(|(b, t)| (b.mint, *t)).collect(),
+        ..InventoryConfig::default()
+    };
+    let adapter =
+        ConstantProductAdapter::load(&mut backend, &[pool.address], RetryPolicy::default())
+            .expect("the pool, read over RPC");
+    let signer = Keypair::try_from(user.keypair.to_bytes().as_slice()).unwrap();
+    let keeper = Keeper::new(config, signer).with_swap_adapter(Box::new(adapter));
+    let report = keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round over RPC");
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.liquidations.len(), 1, "one flash-loan liquidation");
+    let unwind = &report.unwinds[0];
+    assert!(unwind.flash_loan && unwind.signature == report.liquidations[0].signature);
+    let round = started.elapsed() - ready;
+
+    // On the validator: the keeper's profit is in its wallet, in USDC; what is left in its
+    // margin account (a unit of debt and its interest, some collateral: the landing lag) is
+    // healthy; the borrower is no longer liquidatable.
+    let wallet = token_balance(&mut backend, &user.tokens[0]);
+    assert_eq!(wallet, unwind.plan.quote.amount_out - unwind.plan.repay);
+    assert!(wallet > unwind.plan.repay * 35 / 1000, "profit {wallet}");
+    let discovered = keeper.discover(&mut backend).unwrap();
+    let risks = discovered.market.risks();
+    let group = &discovered.market.group;
+    for (address, account) in &discovered.accounts {
+        let assessment =
+            assess(&risks, account, group.liquidation_end_buffer_bps, group.bankruptcy_dust_quote);
+        assert!(
+            matches!(assessment.status, Status::Healthy),
+            "{address} on the validator: {assessment:?}"
+        );
+        if *address == user.account {
+            assert!(assessment.totals.health.init >= 0);
+            let bank = discovered.market.bank(usdc.index).unwrap().bank;
+            let left = cross_margin::positions::borrow_native(account, &bank).unwrap();
+            assert!(left < 100, "{left} native units of debt left");
+        }
+    }
+    eprintln!(
+        "flash loan over RPC: validator ready in {:.1} s, the round (liquidate + swap + repay, \
+         {} CU) {:.1} s; profit {wallet} native USDC",
+        ready.as_secs_f64(),
+        unwind.compute_units,
+        round.as_secs_f64()
+    );
+    drop(validator);
+    let _ = std::fs::remove_dir_all(&workdir);
 }

@@ -56,6 +56,17 @@ impl Validator {
         accounts_dir: Option<&Path>,
         workdir: &Path,
     ) -> std::io::Result<Self> {
+        Self::start_with_programs(binary, &[(*program_id, program_so)], accounts_dir, workdir)
+    }
+
+    /// [`start`](Self::start) with several programs at genesis (e.g. the test pool `cp_swap`
+    /// beside cross_margin).
+    pub fn start_with_programs(
+        binary: &Path,
+        programs: &[(Pubkey, &Path)],
+        accounts_dir: Option<&Path>,
+        workdir: &Path,
+    ) -> std::io::Result<Self> {
         let rpc_port = free_port_block(40)?;
         let ledger = workdir.join("ledger");
         let mut command = Command::new(binary);
@@ -68,14 +79,17 @@ impl Validator {
             .args(["--rpc-port", &rpc_port.to_string()])
             .args(["--faucet-port", &(rpc_port + 2).to_string()])
             .args(["--gossip-port", &(rpc_port + 3).to_string()])
-            .args(["--dynamic-port-range", &format!("{}-{}", rpc_port + 4, rpc_port + 40)])
+            .args(["--dynamic-port-range", &format!("{}-{}", rpc_port + 4, rpc_port + 40)]);
+        for (program_id, program_so) in programs {
             // Loader v3 (upgradeable): the validator no longer runs genesis programs of the
             // deprecated loader v2 (`--bpf-program` gives UnsupportedProgramId). Nobody holds
             // the upgrade authority (the system program's id).
-            .arg("--upgradeable-program")
-            .arg(program_id.to_string())
-            .arg(program_so)
-            .arg("11111111111111111111111111111111");
+            command
+                .arg("--upgradeable-program")
+                .arg(program_id.to_string())
+                .arg(program_so)
+                .arg("11111111111111111111111111111111");
+        }
         if let Some(dir) = accounts_dir {
             command.arg("--account-dir").arg(dir);
         }
