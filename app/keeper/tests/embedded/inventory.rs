@@ -200,6 +200,35 @@ fn the_keeper_keeps_its_health_buffer() {
 }
 
 #[test]
+fn the_keeper_unwinds_in_slices_under_its_buffer() {
+    let mut setup = setup();
+    let (usdc, sol) = (setup.market.banks[0], setup.market.banks[1]);
+    // The same $14,000 buffer with the default four unwind transactions: the first withdrawal
+    // stops at the buffer, its repayment frees health, and the next finishes the job.
+    let buffer = 14_000_000_000i128;
+    let inventory = InventoryConfig { health_buffer: buffer, ..unwinding(UnwindMode::After) };
+    let (keeper, user) = new_keeper(&mut setup, whole(&BTC, 1) / 5, inventory);
+    let report = round(&keeper, &mut setup);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    let liquidation = &report.liquidations[0].event;
+    assert!(report.unwinds.len() >= 2, "{} unwinds", report.unwinds.len());
+    let first = &report.unwinds[0].plan;
+    assert!(first.withdraw < liquidation.asset_to_liquidator, "the first is a slice");
+    assert!(report.unwinds.iter().all(|u| u.plan.init_after_withdraw >= buffer));
+    let withdrawn: u64 = report.unwinds.iter().map(|u| u.plan.withdraw).sum();
+    let repaid: u64 = report.unwinds.iter().map(|u| u.plan.repay).sum();
+    assert_eq!(withdrawn, liquidation.asset_to_liquidator);
+    assert_eq!(repaid, liquidation.liab_amount);
+    assert_eq!(deposit(&setup, &user.account, &sol), 0);
+    assert_eq!(debt(&setup, &user.account, &usdc), 0);
+    let (view, _) = setup.market.sandbox.health_of(&user.account).unwrap();
+    assert!(view.init >= buffer);
+    let wallet = setup.market.sandbox.chain.token_balance(&user.tokens[0]);
+    let kept: u64 = report.unwinds.iter().map(|u| u.plan.quote.amount_out - u.plan.repay).sum();
+    assert_eq!(wallet, kept);
+}
+
+#[test]
 fn a_keeper_with_no_capital_liquidates_through_a_flash_loan() {
     let mut setup = setup();
     let (usdc, sol) = (setup.market.banks[0], setup.market.banks[1]);
