@@ -444,7 +444,9 @@ impl Keeper {
         for step in 0..self.config.max_steps_per_account {
             let (market, liquidatee, liquidator) = &state;
             let check = self.liquidator_check(market, liquidator);
-            let plan = match plan_liquidation_with(market, liquidatee, liquidator, check) {
+            let allowed = |liab, asset| self.pair_allowed(market, liab, asset);
+            let plan = match plan_liquidation_with(market, liquidatee, liquidator, check, &allowed)
+            {
                 Ok(plan) => plan,
                 Err(NoPlan::NotLiquidatable) if step > 0 => return Ok(()),
                 Err(NoPlan::NotLiquidatable) => {

@@ -46,6 +46,21 @@ impl Keeper {
         LiquidatorCheck::AtLeast(floor(inventory.health_buffer, init))
     }
 
+    /// Whether a liquidation may take `asset`'s collateral for `liab`'s debt: in a flash loan,
+    /// only if the swap venue can sell the one for the other (the bracket must repay).
+    pub(crate) fn pair_allowed(&self, market: &MarketState, liab: u16, asset: u16) -> bool {
+        if self.config.inventory.unwind != UnwindMode::FlashLoan {
+            return true;
+        }
+        let mint = |index: u16| market.bank(index).map(|b| b.bank.mint);
+        match (self.swap.as_deref(), mint(asset), mint(liab)) {
+            (Some(adapter), Some(in_mint), Some(out_mint)) => {
+                adapter.has_route(&in_mint, &out_mint)
+            }
+            _ => false,
+        }
+    }
+
     fn adapter(&self) -> Result<&(dyn SwapAdapter + Send + Sync), UnwindError> {
         self.swap.as_deref().ok_or(UnwindError::NoAdapter)
     }

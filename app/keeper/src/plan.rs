@@ -46,6 +46,9 @@ pub enum NoPlan {
     /// Every possible step would leave the liquidator's own init health below zero; the best
     /// it could do is this (quote native units).
     LiquidatorCannotCarry { init_health_after: i128 },
+    /// Only pairs the keeper may not plan were left: in a flash loan, pairs whose collateral
+    /// its swap venue cannot sell for the debt's mint.
+    NoSwapRoute,
 }
 
 /// A refusal of `liquidation::step`, as a reason not to plan.
@@ -70,6 +73,9 @@ impl std::fmt::Display for NoPlan {
             }
             Self::NoPair(why) => {
                 write!(f, "no borrow/deposit pair gives a step the program accepts ({why:?})")
+            }
+            Self::NoSwapRoute => {
+                f.write_str("no borrow/deposit pair whose collateral the swap venue can sell")
             }
             Self::LiquidatorCannotCarry { init_health_after } => write!(
                 f,
@@ -210,15 +216,17 @@ pub fn plan_liquidation(
     liquidatee: &MarginAccount,
     liquidator: &MarginAccount,
 ) -> Result<Plan, NoPlan> {
-    plan_liquidation_with(market, liquidatee, liquidator, LiquidatorCheck::AtLeast(0))
+    plan_liquidation_with(market, liquidatee, liquidator, LiquidatorCheck::AtLeast(0), &|_, _| true)
 }
 
-/// [`plan_liquidation`], judging the liquidator by `check`.
+/// [`plan_liquidation`], judging the liquidator by `check`, among the `(liab_bank, asset_bank)`
+/// pairs `allowed` accepts.
 pub fn plan_liquidation_with(
     market: &MarketState,
     liquidatee: &MarginAccount,
     liquidator: &MarginAccount,
     check: LiquidatorCheck,
+    allowed: &dyn Fn(u16, u16) -> bool,
 ) -> Result<Plan, NoPlan> {
     let sides = |borrow: bool| -> Vec<u16> {
         liquidatee
@@ -232,8 +240,13 @@ pub fn plan_liquidation_with(
     let mut best: Option<Plan> = None;
     let mut cannot_carry: Option<i128> = None;
     let mut refused: Option<NoPlan> = None;
+    let mut not_allowed = false;
     for &liab in &borrows {
         for &asset in &deposits {
+            if !allowed(liab, asset) {
+                not_allowed = true;
+                continue;
+            }
             let banks = PairBanks::new(market, liab, asset)?;
             let (before, perp) = banks.liquidatee(liquidatee)?;
             let before = Before { positions: &before, perp: perp.as_ref() };
@@ -261,6 +274,7 @@ pub fn plan_liquidation_with(
             Err(NoPlan::LiquidatorCannotCarry { init_health_after })
         }
         (None, None, Some(refused)) => Err(refused),
+        (None, None, None) if not_allowed => Err(NoPlan::NoSwapRoute),
         (None, None, None) => Err(NoPlan::NotLiquidatable),
     }
 }

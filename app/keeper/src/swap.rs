@@ -99,6 +99,12 @@ pub trait SwapAdapter {
     /// For logs.
     fn name(&self) -> String;
 
+    /// Whether the venue can swap `in_mint` into `out_mint` at all (without asking for a
+    /// quote). An aggregator answers yes and lets `quote` refuse.
+    fn has_route(&self, _in_mint: &Pubkey, _out_mint: &Pubkey) -> bool {
+        true
+    }
+
     /// What swapping `amount_in` of `in_mint` into `out_mint` pays now. `backend` reads the
     /// venue's on-chain state (an HTTP adapter may ignore it).
     fn quote(
@@ -178,6 +184,10 @@ impl ConstantProductAdapter {
 impl SwapAdapter for ConstantProductAdapter {
     fn name(&self) -> String {
         format!("cp_swap ({} pools)", self.pools.len())
+    }
+
+    fn has_route(&self, in_mint: &Pubkey, out_mint: &Pubkey) -> bool {
+        self.route(in_mint, out_mint).is_ok()
     }
 
     fn quote(

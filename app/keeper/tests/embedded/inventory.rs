@@ -13,6 +13,7 @@ use cross_margin_keeper::backend::{
 };
 use cross_margin_keeper::inventory::{InventoryConfig, UnwindMode};
 use cross_margin_keeper::keeper::{KeeperConfig, RoundReport, Skipped};
+use cross_margin_keeper::plan::{plan_liquidation_with, LiquidatorCheck};
 use cross_margin_keeper::swap::ConstantProductAdapter;
 use cross_margin_keeper::{Keeper, RetryPolicy};
 use cross_margin_testkit::pool::{load_cp_swap, open_pool, TestPool};
@@ -344,4 +345,62 @@ fn a_flash_loan_liquidation_that_lands_late_still_closes_its_bracket() {
     assert!(view.init >= 0, "init {}", view.init);
     let wallet = setup.market.sandbox.chain.token_balance(&user.tokens[0]);
     assert_eq!(wallet, unwind.plan.quote.amount_out - unwind.plan.repay);
+}
+
+#[test]
+fn in_a_flash_loan_the_keeper_takes_only_collateral_it_can_sell() {
+    // A borrower with 100 SOL and 0.1 BTC of collateral and $17,500 of USDC debt; SOL falls to
+    // $75. Taking the BTC pays more (its collateral improves the account less per dollar, so
+    // the step is larger), but the keeper's only pool is SOL/USDC (at $75).
+    let mut market = SeededMarket::new(super::chain(), 0, 7).expect("seeded market");
+    load_cp_swap(&mut market.sandbox.chain).expect("cp_swap.so");
+    let (usdc, sol, btc) = (market.banks[0], market.banks[1], market.banks[2]);
+    let amounts = (whole(&SOL, 10_000), whole(&USDC, 750_000));
+    let pool = open_pool(&mut market.sandbox.chain, &sol, &usdc, amounts, 30).expect("pool");
+    let funds = [0, whole(&SOL, 100), whole(&BTC, 1) / 10];
+    let borrower = market.sandbox.user(&funds).expect("borrower");
+    market.sandbox.deposit(&borrower, &sol, funds[1]).expect("SOL");
+    market.sandbox.deposit(&borrower, &btc, funds[2]).expect("BTC");
+    market.sandbox.borrow(&borrower, &usdc, whole(&USDC, 17_500)).expect("borrow");
+    market.set_price(1, 750_000);
+    let mut setup = Setup { market, pool, borrower };
+    let (keeper, user) = new_keeper(&mut setup, 0, unwinding(UnwindMode::FlashLoan));
+
+    // Without the restriction the planner would take the BTC.
+    let mut backend = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
+    let discovered = keeper.discover(&mut backend).expect("discover");
+    let account = |key: &Pubkey| discovered.accounts.iter().find(|(a, _)| a == key).unwrap().1;
+    let (liquidatee, liquidator) = (account(&setup.borrower.account), account(&user.account));
+    let market = &discovered.market;
+    let unrestricted = plan_liquidation_with(
+        market,
+        &liquidatee,
+        &liquidator,
+        LiquidatorCheck::Skipped,
+        &|_, _| true,
+    )
+    .expect("a plan");
+    assert_eq!(unrestricted.asset_bank, btc.index);
+
+    let report = round(&keeper, &mut setup);
+    assert!(!report.liquidations.is_empty());
+    assert!(report.liquidations.iter().all(|l| l.event.asset_bank == sol.address));
+    // Once its SOL is gone the account may still be under water, with only BTC left that the
+    // keeper cannot sell: it says so and sends nothing more (no refusal, no lost race).
+    assert!(report.skipped.iter().all(|s| matches!(s, Skipped::NoPlan { .. })));
+    assert_eq!(report.unwinds.len(), report.liquidations.len());
+    assert_eq!(debt(&setup, &user.account, &usdc), 0);
+    assert!(setup.market.sandbox.chain.token_balance(&user.tokens[0]) > 0);
+
+    // A keeper whose venue has no route at all: nothing is sent, and it says why.
+    let mut setup = self::setup();
+    let (mut keeper, _) = new_keeper(&mut setup, 0, unwinding(UnwindMode::FlashLoan));
+    keeper = keeper.with_swap_adapter(Box::new(ConstantProductAdapter::default()));
+    let report = round(&keeper, &mut setup);
+    assert!(report.liquidations.is_empty());
+    assert!(
+        matches!(&report.skipped[..], [Skipped::NoPlan { reason, .. }] if reason.contains("swap venue can sell")),
+        "{:?}",
+        report.skipped
+    );
 }
