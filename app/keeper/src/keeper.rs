@@ -608,18 +608,20 @@ impl Keeper {
         account: Pubkey,
         instruction: Instruction,
     ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
-        self.send_all(backend, account, &[instruction])
+        self.send_all(backend, account, &[instruction], &[])
     }
 
-    /// [`send`](Self::send) for several instructions in one transaction (all or nothing).
+    /// [`send`](Self::send) for several instructions in one transaction (all or nothing),
+    /// with the lookup tables they need beyond the configured one (a swap route's).
     pub(crate) fn send_all(
         &self,
         backend: &mut dyn Backend,
         account: Pubkey,
         instructions: &[Instruction],
+        tables: &[AddressLookupTableAccount],
     ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
         let retry = self.config.retry;
-        let probe = self.transaction(backend, MAX_COMPUTE_UNITS, instructions)?;
+        let probe = self.transaction(backend, MAX_COMPUTE_UNITS, instructions, tables)?;
         let simulation = retry.run("simulate", || backend.simulate(&probe))?;
         if let Some(rejection) = simulation.rejection {
             return Ok(Err(classify(account, &rejection)));
@@ -631,20 +633,21 @@ impl Keeper {
             tracing::info!(%account, compute_units = simulation.compute_units, "dry run: not sending");
             return Ok(Err(Skipped::DryRun { account, compute_units: simulation.compute_units }));
         }
-        let tx = self.transaction(backend, limit, instructions)?;
+        let tx = self.transaction(backend, limit, instructions, tables)?;
         match retry.run("send", || backend.send_and_confirm(&tx))? {
             Ok(landed) => Ok(Ok((landed, limit))),
             Err(rejection) => Ok(Err(classify(account, &rejection))),
         }
     }
 
-    /// A signed transaction with the compute budget set: legacy if it fits, else v0 through the
-    /// configured lookup table.
+    /// A signed transaction with the compute budget set: legacy if it fits and needs no extra
+    /// tables, else v0 through the configured lookup table and `extra`.
     fn transaction(
         &self,
         backend: &mut dyn Backend,
         compute_limit: u32,
         body: &[Instruction],
+        extra: &[AddressLookupTableAccount],
     ) -> anyhow::Result<VersionedTransaction> {
         let mut instructions =
             vec![ComputeBudgetInstruction::set_compute_unit_limit(compute_limit)];
@@ -659,18 +662,18 @@ impl Keeper {
         let legacy = Message::new_with_blockhash(&instructions, Some(&payer), &blockhash);
         let tx = VersionedTransaction::try_new(VersionedMessage::Legacy(legacy), &[&self.signer])
             .context("signing")?;
-        if wire_size(&tx) <= MAX_TRANSACTION_SIZE {
+        if wire_size(&tx) <= MAX_TRANSACTION_SIZE && extra.is_empty() {
             return Ok(tx);
         }
-        let table = self.config.lookup_table.as_ref().ok_or_else(|| {
-            anyhow!(
-                "transaction of {} bytes exceeds {MAX_TRANSACTION_SIZE}: pass --lookup-table",
-                wire_size(&tx)
-            )
-        })?;
-        let message =
-            v0::Message::try_compile(&payer, &instructions, std::slice::from_ref(table), blockhash)
-                .context("compiling a v0 message")?;
+        let tables: Vec<_> = self.config.lookup_table.iter().chain(extra).cloned().collect();
+        if tables.is_empty() {
+            let size = wire_size(&tx);
+            return Err(anyhow!(
+                "transaction of {size} bytes exceeds {MAX_TRANSACTION_SIZE}: pass --lookup-table"
+            ));
+        }
+        let message = v0::Message::try_compile(&payer, &instructions, &tables, blockhash)
+            .context("compiling a v0 message")?;
         VersionedTransaction::try_new(VersionedMessage::V0(message), &[&self.signer])
             .context("signing")
     }

@@ -7,13 +7,15 @@ use cross_margin_client::ix::{self, BankRef, Transfer};
 use anchor_lang::prelude::AccountMeta;
 use cross_margin_client::{Instruction, Pubkey, Signer};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, RetryPolicy};
 use crate::inventory::UnwindMode;
 use crate::inventory::{floor, plan_unwind, Inventory, UnwindError, UnwindInputs, UnwindPlan};
 use crate::keeper::{liquidation_done, Keeper, LiquidationDone, RoundReport, Skipped};
 use crate::market::MarketState;
 use crate::plan::{init_health_now, LiquidatorCheck, Plan};
-use crate::swap::{SwapAccounts, SwapAdapter};
+use crate::swap::{SwapAccounts, SwapAdapter, SwapError};
+use solana_address_lookup_table_interface::state::AddressLookupTable;
+use solana_message::AddressLookupTableAccount;
 
 /// One unwind the keeper sent: withdraw, swap, repay (inside a flash-loan liquidation, or on
 /// its own after one).
@@ -96,14 +98,16 @@ impl Keeper {
         plan_unwind(&inputs, &mut |amount| adapter.quote(backend, &in_mint, &out_mint, amount))
     }
 
-    /// The unwind's instructions: withdraw the collateral to the wallet, swap it, repay.
-    /// Inside a bracket the withdrawal needs no health accounts (the program skips its check).
+    /// The unwind's instructions: withdraw the collateral to the wallet, swap it, repay; and
+    /// the lookup tables the swap needs (read from the chain). Inside a bracket the withdrawal
+    /// needs no health accounts (the program skips its check).
     fn unwind_instructions(
         &self,
+        backend: &mut dyn Backend,
         market: &MarketState,
         plan: &UnwindPlan,
         in_bracket: bool,
-    ) -> Result<Vec<Instruction>, UnwindError> {
+    ) -> Result<Unwind, UnwindError> {
         let adapter = self.adapter()?;
         let bank = |index: u16| {
             market
@@ -129,15 +133,10 @@ impl Keeper {
         let mut instructions = vec![ix::withdraw(&transfer(asset), plan.withdraw, withdraw_health)];
         let accounts = SwapAccounts { owner, source: wallet(&asset), destination: wallet(&liab) };
         let swap = adapter.swap_instructions(&plan.quote, &accounts, plan.min_out)?;
-        if !swap.lookup_tables.is_empty() {
-            // The built-in adapter needs none; see docs/KEEPER.md for a Jupiter adapter.
-            return Err(UnwindError::Refused(
-                "the swap needs address lookup tables, which the keeper does not load yet".into(),
-            ));
-        }
+        let tables = load_lookup_tables(backend, &swap.lookup_tables, self.config.retry)?;
         instructions.extend(swap.all());
         instructions.push(ix::repay(&transfer(liab), plan.repay));
-        Ok(instructions)
+        Ok(Unwind { instructions, tables })
     }
 
     /// `unwind: after`: once a liquidation has landed, unwind what it left in transactions of
@@ -157,10 +156,11 @@ impl Keeper {
             let account = self.fetch_margin_account(backend, &keeper_account)?;
             let init = init_health_now(&market, &account).unwrap_or(0);
             let floor = floor(self.config.inventory.health_buffer, init);
-            let planned = self
-                .plan_unwind_of(backend, &market, &account, inventory, floor, false)
-                .and_then(|plan| Ok((plan, self.unwind_instructions(&market, &plan, false)?)));
-            let (plan, instructions) = match planned {
+            let planned =
+                self.plan_unwind_of(backend, &market, &account, inventory, floor, false).and_then(
+                    |plan| Ok((plan, self.unwind_instructions(backend, &market, &plan, false)?)),
+                );
+            let (plan, unwind) = match planned {
                 Ok(planned) => planned,
                 Err(UnwindError::NothingToUnwind) => return Ok(()),
                 Err(reason) => {
@@ -170,7 +170,7 @@ impl Keeper {
                     return Ok(());
                 }
             };
-            match self.send_all(backend, keeper_account, &instructions)? {
+            match self.send_all(backend, keeper_account, &unwind.instructions, &unwind.tables)? {
                 Ok((landed, _)) => {
                     tracing::info!(
                         withdrawn = plan.withdraw,
@@ -224,8 +224,10 @@ impl Keeper {
         };
         let planned = self
             .plan_unwind_of(backend, market, &plan.liquidator_after, inventory, floor, true)
-            .and_then(|unwind| Ok((unwind, self.unwind_instructions(market, &unwind, true)?)));
-        let (unwind, unwind_instructions) = match planned {
+            .and_then(|unwind| {
+                Ok((unwind, self.unwind_instructions(backend, market, &unwind, true)?))
+            });
+        let (unwind, Unwind { instructions: unwind_instructions, tables }) = match planned {
             Ok(planned) => planned,
             Err(reason) => {
                 tracing::warn!(liquidatee = %liquidatee_key, %reason, "no flash-loan liquidation");
@@ -262,7 +264,7 @@ impl Keeper {
         let mut instructions = vec![ix::flash_loan_begin(keeper_account, owner), liquidate];
         instructions.extend(unwind_instructions);
         instructions.push(ix::flash_loan_end(self.config.group, keeper_account, owner, end_health));
-        let sent = match self.send_all(backend, liquidatee_key, &instructions)? {
+        let sent = match self.send_all(backend, liquidatee_key, &instructions, &tables)? {
             Ok(sent) => sent,
             Err(skipped) => return Ok(Err(skipped)),
         };
@@ -294,4 +296,35 @@ fn health_accounts(
     let Some(&first) = banks.first() else { return Ok(Vec::new()) };
     let by_index = |i: u16| banks.iter().copied().find(|b| b.index == i).unwrap_or(first);
     Ok(ix::health_accounts(account, by_index))
+}
+
+/// An unwind's instructions and the lookup tables its swap needs.
+struct Unwind {
+    instructions: Vec<Instruction>,
+    tables: Vec<AddressLookupTableAccount>,
+}
+
+/// The address lookup tables `keys`, read from the chain (a swap route's, e.g. Jupiter's
+/// `addressLookupTableAddresses`).
+pub fn load_lookup_tables(
+    backend: &mut dyn Backend,
+    keys: &[Pubkey],
+    retry: RetryPolicy,
+) -> Result<Vec<AddressLookupTableAccount>, UnwindError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let raw = retry
+        .run("lookup tables", || backend.multiple_accounts(keys))
+        .map_err(|e| UnwindError::Swap(SwapError::Backend(e)))?;
+    keys.iter()
+        .zip(raw)
+        .map(|(key, account)| {
+            let bad = |why: String| UnwindError::Refused(format!("lookup table {key}: {why}"));
+            let account = account.ok_or_else(|| bad("not found".into()))?;
+            let table = AddressLookupTable::deserialize(&account.data)
+                .map_err(|e| bad(format!("{e:?}")))?;
+            Ok(AddressLookupTableAccount { key: *key, addresses: table.addresses.to_vec() })
+        })
+        .collect()
 }

@@ -14,12 +14,14 @@ use cross_margin_keeper::backend::{
 use cross_margin_keeper::inventory::{InventoryConfig, UnwindMode};
 use cross_margin_keeper::keeper::{KeeperConfig, RoundReport, Skipped};
 use cross_margin_keeper::plan::{plan_liquidation_with, LiquidatorCheck};
-use cross_margin_keeper::swap::ConstantProductAdapter;
+use cross_margin_keeper::swap::{
+    ConstantProductAdapter, SwapAccounts, SwapAdapter, SwapError, SwapInstructions, SwapQuote,
+};
 use cross_margin_keeper::{Keeper, RetryPolicy};
 use cross_margin_testkit::pool::{load_cp_swap, open_pool, TestPool};
 use cross_margin_testkit::sandbox::User;
 use cross_margin_testkit::scenario::{whole, SeededMarket, BTC, SOL, USDC};
-use solana_message::Hash;
+use solana_message::{Hash, VersionedMessage};
 use solana_transaction::versioned::VersionedTransaction;
 
 /// SOL from $125 to $100.
@@ -275,6 +277,8 @@ fn a_keeper_with_no_capital_liquidates_through_a_flash_loan() {
 struct Late<'a> {
     inner: EmbeddedBackend<'a>,
     lag: i64,
+    /// Every transaction sent.
+    sent: Vec<VersionedTransaction>,
 }
 
 impl Backend for Late<'_> {
@@ -307,6 +311,7 @@ impl Backend for Late<'_> {
         &mut self,
         tx: &VersionedTransaction,
     ) -> Result<Result<Landed, Rejection>, BackendError> {
+        self.sent.push(tx.clone());
         self.inner.chain.warp_seconds(self.lag);
         self.inner.send_and_confirm(tx)
     }
@@ -325,7 +330,7 @@ fn a_flash_loan_liquidation_that_lands_late_still_closes_its_bracket() {
     let borrower_debt = owed_before(&setup);
     let report = {
         let inner = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
-        let mut backend = Late { inner, lag: 20 };
+        let mut backend = Late { inner, lag: 20, sent: Vec::new() };
         keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round")
     };
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
@@ -403,4 +408,72 @@ fn in_a_flash_loan_the_keeper_takes_only_collateral_it_can_sell() {
         "{:?}",
         report.skipped
     );
+}
+
+/// The pool's adapter, with its accounts in an address lookup table it asks the keeper to use
+/// (as a Jupiter route does).
+struct ThroughTable {
+    inner: ConstantProductAdapter,
+    table: Pubkey,
+}
+
+impl SwapAdapter for ThroughTable {
+    fn name(&self) -> String {
+        "cp_swap through a lookup table".into()
+    }
+    fn has_route(&self, in_mint: &Pubkey, out_mint: &Pubkey) -> bool {
+        self.inner.has_route(in_mint, out_mint)
+    }
+    fn quote(
+        &self,
+        backend: &mut dyn Backend,
+        in_mint: &Pubkey,
+        out_mint: &Pubkey,
+        amount_in: u64,
+    ) -> Result<SwapQuote, SwapError> {
+        self.inner.quote(backend, in_mint, out_mint, amount_in)
+    }
+    fn swap_instructions(
+        &self,
+        quote: &SwapQuote,
+        accounts: &SwapAccounts,
+        min_out: u64,
+    ) -> Result<SwapInstructions, SwapError> {
+        let mut instructions = self.inner.swap_instructions(quote, accounts, min_out)?;
+        instructions.lookup_tables.push(self.table);
+        Ok(instructions)
+    }
+}
+
+#[test]
+fn a_swap_route_with_lookup_tables_goes_into_a_v0_transaction() {
+    let mut setup = setup();
+    let state = setup.pool.state;
+    let authority = cp_swap::authority(&setup.pool.address).0;
+    let addresses = [setup.pool.address, authority, state.vault_a, state.vault_b];
+    let table = setup.market.sandbox.chain.create_lookup_table(&addresses);
+    let (keeper, user) = new_keeper(&mut setup, 0, unwinding(UnwindMode::FlashLoan));
+    let inner = {
+        let mut backend = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
+        ConstantProductAdapter::load(&mut backend, &[setup.pool.address], RetryPolicy::default())
+            .unwrap()
+    };
+    let keeper = keeper.with_swap_adapter(Box::new(ThroughTable { inner, table: table.key }));
+    let (report, sent) = {
+        let inner = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
+        let mut backend = Late { inner, lag: 0, sent: Vec::new() };
+        let report = keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round");
+        (report, backend.sent)
+    };
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!((report.liquidations.len(), report.unwinds.len()), (1, 1));
+    let [tx] = &sent[..] else { panic!("{} transactions sent", sent.len()) };
+    let VersionedMessage::V0(message) = &tx.message else { panic!("a legacy transaction") };
+    assert_eq!(message.address_table_lookups.len(), 1);
+    assert_eq!(message.address_table_lookups[0].account_key, table.key);
+    assert!(!message.address_table_lookups[0].writable_indexes.is_empty(), "the vaults");
+    let unwind = &report.unwinds[0];
+    let wallet = setup.market.sandbox.chain.token_balance(&user.tokens[0]);
+    assert_eq!(wallet, unwind.plan.quote.amount_out - unwind.plan.repay);
+    assert!(wallet > 0);
 }
