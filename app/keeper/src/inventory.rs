@@ -217,10 +217,15 @@ pub fn plan_unwind(
     let liab_bank = market.bank(liab).ok_or_else(|| refused("debt bank"))?;
     let liab_now = liab_bank.accrued(market.now).map_err(|_| refused("debt bank"))?;
     let owed = positions::borrow_native(account, &liab_now).map_err(|_| refused("debt"))?;
+    let asset_bank = market.bank(asset).ok_or_else(|| refused("collateral bank"))?;
+    let asset_now = asset_bank.accrued(market.now).map_err(|_| refused("collateral bank"))?;
+    // What the account can withdraw: the deposit's shares round down, so a deposit of `C` may
+    // be worth a unit less.
+    let held = positions::deposit_native(account, &asset_now).map_err(|_| refused("deposit"))?;
     let lagged = inputs.landing_lag_secs > 0;
     // With a lag, one native unit stays on each side so that both positions stay open.
     let debt = inventory.debt.min(owed.saturating_sub(lagged as u64));
-    let collateral = inventory.collateral.saturating_sub(lagged as u64);
+    let collateral = inventory.collateral.min(held).saturating_sub(lagged as u64);
     if debt == 0 || collateral == 0 {
         return Err(UnwindError::NothingToUnwind);
     }
