@@ -162,7 +162,13 @@ impl From<SwapError> for UnwindError {
 
 impl From<NoPlan> for UnwindError {
     fn from(error: NoPlan) -> Self {
-        Self::Refused(error.to_string())
+        match error {
+            // A position move the program would refuse, named.
+            NoPlan::NoPair(error) => {
+                Self::Refused(format!("the program would refuse it ({error:?})"))
+            }
+            error => Self::Refused(error.to_string()),
+        }
     }
 }
 

@@ -163,6 +163,36 @@ fn the_keeper_unwinds_a_liquidation_after_it_lands() {
 }
 
 #[test]
+fn the_keeper_unwinds_after_interest_has_moved_the_indices() {
+    let mut setup = setup();
+    let (usdc, sol) = (setup.market.banks[0], setup.market.banks[1]);
+    // Someone borrows SOL, and half a year passes: both banks' indices move off 1, so shares
+    // round and a deposit of C may be worth less than C.
+    let borrower_of_sol = setup.market.sandbox.user(&[whole(&USDC, 20_000_000), 0, 0]).unwrap();
+    setup.market.sandbox.deposit(&borrower_of_sol, &usdc, whole(&USDC, 20_000_000)).unwrap();
+    setup.market.sandbox.borrow(&borrower_of_sol, &sol, whole(&SOL, 100_000)).expect("SOL");
+    setup.market.sandbox.chain.warp_seconds(180 * 86_400);
+    setup.market.sandbox.refresh_prices();
+    let inventory = unwinding(UnwindMode::After);
+    let (keeper, user) = new_keeper(&mut setup, whole(&BTC, 1) / 5, inventory);
+    let report = round(&keeper, &mut setup);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert!(!report.liquidations.is_empty() && !report.unwinds.is_empty());
+    let bank = setup.market.sandbox.bank(&sol);
+    assert_ne!(bank.deposit_index(), cross_margin::state::Bank::initial_index());
+    // Everything the deposit was worth was withdrawn (at most a unit short of what was seized),
+    // and all the debt repaid.
+    let seized: u64 = report.liquidations.iter().map(|l| l.event.asset_to_liquidator).sum();
+    let withdrawn: u64 = report.unwinds.iter().map(|u| u.plan.withdraw).sum();
+    assert!(withdrawn <= seized && withdrawn + report.liquidations.len() as u64 >= seized);
+    assert!(deposit(&setup, &user.account, &sol) <= 1);
+    assert_eq!(debt(&setup, &user.account, &usdc), 0);
+    let wallet = setup.market.sandbox.chain.token_balance(&user.tokens[0]);
+    let kept: u64 = report.unwinds.iter().map(|u| u.plan.quote.amount_out - u.plan.repay).sum();
+    assert_eq!(wallet, kept);
+}
+
+#[test]
 fn the_keeper_keeps_its_health_buffer() {
     let mut setup = setup();
     let sol = setup.market.banks[1];
