@@ -758,9 +758,15 @@ fn classify(account: Pubkey, rejection: &Rejection) -> Skipped {
         MarginError::PerpPositionsOpen,
         MarginError::HealthPerpMarketMismatch,
     ];
-    let error = rejection.describe();
     tracing::debug!(%account, logs = %rejection.logs.join("\n"), "refused");
-    if STATE_MOVED.iter().any(|e| rejection.is(*e)) {
+    // The pool moved between the quote and the swap (its codes cannot be cross_margin's).
+    let swap_error = rejection.code.and_then(cp_swap::CpSwapError::from_code);
+    let slipped = swap_error == Some(cp_swap::CpSwapError::SlippageExceeded);
+    let error = match swap_error {
+        Some(swap_error) => format!("cp_swap {swap_error:?}"),
+        None => rejection.describe(),
+    };
+    if slipped || STATE_MOVED.iter().any(|e| rejection.is(*e)) {
         tracing::info!(%account, %error, "state moved before we acted (another keeper?); moving on");
         Skipped::LostRace { account, error }
     } else {

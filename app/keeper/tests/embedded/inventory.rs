@@ -309,6 +309,8 @@ struct Late<'a> {
     lag: i64,
     /// Every transaction sent.
     sent: Vec<VersionedTransaction>,
+    /// Runs on the chain before each transaction lands (someone else's transaction).
+    before: Option<Box<dyn FnMut(&mut cross_margin_client::EmbeddedChain)>>,
 }
 
 impl Backend for Late<'_> {
@@ -342,6 +344,9 @@ impl Backend for Late<'_> {
         tx: &VersionedTransaction,
     ) -> Result<Result<Landed, Rejection>, BackendError> {
         self.sent.push(tx.clone());
+        if let Some(before) = &mut self.before {
+            before(self.inner.chain);
+        }
         self.inner.chain.warp_seconds(self.lag);
         self.inner.send_and_confirm(tx)
     }
@@ -360,7 +365,7 @@ fn a_flash_loan_liquidation_that_lands_late_still_closes_its_bracket() {
     let borrower_debt = owed_before(&setup);
     let report = {
         let inner = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
-        let mut backend = Late { inner, lag: 20, sent: Vec::new() };
+        let mut backend = Late { inner, lag: 20, sent: Vec::new(), before: None };
         keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round")
     };
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
@@ -491,7 +496,7 @@ fn a_swap_route_with_lookup_tables_goes_into_a_v0_transaction() {
     let keeper = keeper.with_swap_adapter(Box::new(ThroughTable { inner, table: table.key }));
     let (report, sent) = {
         let inner = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
-        let mut backend = Late { inner, lag: 0, sent: Vec::new() };
+        let mut backend = Late { inner, lag: 0, sent: Vec::new(), before: None };
         let report = keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round");
         (report, backend.sent)
     };
@@ -506,4 +511,37 @@ fn a_swap_route_with_lookup_tables_goes_into_a_v0_transaction() {
     let wallet = setup.market.sandbox.chain.token_balance(&user.tokens[0]);
     assert_eq!(wallet, unwind.plan.quote.amount_out - unwind.plan.repay);
     assert!(wallet > 0);
+}
+
+#[test]
+fn a_swap_front_run_past_the_slippage_is_a_lost_race() {
+    let mut setup = setup();
+    let (keeper, user) = new_keeper(&mut setup, 0, unwinding(UnwindMode::FlashLoan));
+    // Between the keeper's simulation and its landing, 200 SOL (2 % of the pool) arrive in the
+    // pool's SOL vault (as if sold into it; written directly, so that the keeper's blockhash
+    // stays valid): the keeper's swap now pays less than its 0.5 % tolerance.
+    let vault_sol = setup.pool.state.vault_a;
+    let front_run = move |chain: &mut cross_margin_client::EmbeddedChain| {
+        chain.mint_to(&vault_sol, whole(&SOL, 200));
+    };
+    let before_keeper = setup.market.sandbox.margin_account(&setup.borrower);
+    let report = {
+        let inner = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
+        let before: Option<Box<dyn FnMut(&mut cross_margin_client::EmbeddedChain)>> =
+            Some(Box::new(front_run));
+        let mut backend = Late { inner, lag: 0, sent: Vec::new(), before };
+        keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round")
+    };
+    assert!(report.liquidations.is_empty() && report.unwinds.is_empty());
+    assert!(
+        matches!(&report.skipped[..], [Skipped::LostRace { error, .. }] if error == "cp_swap SlippageExceeded"),
+        "{:?}",
+        report.skipped
+    );
+    // Nothing of the bracket happened: the borrower and the keeper are as they were.
+    let after = setup.market.sandbox.margin_account(&setup.borrower);
+    assert_eq!(bytemuck::bytes_of(&after), bytemuck::bytes_of(&before_keeper));
+    let keeper_account: MarginAccount = setup.market.sandbox.chain.load(&user.account).unwrap();
+    assert_eq!(keeper_account.active_positions().count(), 0);
+    assert_eq!(setup.market.sandbox.chain.token_balance(&user.tokens[0]), 0);
 }
