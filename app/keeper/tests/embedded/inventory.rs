@@ -304,13 +304,16 @@ fn a_keeper_with_no_capital_liquidates_through_a_flash_loan() {
 /// The embedded chain, with the clock moved `lag` seconds forward before each transaction
 /// lands (after its simulation): a transaction landing later than it was planned, as on a
 /// live cluster.
+/// Someone else's action on the chain, just before a transaction lands.
+type BeforeLanding = Box<dyn FnMut(&mut cross_margin_client::EmbeddedChain)>;
+
 struct Late<'a> {
     inner: EmbeddedBackend<'a>,
     lag: i64,
     /// Every transaction sent.
     sent: Vec<VersionedTransaction>,
     /// Runs on the chain before each transaction lands (someone else's transaction).
-    before: Option<Box<dyn FnMut(&mut cross_margin_client::EmbeddedChain)>>,
+    before: Option<BeforeLanding>,
 }
 
 impl Backend for Late<'_> {
@@ -527,8 +530,7 @@ fn a_swap_front_run_past_the_slippage_is_a_lost_race() {
     let before_keeper = setup.market.sandbox.margin_account(&setup.borrower);
     let report = {
         let inner = EmbeddedBackend::new(&mut setup.market.sandbox.chain);
-        let before: Option<Box<dyn FnMut(&mut cross_margin_client::EmbeddedChain)>> =
-            Some(Box::new(front_run));
+        let before: Option<BeforeLanding> = Some(Box::new(front_run));
         let mut backend = Late { inner, lag: 0, sent: Vec::new(), before };
         keeper.run_round(&mut backend, &AtomicBool::new(false)).expect("round")
     };
