@@ -4,6 +4,7 @@
 
 use std::sync::atomic::AtomicBool;
 
+use cp_swap::CpSwapError;
 use cross_margin::state::MarginAccount;
 use cross_margin_client::ix::BankRef;
 use cross_margin_client::{Keypair, Pubkey, Signer};
@@ -133,6 +134,47 @@ fn the_pool_swaps_at_its_formula_and_refuses_slippage() {
     assert_eq!(chain.token_balance(&vault_usdc), r_out - expected);
     let k = |a: u64, b: u64| u128::from(a) * u128::from(b);
     assert!(k(r_in + amount_in, r_out - expected) >= k(r_in, r_out));
+}
+
+#[test]
+fn the_pool_refuses_misuse_by_name() {
+    let mut setup = setup();
+    let (usdc, sol) = (setup.market.banks[0], setup.market.banks[1]);
+    let (pool, state) = (setup.pool.address, setup.pool.state);
+    let chain = &mut setup.market.sandbox.chain;
+    let trader = chain.funded_keypair(1_000_000_000).unwrap();
+    let source = chain.create_token_account(&sol.mint, &trader.pubkey(), whole(&SOL, 1));
+    let destination = chain.create_token_account(&usdc.mint, &trader.pubkey(), 0);
+    let vaults = (chain.token_balance(&state.vault_a), chain.token_balance(&state.vault_b));
+    let refused = |chain: &mut cross_margin_client::EmbeddedChain, ix, error: CpSwapError| {
+        let failed = chain.send(&[ix], &[&trader]).expect_err("refused");
+        assert_eq!(failed.custom_code(), Some(error.code()), "{:?}", failed.logs);
+    };
+    let swap = |amount_in| {
+        cp_swap::swap(pool, &state, &sol.mint, source, destination, trader.pubkey(), amount_in, 1)
+            .unwrap()
+    };
+    refused(chain, swap(0), CpSwapError::ZeroAmount);
+    // The trader's own token account posing as the pool's vault.
+    let mut fake_vault = swap(whole(&SOL, 1));
+    fake_vault.accounts[2].pubkey = source;
+    refused(chain, fake_vault, CpSwapError::VaultMismatch);
+    // Someone else posing as the vault authority.
+    let mut fake_authority = swap(whole(&SOL, 1));
+    fake_authority.accounts[1].pubkey = trader.pubkey();
+    refused(chain, fake_authority, CpSwapError::WrongAuthority);
+    // A second InitPool on a live pool (signed by its key: the pool's own keypair is gone, so a
+    // new account with the pool's data stands in for it).
+    let again = chain.new_keypair();
+    let data = chain.account(&pool).unwrap().data;
+    chain.set_account(again.pubkey(), cp_swap::ID, data);
+    let init =
+        cp_swap::init_pool(again.pubkey(), sol.mint, usdc.mint, state.vault_a, state.vault_b, 30);
+    let failed = chain.send(&[init], &[&again]).expect_err("refused");
+    assert_eq!(failed.custom_code(), Some(CpSwapError::PoolAlreadyInitialized.code()));
+    // Nothing moved.
+    assert_eq!((chain.token_balance(&state.vault_a), chain.token_balance(&state.vault_b)), vaults);
+    assert_eq!(chain.token_balance(&source), whole(&SOL, 1));
 }
 
 #[test]
