@@ -57,6 +57,12 @@ impl Keeper {
                     return Ok(());
                 }
             };
+            if let PerpStep::Liquidate(_) | PerpStep::LiquidatePerp { .. } = candidate.step {
+                if let Err(skipped) = self.profitable(address, candidate.profit_quote) {
+                    report.skipped.push(skipped);
+                    return Ok(());
+                }
+            }
             if let Err(skipped) =
                 self.execute_perp_step(backend, &market, address, &account, &candidate, report)?
             {
@@ -135,6 +141,8 @@ impl Keeper {
                     decode_events::<PerpLiquidation>(&landed.logs).pop().ok_or_else(missing)?;
                 let settle = perp(market_index).settle_bank.index;
                 let profit_quote = settle_value(market, settle, event.liquidation_fee);
+                let metrics = &self.config.metrics;
+                metrics.profit("liquidate_perp", candidate.profit_quote, profit_quote);
                 tracing::info!(
                     liquidatee = %address,
                     market_index,
