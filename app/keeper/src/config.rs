@@ -161,17 +161,22 @@ impl Options {
     pub fn resolve(self, home: Option<&Path>) -> Result<Settings> {
         let keypair = match self.keypair {
             Some(path) => expand_home(path, home)?,
-            None => home
-                .map(|home| home.join(DEFAULT_KEYPAIR))
-                .ok_or_else(|| anyhow!("keypair: not given and $HOME is not set for the default ~/{DEFAULT_KEYPAIR}"))?,
+            None => home.map(|home| home.join(DEFAULT_KEYPAIR)).ok_or_else(|| {
+                anyhow!(
+                    "keypair: not given and $HOME is not set for the default ~/{DEFAULT_KEYPAIR}"
+                )
+            })?,
         };
         let required = |key: &str, value: Option<String>| {
             value.ok_or_else(|| anyhow!("{key}: required (--{} or config key `{key}`)", flag(key)))
         };
         let group = pubkey("group", &required("group", self.group)?)?;
-        let liquidator_account =
-            pubkey("liquidator_account", &required("liquidator_account", self.liquidator_account)?)?;
-        let interval = seconds("interval_secs", self.interval_secs.unwrap_or(DEFAULT_INTERVAL_SECS))?;
+        let liquidator_account = pubkey(
+            "liquidator_account",
+            &required("liquidator_account", self.liquidator_account)?,
+        )?;
+        let interval =
+            seconds("interval_secs", self.interval_secs.unwrap_or(DEFAULT_INTERVAL_SECS))?;
         let health_max_age = seconds(
             "health_max_age_secs",
             self.health_max_age_secs.unwrap_or(DEFAULT_HEALTH_MAX_AGE_SECS),
@@ -188,7 +193,9 @@ impl Options {
         let metrics_addr = match self.metrics_addr.as_deref().unwrap_or(DEFAULT_METRICS_ADDR) {
             "" => None,
             text => Some(text.parse::<SocketAddr>().map_err(|_| {
-                anyhow!("metrics_addr: '{text}' is not ip:port (e.g. 127.0.0.1:9464; empty for none)")
+                anyhow!(
+                    "metrics_addr: '{text}' is not ip:port (e.g. 127.0.0.1:9464; empty for none)"
+                )
             })?),
         };
         let log_json = match self.log_format.as_deref() {
@@ -307,7 +314,10 @@ mod tests {
         let placeholders =
             Options { lookup_table: Some(GROUP.into()), ..required() }.over(all.clone());
         let shown = placeholders.resolve(Some(Path::new("/home/op"))).unwrap();
-        assert_eq!(shown, required().resolve(Some(Path::new("/home/op"))).unwrap().with_table(GROUP));
+        assert_eq!(
+            shown,
+            required().resolve(Some(Path::new("/home/op"))).unwrap().with_table(GROUP)
+        );
         assert_eq!(all.log_format.as_deref(), Some("text"));
     }
 

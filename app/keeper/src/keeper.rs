@@ -29,8 +29,8 @@ use solana_transaction::versioned::VersionedTransaction;
 
 use crate::backend::{AccountData, Backend, Filter, Landed, Rejection, RetryPolicy};
 use crate::evaluate::{evaluate, Evaluation, Shard, Status, Target};
-use crate::metrics::{kind_of, Metrics};
 use crate::market::{decode, decode_margin_account, DecodeError, MarketState, BANK_GROUP_OFFSET};
+use crate::metrics::{kind_of, Metrics};
 use crate::perps::PERP_GROUP_OFFSET;
 use crate::plan::{plan_liquidation, NoPlan, Plan};
 
@@ -626,7 +626,8 @@ impl Keeper {
         account: Pubkey,
         instruction: Instruction,
     ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
-        let (retry, metrics, kind) = (self.config.retry, &self.config.metrics, kind_of(&instruction));
+        let (retry, metrics, kind) =
+            (self.config.retry, &self.config.metrics, kind_of(&instruction));
         let probe = self.transaction(backend, MAX_COMPUTE_UNITS, &instruction)?;
         let simulation = retry.run("simulate", || backend.simulate(&probe))?;
         if let Some(rejection) = simulation.rejection {

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use cross_margin_client::{Instruction, Keypair, Pubkey, Signer};
-use solana_address_lookup_table_interface::instruction::{create_lookup_table, extend_lookup_table};
+use solana_address_lookup_table_interface::instruction::{
+    create_lookup_table, extend_lookup_table,
+};
 use solana_address_lookup_table_interface::state::AddressLookupTable;
 use solana_message::{AddressLookupTableAccount, Message, VersionedMessage};
 use solana_transaction::versioned::VersionedTransaction;
@@ -87,7 +89,9 @@ fn send(backend: &mut dyn Backend, signer: &Keypair, ix: Instruction, what: &str
             tracing::info!(signature = %landed.signature, "{what}");
             Ok(())
         }
-        Err(rejection) => bail!("{what}: refused: {} {}", rejection.message, rejection.logs.join(" | ")),
+        Err(rejection) => {
+            bail!("{what}: refused: {} {}", rejection.message, rejection.logs.join(" | "))
+        }
     }
 }
 
@@ -121,7 +125,11 @@ pub fn create(
     };
     for (i, chunk) in addresses.chunks(CHUNK).enumerate() {
         let ix = extend_lookup_table(key, authority, Some(authority), chunk.to_vec());
-        let what = format!("lookup table {key} extended (chunk {} of {})", i + 1, addresses.len().div_ceil(CHUNK));
+        let what = format!(
+            "lookup table {key} extended (chunk {} of {})",
+            i + 1,
+            addresses.len().div_ceil(CHUNK)
+        );
         send(backend, signer, ix, &what)?;
     }
     let deadline = Instant::now() + timeout;
@@ -131,7 +139,11 @@ pub fn create(
         let table = AddressLookupTable::deserialize(&raw.data)
             .map_err(|e| anyhow!("lookup table {key}: {e:?}"))?;
         if table.addresses[..] != *addresses {
-            bail!("lookup table {key} holds {} addresses, not the {} sent", table.addresses.len(), addresses.len());
+            bail!(
+                "lookup table {key} holds {} addresses, not the {} sent",
+                table.addresses.len(),
+                addresses.len()
+            );
         }
         if slot(backend)? > table.meta.last_extended_slot {
             return Ok(AddressLookupTableAccount { key, addresses: addresses.to_vec() });

@@ -18,9 +18,7 @@ use cross_margin_client::{Instruction, Pubkey};
 use solana_message::Hash;
 use solana_transaction::versioned::VersionedTransaction;
 
-use crate::backend::{
-    AccountData, Backend, BackendError, Filter, Landed, Rejection, Simulation,
-};
+use crate::backend::{AccountData, Backend, BackendError, Filter, Landed, Rejection, Simulation};
 use crate::keeper::{RoundReport, Skipped};
 
 /// The instructions the keeper sends, as the `kind` label.
@@ -230,7 +228,12 @@ impl Metrics {
         let by_f = |label: &str, map: &BTreeMap<&'static str, f64>| -> Vec<(String, f64)> {
             map.iter().map(|(k, v)| (labels(&[(label, *k)]), *v)).collect()
         };
-        family("keeper_rounds_total", "counter", "Rounds run (failed ones too).", one(inner.rounds as f64));
+        family(
+            "keeper_rounds_total",
+            "counter",
+            "Rounds run (failed ones too).",
+            one(inner.rounds as f64),
+        );
         family(
             "keeper_rounds_failed_total",
             "counter",
@@ -453,7 +456,10 @@ mod tests {
         let text = metrics.render(t0);
         // Before anything: every family is there, counters at zero, no snapshot yet.
         assert_eq!(sample(&text, "keeper_rounds_total"), Some(0.0));
-        assert_eq!(sample(&text, "keeper_transactions_landed_total{kind=\"liquidate\"}"), Some(0.0));
+        assert_eq!(
+            sample(&text, "keeper_transactions_landed_total{kind=\"liquidate\"}"),
+            Some(0.0)
+        );
         assert!(text.contains("keeper_last_snapshot_age_seconds +Inf\n"), "{text}");
 
         metrics.snapshot_taken(t0);

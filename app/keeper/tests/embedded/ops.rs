@@ -57,8 +57,10 @@ fn the_metrics_count_what_landed() {
     assert!(resolutions > 0, "the crash leaves accounts to write off");
 
     let text = metrics.render(Instant::now());
-    let landed = |kind: &str| sample(&text, &format!("keeper_transactions_landed_total{{kind=\"{kind}\"}}"));
-    let sent = |kind: &str| sample(&text, &format!("keeper_transactions_sent_total{{kind=\"{kind}\"}}"));
+    let landed =
+        |kind: &str| sample(&text, &format!("keeper_transactions_landed_total{{kind=\"{kind}\"}}"));
+    let sent =
+        |kind: &str| sample(&text, &format!("keeper_transactions_sent_total{{kind=\"{kind}\"}}"));
     assert_eq!(landed("liquidate"), liquidations.len() as f64);
     assert_eq!(sent("liquidate"), liquidations.len() as f64, "nothing failed");
     assert_eq!(landed("resolve_bankruptcy"), resolutions as f64);
@@ -66,7 +68,10 @@ fn the_metrics_count_what_landed() {
     assert_eq!(landed("liquidate_perp"), 0.0);
     assert!(!text.contains("keeper_transactions_failed_total{"), "{text}");
     let transactions = (liquidations.len() + resolutions) as f64;
-    assert_eq!(sample(&text, "keeper_rpc_requests_total{method=\"send_and_confirm\"}"), transactions);
+    assert_eq!(
+        sample(&text, "keeper_rpc_requests_total{method=\"send_and_confirm\"}"),
+        transactions
+    );
     assert!(sample(&text, "keeper_rpc_requests_total{method=\"simulate\"}") >= transactions);
     assert_eq!(sample(&text, "keeper_rounds_total"), reports.len() as f64);
     assert_eq!(sample(&text, "keeper_accounts_watched"), reports[0].accounts as f64);
@@ -110,7 +115,8 @@ fn min_profit_skips_exactly_the_liquidations_predicted_to_pay_less() {
         .liquidatable
         .iter()
         .map(|t| {
-            let plan = plan_liquidation(&discovered.market, &discovered.accounts[t.index].1, &liquidator);
+            let plan =
+                plan_liquidation(&discovered.market, &discovered.accounts[t.index].1, &liquidator);
             (plan.expect("a plan").profit_quote, t.address)
         })
         .collect();
@@ -145,7 +151,8 @@ fn min_profit_skips_exactly_the_liquidations_predicted_to_pay_less() {
     let split = split.expect("two distinct fees");
     keeper.config.min_profit_quote = fees[split].0;
     let report = round(&keeper, &mut market, &metrics);
-    let liquidated: BTreeSet<Pubkey> = report.liquidations.iter().map(|l| l.event.liquidatee).collect();
+    let liquidated: BTreeSet<Pubkey> =
+        report.liquidations.iter().map(|l| l.event.liquidatee).collect();
     let paying: BTreeSet<Pubkey> = fees[split..].iter().map(|f| f.1).collect();
     assert_eq!(liquidated, paying, "threshold {} of {fees:?}", fees[split].0);
     let skipped: BTreeSet<Pubkey> = report
