@@ -42,7 +42,7 @@ pub fn kind_of(instruction: &Instruction) -> &'static str {
         (ix::ResolvePerpBankruptcy::DISCRIMINATOR, KINDS[4]),
     ];
     match known.iter().find(|(d, _)| *d == tag) {
-        Some((_, kind)) if instruction.program_id == cross_margin::ID => *kind,
+        Some((_, kind)) if instruction.program_id == cross_margin::ID => kind,
         _ => "other",
     }
 }
