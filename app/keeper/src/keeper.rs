@@ -59,7 +59,8 @@ pub struct KeeperConfig {
     /// Liquidation steps on one account per round.
     pub max_steps_per_account: usize,
     /// A liquidation whose predicted fee (quote native units, micro-USD) is below this is
-    /// skipped (`Skipped::BelowMinProfit`). Write-offs and settlements are never skipped.
+    /// skipped (`Skipped::BelowMinProfit`); 0 turns the check off. Write-offs and settlements
+    /// are never skipped.
     pub min_profit_quote: i128,
     /// Counters and gauges for `/metrics` (crate::metrics); a private one by default.
     pub metrics: Arc<Metrics>,
@@ -658,9 +659,11 @@ impl Keeper {
         }
     }
 
-    /// Whether a liquidation predicted to earn `predicted_quote` clears `min_profit_quote`.
+    /// Whether a liquidation predicted to earn `predicted_quote` clears `min_profit_quote`. A
+    /// threshold of 0 (the default) checks nothing: a step whose fee rounds to nothing or is
+    /// capped by an insolvent account's equity (predicted 0 or -1) is still sent.
     pub(crate) fn profitable(&self, account: Pubkey, predicted_quote: i128) -> Result<(), Skipped> {
-        if predicted_quote >= self.config.min_profit_quote {
+        if self.config.min_profit_quote <= 0 || predicted_quote >= self.config.min_profit_quote {
             return Ok(());
         }
         tracing::info!(
