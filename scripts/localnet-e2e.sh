@@ -354,7 +354,7 @@ done
 ((quiet)) || { tail -n 20 "$log" >&2; die "the keeper did not finish its work in 90 s"; }
 say "quiet after $rounds rounds, $(elapsed "$t0") s"
 grep '^keeper_' <<<"$SCRAPE" | grep -v ' 0$' | sed 's/^/    metric: /' >&2
-health=$(curl -s --max-time 2 -w ' HTTP %{http_code}' "$METRICS/health")
+health=$(curl -s --max-time 2 -w ' HTTP %{http_code}' "$METRICS/health" | tr -d '\n')
 say "/health: $health"
 [[ "$health" == ok:*" HTTP 200" ]] || die "/health is not 200 while the keeper runs"
 [[ "$(metric keeper_rounds_failed_total)" == 0 ]] || die "a keeper round failed (see $log)"
