@@ -659,22 +659,6 @@ impl Keeper {
         }
     }
 
-    /// Whether a liquidation predicted to earn `predicted_quote` clears `min_profit_quote`. A
-    /// threshold of 0 (the default) checks nothing: a step whose fee rounds to nothing or is
-    /// capped by an insolvent account's equity (predicted 0 or -1) is still sent.
-    pub(crate) fn profitable(&self, account: Pubkey, predicted_quote: i128) -> Result<(), Skipped> {
-        if self.config.min_profit_quote <= 0 || predicted_quote >= self.config.min_profit_quote {
-            return Ok(());
-        }
-        tracing::info!(
-            %account,
-            predicted_usd = predicted_quote as f64 / crate::metrics::QUOTE_PER_USD,
-            min_usd = self.config.min_profit_quote as f64 / crate::metrics::QUOTE_PER_USD,
-            "below the minimum profit: not liquidating"
-        );
-        Err(Skipped::BelowMinProfit { account, predicted_quote })
-    }
-
     /// A signed transaction with the compute budget set: legacy if it fits, else v0 through the
     /// configured lookup table.
     fn transaction(

@@ -576,6 +576,68 @@ mod tests {
         assert_eq!(metrics.health(t0 + Duration::from_secs(20), limit).0, 200);
     }
 
+    /// A chain that is never there.
+    struct Dead;
+
+    impl Backend for Dead {
+        fn name(&self) -> String {
+            "dead".into()
+        }
+        fn program_accounts(
+            &mut self,
+            _: &Pubkey,
+            _: &[Filter],
+        ) -> Result<Vec<(Pubkey, AccountData)>, BackendError> {
+            Err(BackendError::Transport("refused".into()))
+        }
+        fn multiple_accounts(
+            &mut self,
+            _: &[Pubkey],
+        ) -> Result<Vec<Option<AccountData>>, BackendError> {
+            Err(BackendError::Transport("refused".into()))
+        }
+        fn unix_timestamp(&mut self) -> Result<i64, BackendError> {
+            Err(BackendError::Timeout("clock".into()))
+        }
+        fn latest_blockhash(&mut self) -> Result<Hash, BackendError> {
+            Err(BackendError::Transport("refused".into()))
+        }
+        fn simulate(&mut self, _: &VersionedTransaction) -> Result<Simulation, BackendError> {
+            Err(BackendError::Transport("refused".into()))
+        }
+        fn send_and_confirm(
+            &mut self,
+            _: &VersionedTransaction,
+        ) -> Result<Result<Landed, Rejection>, BackendError> {
+            Err(BackendError::Transport("refused".into()))
+        }
+    }
+
+    #[test]
+    fn a_round_against_a_dead_chain_counts_its_errors_and_stays_unhealthy() {
+        use crate::{Keeper, KeeperConfig, RetryPolicy};
+        let metrics = Arc::new(Metrics::new());
+        let mut config = KeeperConfig::new(Pubkey::new_unique(), Pubkey::new_unique());
+        config.retry = RetryPolicy { attempts: 3, first_delay: Duration::ZERO, ..config.retry };
+        config.metrics = metrics.clone();
+        let keeper = Keeper::new(config, cross_margin_client::Keypair::new());
+        let mut backend = Metered::new(Dead, metrics.clone());
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        assert!(keeper.run_round(&mut backend, &stop).is_err());
+        let text = metrics.render(Instant::now());
+        assert_eq!(sample(&text, "keeper_rounds_total"), Some(1.0));
+        assert_eq!(sample(&text, "keeper_rounds_failed_total"), Some(1.0));
+        // The round's first call (the clock), tried three times.
+        let errors = "keeper_rpc_errors_total{method=\"unix_timestamp\",kind=\"timeout\"}";
+        assert_eq!(sample(&text, errors), Some(3.0), "{text}");
+        assert_eq!(
+            sample(&text, "keeper_rpc_requests_total{method=\"unix_timestamp\"}"),
+            Some(3.0)
+        );
+        assert!(text.contains("keeper_last_snapshot_age_seconds +Inf\n"));
+        assert_eq!(metrics.health(Instant::now(), Duration::from_secs(60)).0, 503);
+    }
+
     #[test]
     fn instructions_are_labelled_by_kind() {
         use cross_margin_client::ix;
