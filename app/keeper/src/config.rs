@@ -77,7 +77,8 @@ pub struct Options {
     /// RPC request timeout, seconds [default: 30].
     #[arg(long, env = "KEEPER_RPC_TIMEOUT_SECS")]
     pub rpc_timeout_secs: Option<u64>,
-    /// Skip a liquidation whose predicted liquidator profit is below this, in USD [default: 0].
+    /// Skip a liquidation whose predicted liquidator profit is below this, in USD; 0 checks
+    /// nothing [default: 0].
     #[arg(long, env = "KEEPER_MIN_PROFIT_USD")]
     pub min_profit_usd: Option<f64>,
     /// Where to serve /metrics and /health; empty turns it off [default: 127.0.0.1:9464].
