@@ -17,7 +17,7 @@ use cross_margin_testkit::scenario::SeededMarket;
 use super::{liquidatable_by_program, market, SOL_CRASHED_E4};
 
 /// The value of exactly the series `name{labels}` in a scrape.
-fn sample(text: &str, series: &str) -> f64 {
+pub(super) fn sample(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|line| {
             let (key, value) = line.rsplit_once(' ')?;
