@@ -309,7 +309,7 @@ if [[ -z "$KEEPER_BIN" ]]; then
 fi
 step "6/8 cross-margin-keeper create-lookup-table (what the keeper needs for accounts with many positions)"
 "$KEEPER_BIN" create-lookup-table --rpc-url "$URL" --keypair "$KEEPER_KEYPAIR" --group "$GROUP" \
-  --liquidator-account "$LIQUIDATOR" --metrics-addr "" >"$WORK/lookup-table.log" 2>&1 \
+  --liquidator-account "$LIQUIDATOR" >"$WORK/lookup-table.log" 2>&1 \
   || { cat "$WORK/lookup-table.log" >&2; die "create-lookup-table failed"; }
 TABLE=$(tail -n 1 "$WORK/lookup-table.log")
 [[ "$TABLE" =~ ^[1-9A-HJ-NP-Za-km-z]{32,44}$ ]] || { cat "$WORK/lookup-table.log" >&2; die "create-lookup-table printed no address"; }
