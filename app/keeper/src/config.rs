@@ -5,6 +5,10 @@
 //! its environment variable (clap reads both into [`Options`]), the config file, the default.
 //! [`Options::resolve`] validates the merged result: a bad value is an error that names the key.
 //! `app/keeper/keeper.example.toml` lists every key.
+//!
+//! A new flag is a new `Option` field of [`Options`] (clap and serde read it from the same
+//! declaration): add it to [`Options::over`], resolve it in [`Options::resolve`], and write it
+//! in the example file and docs/KEEPER.md (the example's test fails until it is there).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
