@@ -27,6 +27,8 @@ pub const KINDS: [&str; 5] =
 /// The `reason` label of `keeper_skipped_total`.
 pub const SKIP_REASONS: [&str; 5] =
     ["lost_race", "no_plan", "dry_run", "refused", "below_min_profit"];
+/// The detection-lag histogram's upper bounds, seconds (and `+Inf`).
+pub const LAG_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
 /// Quote native units per USD (the program's health is in micro-USD).
 pub const QUOTE_PER_USD: f64 = 1e6;
 
@@ -80,6 +82,10 @@ struct Inner {
     /// (method, kind)
     rpc_errors: BTreeMap<(&'static str, &'static str), u64>,
     detection_lag: Option<f64>,
+    /// Cumulative counts per bound of [`LAG_BUCKETS`], the sum and the count.
+    lag_buckets: [u64; LAG_BUCKETS.len()],
+    lag_sum: f64,
+    lag_count: u64,
     last_snapshot: Option<Instant>,
 }
 
@@ -163,7 +169,16 @@ impl Metrics {
     /// How long after the chain changed the keeper acted on it. Polling feeds the age of the
     /// round's snapshot when the round ends; a push-based engine may feed its own measure.
     pub fn observe_detection_lag(&self, lag: Duration) {
-        self.lock().detection_lag = Some(lag.as_secs_f64());
+        let lag = lag.as_secs_f64();
+        let mut inner = self.lock();
+        inner.detection_lag = Some(lag);
+        for (bound, count) in LAG_BUCKETS.iter().zip(inner.lag_buckets.iter_mut()) {
+            if lag <= *bound {
+                *count += 1;
+            }
+        }
+        inner.lag_sum += lag;
+        inner.lag_count += 1;
     }
 
     /// A round finished: its gauges, and its skipped accounts by reason.
@@ -332,10 +347,26 @@ impl Metrics {
                 .collect(),
         );
         family(
-            "keeper_detection_lag_seconds",
+            "keeper_detection_lag_last_seconds",
             "gauge",
-            "Polling: the age of the last round's snapshot when the round ended.",
+            "The last detection lag observed (polling: the age of the round's snapshot when it ended).",
             one(inner.detection_lag.unwrap_or(0.0)),
+        );
+        let mut lag: Vec<(String, f64)> = LAG_BUCKETS
+            .iter()
+            .zip(inner.lag_buckets)
+            .map(|(bound, count)| {
+                (format!("_bucket{}", labels(&[("le", &bound.to_string())])), count as f64)
+            })
+            .collect();
+        lag.push(("_bucket{le=\"+Inf\"}".into(), inner.lag_count as f64));
+        lag.push(("_sum".into(), inner.lag_sum));
+        lag.push(("_count".into(), inner.lag_count as f64));
+        family(
+            "keeper_detection_lag_seconds",
+            "histogram",
+            "How long after the chain changed the keeper acted (polling: each round's snapshot age at its end).",
+            lag,
         );
         let age = inner
             .last_snapshot
@@ -472,6 +503,7 @@ mod tests {
         metrics.rpc_request("simulate");
         metrics.rpc_error("simulate", &BackendError::Timeout("slow".into()));
         metrics.observe_detection_lag(Duration::from_millis(1_500));
+        metrics.observe_detection_lag(Duration::from_millis(100));
         let report = RoundReport {
             accounts: 12,
             liquidatable: 3,
@@ -512,7 +544,15 @@ mod tests {
             ("keeper_profit_realized_usd_total{kind=\"liquidate\"}", 1.25),
             ("keeper_rpc_requests_total{method=\"simulate\"}", 1.0),
             ("keeper_rpc_errors_total{method=\"simulate\",kind=\"timeout\"}", 1.0),
-            ("keeper_detection_lag_seconds", 1.5),
+            ("keeper_detection_lag_last_seconds", 0.1),
+            ("keeper_detection_lag_seconds_bucket{le=\"0.05\"}", 0.0),
+            ("keeper_detection_lag_seconds_bucket{le=\"0.1\"}", 1.0),
+            ("keeper_detection_lag_seconds_bucket{le=\"1\"}", 1.0),
+            ("keeper_detection_lag_seconds_bucket{le=\"2\"}", 2.0),
+            ("keeper_detection_lag_seconds_bucket{le=\"60\"}", 2.0),
+            ("keeper_detection_lag_seconds_bucket{le=\"+Inf\"}", 2.0),
+            ("keeper_detection_lag_seconds_sum", 1.6),
+            ("keeper_detection_lag_seconds_count", 2.0),
             ("keeper_last_snapshot_age_seconds", 3.0),
         ];
         for (series, value) in expect {
@@ -520,7 +560,7 @@ mod tests {
         }
         // Every sample's family has one HELP and one TYPE line before it, and nothing else is
         // in the text: comments, or `name{labels} value`.
-        let mut declared = Vec::new();
+        let (mut declared, mut types) = (Vec::new(), Vec::new());
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("# HELP ") {
                 declared.push(rest.split(' ').next().unwrap().to_owned());
@@ -530,13 +570,19 @@ mod tests {
                 let mut words = rest.split(' ');
                 assert_eq!(words.next(), declared.last().map(String::as_str), "{line}");
                 let kind = words.next().unwrap();
-                assert!(["counter", "gauge"].contains(&kind), "{line}");
+                assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+                types.push(kind.to_owned());
                 let name = declared.last().unwrap();
                 assert_eq!(kind == "counter", name.ends_with("_total"), "{line}");
                 continue;
             }
             let name = line.split(['{', ' ']).next().unwrap();
-            assert_eq!(Some(name), declared.last().map(String::as_str), "{line}");
+            let family = declared.last().unwrap();
+            let suffix = name.strip_prefix(family.as_str()).unwrap_or_else(|| panic!("{line}"));
+            match types.last().unwrap().as_str() {
+                "histogram" => assert!(["_bucket", "_sum", "_count"].contains(&suffix), "{line}"),
+                _ => assert_eq!(suffix, "", "{line}"),
+            }
             let value = line.rsplit(' ').next().unwrap();
             assert!(value == "+Inf" || value.parse::<f64>().is_ok(), "{line}");
         }

@@ -74,6 +74,7 @@ fn the_metrics_count_what_landed() {
     );
     assert!(sample(&text, "keeper_rpc_requests_total{method=\"simulate\"}") >= transactions);
     assert_eq!(sample(&text, "keeper_rounds_total"), reports.len() as f64);
+    assert_eq!(sample(&text, "keeper_detection_lag_seconds_count"), reports.len() as f64);
     assert_eq!(sample(&text, "keeper_accounts_watched"), reports[0].accounts as f64);
     let last = reports.last().unwrap();
     assert_eq!(last.liquidatable, 0, "{:?}", last.skipped);
