@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anchor_lang::Discriminator;
 use anyhow::{anyhow, Context};
@@ -30,6 +31,7 @@ use crate::backend::{AccountData, Backend, Filter, Landed, Rejection, RetryPolic
 use crate::evaluate::{evaluate, Evaluation, Shard, Status, Target};
 use crate::inventory::{Inventory, InventoryConfig, UnwindMode};
 use crate::market::{decode, decode_margin_account, DecodeError, MarketState, BANK_GROUP_OFFSET};
+use crate::metrics::{kind_of, Metrics};
 use crate::perps::PERP_GROUP_OFFSET;
 use crate::plan::{plan_liquidation_with, NoPlan, Plan};
 use crate::swap::SwapAdapter;
@@ -60,6 +62,12 @@ pub struct KeeperConfig {
     pub max_steps_per_account: usize,
     /// What to do with what liquidations leave in the keeper's account (`inventory.rs`).
     pub inventory: InventoryConfig,
+    /// A liquidation whose predicted fee (quote native units, micro-USD) is below this is
+    /// skipped (`Skipped::BelowMinProfit`); 0 turns the check off. Write-offs and settlements
+    /// are never skipped.
+    pub min_profit_quote: i128,
+    /// Counters and gauges for `/metrics` (crate::metrics); a private one by default.
+    pub metrics: Arc<Metrics>,
 }
 
 impl KeeperConfig {
@@ -76,6 +84,8 @@ impl KeeperConfig {
             lookup_table: None,
             max_steps_per_account: 16,
             inventory: InventoryConfig::default(),
+            min_profit_quote: 0,
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
@@ -144,6 +154,8 @@ pub enum Skipped {
     DryRun { account: Pubkey, compute_units: u64 },
     /// The program refused it for another reason.
     Refused { account: Pubkey, error: String },
+    /// The planned step's predicted fee (quote native units) is below `min_profit_quote`.
+    BelowMinProfit { account: Pubkey, predicted_quote: i128 },
 }
 
 #[derive(Debug, Default, Clone)]
@@ -331,13 +343,33 @@ impl Keeper {
     }
 
     /// One round: discover, evaluate, write off bankrupt accounts, liquidate the liquidatable
-    /// ones (lowest health first).
+    /// ones (lowest health first). Recorded in the config's metrics.
     pub fn run_round(
         &self,
         backend: &mut dyn Backend,
         stop: &AtomicBool,
     ) -> anyhow::Result<RoundReport> {
+        let started = Instant::now();
+        let result = self.round(backend, stop, started);
+        let metrics = &self.config.metrics;
+        match &result {
+            Ok(report) => {
+                metrics.observe_detection_lag(started.elapsed());
+                metrics.round_done(report, started.elapsed());
+            }
+            Err(_) => metrics.round_failed(),
+        }
+        result
+    }
+
+    fn round(
+        &self,
+        backend: &mut dyn Backend,
+        stop: &AtomicBool,
+        started: Instant,
+    ) -> anyhow::Result<RoundReport> {
         let discovered = self.discover(backend)?;
+        self.config.metrics.snapshot_taken(started);
         let evaluation = evaluate(&discovered.market, &discovered.accounts);
         let mut report = self.act(backend, &discovered, &evaluation, stop)?;
         report.liquidatable_after_pending = liquidatable_after_pending(&discovered, &evaluation);
@@ -465,6 +497,10 @@ impl Keeper {
                     return Ok(());
                 }
             };
+            if let Err(skipped) = self.profitable(address, plan.profit_quote) {
+                report.skipped.push(skipped);
+                return Ok(());
+            }
             let unwind = self.config.inventory.unwind;
             let executed = match unwind {
                 UnwindMode::FlashLoan => self.execute_flash_liquidation(
@@ -547,7 +583,9 @@ impl Keeper {
             Ok(sent) => sent,
             Err(skipped) => return Ok(Err(skipped)),
         };
-        Ok(Ok(liquidation_done(sent)?))
+        let done = liquidation_done(sent)?;
+        self.config.metrics.profit("liquidate", plan.profit_quote, done.profit_quote);
+        Ok(Ok(done))
     }
 
     /// Writes off every borrow of a bankrupt account, one bank at a time.
@@ -612,7 +650,9 @@ impl Keeper {
     }
 
     /// [`send`](Self::send) for several instructions in one transaction (all or nothing),
-    /// with the lookup tables they need beyond the configured one (a swap route's).
+    /// with the lookup tables they need beyond the configured one (a swap route's). Counted in
+    /// the metrics under the kind of its first instruction the keeper names (a flash-loan
+    /// liquidation is a `liquidate`).
     pub(crate) fn send_all(
         &self,
         backend: &mut dyn Backend,
@@ -620,10 +660,12 @@ impl Keeper {
         instructions: &[Instruction],
         tables: &[AddressLookupTableAccount],
     ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
-        let retry = self.config.retry;
+        let kind = instructions.iter().map(kind_of).find(|k| *k != "other").unwrap_or("other");
+        let (retry, metrics) = (self.config.retry, &self.config.metrics);
         let probe = self.transaction(backend, MAX_COMPUTE_UNITS, instructions, tables)?;
         let simulation = retry.run("simulate", || backend.simulate(&probe))?;
         if let Some(rejection) = simulation.rejection {
+            metrics.tx_failed(kind, "simulate", &rejection.describe());
             return Ok(Err(classify(account, &rejection)));
         }
         let margin = simulation.compute_units * u64::from(self.config.compute_margin_bps) / 10_000;
@@ -634,9 +676,19 @@ impl Keeper {
             return Ok(Err(Skipped::DryRun { account, compute_units: simulation.compute_units }));
         }
         let tx = self.transaction(backend, limit, instructions, tables)?;
-        match retry.run("send", || backend.send_and_confirm(&tx))? {
-            Ok(landed) => Ok(Ok((landed, limit))),
-            Err(rejection) => Ok(Err(classify(account, &rejection))),
+        metrics.tx_sent(kind);
+        let sent = retry.run("send", || backend.send_and_confirm(&tx)).inspect_err(|_| {
+            metrics.tx_failed(kind, "send", "transport");
+        })?;
+        match sent {
+            Ok(landed) => {
+                metrics.tx_landed(kind);
+                Ok(Ok((landed, limit)))
+            }
+            Err(rejection) => {
+                metrics.tx_failed(kind, "send", &rejection.describe());
+                Ok(Err(classify(account, &rejection)))
+            }
         }
     }
 

@@ -11,14 +11,21 @@
 //! - [`swap`]: swap venues behind one trait, and the test pool's adapter.
 //! - [`inventory`]: unwinding what a liquidation leaves in the keeper's account (withdraw,
 //!   swap, repay), after it or inside one flash-loan transaction.
+//! - [`config`]: flags, environment and the TOML config file, merged and validated.
+//! - [`metrics`], [`http`]: Prometheus `/metrics` and `/health` on a tiny HTTP server.
+//! - [`lookup_table`]: the address lookup table a keeper needs, created and extended.
 
 pub mod backend;
+pub mod config;
 pub mod evaluate;
+pub mod http;
 pub mod inventory;
 pub mod keeper;
 pub mod keeper_inventory;
 mod keeper_perp;
+pub mod lookup_table;
 pub mod market;
+pub mod metrics;
 pub mod perps;
 pub mod plan;
 pub mod plan_perp;

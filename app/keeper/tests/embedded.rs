@@ -26,6 +26,8 @@ use solana_transaction::versioned::VersionedTransaction;
 
 #[path = "embedded/inventory.rs"]
 mod inventory;
+#[path = "embedded/ops.rs"]
+mod ops;
 #[path = "embedded/perps.rs"]
 mod perps;
 
