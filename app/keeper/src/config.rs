@@ -21,6 +21,7 @@ use cross_margin_client::Pubkey;
 use serde::Deserialize;
 
 use crate::evaluate::Shard;
+use crate::inventory::UnwindMode;
 
 /// The defaults, also in the docs and the example file.
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8899";
@@ -29,6 +30,8 @@ pub const DEFAULT_CU_MARGIN_BPS: u32 = 1_000;
 pub const DEFAULT_RPC_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
 pub const DEFAULT_HEALTH_MAX_AGE_SECS: f64 = 60.0;
+pub const DEFAULT_SLIPPAGE_BPS: u16 = 50;
+pub const DEFAULT_LANDING_LAG_SECS: u64 = 60;
 /// The Solana CLI's default keypair, under `$HOME`.
 pub const DEFAULT_KEYPAIR: &str = ".config/solana/id.json";
 
@@ -91,6 +94,24 @@ pub struct Options {
     /// /health answers 503 once the last successful snapshot is older than this [default: 60].
     #[arg(long, env = "KEEPER_HEALTH_MAX_AGE_SECS")]
     pub health_max_age_secs: Option<f64>,
+    /// What to do with a liquidation's inventory: `off` (keep it), `after` (withdraw, swap and
+    /// repay once it lands), `flash_loan` (all in one flash-loan transaction: no capital
+    /// needed) [default: off].
+    #[arg(long, env = "KEEPER_UNWIND")]
+    pub unwind: Option<String>,
+    /// The cp_swap pools to unwind through, one per mint pair (comma-separated as a flag)
+    /// [default: none].
+    #[arg(long, env = "KEEPER_SWAP_POOLS", value_delimiter = ',')]
+    pub swap_pools: Option<Vec<String>>,
+    /// Init health the keeper keeps in its own account, USD [default: 0].
+    #[arg(long, env = "KEEPER_HEALTH_BUFFER_USD")]
+    pub health_buffer_usd: Option<f64>,
+    /// A swap's tolerance below its quote, bps [default: 50].
+    #[arg(long, env = "KEEPER_SLIPPAGE_BPS")]
+    pub slippage_bps: Option<u16>,
+    /// Seconds an unwind is assumed to land after it was planned [default: 60].
+    #[arg(long, env = "KEEPER_LANDING_LAG_SECS")]
+    pub landing_lag_secs: Option<u64>,
     /// Log format, `text` or `json` (the global `--log-format` flag; a key only in the file).
     #[arg(skip)]
     pub log_format: Option<String>,
@@ -117,6 +138,11 @@ pub struct Settings {
     pub health_max_age: Duration,
     /// `Some(true)` for json; `None` when neither the flag nor the file says.
     pub log_json: Option<bool>,
+    pub unwind: UnwindMode,
+    pub swap_pools: Vec<Pubkey>,
+    pub health_buffer_usd: f64,
+    pub slippage_bps: u16,
+    pub landing_lag_secs: i64,
 }
 
 impl Options {
@@ -150,6 +176,11 @@ impl Options {
             min_profit_usd: self.min_profit_usd.or(lower.min_profit_usd),
             metrics_addr: self.metrics_addr.or(lower.metrics_addr),
             health_max_age_secs: self.health_max_age_secs.or(lower.health_max_age_secs),
+            unwind: self.unwind.or(lower.unwind),
+            swap_pools: self.swap_pools.or(lower.swap_pools),
+            health_buffer_usd: self.health_buffer_usd.or(lower.health_buffer_usd),
+            slippage_bps: self.slippage_bps.or(lower.slippage_bps),
+            landing_lag_secs: self.landing_lag_secs.or(lower.landing_lag_secs),
             log_format: self.log_format.or(lower.log_format),
         }
     }
@@ -209,6 +240,27 @@ impl Options {
             Some("json") => Some(true),
             Some(other) => bail!("log_format: '{other}' is neither text nor json"),
         };
+        let unwind = match self.unwind.as_deref() {
+            None => UnwindMode::Off,
+            Some(text) => text.parse().map_err(|e| anyhow!("unwind: {e}"))?,
+        };
+        let swap_pools = self.swap_pools.unwrap_or_default();
+        let swap_pools =
+            swap_pools.iter().map(|p| pubkey("swap_pools", p)).collect::<Result<Vec<_>>>()?;
+        if unwind != UnwindMode::Off && swap_pools.is_empty() {
+            bail!("unwind: '{}' needs a swap venue: set swap_pools", flag_value(unwind));
+        }
+        let health_buffer_usd = self.health_buffer_usd.unwrap_or(0.0);
+        if !health_buffer_usd.is_finite() || health_buffer_usd < 0.0 {
+            bail!("health_buffer_usd: {health_buffer_usd} is not a number >= 0");
+        }
+        let slippage_bps = self.slippage_bps.unwrap_or(DEFAULT_SLIPPAGE_BPS);
+        if slippage_bps > 10_000 {
+            bail!("slippage_bps: {slippage_bps} is more than 10000 (100%)");
+        }
+        let landing_lag_secs = self.landing_lag_secs.unwrap_or(DEFAULT_LANDING_LAG_SECS);
+        let landing_lag_secs = i64::try_from(landing_lag_secs)
+            .map_err(|_| anyhow!("landing_lag_secs: {landing_lag_secs} is too large"))?;
         let rpc_timeout_secs = self.rpc_timeout_secs.unwrap_or(DEFAULT_RPC_TIMEOUT_SECS);
         if rpc_timeout_secs == 0 {
             bail!("rpc_timeout_secs: must be at least 1");
@@ -230,7 +282,21 @@ impl Options {
             metrics_addr,
             health_max_age,
             log_json,
+            unwind,
+            swap_pools,
+            health_buffer_usd,
+            slippage_bps,
+            landing_lag_secs,
         })
+    }
+}
+
+/// An unwind mode as the key's value.
+fn flag_value(mode: UnwindMode) -> &'static str {
+    match mode {
+        UnwindMode::Off => "off",
+        UnwindMode::After => "after",
+        UnwindMode::FlashLoan => "flash_loan",
     }
 }
 
@@ -372,6 +438,37 @@ mod tests {
         let resolve = |o: Options| o.over(file.clone()).resolve(Some(Path::new("/h"))).unwrap();
         assert_eq!(resolve(from_env).cu_margin_bps, 1_500, "the environment over the file");
         assert_eq!(resolve(from_flag).cu_margin_bps, 2_500, "the flag over the environment");
+    }
+
+    #[test]
+    fn the_inventory_keys() {
+        let home = Some(Path::new("/h"));
+        let s = required().resolve(home).unwrap();
+        assert_eq!((s.unwind, s.swap_pools.len()), (UnwindMode::Off, 0));
+        assert_eq!((s.health_buffer_usd, s.slippage_bps, s.landing_lag_secs), (0.0, 50, 60));
+
+        let file = Options::from_toml(&format!(
+            "unwind = \"flash_loan\"\nswap_pools = [\"{GROUP}\"]\nhealth_buffer_usd = 250.0\n"
+        ))
+        .unwrap();
+        let pools = format!("{GROUP},{LIQUIDATOR}");
+        let cli = flags(&["--slippage-bps", "80", "--swap-pools", &pools]).unwrap();
+        let s = cli.over(file).over(required()).resolve(home).unwrap();
+        assert_eq!(s.unwind, UnwindMode::FlashLoan);
+        assert_eq!(s.swap_pools.len(), 2, "the flag's list wins over the file's");
+        assert_eq!((s.health_buffer_usd, s.slippage_bps), (250.0, 80));
+
+        let bad = |o: Options| o.over(required()).resolve(home).unwrap_err().to_string();
+        let mode = bad(Options { unwind: Some("later".into()), ..Options::default() });
+        assert!(mode.starts_with("unwind: unwind must be off, after or flash_loan"), "{mode}");
+        let venue = bad(Options { unwind: Some("after".into()), ..Options::default() });
+        assert!(venue.contains("needs a swap venue: set swap_pools"), "{venue}");
+        let pool = bad(Options { swap_pools: Some(vec!["x".into()]), ..Options::default() });
+        assert!(pool.starts_with("swap_pools"), "{pool}");
+        let slip = bad(Options { slippage_bps: Some(10_001), ..Options::default() });
+        assert!(slip.starts_with("slippage_bps"), "{slip}");
+        let buffer = bad(Options { health_buffer_usd: Some(-1.0), ..Options::default() });
+        assert!(buffer.starts_with("health_buffer_usd"), "{buffer}");
     }
 
     #[test]

@@ -21,7 +21,9 @@ use cross_margin_client::Keypair;
 use cross_margin_keeper::backend::rpc::RpcBackend;
 use cross_margin_keeper::backend::Backend;
 use cross_margin_keeper::config::{Options, Settings};
+use cross_margin_keeper::inventory::InventoryConfig;
 use cross_margin_keeper::metrics::{Metered, Metrics, QUOTE_PER_USD};
+use cross_margin_keeper::swap::ConstantProductAdapter;
 use cross_margin_keeper::{http, lookup_table, Keeper, KeeperConfig, Shard};
 
 #[derive(Parser)]
@@ -97,6 +99,13 @@ fn run(settings: Settings) -> Result<()> {
     config.compute_margin_bps = settings.cu_margin_bps;
     config.dry_run = settings.dry_run;
     config.min_profit_quote = (settings.min_profit_usd * QUOTE_PER_USD).round() as i128;
+    config.inventory = InventoryConfig {
+        unwind: settings.unwind,
+        health_buffer: (settings.health_buffer_usd * QUOTE_PER_USD).round() as i128,
+        slippage_bps: settings.slippage_bps,
+        landing_lag_secs: settings.landing_lag_secs,
+        ..InventoryConfig::default()
+    };
     config.metrics = metrics.clone();
     let rpc = RpcBackend::new(&settings.rpc_url, settings.rpc_timeout);
     let mut backend = Metered::new(rpc, metrics.clone());
@@ -116,7 +125,12 @@ fn run(settings: Settings) -> Result<()> {
     })
     .context("installing the Ctrl-C handler")?;
 
-    let keeper = Keeper::new(config, signer);
+    let mut keeper = Keeper::new(config, signer);
+    if !settings.swap_pools.is_empty() {
+        let adapter =
+            ConstantProductAdapter::load(&mut backend, &settings.swap_pools, keeper.config.retry)?;
+        keeper = keeper.with_swap_adapter(Box::new(adapter));
+    }
     tracing::info!(
         rpc = %backend.name(),
         signer = %keeper.signer(),
@@ -124,6 +138,7 @@ fn run(settings: Settings) -> Result<()> {
         shard = ?keeper.config.shard,
         dry_run = keeper.config.dry_run,
         min_profit_usd = settings.min_profit_usd,
+        unwind = ?settings.unwind,
         "keeper starting"
     );
     if settings.once {
