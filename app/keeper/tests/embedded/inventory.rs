@@ -191,6 +191,7 @@ fn the_keeper_unwinds_a_liquidation_after_it_lands() {
     assert_eq!(report.unwinds.len(), 1, "one unwind covers it");
     let unwind = &report.unwinds[0];
     assert!(!unwind.flash_loan);
+    eprintln!("after-unwind (withdraw, swap, repay): {} CU", unwind.compute_units);
     // Everything seized was withdrawn and swapped; the debt taken over is repaid.
     assert_eq!(unwind.plan.withdraw, liquidation.asset_to_liquidator);
     assert_eq!(unwind.plan.repay, liquidation.liab_amount);
