@@ -44,8 +44,8 @@ pub fn open_pool(
     let vault_b = chain.create_token_account(&b.mint, &authority, 0);
     let init = cp_swap::init_pool(address, a.mint, b.mint, vault_a, vault_b, fee_bps);
     chain.send(&[init], &[&pool]).map_err(|f| anyhow!("init_pool: {:?} {:?}", f.error, f.logs))?;
-    let state = cp_swap::Pool::unpack(&chain.account(&address).expect("the pool").data)
-        .map_err(|e| anyhow!("pool: {e:?}"))?;
+    let account = chain.account(&address).ok_or_else(|| anyhow!("the pool account is gone"))?;
+    let state = cp_swap::Pool::unpack(&account.data).map_err(|e| anyhow!("pool: {e:?}"))?;
     let creator = chain.funded_keypair(1_000_000_000).map_err(|e| anyhow!("{e}"))?;
     let source_a = chain.create_token_account(&a.mint, &creator.pubkey(), amounts.0);
     let source_b = chain.create_token_account(&b.mint, &creator.pubkey(), amounts.1);
