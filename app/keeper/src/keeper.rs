@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 
 use anchor_lang::Discriminator;
 use anyhow::{anyhow, Context};
-use cross_margin::error::MarginError;
 use cross_margin::events::{
     BankruptcyResolved, Liquidation, PerpBankruptcyResolved, PerpLiquidation, PnlSettled,
 };
 use cross_margin::health::PositionShares;
-use cross_margin::math::{mul_q64, Round};
+
 use cross_margin::perp::actions::SettleOutcome;
 use cross_margin::perp::bankruptcy::PerpWriteOff;
 use cross_margin::perp::liquidation::PerpLiquidationOutcome;
@@ -27,9 +26,10 @@ use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_message::{v0, AddressLookupTableAccount, Message, VersionedMessage};
 use solana_transaction::versioned::VersionedTransaction;
 
-use crate::backend::{AccountData, Backend, Filter, Landed, Rejection, RetryPolicy};
+use crate::backend::{AccountData, Backend, Filter, Landed, RetryPolicy};
 use crate::evaluate::{evaluate, Evaluation, Shard, Status, Target};
 use crate::inventory::{Inventory, InventoryConfig, UnwindMode};
+use crate::keeper_outcome::{classify, liquidation_done};
 use crate::market::{decode, decode_margin_account, DecodeError, MarketState, BANK_GROUP_OFFSET};
 use crate::metrics::{kind_of, Metrics};
 use crate::perps::PERP_GROUP_OFFSET;
@@ -788,45 +788,6 @@ impl Keeper {
     }
 }
 
-/// A refusal that means the state moved under us (another keeper, the owner) is a lost race;
-/// anything else is a refusal worth a warning.
-fn classify(account: Pubkey, rejection: &Rejection) -> Skipped {
-    // `OracleAccountMismatch`: a queued re-pin was applied between discovery and sending.
-    // The perp ones: a position closed, a loss settled or written off by someone else.
-    const STATE_MOVED: [MarginError; 15] = [
-        MarginError::NotLiquidatable,
-        MarginError::AccountBankrupt,
-        MarginError::NotBankrupt,
-        MarginError::NoBorrow,
-        MarginError::LiquidationLiabNotBorrow,
-        MarginError::LiquidationAssetNotDeposit,
-        MarginError::HealthAccountsExtra,
-        MarginError::HealthAccountsMissing,
-        MarginError::HealthBankMismatch,
-        MarginError::OracleAccountMismatch,
-        MarginError::PerpNoPositionToLiquidate,
-        MarginError::NothingToSettle,
-        MarginError::PerpNoLossToWriteOff,
-        MarginError::PerpPositionsOpen,
-        MarginError::HealthPerpMarketMismatch,
-    ];
-    tracing::debug!(%account, logs = %rejection.logs.join("\n"), "refused");
-    // The pool moved between the quote and the swap (its codes cannot be cross_margin's).
-    let swap_error = rejection.code.and_then(cp_swap::CpSwapError::from_code);
-    let slipped = swap_error == Some(cp_swap::CpSwapError::SlippageExceeded);
-    let error = match swap_error {
-        Some(swap_error) => format!("cp_swap {swap_error:?}"),
-        None => rejection.describe(),
-    };
-    if slipped || STATE_MOVED.iter().any(|e| rejection.is(*e)) {
-        tracing::info!(%account, %error, "state moved before we acted (another keeper?); moving on");
-        Skipped::LostRace { account, error }
-    } else {
-        tracing::warn!(%account, %error, "the program refused the transaction");
-        Skipped::Refused { account, error }
-    }
-}
-
 /// Accounts healthy now (by `now`'s evaluation) that the market after the queued changes calls
 /// liquidatable or bankrupt.
 pub fn liquidatable_after_pending(discovered: &Discovered, now: &Evaluation) -> Vec<Pubkey> {
@@ -841,24 +802,4 @@ pub fn liquidatable_after_pending(discovered: &Discovered, now: &Evaluation) -> 
         .map(|t| t.address)
         .filter(|a| !already.contains(a))
         .collect()
-}
-
-/// A landed liquidation, read back from its `Liquidation` event.
-pub(crate) fn liquidation_done(sent: (Landed, u32)) -> anyhow::Result<LiquidationDone> {
-    let (landed, compute_limit) = sent;
-    let event = decode_events::<Liquidation>(&landed.logs)
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow!("liquidation {} emitted no event", landed.signature))?;
-    let overflow = |_| anyhow!("liquidation {}: value overflow", landed.signature);
-    let received =
-        mul_q64(event.asset_to_liquidator, event.asset_price, Round::Down).map_err(overflow)?;
-    let taken = mul_q64(event.liab_amount, event.liab_price, Round::Up).map_err(overflow)?;
-    Ok(LiquidationDone {
-        signature: landed.signature,
-        event,
-        compute_units: landed.compute_units,
-        compute_limit,
-        profit_quote: received as i128 - taken as i128,
-    })
 }

@@ -22,6 +22,7 @@ pub mod http;
 pub mod inventory;
 pub mod keeper;
 pub mod keeper_inventory;
+mod keeper_outcome;
 mod keeper_perp;
 pub mod lookup_table;
 pub mod market;
