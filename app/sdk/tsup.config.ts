@@ -10,7 +10,7 @@ export default defineConfig({
   outExtension: ({ format }) => ({ js: format === "esm" ? ".js" : ".cjs" }),
   dts: { compilerOptions: { noEmit: false, incremental: false, composite: false } },
   splitting: true,
-  sourcemap: true,
+  sourcemap: false,
   clean: true,
   target: "es2022",
   platform: "neutral",
