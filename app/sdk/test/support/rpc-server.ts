@@ -59,6 +59,15 @@ export class LiteSvmRpcServer {
 
   async start(): Promise<string> {
     this.server = createServer((request, response) => {
+      // CORS, as a validator's RPC port answers it: a page on another origin can call it.
+      response.setHeader("access-control-allow-origin", "*");
+      response.setHeader("access-control-allow-headers", "content-type, solana-client");
+      response.setHeader("access-control-allow-methods", "POST, OPTIONS");
+      if (request.method === "OPTIONS") {
+        response.writeHead(204);
+        response.end();
+        return;
+      }
       let body = "";
       request.on("data", (chunk: Buffer) => (body += chunk.toString()));
       request.on("end", () => {
