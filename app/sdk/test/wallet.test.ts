@@ -17,6 +17,7 @@ import {
   ConnectionChain,
   CrossMarginClient,
   KeypairWallet,
+  marginAccountAddress,
   nativeToUi,
   ONE_Q64,
   percentile,
@@ -127,6 +128,19 @@ describe("the wallet path over JSON-RPC", () => {
     const health = await client.health(user.account, market.chain.payer.publicKey);
     assert.equal(health.init, 475_000_000n);
     server.prioritizationFees = [];
+  });
+
+  it("a new user's wallet creates its margin account, then deposits into it", async () => {
+    const keypair = market.chain.fundedKeypair(1_000_000_000n);
+    const client = new CrossMarginClient(rpc, PROGRAM_ID, new KeypairWallet(keypair));
+    const { account } = await client.createAccount(market.group);
+    assert.ok(account.equals(marginAccountAddress(market.group, keypair.publicKey, 0)));
+    assert.equal((await client.marginAccount(account)).owner.toBase58(), keypair.publicKey.toBase58());
+    const userToken = market.chain.createTokenAccount(market.sol.mint, keypair.publicKey, SOL);
+    await client.deposit({ account, owner: keypair.publicKey, bank: market.sol.address, userToken, amount: SOL });
+    assert.equal(market.chain.tokenBalance(userToken), 0n);
+    const second = await client.createAccountTx(market.group, 1, { priorityFee: 0 });
+    assert.equal(second.message.staticAccountKeys[0]!.toBase58(), keypair.publicKey.toBase58(), "the wallet pays");
   });
 
   it("refuses an over-borrow with the program's error name before the wallet signs", async () => {
