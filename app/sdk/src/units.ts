@@ -9,7 +9,7 @@ import { ONE_Q64, q64FromLeBytes } from "./fixed";
 
 export const TOKEN_PROGRAM_ID = new PublicKey("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
 export const TOKEN_2022_PROGRAM_ID = new PublicKey("TokenzQdBNbLqP5VEhdkAS6EPFLC7Wj5w6ikk7p3cA9");
-export const ASSOCIATED_TOKEN_PROGRAM_ID = new PublicKey("ATokenGPvbdGVxr1b2hvZbsiqW5xNWEAcAqE7bAsT4M");
+export const ASSOCIATED_TOKEN_PROGRAM_ID = new PublicKey("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
 
 /** A Q64.64 number, signed or not, from a `bigint`, or from the `number[16]` / `Uint8Array`
  * little-endian bytes an IDL decoder gives. */
