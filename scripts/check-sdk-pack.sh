@@ -30,7 +30,11 @@ cat >"$work/project/tsconfig.json" <<'JSON'
 { "compilerOptions": { "target": "ES2022", "module": "nodenext", "moduleResolution": "nodenext", "strict": true, "noEmit": true, "skipLibCheck": true, "types": ["node"] }, "files": ["index.ts"] }
 JSON
 cd "$work/project"
-npm ci --offline --no-audit --no-fund --ignore-scripts --loglevel=error
+if ! npm ci --offline --no-audit --no-fund --ignore-scripts --loglevel=error; then
+  # The npm cache no longer holds what app/sdk's install put there (e.g. cleaned since).
+  echo "note: not all in the npm cache; installing with --prefer-offline" >&2
+  npm ci --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error
+fi
 npx --no-install tsc -p tsconfig.json
 node --input-type=module -e '
   const { PublicKey } = await import("@solana/web3.js");

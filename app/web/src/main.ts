@@ -147,8 +147,9 @@ async function act(action: Action): Promise<void> {
   };
   status(`${action}: simulating, then asking the wallet to sign…`);
   const sent = await s.client[action](request);
-  status(`${action} ${nativeToUi(amount, bank.data.decimals)} ${bankName(s, bank.data.bankIndex)}: confirmed ${sent.signature.slice(0, 16)}… (${sent.computeUnits} CU)`);
   await refresh();
+  // Set once the page shows the account after the action (the browser test waits for it).
+  status(`${action} ${nativeToUi(amount, bank.data.decimals)} ${bankName(s, bank.data.bankIndex)}: confirmed ${sent.signature.slice(0, 16)}… (${sent.computeUnits} CU)`);
 }
 
 /** Runs a handler with its failure shown by name, the page's buttons disabled meanwhile. */
@@ -171,7 +172,7 @@ $("refresh").addEventListener("click", guarded(refresh));
 $("create-account").addEventListener("click", guarded(async () => {
   const s = state!;
   const { sent } = await s.client.createAccount(s.group);
-  status(`account created: ${sent.signature.slice(0, 16)}…`);
   await refresh();
+  status(`account created: ${sent.signature.slice(0, 16)}…`);
 }));
 for (const action of ["deposit", "borrow", "repay", "withdraw"] as const) $(action).addEventListener("click", guarded(() => act(action)));
