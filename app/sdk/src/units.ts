@@ -3,7 +3,7 @@
  * and native token amounts as exact decimal strings, decimal strings back to native units, and
  * the associated token account a wallet holds a mint in.
  */
-import { PublicKey } from "@solana/web3.js";
+import { PublicKey, SystemProgram, TransactionInstruction } from "@solana/web3.js";
 
 import { ONE_Q64, q64FromLeBytes } from "./fixed";
 
@@ -68,4 +68,22 @@ export function microUsdToUi(microUsd: bigint): string {
 /** The associated token account of `owner` for `mint` (SPL Token or Token-2022). */
 export function associatedTokenAddress(owner: PublicKey, mint: PublicKey, tokenProgram: PublicKey = TOKEN_PROGRAM_ID): PublicKey {
   return PublicKey.findProgramAddressSync([owner.toBuffer(), tokenProgram.toBuffer(), mint.toBuffer()], ASSOCIATED_TOKEN_PROGRAM_ID)[0];
+}
+
+/** The associated token program's `CreateIdempotent`: creates `owner`'s associated token account
+ * for `mint` if it does not exist (`payer` signs and pays the rent), and does nothing if it does.
+ * Put it before a withdraw or borrow into a token account the wallet may not have yet. */
+export function createAssociatedTokenAccountIdempotentIx(payer: PublicKey, owner: PublicKey, mint: PublicKey, tokenProgram: PublicKey = TOKEN_PROGRAM_ID): TransactionInstruction {
+  return new TransactionInstruction({
+    programId: ASSOCIATED_TOKEN_PROGRAM_ID,
+    keys: [
+      { pubkey: payer, isSigner: true, isWritable: true },
+      { pubkey: associatedTokenAddress(owner, mint, tokenProgram), isSigner: false, isWritable: true },
+      { pubkey: owner, isSigner: false, isWritable: false },
+      { pubkey: mint, isSigner: false, isWritable: false },
+      { pubkey: SystemProgram.programId, isSigner: false, isWritable: false },
+      { pubkey: tokenProgram, isSigner: false, isWritable: false },
+    ],
+    data: Buffer.from([1]),
+  });
 }

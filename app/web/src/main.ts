@@ -8,10 +8,11 @@
 import "./polyfills";
 import "./style.css";
 
-import { PublicKey } from "@solana/web3.js";
+import { PublicKey, type TransactionInstruction } from "@solana/web3.js";
 import {
   associatedTokenAddress,
   ConnectionChain,
+  createAssociatedTokenAccountIdempotentIx,
   CrossMarginClient,
   estimateLiquidationPrice,
   marginAccountAddress,
@@ -146,7 +147,16 @@ async function act(action: Action): Promise<void> {
     amount,
   };
   status(`${action}: simulating, then asking the wallet to sign…`);
-  const sent = await s.client[action](request);
+  const instructions: TransactionInstruction[] = [];
+  // Tokens leaving the account need a token account to land in: create the wallet's associated
+  // token account in the same transaction if it has none yet.
+  if ((action === "borrow" || action === "withdraw") && !(await s.client.chain.getAccount(request.userToken))) {
+    instructions.push(createAssociatedTokenAccountIdempotentIx(s.wallet.publicKey, s.wallet.publicKey, bank.data.mint, bank.data.tokenProgram));
+  }
+  const builders = { deposit: "depositIx", borrow: "borrowIx", repay: "repayIx", withdraw: "withdrawIx" } as const;
+  instructions.push(await s.client[builders[action]](request));
+  // A v0 transaction (CU limit from simulation, priority fee from recent fees) signed by the wallet.
+  const sent = await s.client.send(instructions);
   await refresh();
   // Set once the page shows the account after the action (the browser test waits for it).
   status(`${action} ${nativeToUi(amount, bank.data.decimals)} ${bankName(s, bank.data.bankIndex)}: confirmed ${sent.signature.slice(0, 16)}… (${sent.computeUnits} CU)`);

@@ -2,8 +2,8 @@
  * The page end to end in a real headless Chromium (Debian's /usr/bin/chromium, or
  * CROSS_MARGIN_CHROMIUM, driven by playwright-core): against the loopback JSON-RPC endpoint
  * backed by LiteSVM running the real program (app/sdk/test/support/web-fixture.ts), with the
- * local keypair wallet, it connects, deposits, borrows and sees init health fall, repays and
- * withdraws, sees `InitHealthNegative` by name on an over-borrow, and sees the account become
+ * local keypair wallet, it connects, deposits, borrows and sees init health fall, repays,
+ * withdraws, borrows a token it has no token account for (the page creates it), sees `InitHealthNegative` by name on an over-borrow, and sees the account become
  * liquidatable after SOL's price falls. Serves the built page (app/web/dist; `npm run build`),
  * and leaves a screenshot in test-results/page.png (CROSS_MARGIN_WEB_SCREENSHOT: elsewhere).
  */
@@ -67,7 +67,7 @@ describe("app/web in headless Chromium", () => {
 
   const text = (selector: string) => page.locator(selector).innerText();
   const usd = async (selector: string) => Number((await text(selector)).replace(/,/g, ""));
-  async function action(name: "deposit" | "borrow" | "repay" | "withdraw", bank: "USDC" | "SOL", amount: string, expect: RegExp) {
+  async function action(name: "deposit" | "borrow" | "repay" | "withdraw", bank: "USDC" | "SOL" | "BTC", amount: string, expect: RegExp) {
     await page.selectOption("#bank", { label: bank });
     await page.fill("#amount", amount);
     await page.click(`#${name}`);
@@ -104,12 +104,16 @@ describe("app/web in headless Chromium", () => {
 
     await action("repay", "USDC", "100", /repay 100 USDC: confirmed/);
     await action("withdraw", "SOL", "1", /withdraw 1 SOL: confirmed/);
+    // No BTC token account yet: the page creates it in the borrow's transaction.
+    await action("borrow", "BTC", "0.0001", /borrow 0.0001 BTC: confirmed/);
+    assert.match(await page.locator("#positions tbody tr", { hasText: "BTC" }).innerText(), /BTC\s+borrow\s+0\.0001\s/);
 
     await action("borrow", "USDC", "100000", /InitHealthNegative/);
     assert.equal(await page.locator("#status").getAttribute("class"), "error");
 
-    // SOL falls below the page's liquidation price: the account becomes liquidatable.
-    await fixture.setPrice("SOL", BigInt(Math.floor(solLiquidation * 0.8)));
+    // SOL falls below the liquidation price the page shows now: the account becomes liquidatable.
+    const liquidation = Number((await page.locator("#positions tbody tr", { hasText: "SOL" }).innerText()).trim().split(/\s+/).at(-1)!.replace(/,/g, ""));
+    await fixture.setPrice("SOL", BigInt(Math.floor(liquidation * 0.9)));
     await page.click("#refresh");
     await page.locator("#liquidatable", { hasText: "liquidatable" }).waitFor();
     assert.ok((await usd("#health-maint")) < 0);

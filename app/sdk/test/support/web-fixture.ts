@@ -4,7 +4,7 @@
  * market and its pool, behind the loopback JSON-RPC endpoint; a user holding USDC and SOL in
  * its associated token accounts, whose margin account holds 2 SOL and a 1-token perp long
  * (so that the page has a perp position to show). Everything crosses to the browser test as
- * strings.
+ * strings. The user has no BTC token account: the page creates it on the first BTC borrow.
  */
 import { associatedTokenAddress } from "../../src";
 import { Market, quoteDollars } from "./market";
@@ -33,8 +33,9 @@ export async function startWebFixture(): Promise<WebFixture> {
   await withPool(market, perp, 50_000n * USDC);
 
   const user = await market.user([0n, 0n, 0n]);
-  // The page finds the user's tokens in its associated token accounts.
-  user.tokens = market.banks().map((bank, i) => market.chain.createTokenAccount(bank.mint, user.keypair.publicKey, [1_000n * USDC, 20n * SOL, 0n][i]!, associatedTokenAddress(user.keypair.publicKey, bank.mint)));
+  // The page finds the user's tokens in its associated token accounts; it has none for BTC
+  // (the page creates it with its first BTC borrow).
+  user.tokens = [market.usdc, market.sol].map((bank, i) => market.chain.createTokenAccount(bank.mint, user.keypair.publicKey, [1_000n * USDC, 20n * SOL][i]!, associatedTokenAddress(user.keypair.publicKey, bank.mint)));
   await market.deposit(user, market.sol, 2n * SOL);
   await market.send(user, await market.client.placePerpOrderIx({ ...perpRequest(user, perp), side: "long", sizeLots: 100n }));
 
