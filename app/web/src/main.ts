@@ -59,6 +59,13 @@ function describe(error: unknown): string {
 
 const price = (quote: PythQuote): number => Number(quote.price) * 10 ** quote.exponent;
 const usd = (value: number | null): string => (value === null ? "none" : value.toLocaleString("en-US", { maximumFractionDigits: 4 }));
+/** A liquidation price estimate as a user reads it. For an account already liquidatable the
+ * estimate is the price at which it would be healthy again; 0 means at any price. */
+function liquidationText(liquidatable: boolean, estimate: number | null): string {
+  if (!liquidatable) return estimate === 0 ? "any price" : usd(estimate);
+  if (estimate === null) return "now (no price alone heals it)";
+  return estimate === 0 ? "now (at any price)" : `now (healthy past ${usd(estimate)})`;
+}
 const bankName = (s: State, index: number): string => s.names[index] ?? `#${index} ${s.banks[index]?.data.mint.toBase58().slice(0, 4)}…`;
 
 async function connect(): Promise<void> {
@@ -116,7 +123,7 @@ async function refresh(): Promise<void> {
       const bank = s.banks[p.bankIndex]!.data;
       const quote = await s.client.oracleQuote(bank);
       const liquidation = estimateLiquidationPrice(health, p.bankIndex, quote).liquidationPrice;
-      return row([bankName(s, p.bankIndex), p.isLiability ? "borrow" : "deposit", nativeToUi(p.native, bank.decimals), microUsdToUi(p.value), usd(price(quote)), usd(liquidation)]);
+      return row([bankName(s, p.bankIndex), p.isLiability ? "borrow" : "deposit", nativeToUi(p.native, bank.decimals), microUsdToUi(p.value), usd(price(quote)), liquidationText(health.liquidatable, liquidation)]);
     }),
   );
   $("positions").querySelector("tbody")!.replaceChildren(...positions);
@@ -126,7 +133,7 @@ async function refresh(): Promise<void> {
       const market = s.perpMarkets[p.marketIndex]!;
       const estimate = await s.client.perpLiquidationPrice(s.account!, market.address, s.wallet!.publicKey);
       const settle = s.banks[market.data.settleBankIndex]!.data;
-      return row([`perp #${p.marketIndex}`, p.baseLots >= 0n ? "long" : "short", p.baseLots.toString(), nativeToUi(p.pnl, settle.decimals), usd(price(estimate.currentQuote)), usd(estimate.liquidationPrice)]);
+      return row([`perp #${p.marketIndex}`, p.baseLots >= 0n ? "long" : "short", p.baseLots.toString(), nativeToUi(p.pnl, settle.decimals), usd(price(estimate.currentQuote)), liquidationText(health.liquidatable, estimate.liquidationPrice)]);
     }),
   );
   $("perps").querySelector("tbody")!.replaceChildren(...perps);

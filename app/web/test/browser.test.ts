@@ -116,7 +116,9 @@ describe("app/web in headless Chromium", () => {
     await fixture.setPrice("SOL", BigInt(Math.floor(liquidation * 0.9)));
     await page.click("#refresh");
     await page.locator("#liquidatable", { hasText: "liquidatable" }).waitFor();
+    await page.locator("#refresh:enabled").waitFor(); // the refresh is done (perp rows last)
     assert.ok((await usd("#health-maint")) < 0);
+    assert.match(await page.locator("#positions tbody tr", { hasText: "SOL" }).innerText(), /now \(healthy past [\d.]+\)/);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     assert.deepEqual(pageErrors, []);
   });
