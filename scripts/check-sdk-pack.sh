@@ -16,11 +16,11 @@ mkdir -p "$work/project"
 step "npm pack app/sdk; a fresh project installs the tarball (offline) and type-checks an import"
 tarball=$(cd "$SDK" && npm pack --silent --pack-destination "$work/project")
 files=$(tar tzf "$work/project/$tarball")
-for expected in package/dist/index.js package/dist/index.cjs package/dist/index.d.ts package/dist/index.d.mts package/dist/deploy.js package/dist/deploy.cjs package/dist/deploy.d.ts package/dist/deploy.d.mts; do
+for expected in package/dist/index.mjs package/dist/index.js package/dist/index.d.mts package/dist/index.d.ts package/dist/deploy.mjs package/dist/deploy.js package/dist/deploy.d.mts package/dist/deploy.d.ts; do
   grep -qx "$expected" <<<"$files" || { echo "error: $tarball has no $expected" >&2; exit 1; }
 done
 if grep -E 'tsbuildinfo|/src/|/test/' <<<"$files"; then echo "error: $tarball ships the above" >&2; exit 1; fi
-if grep -lE 'from "node:|require\("node:|from "(fs|path|os)"' "$SDK"/dist/index.js "$SDK"/dist/chunk-*.js; then
+if grep -lE 'from "node:|require\("node:|from "(fs|path|os)"|require\("(fs|path|os)"\)' "$SDK"/dist/index.mjs "$SDK"/dist/index.js "$SDK"/dist/chunk-*; then
   echo "error: Node-only imports in the main entry's build (above)" >&2
   exit 1
 fi
@@ -36,7 +36,10 @@ if ! npm ci --offline --no-audit --no-fund --ignore-scripts --loglevel=error; th
   npm ci --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error
 fi
 npx --no-install tsc -p tsconfig.json
-node --input-type=module -e '
+# Without syntax detection (Node >= 20.19 guesses ESM in a .js file), as older Nodes load it.
+detect=()
+if node --no-experimental-detect-module -e 0 2>/dev/null; then detect=(--no-experimental-detect-module); fi
+node "${detect[@]}" --input-type=module -e '
   const { PublicKey } = await import("@solana/web3.js");
   const esm = await import("@cross-margin/sdk");
   const deploy = await import("@cross-margin/sdk/deploy");

@@ -1,13 +1,11 @@
 import { defineConfig } from "tsup";
 
-// The published build: ESM (`.js`, the package is not "type": "module", so tsup names it from
-// the exports map) and CJS (`.cjs`) for the main entry and `/deploy`, with bundled declarations,
-// in a flat dist/. The IDL is inlined. `Buffer` is imported from the `buffer` package (Node's
+// The published build: ESM (`.mjs`, `.d.mts`) and CJS (`.js`, `.d.ts`; the package is not
+// "type": "module") for the main entry and `/deploy`, with bundled declarations, in a flat dist/. The IDL is inlined. `Buffer` is imported from the `buffer` package (Node's
 // builtin under Node, the npm package in a browser bundle) instead of assumed global.
 export default defineConfig({
   entry: { index: "src/index.ts", deploy: "src/deploy-entry.ts" },
   format: ["esm", "cjs"],
-  outExtension: ({ format }) => ({ js: format === "esm" ? ".js" : ".cjs" }),
   dts: { compilerOptions: { noEmit: false, incremental: false, composite: false } },
   splitting: true,
   sourcemap: false,

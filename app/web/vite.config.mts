@@ -8,7 +8,7 @@ import { defineConfig } from "vite";
 // the SDK's imports of its peers resolve to this app's single copy, as a package install does.
 export default defineConfig({
   resolve: {
-    alias: { "@cross-margin/sdk": fileURLToPath(new URL("../sdk/dist/index.js", import.meta.url)) },
+    alias: { "@cross-margin/sdk": fileURLToPath(new URL("../sdk/dist/index.mjs", import.meta.url)) },
     dedupe: ["@solana/web3.js", "@anchor-lang/core", "bn.js", "buffer"],
   },
   build: { target: "es2022", chunkSizeWarningLimit: 2_000 },
