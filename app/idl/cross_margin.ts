@@ -1228,6 +1228,63 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "healthUnderShock",
+      "docs": [
+        "The `health` view with hypothetical price moves: `token_shocks` per bank index and",
+        "`perp_shocks` per perp market index, in bps of the oracle price (every side scaled, the",
+        "asset sides rounded down and the liability sides up). Read-only; remaining accounts as",
+        "`health`."
+      ],
+      "discriminator": [
+        166,
+        230,
+        189,
+        219,
+        150,
+        127,
+        246,
+        252
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "account"
+        }
+      ],
+      "args": [
+        {
+          "name": "tokenShocks",
+          "type": {
+            "vec": {
+              "defined": {
+                "name": "priceShock"
+              }
+            }
+          }
+        },
+        {
+          "name": "perpShocks",
+          "type": {
+            "vec": {
+              "defined": {
+                "name": "priceShock"
+              }
+            }
+          }
+        }
+      ],
+      "returns": {
+        "defined": {
+          "name": "accountHealth"
+        }
+      }
+    },
+    {
       "name": "liquidate",
       "docs": [
         "Liquidates an account whose maint health is below zero (or, once started, below the end",
@@ -3008,6 +3065,11 @@ export type CrossMargin = {
       "code": 6107,
       "name": "wrongInstructionsSysvar",
       "msg": "This account must be the instructions sysvar (Sysvar1nstructions1111111111111111111111111)"
+    },
+    {
+      "code": 6108,
+      "name": "invalidPriceShock",
+      "msg": "Price shocks: each index at most once, at most 16 per kind, each between -10000 bps (a price of zero) and +100000 bps"
     }
   ],
   "types": [
@@ -5683,6 +5745,26 @@ export type CrossMargin = {
           {
             "name": "maint",
             "type": "i128"
+          }
+        ]
+      }
+    },
+    {
+      "name": "priceShock",
+      "docs": [
+        "Bank (or perp market) `index` priced `bps` basis points away from its oracle: −3,000 is 30%",
+        "lower, 5,000 is 50% higher."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "index",
+            "type": "u16"
+          },
+          {
+            "name": "bps",
+            "type": "i32"
           }
         ]
       }

@@ -135,6 +135,9 @@ pub mod budget {
     pub const BORROW_2: u64 = 12_500;
     /// (6,000 until issue 16: the perp slots' scan and the view's perp list cost about 230.)
     pub const HEALTH_2: u64 = 6_300;
+    /// `health_under_shock` with 2 positions and 1 shock: the view, the shocks' decoding and
+    /// validation, and each priced side scaled.
+    pub const HEALTH_UNDER_SHOCK_2: u64 = 7_500;
     pub const CLOSE_ACCOUNT: u64 = 2_000;
     /// `flash_loan_begin`: the instructions sysvar read for the current index, then every
     /// instruction up to the matching end (the zero-capital liquidation's end is 6 later).

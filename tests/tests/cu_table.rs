@@ -92,6 +92,14 @@ fn cu_table() {
     table.row("borrow", &executed, budget::BORROW_2, "2 positions after");
     let (_, executed) = m.health(&user);
     table.row("health", &executed, budget::HEALTH_2, "2 positions");
+    let shocks = [cross_margin::health::PriceShock { index: sol.index, bps: -3_000 }];
+    let executed = m.health_under_shock(&user.account, &shocks, &[]).expect_ok("shock");
+    table.row(
+        "health_under_shock",
+        &executed,
+        budget::HEALTH_UNDER_SHOCK_2,
+        "2 positions, 1 bank shocked",
+    );
     let executed = m.withdraw(&user, &sol, 1_000_000_000).expect_ok("withdraw");
     table.row(
         "withdraw",

@@ -452,6 +452,22 @@ pub fn health(group: Pubkey, account: Pubkey, health: Vec<AccountMeta>) -> Instr
     )
 }
 
+/// `health_under_shock`: `health`'s accounts, and the price shocks (bps per bank index and per
+/// perp market index); decode its return data as `AccountHealth`.
+pub fn health_under_shock(
+    group: Pubkey,
+    account: Pubkey,
+    health: Vec<AccountMeta>,
+    token_shocks: Vec<cross_margin::health::PriceShock>,
+    perp_shocks: Vec<cross_margin::health::PriceShock>,
+) -> Instruction {
+    build_with(
+        cross_margin::accounts::HealthView { group, account },
+        cross_margin::instruction::HealthUnderShock { token_shocks, perp_shocks },
+        health,
+    )
+}
+
 /// `health_after_pending_changes`: `health`'s accounts, with a bank's queued oracle where its
 /// queued change re-pins one ([`BankRef::after_pending_change`]).
 pub fn health_after_pending_changes(

@@ -239,4 +239,6 @@ pub enum MarginError {
     AccountInFlashLoan,
     #[msg("This account must be the instructions sysvar (Sysvar1nstructions1111111111111111111111111)")]
     WrongInstructionsSysvar,
+    #[msg("Price shocks: each index at most once, at most 16 per kind, each between -10000 bps (a price of zero) and +100000 bps")]
+    InvalidPriceShock,
 }

@@ -137,6 +137,7 @@ pub fn require_init_health(
         crate::health_accounts::Held {
             banks: &[crate::health_accounts::LoadedBank { key: ctx.accounts.bank.key(), bank }],
             perps: &[],
+            shocks: Default::default(),
         },
         match kind {
             MovementKind::Withdraw => crate::health_accounts::Breakdown::Withdrawal,

@@ -74,6 +74,7 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
         crate::health_accounts::Held {
             banks: &loaded([liab_key, asset_key], &liab_bank, &asset_bank),
             perps: &[],
+            shocks: Default::default(),
         },
         Breakdown::PerPosition,
     )?;
@@ -101,6 +102,7 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
                 crate::health_accounts::Held {
                     banks: &loaded([liab_key, asset_key], liab_bank, asset_bank),
                     perps: &[],
+                    shocks: Default::default(),
                 },
                 Breakdown::Totals,
             )?;

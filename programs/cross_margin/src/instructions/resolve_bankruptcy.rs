@@ -55,6 +55,7 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
             crate::health_accounts::Held {
                 banks: &[LoadedBank { key: bank_key, bank }],
                 perps: &[],
+                shocks: Default::default(),
             },
             breakdown,
         )?;
