@@ -3,8 +3,8 @@
 # it), installs the tarball into a fresh project with the SDK's peers (@solana/web3.js,
 # @anchor-lang/core) and TypeScript — offline, from a lock file written from the SDK's own
 # package-lock.json, so npm ci takes everything from the npm cache the SDK's install filled —
-# then type-checks an import of both entries (app/sdk/test/pack/consumer.ts, strict, ESM
-# resolution) and loads both builds in Node: ESM and CJS resolve to the project's one copy of
+# then type-checks an import of both entries (app/sdk/test/pack/consumer.ts, strict, as ESM
+# and as CJS) and loads both builds in Node: ESM and CJS resolve to the project's one copy of
 # web3.js (`PROGRAM_ID instanceof PublicKey`). A few seconds.
 source "$(dirname "$0")/common.sh"
 
@@ -25,9 +25,12 @@ if grep -lE 'from "node:|require\("node:|from "(fs|path|os)"|require\("(fs|path|
   exit 1
 fi
 node "$SDK/tools/pack-check-lock.mjs" "$SDK" "$work/project/$tarball" "$work/project"
+# The same import as an ES module (index.ts: the `import` condition, .d.mts) and as CommonJS
+# (index.cts: the `require` condition, .d.ts).
 cp "$SDK/test/pack/consumer.ts" "$work/project/index.ts"
+cp "$SDK/test/pack/consumer.ts" "$work/project/index.cts"
 cat >"$work/project/tsconfig.json" <<'JSON'
-{ "compilerOptions": { "target": "ES2022", "module": "nodenext", "moduleResolution": "nodenext", "strict": true, "noEmit": true, "skipLibCheck": true, "types": ["node"] }, "files": ["index.ts"] }
+{ "compilerOptions": { "target": "ES2022", "module": "nodenext", "moduleResolution": "nodenext", "strict": true, "noEmit": true, "skipLibCheck": true, "types": ["node"] }, "files": ["index.ts", "index.cts"] }
 JSON
 cd "$work/project"
 if ! npm ci --offline --no-audit --no-fund --ignore-scripts --loglevel=error; then
