@@ -7,16 +7,22 @@
 //! - [`perps`]: the group's perp markets and an account's perp slots priced as the program does.
 //! - [`plan`]: the best liquidation step the program will accept and the liquidator can carry.
 //! - [`plan_perp`]: an account with perp slots: the next step in the program's order.
+//! - [`fees`]: the priority fee: a capped percentile of recent fees, the fixed fee as floor.
+//! - [`watch`]: detection by websocket (`accountSubscribe`/`programSubscribe`) into an
+//!   in-memory snapshot, repaired by periodic full snapshots (feature `rpc`).
 //! - [`keeper`]: the loop: discover, evaluate, plan, simulate for the CU limit, send, confirm.
 
 pub mod backend;
 pub mod evaluate;
+pub mod fees;
 pub mod keeper;
 mod keeper_perp;
 pub mod market;
 pub mod perps;
 pub mod plan;
 pub mod plan_perp;
+#[cfg(feature = "rpc")]
+pub mod watch;
 
 pub use backend::{Backend, BackendError, RetryPolicy};
 pub use evaluate::{evaluate, Evaluation, Shard};

@@ -17,7 +17,9 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use cross_margin_client::{Keypair, Pubkey};
 use cross_margin_keeper::backend::rpc::RpcBackend;
-use cross_margin_keeper::backend::Backend;
+use cross_margin_keeper::backend::{Backend, Backoff};
+use cross_margin_keeper::fees::DynamicFee;
+use cross_margin_keeper::watch::{self, ws_url_from_rpc, DetectionStats, WatchConfig};
 use cross_margin_keeper::{Keeper, KeeperConfig, Shard};
 use solana_address_lookup_table_interface::state::AddressLookupTable;
 use solana_message::AddressLookupTableAccount;
@@ -36,6 +38,16 @@ struct Cli {
 enum LogFormat {
     Text,
     Json,
+}
+
+/// How the keeper learns that an account needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Detection {
+    /// A full read every `--interval-secs`.
+    Poll,
+    /// Websocket subscriptions into an in-memory snapshot, repaired by a full read every
+    /// `--snapshot-interval-secs`.
+    Websocket,
 }
 
 #[derive(Subcommand)]
@@ -61,9 +73,34 @@ struct RunArgs {
     /// Seconds between rounds.
     #[arg(long, env = "KEEPER_INTERVAL_SECS", default_value_t = 2.0)]
     interval_secs: f64,
-    /// Priority fee in micro-lamports per compute unit.
+    /// Priority fee in micro-lamports per compute unit: the floor of the dynamic fee, or the
+    /// fee itself with `--fixed-priority-fee`.
     #[arg(long, env = "KEEPER_PRIORITY_FEE", default_value_t = 0)]
     priority_fee: u64,
+    /// Which percentile of the recent prioritization fees of the accounts a transaction
+    /// writes to pay (`getRecentPrioritizationFees`).
+    #[arg(long, env = "KEEPER_PRIORITY_FEE_PERCENTILE", default_value_t = 75,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    priority_fee_percentile: u8,
+    /// The most the dynamic fee pays, micro-lamports per compute unit.
+    #[arg(long, env = "KEEPER_PRIORITY_FEE_MAX", default_value_t = 1_000_000)]
+    priority_fee_max: u64,
+    /// Pay exactly `--priority-fee`, whatever recent transactions paid.
+    #[arg(long, env = "KEEPER_FIXED_PRIORITY_FEE")]
+    fixed_priority_fee: bool,
+    /// Detection: `websocket` (default when a websocket URL is known: `--ws-url`, or derived
+    /// from `--rpc-url`) or `poll`.
+    #[arg(long, env = "KEEPER_DETECTION", value_enum)]
+    detection: Option<Detection>,
+    /// The node's websocket endpoint (default: `--rpc-url` with ws(s):// and port + 1).
+    #[arg(long, env = "KEEPER_WS_URL")]
+    ws_url: Option<String>,
+    /// With websocket detection: seconds between full snapshots that repair missed updates.
+    #[arg(long, env = "KEEPER_SNAPSHOT_INTERVAL_SECS", default_value_t = 60.0)]
+    snapshot_interval_secs: f64,
+    /// With websocket detection: the longest wait between reconnection attempts, seconds.
+    #[arg(long, env = "KEEPER_WS_BACKOFF_MAX_SECS", default_value_t = 30.0)]
+    ws_backoff_max_secs: f64,
     /// Extra compute units over the simulated amount, in bps of it.
     #[arg(long, env = "KEEPER_CU_MARGIN_BPS", default_value_t = 1_000)]
     cu_margin_bps: u32,
@@ -107,13 +144,34 @@ fn pubkey(what: &str, value: &str) -> Result<Pubkey> {
     Pubkey::from_str(value).map_err(|_| anyhow!("{what}: '{value}' is not a base58 public key"))
 }
 
+/// A keypair file as the Solana CLI writes it (`solana_keypair::read_keypair_file`).
 pub fn read_keypair(path: &PathBuf) -> Result<Keypair> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the keypair {}", path.display()))?;
-    let bytes: Vec<u8> = serde_json::from_str(&text)
-        .with_context(|| format!("{}: expected a JSON array of 64 bytes", path.display()))?;
-    Keypair::try_from(bytes.as_slice())
+    std::fs::metadata(path).with_context(|| format!("reading the keypair {}", path.display()))?;
+    solana_keypair::read_keypair_file(path)
         .map_err(|e| anyhow!("{}: not a keypair: {e}", path.display()))
+}
+
+impl RunArgs {
+    /// The detection to run and, for websockets, the URL.
+    fn detection(&self) -> Result<(Detection, Option<String>)> {
+        let ws_url = self.ws_url.clone().or_else(|| ws_url_from_rpc(&self.rpc_url));
+        match (self.detection, ws_url) {
+            (Some(Detection::Poll), _) => Ok((Detection::Poll, None)),
+            (_, Some(url)) => Ok((Detection::Websocket, Some(url))),
+            (Some(Detection::Websocket), None) => Err(anyhow!(
+                "--detection websocket: no websocket URL (pass --ws-url; '{}' gives none)",
+                self.rpc_url
+            )),
+            (None, None) => Ok((Detection::Poll, None)),
+        }
+    }
+
+    fn dynamic_fee(&self) -> Option<DynamicFee> {
+        (!self.fixed_priority_fee).then_some(DynamicFee {
+            percentile: self.priority_fee_percentile,
+            max_micro_lamports: self.priority_fee_max,
+        })
+    }
 }
 
 fn run(args: RunArgs) -> Result<()> {
@@ -124,6 +182,7 @@ fn run(args: RunArgs) -> Result<()> {
     );
     config.shard = args.shard;
     config.priority_fee_micro_lamports = args.priority_fee;
+    config.dynamic_fee = args.dynamic_fee();
     config.compute_margin_bps = args.cu_margin_bps;
     config.dry_run = args.dry_run;
     let mut backend = RpcBackend::new(&args.rpc_url, Duration::from_secs(args.rpc_timeout_secs));
@@ -152,7 +211,24 @@ fn run(args: RunArgs) -> Result<()> {
         keeper.run_round(&mut backend, &stop)?.log();
         return Ok(());
     }
-    keeper.run(&mut backend, Duration::from_secs_f64(args.interval_secs), &stop)
+    match args.detection()? {
+        (Detection::Websocket, Some(ws_url)) => {
+            let mut watch = WatchConfig::new(ws_url);
+            watch.snapshot_interval = Duration::from_secs_f64(args.snapshot_interval_secs);
+            watch.evaluate_interval = Duration::from_secs_f64(args.interval_secs);
+            watch.backoff = Backoff {
+                max: Duration::from_secs_f64(args.ws_backoff_max_secs),
+                ..Backoff::default()
+            };
+            tracing::info!(ws = %watch.ws_url, "detection: websocket");
+            let stats = Arc::new(DetectionStats::default());
+            watch::run(&keeper, &mut backend, &watch, &stop, stats, &mut |_| {})
+        }
+        _ => {
+            tracing::info!(interval_secs = args.interval_secs, "detection: polling");
+            keeper.run(&mut backend, Duration::from_secs_f64(args.interval_secs), &stop)
+        }
+    }
 }
 
 fn load_lookup_table(backend: &mut RpcBackend, key: Pubkey) -> Result<AddressLookupTableAccount> {
@@ -190,6 +266,15 @@ mod tests {
         assert_eq!((args.priority_fee, args.cu_margin_bps), (0, 1_000));
         assert!(!args.dry_run && !args.once);
         assert_eq!(args.shard, Shard::ALL);
+        assert_eq!(
+            args.detection().unwrap(),
+            (Detection::Websocket, Some("ws://127.0.0.1:8900".into()))
+        );
+        assert_eq!(
+            args.dynamic_fee(),
+            Some(DynamicFee { percentile: 75, max_micro_lamports: 1_000_000 })
+        );
+        assert_eq!((args.snapshot_interval_secs, args.ws_backoff_max_secs), (60.0, 30.0));
 
         let mut all = REQUIRED.to_vec();
         all.extend([
@@ -205,8 +290,27 @@ mod tests {
             "--shard",
             "1/3",
             "--once",
+            "--priority-fee-percentile",
+            "90",
+            "--priority-fee-max",
+            "20000",
+            "--ws-url",
+            "wss://ws.example.com/k",
+            "--snapshot-interval-secs",
+            "15",
         ]);
         let args = parse(&all).unwrap();
+        assert_eq!(
+            args.dynamic_fee(),
+            Some(DynamicFee { percentile: 90, max_micro_lamports: 20_000 })
+        );
+        assert_eq!(args.detection().unwrap().1.as_deref(), Some("wss://ws.example.com/k"));
+        assert_eq!(args.snapshot_interval_secs, 15.0);
+        let mut fixed = REQUIRED.to_vec();
+        fixed.extend(["--fixed-priority-fee", "--detection", "poll"]);
+        let args_fixed = parse(&fixed).unwrap();
+        assert_eq!(args_fixed.dynamic_fee(), None);
+        assert_eq!(args_fixed.detection().unwrap(), (Detection::Poll, None));
         assert_eq!(args.rpc_url, "http://10.0.0.1:8899");
         assert_eq!(
             (args.interval_secs, args.priority_fee, args.cu_margin_bps),
@@ -224,6 +328,13 @@ mod tests {
         bad_shard.extend(["--shard", "3/3"]);
         let error = parse(&bad_shard).err().unwrap().to_string();
         assert!(error.contains("need 0 <= i < n"), "{error}");
+        let mut bad_percentile = REQUIRED.to_vec();
+        bad_percentile.extend(["--priority-fee-percentile", "101"]);
+        assert!(parse(&bad_percentile).is_err());
+        let mut no_ws = REQUIRED.to_vec();
+        no_ws.extend(["--rpc-url", "unix:/tmp/socket", "--detection", "websocket"]);
+        let error = parse(&no_ws).unwrap().detection().unwrap_err().to_string();
+        assert!(error.contains("no websocket URL"), "{error}");
         let mut bad_fee = REQUIRED.to_vec();
         bad_fee.extend(["--priority-fee", "-1"]);
         assert!(parse(&bad_fee).is_err());
