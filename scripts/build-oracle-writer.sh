@@ -9,5 +9,5 @@ tools/sbf-upstream-toolchain/setup.sh
   -Z build-std=core -Z build-std-features= --release \
   --target "$ROOT/tools/sbf-upstream-toolchain/bpfel-solana.json")
 mkdir -p target/deploy
-cp tools/oracle-writer/target/bpfel-solana/release/oracle_writer.so target/deploy/oracle_writer.so
+cp tools/oracle-writer/target/bpfel-solana/release/liboracle_writer.so target/deploy/oracle_writer.so
 echo "built target/deploy/oracle_writer.so ($(wc -c < target/deploy/oracle_writer.so) bytes)" >&2

@@ -17,11 +17,14 @@
 mod localnet;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cross_margin_client::Pubkey;
 use cross_margin_keeper::watch::{self, DetectionStats, WatchConfig};
-use localnet::{crash_price_e4, localnet_available, Ladder};
+use cross_margin_keeper::RoundReport;
+use localnet::{crash_price_e4, localnet_available, Ladder, StopOnDrop};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -35,7 +38,12 @@ fn percentile(sorted: &[u64], p: usize) -> u64 {
 
 /// For each victim in `range`: crash the price just under its threshold, wait for the keeper's
 /// transaction on it, record the slot lag, top it up.
-fn events(ladder: &Ladder, range: std::ops::Range<usize>, label: &str) -> Vec<u64> {
+fn events(
+    ladder: &Ladder,
+    reports: &Receiver<(Pubkey, String)>,
+    range: std::ops::Range<usize>,
+    label: &str,
+) -> Vec<u64> {
     let mut lags = Vec::with_capacity(range.len());
     for k in range {
         // A slot boundary between events, so that one event's work does not delay the next.
@@ -43,7 +51,7 @@ fn events(ladder: &Ladder, range: std::ops::Range<usize>, label: &str) -> Vec<u6
         let price_slot = ladder.set_sol_price(crash_price_e4(k));
         let account = ladder.victims[k].user.account;
         let landed = ladder
-            .first_touch_after(&account, price_slot, Duration::from_secs(30))
+            .liquidation_slot(reports, &account, Duration::from_secs(30))
             .unwrap_or_else(|| panic!("{label}: victim {k} was not liquidated within 30 s"));
         lags.push(landed - price_slot);
         // Let the keeper finish its steps on it, then make it healthy for good.
@@ -51,6 +59,12 @@ fn events(ladder: &Ladder, range: std::ops::Range<usize>, label: &str) -> Vec<u6
         ladder.top_up(k);
     }
     lags
+}
+
+fn forward(reports: &Sender<(Pubkey, String)>, report: &RoundReport) {
+    for done in &report.liquidations {
+        let _ = reports.send((done.event.liquidatee, done.signature.clone()));
+    }
 }
 
 fn summary(label: &str, lags: &[u64]) -> String {
@@ -78,31 +92,47 @@ fn detection_to_landing_latency() {
     let stats = Arc::new(DetectionStats::default());
     let stop = AtomicBool::new(false);
     let config = WatchConfig::new(ladder.validator.ws_url.clone());
+    let (sender, reports) = channel();
     let websocket = std::thread::scope(|scope| {
         let mut backend = ladder.backend();
         let (keeper, config, stop, keeper_stats) = (&ladder.keeper, &config, &stop, stats.clone());
+        let _guard = StopOnDrop(stop);
         let running = scope.spawn(move || {
-            watch::run(keeper, &mut backend, config, stop, keeper_stats, &mut |_| {})
+            watch::run(keeper, &mut backend, config, stop, keeper_stats, &mut |report| {
+                forward(&sender, report)
+            })
         });
         let deadline = Instant::now() + Duration::from_secs(30);
         while !stats.read().connected {
             assert!(Instant::now() < deadline, "never connected");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let lags = events(&ladder, 0..n, "websocket");
+        let lags = events(&ladder, &reports, 0..n, "websocket");
         stop.store(true, Ordering::Relaxed);
         running.join().expect("no panic").expect("stops");
         lags
     });
     eprintln!("websocket: {:?} in {:.0} s", stats.read(), started.elapsed().as_secs_f64());
 
-    // Polling every 2 s (the binary's default interval).
+    // Polling every 2 s (the binary's default interval): `Keeper::run`'s loop (a round, then
+    // the interval), with the round's report forwarded.
     let stop = AtomicBool::new(false);
+    let (sender, reports) = channel();
     let polling = std::thread::scope(|scope| {
         let mut backend = ladder.backend();
         let (keeper, stop) = (&ladder.keeper, &stop);
-        let running = scope.spawn(move || keeper.run(&mut backend, Duration::from_secs(2), stop));
-        let lags = events(&ladder, n..2 * n, "polling");
+        let _guard = StopOnDrop(stop);
+        let running = scope.spawn(move || -> anyhow::Result<()> {
+            while !stop.load(Ordering::Relaxed) {
+                match keeper.run_round(&mut backend, stop) {
+                    Ok(report) => forward(&sender, &report),
+                    Err(error) => eprintln!("round failed: {error}"),
+                }
+                std::thread::sleep(Duration::from_secs(2));
+            }
+            Ok(())
+        });
+        let lags = events(&ladder, &reports, n..2 * n, "polling");
         stop.store(true, Ordering::Relaxed);
         running.join().expect("no panic").expect("stops");
         lags
@@ -205,6 +235,28 @@ fn rss_and_cpu_watching_many_accounts() {
     ladder.finish();
 }
 
+/// Price moves for the RSS measurement: the keeper is another process, so its liquidation is
+/// seen as the victim's account changing on chain.
 fn events_for_rss(ladder: &Ladder, moves: usize) -> Vec<u64> {
-    events(ladder, 0..moves, "rss")
+    let mut lags = Vec::with_capacity(moves);
+    for k in 0..moves {
+        std::thread::sleep(Duration::from_millis(400));
+        let account = ladder.victims[k].user.account;
+        let before = ladder.rpc.get_account(&account).expect("victim").data;
+        let price_slot = ladder.set_sol_price(crash_price_e4(k));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen = ladder.rpc.get_account_with_commitment(&account, ladder.rpc.commitment());
+            let seen = seen.expect("victim");
+            if seen.value.map(|a| a.data) != Some(before.clone()) {
+                lags.push(seen.context.slot - price_slot);
+                break;
+            }
+            assert!(Instant::now() < deadline, "victim {k} was not liquidated within 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        ladder.top_up(k);
+    }
+    lags
 }

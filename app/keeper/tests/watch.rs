@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cross_margin_keeper::backend::Backoff;
 use cross_margin_keeper::watch::{self, DetectionStats, WatchConfig};
-use localnet::{crash_price_e4, localnet_available, Ladder};
+use localnet::{crash_price_e4, localnet_available, Ladder, StopOnDrop};
 
 /// A TCP proxy to `upstream` whose connections can all be cut at once.
 struct Proxy {
@@ -102,10 +102,11 @@ fn the_websocket_keeper_detects_reconnects_after_a_drop_and_detects_again() {
         let keeper = &ladder.keeper;
         let (config, stats_for_keeper, stop) = (&config, stats.clone(), &stop);
         let mut backend = ladder.backend();
+        let _guard = StopOnDrop(stop);
         let running = scope.spawn(move || {
             watch::run(keeper, &mut backend, config, stop, stats_for_keeper, &mut |report| {
                 for done in &report.liquidations {
-                    let _ = reports.send(done.event.liquidatee);
+                    let _ = reports.send((done.event.liquidatee, done.signature.clone()));
                 }
             })
         });
@@ -113,11 +114,11 @@ fn the_websocket_keeper_detects_reconnects_after_a_drop_and_detects_again() {
 
         // 1. A price update the websocket delivers: victim 0 is liquidated.
         let price_slot = ladder.set_sol_price(crash_price_e4(0));
-        let victim = liquidated.recv_timeout(Duration::from_secs(20)).expect("victim 0 liquidated");
-        assert_eq!(victim, ladder.victims[0].user.account);
-        let landed = ladder
-            .first_touch_after(&victim, price_slot, Duration::from_secs(5))
-            .expect("the liquidation landed");
+        let (victim, signature) =
+            liquidated.recv_timeout(Duration::from_secs(20)).expect("victim 0 liquidated");
+        assert_eq!(victim, ladder.victims[0].user.account, "the victim, and only it");
+        let landed = ladder.slot_of(&signature.parse().unwrap());
+        assert!(landed >= price_slot);
         eprintln!("detected and liquidated {} slots after the price update", landed - price_slot);
         ladder.top_up(0);
 
@@ -132,8 +133,9 @@ fn the_websocket_keeper_detects_reconnects_after_a_drop_and_detects_again() {
 
         // 3. The next price update still arrives: victim 1 is liquidated.
         ladder.set_sol_price(crash_price_e4(1));
-        let victim = liquidated.recv_timeout(Duration::from_secs(20)).expect("victim 1 liquidated");
-        assert_eq!(victim, ladder.victims[1].user.account);
+        let (victim, _) =
+            liquidated.recv_timeout(Duration::from_secs(20)).expect("victim 1 liquidated");
+        assert_eq!(victim, ladder.victims[1].user.account, "the next victim, and only it");
 
         stop.store(true, Ordering::Relaxed);
         running.join().expect("no panic").expect("the keeper stops cleanly");

@@ -41,7 +41,11 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
     if offset > len || count > len - offset {
         return BAD_INPUT;
     }
-    core::ptr::copy_nonoverlapping(ix.add(4), data.add(offset), count);
+    // A plain loop, not `copy_nonoverlapping`: that lowers to a `memcpy` call, which this
+    // dependency-free program does not link (the target spec's `no-builtins` keeps the loop).
+    for i in 0..count {
+        *data.add(offset + i) = *ix.add(4 + i);
+    }
     SUCCESS
 }
 

@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cross_margin_client::embedded::program_so_path;
@@ -29,6 +30,16 @@ use solana_instruction::AccountMeta;
 use solana_message::{Message, VersionedMessage};
 use solana_rpc_client::rpc_client::RpcClient;
 use solana_transaction::versioned::VersionedTransaction;
+
+/// Raises `stop` when dropped, so that a failing assertion in a scope stops the keeper thread
+/// instead of waiting for it forever.
+pub struct StopOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 /// Victim k's threshold: SOL below this (dollars × 10^4) makes it liquidatable.
 pub fn threshold_e4(k: usize) -> i64 {
@@ -252,29 +263,22 @@ impl Ladder {
         self.send(&[deposit], &[&user.keypair])
     }
 
-    /// The slot of the first transaction after `after_slot` that touched `account` (the
-    /// keeper's liquidation), waiting up to `timeout`.
-    pub fn first_touch_after(
+    /// Waits for the keeper's liquidation of `account` among the liquidations it reports
+    /// (liquidatee, signature), skipping others; returns the slot it landed in.
+    pub fn liquidation_slot(
         &self,
+        reports: &Receiver<(Pubkey, String)>,
         account: &Pubkey,
-        after_slot: u64,
         timeout: Duration,
     ) -> Option<u64> {
         let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(signatures) = self.rpc.get_signatures_for_address(account) {
-                let slot = signatures
-                    .iter()
-                    .filter(|s| s.err.is_none() && s.slot >= after_slot)
-                    .map(|s| s.slot)
-                    .min();
-                if slot.is_some() {
-                    return slot;
-                }
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let (liquidatee, signature) = reports.recv_timeout(left).ok()?;
+            if liquidatee == *account {
+                return Some(self.slot_of(&signature.parse().expect("a signature")));
             }
-            std::thread::sleep(Duration::from_millis(100));
         }
-        None
     }
 }
 
