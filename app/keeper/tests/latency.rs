@@ -46,8 +46,11 @@ fn events(
 ) -> Vec<u64> {
     let mut lags = Vec::with_capacity(range.len());
     for k in range {
-        // A slot boundary between events, so that one event's work does not delay the next.
-        std::thread::sleep(Duration::from_millis(400));
+        // A pause of 0.4 to 2.4 s (spread evenly, pseudo-random) before each event, so that
+        // one event's work does not delay the next and the updates fall at every phase of a
+        // polling keeper's 2 s interval.
+        let spread = (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 53; // 0..2047
+        std::thread::sleep(Duration::from_millis(400 + spread * 2_000 / 2_048));
         let price_slot = ladder.set_sol_price(crash_price_e4(k));
         let account = ladder.victims[k].user.account;
         let landed = ladder

@@ -101,8 +101,8 @@ pub fn localnet_available(test: &str) -> Option<PathBuf> {
 }
 
 impl Ladder {
-    /// The ladder with `victims` victims (and `bystanders` healthy accounts: 1 SOL, no debt),
-    /// served by a fresh validator.
+    /// The ladder with `victims` victims (and `bystanders` healthy accounts: 1 SOL, no debt;
+    /// all but the first are copies of the first), served by a fresh validator.
     pub fn start(binary: &PathBuf, victims: usize, bystanders: usize, name: &str) -> Self {
         let started = Instant::now();
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
@@ -123,9 +123,20 @@ impl Ladder {
             market.sandbox.borrow(&user, &usdc, native).expect("borrow");
             list.push(Victim { user });
         }
-        for _ in 0..bystanders {
+        if bystanders > 0 {
+            // One bystander through transactions; the others are byte copies of its margin
+            // account at fresh addresses (seeding thousands through transactions is slow, and
+            // the keeper only reads them: same size, discriminator and group, one deposit).
             let user = market.sandbox.user(&[0, whole(&SOL, 1)]).expect("bystander");
             market.sandbox.deposit(&user, &sol, whole(&SOL, 1)).expect("bystander deposit");
+            let data = market.sandbox.chain.svm.get_account(&user.account).expect("bystander").data;
+            for _ in 1..bystanders {
+                market.sandbox.chain.set_account(
+                    Pubkey::new_unique(),
+                    cross_margin::ID,
+                    data.clone(),
+                );
+            }
         }
         let workdir =
             std::env::temp_dir().join(format!("cross-margin-{name}-{}", std::process::id()));
