@@ -215,12 +215,19 @@ pub struct RawGroup {
     pub now: i64,
 }
 
+/// What [`RawGroup::market`] builds.
+pub struct GroupMarket {
+    pub market: MarketState,
+    /// The market once every queued configuration change applies, if any is queued.
+    pub after_pending: Option<MarketState>,
+    /// Banks and perp markets that did not decode.
+    pub undecodable: Vec<(Pubkey, DecodeError)>,
+}
+
 impl RawGroup {
     /// The market now, the market once queued changes apply (if any are queued), and what did
     /// not decode.
-    pub fn market(
-        &self,
-    ) -> anyhow::Result<(MarketState, Option<MarketState>, Vec<(Pubkey, DecodeError)>)> {
+    pub fn market(&self) -> anyhow::Result<GroupMarket> {
         let key = self.group_key;
         let (mut market, mut undecodable) =
             MarketState::from_accounts(key, &self.group, &self.banks, &self.oracles, self.now)
@@ -241,7 +248,7 @@ impl RawGroup {
             }
             false => None,
         };
-        Ok((market, after_pending, undecodable))
+        Ok(GroupMarket { market, after_pending, undecodable })
     }
 }
 
@@ -330,7 +337,7 @@ impl Keeper {
     /// The group, its banks and oracles, and every margin account of this keeper's shard.
     pub fn discover(&self, backend: &mut dyn Backend) -> anyhow::Result<Discovered> {
         let raw = self.fetch_group(backend)?;
-        let (market, after_pending, mut undecodable) = raw.market()?;
+        let GroupMarket { market, after_pending, mut undecodable } = raw.market()?;
         let filters = account_filters(&self.config.group);
         let raw_accounts = self
             .config

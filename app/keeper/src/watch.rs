@@ -33,7 +33,9 @@ use crate::backend::rpc::{
 };
 use crate::backend::{jitter_seed, AccountData, Backend, BackendError, Backoff, Filter};
 use crate::evaluate::evaluate;
-use crate::keeper::{account_filters, oracle_keys, Discovered, Keeper, RawGroup, RoundReport};
+use crate::keeper::{
+    account_filters, oracle_keys, Discovered, GroupMarket, Keeper, RawGroup, RoundReport,
+};
 use crate::market::{decode_margin_account, MarketState};
 
 /// How the websocket detection runs.
@@ -455,7 +457,7 @@ impl Snapshot {
     }
 
     fn rebuild_market(&mut self) -> anyhow::Result<()> {
-        let (market, after_pending, undecodable) = self.raw.market()?;
+        let GroupMarket { market, after_pending, undecodable } = self.raw.market()?;
         for (address, error) in undecodable {
             tracing::warn!(%address, %error, "skipping an undecodable bank or perp market");
         }

@@ -193,6 +193,7 @@ fn rss_and_cpu_watching_many_accounts() {
         .arg(&keypair)
         .args(["--group", &ladder.market.sandbox.group.to_string()])
         .args(["--liquidator-account", &ladder.keeper.config.liquidator_account.to_string()])
+        .args(["--log-format", "json"])
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(ladder.workdir.join("keeper.log")).unwrap())
         .spawn()
@@ -211,8 +212,23 @@ fn rss_and_cpu_watching_many_accounts() {
     let lags = events_for_rss(&ladder, moves);
     let busy = busy_started.elapsed();
     let (rss_busy, cpu_busy) = rss_and_cpu(pid);
+    let peak = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().to_owned()))
+        .unwrap_or_default();
     let _ = child.kill();
     let _ = child.wait();
+    // The keeper's own log: the most accounts one evaluation covered (a price move evaluates
+    // every account of the snapshot: the bystanders, the victims and the keeper's own).
+    let log = std::fs::read_to_string(ladder.workdir.join("keeper.log")).unwrap_or_default();
+    let evaluated = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|line| line["fields"]["accounts"].as_u64())
+        .max()
+        .unwrap_or(0);
+    assert_eq!(evaluated as usize, accounts + 1, "every account is in the keeper's snapshot");
     let cpu =
         |ticks: u64, over: Duration| ticks as f64 / ticks_per_sec / over.as_secs_f64() * 100.0;
     println!("\nThe keeper binary watching {accounts} margin accounts over the websocket:\n");
@@ -234,7 +250,10 @@ fn rss_and_cpu_watching_many_accounts() {
         rss_busy / 1024,
         cpu(cpu_busy - cpu_idle, busy)
     );
-    println!("\nslot lags during the moves: {lags:?}");
+    println!("\npeak RSS {peak}; one evaluation covered {evaluated} accounts");
+    println!(
+        "slots from each price update to seeing the victim changed (an upper bound): {lags:?}"
+    );
     ladder.finish();
 }
 

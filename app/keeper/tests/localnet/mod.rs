@@ -103,7 +103,7 @@ pub fn localnet_available(test: &str) -> Option<PathBuf> {
 impl Ladder {
     /// The ladder with `victims` victims (and `bystanders` healthy accounts: 1 SOL, no debt;
     /// all but the first are copies of the first), served by a fresh validator.
-    pub fn start(binary: &PathBuf, victims: usize, bystanders: usize, name: &str) -> Self {
+    pub fn start(binary: &std::path::Path, victims: usize, bystanders: usize, name: &str) -> Self {
         let started = Instant::now();
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
         let chain = EmbeddedChain::new().unwrap_or_else(|e| panic!("{e}"));
