@@ -194,8 +194,9 @@ fn rss_and_cpu_watching_many_accounts() {
         .args(["--group", &ladder.market.sandbox.group.to_string()])
         .args(["--liquidator-account", &ladder.keeper.config.liquidator_account.to_string()])
         .args(["--log-format", "json"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(ladder.workdir.join("keeper.log")).unwrap())
+        // Its logs go to stdout.
+        .stdout(std::fs::File::create(ladder.workdir.join("keeper.log")).unwrap())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the keeper binary starts");
     let pid = child.id();
