@@ -659,7 +659,10 @@ impl Keeper {
         instruction: Instruction,
     ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
         let retry = self.config.retry;
-        let probe = self.transaction(backend, MAX_COMPUTE_UNITS, 0, &instruction)?;
+        // The probe carries the same price instruction as the transaction sent, so that the
+        // simulated units are the units the transaction uses.
+        let fee = self.priority_fee(backend, &instruction);
+        let probe = self.transaction(backend, MAX_COMPUTE_UNITS, fee, &instruction)?;
         let simulation = retry.run("simulate", || backend.simulate(&probe))?;
         if let Some(rejection) = simulation.rejection {
             return Ok(Err(classify(account, &rejection)));
@@ -671,7 +674,6 @@ impl Keeper {
             tracing::info!(%account, compute_units = simulation.compute_units, "dry run: not sending");
             return Ok(Err(Skipped::DryRun { account, compute_units: simulation.compute_units }));
         }
-        let fee = self.priority_fee(backend, &instruction);
         let tx = self.transaction(backend, limit, fee, &instruction)?;
         match retry.run("send", || backend.send_and_confirm(&tx))? {
             Ok(landed) => Ok(Ok((landed, limit))),
