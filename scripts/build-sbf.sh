@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds target/deploy/cross_margin.so, setting up whatever it needs.
+# Builds target/deploy/cross_margin.so, and the test-only programs of tests/programs/*
+# (target/deploy/<name>.so, loaded by the LiteSVM tests), setting up whatever it needs.
 #
 # Route, chosen automatically (override with SBF_ROUTE=platform-tools|upstream):
 #   platform-tools  Solana's own tools are installed: `anchor build` if anchor is on PATH,
@@ -25,17 +26,26 @@ case "$route" in
     else
       cargo build-sbf --manifest-path programs/cross_margin/Cargo.toml --sbf-out-dir target/deploy
     fi
+    for dir in tests/programs/*/; do
+      cargo build-sbf --manifest-path "$dir/Cargo.toml" --sbf-out-dir target/deploy
+    done
     ;;
   upstream)
     ensure_host_toolchain
     tools/sbf-upstream-toolchain/setup.sh
     step "building cross_margin (upstream nightly + sbpf-linker, SBPF v3)"
-    (cd programs/cross_margin && cargo +sbf-upstream build \
+    # One cargo invocation for every program: they share the std build.
+    packages=(-p cross_margin)
+    for dir in tests/programs/*/; do packages+=(-p "$(basename "$dir")"); done
+    cargo +sbf-upstream build "${packages[@]}" \
       -Z json-target-spec -Z build-std=std,panic_abort -Z build-std-features= \
-      --release --target "$ROOT/tools/sbf-upstream-toolchain/bpfel-solana.json")
-    built=target/bpfel-solana/release/libcross_margin.so
-    cmp -s "$built" target/deploy/cross_margin.so || cp "$built" target/deploy/cross_margin.so
+      --release --target "$ROOT/tools/sbf-upstream-toolchain/bpfel-solana.json"
+    for package in "${packages[@]}"; do
+      [ "$package" = -p ] && continue
+      built=target/bpfel-solana/release/lib$package.so
+      cmp -s "$built" "target/deploy/$package.so" || cp "$built" "target/deploy/$package.so"
+    done
     ;;
   *) echo "SBF_ROUTE must be platform-tools or upstream, not '$route'" >&2; exit 2 ;;
 esac
-echo "built target/deploy/cross_margin.so ($(wc -c < target/deploy/cross_margin.so) bytes, route: $route)" >&2
+echo "built target/deploy/cross_margin.so ($(wc -c < target/deploy/cross_margin.so) bytes, route: $route) and the test programs: $(cd target/deploy && ls -- *.so | grep -v "^cross_margin.so$" | tr "\n" " ")" >&2

@@ -14,10 +14,13 @@
 #   4. the TS localnet test over RPC (app/sdk/test/localnet.test.ts): users, mints, deposits,
 #      borrows, health by simulation, InitHealthNegative, the keeper's liquidator account
 #   5. crash SOL: the group admin re-pins the SOL bank to the $75 genesis oracle (configure_bank)
-#   6. the Rust keeper binary over JSON-RPC: `cross-margin-keeper run --once` until a round finds
-#      nothing to do
+#   6. the Rust keeper binary over JSON-RPC: `cross-margin-keeper create-lookup-table`, then
+#      `cross-margin-keeper run --config keeper.toml` as a service (the table, metrics on a free
+#      loopback port), polling its /metrics until a round finds nothing to do; /health must say
+#      200; Ctrl-C (SIGINT) must stop it cleanly
 #   7. check the liquidations on chain (events from getSignaturesForAddress + getTransaction, the
-#      accounts' end state and health view)
+#      accounts' end state and health view), and that the keeper's /metrics counted exactly as
+#      many landed liquidations and write-offs as the chain holds
 #   8. stop the validator (also on failure)
 #
 # --if-installed  when solana-test-validator is not installed, print SKIPPED and exit 0 (without
@@ -76,6 +79,7 @@ STEP_NAME=""
 STEP_T0=""
 TIMINGS=()
 VALIDATOR_PID=""
+KEEPER_PID=""
 RESULT=FAILED
 
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, b - a }'; }
@@ -112,6 +116,10 @@ stop_validator() {
 
 on_exit() {
   local code=$?
+  if [[ -n "$KEEPER_PID" ]] && kill -0 "$KEEPER_PID" 2>/dev/null; then
+    kill "$KEEPER_PID" 2>/dev/null || true
+    wait "$KEEPER_PID" 2>/dev/null || true
+  fi
   if [[ -n "$STEP_NAME" ]]; then
     ((code == 0)) || printf '\nFAILED in step: %s\n' "$STEP_NAME" >&2
     step_done
@@ -299,32 +307,77 @@ if [[ -z "$KEEPER_BIN" ]]; then
   cargo build --locked -q -p cross-margin-keeper 2>&1 | sed 's/^/    /' >&2 || die "cargo build -p cross-margin-keeper failed"
   KEEPER_BIN="$ROOT/target/debug/cross-margin-keeper"
 fi
-step "6/8 the keeper over JSON-RPC: cross-margin-keeper run --once, until a round finds nothing"
-for round in 1 2 3 4; do
-  log="$WORK/keeper-round-$round.log"
-  say "round $round: $(basename "$KEEPER_BIN") --log-format json run --once --rpc-url $URL --keypair $KEEPER_KEYPAIR --group $GROUP --liquidator-account $LIQUIDATOR"
-  t0=$EPOCHREALTIME
-  "$KEEPER_BIN" --log-format json run --once --rpc-url "$URL" --keypair "$KEEPER_KEYPAIR" \
-    --group "$GROUP" --liquidator-account "$LIQUIDATOR" >"$log" 2>&1 || { cat "$log" >&2; die "the keeper failed (round $round)"; }
-  took=$(elapsed "$t0" 2)
-  report=$(sdk test/localnet-e2e.ts round "$log") || { echo "$report" >&2; die "no round summary in $log"; }
-  sed '$d' <<<"$report" | sed 's/^/    /' >&2
-  summary=$(tail -n 1 <<<"$report")
-  say "round $round done in $took s: $summary"
-  liquidations=$(sed -n 's/.*liquidations=\([0-9]*\).*/\1/p' <<<"$summary")
-  resolutions=$(sed -n 's/.*resolutions=\([0-9]*\).*/\1/p' <<<"$summary")
-  grep -q "warnings=0" <<<"$summary" || die "the keeper logged warnings or errors (see $log)"
-  if ((round == 1 && liquidations == 0)); then die "the keeper's first round liquidated nothing"; fi
-  if ((liquidations == 0 && resolutions == 0)); then
-    grep -q "liquidatable=0 bankrupt=0" <<<"$summary" || die "the keeper left accounts it did not act on"
+step "6/8 cross-margin-keeper create-lookup-table (what the keeper needs for accounts with many positions)"
+"$KEEPER_BIN" create-lookup-table --rpc-url "$URL" --keypair "$KEEPER_KEYPAIR" --group "$GROUP" \
+  --liquidator-account "$LIQUIDATOR" >"$WORK/lookup-table.log" 2>&1 \
+  || { cat "$WORK/lookup-table.log" >&2; die "create-lookup-table failed"; }
+TABLE=$(tail -n 1 "$WORK/lookup-table.log")
+[[ "$TABLE" =~ ^[1-9A-HJ-NP-Za-km-z]{32,44}$ ]] || { cat "$WORK/lookup-table.log" >&2; die "create-lookup-table printed no address"; }
+say "lookup table $TABLE ($(grep -c 'extended (chunk' "$WORK/lookup-table.log") extend transaction(s))"
+
+step "6/8 the keeper over JSON-RPC as a service: run --config keeper.toml (metrics on), until a round finds nothing"
+METRICS_PORT=$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
+METRICS="http://127.0.0.1:$METRICS_PORT"
+KEEPER_CONFIG_FILE="$WORK/keeper.toml"
+cat >"$KEEPER_CONFIG_FILE" <<TOML
+rpc_url = "$URL"
+keypair = "$KEEPER_KEYPAIR"
+group = "$GROUP"
+liquidator_account = "$LIQUIDATOR"
+lookup_table = "$TABLE"
+interval_secs = 0.5
+metrics_addr = "127.0.0.1:$METRICS_PORT"
+health_max_age_secs = 30
+log_format = "json"
+TOML
+log="$WORK/keeper.log"
+say "$(basename "$KEEPER_BIN") run --config $KEEPER_CONFIG_FILE (metrics at $METRICS)"
+"$KEEPER_BIN" run --config "$KEEPER_CONFIG_FILE" >"$log" 2>&1 </dev/null &
+KEEPER_PID=$!
+metric() { awk -v s="$1" '$1 == s { print $2 }' <<<"$SCRAPE"; }
+t0=$EPOCHREALTIME
+quiet=0
+for _ in $(seq 1 180); do
+  sleep 0.5
+  kill -0 "$KEEPER_PID" 2>/dev/null || { cat "$log" >&2; die "the keeper exited"; }
+  SCRAPE=$(curl -s --max-time 2 "$METRICS/metrics") || continue
+  rounds=$(metric keeper_rounds_total)
+  landed=$(metric 'keeper_transactions_landed_total{kind="liquidate"}')
+  # The gauges are the last finished round's: quiet once a round after the liquidations found
+  # nothing to do.
+  if [[ -n "$rounds" ]] && ((rounds >= 2 && landed > 0)) && [[ "$(metric keeper_accounts_liquidatable) $(metric keeper_accounts_bankrupt)" == "0 0" ]]; then
+    quiet=1
     break
   fi
-  ((round < 4)) || die "the keeper still found work after 4 rounds"
+  ((${rounds:-0} <= 8)) || die "the keeper still found work after 8 rounds"
 done
+((quiet)) || { tail -n 20 "$log" >&2; die "the keeper did not finish its work in 90 s"; }
+say "quiet after $rounds rounds, $(elapsed "$t0") s"
+grep '^keeper_' <<<"$SCRAPE" | grep -v ' 0$' | sed 's/^/    metric: /' >&2
+health=$(curl -s --max-time 2 -w ' HTTP %{http_code}' "$METRICS/health" | tr -d '\n')
+say "/health: $health"
+[[ "$health" == ok:*" HTTP 200" ]] || die "/health is not 200 while the keeper runs"
+[[ "$(metric keeper_rounds_failed_total)" == 0 ]] || die "a keeper round failed (see $log)"
+grep -q '^keeper_transactions_failed_total{' <<<"$SCRAPE" && die "the keeper counted failed transactions (see $log)"
+kill -INT "$KEEPER_PID"
+for _ in $(seq 1 100); do kill -0 "$KEEPER_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$KEEPER_PID" 2>/dev/null && die "the keeper did not stop within 10 s of Ctrl-C"
+wait "$KEEPER_PID" || die "the keeper exited non-zero after Ctrl-C (see $log)"
+KEEPER_PID=""
+report=$(sdk test/localnet-e2e.ts round "$log") || { echo "$report" >&2; die "no round summary in $log"; }
+summary=$(tail -n 1 <<<"$report")
+say "last round: $summary"
+grep -q "warnings=0" <<<"$summary" || { sed '$d' <<<"$report" | sed 's/^/    /' >&2; die "the keeper logged warnings or errors (see $log)"; }
+grep -q "liquidatable=0 bankrupt=0" <<<"$summary" || die "the keeper left accounts it did not act on"
 
 # --- 7. check on chain ----------------------------------------------------------------------------
 step "7/8 check the liquidations on chain (events from the transactions' logs, end states)"
-sdk test/localnet-e2e.ts verify 2>&1 | sed 's/^/    /' >&2 || die "the on-chain check failed"
+verified=$(sdk test/localnet-e2e.ts verify 2>&1) || { sed 's/^/    /' <<<"$verified" >&2; die "the on-chain check failed"; }
+sed 's/^/    /' <<<"$verified" >&2
+on_chain=$(sed -n 's/^ *\([0-9]*\) liquidations, \([0-9]*\) write-offs on chain.*/\1 \2/p' <<<"$verified")
+counted="$(metric 'keeper_transactions_landed_total{kind="liquidate"}') $(metric 'keeper_transactions_landed_total{kind="resolve_bankruptcy"}')"
+say "liquidations and write-offs: on chain $on_chain, in the keeper's /metrics $counted"
+[[ -n "$on_chain" && "$on_chain" == "$counted" ]] || die "the keeper's metrics ($counted) do not match the chain ($on_chain)"
 
 # --- 8. stop --------------------------------------------------------------------------------------
 if ((ATTACH)); then

@@ -903,6 +903,83 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "flashLoanBegin",
+      "docs": [
+        "Opens a flash loan on the account for the rest of the transaction: until its",
+        "`flash_loan_end` (which must follow, top level, for the same account), the account's",
+        "borrows, withdrawals and liquidations skip their init-health check. No fee."
+      ],
+      "discriminator": [
+        81,
+        78,
+        224,
+        60,
+        244,
+        56,
+        90,
+        239
+      ],
+      "accounts": [
+        {
+          "name": "account",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "instructions",
+          "address": "Sysvar1nstructions1111111111111111111111111"
+        }
+      ],
+      "args": []
+    },
+    {
+      "name": "flashLoanEnd",
+      "docs": [
+        "Closes the account's flash loan: init health >= 0 over every position. Remaining",
+        "accounts: the account's health accounts as the bracket left it."
+      ],
+      "discriminator": [
+        178,
+        170,
+        2,
+        78,
+        240,
+        23,
+        190,
+        178
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "account",
+          "docs": [
+            "Index [`crate::instructions::flash_loan_begin::FLASH_LOAN_END_ACCOUNT_INDEX`]: the begin",
+            "finds its end by this account."
+          ],
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "signer": true,
+          "relations": [
+            "account"
+          ]
+        }
+      ],
+      "args": []
+    },
+    {
       "name": "fundInsurance",
       "docs": [
         "Tops up a bank's insurance fund from the admin's tokens."
@@ -1144,6 +1221,63 @@ export type CrossMargin = {
         }
       ],
       "args": [],
+      "returns": {
+        "defined": {
+          "name": "accountHealth"
+        }
+      }
+    },
+    {
+      "name": "healthUnderShock",
+      "docs": [
+        "The `health` view with hypothetical price moves: `token_shocks` per bank index and",
+        "`perp_shocks` per perp market index, in bps of the oracle price (every side scaled, the",
+        "asset sides rounded down and the liability sides up). Read-only; remaining accounts as",
+        "`health`."
+      ],
+      "discriminator": [
+        166,
+        230,
+        189,
+        219,
+        150,
+        127,
+        246,
+        252
+      ],
+      "accounts": [
+        {
+          "name": "group",
+          "relations": [
+            "account"
+          ]
+        },
+        {
+          "name": "account"
+        }
+      ],
+      "args": [
+        {
+          "name": "tokenShocks",
+          "type": {
+            "vec": {
+              "defined": {
+                "name": "priceShock"
+              }
+            }
+          }
+        },
+        {
+          "name": "perpShocks",
+          "type": {
+            "vec": {
+              "defined": {
+                "name": "priceShock"
+              }
+            }
+          }
+        }
+      ],
       "returns": {
         "defined": {
           "name": "accountHealth"
@@ -2131,6 +2265,32 @@ export type CrossMargin = {
       ]
     },
     {
+      "name": "flashLoanBegun",
+      "discriminator": [
+        116,
+        209,
+        95,
+        6,
+        86,
+        101,
+        248,
+        81
+      ]
+    },
+    {
+      "name": "flashLoanEnded",
+      "discriminator": [
+        60,
+        160,
+        178,
+        72,
+        175,
+        105,
+        2,
+        124
+      ]
+    },
+    {
       "name": "groupConfigChangeApplied",
       "discriminator": [
         178,
@@ -2870,6 +3030,46 @@ export type CrossMargin = {
       "code": 6100,
       "name": "healthViewTooLarge",
       "msg": "The health view of this account does not fit the 1 KiB of return data (too many token and perp positions together): compute it off chain with the same health accounts"
+    },
+    {
+      "code": 6101,
+      "name": "flashLoanEndMissing",
+      "msg": "flash_loan_begin: no flash_loan_end of this program follows it in the transaction"
+    },
+    {
+      "code": 6102,
+      "name": "flashLoanNested",
+      "msg": "flash_loan_begin: a flash loan is already open, or another flash_loan_begin comes before the matching flash_loan_end (no nesting)"
+    },
+    {
+      "code": 6103,
+      "name": "flashLoanCpi",
+      "msg": "flash_loan_begin and flash_loan_end must be instructions of the transaction itself, not called through CPI"
+    },
+    {
+      "code": 6104,
+      "name": "flashLoanEndAccountMismatch",
+      "msg": "flash_loan_begin: the next flash_loan_end is for another margin account"
+    },
+    {
+      "code": 6105,
+      "name": "flashLoanNotActive",
+      "msg": "flash_loan_end: this account has no flash loan open (flash_loan_begin must come first in the same transaction)"
+    },
+    {
+      "code": 6106,
+      "name": "accountInFlashLoan",
+      "msg": "The account is inside a flash loan: it cannot be liquidated, written off, settled or closed until flash_loan_end"
+    },
+    {
+      "code": 6107,
+      "name": "wrongInstructionsSysvar",
+      "msg": "This account must be the instructions sysvar (Sysvar1nstructions1111111111111111111111111)"
+    },
+    {
+      "code": 6108,
+      "name": "invalidPriceShock",
+      "msg": "Price shocks: each index at most once, at most 16 per kind, each between -10000 bps (a price of zero) and +100000 bps"
     }
   ],
   "types": [
@@ -3599,6 +3799,63 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "flashLoanBegun",
+      "docs": [
+        "A flash loan opened (`flash_loan_begin`): the account's health checks wait for the end."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "owner",
+            "type": "pubkey"
+          },
+          {
+            "name": "beginIndex",
+            "docs": [
+              "Indices of the begin and its end among the transaction's instructions."
+            ],
+            "type": "u16"
+          },
+          {
+            "name": "endIndex",
+            "type": "u16"
+          }
+        ]
+      }
+    },
+    {
+      "name": "flashLoanEnded",
+      "docs": [
+        "A flash loan closed (`flash_loan_end`) with the account's init health at the end."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "group",
+            "type": "pubkey"
+          },
+          {
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "name": "initHealth",
+            "type": "i128"
+          }
+        ]
+      }
+    },
+    {
       "name": "group",
       "docs": [
         "The root of one market. Banks and margin accounts belong to exactly one group.",
@@ -4117,6 +4374,9 @@ export type CrossMargin = {
           },
           {
             "name": "liquidatorInitHealthAfter",
+            "docs": [
+              "[`crate::constants::HEALTH_CHECK_DEFERRED`] when the liquidator is inside a flash loan."
+            ],
             "type": "i128"
           }
         ]
@@ -4142,11 +4402,13 @@ export type CrossMargin = {
         "| 327 | 1 | bankrupt |",
         "| 328 | 8 | opened_slot |",
         "| 336 | 2 | opened_mask |",
-        "| 338 | 54 | reserved (zero) |",
+        "| 338 | 1 | in_flash_loan |",
+        "| 339 | 53 | reserved (zero) |",
         "| 392 | 8×64 | perps ([`PerpSlot`]) |",
         "",
         "`opened_slot` and `opened_mask` were carved out of `reserved` (zero in an older account",
-        "means no position was opened in the current slot, which is what they record)."
+        "means no position was opened in the current slot, which is what they record), and so was",
+        "`in_flash_loan` (zero: not in a flash loan; it is only ever non-zero inside a transaction)."
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -4219,11 +4481,20 @@ export type CrossMargin = {
             "type": "u16"
           },
           {
+            "name": "inFlashLoan",
+            "docs": [
+              "Non-zero between `flash_loan_begin` and `flash_loan_end` of one transaction: borrows,",
+              "withdrawals and liquidations by this account skip their init-health check, which",
+              "`flash_loan_end` makes once over every position. Never non-zero after a transaction."
+            ],
+            "type": "u8"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                54
+                53
               ]
             }
           },
@@ -5479,6 +5750,26 @@ export type CrossMargin = {
       }
     },
     {
+      "name": "priceShock",
+      "docs": [
+        "Bank (or perp market) `index` priced `bps` basis points away from its oracle: −3,000 is 30%",
+        "lower, 5,000 is 50% higher."
+      ],
+      "type": {
+        "kind": "struct",
+        "fields": [
+          {
+            "name": "index",
+            "type": "u16"
+          },
+          {
+            "name": "bps",
+            "type": "i32"
+          }
+        ]
+      }
+    },
+    {
       "name": "tokenMovement",
       "docs": [
         "A token movement between a user and a bank. `kind`: deposit, withdraw, borrow, repay."
@@ -5534,7 +5825,8 @@ export type CrossMargin = {
           {
             "name": "initHealthAfter",
             "docs": [
-              "Init health after the movement (withdraw/borrow only; 0 otherwise)."
+              "Init health after the movement (withdraw/borrow only; 0 otherwise). Inside a flash loan",
+              "it is not computed: [`crate::constants::HEALTH_CHECK_DEFERRED`]."
             ],
             "type": "i128"
           }
@@ -5566,6 +5858,15 @@ export type CrossMargin = {
       ],
       "type": "bytes",
       "value": "[103, 114, 111, 117, 112]"
+    },
+    {
+      "name": "healthCheckDeferred",
+      "docs": [
+        "The init health events report where the check was deferred to `flash_loan_end` (the account",
+        "was inside a flash loan): i128::MIN, which no computed health reaches."
+      ],
+      "type": "i128",
+      "value": "-170141183460469231731687303715884105728"
     },
     {
       "name": "liveMaxOracleAgeSecs",

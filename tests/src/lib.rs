@@ -3,6 +3,7 @@
 //! and compute budgets.
 
 pub mod campaign;
+pub mod flash_loans;
 pub mod market;
 pub mod perps;
 pub mod scenarios;
@@ -134,7 +135,21 @@ pub mod budget {
     pub const BORROW_2: u64 = 12_500;
     /// (6,000 until issue 16: the perp slots' scan and the view's perp list cost about 230.)
     pub const HEALTH_2: u64 = 6_300;
+    /// `health_under_shock` with 2 positions and 1 shock: the view, the shocks' decoding and
+    /// validation, and each priced side scaled.
+    pub const HEALTH_UNDER_SHOCK_2: u64 = 7_500;
     pub const CLOSE_ACCOUNT: u64 = 2_000;
+    /// `flash_loan_begin`: the instructions sysvar read for the current index, then every
+    /// instruction up to the matching end (the zero-capital liquidation's end is 6 later).
+    pub const FLASH_LOAN_BEGIN: u64 = 6_000;
+    /// `flash_loan_end` on an account with no risk left (no prices read); with positions, add
+    /// `HEALTH_CHECK_PER_POSITION` per position.
+    pub const FLASH_LOAN_END_EMPTY: u64 = 2_500;
+    /// What a borrow's health check costs beyond the per-position pricing (the saving of a
+    /// borrow inside a flash loan, with its positions: `BORROW_2 − HEALTH_CHECK` is its budget).
+    pub const HEALTH_CHECK: u64 = 3_000;
+    /// One SPL Token `transfer` (the test swap's legs).
+    pub const TOKEN_TRANSFER: u64 = 4_700;
     /// 1 asset + 1 liability on each side (issue 14's budget: at most 25k).
     pub const LIQUIDATE_SMALL: u64 = 21_000;
     /// The liquidatee holding 16 positions and the liquidator 4 (issue 14's budget: at most
@@ -204,13 +219,38 @@ pub mod budget {
     }
 }
 
+/// Compute units of each top-level instruction of an executed transaction, in order, from the
+/// runtime's "Program … consumed N of M compute units" log lines at invoke depth 1 (a CPI's own
+/// lines, deeper, are part of its caller's figure).
+pub fn cu_per_instruction(executed: &Executed) -> Vec<u64> {
+    let mut depth = 0usize;
+    let mut units = Vec::new();
+    for line in &executed.logs {
+        if let Some(rest) = line.strip_prefix("Program ") {
+            if let Some(open) = rest.find(" invoke [") {
+                depth = rest[open + 9..].trim_end_matches(']').parse().unwrap_or(depth + 1);
+            } else if rest.ends_with(" success") || rest.contains(" failed: ") {
+                depth = depth.saturating_sub(1);
+            } else if let Some(at) = rest.find(" consumed ") {
+                if depth == 1 {
+                    let figure = rest[at + 10..].split(' ').next().unwrap_or("");
+                    units.push(figure.parse().expect("a consumed line holds a number"));
+                }
+            }
+        }
+    }
+    units
+}
+
 /// Prints a CU line (collected by `scripts/test.sh` into the CU table) and fails if the
 /// instruction went over its budget, so regressions fail the suite.
 pub fn assert_cu(instruction: &str, executed: &Executed, budget: u64) {
-    println!("CU {instruction:<32} {:>8} (budget {budget})", executed.compute_units);
-    assert!(
-        executed.compute_units <= budget,
-        "{instruction} used {} CU, over its budget of {budget}",
-        executed.compute_units
-    );
+    assert_cu_units(instruction, executed.compute_units, budget);
+}
+
+/// As [`assert_cu`], for one figure (e.g. one instruction of a transaction,
+/// [`cu_per_instruction`]).
+pub fn assert_cu_units(instruction: &str, units: u64, budget: u64) {
+    println!("CU {instruction:<32} {units:>8} (budget {budget})");
+    assert!(units <= budget, "{instruction} used {units} CU, over its budget of {budget}");
 }

@@ -5,6 +5,7 @@
 use cross_margin::state::GroupConfigOptions;
 use cross_margin::state::{Group, OracleKind};
 use cross_margin_client::ix;
+use cross_margin_tests::flash_loans::*;
 use cross_margin_tests::market::*;
 use cross_margin_tests::scenarios::*;
 use cross_margin_tests::*;
@@ -20,6 +21,11 @@ impl Table {
         note: impl Into<String>,
     ) {
         self.0.push((name.into(), executed.compute_units, budget, note.into()));
+    }
+
+    /// A row for one instruction of a transaction (`cu_per_instruction`).
+    fn row_units(&mut self, name: &str, units: u64, budget: u64, note: &str) {
+        self.0.push((name.into(), units, budget, note.into()));
     }
 }
 
@@ -86,6 +92,14 @@ fn cu_table() {
     table.row("borrow", &executed, budget::BORROW_2, "2 positions after");
     let (_, executed) = m.health(&user);
     table.row("health", &executed, budget::HEALTH_2, "2 positions");
+    let shocks = [cross_margin::health::PriceShock { index: sol.index, bps: -3_000 }];
+    let executed = m.health_under_shock(&user.account, &shocks, &[]).expect_ok("shock");
+    table.row(
+        "health_under_shock",
+        &executed,
+        budget::HEALTH_UNDER_SHOCK_2,
+        "2 positions, 1 bank shocked",
+    );
     let executed = m.withdraw(&user, &sol, 1_000_000_000).expect_ok("withdraw");
     table.row(
         "withdraw",
@@ -102,6 +116,7 @@ fn cu_table() {
     table.row("close_account", &executed, budget::CLOSE_ACCOUNT, "");
 
     liquidation_rows(&mut table);
+    flash_loan_rows(&mut table);
     admin_safety_rows(&mut table);
     let perp_scale = perp_rows(&mut table);
     perp_liquidation_rows(&mut table);
@@ -258,6 +273,68 @@ fn liquidation_rows(table: &mut Table) {
         &executed,
         budget::RESOLVE_BANKRUPTCY,
         "1 borrow left, no deposits",
+    );
+}
+
+/// Flash loans: the bracket alone, the end with positions to price, and the zero-capital
+/// liquidation transaction.
+fn flash_loan_rows(table: &mut Table) {
+    let (mut m, user) = market_with_borrower();
+    let usdc = m.usdc;
+    let after = m.health_after(&user, &usdc, ix::Movement::Borrow, 10_000_000);
+    let instructions = [
+        flash_loan_begin_ix(&user),
+        ix::borrow(&m.transfer(&user, &usdc), 10_000_000, Vec::new()),
+        flash_loan_end_ix(&m, &user, after),
+    ];
+    let executed = m.chain.send(&instructions, &[&user.keypair]).expect_ok("bracketed borrow");
+    let cu = cu_per_instruction(&executed);
+    table.row_units(
+        "flash_loan_begin",
+        cu[0],
+        budget::FLASH_LOAN_BEGIN,
+        "its end 2 instructions later (each instruction between is read)",
+    );
+    table.row_units(
+        "borrow inside a flash loan",
+        cu[1],
+        budget::BORROW_2 - budget::HEALTH_CHECK,
+        "no health check, no health accounts",
+    );
+    table.row_units(
+        "flash_loan_end, 2 positions",
+        cu[2],
+        budget::FLASH_LOAN_END_EMPTY + 2 * budget::HEALTH_CHECK_PER_POSITION,
+        "init health over every position",
+    );
+
+    let (mut m, liquidatee, liquidator, maker) = zero_capital_setup();
+    let instructions = liquidate_sell_repay(&m, &liquidator, &liquidatee, &maker);
+    let signers = [&liquidator.keypair, &maker.keypair];
+    let executed = m.chain.send(&instructions, &signers).expect_ok("flash-loan liquidation");
+    let cu = cu_per_instruction(&executed);
+    table.row_units(
+        "liquidate inside a flash loan, 2 / 2",
+        cu[1],
+        budget::LIQUIDATE_SMALL,
+        "no liquidator health check or accounts",
+    );
+    table.row_units(
+        "flash_loan_end, nothing left",
+        cu[6],
+        budget::FLASH_LOAN_END_EMPTY,
+        "after a zero-capital liquidation was sold and repaid: no prices read",
+    );
+    table.row(
+        "zero-capital liquidation transaction",
+        &executed,
+        budget::FLASH_LOAN_BEGIN
+            + budget::LIQUIDATE_SMALL
+            + budget::WITHDRAW_NO_BORROWS
+            + budget::REPAY
+            + budget::FLASH_LOAN_END_EMPTY
+            + 2 * budget::TOKEN_TRANSFER,
+        "begin, liquidate, withdraw, 2 SPL transfers (the swap), repay, end",
     );
 }
 

@@ -73,6 +73,8 @@ fn discriminators() -> Vec<&'static [u8]> {
         i::FundInsurance::DISCRIMINATOR,
         i::CloseAccount::DISCRIMINATOR,
         i::Health::DISCRIMINATOR,
+        i::FlashLoanBegin::DISCRIMINATOR,
+        i::FlashLoanEnd::DISCRIMINATOR,
     ]
 }
 
@@ -123,6 +125,9 @@ struct Fuzz {
     pool: Vec<Pubkey>,
     signers: Vec<Pubkey>,
     discriminators: Vec<&'static [u8]>,
+    /// Cases sent inside a flash-loan bracket, and how many of them landed.
+    bracketed: u64,
+    bracketed_landed: u64,
 }
 
 impl Fuzz {
@@ -169,7 +174,15 @@ impl Fuzz {
         signers.push(world.m.admin.pubkey());
         signers.push(world.m.chain.payer.pubkey());
         let base = world.m.chain.svm.clone();
-        Fuzz { world, base, pool, signers, discriminators: discriminators() }
+        Fuzz {
+            world,
+            base,
+            pool,
+            signers,
+            discriminators: discriminators(),
+            bracketed: 0,
+            bracketed_landed: 0,
+        }
     }
 
     fn meta(&self, input: &mut Input, earlier: &[AccountMeta]) -> AccountMeta {
@@ -486,44 +499,73 @@ impl Fuzz {
             1 | 2 => self.mutated_ix(&mut input),
             _ => self.oracle_case(&mut input),
         };
+        // One case in six runs inside a flash-loan bracket of some user's account.
+        let bracketed = input.below(6) == 0;
+        let ixs = if bracketed { self.bracketed(&mut input, ix) } else { vec![ix] };
         // Everything but the fee payer, which pays for rejected transactions too.
         let payer = self.world.m.chain.payer.pubkey();
         let watched: Vec<Pubkey> = self.pool.iter().copied().filter(|k| *k != payer).collect();
         let snapshot = Snapshot::take(&self.world.m.chain, &watched);
-        let result = self.world.send_tx(std::slice::from_ref(&ix));
+        let result = self.world.send_tx(&ixs);
         let logs = match &result {
             Ok(e) => &e.logs,
             Err(f) => &f.logs,
         };
         if let Some(line) = logs.iter().find(|l| l.to_lowercase().contains("panicked")) {
-            return Err(format!("panic: {line}\n{ix:?}"));
+            return Err(format!("panic: {line}\n{ixs:?}"));
         }
         match result {
             Err(failed) => {
+                self.bracketed += bracketed as u64;
                 if format!("{:?}", failed.error).contains("ProgramFailedToComplete") {
                     return Err(format!(
-                        "ProgramFailedToComplete\n{ix:?}\n{}",
+                        "ProgramFailedToComplete\n{ixs:?}\n{}",
                         failed.logs.join("\n")
                     ));
                 }
                 if let Some(changed) = snapshot.changed(&self.world.m.chain) {
                     return Err(format!(
-                        "rejected ({:?}) but changed {changed}\n{ix:?}",
+                        "rejected ({:?}) but changed {changed}\n{ixs:?}",
                         failed.error
                     ));
                 }
-                named(&failed).map_err(|e| format!("{e}\n{ix:?}"))?;
+                named(&failed).map_err(|e| format!("{e}\n{ixs:?}"))?;
                 Ok(())
             }
-            Ok(_) => self.conserved().map_err(|e| format!("{e}\n{ix:?}")),
+            Ok(_) => {
+                self.bracketed += bracketed as u64;
+                self.bracketed_landed += bracketed as u64;
+                self.conserved().map_err(|e| format!("{e}\n{ixs:?}"))
+            }
         }
     }
 
-    /// After an accepted instruction: every vault covers its claims, shares add up.
+    /// `ix` between `flash_loan_begin` and `flash_loan_end` of a random user's account, the end
+    /// given the account's health accounts as they are now.
+    fn bracketed(&self, input: &mut Input, ix: Instruction) -> Vec<Instruction> {
+        let m = &self.world.m;
+        let user = &self.world.users[input.below(USERS)];
+        let owner = user.keypair.pubkey();
+        let health = match m.chain.load::<MarginAccount>(&user.account) {
+            Some(account) => m.health_accounts_of(&account),
+            None => vec![],
+        };
+        vec![
+            ix::flash_loan_begin(user.account, owner),
+            ix,
+            ix::flash_loan_end(m.group, user.account, owner, health),
+        ]
+    }
+
+    /// After an accepted transaction: every vault covers its claims, shares add up, and no
+    /// account is left inside a flash loan.
     fn conserved(&self) -> Result<(), String> {
         let m = &self.world.m;
         let accounts: Vec<MarginAccount> =
             self.world.users.iter().filter_map(|u| m.chain.load(&u.account)).collect();
+        if accounts.iter().any(|a| a.is_in_flash_loan()) {
+            return Err("an account was left inside a flash loan".into());
+        }
         let market: PerpMarket = m.perp(&self.world.perp);
         perp_sums(&market, &accounts)?;
         for bank in &self.world.banks {
@@ -613,6 +655,7 @@ fn instructions_never_panic_and_rejections_change_nothing() {
     let threads: usize = env("CM_CAMPAIGN_THREADS")
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let started = std::time::Instant::now();
+    let (mut bracketed, mut bracketed_landed) = (0u64, 0u64);
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
@@ -632,7 +675,7 @@ fn instructions_never_panic_and_rejections_change_nothing() {
                         TestRng::from_seed(RngAlgorithm::ChaCha, &key),
                     );
                     let strategy = prop::collection::vec(any::<u8>(), 16..400);
-                    match runner.run(&strategy, |bytes| {
+                    let failure = match runner.run(&strategy, |bytes| {
                         fuzz.borrow_mut().case(&bytes).map_err(TestCaseError::fail)
                     }) {
                         Ok(()) => None,
@@ -640,12 +683,26 @@ fn instructions_never_panic_and_rejections_change_nothing() {
                             Some(format!("thread {t}, seed {seed}: {reason}\ninput {bytes:?}"))
                         }
                         Err(TestError::Abort(reason)) => Some(format!("aborted: {reason}")),
-                    }
+                    };
+                    let fuzz = fuzz.borrow();
+                    (failure, fuzz.bracketed, fuzz.bracketed_landed)
                 })
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().expect("fuzz thread")).collect()
-    });
-    println!("fuzz: {cases} cases in {:.1} s", started.elapsed().as_secs_f64());
+        handles.into_iter().map(|h| h.join().expect("fuzz thread")).collect::<Vec<_>>()
+    })
+    .into_iter()
+    .filter_map(|(failure, sent, landed)| {
+        bracketed += sent;
+        bracketed_landed += landed;
+        failure
+    })
+    .collect();
+    println!(
+        "fuzz: {cases} cases in {:.1} s; {bracketed} inside a flash-loan bracket, {bracketed_landed} of them landed",
+        started.elapsed().as_secs_f64()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // The bracket's deferred checks are exercised, not only its refusals.
+    assert!(bracketed_landed > 0, "no bracketed case landed");
 }

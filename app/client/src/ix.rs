@@ -1,7 +1,8 @@
 //! Instruction builders. Account lists and argument encoding come from the program crate
 //! (`cross_margin::accounts::*` and `cross_margin::instruction::*`), so they cannot drift from it.
 
-use anchor_lang::prelude::{AccountMeta, Pubkey};
+use anchor_lang::prelude::{AccountMeta, Instructions, Pubkey};
+use anchor_lang::solana_program::sysvar::SysvarId;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use solana_instruction::Instruction;
 
@@ -414,11 +415,55 @@ pub fn close_account_burning(account: Pubkey, owner: Pubkey, banks: &[Pubkey]) -
     )
 }
 
+/// `flash_loan_begin`: opens a flash loan on `account`; the transaction must hold its
+/// [`flash_loan_end`] later, top level.
+pub fn flash_loan_begin(account: Pubkey, owner: Pubkey) -> Instruction {
+    build(
+        cross_margin::accounts::FlashLoanBegin {
+            account,
+            owner,
+            instructions: <Instructions as SysvarId>::id(),
+        },
+        cross_margin::instruction::FlashLoanBegin {},
+    )
+}
+
+/// `flash_loan_end`: `health` are the account's health metas as the bracket leaves it
+/// ([`health_accounts`] of the account after the bracket).
+pub fn flash_loan_end(
+    group: Pubkey,
+    account: Pubkey,
+    owner: Pubkey,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    build_with(
+        cross_margin::accounts::FlashLoanEnd { group, account, owner },
+        cross_margin::instruction::FlashLoanEnd {},
+        health,
+    )
+}
+
 /// The read-only `health` view; decode its return data as `AccountHealth`.
 pub fn health(group: Pubkey, account: Pubkey, health: Vec<AccountMeta>) -> Instruction {
     build_with(
         cross_margin::accounts::HealthView { group, account },
         cross_margin::instruction::Health {},
+        health,
+    )
+}
+
+/// `health_under_shock`: `health`'s accounts, and the price shocks (bps per bank index and per
+/// perp market index); decode its return data as `AccountHealth`.
+pub fn health_under_shock(
+    group: Pubkey,
+    account: Pubkey,
+    health: Vec<AccountMeta>,
+    token_shocks: Vec<cross_margin::health::PriceShock>,
+    perp_shocks: Vec<cross_margin::health::PriceShock>,
+) -> Instruction {
+    build_with(
+        cross_margin::accounts::HealthView { group, account },
+        cross_margin::instruction::HealthUnderShock { token_shocks, perp_shocks },
         health,
     )
 }

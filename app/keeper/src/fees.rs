@@ -13,7 +13,10 @@ pub struct DynamicFee {
 
 impl Default for DynamicFee {
     fn default() -> Self {
-        Self { percentile: 75, max_micro_lamports: 1_000_000 }
+        Self {
+            percentile: crate::config::DEFAULT_PRIORITY_FEE_PERCENTILE,
+            max_micro_lamports: crate::config::DEFAULT_PRIORITY_FEE_MAX_MICRO_LAMPORTS,
+        }
     }
 }
 

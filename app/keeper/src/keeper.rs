@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anchor_lang::Discriminator;
 use anyhow::{anyhow, Context};
@@ -30,6 +31,7 @@ use crate::backend::{AccountData, Backend, Filter, Landed, Rejection, RetryPolic
 use crate::evaluate::{evaluate, Evaluation, Shard, Status, Target};
 use crate::fees::{priority_fee, DynamicFee};
 use crate::market::{decode, decode_margin_account, DecodeError, MarketState, BANK_GROUP_OFFSET};
+use crate::metrics::{kind_of, Metrics};
 use crate::perps::PERP_GROUP_OFFSET;
 use crate::plan::{plan_liquidation, NoPlan, Plan};
 
@@ -60,6 +62,12 @@ pub struct KeeperConfig {
     pub lookup_table: Option<AddressLookupTableAccount>,
     /// Liquidation steps on one account per round.
     pub max_steps_per_account: usize,
+    /// A liquidation whose predicted fee (quote native units, micro-USD) is below this is
+    /// skipped (`Skipped::BelowMinProfit`); 0 turns the check off. Write-offs and settlements
+    /// are never skipped.
+    pub min_profit_quote: i128,
+    /// Counters and gauges for `/metrics` (crate::metrics); a private one by default.
+    pub metrics: Arc<Metrics>,
 }
 
 impl KeeperConfig {
@@ -76,6 +84,8 @@ impl KeeperConfig {
             retry: RetryPolicy::default(),
             lookup_table: None,
             max_steps_per_account: 16,
+            min_profit_quote: 0,
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
@@ -144,6 +154,8 @@ pub enum Skipped {
     DryRun { account: Pubkey, compute_units: u64 },
     /// The program refused it for another reason.
     Refused { account: Pubkey, error: String },
+    /// The planned step's predicted fee (quote native units) is below `min_profit_quote`.
+    BelowMinProfit { account: Pubkey, predicted_quote: i128 },
 }
 
 #[derive(Debug, Default, Clone)]
@@ -385,13 +397,33 @@ impl Keeper {
     }
 
     /// One round: discover, evaluate, write off bankrupt accounts, liquidate the liquidatable
-    /// ones (lowest health first).
+    /// ones (lowest health first). Recorded in the config's metrics.
     pub fn run_round(
         &self,
         backend: &mut dyn Backend,
         stop: &AtomicBool,
     ) -> anyhow::Result<RoundReport> {
+        let started = Instant::now();
+        let result = self.round(backend, stop, started);
+        let metrics = &self.config.metrics;
+        match &result {
+            Ok(report) => {
+                metrics.observe_detection_lag(started.elapsed());
+                metrics.round_done(report, started.elapsed());
+            }
+            Err(_) => metrics.round_failed(),
+        }
+        result
+    }
+
+    fn round(
+        &self,
+        backend: &mut dyn Backend,
+        stop: &AtomicBool,
+        started: Instant,
+    ) -> anyhow::Result<RoundReport> {
         let discovered = self.discover(backend)?;
+        self.config.metrics.snapshot_taken(started);
         let evaluation = evaluate(&discovered.market, &discovered.accounts);
         let mut report = self.act(backend, &discovered, &evaluation, stop)?;
         report.liquidatable_after_pending = liquidatable_after_pending(&discovered, &evaluation);
@@ -516,6 +548,10 @@ impl Keeper {
                     return Ok(());
                 }
             };
+            if let Err(skipped) = self.profitable(address, plan.profit_quote) {
+                report.skipped.push(skipped);
+                return Ok(());
+            }
             match self.execute_liquidation(backend, market, address, liquidatee, &plan)? {
                 Ok(done) => {
                     tracing::info!(
@@ -591,12 +627,14 @@ impl Keeper {
         let received =
             mul_q64(event.asset_to_liquidator, event.asset_price, Round::Down).map_err(overflow)?;
         let taken = mul_q64(event.liab_amount, event.liab_price, Round::Up).map_err(overflow)?;
+        let realized = received as i128 - taken as i128;
+        self.config.metrics.profit("liquidate", plan.profit_quote, realized);
         Ok(Ok(LiquidationDone {
             signature: landed.signature,
             event,
             compute_units: landed.compute_units,
             compute_limit,
-            profit_quote: received as i128 - taken as i128,
+            profit_quote: realized,
         }))
     }
 
@@ -658,13 +696,15 @@ impl Keeper {
         account: Pubkey,
         instruction: Instruction,
     ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
-        let retry = self.config.retry;
+        let (retry, metrics, kind) =
+            (self.config.retry, &self.config.metrics, kind_of(&instruction));
         // The probe carries the same price instruction as the transaction sent, so that the
         // simulated units are the units the transaction uses.
         let fee = self.priority_fee(backend, &instruction);
         let probe = self.transaction(backend, MAX_COMPUTE_UNITS, fee, &instruction)?;
         let simulation = retry.run("simulate", || backend.simulate(&probe))?;
         if let Some(rejection) = simulation.rejection {
+            metrics.tx_failed(kind, "simulate", &rejection.describe());
             return Ok(Err(classify(account, &rejection)));
         }
         let margin = simulation.compute_units * u64::from(self.config.compute_margin_bps) / 10_000;
@@ -675,9 +715,19 @@ impl Keeper {
             return Ok(Err(Skipped::DryRun { account, compute_units: simulation.compute_units }));
         }
         let tx = self.transaction(backend, limit, fee, &instruction)?;
-        match retry.run("send", || backend.send_and_confirm(&tx))? {
-            Ok(landed) => Ok(Ok((landed, limit))),
-            Err(rejection) => Ok(Err(classify(account, &rejection))),
+        metrics.tx_sent(kind);
+        let sent = retry.run("send", || backend.send_and_confirm(&tx)).inspect_err(|_| {
+            metrics.tx_failed(kind, "send", "transport");
+        })?;
+        match sent {
+            Ok(landed) => {
+                metrics.tx_landed(kind);
+                Ok(Ok((landed, limit)))
+            }
+            Err(rejection) => {
+                metrics.tx_failed(kind, "send", &rejection.describe());
+                Ok(Err(classify(account, &rejection)))
+            }
         }
     }
 

@@ -57,6 +57,12 @@ impl Keeper {
                     return Ok(());
                 }
             };
+            if let PerpStep::Liquidate(_) | PerpStep::LiquidatePerp { .. } = candidate.step {
+                if let Err(skipped) = self.profitable(address, candidate.profit_quote) {
+                    report.skipped.push(skipped);
+                    return Ok(());
+                }
+            }
             if let Err(skipped) =
                 self.execute_perp_step(backend, &market, address, &account, &candidate, report)?
             {
@@ -70,6 +76,22 @@ impl Keeper {
             account = self.fetch_margin_account(backend, &address)?;
         }
         Ok(())
+    }
+
+    /// Whether a liquidation predicted to earn `predicted_quote` clears `min_profit_quote`. A
+    /// threshold of 0 (the default) checks nothing: a step whose fee rounds to nothing or is
+    /// capped by an insolvent account's equity (predicted 0 or -1) is still sent.
+    pub(crate) fn profitable(&self, account: Pubkey, predicted_quote: i128) -> Result<(), Skipped> {
+        if self.config.min_profit_quote <= 0 || predicted_quote >= self.config.min_profit_quote {
+            return Ok(());
+        }
+        tracing::info!(
+            %account,
+            predicted_usd = predicted_quote as f64 / crate::metrics::QUOTE_PER_USD,
+            min_usd = self.config.min_profit_quote as f64 / crate::metrics::QUOTE_PER_USD,
+            "below the minimum profit: not liquidating"
+        );
+        Err(Skipped::BelowMinProfit { account, predicted_quote })
     }
 
     /// Builds, simulates (for the CU limit) and sends one planned step; records what landed.
@@ -135,6 +157,8 @@ impl Keeper {
                     decode_events::<PerpLiquidation>(&landed.logs).pop().ok_or_else(missing)?;
                 let settle = perp(market_index).settle_bank.index;
                 let profit_quote = settle_value(market, settle, event.liquidation_fee);
+                let metrics = &self.config.metrics;
+                metrics.profit("liquidate_perp", candidate.profit_quote, profit_quote);
                 tracing::info!(
                     liquidatee = %address,
                     market_index,

@@ -11,13 +11,20 @@
 //! - [`watch`]: detection by websocket (`accountSubscribe`/`programSubscribe`) into an
 //!   in-memory snapshot, repaired by periodic full snapshots (feature `rpc`).
 //! - [`keeper`]: the loop: discover, evaluate, plan, simulate for the CU limit, send, confirm.
+//! - [`config`]: flags, environment and the TOML config file, merged and validated.
+//! - [`metrics`], [`http`]: Prometheus `/metrics` and `/health` on a tiny HTTP server.
+//! - [`lookup_table`]: the address lookup table a keeper needs, created and extended.
 
 pub mod backend;
+pub mod config;
 pub mod evaluate;
 pub mod fees;
+pub mod http;
 pub mod keeper;
 mod keeper_perp;
+pub mod lookup_table;
 pub mod market;
+pub mod metrics;
 pub mod perps;
 pub mod plan;
 pub mod plan_perp;

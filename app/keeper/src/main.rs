@@ -3,192 +3,110 @@
 //! ```text
 //! cross-margin-keeper run --rpc-url http://127.0.0.1:8899 --keypair ~/.config/solana/id.json \
 //!     --group <GROUP> --liquidator-account <MARGIN ACCOUNT> [--dry-run] [--shard 0/2]
+//! cross-margin-keeper run --config keeper.toml
+//! cross-margin-keeper create-lookup-table --config keeper.toml
 //! ```
-//! Every flag can also come from the environment (see `--help`). Logs are structured
-//! (`tracing`; `--log-format json` for machines, `RUST_LOG` to filter).
+//! Every flag can also come from the environment and from a TOML config file (see `--help`,
+//! `keeper.example.toml` and docs/KEEPER.md). Logs are structured (`tracing`; `--log-format json`
+//! for machines, `RUST_LOG` to filter). `/metrics` and `/health` are served on `--metrics-addr`.
 
-use std::path::PathBuf;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use cross_margin_client::{Keypair, Pubkey};
+use cross_margin_client::Keypair;
 use cross_margin_keeper::backend::rpc::RpcBackend;
 use cross_margin_keeper::backend::{Backend, Backoff};
-use cross_margin_keeper::fees::DynamicFee;
-use cross_margin_keeper::watch::{self, ws_url_from_rpc, DetectionStats, WatchConfig};
-use cross_margin_keeper::{Keeper, KeeperConfig, Shard};
-use solana_address_lookup_table_interface::state::AddressLookupTable;
-use solana_message::AddressLookupTableAccount;
+use cross_margin_keeper::config::{Detection, Options, Settings};
+use cross_margin_keeper::metrics::{Metered, Metrics, QUOTE_PER_USD};
+use cross_margin_keeper::watch::{self, DetectionStats, WatchConfig};
+use cross_margin_keeper::{http, lookup_table, Keeper, KeeperConfig, Shard};
 
 #[derive(Parser)]
 #[command(version, about = "Liquidation keeper for the cross_margin protocol")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Log format.
-    #[arg(long, global = true, value_enum, default_value = "text", env = "KEEPER_LOG_FORMAT")]
-    log_format: LogFormat,
+    /// Log format, text or json [default: text; config key `log_format`].
+    #[arg(long, global = true, value_enum, env = "KEEPER_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 enum LogFormat {
     Text,
     Json,
 }
 
-/// How the keeper learns that an account needs it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Detection {
-    /// A full read every `--interval-secs`.
-    Poll,
-    /// Websocket subscriptions into an in-memory snapshot, repaired by a full read every
-    /// `--snapshot-interval-secs`.
-    Websocket,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Watch the group and liquidate (or write off) every account that needs it, until Ctrl-C.
-    Run(RunArgs),
-}
-
-#[derive(Parser)]
-struct RunArgs {
-    /// JSON-RPC endpoint.
-    #[arg(long, env = "KEEPER_RPC_URL", default_value = "http://127.0.0.1:8899")]
-    rpc_url: String,
-    /// The keeper's keypair (JSON array of 64 bytes): pays fees and owns the liquidator account.
-    #[arg(long, env = "KEEPER_KEYPAIR")]
-    keypair: PathBuf,
-    /// The group to watch.
-    #[arg(long, env = "KEEPER_GROUP")]
-    group: String,
-    /// The keeper's own margin account in that group (it takes over the debt).
-    #[arg(long, env = "KEEPER_LIQUIDATOR_ACCOUNT")]
-    liquidator_account: String,
-    /// Seconds between rounds.
-    #[arg(long, env = "KEEPER_INTERVAL_SECS", default_value_t = 2.0)]
-    interval_secs: f64,
-    /// Priority fee in micro-lamports per compute unit: the floor of the dynamic fee, or the
-    /// fee itself with `--fixed-priority-fee`.
-    #[arg(long, env = "KEEPER_PRIORITY_FEE", default_value_t = 0)]
-    priority_fee: u64,
-    /// Which percentile of the recent prioritization fees of the accounts a transaction
-    /// writes to pay (`getRecentPrioritizationFees`).
-    #[arg(long, env = "KEEPER_PRIORITY_FEE_PERCENTILE", default_value_t = 75,
-          value_parser = clap::value_parser!(u8).range(0..=100))]
-    priority_fee_percentile: u8,
-    /// The most the dynamic fee pays, micro-lamports per compute unit.
-    #[arg(long, env = "KEEPER_PRIORITY_FEE_MAX", default_value_t = 1_000_000)]
-    priority_fee_max: u64,
-    /// Pay exactly `--priority-fee`, whatever recent transactions paid.
-    #[arg(long, env = "KEEPER_FIXED_PRIORITY_FEE")]
-    fixed_priority_fee: bool,
-    /// Detection: `websocket` (default when a websocket URL is known: `--ws-url`, or derived
-    /// from `--rpc-url`) or `poll`.
-    #[arg(long, env = "KEEPER_DETECTION", value_enum)]
-    detection: Option<Detection>,
-    /// The node's websocket endpoint (default: `--rpc-url` with ws(s):// and port + 1).
-    #[arg(long, env = "KEEPER_WS_URL")]
-    ws_url: Option<String>,
-    /// With websocket detection: seconds between full snapshots that repair missed updates.
-    #[arg(long, env = "KEEPER_SNAPSHOT_INTERVAL_SECS", default_value_t = 60.0)]
-    snapshot_interval_secs: f64,
-    /// With websocket detection: the longest wait between reconnection attempts, seconds.
-    #[arg(long, env = "KEEPER_WS_BACKOFF_MAX_SECS", default_value_t = 30.0)]
-    ws_backoff_max_secs: f64,
-    /// Extra compute units over the simulated amount, in bps of it.
-    #[arg(long, env = "KEEPER_CU_MARGIN_BPS", default_value_t = 1_000)]
-    cu_margin_bps: u32,
-    /// Evaluate, plan and simulate, but send nothing.
-    #[arg(long, env = "KEEPER_DRY_RUN")]
-    dry_run: bool,
-    /// This keeper's share of the accounts when several run side by side: `i/n`.
-    #[arg(long, env = "KEEPER_SHARD", default_value = "0/1")]
-    shard: Shard,
-    /// An address lookup table holding the group's banks and oracles, for accounts whose
-    /// liquidation does not fit a legacy transaction.
-    #[arg(long, env = "KEEPER_LOOKUP_TABLE")]
-    lookup_table: Option<String>,
-    /// Run one round and exit (exit code 0 whatever it found).
-    #[arg(long)]
-    once: bool,
-    /// RPC request timeout, seconds.
-    #[arg(long, env = "KEEPER_RPC_TIMEOUT_SECS", default_value_t = 30)]
-    rpc_timeout_secs: u64,
+    Run(Options),
+    /// Create an address lookup table holding what the keeper's transactions reference (the
+    /// group's banks, oracles, perp markets, the programs), wait until it is active, and print
+    /// its address (the last line of stdout) for `--lookup-table`.
+    CreateLookupTable(Options),
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logs(cli.log_format);
-    match cli.command {
-        Command::Run(args) => run(args),
+    let (options, create_table) = match cli.command {
+        Command::Run(options) => (options, false),
+        Command::CreateLookupTable(options) => (options, true),
+    };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let settings = options.with_config_file()?.resolve(home.as_deref())?;
+    let json = match cli.log_format {
+        Some(format) => format == LogFormat::Json,
+        None => settings.log_json.unwrap_or(false),
+    };
+    init_logs(json);
+    match create_table {
+        false => run(settings),
+        true => create_lookup_table(settings),
     }
 }
 
-fn init_logs(format: LogFormat) {
+fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+    match json {
+        false => builder.init(),
+        true => builder.json().init(),
     }
 }
 
-fn pubkey(what: &str, value: &str) -> Result<Pubkey> {
-    Pubkey::from_str(value).map_err(|_| anyhow!("{what}: '{value}' is not a base58 public key"))
-}
-
 /// A keypair file as the Solana CLI writes it (`solana_keypair::read_keypair_file`).
-pub fn read_keypair(path: &PathBuf) -> Result<Keypair> {
+pub fn read_keypair(path: &Path) -> Result<Keypair> {
     std::fs::metadata(path).with_context(|| format!("reading the keypair {}", path.display()))?;
     solana_keypair::read_keypair_file(path)
         .map_err(|e| anyhow!("{}: not a keypair: {e}", path.display()))
 }
 
-impl RunArgs {
-    /// The detection to run and, for websockets, the URL.
-    fn detection(&self) -> Result<(Detection, Option<String>)> {
-        let ws_url = self.ws_url.clone().or_else(|| ws_url_from_rpc(&self.rpc_url));
-        match (self.detection, ws_url) {
-            (Some(Detection::Poll), _) => Ok((Detection::Poll, None)),
-            (_, Some(url)) => Ok((Detection::Websocket, Some(url))),
-            (Some(Detection::Websocket), None) => Err(anyhow!(
-                "--detection websocket: no websocket URL (pass --ws-url; '{}' gives none)",
-                self.rpc_url
-            )),
-            (None, None) => Ok((Detection::Poll, None)),
-        }
+fn run(settings: Settings) -> Result<()> {
+    let signer = read_keypair(&settings.keypair)?;
+    let metrics = Arc::new(Metrics::new());
+    let mut config = KeeperConfig::new(settings.group, settings.liquidator_account);
+    config.shard = settings.shard;
+    config.priority_fee_micro_lamports = settings.priority_fee;
+    config.dynamic_fee = settings.dynamic_fee;
+    config.compute_margin_bps = settings.cu_margin_bps;
+    config.dry_run = settings.dry_run;
+    config.min_profit_quote = (settings.min_profit_usd * QUOTE_PER_USD).round() as i128;
+    config.metrics = metrics.clone();
+    let rpc = RpcBackend::new(&settings.rpc_url, settings.rpc_timeout);
+    let mut backend = Metered::new(rpc, metrics.clone());
+    if let Some(table) = settings.lookup_table {
+        config.lookup_table = Some(lookup_table::load(&mut backend, table)?);
     }
-
-    fn dynamic_fee(&self) -> Option<DynamicFee> {
-        (!self.fixed_priority_fee).then_some(DynamicFee {
-            percentile: self.priority_fee_percentile,
-            max_micro_lamports: self.priority_fee_max,
-        })
-    }
-}
-
-fn run(args: RunArgs) -> Result<()> {
-    let signer = read_keypair(&args.keypair)?;
-    let mut config = KeeperConfig::new(
-        pubkey("--group", &args.group)?,
-        pubkey("--liquidator-account", &args.liquidator_account)?,
-    );
-    config.shard = args.shard;
-    config.priority_fee_micro_lamports = args.priority_fee;
-    config.dynamic_fee = args.dynamic_fee();
-    config.compute_margin_bps = args.cu_margin_bps;
-    config.dry_run = args.dry_run;
-    let mut backend = RpcBackend::new(&args.rpc_url, Duration::from_secs(args.rpc_timeout_secs));
-    if let Some(table) = &args.lookup_table {
-        config.lookup_table =
-            Some(load_lookup_table(&mut backend, pubkey("--lookup-table", table)?)?);
+    if let Some(addr) = settings.metrics_addr {
+        let bound = http::serve(addr, metrics, settings.health_max_age)
+            .with_context(|| format!("metrics_addr {addr}: cannot listen"))?;
+        tracing::info!(%bound, "serving /metrics and /health");
     }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -205,140 +123,98 @@ fn run(args: RunArgs) -> Result<()> {
         group = %keeper.config.group,
         shard = ?keeper.config.shard,
         dry_run = keeper.config.dry_run,
+        min_profit_usd = settings.min_profit_usd,
         "keeper starting"
     );
-    if args.once {
+    if settings.once {
         keeper.run_round(&mut backend, &stop)?.log();
         return Ok(());
     }
-    match args.detection()? {
-        (Detection::Websocket, Some(ws_url)) => {
+    match settings.detection {
+        Detection::Websocket { ws_url } => {
             let mut watch = WatchConfig::new(ws_url);
-            watch.snapshot_interval = Duration::from_secs_f64(args.snapshot_interval_secs);
-            watch.evaluate_interval = Duration::from_secs_f64(args.interval_secs);
-            watch.backoff = Backoff {
-                max: Duration::from_secs_f64(args.ws_backoff_max_secs),
-                ..Backoff::default()
-            };
+            watch.snapshot_interval = settings.snapshot_interval;
+            watch.evaluate_interval = settings.interval;
+            watch.backoff = Backoff { max: settings.ws_backoff_max, ..Backoff::default() };
             tracing::info!(ws = %watch.ws_url, "detection: websocket");
             let stats = Arc::new(DetectionStats::default());
             watch::run(&keeper, &mut backend, &watch, &stop, stats, &mut |_| {})
         }
-        _ => {
-            tracing::info!(interval_secs = args.interval_secs, "detection: polling");
-            keeper.run(&mut backend, Duration::from_secs_f64(args.interval_secs), &stop)
+        Detection::Poll => {
+            tracing::info!(interval = ?settings.interval, "detection: polling");
+            keeper.run(&mut backend, settings.interval, &stop)
         }
     }
 }
 
-fn load_lookup_table(backend: &mut RpcBackend, key: Pubkey) -> Result<AddressLookupTableAccount> {
-    let account = backend
-        .multiple_accounts(&[key])?
-        .pop()
-        .flatten()
-        .ok_or_else(|| anyhow!("lookup table {key} not found"))?;
-    let table = AddressLookupTable::deserialize(&account.data)
-        .map_err(|e| anyhow!("lookup table {key}: {e:?}"))?;
-    Ok(AddressLookupTableAccount { key, addresses: table.addresses.to_vec() })
+fn create_lookup_table(settings: Settings) -> Result<()> {
+    let signer = read_keypair(&settings.keypair)?;
+    let mut backend = RpcBackend::new(&settings.rpc_url, settings.rpc_timeout);
+    let mut config = KeeperConfig::new(settings.group, settings.liquidator_account);
+    config.shard = Shard::ALL;
+    let keeper = Keeper::new(config, signer.insecure_clone());
+    let discovered = keeper.discover(&mut backend)?;
+    let addresses = lookup_table::keeper_addresses(&discovered.market, settings.liquidator_account);
+    tracing::info!(
+        addresses = addresses.len(),
+        banks = discovered.market.banks.iter().flatten().count(),
+        perp_markets = discovered.market.perps.iter().flatten().count(),
+        "creating the lookup table"
+    );
+    let table = lookup_table::create(&mut backend, &signer, &addresses, Duration::from_secs(60))?;
+    tracing::info!(table = %table.key, addresses = table.addresses.len(), "lookup table active");
+    println!("{}", table.key);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
-        let mut argv = vec!["cross-margin-keeper", "run"];
-        argv.extend_from_slice(args);
-        Cli::try_parse_from(argv).map(|cli| match cli.command {
-            Command::Run(args) => args,
-        })
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("cross-margin-keeper").chain(args.iter().copied()))
     }
 
-    const REQUIRED: [&str; 6] =
-        ["--keypair", "k.json", "--group", "G", "--liquidator-account", "L"];
+    fn options(cli: Cli) -> Options {
+        match cli.command {
+            Command::Run(options) | Command::CreateLookupTable(options) => options,
+        }
+    }
+
+    const G: &str = "11111111111111111111111111111112";
 
     #[test]
-    fn the_run_flags_and_their_defaults() {
-        let args = parse(&REQUIRED).unwrap();
-        assert_eq!(args.rpc_url, "http://127.0.0.1:8899");
-        assert_eq!((args.group.as_str(), args.liquidator_account.as_str()), ("G", "L"));
-        assert_eq!(args.interval_secs, 2.0);
-        assert_eq!((args.priority_fee, args.cu_margin_bps), (0, 1_000));
-        assert!(!args.dry_run && !args.once);
-        assert_eq!(args.shard, Shard::ALL);
-        assert_eq!(
-            args.detection().unwrap(),
-            (Detection::Websocket, Some("ws://127.0.0.1:8900".into()))
-        );
-        assert_eq!(
-            args.dynamic_fee(),
-            Some(DynamicFee { percentile: 75, max_micro_lamports: 1_000_000 })
-        );
-        assert_eq!((args.snapshot_interval_secs, args.ws_backoff_max_secs), (60.0, 30.0));
-
-        let mut all = REQUIRED.to_vec();
-        all.extend([
-            "--rpc-url",
-            "http://10.0.0.1:8899",
-            "--interval-secs",
-            "0.5",
-            "--priority-fee",
-            "5000",
-            "--cu-margin-bps",
-            "2000",
-            "--dry-run",
-            "--shard",
-            "1/3",
-            "--once",
-            "--priority-fee-percentile",
-            "90",
-            "--priority-fee-max",
-            "20000",
-            "--ws-url",
-            "wss://ws.example.com/k",
-            "--snapshot-interval-secs",
-            "15",
-        ]);
-        let args = parse(&all).unwrap();
-        assert_eq!(
-            args.dynamic_fee(),
-            Some(DynamicFee { percentile: 90, max_micro_lamports: 20_000 })
-        );
-        assert_eq!(args.detection().unwrap().1.as_deref(), Some("wss://ws.example.com/k"));
-        assert_eq!(args.snapshot_interval_secs, 15.0);
-        let mut fixed = REQUIRED.to_vec();
-        fixed.extend(["--fixed-priority-fee", "--detection", "poll"]);
-        let args_fixed = parse(&fixed).unwrap();
-        assert_eq!(args_fixed.dynamic_fee(), None);
-        assert_eq!(args_fixed.detection().unwrap(), (Detection::Poll, None));
-        assert_eq!(args.rpc_url, "http://10.0.0.1:8899");
-        assert_eq!(
-            (args.interval_secs, args.priority_fee, args.cu_margin_bps),
-            (0.5, 5_000, 2_000)
-        );
-        assert!(args.dry_run && args.once);
-        assert_eq!(args.shard, Shard { index: 1, count: 3 });
+    fn the_subcommands_take_the_same_options() {
+        let args = ["--group", G, "--liquidator-account", G, "--priority-fee", "5000", "--once"];
+        let mut run = vec!["--log-format", "json", "run"];
+        run.extend(args);
+        let cli = parse(&run).unwrap();
+        assert_eq!(cli.log_format, Some(LogFormat::Json));
+        let run = options(cli);
+        assert_eq!((run.priority_fee, run.once), (Some(5_000), Some(true)));
+        let mut create = vec!["create-lookup-table"];
+        create.extend(args);
+        let create = options(parse(&create).unwrap());
+        assert_eq!(create, run);
+        let s = run.resolve(Some(Path::new("/home/op"))).unwrap();
+        assert_eq!(s.keypair, PathBuf::from("/home/op/.config/solana/id.json"));
     }
 
     #[test]
     fn bad_flags_are_refused_with_a_reason() {
-        // The keypair, the group and the liquidator account are required.
-        assert!(parse(&["--group", "G", "--liquidator-account", "L"]).is_err());
-        let mut bad_shard = REQUIRED.to_vec();
-        bad_shard.extend(["--shard", "3/3"]);
-        let error = parse(&bad_shard).err().unwrap().to_string();
-        assert!(error.contains("need 0 <= i < n"), "{error}");
-        let mut bad_percentile = REQUIRED.to_vec();
-        bad_percentile.extend(["--priority-fee-percentile", "101"]);
-        assert!(parse(&bad_percentile).is_err());
-        let mut no_ws = REQUIRED.to_vec();
-        no_ws.extend(["--rpc-url", "unix:/tmp/socket", "--detection", "websocket"]);
-        let error = parse(&no_ws).unwrap().detection().unwrap_err().to_string();
-        assert!(error.contains("no websocket URL"), "{error}");
-        let mut bad_fee = REQUIRED.to_vec();
-        bad_fee.extend(["--priority-fee", "-1"]);
-        assert!(parse(&bad_fee).is_err());
-        assert!(pubkey("--group", "not-a-key").unwrap_err().to_string().contains("base58"));
+        let error = parse(&["run", "--priority-fee=-1"]).err().unwrap().to_string();
+        assert!(error.contains("--priority-fee"), "{error}");
+        let error = parse(&["run", "--interval-secs", "soon"]).err().unwrap().to_string();
+        assert!(error.contains("--interval-secs"), "{error}");
+        let error = parse(&["run", "--log-format", "xml"]).err().unwrap().to_string();
+        assert!(error.contains("--log-format"), "{error}");
+        assert!(parse(&["run", "--no-such-flag"]).is_err());
+        // Resolution names the key that is missing or wrong.
+        let missing = options(parse(&["run"]).unwrap()).resolve(Some(Path::new("/h")));
+        assert!(missing.unwrap_err().to_string().starts_with("group: required"));
+        let bad = options(parse(&["run", "--group", "G", "--liquidator-account", G]).unwrap());
+        let error = bad.resolve(Some(Path::new("/h"))).unwrap_err().to_string();
+        assert!(error.contains("'G' is not a base58 public key"), "{error}");
     }
 
     #[test]

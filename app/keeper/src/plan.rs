@@ -327,7 +327,7 @@ fn step(
         |liquidator, liab_bank, asset_bank| {
             let health = banks.with(*liab_bank, *asset_bank).health(liquidator)?;
             liquidator_init = Some(health.init);
-            Ok(health)
+            Ok(Some(health))
         },
     );
     match (outcome, liquidator_init) {

@@ -71,32 +71,7 @@ impl WatchConfig {
     }
 }
 
-/// The websocket URL of an RPC URL, as Solana nodes serve it: `http` → `ws`, `https` → `wss`,
-/// an explicit port + 1 (8899 → 8900). `None` if it is not an http(s) URL.
-pub fn ws_url_from_rpc(rpc_url: &str) -> Option<String> {
-    let (scheme, rest) = rpc_url.split_once("://")?;
-    let scheme = match scheme {
-        "http" => "ws",
-        "https" => "wss",
-        _ => return None,
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
-    };
-    if authority.is_empty() {
-        return None;
-    }
-    let authority = match authority.rsplit_once(':') {
-        // Not an IPv6 literal's colon.
-        Some((host, port)) if !port.contains(']') => {
-            let port: u16 = port.parse().ok()?;
-            format!("{host}:{}", port.checked_add(1)?)
-        }
-        _ => authority.to_owned(),
-    };
-    Some(format!("{scheme}://{authority}{path}"))
-}
+pub use crate::config::ws_url_from_rpc;
 
 /// What the detection has done, for metrics and health checks (read with
 /// [`DetectionStats::read`]; every field is updated as it happens).
@@ -645,6 +620,7 @@ fn first_snapshot(
             Ok(snapshot) => {
                 stats.snapshots.fetch_add(1, Ordering::Relaxed);
                 stats.last_snapshot_unix.store(unix_now(), Ordering::Relaxed);
+                keeper.config.metrics.snapshot_taken(Instant::now());
                 return Ok(Some(snapshot));
             }
             Err(error) => {
@@ -700,6 +676,9 @@ impl Watcher<'_> {
         for update in std::iter::once(first).chain(updates.try_iter()) {
             match update {
                 Update::Account { key, slot, account, received } => {
+                    // The in-memory state is current as of this notification: what /health's
+                    // snapshot age measures (the clock notifies every slot while connected).
+                    self.keeper.config.metrics.snapshot_taken(received);
                     match snapshot.apply(&self.keeper.config.shard, key, slot, account) {
                         Changed::Nothing | Changed::Clock => {}
                         Changed::Market => {
@@ -753,6 +732,7 @@ impl Watcher<'_> {
         }
         self.stats.snapshots.fetch_add(1, Ordering::Relaxed);
         self.stats.last_snapshot_unix.store(unix_now(), Ordering::Relaxed);
+        self.keeper.config.metrics.snapshot_taken(Instant::now());
         self.next_snapshot = Instant::now() + self.config.snapshot_interval;
         self.pending.market = true;
         self.cooldown.clear();
@@ -788,6 +768,7 @@ impl Watcher<'_> {
             return Ok(None);
         }
         if let Some((received, slot)) = pending.first {
+            self.keeper.config.metrics.observe_detection_lag(received.elapsed());
             let lag_ms = received.elapsed().as_millis() as u64;
             self.stats.detection_lag_ms.store(lag_ms, Ordering::Relaxed);
             let lag_slots = snapshot.slot.saturating_sub(slot);
@@ -796,12 +777,24 @@ impl Watcher<'_> {
         }
         let targets: Vec<Pubkey> =
             evaluation.bankrupt.iter().chain(&evaluation.liquidatable).map(|t| t.address).collect();
+        let started = Instant::now();
         let report = self.keeper.act(backend, &discovered, &evaluation, stop);
         let until = Instant::now() + self.config.cooldown;
         for address in targets {
             self.cooldown.insert(address, until);
         }
-        let report = report?;
+        let metrics = &self.keeper.config.metrics;
+        let mut report = match report {
+            Ok(report) => report,
+            Err(error) => {
+                metrics.round_failed();
+                return Err(error);
+            }
+        };
+        // A "round" of the metrics: one action on what the notifications changed, over the
+        // accounts watched.
+        report.accounts = snapshot.accounts.len();
+        metrics.round_done(&report, started.elapsed());
         report.log();
         Ok(Some(report))
     }

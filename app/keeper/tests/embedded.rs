@@ -24,6 +24,8 @@ use cross_margin_testkit::sandbox::User;
 use cross_margin_testkit::scenario::{whole, SeededMarket};
 use solana_transaction::versioned::VersionedTransaction;
 
+#[path = "embedded/ops.rs"]
+mod ops;
 #[path = "embedded/perps.rs"]
 mod perps;
 

@@ -11,14 +11,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cross_margin_client::embedded::program_so_path;
 use cross_margin_client::ix;
-use cross_margin_client::{EmbeddedChain, Pubkey};
+use cross_margin_client::{EmbeddedChain, Keypair, Pubkey, Signer};
 use cross_margin_keeper::backend::rpc::RpcBackend;
 use cross_margin_keeper::backend::Backend;
 use cross_margin_keeper::evaluate::{assess, Status};
+use cross_margin_keeper::lookup_table::{self, keeper_addresses};
 use cross_margin_keeper::Keeper;
 use cross_margin_testkit::localnet::{find_validator, write_genesis_accounts, Validator};
 use cross_margin_testkit::scenario::SeededMarket;
-use solana_message::{Message, VersionedMessage};
+use solana_message::{v0, Message, VersionedMessage};
 use solana_transaction::versioned::VersionedTransaction;
 
 #[test]
@@ -41,7 +42,7 @@ fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
     let mut market = SeededMarket::new_at(chain, 60, 7, now).expect("seeded market");
     // The validator's clock runs on while it starts: give prices ten minutes.
     market.set_max_oracle_age(600).expect("oracle age");
-    let (keeper, _) = market.keeper(5_000_000).expect("keeper");
+    let (keeper, keeper_user) = market.keeper(5_000_000).expect("keeper");
     market.set_price(1, 750_000); // SOL $125 -> $75
     let expected: BTreeSet<Pubkey> = market
         .users
@@ -126,6 +127,49 @@ fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
             assert!(!assessment.totals.has_debt, "{address} was written off");
         }
     }
+
+    // `create-lookup-table` on the validator: the group's table, created, extended, active.
+    let signer = Keypair::try_from(keeper_user.keypair.to_bytes().as_slice()).unwrap();
+    let mut addresses = keeper_addresses(&discovered.market, keeper.config.liquidator_account);
+    let banks = &market.banks;
+    for bank in banks {
+        assert!(addresses.contains(&bank.address) && addresses.contains(&bank.oracle));
+        assert!(addresses.contains(&bank.token_program));
+    }
+    assert!(addresses.contains(&market.sandbox.group) && addresses.contains(&cross_margin::ID));
+    // As many as a group of 16 banks with their oracles needs, so that it takes 3 extensions.
+    addresses.extend((0..30).map(|_| Pubkey::new_unique()));
+    assert_eq!(addresses.len().div_ceil(lookup_table::CHUNK), 3);
+    let started = Instant::now();
+    let table = lookup_table::create(&mut backend, &signer, &addresses, Duration::from_secs(60))
+        .expect("create-lookup-table");
+    let loaded = lookup_table::load(&mut backend, table.key).expect("load");
+    assert_eq!(loaded.addresses, addresses);
+    // Usable now: a v0 transaction that reads the banks and oracles through it simulates.
+    let account = market.sandbox.margin_account(&market.users[0]);
+    let view = ix::health(
+        market.sandbox.group,
+        market.users[0].account,
+        market.sandbox.health_accounts_of(&account),
+    );
+    let blockhash = backend.latest_blockhash().unwrap();
+    let message = v0::Message::try_compile(&signer.pubkey(), &[view], &[loaded], blockhash)
+        .expect("v0 compiles");
+    assert!(!message.address_table_lookups.is_empty(), "the table is used");
+    let tx = VersionedTransaction {
+        signatures: vec![Default::default()],
+        message: VersionedMessage::V0(message),
+    };
+    let simulation = backend.simulate(&tx).expect("simulate");
+    assert!(simulation.rejection.is_none(), "{:?}", simulation.rejection);
+    eprintln!(
+        "lookup table {} with {} addresses created and active in {:.1} s",
+        table.key,
+        addresses.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(lookup_table::load(&mut backend, Pubkey::new_unique()).is_err());
+
     drop(validator);
     let _ = std::fs::remove_dir_all(&workdir);
 }

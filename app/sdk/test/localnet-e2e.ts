@@ -9,8 +9,8 @@
  *   crash                 the group admin re-pins the SOL bank to the $75 genesis oracle
  *                         (configure_bank, a real transaction); then the program's health view
  *                         must flag exactly the borrowers the test expects
- *   round <keeper log>    one `cross-margin-keeper --log-format json run --once` round as text; the
- *                         last line sums it up: `accounts=N liquidatable=N bankrupt=N
+ *   round <keeper log>    a `cross-margin-keeper` JSON log as text (every line but the round
+ *                         summaries); the last line sums up the last round: `accounts=N liquidatable=N bankrupt=N
  *                         liquidations=N resolutions=N lost_races=N warnings=N`
  *   verify                the liquidations on chain: events from the transactions' logs
  *                         (getSignaturesForAddress, getTransaction) and the accounts' end state

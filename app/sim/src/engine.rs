@@ -717,6 +717,9 @@ fn skip_reason(skipped: &Skipped) -> String {
         Skipped::NoPlan { reason, .. } => format!("no plan: {reason}"),
         Skipped::DryRun { .. } => "dry run".into(),
         Skipped::Refused { error, .. } => format!("refused: {error}"),
+        Skipped::BelowMinProfit { predicted_quote, .. } => {
+            format!("below the minimum profit: {predicted_quote} quote units")
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 use anchor_lang::prelude::AccountMeta;
 use anchor_lang::AnchorDeserialize;
+use cross_margin::health::PriceShock;
 use cross_margin::instructions::AccountHealth;
 use cross_margin::state::BankConfig;
 use cross_margin::state::{Bank, Group, MarginAccount, OracleKind};
@@ -396,6 +397,20 @@ impl Sandbox {
         let view = AccountHealth::deserialize(&mut executed.return_data.as_slice())
             .expect("the health view returns AccountHealth");
         Ok((view, executed))
+    }
+
+    /// The program's `health_under_shock` view of a margin account.
+    pub fn health_under_shock(
+        &mut self,
+        account: &Pubkey,
+        token_shocks: &[PriceShock],
+        perp_shocks: &[PriceShock],
+    ) -> TxResult {
+        let state: MarginAccount = self.chain.load(account).expect("the margin account exists");
+        let health = self.health_accounts_of(&state);
+        let (tokens, perps) = (token_shocks.to_vec(), perp_shocks.to_vec());
+        let ix = ix::health_under_shock(self.group, *account, health, tokens, perps);
+        self.chain.send(&[ix], &[])
     }
 
     /// `liquidator` liquidates up to `max_liab_amount` of `liquidatee`'s debt in `liab`, taking

@@ -42,6 +42,11 @@ pub const SECONDS_PER_YEAR: u64 = 365 * 24 * 3600;
 #[constant]
 pub const ORACLE_MAX_FUTURE_SECS: i64 = 60;
 
+/// The init health events report where the check was deferred to `flash_loan_end` (the account
+/// was inside a flash loan): i128::MIN, which no computed health reaches.
+#[constant]
+pub const HEALTH_CHECK_DEFERRED: i128 = i128::MIN;
+
 /// Defaults for new groups (changeable with `configure_group`).
 pub const DEFAULT_LIQUIDATION_END_BUFFER_BPS: u32 = 500;
 /// $1 in micro-USD.

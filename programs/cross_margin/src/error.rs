@@ -225,4 +225,20 @@ pub enum MarginError {
     PerpNoLossToWriteOff,
     #[msg("The health view of this account does not fit the 1 KiB of return data (too many token and perp positions together): compute it off chain with the same health accounts")]
     HealthViewTooLarge,
+    #[msg("flash_loan_begin: no flash_loan_end of this program follows it in the transaction")]
+    FlashLoanEndMissing,
+    #[msg("flash_loan_begin: a flash loan is already open, or another flash_loan_begin comes before the matching flash_loan_end (no nesting)")]
+    FlashLoanNested,
+    #[msg("flash_loan_begin and flash_loan_end must be instructions of the transaction itself, not called through CPI")]
+    FlashLoanCpi,
+    #[msg("flash_loan_begin: the next flash_loan_end is for another margin account")]
+    FlashLoanEndAccountMismatch,
+    #[msg("flash_loan_end: this account has no flash loan open (flash_loan_begin must come first in the same transaction)")]
+    FlashLoanNotActive,
+    #[msg("The account is inside a flash loan: it cannot be liquidated, written off, settled or closed until flash_loan_end")]
+    AccountInFlashLoan,
+    #[msg("This account must be the instructions sysvar (Sysvar1nstructions1111111111111111111111111)")]
+    WrongInstructionsSysvar,
+    #[msg("Price shocks: each index at most once, at most 16 per kind, each between -10000 bps (a price of zero) and +100000 bps")]
+    InvalidPriceShock,
 }

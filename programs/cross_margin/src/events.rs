@@ -77,7 +77,8 @@ pub struct TokenMovement {
     /// Q64.64 indices after accrual, so indexers can value positions.
     pub deposit_index: u128,
     pub borrow_index: u128,
-    /// Init health after the movement (withdraw/borrow only; 0 otherwise).
+    /// Init health after the movement (withdraw/borrow only; 0 otherwise). Inside a flash loan
+    /// it is not computed: [`crate::constants::HEALTH_CHECK_DEFERRED`].
     pub init_health_after: i128,
 }
 
@@ -114,6 +115,7 @@ pub struct Liquidation {
     pub still_being_liquidated: bool,
     /// Left bankrupt: only dust deposits and some borrows.
     pub bankrupt: bool,
+    /// [`crate::constants::HEALTH_CHECK_DEFERRED`] when the liquidator is inside a flash loan.
     pub liquidator_init_health_after: i128,
 }
 
@@ -370,4 +372,25 @@ pub struct PerpInsuranceFunded {
     pub perp_market: Pubkey,
     pub amount: u64,
     pub insurance_shares_after: u64,
+}
+
+/// A flash loan opened (`flash_loan_begin`): the account's health checks wait for the end.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlashLoanBegun {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub owner: Pubkey,
+    /// Indices of the begin and its end among the transaction's instructions.
+    pub begin_index: u16,
+    pub end_index: u16,
+}
+
+/// A flash loan closed (`flash_loan_end`) with the account's init health at the end.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlashLoanEnded {
+    pub group: Pubkey,
+    pub account: Pubkey,
+    pub init_health: i128,
 }

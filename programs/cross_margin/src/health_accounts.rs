@@ -9,9 +9,12 @@ use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 
 use crate::error::MarginError;
+use crate::health::shock::shock_price;
 use crate::health::{
     find_position, AccountTotals, BankRisk, Health, PerpTotals, PositionShares, PricedPosition,
+    Shocks,
 };
+use crate::math::Round;
 use crate::oracle::{
     normalise_last_sides, read_bank_last_raw, read_bank_price_sides, read_price_sides,
     OracleAccount, PriceSide,
@@ -52,11 +55,13 @@ pub struct PricedPerp {
 }
 
 /// The banks and perp markets an instruction already holds (mutably, maybe modified): the health
-/// check uses them instead of decoding their accounts again.
+/// check uses them instead of decoding their accounts again. `shocks`: hypothetical price moves
+/// (the `health_under_shock` view, `Breakdown::PerPosition` only); none elsewhere.
 #[derive(Clone, Copy, Default)]
 pub struct Held<'a> {
     pub banks: &'a [LoadedBank<'a>],
     pub perps: &'a [LoadedPerp<'a>],
+    pub shocks: Shocks<'a>,
 }
 
 impl Held<'_> {
@@ -149,6 +154,9 @@ pub fn compute_account_health(
     breakdown: Breakdown,
 ) -> Result<HealthReport> {
     let loaded = held.banks;
+    // Shocks price positions at every side: only the per-position breakdown reads them all.
+    let shockable = breakdown == Breakdown::PerPosition;
+    require!(shockable || held.shocks.is_empty(), MarginError::InvalidPriceShock);
     let active_count = account.active_count();
     let exact = matches!(breakdown, Breakdown::Totals | Breakdown::Withdrawal);
     // The perp tail: the settle bank's pair (unless a token position holds it), then one pair
@@ -218,7 +226,8 @@ pub fn compute_account_health(
         if settle_index == Some(position.bank_index) {
             // The settle bank: priced at both sides, since the perps' PnL joins its balance.
             require!(breakdown != Breakdown::Collateral, MarginError::PerpPositionsOpen);
-            let risk = settle_risk(bank, group, oracle_info, now, breakdown)?;
+            let shock = held.shocks.bank(position.bank_index);
+            let risk = settle_risk(bank, group, oracle_info, now, breakdown, shock)?;
             let alone = risk.position_health(shares).map_err(|_| MarginError::MathOverflow)?;
             let balance =
                 if alone.is_liability { -(alone.native as i128) } else { alone.native as i128 };
@@ -253,8 +262,16 @@ pub fn compute_account_health(
             }
         }
         let exchanged = held_bank.is_some();
-        let priced =
-            price_at_last(bank, group, oracle_info, now, exchanged, position.bank_index, shares)?;
+        let shock = held.shocks.bank(position.bank_index);
+        let priced = price_at_last(
+            bank,
+            group,
+            oracle_info,
+            now,
+            (exchanged, shock),
+            position.bank_index,
+            shares,
+        )?;
         if breakdown == Breakdown::Collateral {
             report.deposits_value = report
                 .deposits_value
@@ -310,7 +327,8 @@ fn perp_totals(
             };
             require_keys_eq!(bank.group, *group_key, MarginError::HealthBankWrongGroup);
             require_eq!(bank.bank_index, settle_bank_index, MarginError::HealthSettleBankMismatch);
-            let risk = settle_risk(bank, group, oracle_info, now, breakdown)?;
+            let shock = held.shocks.bank(settle_bank_index);
+            let risk = settle_risk(bank, group, oracle_info, now, breakdown, shock)?;
             (risk, 0, Health::default(), &tail[2..])
         }
     };
@@ -335,7 +353,8 @@ fn perp_totals(
             perps.init = perps.init.checked_add(init).ok_or(MarginError::MathOverflow)?;
             continue;
         }
-        let priced = price_perp(market, slot, group, oracle_info, now)?;
+        let shock = held.shocks.perp(slot.market_index);
+        let priced = price_perp(market, slot, group, oracle_info, now, shock)?;
         perps.init = perps.init.checked_add(priced.init).ok_or(MarginError::MathOverflow)?;
         perps.maint = perps.maint.checked_add(priced.maint).ok_or(MarginError::MathOverflow)?;
         pnl = pnl.checked_add(priced.maint_pnl).ok_or(MarginError::MathOverflow)?;
@@ -353,13 +372,14 @@ fn perp_totals(
 }
 
 /// The settle bank's risk inputs: both init sides for the exact (init-only) checks, every side
-/// (the oracle price included) otherwise. Its price must be usable.
+/// (the oracle price included, moved by `shock` bps) otherwise. Its price must be usable.
 fn settle_risk(
     bank: &Bank,
     group: &Group,
     oracle_info: &AccountInfo,
     now: i64,
     breakdown: Breakdown,
+    shock: i32,
 ) -> Result<BankRisk> {
     use PriceSide::*;
     let data = oracle_info.try_borrow_data()?;
@@ -380,7 +400,7 @@ fn settle_risk(
     let [mid, asset, liab, init_asset, init_liab] =
         read_bank_price_sides(bank, group, oracle, now, sides)?;
     let risk = bank.risk(asset, liab, init_asset, init_liab).map_err(overflow)?;
-    Ok(BankRisk { oracle_price: mid, ..risk })
+    BankRisk { oracle_price: mid, ..risk }.shocked(shock).map_err(overflow)
 }
 
 /// A perp slot's init health contribution alone (the exact checks of orders, withdrawals and
@@ -431,14 +451,15 @@ fn funded_position(market: &PerpMarket, slot: &PerpSlot) -> Result<PerpPosition>
 
 /// A perp slot priced for the view, liquidation and write-off: its position with the market's
 /// accrued funding applied, at its own init and maint sides (a long at the lower prices, a
-/// short at the higher) and the oracle price. The price must be usable, unless the position
-/// has no size.
+/// short at the higher) and the oracle price, each moved by `shock` bps. The price must be
+/// usable, unless the position has no size.
 fn price_perp(
     market: &PerpMarket,
     slot: &PerpSlot,
     group: &Group,
     oracle_info: &AccountInfo,
     now: i64,
+    shock: i32,
 ) -> Result<PricedPerp> {
     use PriceSide::*;
     let position = funded_position(market, slot)?;
@@ -451,6 +472,14 @@ fn price_perp(
         let sides = [Mid, maint_side, init_side];
         [mid, maint_price, init_price] =
             read_price_sides(&market.pinned_oracle(), group, oracle, now, sides)?;
+        if shock != 0 {
+            // A long's sides are asset sides (rounded down), a short's liability sides (up).
+            let side = if position.base_lots > 0 { Round::Down } else { Round::Up };
+            let overflow = |_| error!(MarginError::MathOverflow);
+            mid = shock_price(mid, shock, Round::Down).map_err(overflow)?;
+            maint_price = shock_price(maint_price, shock, side).map_err(overflow)?;
+            init_price = shock_price(init_price, shock, side).map_err(overflow)?;
+        }
     }
     let prices = [mid, maint_price, init_price];
     PricedPerp::at(slot, &position, &market.config, prices)
@@ -577,7 +606,7 @@ fn price_at_last(
     group: &Group,
     oracle_info: &AccountInfo,
     now: i64,
-    exchanged: bool,
+    (exchanged, shock): (bool, i32),
     bank_index: u16,
     shares: PositionShares,
 ) -> Result<PricedPosition> {
@@ -602,7 +631,8 @@ fn price_at_last(
     } else {
         0
     };
-    let risk = BankRisk { oracle_price, ..risk };
+    let risk =
+        BankRisk { oracle_price, ..risk }.shocked(shock).map_err(|_| MarginError::MathOverflow)?;
     let dust = group.bankruptcy_dust_quote;
     Ok(PricedPosition::at_last_price(bank_index, risk, shares, unusable, dust)?)
 }

@@ -273,6 +273,31 @@ pub mod cross_margin {
         instructions::close_account::handler(ctx)
     }
 
+    /// The `health` view with hypothetical price moves: `token_shocks` per bank index and
+    /// `perp_shocks` per perp market index, in bps of the oracle price (every side scaled, the
+    /// asset sides rounded down and the liability sides up). Read-only; remaining accounts as
+    /// `health`.
+    pub fn health_under_shock(
+        ctx: Context<HealthView>,
+        token_shocks: Vec<health::PriceShock>,
+        perp_shocks: Vec<health::PriceShock>,
+    ) -> Result<AccountHealth> {
+        instructions::health::under_shock(ctx, token_shocks, perp_shocks)
+    }
+
+    /// Opens a flash loan on the account for the rest of the transaction: until its
+    /// `flash_loan_end` (which must follow, top level, for the same account), the account's
+    /// borrows, withdrawals and liquidations skip their init-health check. No fee.
+    pub fn flash_loan_begin(ctx: Context<FlashLoanBegin>) -> Result<()> {
+        instructions::flash_loan_begin::handler(ctx)
+    }
+
+    /// Closes the account's flash loan: init health >= 0 over every position. Remaining
+    /// accounts: the account's health accounts as the bracket left it.
+    pub fn flash_loan_end(ctx: Context<FlashLoanEnd>) -> Result<()> {
+        instructions::flash_loan_end::handler(ctx)
+    }
+
     /// Read-only health view, returned as return data.
     pub fn health(ctx: Context<HealthView>) -> Result<AccountHealth> {
         instructions::health::handler(ctx)

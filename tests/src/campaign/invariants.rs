@@ -9,8 +9,12 @@ use super::{claims, Check, State, World, BANKS};
 
 impl World {
     /// The invariants that hold in every state: vault conservation and share sums per bank,
-    /// and every user's no-free-lunch ledger.
+    /// every user's no-free-lunch ledger, and no account left inside a flash loan.
     pub(super) fn check_state(&self, state: &State, when: &str) -> Check {
+        for (u, account) in state.accounts.iter().enumerate() {
+            let open = account.as_ref().is_some_and(|a| a.is_in_flash_loan());
+            ensure!(!open, "{when}: user {u}'s account is left inside a flash loan");
+        }
         for b in 0..BANKS {
             self.check_vault(state, b, when)?;
             check_shares(state, b, when)?;

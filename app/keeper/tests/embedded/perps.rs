@@ -5,6 +5,8 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
 
 use cross_margin::math::{mul_q64, Round};
 use cross_margin::perp::PerpSide;
@@ -13,11 +15,13 @@ use cross_margin_client::perp_ix::PerpMarketRef;
 use cross_margin_client::Pubkey;
 use cross_margin_keeper::backend::embedded::EmbeddedBackend;
 use cross_margin_keeper::keeper::{RoundReport, Skipped};
+use cross_margin_keeper::metrics::Metrics;
 use cross_margin_keeper::{evaluate, Keeper};
 use cross_margin_testkit::perp::{market_order, perp_config};
 use cross_margin_testkit::sandbox::{quote_dollars, User};
 use cross_margin_testkit::scenario::{whole, SeededMarket};
 
+use super::ops::sample;
 use super::{chain, SOL_CRASHED_E4};
 
 /// USDC native units of `dollars`.
@@ -310,4 +314,55 @@ fn two_keepers_racing_for_perp_accounts() {
         "{:?}",
         lost.skipped
     );
+}
+
+#[test]
+fn min_profit_holds_back_perp_liquidations_and_the_metrics_count_them() {
+    let (mut market, keepers) = perp_market(6, 1);
+    let (mut keeper, _) = keepers.into_iter().next().expect("a keeper");
+    let metrics = Arc::new(Metrics::new());
+    keeper.config.metrics = metrics.clone();
+    market.crash();
+    let perp_accounts = [&market.perp_only, &market.mixed, &market.bankrupt].map(|u| u.account);
+    let stop = AtomicBool::new(false);
+
+    // $1M minimum: every step that earns a fee is held back (a perp base goes first on each
+    // perp account, so nothing at all is sent), each account counted once.
+    keeper.config.min_profit_quote = 1_000_000 * 1_000_000;
+    let mut backend = EmbeddedBackend::new(&mut market.m.sandbox.chain);
+    let held = keeper.run_round(&mut backend, &stop).expect("round");
+    assert!(held.liquidations.is_empty() && held.perp_liquidations.is_empty());
+    assert!(held.settlements.is_empty() && held.perp_resolutions.is_empty());
+    let below: BTreeSet<Pubkey> = held
+        .skipped
+        .iter()
+        .map(|s| match s {
+            Skipped::BelowMinProfit { account, .. } => *account,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(below.len(), held.skipped.len(), "each account once");
+    assert!(perp_accounts.iter().all(|a| below.contains(a)), "{below:?}");
+    let text = metrics.render(Instant::now());
+    let series = |name: &str| sample(&text, name);
+    assert_eq!(series("keeper_skipped_total{reason=\"below_min_profit\"}"), below.len() as f64);
+    assert_eq!(series("keeper_transactions_sent_total{kind=\"liquidate_perp\"}"), 0.0);
+
+    // Off again: the perp liquidations land, counted by kind, their fees predicted exactly.
+    keeper.config.min_profit_quote = 0;
+    let report = keeper.run_round(&mut backend, &stop).expect("round");
+    assert!(!report.perp_liquidations.is_empty());
+    let text = metrics.render(Instant::now());
+    let series = |name: &str| sample(&text, name);
+    let landed = series("keeper_transactions_landed_total{kind=\"liquidate_perp\"}");
+    assert_eq!(landed, report.perp_liquidations.len() as f64);
+    let settled = series("keeper_transactions_landed_total{kind=\"settle_pnl\"}");
+    assert_eq!(settled, report.settlements.len() as f64);
+    let written_off = series("keeper_transactions_landed_total{kind=\"resolve_perp_bankruptcy\"}");
+    assert_eq!(written_off, report.perp_resolutions.len() as f64);
+    let realized: i128 = report.perp_liquidations.iter().map(|l| l.profit_quote).sum();
+    let realized_usd = series("keeper_profit_realized_usd_total{kind=\"liquidate_perp\"}");
+    let predicted_usd = series("keeper_profit_predicted_usd_total{kind=\"liquidate_perp\"}");
+    assert!((realized_usd - realized as f64 / 1e6).abs() < 1e-6);
+    assert!(realized > 0 && (predicted_usd - realized_usd).abs() < 1e-6, "{predicted_usd}");
 }

@@ -17,6 +17,9 @@
 use crate::error::MarginError;
 use crate::math::{mul_bps, mul_div, mul_q64, MathResult, Overflow, Round};
 
+pub mod shock;
+pub use shock::{PriceShock, Shocks};
+
 /// The risk inputs of one bank, already normalised: indices and prices are Q64.64, prices in
 /// quote native units per native token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

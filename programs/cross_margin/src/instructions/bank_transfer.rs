@@ -5,6 +5,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 
+use crate::constants::HEALTH_CHECK_DEFERRED;
 use crate::error::MarginError;
 use crate::events::{MovementKind, TokenMovement};
 use crate::state::{Bank, Group, MarginAccount};
@@ -111,7 +112,8 @@ pub fn pay_out(
 
 /// The init-health gate of withdraw and borrow: returns init health, or fails if it is < 0.
 /// An account without borrows or perp positions cannot have negative health, so it needs no
-/// prices (a stale oracle then does not block withdrawing collateral).
+/// prices (a stale oracle then does not block withdrawing collateral). Inside a flash loan the
+/// check moves to `flash_loan_end` ([`HEALTH_CHECK_DEFERRED`]).
 pub fn require_init_health(
     ctx: &Context<BankTransfer>,
     group: &Group,
@@ -120,6 +122,9 @@ pub fn require_init_health(
     now: i64,
     kind: MovementKind,
 ) -> Result<i128> {
+    if account.is_in_flash_loan() {
+        return Ok(HEALTH_CHECK_DEFERRED);
+    }
     if !account.has_risk() {
         return Ok(0);
     }
@@ -132,6 +137,7 @@ pub fn require_init_health(
         crate::health_accounts::Held {
             banks: &[crate::health_accounts::LoadedBank { key: ctx.accounts.bank.key(), bank }],
             perps: &[],
+            shocks: Default::default(),
         },
         match kind {
             MovementKind::Withdraw => crate::health_accounts::Breakdown::Withdrawal,

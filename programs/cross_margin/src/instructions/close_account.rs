@@ -27,6 +27,7 @@ pub struct CloseAccount<'info> {
 /// position must be a deposit worth zero (`AccountNotEmpty` otherwise).
 pub fn handler(ctx: Context<CloseAccount>) -> Result<()> {
     let mut account = ctx.accounts.account.load_mut()?;
+    require!(!account.is_in_flash_loan(), MarginError::AccountInFlashLoan);
     if !ctx.remaining_accounts.is_empty() {
         burn_worthless_deposits(&mut account, ctx.remaining_accounts)?;
     }

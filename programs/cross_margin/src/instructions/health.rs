@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::MarginError;
+use crate::health::{PriceShock, Shocks};
 use crate::health_accounts::{
     compute_account_health, decode_bank, decode_perp_market, Breakdown, LoadedBank, LoadedPerp,
 };
@@ -71,16 +72,29 @@ pub struct AccountHealth {
 /// (`health_accounts`: token pairs, the settle bank's pair if needed, perp pairs). Uses the banks' stored indices (interest since the last touch of a
 /// bank is not included).
 pub fn handler(ctx: Context<HealthView>) -> Result<AccountHealth> {
-    view(ctx, false)
+    view(ctx, false, Shocks::default())
 }
 
 /// The `health` view as it will be once every queued change applies: the group's and those of
 /// the banks and perp markets passed. A bank with a queued re-pin is passed with its queued oracle.
 pub fn after_pending_changes(ctx: Context<HealthView>) -> Result<AccountHealth> {
-    view(ctx, true)
+    view(ctx, true, Shocks::default())
 }
 
-fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth> {
+/// The `health` view with the prices of some banks and perp markets moved (`crate::health::shock`
+/// has the rule): "what move liquidates me", computed by the program's own health code. Invalid
+/// shocks are refused (`InvalidPriceShock`). Read-only, as `health`.
+pub fn under_shock(
+    ctx: Context<HealthView>,
+    token_shocks: Vec<PriceShock>,
+    perp_shocks: Vec<PriceShock>,
+) -> Result<AccountHealth> {
+    let shocks = Shocks { banks: &token_shocks, perps: &perp_shocks };
+    shocks.validate()?;
+    view(ctx, false, shocks)
+}
+
+fn view(ctx: Context<HealthView>, pending_applied: bool, shocks: Shocks) -> Result<AccountHealth> {
     let stored = ctx.accounts.group.load()?;
     let account = ctx.accounts.account.load()?;
 
@@ -118,7 +132,7 @@ fn view(ctx: Context<HealthView>, pending_applied: bool) -> Result<AccountHealth
         group,
         ctx.remaining_accounts,
         Clock::get()?.unix_timestamp,
-        crate::health_accounts::Held { banks: &held, perps: &held_perps },
+        crate::health_accounts::Held { banks: &held, perps: &held_perps, shocks },
         Breakdown::PerPosition,
     )?;
     // Refused by name, not by the runtime's return-data limit.

@@ -28,7 +28,8 @@ pub struct Liquidate<'info> {
 /// Loads the accounts, prices the liquidatee and runs one `crate::liquidation::step`, which has
 /// the rules. Everything moves between the two margin accounts; no tokens leave the vaults, so a
 /// liquidator needs no tokens of its own, only enough init health to carry the debt it takes
-/// over.
+/// over, or, inside its flash loan, enough by `flash_loan_end` (after it sold the collateral and
+/// repaid). A liquidatee inside a flash loan is refused (`AccountInFlashLoan`).
 pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: u8) -> Result<()> {
     let accounts = &ctx.accounts;
     require_keys_neq!(
@@ -53,6 +54,10 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
     asset_bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
     let mut liquidatee = accounts.liquidatee.load_mut()?;
     let mut liquidator = accounts.liquidator.load_mut()?;
+    require!(!liquidatee.is_in_flash_loan(), MarginError::AccountInFlashLoan);
+    // Inside the liquidator's flash loan its init-health check moves to `flash_loan_end`, and
+    // its health accounts may be left out.
+    let liquidator_deferred = liquidator.is_in_flash_loan();
 
     // Health accounts: the liquidatee's positions before (`liquidatee_pairs` pairs, so that a
     // position it opened or closed in this slot cannot shift the liquidator's), then the
@@ -69,6 +74,7 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
         crate::health_accounts::Held {
             banks: &loaded([liab_key, asset_key], &liab_bank, &asset_bank),
             perps: &[],
+            shocks: Default::default(),
         },
         Breakdown::PerPosition,
     )?;
@@ -84,6 +90,9 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
         before.perp.as_ref(),
         max_liab_amount,
         |liquidator, liab_bank, asset_bank| -> Result<_> {
+            if liquidator_deferred {
+                return Ok(None);
+            }
             let report = compute_account_health(
                 liquidator,
                 &group_key,
@@ -93,10 +102,11 @@ pub fn handler(ctx: Context<Liquidate>, max_liab_amount: u64, liquidatee_pairs: 
                 crate::health_accounts::Held {
                     banks: &loaded([liab_key, asset_key], liab_bank, asset_bank),
                     perps: &[],
+                    shocks: Default::default(),
                 },
                 Breakdown::Totals,
             )?;
-            Ok(report.health)
+            Ok(Some(report.health))
         },
     )?;
 

@@ -51,6 +51,7 @@ pub fn handler(ctx: Context<LiquidatePerp>, max_base_lots: u64) -> Result<()> {
     let mut bank = accounts.settle_bank.load_mut()?;
     let (now, touched) = touch(&mut market, &group, &accounts.oracle, &mut bank)?;
     let mut liquidatee = accounts.liquidatee.load_mut()?;
+    require!(!liquidatee.is_in_flash_loan(), MarginError::AccountInFlashLoan);
     let mut liquidator = accounts.liquidator.load_mut()?;
 
     let (group_key, market_key) = (accounts.group.key(), accounts.perp_market.key());

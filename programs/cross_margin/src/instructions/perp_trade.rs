@@ -95,6 +95,7 @@ pub fn health_with(
         Held {
             banks: &[LoadedBank { key: bank_key, bank }],
             perps: &[LoadedPerp { key: market_key, market }],
+            shocks: Default::default(),
         },
         breakdown,
     )

@@ -36,6 +36,7 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
     let mut bank = ctx.accounts.liab_bank.load_mut()?;
     bank.accrue_interest(now).map_err(|_| MarginError::MathOverflow)?;
     let mut account = ctx.accounts.account.load_mut()?;
+    require!(!account.is_in_flash_loan(), MarginError::AccountInFlashLoan);
     // Perp PnL is not collateral a write-off can take (issue 17 resolves perp bankruptcy).
     require!(!account.has_perps(), MarginError::PerpPositionsOpen);
     let (group_key, bank_key) = (ctx.accounts.group.key(), ctx.accounts.liab_bank.key());
@@ -54,6 +55,7 @@ pub fn handler(ctx: Context<ResolveBankruptcy>) -> Result<()> {
             crate::health_accounts::Held {
                 banks: &[LoadedBank { key: bank_key, bank }],
                 perps: &[],
+                shocks: Default::default(),
             },
             breakdown,
         )?;

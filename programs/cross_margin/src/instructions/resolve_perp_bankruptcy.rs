@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 
+use crate::error::MarginError;
 use crate::events::PerpBankruptcyResolved;
 use crate::health_accounts::Breakdown;
 use crate::instructions::perp_trade::{health_with, touch, HeldPerp, PerpKeeper};
@@ -17,6 +18,7 @@ pub fn handler(ctx: Context<PerpKeeper>) -> Result<()> {
     let mut bank = accounts.settle_bank.load_mut()?;
     let (now, _) = touch(&mut market, &group, &accounts.oracle, &mut bank)?;
     let mut account = accounts.account.load_mut()?;
+    require!(!account.is_in_flash_loan(), MarginError::AccountInFlashLoan);
     let (group_key, market_key) = (accounts.group.key(), accounts.perp_market.key());
     let held =
         HeldPerp { bank: (accounts.settle_bank.key(), &*bank), market: (market_key, &*market) };

@@ -22,6 +22,7 @@ pub fn handler(ctx: Context<PerpKeeper>) -> Result<()> {
     let (now, touched) = touch(&mut market, &group, &ctx.accounts.oracle, &mut bank)?;
 
     let mut account = ctx.accounts.account.load_mut()?;
+    require!(!account.is_in_flash_loan(), MarginError::AccountInFlashLoan);
     let (group_key, market_key, bank_key) =
         (ctx.accounts.group.key(), ctx.accounts.perp_market.key(), ctx.accounts.settle_bank.key());
     let outcome = actions::settle(

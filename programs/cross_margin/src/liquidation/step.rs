@@ -8,6 +8,7 @@ use super::{
     LiquidationInputs,
 };
 use crate::bankruptcy::can_write_off_account;
+use crate::constants::HEALTH_CHECK_DEFERRED;
 use crate::error::MarginError;
 use crate::health::{
     find_position, AccountTotals, Health, PerpTotals, PositionShares, PricedPosition,
@@ -39,6 +40,7 @@ pub struct StepOutcome {
     pub still_being_liquidated: bool,
     /// The liquidatee is flagged `bankrupt`: the step left it insolvent with only dust.
     pub bankrupt: bool,
+    /// [`HEALTH_CHECK_DEFERRED`] when the liquidator is inside a flash loan.
     pub liquidator_init_health_after: i128,
 }
 
@@ -48,7 +50,8 @@ pub struct StepOutcome {
 ///
 /// `before` is the liquidatee's every position priced now (with both banks accrued).
 /// `liquidator_health` prices the liquidator's account after the step, given the two banks as
-/// the step left them. Refused, with the program's error, when:
+/// the step left them, or returns `None` when the check is deferred (the liquidator is inside a
+/// flash loan: `flash_loan_end` checks it). Refused, with the program's error, when:
 /// - the account may be written off instead (`AccountBankrupt`);
 /// - `liab_bank` is not a borrow or `asset_bank` not a deposit of the liquidatee;
 /// - the account is not liquidatable (`NotLiquidatable`);
@@ -64,7 +67,7 @@ pub fn step<E: From<MarginError>>(
     before: &[PricedPosition],
     perp: Option<&PerpTotals>,
     max_liab_amount: u64,
-    liquidator_health: impl FnOnce(&MarginAccount, &Bank, &Bank) -> Result<Health, E>,
+    liquidator_health: impl FnOnce(&MarginAccount, &Bank, &Bank) -> Result<Option<Health>, E>,
 ) -> Result<StepOutcome, E> {
     let StepAccounts { liquidatee, liquidator, liab_bank, asset_bank } = accounts;
     let totals_before = totals(before, perp)?;
@@ -138,10 +141,13 @@ pub fn step<E: From<MarginError>>(
     liquidatee.bankrupt = bankrupt as u8;
 
     // The liquidator must be able to carry what it took over.
-    let liquidator_init = liquidator_health(liquidator, liab_bank, asset_bank)?.init;
-    if liquidator_init < 0 {
-        return Err(MarginError::LiquidatorInitHealthNegative.into());
-    }
+    let liquidator_init = match liquidator_health(liquidator, liab_bank, asset_bank)? {
+        Some(health) if health.init < 0 => {
+            return Err(MarginError::LiquidatorInitHealthNegative.into())
+        }
+        Some(health) => health.init,
+        None => HEALTH_CHECK_DEFERRED,
+    };
 
     Ok(StepOutcome {
         amounts,
@@ -278,7 +284,7 @@ mod tests {
             before,
             None,
             u64::MAX,
-            |_, _, _| Ok(Health { init: liquidator_init, maint: liquidator_init }),
+            |_, _, _| Ok(Some(Health { init: liquidator_init, maint: liquidator_init })),
         )
     }
 

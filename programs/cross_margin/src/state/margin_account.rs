@@ -129,11 +129,13 @@ impl PerpSlot {
 /// | 327 | 1 | bankrupt |
 /// | 328 | 8 | opened_slot |
 /// | 336 | 2 | opened_mask |
-/// | 338 | 54 | reserved (zero) |
+/// | 338 | 1 | in_flash_loan |
+/// | 339 | 53 | reserved (zero) |
 /// | 392 | 8×64 | perps ([`PerpSlot`]) |
 ///
 /// `opened_slot` and `opened_mask` were carved out of `reserved` (zero in an older account
-/// means no position was opened in the current slot, which is what they record).
+/// means no position was opened in the current slot, which is what they record), and so was
+/// `in_flash_loan` (zero: not in a flash loan; it is only ever non-zero inside a transaction).
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct MarginAccount {
@@ -153,7 +155,11 @@ pub struct MarginAccount {
     /// liquidation or write-off in that same slot may leave such a deposit out of its health
     /// accounts (finding L-5): it was raced, not omitted.
     pub opened_mask: u16,
-    pub reserved: [u8; 54],
+    /// Non-zero between `flash_loan_begin` and `flash_loan_end` of one transaction: borrows,
+    /// withdrawals and liquidations by this account skip their init-health check, which
+    /// `flash_loan_end` makes once over every position. Never non-zero after a transaction.
+    pub in_flash_loan: u8,
+    pub reserved: [u8; 53],
     pub perps: [PerpSlot; MAX_PERP_POSITIONS],
 }
 
@@ -287,6 +293,10 @@ impl MarginAccount {
         Ok(slot)
     }
 
+    pub fn is_in_flash_loan(&self) -> bool {
+        self.in_flash_loan != 0
+    }
+
     /// Once no borrow is left, the liquidation and bankruptcy flags mean nothing: clear them, so
     /// that an account whose debt was repaid is an ordinary account again (withdrawals included).
     pub fn clear_flags_if_debt_free(&mut self) {
@@ -314,7 +324,8 @@ mod tests {
         assert_eq!(offset_of!(MarginAccount, being_liquidated), 326);
         assert_eq!(offset_of!(MarginAccount, opened_slot), 328);
         assert_eq!(offset_of!(MarginAccount, opened_mask), 336);
-        assert_eq!(offset_of!(MarginAccount, reserved), 338);
+        assert_eq!(offset_of!(MarginAccount, in_flash_loan), 338);
+        assert_eq!(offset_of!(MarginAccount, reserved), 339);
         assert_eq!(offset_of!(MarginAccount, perps), 392);
         assert_eq!(core::mem::size_of::<PerpSlot>(), 64);
         assert_eq!(offset_of!(PerpSlot, lp_shares), 48);
