@@ -753,18 +753,34 @@ impl Watcher<'_> {
             pending.accounts.iter().filter_map(|k| Some((*k, *snapshot.accounts.get(k)?))).collect()
         };
         let Some(discovered) = snapshot.discovered(accounts) else { return Ok(None) };
+        let started = Instant::now();
         let mut evaluation = evaluate(&discovered.market, &discovered.accounts);
         self.stats.evaluations.fetch_add(1, Ordering::Relaxed);
+        // What a full evaluation found, for the metrics' gauges (before the cooldown filter).
+        let found = RoundReport {
+            accounts: snapshot.accounts.len(),
+            healthy: evaluation.healthy,
+            liquidatable: evaluation.liquidatable.len(),
+            bankrupt: evaluation.bankrupt.len(),
+            unpriced: evaluation.unpriced.len(),
+            ..RoundReport::default()
+        };
         let now = Instant::now();
         self.cooldown.retain(|_, until| *until > now);
         let cooling = |t: &crate::evaluate::Target| self.cooldown.contains_key(&t.address);
         evaluation.liquidatable.retain(|t| !cooling(t));
         evaluation.bankrupt.retain(|t| !cooling(t));
-        // Unpriced accounts are reported by the snapshot rounds, not on every update.
+        // Unpriced accounts are reported (logged by `act`) by full evaluations only, not on
+        // every account update.
         if !pending.market {
             evaluation.unpriced.clear();
         }
         if evaluation.liquidatable.is_empty() && evaluation.bankrupt.is_empty() {
+            // A full evaluation with nothing to do is a round of the metrics too: the gauges
+            // say what it found, and the rounds keep counting while the group is quiet.
+            if pending.market {
+                self.keeper.config.metrics.round_done(&found, started.elapsed());
+            }
             return Ok(None);
         }
         if let Some((received, slot)) = pending.first {
@@ -777,7 +793,6 @@ impl Watcher<'_> {
         }
         let targets: Vec<Pubkey> =
             evaluation.bankrupt.iter().chain(&evaluation.liquidatable).map(|t| t.address).collect();
-        let started = Instant::now();
         let report = self.keeper.act(backend, &discovered, &evaluation, stop);
         let until = Instant::now() + self.config.cooldown;
         for address in targets {
