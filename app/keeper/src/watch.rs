@@ -777,9 +777,12 @@ impl Watcher<'_> {
         }
         if evaluation.liquidatable.is_empty() && evaluation.bankrupt.is_empty() {
             // A full evaluation with nothing to do is a round of the metrics too: the gauges
-            // say what it found, and the rounds keep counting while the group is quiet.
+            // say what it found, and the rounds keep counting while the group is quiet
+            // (logged like a polling round, so that the last "round done" line says the
+            // group is quiet).
             if pending.market {
                 self.keeper.config.metrics.round_done(&found, started.elapsed());
+                found.log();
             }
             return Ok(None);
         }
