@@ -21,6 +21,8 @@ else
   export PATH CROSS_MARGIN_REQUIRE_VALIDATOR=1
 fi
 scripts/build-sbf.sh
+# The keeper's websocket test moves prices on the validator through this test-only program.
+scripts/build-oracle-writer.sh
 
 step "checking formatting"
 cargo fmt --all --check

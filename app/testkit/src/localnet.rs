@@ -43,6 +43,8 @@ pub fn find_validator() -> Option<PathBuf> {
 pub struct Validator {
     child: Child,
     pub rpc_url: String,
+    /// The websocket (pubsub) endpoint: the RPC port + 1.
+    pub ws_url: String,
     pub ledger: PathBuf,
 }
 
@@ -53,6 +55,17 @@ impl Validator {
         binary: &Path,
         program_id: &Pubkey,
         program_so: &Path,
+        accounts_dir: Option<&Path>,
+        workdir: &Path,
+    ) -> std::io::Result<Self> {
+        Self::start_with_programs(binary, &[(*program_id, program_so)], accounts_dir, workdir)
+    }
+
+    /// [`Validator::start`] with several programs at genesis (e.g. a test oracle writer at the
+    /// Pyth receiver's address).
+    pub fn start_with_programs(
+        binary: &Path,
+        programs: &[(Pubkey, &Path)],
         accounts_dir: Option<&Path>,
         workdir: &Path,
     ) -> std::io::Result<Self> {
@@ -68,22 +81,29 @@ impl Validator {
             .args(["--rpc-port", &rpc_port.to_string()])
             .args(["--faucet-port", &(rpc_port + 2).to_string()])
             .args(["--gossip-port", &(rpc_port + 3).to_string()])
-            .args(["--dynamic-port-range", &format!("{}-{}", rpc_port + 4, rpc_port + 40)])
-            // Loader v3 (upgradeable): the validator no longer runs genesis programs of the
-            // deprecated loader v2 (`--bpf-program` gives UnsupportedProgramId). Nobody holds
-            // the upgrade authority (the system program's id).
-            .arg("--upgradeable-program")
-            .arg(program_id.to_string())
-            .arg(program_so)
-            .arg("11111111111111111111111111111111");
+            .args(["--dynamic-port-range", &format!("{}-{}", rpc_port + 4, rpc_port + 40)]);
+        // Loader v3 (upgradeable): the validator no longer runs genesis programs of the
+        // deprecated loader v2 (`--bpf-program` gives UnsupportedProgramId). Nobody holds the
+        // upgrade authority (the system program's id).
+        for (program_id, program_so) in programs {
+            command
+                .arg("--upgradeable-program")
+                .arg(program_id.to_string())
+                .arg(program_so)
+                .arg("11111111111111111111111111111111");
+        }
         if let Some(dir) = accounts_dir {
             command.arg("--account-dir").arg(dir);
         }
         let log = std::fs::File::create(workdir.join("validator.out"))?;
         command.stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log)).stdin(Stdio::null());
         let child = command.spawn()?;
-        let mut validator =
-            Validator { child, rpc_url: format!("http://127.0.0.1:{rpc_port}"), ledger };
+        let mut validator = Validator {
+            child,
+            rpc_url: format!("http://127.0.0.1:{rpc_port}"),
+            ws_url: format!("ws://127.0.0.1:{}", rpc_port + 1),
+            ledger,
+        };
         validator.wait_healthy(Duration::from_secs(90))?;
         Ok(validator)
     }
