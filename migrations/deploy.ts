@@ -32,13 +32,15 @@ import * as path from "path";
 
 import {
   ConnectionChain,
+} from "../app/sdk/src";
+import {
   Keypair,
   deployFromConfig,
   parseDeployConfig,
   type AnchorProvider,
   type DeployAction,
   type DeployReport,
-} from "../app/sdk/src";
+} from "../app/sdk/src/deploy-entry";
 
 /** Reads and validates a config file, then deploys it through `chain`. */
 async function deploy(

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The TypeScript client's checks: installs app/sdk's npm dependencies (npm ci, from the committed
-# package-lock.json), type-checks and builds the SDK, its tests and migrations/deploy.ts with tsc
-# (strict), and runs the TS tests, which load target/deploy/cross_margin.so into LiteSVM.
+# package-lock.json), type-checks the SDK, its tests and migrations/deploy.ts with tsc (strict),
+# builds the published package (tsup: ESM + CJS + types in dist/), runs the TS tests, which load
+# target/deploy/cross_margin.so into LiteSVM, and checks the `npm pack` tarball in a fresh project
+# (scripts/check-sdk-pack.sh).
 # Needs Node >= 20.18 and npm; expects the .so to exist (scripts/test.sh builds it first).
 # Idempotent: the install and the type-check are skipped when their inputs have not changed.
 source "$(dirname "$0")/common.sh"
@@ -37,12 +39,13 @@ if [[ "$(cat "$CACHE/install" 2>/dev/null)" != "$install_key" ]]; then
   echo "$install_key" >"$CACHE/install"
 fi
 
-# 2. Type-check and build (src -> dist; tests and migrations type-checked without output).
+# 2. Type-check (src, tests and migrations; strict, no output) and build (tsup: src -> dist).
 mapfile -t inputs < <(find "$SDK/src" "$SDK/test" "$ROOT/migrations" "$ROOT/app/idl" -type f -name '*.ts' -o -type f -name '*.json' | grep -v node_modules | sort)
-build_key="$(fingerprint "${inputs[@]}" "$SDK"/tsconfig*.json "$SDK/package-lock.json")"
-if [[ "$(cat "$CACHE/build" 2>/dev/null)" != "$build_key" || ! -f "$SDK/dist/sdk/src/index.js" ]]; then
-  step "type-checking and building app/sdk (tsc, strict)"
-  (cd "$SDK" && npx --no-install tsc -p tsconfig.json && npx --no-install tsc -p tsconfig.test.json)
+build_key="$(fingerprint "${inputs[@]}" "$SDK"/tsconfig*.json "$SDK/tsup.config.ts" "$SDK/package.json" "$SDK/package-lock.json")"
+if [[ "$(cat "$CACHE/build" 2>/dev/null)" != "$build_key" || ! -f "$SDK/dist/index.js" ]]; then
+  step "type-checking (tsc, strict) and building (tsup) app/sdk"
+  # tsconfig.test.json covers src too (tsconfig.json is its base: src alone, for editors and tsup).
+  (cd "$SDK" && npx --no-install tsc -p tsconfig.test.json && npx --no-install tsup --silent)
   echo "$build_key" >"$CACHE/build"
 else
   step "app/sdk unchanged since the last type-check; skipping tsc"
@@ -50,5 +53,12 @@ fi
 
 # 3. The tests, against the real .so in LiteSVM.
 step "running the TypeScript tests (node:test, LiteSVM)"
-cd "$SDK"
-CROSS_MARGIN_SO="$SO" node --import tsx --test --test-concurrency=2 test/*.test.ts
+(cd "$SDK" && CROSS_MARGIN_SO="$SO" node --import tsx --test --test-concurrency=2 test/*.test.ts)
+
+# 4. The package as a dapp installs it (again only when the build changed).
+if [[ "$(cat "$CACHE/pack" 2>/dev/null)" != "$build_key" ]]; then
+  scripts/check-sdk-pack.sh
+  echo "$build_key" >"$CACHE/pack"
+else
+  step "app/sdk unchanged since the last pack check; skipping it"
+fi

@@ -2,7 +2,8 @@
 # The project's test command (README, and what CI runs): installs a local validator and the
 # Anchor CLI if missing, builds the program, checks that the committed IDL matches it, runs every
 # test (native unit tests and LiteSVM integration tests on the real .so, the keeper against the
-# validator, the TypeScript suites, the localnet end to end), and prints the CU table.
+# validator, the TypeScript suites, the web page in headless Chromium, the localnet end to end),
+# and prints the CU table.
 #
 # CROSS_MARGIN_SKIP_LOCALNET=1 leaves out the validator (a long cold install; docs/LOCALNET.md has
 # the measured times) and what needs it; the last line then says it was skipped.
@@ -20,6 +21,8 @@ else
   export PATH CROSS_MARGIN_REQUIRE_VALIDATOR=1
 fi
 scripts/build-sbf.sh
+# The keeper's websocket test moves prices on the validator through this test-only program.
+scripts/build-oracle-writer.sh
 
 step "checking formatting"
 cargo fmt --all --check
@@ -38,6 +41,9 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 
 step "TypeScript client: strict tsc build and its tests on the real .so (LiteSVM)"
 scripts/test-ts.sh 2>&1 | tee -a "$log"
+
+step "web page (app/web) in headless Chromium against LiteSVM over JSON-RPC (scripts/test-web.sh)"
+scripts/test-web.sh 2>&1 | tee -a "$log"
 
 if ((localnet_skipped)); then
   localnet="SKIPPED (CROSS_MARGIN_SKIP_LOCALNET=1)"

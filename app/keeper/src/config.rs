@@ -21,6 +21,7 @@ use cross_margin_client::Pubkey;
 use serde::Deserialize;
 
 use crate::evaluate::Shard;
+use crate::fees::DynamicFee;
 use crate::inventory::UnwindMode;
 
 /// The defaults, also in the docs and the example file.
@@ -30,6 +31,10 @@ pub const DEFAULT_CU_MARGIN_BPS: u32 = 1_000;
 pub const DEFAULT_RPC_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
 pub const DEFAULT_HEALTH_MAX_AGE_SECS: f64 = 60.0;
+pub const DEFAULT_PRIORITY_FEE_PERCENTILE: u8 = 75;
+pub const DEFAULT_PRIORITY_FEE_MAX_MICRO_LAMPORTS: u64 = 1_000_000;
+pub const DEFAULT_SNAPSHOT_INTERVAL_SECS: f64 = 60.0;
+pub const DEFAULT_WS_BACKOFF_MAX_SECS: f64 = 30.0;
 pub const DEFAULT_SLIPPAGE_BPS: u16 = 50;
 pub const DEFAULT_LANDING_LAG_SECS: u64 = 60;
 /// The Solana CLI's default keypair, under `$HOME`.
@@ -94,6 +99,32 @@ pub struct Options {
     /// /health answers 503 once the last successful snapshot is older than this [default: 60].
     #[arg(long, env = "KEEPER_HEALTH_MAX_AGE_SECS")]
     pub health_max_age_secs: Option<f64>,
+    /// Which percentile (0-100) of the recent prioritization fees of the accounts a
+    /// transaction writes to pay [default: 75].
+    #[arg(long, env = "KEEPER_PRIORITY_FEE_PERCENTILE")]
+    pub priority_fee_percentile: Option<u8>,
+    /// The most the dynamic priority fee pays, micro-lamports per CU [default: 1000000].
+    #[arg(long, env = "KEEPER_PRIORITY_FEE_MAX")]
+    pub priority_fee_max: Option<u64>,
+    /// Pay exactly `priority_fee`, whatever recent transactions paid [default: false].
+    #[arg(long, env = "KEEPER_FIXED_PRIORITY_FEE", num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub fixed_priority_fee: Option<bool>,
+    /// `websocket` or `poll` [default: websocket when a websocket URL is known (`ws_url`, or
+    /// derived from `rpc_url`), else poll].
+    #[arg(long, env = "KEEPER_DETECTION")]
+    pub detection: Option<String>,
+    /// The node's websocket endpoint [default: rpc_url with ws(s):// and its port + 1].
+    #[arg(long, env = "KEEPER_WS_URL")]
+    pub ws_url: Option<String>,
+    /// Websocket detection: seconds between full snapshots that repair missed notifications
+    /// [default: 60].
+    #[arg(long, env = "KEEPER_SNAPSHOT_INTERVAL_SECS")]
+    pub snapshot_interval_secs: Option<f64>,
+    /// Websocket detection: the longest wait between reconnection attempts, seconds
+    /// [default: 30].
+    #[arg(long, env = "KEEPER_WS_BACKOFF_MAX_SECS")]
+    pub ws_backoff_max_secs: Option<f64>,
     /// What to do with a liquidation's inventory: `off` (keep it), `after` (withdraw, swap and
     /// repay once it lands), `flash_loan` (all in one flash-loan transaction: no capital
     /// needed) [default: off].
@@ -117,6 +148,42 @@ pub struct Options {
     pub log_format: Option<String>,
 }
 
+/// How the keeper finds the accounts that need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detection {
+    /// A full read every `interval_secs`.
+    Poll,
+    /// Websocket subscriptions into an in-memory snapshot (`watch`).
+    Websocket { ws_url: String },
+}
+
+/// The websocket URL of an RPC URL, as Solana nodes serve it: `http` → `ws`, `https` → `wss`,
+/// an explicit port + 1 (8899 → 8900). `None` if it is not an http(s) URL.
+pub fn ws_url_from_rpc(rpc_url: &str) -> Option<String> {
+    let (scheme, rest) = rpc_url.split_once("://")?;
+    let scheme = match scheme {
+        "http" => "ws",
+        "https" => "wss",
+        _ => return None,
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    if authority.is_empty() {
+        return None;
+    }
+    let authority = match authority.rsplit_once(':') {
+        // Not an IPv6 literal's colon.
+        Some((host, port)) if !port.contains(']') => {
+            let port: u16 = port.parse().ok()?;
+            format!("{host}:{}", port.checked_add(1)?)
+        }
+        _ => authority.to_owned(),
+    };
+    Some(format!("{scheme}://{authority}{path}"))
+}
+
 /// The settings once merged and validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -138,6 +205,11 @@ pub struct Settings {
     pub health_max_age: Duration,
     /// `Some(true)` for json; `None` when neither the flag nor the file says.
     pub log_json: Option<bool>,
+    /// `None` with `fixed_priority_fee`: pay `priority_fee` exactly.
+    pub dynamic_fee: Option<DynamicFee>,
+    pub detection: Detection,
+    pub snapshot_interval: Duration,
+    pub ws_backoff_max: Duration,
     pub unwind: UnwindMode,
     pub swap_pools: Vec<Pubkey>,
     pub health_buffer_usd: f64,
@@ -182,6 +254,13 @@ impl Options {
             slippage_bps: self.slippage_bps.or(lower.slippage_bps),
             landing_lag_secs: self.landing_lag_secs.or(lower.landing_lag_secs),
             log_format: self.log_format.or(lower.log_format),
+            priority_fee_percentile: self.priority_fee_percentile.or(lower.priority_fee_percentile),
+            priority_fee_max: self.priority_fee_max.or(lower.priority_fee_max),
+            fixed_priority_fee: self.fixed_priority_fee.or(lower.fixed_priority_fee),
+            detection: self.detection.or(lower.detection),
+            ws_url: self.ws_url.or(lower.ws_url),
+            snapshot_interval_secs: self.snapshot_interval_secs.or(lower.snapshot_interval_secs),
+            ws_backoff_max_secs: self.ws_backoff_max_secs.or(lower.ws_backoff_max_secs),
         }
     }
 
@@ -265,8 +344,41 @@ impl Options {
         if rpc_timeout_secs == 0 {
             bail!("rpc_timeout_secs: must be at least 1");
         }
+        let percentile = self.priority_fee_percentile.unwrap_or(DEFAULT_PRIORITY_FEE_PERCENTILE);
+        if percentile > 100 {
+            bail!("priority_fee_percentile: {percentile} is not a percentile (0 to 100)");
+        }
+        let dynamic_fee = match self.fixed_priority_fee.unwrap_or(false) {
+            true => None,
+            false => Some(DynamicFee {
+                percentile,
+                max_micro_lamports: self
+                    .priority_fee_max
+                    .unwrap_or(DEFAULT_PRIORITY_FEE_MAX_MICRO_LAMPORTS),
+            }),
+        };
+        let rpc_url = self.rpc_url.unwrap_or_else(|| DEFAULT_RPC_URL.into());
+        let ws_url = self.ws_url.or_else(|| ws_url_from_rpc(&rpc_url));
+        let detection = match (self.detection.as_deref(), ws_url) {
+            (Some("poll"), _) => Detection::Poll,
+            (None | Some("websocket"), Some(ws_url)) => Detection::Websocket { ws_url },
+            (None, None) => Detection::Poll,
+            (Some("websocket"), None) => bail!(
+                "detection: websocket, but no websocket URL (set ws_url; rpc_url '{rpc_url}' \
+                 gives none)"
+            ),
+            (Some(other), _) => bail!("detection: '{other}' is neither websocket nor poll"),
+        };
+        let snapshot_interval = seconds(
+            "snapshot_interval_secs",
+            self.snapshot_interval_secs.unwrap_or(DEFAULT_SNAPSHOT_INTERVAL_SECS),
+        )?;
+        let ws_backoff_max = seconds(
+            "ws_backoff_max_secs",
+            self.ws_backoff_max_secs.unwrap_or(DEFAULT_WS_BACKOFF_MAX_SECS),
+        )?;
         Ok(Settings {
-            rpc_url: self.rpc_url.unwrap_or_else(|| DEFAULT_RPC_URL.into()),
+            rpc_url,
             keypair,
             group,
             liquidator_account,
@@ -282,6 +394,10 @@ impl Options {
             metrics_addr,
             health_max_age,
             log_json,
+            dynamic_fee,
+            detection,
+            snapshot_interval,
+            ws_backoff_max,
             unwind,
             swap_pools,
             health_buffer_usd,
@@ -407,6 +523,13 @@ mod tests {
         assert_eq!(s.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
         assert_eq!(s.health_max_age, Duration::from_secs(60));
         assert_eq!(s.log_json, None);
+        assert_eq!(
+            s.dynamic_fee,
+            Some(DynamicFee { percentile: 75, max_micro_lamports: 1_000_000 })
+        );
+        assert_eq!(s.detection, Detection::Websocket { ws_url: "ws://127.0.0.1:8900".into() });
+        assert_eq!(s.snapshot_interval, Duration::from_secs(60));
+        assert_eq!(s.ws_backoff_max, Duration::from_secs(30));
         assert!(required().resolve(None).unwrap_err().to_string().contains("$HOME"));
     }
 
@@ -510,5 +633,51 @@ mod tests {
         assert!(fee.contains("--priority-fee"), "{fee}");
         let missing = Options::from_file(Path::new("/nonexistent/keeper.toml")).unwrap_err();
         assert!(format!("{missing:#}").contains("/nonexistent/keeper.toml"));
+    }
+
+    #[test]
+    fn detection_and_the_dynamic_fee() {
+        let resolve =
+            |args: &[&str]| flags(args).unwrap().over(required()).resolve(Some(Path::new("/h")));
+        let poll = resolve(&["--detection", "poll", "--fixed-priority-fee"]).unwrap();
+        assert_eq!((poll.detection, poll.dynamic_fee), (Detection::Poll, None));
+        let wss = resolve(&["--rpc-url", "https://rpc.example.com/k"]).unwrap();
+        assert_eq!(
+            wss.detection,
+            Detection::Websocket { ws_url: "wss://rpc.example.com/k".into() }
+        );
+        let given = resolve(&[
+            "--ws-url",
+            "ws://10.0.0.2:9000",
+            "--priority-fee-percentile",
+            "90",
+            "--priority-fee-max",
+            "20000",
+            "--snapshot-interval-secs",
+            "15",
+        ])
+        .unwrap();
+        assert_eq!(given.detection, Detection::Websocket { ws_url: "ws://10.0.0.2:9000".into() });
+        assert_eq!(
+            given.dynamic_fee,
+            Some(DynamicFee { percentile: 90, max_micro_lamports: 20_000 })
+        );
+        assert_eq!(given.snapshot_interval, Duration::from_secs(15));
+        // Without a websocket URL: polling by default, an error if websocket is asked for.
+        let unix = resolve(&["--rpc-url", "unix:/tmp/node.sock"]).unwrap();
+        assert_eq!(unix.detection, Detection::Poll);
+        let error = resolve(&["--rpc-url", "unix:/x", "--detection", "websocket"]).unwrap_err();
+        assert!(error.to_string().starts_with("detection: websocket, but no websocket URL"));
+        let error = resolve(&["--detection", "push"]).unwrap_err().to_string();
+        assert!(error.contains("'push' is neither websocket nor poll"), "{error}");
+        let error = resolve(&["--priority-fee-percentile", "101"]).unwrap_err().to_string();
+        assert!(error.starts_with("priority_fee_percentile: 101"), "{error}");
+        let error = resolve(&["--snapshot-interval-secs", "0"]).unwrap_err().to_string();
+        assert!(error.starts_with("snapshot_interval_secs"), "{error}");
+        // The file's keys, under the flags.
+        let file = Options::from_toml("detection = \"poll\"\nfixed_priority_fee = true\n").unwrap();
+        let s = flags(&["--detection", "websocket"]).unwrap().over(file).over(required());
+        let s = s.resolve(Some(Path::new("/h"))).unwrap();
+        assert!(matches!(s.detection, Detection::Websocket { .. }) && s.dynamic_fee.is_none());
     }
 }

@@ -28,6 +28,7 @@ use solana_transaction::versioned::VersionedTransaction;
 
 use crate::backend::{AccountData, Backend, Filter, Landed, RetryPolicy};
 use crate::evaluate::{evaluate, Evaluation, Shard, Status, Target};
+use crate::fees::{priority_fee, DynamicFee};
 use crate::inventory::{Inventory, InventoryConfig, UnwindMode};
 use crate::keeper_outcome::{classify, liquidation_done};
 use crate::market::{decode, decode_margin_account, DecodeError, MarketState, BANK_GROUP_OFFSET};
@@ -45,8 +46,11 @@ pub struct KeeperConfig {
     /// The keeper's own margin account (owned by its signer): it takes over the debt.
     pub liquidator_account: Pubkey,
     pub shard: Shard,
-    /// Priority fee, micro-lamports per compute unit.
+    /// Priority fee, micro-lamports per compute unit: the floor of the dynamic fee, the fee
+    /// itself without one.
     pub priority_fee_micro_lamports: u64,
+    /// A percentile of recent fees for the accounts written, capped (`fees::priority_fee`).
+    pub dynamic_fee: Option<DynamicFee>,
     /// Compute-unit limit = simulated units × (1 + margin) + `compute_extra`.
     pub compute_margin_bps: u32,
     /// Covers what a simulation cannot see: the transaction lands a second or more later, so
@@ -77,6 +81,7 @@ impl KeeperConfig {
             liquidator_account,
             shard: Shard::ALL,
             priority_fee_micro_lamports: 0,
+            dynamic_fee: Some(DynamicFee::default()),
             compute_margin_bps: 1_000,
             compute_extra: 4_000,
             dry_run: false,
@@ -216,6 +221,101 @@ pub struct Discovered {
     pub undecodable: Vec<(Pubkey, DecodeError)>,
 }
 
+/// What discovery reads before decoding: the group, its banks and perp markets, the oracles they
+/// pin (and those queued changes would pin), and the chain's unix time. The websocket detection
+/// (`watch`) keeps one up to date and builds its market the same way.
+#[derive(Debug, Clone)]
+pub struct RawGroup {
+    pub group_key: Pubkey,
+    pub group: AccountData,
+    pub banks: Vec<(Pubkey, AccountData)>,
+    pub perps: Vec<(Pubkey, AccountData)>,
+    pub oracles: HashMap<Pubkey, AccountData>,
+    pub now: i64,
+}
+
+/// What [`RawGroup::market`] builds.
+pub struct GroupMarket {
+    pub market: MarketState,
+    /// The market once every queued configuration change applies, if any is queued.
+    pub after_pending: Option<MarketState>,
+    /// Banks and perp markets that did not decode.
+    pub undecodable: Vec<(Pubkey, DecodeError)>,
+}
+
+impl RawGroup {
+    /// The market now, the market once queued changes apply (if any are queued), and what did
+    /// not decode.
+    pub fn market(&self) -> anyhow::Result<GroupMarket> {
+        let key = self.group_key;
+        let (mut market, mut undecodable) =
+            MarketState::from_accounts(key, &self.group, &self.banks, &self.oracles, self.now)
+                .map_err(|e| anyhow!("group {key}: {e}"))?;
+        undecodable.extend(market.add_perp_markets(&self.perps, &self.oracles, false));
+        let after_pending = match market.has_pending_changes() {
+            true => {
+                let mut after = MarketState::after_pending_changes(
+                    key,
+                    &self.group,
+                    &self.banks,
+                    &self.oracles,
+                    self.now,
+                )
+                .map_err(|e| anyhow!("group {key}: {e}"))?;
+                after.add_perp_markets(&self.perps, &self.oracles, true);
+                Some(after)
+            }
+            false => None,
+        };
+        Ok(GroupMarket { market, after_pending, undecodable })
+    }
+}
+
+/// The oracles the banks and perp markets pin, and those their queued changes would pin.
+pub fn oracle_keys(
+    banks: &[(Pubkey, AccountData)],
+    perps: &[(Pubkey, AccountData)],
+) -> Vec<Pubkey> {
+    let bank_oracles =
+        banks.iter().filter_map(|(_, raw)| decode::<Bank>(raw).ok()).flat_map(|bank| {
+            let queued = bank.pending.is_queued().then_some(bank.pending.oracle);
+            std::iter::once(bank.oracle).chain(queued)
+        });
+    let perp_oracles =
+        perps.iter().filter_map(|(_, raw)| decode::<PerpMarket>(raw).ok()).flat_map(|m| {
+            let queued = m.pending.is_queued().then_some(m.pending.oracle);
+            std::iter::once(m.oracle).chain(queued)
+        });
+    bank_oracles.chain(perp_oracles).collect()
+}
+
+/// `getProgramAccounts` filters: the group's banks.
+pub fn bank_filters(group: &Pubkey) -> [Filter; 3] {
+    [
+        Filter::DataSize((8 + Bank::SIZE) as u64),
+        Filter::Memcmp { offset: 0, bytes: Bank::DISCRIMINATOR.to_vec() },
+        Filter::Memcmp { offset: BANK_GROUP_OFFSET, bytes: group.to_bytes().to_vec() },
+    ]
+}
+
+/// The group's perp markets.
+pub fn perp_filters(group: &Pubkey) -> [Filter; 3] {
+    [
+        Filter::DataSize((8 + PerpMarket::SIZE) as u64),
+        Filter::Memcmp { offset: 0, bytes: PerpMarket::DISCRIMINATOR.to_vec() },
+        Filter::Memcmp { offset: PERP_GROUP_OFFSET, bytes: group.to_bytes().to_vec() },
+    ]
+}
+
+/// The group's margin accounts.
+pub fn account_filters(group: &Pubkey) -> [Filter; 3] {
+    [
+        Filter::DataSize((8 + MarginAccount::SIZE) as u64),
+        Filter::Memcmp { offset: 0, bytes: MarginAccount::DISCRIMINATOR.to_vec() },
+        Filter::Memcmp { offset: BANK_GROUP_OFFSET, bytes: group.to_bytes().to_vec() },
+    ]
+}
+
 pub struct Keeper {
     pub config: KeeperConfig,
     pub(crate) signer: Keypair,
@@ -263,69 +363,13 @@ impl Keeper {
 
     /// The group, its banks and oracles, and every margin account of this keeper's shard.
     pub fn discover(&self, backend: &mut dyn Backend) -> anyhow::Result<Discovered> {
-        let retry = self.config.retry;
-        let group_key = self.config.group;
-        let program = cross_margin::ID;
-        let group_filter =
-            Filter::Memcmp { offset: BANK_GROUP_OFFSET, bytes: group_key.to_bytes().to_vec() };
-        let bank_filters = [
-            Filter::DataSize((8 + Bank::SIZE) as u64),
-            Filter::Memcmp { offset: 0, bytes: Bank::DISCRIMINATOR.to_vec() },
-            group_filter.clone(),
-        ];
-        let perp_filters = [
-            Filter::DataSize((8 + PerpMarket::SIZE) as u64),
-            Filter::Memcmp { offset: 0, bytes: PerpMarket::DISCRIMINATOR.to_vec() },
-            Filter::Memcmp { offset: PERP_GROUP_OFFSET, bytes: group_key.to_bytes().to_vec() },
-        ];
-        let account_filters = [
-            Filter::DataSize((8 + MarginAccount::SIZE) as u64),
-            Filter::Memcmp { offset: 0, bytes: MarginAccount::DISCRIMINATOR.to_vec() },
-            group_filter,
-        ];
-        let now = retry.run("clock", || backend.unix_timestamp())?;
-        let group = retry
-            .run("group", || backend.multiple_accounts(&[group_key]))?
-            .pop()
-            .flatten()
-            .ok_or_else(|| anyhow!("group {group_key} not found"))?;
-        let banks = retry.run("banks", || backend.program_accounts(&program, &bank_filters))?;
-        let perps =
-            retry.run("perp markets", || backend.program_accounts(&program, &perp_filters))?;
-        // The pinned oracles, and those queued changes would pin.
-        let bank_oracles =
-            banks.iter().filter_map(|(_, raw)| decode::<Bank>(raw).ok()).flat_map(|bank| {
-                let queued = bank.pending.is_queued().then_some(bank.pending.oracle);
-                std::iter::once(bank.oracle).chain(queued)
-            });
-        let perp_oracles =
-            perps.iter().filter_map(|(_, raw)| decode::<PerpMarket>(raw).ok()).flat_map(|m| {
-                let queued = m.pending.is_queued().then_some(m.pending.oracle);
-                std::iter::once(m.oracle).chain(queued)
-            });
-        let oracle_keys: Vec<Pubkey> = bank_oracles.chain(perp_oracles).collect();
-        let oracles = retry.run("oracles", || backend.multiple_accounts(&oracle_keys))?;
-        let oracles: HashMap<Pubkey, AccountData> = oracle_keys
-            .into_iter()
-            .zip(oracles)
-            .filter_map(|(key, account)| Some((key, account?)))
-            .collect();
-        let (mut market, mut undecodable) =
-            MarketState::from_accounts(group_key, &group, &banks, &oracles, now)
-                .map_err(|e| anyhow!("group {group_key}: {e}"))?;
-        undecodable.extend(market.add_perp_markets(&perps, &oracles, false));
-        let after_pending = match market.has_pending_changes() {
-            true => {
-                let mut after =
-                    MarketState::after_pending_changes(group_key, &group, &banks, &oracles, now)
-                        .map_err(|e| anyhow!("group {group_key}: {e}"))?;
-                after.add_perp_markets(&perps, &oracles, true);
-                Some(after)
-            }
-            false => None,
-        };
-        let raw_accounts =
-            retry.run("accounts", || backend.program_accounts(&program, &account_filters))?;
+        let raw = self.fetch_group(backend)?;
+        let GroupMarket { market, after_pending, mut undecodable } = raw.market()?;
+        let filters = account_filters(&self.config.group);
+        let raw_accounts = self
+            .config
+            .retry
+            .run("accounts", || backend.program_accounts(&cross_margin::ID, &filters))?;
         let mut accounts = Vec::with_capacity(raw_accounts.len());
         for (address, raw) in raw_accounts {
             if !self.config.shard.contains(&address) {
@@ -340,6 +384,31 @@ impl Keeper {
             }
         }
         Ok(Discovered { market, after_pending, accounts, undecodable })
+    }
+
+    /// The group, its banks, perp markets and oracles, and the chain's time, undecoded.
+    pub fn fetch_group(&self, backend: &mut dyn Backend) -> anyhow::Result<RawGroup> {
+        let retry = self.config.retry;
+        let group_key = self.config.group;
+        let program = cross_margin::ID;
+        let (bank_filters, perp_filters) = (bank_filters(&group_key), perp_filters(&group_key));
+        let now = retry.run("clock", || backend.unix_timestamp())?;
+        let group = retry
+            .run("group", || backend.multiple_accounts(&[group_key]))?
+            .pop()
+            .flatten()
+            .ok_or_else(|| anyhow!("group {group_key} not found"))?;
+        let banks = retry.run("banks", || backend.program_accounts(&program, &bank_filters))?;
+        let perps =
+            retry.run("perp markets", || backend.program_accounts(&program, &perp_filters))?;
+        let oracle_keys = oracle_keys(&banks, &perps);
+        let oracles = retry.run("oracles", || backend.multiple_accounts(&oracle_keys))?;
+        let oracles: HashMap<Pubkey, AccountData> = oracle_keys
+            .into_iter()
+            .zip(oracles)
+            .filter_map(|(key, account)| Some((key, account?)))
+            .collect();
+        Ok(RawGroup { group_key, group, banks, perps, oracles, now })
     }
 
     /// One round: discover, evaluate, write off bankrupt accounts, liquidate the liquidatable
@@ -662,7 +731,10 @@ impl Keeper {
     ) -> anyhow::Result<Result<(Landed, u32), Skipped>> {
         let kind = instructions.iter().map(kind_of).find(|k| *k != "other").unwrap_or("other");
         let (retry, metrics) = (self.config.retry, &self.config.metrics);
-        let probe = self.transaction(backend, MAX_COMPUTE_UNITS, instructions, tables)?;
+        // The probe carries the same price instruction as the transaction sent, so that the
+        // simulated units are the units the transaction uses.
+        let fee = self.priority_fee(backend, instructions);
+        let probe = self.transaction(backend, MAX_COMPUTE_UNITS, fee, instructions, tables)?;
         let simulation = retry.run("simulate", || backend.simulate(&probe))?;
         if let Some(rejection) = simulation.rejection {
             metrics.tx_failed(kind, "simulate", &rejection.describe());
@@ -675,7 +747,7 @@ impl Keeper {
             tracing::info!(%account, compute_units = simulation.compute_units, "dry run: not sending");
             return Ok(Err(Skipped::DryRun { account, compute_units: simulation.compute_units }));
         }
-        let tx = self.transaction(backend, limit, instructions, tables)?;
+        let tx = self.transaction(backend, limit, fee, instructions, tables)?;
         metrics.tx_sent(kind);
         let sent = retry.run("send", || backend.send_and_confirm(&tx)).inspect_err(|_| {
             metrics.tx_failed(kind, "send", "transport");
@@ -698,15 +770,14 @@ impl Keeper {
         &self,
         backend: &mut dyn Backend,
         compute_limit: u32,
+        fee_micro_lamports: u64,
         body: &[Instruction],
         extra: &[AddressLookupTableAccount],
     ) -> anyhow::Result<VersionedTransaction> {
         let mut instructions =
             vec![ComputeBudgetInstruction::set_compute_unit_limit(compute_limit)];
-        if self.config.priority_fee_micro_lamports > 0 {
-            instructions.push(ComputeBudgetInstruction::set_compute_unit_price(
-                self.config.priority_fee_micro_lamports,
-            ));
+        if fee_micro_lamports > 0 {
+            instructions.push(ComputeBudgetInstruction::set_compute_unit_price(fee_micro_lamports));
         }
         instructions.extend_from_slice(body);
         let blockhash = self.config.retry.run("blockhash", || backend.latest_blockhash())?;
@@ -728,6 +799,26 @@ impl Keeper {
             .context("compiling a v0 message")?;
         VersionedTransaction::try_new(VersionedMessage::V0(message), &[&self.signer])
             .context("signing")
+    }
+
+    /// The priority fee for `instructions`: the configured policy over the recent fees of the
+    /// accounts they write. Without an answer from the node, the floor (logged).
+    fn priority_fee(&self, backend: &mut dyn Backend, instructions: &[Instruction]) -> u64 {
+        let floor = self.config.priority_fee_micro_lamports;
+        let Some(dynamic) = self.config.dynamic_fee else { return floor };
+        let mut writable: Vec<Pubkey> = instructions
+            .iter()
+            .flat_map(|i| i.accounts.iter().filter(|a| a.is_writable).map(|a| a.pubkey))
+            .collect();
+        writable.sort();
+        writable.dedup();
+        match backend.recent_prioritization_fees(&writable) {
+            Ok(recent) => priority_fee(floor, Some(dynamic), &recent),
+            Err(error) => {
+                tracing::warn!(%error, "no recent prioritization fees; paying the floor");
+                floor
+            }
+        }
     }
 
     pub(crate) fn fetch_margin_account(

@@ -7,6 +7,9 @@
 //! - [`perps`]: the group's perp markets and an account's perp slots priced as the program does.
 //! - [`plan`]: the best liquidation step the program will accept and the liquidator can carry.
 //! - [`plan_perp`]: an account with perp slots: the next step in the program's order.
+//! - [`fees`]: the priority fee: a capped percentile of recent fees, the fixed fee as floor.
+//! - [`watch`]: detection by websocket (`accountSubscribe`/`programSubscribe`) into an
+//!   in-memory snapshot, repaired by periodic full snapshots (feature `rpc`).
 //! - [`keeper`]: the loop: discover, evaluate, plan, simulate for the CU limit, send, confirm.
 //! - [`swap`]: swap venues behind one trait, and the test pool's adapter.
 //! - [`inventory`]: unwinding what a liquidation leaves in the keeper's account (withdraw,
@@ -18,6 +21,7 @@
 pub mod backend;
 pub mod config;
 pub mod evaluate;
+pub mod fees;
 pub mod http;
 pub mod inventory;
 pub mod keeper;
@@ -31,6 +35,8 @@ pub mod perps;
 pub mod plan;
 pub mod plan_perp;
 pub mod swap;
+#[cfg(feature = "rpc")]
+pub mod watch;
 
 pub use backend::{Backend, BackendError, RetryPolicy};
 pub use evaluate::{evaluate, Evaluation, Shard};

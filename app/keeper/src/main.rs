@@ -19,11 +19,12 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use cross_margin_client::Keypair;
 use cross_margin_keeper::backend::rpc::RpcBackend;
-use cross_margin_keeper::backend::Backend;
-use cross_margin_keeper::config::{Options, Settings};
+use cross_margin_keeper::backend::{Backend, Backoff};
+use cross_margin_keeper::config::{Detection, Options, Settings};
 use cross_margin_keeper::inventory::InventoryConfig;
 use cross_margin_keeper::metrics::{Metered, Metrics, QUOTE_PER_USD};
 use cross_margin_keeper::swap::ConstantProductAdapter;
+use cross_margin_keeper::watch::{self, DetectionStats, WatchConfig};
 use cross_margin_keeper::{http, lookup_table, Keeper, KeeperConfig, Shard};
 
 #[derive(Parser)]
@@ -81,12 +82,10 @@ fn init_logs(json: bool) {
     }
 }
 
+/// A keypair file as the Solana CLI writes it (`solana_keypair::read_keypair_file`).
 pub fn read_keypair(path: &Path) -> Result<Keypair> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the keypair {}", path.display()))?;
-    let bytes: Vec<u8> = serde_json::from_str(&text)
-        .with_context(|| format!("{}: expected a JSON array of 64 bytes", path.display()))?;
-    Keypair::try_from(bytes.as_slice())
+    std::fs::metadata(path).with_context(|| format!("reading the keypair {}", path.display()))?;
+    solana_keypair::read_keypair_file(path)
         .map_err(|e| anyhow!("{}: not a keypair: {e}", path.display()))
 }
 
@@ -96,6 +95,7 @@ fn run(settings: Settings) -> Result<()> {
     let mut config = KeeperConfig::new(settings.group, settings.liquidator_account);
     config.shard = settings.shard;
     config.priority_fee_micro_lamports = settings.priority_fee;
+    config.dynamic_fee = settings.dynamic_fee;
     config.compute_margin_bps = settings.cu_margin_bps;
     config.dry_run = settings.dry_run;
     config.min_profit_quote = (settings.min_profit_usd * QUOTE_PER_USD).round() as i128;
@@ -145,7 +145,21 @@ fn run(settings: Settings) -> Result<()> {
         keeper.run_round(&mut backend, &stop)?.log();
         return Ok(());
     }
-    keeper.run(&mut backend, settings.interval, &stop)
+    match settings.detection {
+        Detection::Websocket { ws_url } => {
+            let mut watch = WatchConfig::new(ws_url);
+            watch.snapshot_interval = settings.snapshot_interval;
+            watch.evaluate_interval = settings.interval;
+            watch.backoff = Backoff { max: settings.ws_backoff_max, ..Backoff::default() };
+            tracing::info!(ws = %watch.ws_url, "detection: websocket");
+            let stats = Arc::new(DetectionStats::default());
+            watch::run(&keeper, &mut backend, &watch, &stop, stats, &mut |_| {})
+        }
+        Detection::Poll => {
+            tracing::info!(interval = ?settings.interval, "detection: polling");
+            keeper.run(&mut backend, settings.interval, &stop)
+        }
+    }
 }
 
 fn create_lookup_table(settings: Settings) -> Result<()> {

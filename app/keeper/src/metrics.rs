@@ -156,6 +156,7 @@ impl Metrics {
             BackendError::Transport(_) => "transport",
             BackendError::Rpc { .. } => "rpc",
             BackendError::Timeout(_) => "timeout",
+            BackendError::Malformed(_) => "malformed",
         };
         *self.lock().rpc_errors.entry((method, kind)).or_default() += 1;
     }
@@ -464,6 +465,13 @@ impl<B: Backend> Backend for Metered<B> {
     ) -> Result<Result<Landed, Rejection>, BackendError> {
         let result = self.inner.send_and_confirm(tx);
         self.count("send_and_confirm", result)
+    }
+    fn recent_prioritization_fees(
+        &mut self,
+        writable: &[Pubkey],
+    ) -> Result<Vec<u64>, BackendError> {
+        let result = self.inner.recent_prioritization_fees(writable);
+        self.count("recent_prioritization_fees", result)
     }
 }
 

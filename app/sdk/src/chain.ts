@@ -18,6 +18,7 @@ import {
 import type { AccountState } from "./accounts";
 import { TransactionFailedError } from "./errors";
 import { PROGRAM_ID } from "./idl";
+import type { TransactionChain } from "./transaction";
 
 export interface SentTransaction {
   signature: string;
@@ -59,8 +60,9 @@ export function uniqueSigners(feePayer: Signer, signers: Signer[]): Signer[] {
   return all.filter((s, i) => all.findIndex((o) => o.publicKey.equals(s.publicKey)) === i);
 }
 
-/** A `Chain` over a web3.js `Connection`. */
-export class ConnectionChain implements Chain {
+/** A `Chain` over a web3.js `Connection`; also a `TransactionChain` (v0 transactions signed by
+ * a wallet, priority fees). */
+export class ConnectionChain implements TransactionChain {
   /** How often `sendTransaction` polls for confirmation. */
   pollIntervalMs = 400;
 
@@ -97,9 +99,24 @@ export class ConnectionChain implements Chain {
     const { blockhash, lastValidBlockHeight } = await this.connection.getLatestBlockhash(this.commitment);
     const tx = new Transaction({ feePayer: feePayer.publicKey, blockhash, lastValidBlockHeight }).add(...instructions);
     tx.sign(...uniqueSigners(feePayer, signers));
+    return this.sendSignedTransaction(tx.serialize(), lastValidBlockHeight);
+  }
+
+  async latestBlockhash(): Promise<{ blockhash: string; lastValidBlockHeight: number }> {
+    return this.connection.getLatestBlockhash(this.commitment);
+  }
+
+  async recentPrioritizationFees(writableAccounts: PublicKey[]): Promise<number[]> {
+    const fees = await this.connection.getRecentPrioritizationFees({ lockedWritableAccounts: writableAccounts });
+    return fees.map((f) => f.prioritizationFee);
+  }
+
+  /** Sends a signed transaction (legacy or v0, e.g. signed by a wallet), polls until it is
+   * confirmed, and returns its logs, CU and return data (`TransactionFailedError` if it fails). */
+  async sendSignedTransaction(serialized: Uint8Array, lastValidBlockHeight: number): Promise<SentTransaction> {
     let signature: string;
     try {
-      signature = await this.connection.sendRawTransaction(tx.serialize(), { preflightCommitment: this.commitment });
+      signature = await this.connection.sendRawTransaction(serialized, { preflightCommitment: this.commitment });
     } catch (error) {
       const logs = await logsOfSendError(error, this.connection);
       throw new TransactionFailedError(error, logs, null, this.programId);

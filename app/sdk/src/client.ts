@@ -2,7 +2,7 @@
  * A client over a `Chain`: reads the program's accounts and builds instructions whose health
  * accounts are derived from the state it reads (what a frontend or a keeper needs).
  */
-import { PublicKey, type AccountMeta, type Signer, type TransactionInstruction } from "@solana/web3.js";
+import { PublicKey, type AccountMeta, type Connection, type Signer, type TransactionInstruction, type VersionedTransaction } from "@solana/web3.js";
 import {
   activePerps,
   bankFromAccount,
@@ -17,14 +17,19 @@ import {
   type MarginAccount,
   type PerpMarket,
 } from "./accounts";
-import { clusterUnixTimestamp, type Chain, type SentTransaction } from "./chain";
+import { clusterUnixTimestamp, ConnectionChain, type Chain, type SentTransaction } from "./chain";
+import { buildTransaction, isTransactionChain, type BuiltTransaction, type TransactionChain, type TransactionOptions } from "./transaction";
+import { signerOf, toWallet, type SignerLike, type WalletAdapterLike, type WalletProviderLike } from "./wallet";
 import { PROGRAM_ID } from "./idl";
 import { simulateHealth, type AccountHealth } from "./health";
 import {
   bankLookup,
   bankRef,
   borrowIx,
+  createAccountIx,
   depositIx,
+  flashLoanBeginIx,
+  flashLoanEndIx,
   healthAccountMetas,
   liquidateIx,
   perpMarketLookup,
@@ -136,11 +141,41 @@ function transferAccountsOf(request: TransferRequest, group: PublicKey, bank: Ba
   return { group, account: request.account, owner: request.owner, bank: bankRef(request.bank, bank), userToken: request.userToken };
 }
 
+/** Options of a send: the v0 transaction's options, and extra keypair signers. */
+export interface SendOptions extends TransactionOptions {
+  /** Keypairs that sign besides the wallet (e.g. a new account's). */
+  signers?: Signer[];
+}
+
 export class CrossMarginClient {
+  /** The wallet actions sign with by default (`deposit`, `borrow`, ...; `send` without a signer). */
+  readonly wallet: WalletAdapterLike | undefined;
+  private readonly localSigner: Signer | undefined;
+
+  /**
+   * `signer`: what actions sign with by default — a keypair, a wallet-adapter wallet
+   * (`signTransaction` / `signAllTransactions`) or an `AnchorProvider`; reading state and
+   * building instructions need none.
+   */
   constructor(
     readonly chain: Chain,
     readonly programId: PublicKey = PROGRAM_ID,
-  ) {}
+    signer?: SignerLike,
+  ) {
+    this.wallet = signer === undefined ? undefined : toWallet(signer);
+    this.localSigner = signer === undefined ? undefined : signerOf(signer);
+  }
+
+  /** A client over an Anchor `AnchorProvider` (or any `{ connection, wallet }`): its connection
+   * and its wallet. */
+  static fromProvider(provider: WalletProviderLike & { connection: Connection }, programId: PublicKey = PROGRAM_ID): CrossMarginClient {
+    return new CrossMarginClient(new ConnectionChain(provider.connection, provider.connection.commitment ?? "confirmed", programId), programId, provider);
+  }
+
+  /** A client on the cluster at `url`, signing with `signer` (a wallet, keypair or provider). */
+  static fromUrl(url: string, signer?: SignerLike, programId: PublicKey = PROGRAM_ID): CrossMarginClient {
+    return new CrossMarginClient(ConnectionChain.fromUrl(url), programId, signer);
+  }
 
   private async required(address: PublicKey, what: string) {
     const account = await this.chain.getAccount(address);
@@ -432,7 +467,139 @@ export class CrossMarginClient {
     return estimatePerpLiquidationPrice({ health, marketIndex: market.marketIndex, market, perpQuote, settleBank, settleQuote, confModel });
   }
 
-  send(instructions: TransactionInstruction[], feePayer: Signer, signers: Signer[] = []): Promise<SentTransaction> {
-    return this.chain.sendTransaction(instructions, feePayer, signers);
+  // --- transactions and the wallet path ---
+
+  private transactionChain(): TransactionChain {
+    if (!isTransactionChain(this.chain)) throw new Error("this chain cannot build v0 transactions (it needs latestBlockhash, recentPrioritizationFees and sendSignedTransaction, as ConnectionChain has)");
+    return this.chain;
   }
+
+  private payerOf(options: TransactionOptions): PublicKey {
+    const payer = options.payer ?? this.wallet?.publicKey;
+    if (!payer) throw new Error("no fee payer: pass options.payer or give the client a wallet");
+    return payer;
+  }
+
+  /** An unsigned v0 transaction of `instructions` with its compute budget (CU limit from a
+   * simulation plus a margin, priority fee given or from recent fees) and lookup tables, and
+   * what sending it needs. A failing simulation throws the program's named error. */
+  async buildTransaction(instructions: TransactionInstruction[], options: TransactionOptions = {}): Promise<BuiltTransaction> {
+    return buildTransaction(this.transactionChain(), instructions, this.payerOf(options), options);
+  }
+
+  /** As `buildTransaction`, the transaction alone (unsigned, for any wallet to sign and send). */
+  async transaction(instructions: TransactionInstruction[], options: TransactionOptions = {}): Promise<VersionedTransaction> {
+    return (await this.buildTransaction(instructions, options)).transaction;
+  }
+
+  /**
+   * Signs and sends `instructions`, waits for confirmation, and returns the logs (throws
+   * `TransactionFailedError`, with the program's named error, if it fails). A keypair
+   * (`feePayer` a `Signer`, or the client's own keypair) signs a legacy transaction through
+   * `chain.sendTransaction`, as before; a wallet (or a keypair wrapped in `KeypairWallet`)
+   * gets a v0 transaction (`buildTransaction`, with `options`) to sign with `signTransaction`,
+   * after the extra `signers`.
+   */
+  async send(instructions: TransactionInstruction[], feePayer?: SignerLike, signers: Signer[] = [], options: TransactionOptions = {}): Promise<SentTransaction> {
+    const local = feePayer === undefined ? this.localSigner : signerOf(feePayer);
+    if (local) return this.chain.sendTransaction(instructions, local, signers);
+    const wallet = feePayer === undefined ? this.wallet : toWallet(feePayer);
+    if (!wallet) throw new Error("no signer: pass one or give the client a wallet");
+    const built = await this.buildTransaction(instructions, { ...options, payer: options.payer ?? wallet.publicKey });
+    const extra = signers.filter((s) => !s.publicKey.equals(wallet.publicKey));
+    if (extra.length > 0) built.transaction.sign(extra);
+    const signed = await wallet.signTransaction(built.transaction);
+    return this.transactionChain().sendSignedTransaction(signed.serialize(), built.lastValidBlockHeight);
+  }
+
+  /** Signs with the client's wallet and sends (see `send`). */
+  private act(instructions: TransactionInstruction[], options: SendOptions = {}): Promise<SentTransaction> {
+    const { signers, ...rest } = options;
+    return this.send(instructions, undefined, signers ?? [], rest);
+  }
+
+  private owner(): PublicKey {
+    if (!this.wallet) throw new Error("this client has no wallet");
+    return this.wallet.publicKey;
+  }
+
+  /** `create_account` for the wallet (owner and payer) in `group`; returns the account. */
+  async createAccountIx(group: PublicKey, accountNum = 0, owner: PublicKey = this.owner()): Promise<{ instruction: TransactionInstruction; account: PublicKey }> {
+    return createAccountIx({ group, owner, payer: owner, accountNum });
+  }
+
+  /** Creates the wallet's margin account `accountNum` in `group`. */
+  async createAccount(group: PublicKey, accountNum = 0, options: SendOptions = {}): Promise<{ account: PublicKey; sent: SentTransaction }> {
+    const { instruction, account } = await this.createAccountIx(group, accountNum);
+    return { account, sent: await this.act([instruction], options) };
+  }
+
+  async createAccountTx(group: PublicKey, accountNum = 0, options: TransactionOptions = {}): Promise<VersionedTransaction> {
+    return this.transaction([(await this.createAccountIx(group, accountNum)).instruction], options);
+  }
+
+  /** Deposits through the wallet (signs `request.owner`'s transaction with the client's wallet). */
+  async deposit(request: TransferRequest, options: SendOptions = {}): Promise<SentTransaction> {
+    return this.act([await this.depositIx(request)], options);
+  }
+
+  async withdraw(request: TransferRequest, options: SendOptions = {}): Promise<SentTransaction> {
+    return this.act([await this.withdrawIx(request)], options);
+  }
+
+  async borrow(request: TransferRequest, options: SendOptions = {}): Promise<SentTransaction> {
+    return this.act([await this.borrowIx(request)], options);
+  }
+
+  async repay(request: TransferRequest, options: SendOptions = {}): Promise<SentTransaction> {
+    return this.act([await this.repayIx(request)], options);
+  }
+
+  /** The unsigned v0 transaction of a deposit (for a wallet to sign and send itself). */
+  async depositTx(request: TransferRequest, options: TransactionOptions = {}): Promise<VersionedTransaction> {
+    return this.transaction([await this.depositIx(request)], { payer: request.owner, ...options });
+  }
+
+  async withdrawTx(request: TransferRequest, options: TransactionOptions = {}): Promise<VersionedTransaction> {
+    return this.transaction([await this.withdrawIx(request)], { payer: request.owner, ...options });
+  }
+
+  async borrowTx(request: TransferRequest, options: TransactionOptions = {}): Promise<VersionedTransaction> {
+    return this.transaction([await this.borrowIx(request)], { payer: request.owner, ...options });
+  }
+
+  async repayTx(request: TransferRequest, options: TransactionOptions = {}): Promise<VersionedTransaction> {
+    return this.transaction([await this.repayIx(request)], { payer: request.owner, ...options });
+  }
+
+  /** Perp orders and liquidations as unsigned v0 transactions, like the token actions. */
+  async placePerpOrderTx(request: PerpOrderRequest, options: TransactionOptions = {}): Promise<VersionedTransaction> {
+    return this.transaction([await this.placePerpOrderIx(request)], { payer: request.owner, ...options });
+  }
+
+  async liquidateTx(args: Omit<LiquidateArgs, "group" | "liquidateeHealth" | "liquidatorHealth">, options: TransactionOptions = {}): Promise<VersionedTransaction> {
+    return this.transaction([await this.liquidateIx(args)], { payer: args.owner, ...options });
+  }
+
+  async liquidatePerpTx(request: LiquidatePerpRequest, options: TransactionOptions = {}): Promise<VersionedTransaction> {
+    return this.transaction([await this.liquidatePerpIx(request)], { payer: request.owner, ...options });
+  }
+
+  /**
+   * `instructions` inside a flash loan on `account`: `flash_loan_begin`, them, `flash_loan_end`
+   * with the health accounts of `after` (the account's positions once the bracket is done;
+   * default: its positions now, e.g. for a borrow repaid within the bracket). Inside, the
+   * account's borrows and withdrawals skip their health check (their health accounts may be
+   * left out); `flash_loan_end` checks init health once.
+   */
+  async flashLoanIxs(request: { account: PublicKey; owner: PublicKey; instructions: TransactionInstruction[]; after?: MarginAccount }): Promise<TransactionInstruction[]> {
+    const margin = request.after ?? (await this.marginAccount(request.account));
+    const { banks, perps } = await this.lookups(margin.group, margin);
+    return [
+      await flashLoanBeginIx({ account: request.account, owner: request.owner }),
+      ...request.instructions,
+      await flashLoanEndIx({ group: margin.group, account: request.account, owner: request.owner, health: healthAccountMetas(margin, banks, perps) }),
+    ];
+  }
+
 }

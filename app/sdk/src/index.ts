@@ -20,11 +20,7 @@ export * from "./pending";
 export * from "./liquidation";
 export * from "./pyth";
 export * from "./client";
-export * from "./deploy";
-export * from "./deploy-perps";
+export * from "./wallet";
+export * from "./transaction";
+export * from "./units";
 
-// Anchor types a caller of the SDK may need (e.g. the deploy hook's provider).
-export type { AnchorProvider, Wallet } from "@anchor-lang/core";
-// web3.js classes a script needs alongside the SDK (so that it resolves them from the SDK's
-// own dependencies, e.g. `migrations/deploy.ts`).
-export { Connection, Keypair, PublicKey } from "@solana/web3.js";

@@ -14,7 +14,7 @@
  */
 import type { IdlTypes } from "@anchor-lang/core";
 import BN from "bn.js";
-import { PublicKey, SystemProgram, type AccountMeta, type TransactionInstruction } from "@solana/web3.js";
+import { PublicKey, SystemProgram, SYSVAR_INSTRUCTIONS_PUBKEY, type AccountMeta, type TransactionInstruction } from "@solana/web3.js";
 
 import { activePerps, activePositions, PositionKind, toIdlBankConfig, type Bank, type BankConfig, type MarginAccount, type PerpMarket } from "./accounts";
 import { idlStructFields, program, toIdl, type CrossMargin, type Native } from "./idl";
@@ -467,6 +467,26 @@ export async function resolveBankruptcyIx(args: {
   return program()
     .methods.resolveBankruptcy()
     .accountsStrict({ group: args.group, account: args.account, liabBank: args.liabBank })
+    .remainingAccounts(args.health)
+    .instruction();
+}
+
+/** `flash_loan_begin`: opens a flash loan on `account` for the rest of the transaction; until
+ * the matching `flash_loan_end` (top level, same account) its borrows, withdrawals and
+ * liquidations skip their init-health check. `owner` signs. */
+export async function flashLoanBeginIx(args: { account: PublicKey; owner: PublicKey }): Promise<TransactionInstruction> {
+  return program()
+    .methods.flashLoanBegin()
+    .accountsStrict({ account: args.account, owner: args.owner, instructions: SYSVAR_INSTRUCTIONS_PUBKEY })
+    .instruction();
+}
+
+/** `flash_loan_end`: closes the flash loan, requiring init health >= 0 over every position;
+ * `health` are the account's health accounts as the bracket leaves its positions. */
+export async function flashLoanEndIx(args: { group: PublicKey; account: PublicKey; owner: PublicKey; health: AccountMeta[] }): Promise<TransactionInstruction> {
+  return program()
+    .methods.flashLoanEnd()
+    .accountsStrict({ group: args.group, account: args.account, owner: args.owner })
     .remainingAccounts(args.health)
     .instruction();
 }

@@ -12,18 +12,20 @@ import { describe, it } from "node:test";
 
 import {
   CrossMarginClient,
-  deployFromConfig,
   encodePriceUpdateV2,
   groupAddress,
   isoTime,
   OracleKind,
-  parseDeployConfig,
   perpMarketAddress,
   PYTH_LEGACY_PROGRAM_MAINNET,
   PYTH_RECEIVER_PROGRAM_MAINNET,
+} from "../src";
+import {
+  deployFromConfig,
+  parseDeployConfig,
   type DeployConfigJson,
   type PublicKey,
-} from "../src";
+} from "../src/deploy-entry";
 import { expectMarginError } from "./support/assert";
 import { deployFiles, runDeploy } from "./support/deploy-cli";
 import { bankJson, perpMarketJson, SOL_FEED } from "./support/deploy-config";

@@ -13,19 +13,21 @@ import {
   bankConfigOf,
   CrossMarginClient,
   decodeOracleQuote,
-  deployFromConfig,
   encodeLegacyPriceAccount,
   encodePriceUpdateV2,
   groupAddress,
   isoTime,
   OracleKind,
-  parseDeployConfig,
   PYTH_LEGACY_PROGRAM_MAINNET,
   PYTH_RECEIVER_PROGRAM_MAINNET,
   vaultAddress,
+} from "../src";
+import {
+  deployFromConfig,
+  parseDeployConfig,
   type DeployConfigJson,
   type PublicKey,
-} from "../src";
+} from "../src/deploy-entry";
 import { expectMarginError } from "./support/assert";
 import { LiteSvmChain } from "./support/litesvm-chain";
 import { bankJson, SOL_FEED } from "./support/deploy-config";

@@ -28,13 +28,15 @@ import {
   configureBankIx,
   ConnectionChain,
   eventsNamed,
-  Keypair,
   marginAccountFromAccount,
   PositionKind,
   RAW_IDL,
   PROGRAM_ID,
   type CrossMarginEvents,
 } from "../src";
+import {
+  Keypair,
+} from "../src/deploy-entry";
 import {
   endTarget,
   LocalnetMarket,

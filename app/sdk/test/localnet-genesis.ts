@@ -28,13 +28,15 @@ import path from "node:path";
 import {
   encodeLegacyPriceAccount,
   encodePriceUpdateV2,
-  Keypair,
-  PublicKey,
   PYTH_LEGACY_PROGRAM_MAINNET,
   PYTH_RECEIVER_PROGRAM_MAINNET,
+} from "../src";
+import {
+  Keypair,
+  PublicKey,
   type BankConfigJson,
   type DeployConfigJson,
-} from "../src";
+} from "../src/deploy-entry";
 
 const ROOT = path.resolve(__dirname, "../../..");
 export const LOCALNET_DIR = path.join(ROOT, "tests/localnet");

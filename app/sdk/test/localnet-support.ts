@@ -31,14 +31,16 @@ import {
   depositIx,
   groupAddress,
   healthIx,
-  Keypair,
-  parseDeployConfig,
   TransactionFailedError,
   type AccountHealth,
   type BankRef,
-  type DeployConfig,
   type SentTransaction,
 } from "../src";
+import {
+  Keypair,
+  parseDeployConfig,
+  type DeployConfig,
+} from "../src/deploy-entry";
 import { GENESIS_DEPLOY_CONFIG, readManifest, type GenesisManifest } from "./localnet-genesis";
 
 export const ROOT = path.resolve(__dirname, "../../..");

@@ -20,8 +20,10 @@ import {
   PYTH_LEGACY_PROGRAM_MAINNET,
   PYTH_RECEIVER_PROGRAM_MAINNET,
   TransactionFailedError,
-  type DeployConfigJson,
 } from "../src";
+import {
+  type DeployConfigJson,
+} from "../src/deploy-entry";
 import { deployFiles, runDeploy } from "./support/deploy-cli";
 import { bankJson } from "./support/deploy-config";
 import { LiteSvmChain } from "./support/litesvm-chain";

@@ -43,6 +43,8 @@ pub fn find_validator() -> Option<PathBuf> {
 pub struct Validator {
     child: Child,
     pub rpc_url: String,
+    /// The websocket (pubsub) endpoint: the RPC port + 1.
+    pub ws_url: String,
     pub ledger: PathBuf,
 }
 
@@ -59,8 +61,8 @@ impl Validator {
         Self::start_with_programs(binary, &[(*program_id, program_so)], accounts_dir, workdir)
     }
 
-    /// [`start`](Self::start) with several programs at genesis (e.g. the test pool `cp_swap`
-    /// beside cross_margin).
+    /// [`Validator::start`] with several programs at genesis (e.g. a test oracle writer at the
+    /// Pyth receiver's address).
     pub fn start_with_programs(
         binary: &Path,
         programs: &[(Pubkey, &Path)],
@@ -80,10 +82,10 @@ impl Validator {
             .args(["--faucet-port", &(rpc_port + 2).to_string()])
             .args(["--gossip-port", &(rpc_port + 3).to_string()])
             .args(["--dynamic-port-range", &format!("{}-{}", rpc_port + 4, rpc_port + 40)]);
+        // Loader v3 (upgradeable): the validator no longer runs genesis programs of the
+        // deprecated loader v2 (`--bpf-program` gives UnsupportedProgramId). Nobody holds the
+        // upgrade authority (the system program's id).
         for (program_id, program_so) in programs {
-            // Loader v3 (upgradeable): the validator no longer runs genesis programs of the
-            // deprecated loader v2 (`--bpf-program` gives UnsupportedProgramId). Nobody holds
-            // the upgrade authority (the system program's id).
             command
                 .arg("--upgradeable-program")
                 .arg(program_id.to_string())
@@ -96,8 +98,12 @@ impl Validator {
         let log = std::fs::File::create(workdir.join("validator.out"))?;
         command.stdout(Stdio::from(log.try_clone()?)).stderr(Stdio::from(log)).stdin(Stdio::null());
         let child = command.spawn()?;
-        let mut validator =
-            Validator { child, rpc_url: format!("http://127.0.0.1:{rpc_port}"), ledger };
+        let mut validator = Validator {
+            child,
+            rpc_url: format!("http://127.0.0.1:{rpc_port}"),
+            ws_url: format!("ws://127.0.0.1:{}", rpc_port + 1),
+            ledger,
+        };
         validator.wait_healthy(Duration::from_secs(90))?;
         Ok(validator)
     }

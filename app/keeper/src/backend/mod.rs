@@ -85,8 +85,14 @@ pub struct Landed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendError {
     Transport(String),
-    Rpc { code: i64, message: String },
+    Rpc {
+        code: i64,
+        message: String,
+    },
     Timeout(String),
+    /// The node answered with something that does not parse (a bad account encoding, a
+    /// truncated sysvar, a body that is not JSON-RPC).
+    Malformed(String),
 }
 
 impl std::fmt::Display for BackendError {
@@ -95,6 +101,7 @@ impl std::fmt::Display for BackendError {
             Self::Transport(e) => write!(f, "transport error: {e}"),
             Self::Rpc { code, message } => write!(f, "RPC error {code}: {message}"),
             Self::Timeout(e) => write!(f, "timed out: {e}"),
+            Self::Malformed(e) => write!(f, "malformed answer: {e}"),
         }
     }
 }
@@ -122,6 +129,16 @@ pub trait Backend {
         &mut self,
         tx: &VersionedTransaction,
     ) -> Result<Result<Landed, Rejection>, BackendError>;
+    /// The prioritization fees (micro-lamports per CU) of recent slots' transactions that
+    /// wrote any of `writable` (`getRecentPrioritizationFees`). A chain without a fee market
+    /// (the embedded one) has none.
+    fn recent_prioritization_fees(
+        &mut self,
+        writable: &[Pubkey],
+    ) -> Result<Vec<u64>, BackendError> {
+        let _ = writable;
+        Ok(Vec::new())
+    }
 }
 
 /// Bounded retries with exponential backoff for transport-level failures.
@@ -164,5 +181,73 @@ impl RetryPolicy {
                 Err(error) => return Err(error),
             }
         }
+    }
+}
+
+/// Exponential backoff for reconnecting: `first` doubling per failed attempt up to `max`, each
+/// delay jittered down by up to `jitter_bps` of it (so that many keepers, or many
+/// subscriptions, do not reconnect in lockstep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max: Duration,
+    pub jitter_bps: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { first: Duration::from_millis(250), max: Duration::from_secs(30), jitter_bps: 2_000 }
+    }
+}
+
+impl Backoff {
+    /// The delay before reconnection attempt `attempt` (0 = the first after a drop), with
+    /// `random` (any u64) choosing the jitter.
+    pub fn delay(&self, attempt: u32, random: u64) -> Duration {
+        let doubled = self.first.saturating_mul(1u32 << attempt.min(20));
+        let capped = doubled.min(self.max);
+        let jitter_bps = u64::from(self.jitter_bps.min(10_000));
+        let cut = capped.as_micros() as u64 * jitter_bps / 10_000;
+        let cut = if cut == 0 { 0 } else { random % (cut + 1) };
+        capped - Duration::from_micros(cut)
+    }
+}
+
+/// A cheap, non-cryptographic random u64 for jitter (the clock's nanoseconds, mixed).
+pub fn jitter_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut x = nanos ^ 0x9e37_79b9_7f4a_7c15;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 33)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_jitters_down_only() {
+        let backoff = Backoff {
+            first: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+            jitter_bps: 2_000,
+        };
+        // No jitter drawn (random = 0): 100, 200, 400, 800, 1600, then the cap.
+        let plain: Vec<u128> = (0..7).map(|a| backoff.delay(a, 0).as_millis()).collect();
+        assert_eq!(plain, [100, 200, 400, 800, 1_600, 2_000, 2_000]);
+        assert_eq!(backoff.delay(1_000, 0), Duration::from_secs(2), "no overflow");
+        // The most jitter takes 20% off, never more, never adds.
+        for random in [1, 7, 12_345, u64::MAX] {
+            for attempt in 0..8 {
+                let capped = backoff.delay(attempt, 0);
+                let jittered = backoff.delay(attempt, random);
+                assert!(jittered <= capped && jittered >= capped * 8 / 10, "{jittered:?}");
+            }
+        }
+        assert_eq!(backoff.delay(3, 80_000), Duration::from_millis(720));
     }
 }

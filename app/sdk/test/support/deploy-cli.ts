@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import type { DeployConfigJson } from "../../src";
+import type { DeployConfigJson } from "../../src/deploy-entry";
 
 /** Runs `node --import tsx migrations/deploy.ts args...` and returns its output. */
 export function runDeploy(args: string[]): Promise<{ code: number; output: string }> {

@@ -1,6 +1,6 @@
 /** Bank and perp market configs as the deploy config file writes them, for the deploy tests
  * (LiteSVM and the CLI over JSON-RPC). */
-import type { DeployConfigJson, PerpMarketConfigJson } from "../../src";
+import type { DeployConfigJson, PerpMarketConfigJson } from "../../src/deploy-entry";
 
 /** Pyth's SOL/USD feed id. */
 export const SOL_FEED = "ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d";

@@ -225,9 +225,10 @@ export class LiteSvmChain implements Chain {
     return mint;
   }
 
-  /** A new token account for `mint`, owned by `owner`, holding `amount` (added to the supply). */
-  createTokenAccount(mint: PublicKey, owner: PublicKey, amount: bigint): PublicKey {
-    const key = this.newPubkey();
+  /** A new token account for `mint`, owned by `owner`, holding `amount` (added to the supply);
+   * at `at` if given (e.g. the owner's associated token account). */
+  createTokenAccount(mint: PublicKey, owner: PublicKey, amount: bigint, at?: PublicKey): PublicKey {
+    const key = at ?? this.newPubkey();
     const tokenProgram = this.account(mint)?.owner;
     if (!tokenProgram) throw new Error("mint does not exist");
     const data = Buffer.alloc(165);

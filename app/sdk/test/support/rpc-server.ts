@@ -7,7 +7,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-import { PublicKey, Transaction, VersionedTransaction } from "@solana/web3.js";
+import { PublicKey, VersionedTransaction } from "@solana/web3.js";
+import { ed25519 } from "@noble/curves/ed25519";
 import { utils } from "@anchor-lang/core";
 import { getTransactionDecoder } from "@solana/kit";
 import { FailedTransactionMetadata, type TransactionMetadata } from "litesvm";
@@ -16,7 +17,7 @@ import { errorJson, type LiteSvmChain } from "./litesvm-chain";
 
 interface Landed {
   slot: number;
-  transaction: Transaction;
+  transaction: VersionedTransaction;
   logs: string[];
   computeUnits: number;
   returnData: { programId: string; data: [string, "base64"] } | null;
@@ -34,16 +35,39 @@ class RpcError extends Error {
 
 const base58 = utils.bytes.bs58;
 
+/** Every required signature present and valid (what a node checks before preflight). */
+function verifySignatures(transaction: VersionedTransaction): boolean {
+  const message = transaction.message.serialize();
+  const signers = transaction.message.staticAccountKeys.slice(0, transaction.message.header.numRequiredSignatures);
+  return signers.every((key, i) => {
+    const signature = transaction.signatures[i];
+    return signature !== undefined && signature.some((b) => b !== 0) && ed25519.verify(signature, message, key.toBytes());
+  });
+}
+
 export class LiteSvmRpcServer {
   private server: Server | undefined;
   private readonly landed = new Map<string, Landed>();
   /** Methods called, in order (for assertions on what a client did). */
   readonly calls: string[] = [];
+  /** What `getRecentPrioritizationFees` answers (micro-lamports per CU, one per recent slot). */
+  prioritizationFees: number[] = [];
+  /** Every transaction sent (wire bytes, base64), for assertions on what a wallet signed. */
+  readonly sentTransactions: string[] = [];
 
   constructor(readonly chain: LiteSvmChain) {}
 
   async start(): Promise<string> {
     this.server = createServer((request, response) => {
+      // CORS, as a validator's RPC port answers it: a page on another origin can call it.
+      response.setHeader("access-control-allow-origin", "*");
+      response.setHeader("access-control-allow-headers", "content-type, solana-client");
+      response.setHeader("access-control-allow-methods", "POST, OPTIONS");
+      if (request.method === "OPTIONS") {
+        response.writeHead(204);
+        response.end();
+        return;
+      }
       let body = "";
       request.on("data", (chunk: Buffer) => (body += chunk.toString()));
       request.on("end", () => {
@@ -118,6 +142,12 @@ export class LiteSvmRpcServer {
         };
       case "getTransaction":
         return this.transaction(params[0] as string);
+      case "getRecentPrioritizationFees":
+        return this.prioritizationFees.map((prioritizationFee, i) => ({ slot: Math.max(0, this.slot() - i), prioritizationFee }));
+      case "getHealth":
+        return "ok";
+      case "getVersion":
+        return { "solana-core": "litesvm", "feature-set": 0 };
       case "simulateTransaction":
         return this.simulate(params[0] as string, (params[1] ?? {}) as { replaceRecentBlockhash?: boolean });
       default:
@@ -140,11 +170,13 @@ export class LiteSvmRpcServer {
     return { programId: new PublicKey(returnData.programId()).toBase58(), data: [Buffer.from(data).toString("base64"), "base64"] };
   }
 
-  /** Like a node with preflight: a failing transaction is refused with the simulation's logs. */
+  /** Like a node with preflight: a failing transaction is refused with the simulation's logs.
+   * Legacy and v0 transactions (lookup tables resolved by LiteSVM). */
   private send(encoded: string): string {
+    this.sentTransactions.push(encoded);
     const bytes = Buffer.from(encoded, "base64");
-    const transaction = Transaction.from(bytes);
-    if (!transaction.verifySignatures()) throw new RpcError(-32003, "Transaction signature verification failure");
+    const transaction = VersionedTransaction.deserialize(bytes);
+    if (!verifySignatures(transaction)) throw new RpcError(-32003, "Transaction signature verification failure");
     const result = this.chain.svm.sendTransaction(getTransactionDecoder().decode(Uint8Array.from(bytes)));
     this.chain.svm.expireBlockhash();
     if (result instanceof FailedTransactionMetadata) {
@@ -173,24 +205,30 @@ export class LiteSvmRpcServer {
   private transaction(signature: string) {
     const landed = this.landed.get(signature);
     if (!landed) return null;
-    const message = landed.transaction.compileMessage();
+    const message = landed.transaction.message;
+    const keys = message.staticAccountKeys;
+    const lookups = message.addressTableLookups;
+    const loaded = lookups.reduce((n, l) => n + l.writableIndexes.length + l.readonlyIndexes.length, 0);
     return {
       slot: landed.slot,
       blockTime: Number(this.chain.unixTimestamp()),
+      version: message.version,
       transaction: {
-        signatures: landed.transaction.signatures.map((s) => base58.encode(s.signature ?? Buffer.alloc(64))),
+        signatures: landed.transaction.signatures.map((s) => base58.encode(s)),
         message: {
-          accountKeys: message.accountKeys.map((k) => k.toBase58()),
+          accountKeys: keys.map((k) => k.toBase58()),
           header: message.header,
-          instructions: message.instructions.map((i) => ({ programIdIndex: i.programIdIndex, accounts: i.accounts, data: i.data })),
+          instructions: message.compiledInstructions.map((i) => ({ programIdIndex: i.programIdIndex, accounts: i.accountKeyIndexes, data: base58.encode(Buffer.from(i.data)) })),
           recentBlockhash: message.recentBlockhash,
+          ...(message.version === 0 ? { addressTableLookups: lookups.map((l) => ({ accountKey: l.accountKey.toBase58(), writableIndexes: l.writableIndexes, readonlyIndexes: l.readonlyIndexes })) } : {}),
         },
       },
       meta: {
         err: null,
         fee: 5000,
-        preBalances: message.accountKeys.map(() => 0),
-        postBalances: message.accountKeys.map(() => 0),
+        preBalances: [...keys.map(() => 0), ...Array.from({ length: loaded }, () => 0)],
+        postBalances: [...keys.map(() => 0), ...Array.from({ length: loaded }, () => 0)],
+        ...(message.version === 0 ? { loadedAddresses: { writable: [], readonly: [] } } : {}),
         logMessages: landed.logs,
         computeUnitsConsumed: landed.computeUnits,
         returnData: landed.returnData,
@@ -198,16 +236,12 @@ export class LiteSvmRpcServer {
     };
   }
 
-  /** `sigVerify: false` simulation, as frontends use it: the chain's payer signs in the node's
-   * place (LiteSVM checks signatures), after the blockhash is replaced if asked. */
+  /** `sigVerify: false` simulation, as frontends use it (any fee payer: a wallet's transaction
+   * is simulated before the wallet signs), after the blockhash is replaced if asked. */
   private simulate(encoded: string, options: { replaceRecentBlockhash?: boolean }) {
     const versioned = VersionedTransaction.deserialize(Buffer.from(encoded, "base64"));
     if (options.replaceRecentBlockhash) versioned.message.recentBlockhash = this.chain.svm.latestBlockhash();
-    const payer = versioned.message.staticAccountKeys[0]!;
-    if (!payer.equals(this.chain.payer.publicKey)) {
-      throw new RpcError(-32602, "this test node simulates only with its own payer as fee payer");
-    }
-    versioned.sign([this.chain.payer]);
+    if (versioned.message.staticAccountKeys[0]!.equals(this.chain.payer.publicKey)) versioned.sign([this.chain.payer]);
     // sigVerify: false, as the SDK asks: other signers' slots stay empty.
     this.chain.svm.withSigverify(false);
     let result: ReturnType<LiteSvmChain["svm"]["simulateTransaction"]>;
