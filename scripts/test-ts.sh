@@ -45,7 +45,8 @@ build_key="$(fingerprint "${inputs[@]}" "$SDK"/tsconfig*.json "$SDK/tsup.config.
 if [[ "$(cat "$CACHE/build" 2>/dev/null)" != "$build_key" || ! -f "$SDK/dist/index.js" ]]; then
   step "type-checking (tsc, strict) and building (tsup) app/sdk"
   # tsconfig.test.json covers src too (tsconfig.json is its base: src alone, for editors and tsup).
-  (cd "$SDK" && npx --no-install tsc -p tsconfig.test.json && npx --no-install tsup --silent)
+  # dist/ from scratch: an older build's leftovers (a .tsbuildinfo) must not reach the package.
+  (cd "$SDK" && rm -rf dist && npx --no-install tsc -p tsconfig.test.json && npx --no-install tsup --silent)
   echo "$build_key" >"$CACHE/build"
 else
   step "app/sdk unchanged since the last type-check; skipping tsc"

@@ -21,7 +21,7 @@ import { clusterUnixTimestamp, ConnectionChain, type Chain, type SentTransaction
 import { buildTransaction, isTransactionChain, type BuiltTransaction, type TransactionChain, type TransactionOptions } from "./transaction";
 import { signerOf, toWallet, type SignerLike, type WalletAdapterLike, type WalletProviderLike } from "./wallet";
 import { PROGRAM_ID } from "./idl";
-import { simulateHealth, type AccountHealth } from "./health";
+import { liquidatingMove, simulateHealth, simulateHealthUnderShock, type AccountHealth, type LiquidatingMove } from "./health";
 import {
   bankLookup,
   bankRef,
@@ -43,6 +43,7 @@ import {
   type LiquidateArgs,
   type PerpMarketLookup,
   type PerpMarketRef,
+  type PriceShock,
   type TransferAccounts,
 } from "./instructions";
 import {
@@ -315,6 +316,50 @@ export class CrossMarginClient {
       account,
       healthAccounts: healthAccountMetas(margin, banks, perps),
       feePayer,
+      programId: this.programId,
+    });
+  }
+
+  /** The program's `health_under_shock` view for `account`: its health with the prices of some
+   * banks (`tokenShocks`, by bank index) and perp markets (`perpShocks`, by market index) moved
+   * by the given bps. Simulated with `feePayer`, as `health`. */
+  async healthUnderShock(
+    account: PublicKey,
+    feePayer: PublicKey,
+    tokenShocks: PriceShock[],
+    perpShocks: PriceShock[] = [],
+  ): Promise<AccountHealth> {
+    const margin = await this.marginAccount(account);
+    const { banks, perps } = await this.lookups(margin.group, margin);
+    const healthAccounts = healthAccountMetas(margin, banks, perps);
+    return simulateHealthUnderShock(this.chain, {
+      group: margin.group,
+      account,
+      healthAccounts,
+      feePayer,
+      tokenShocks,
+      perpShocks,
+      programId: this.programId,
+    });
+  }
+
+  /** "What move liquidates me": the smallest move (to 1 bps) of one bank's (`kind: "bank"`) or
+   * perp market's price, down (`direction` −1) or up (+1), at which the program's own shock view
+   * says `account` is liquidatable; `null` if no move in that direction does (`liquidatingMove`). */
+  async liquidatingMove(
+    account: PublicKey,
+    feePayer: PublicKey,
+    move: { kind: "bank" | "perp"; index: number; direction: -1 | 1 },
+  ): Promise<LiquidatingMove | null> {
+    const margin = await this.marginAccount(account);
+    const { banks, perps } = await this.lookups(margin.group, margin);
+    const healthAccounts = healthAccountMetas(margin, banks, perps);
+    return liquidatingMove(this.chain, {
+      group: margin.group,
+      account,
+      healthAccounts,
+      feePayer,
+      ...move,
       programId: this.programId,
     });
   }

@@ -9,7 +9,7 @@ import type { AccountMeta, PublicKey } from "@solana/web3.js";
 
 import type { Chain } from "./chain";
 import { coder, PROGRAM_ID, type CrossMargin } from "./idl";
-import { healthAfterPendingChangesIx, healthIx } from "./instructions";
+import { healthAfterPendingChangesIx, healthIx, healthUnderShockIx, type PriceShock } from "./instructions";
 
 /** One position's part of the health view (quote native units = micro-USD). */
 export interface PositionHealth {
@@ -108,4 +108,88 @@ export async function simulateHealth(
     throw new Error("the health view returned no data");
   }
   return decodeAccountHealth(returned.data);
+}
+
+/**
+ * Runs `health_under_shock` in a simulation: the account's health view with the shocks applied
+ * (`PriceShock`: bps per bank index, and per perp market index in `perpShocks`). Arguments as
+ * `simulateHealth`. Invalid shocks throw `TransactionFailedError` (`InvalidPriceShock`).
+ */
+export async function simulateHealthUnderShock(
+  chain: Chain,
+  args: {
+    group: PublicKey;
+    account: PublicKey;
+    healthAccounts: AccountMeta[];
+    feePayer: PublicKey;
+    tokenShocks: PriceShock[];
+    perpShocks?: PriceShock[];
+    programId?: PublicKey;
+  },
+): Promise<AccountHealth> {
+  const instruction = await healthUnderShockIx(
+    args.group,
+    args.account,
+    args.healthAccounts,
+    args.tokenShocks,
+    args.perpShocks ?? [],
+  );
+  const simulated = await chain.simulateTransaction([instruction], args.feePayer);
+  const returned = simulated.returnData;
+  if (!returned || !returned.programId.equals(args.programId ?? PROGRAM_ID)) {
+    throw new Error("the health_under_shock view returned no data");
+  }
+  return decodeAccountHealth(returned.data);
+}
+
+/** The smallest move of one price that makes the account liquidatable, and the view there. */
+export interface LiquidatingMove {
+  /** Basis points from the oracle price (negative: down). */
+  bps: number;
+  health: AccountHealth;
+}
+
+/**
+ * "What move liquidates me": searches the shock of one bank (`kind: "bank"`) or perp market
+ * (`"perp"`) `index` in the direction `direction` (−1: the price falls, +1: it rises) for the
+ * smallest move, to 1 bps, at which the program's own `health_under_shock` says liquidatable.
+ * Bisection over monotone health: about 14 simulations. Returns `null` when even the largest move
+ * in that direction (to zero, or ×11) leaves the account healthy, and a move of 0 when it is
+ * liquidatable already.
+ */
+export async function liquidatingMove(
+  chain: Chain,
+  args: {
+    group: PublicKey;
+    account: PublicKey;
+    healthAccounts: AccountMeta[];
+    feePayer: PublicKey;
+    kind: "bank" | "perp";
+    index: number;
+    direction: -1 | 1;
+    programId?: PublicKey;
+  },
+): Promise<LiquidatingMove | null> {
+  const at = (bps: number) => {
+    const shock = [{ index: args.index, bps }];
+    return simulateHealthUnderShock(chain, {
+      ...args,
+      tokenShocks: args.kind === "bank" ? shock : [],
+      perpShocks: args.kind === "perp" ? shock : [],
+    });
+  };
+  const now = await at(0);
+  if (now.liquidatable) return { bps: 0, health: now };
+  const limit = args.direction < 0 ? 10_000 : 100_000;
+  let worst = await at(args.direction * limit);
+  if (!worst.liquidatable) return null;
+  // Invariant: `low` bps of move is healthy, `high` is liquidatable.
+  let [low, high] = [0, limit];
+  while (high - low > 1) {
+    const mid = Math.floor((low + high) / 2);
+    const view = await at(args.direction * mid);
+    if (view.liquidatable) [high, worst] = [mid, view];
+    else low = mid;
+  }
+  return { bps: args.direction * high, health: worst };
 }

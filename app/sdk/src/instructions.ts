@@ -434,6 +434,30 @@ export async function healthAfterPendingChangesIx(group: PublicKey, account: Pub
   return program().methods.healthAfterPendingChanges().accountsStrict({ group, account }).remainingAccounts(health).instruction();
 }
 
+/** A hypothetical price move for `health_under_shock`: bank (or perp market) `index` priced `bps`
+ * basis points away from its oracle (−3,000: 30% lower; −10,000..=100,000). */
+export interface PriceShock {
+  index: number;
+  bps: number;
+}
+
+/** The read-only `health_under_shock` view: `health` priced with `tokenShocks` (per bank index)
+ * and `perpShocks` (per perp market index) applied to every price side, by the program's own
+ * health code. `health` are the account's current health accounts. */
+export async function healthUnderShockIx(
+  group: PublicKey,
+  account: PublicKey,
+  health: AccountMeta[],
+  tokenShocks: PriceShock[],
+  perpShocks: PriceShock[] = [],
+): Promise<TransactionInstruction> {
+  return program()
+    .methods.healthUnderShock(tokenShocks, perpShocks)
+    .accountsStrict({ group, account })
+    .remainingAccounts(health)
+    .instruction();
+}
+
 /** `fund_insurance`: the admin tops up a bank's insurance fund from its token account `source`. */
 export async function fundInsuranceIx(args: {
   group: PublicKey;

@@ -152,4 +152,33 @@ describe("liquidation price estimate", () => {
     assert.equal(borrow.side, "borrow");
     assert.equal(borrow.liquidationPriceMantissa, 1_250n);
   });
+
+  it("what move liquidates me: the program's shock view agrees with the estimate and with the real move", async () => {
+    const market = await Market.create();
+    await market.withLiquidity();
+    await market.setPrice(market.sol, quoteAt(market, 1_250_000n));
+    const user = await market.user([0n, 10n * SOL, 0n]);
+    await market.deposit(user, market.sol, 10n * SOL);
+    await market.borrow(user, market.usdc, 900n * USDC);
+    const payer = market.chain.payer.publicKey;
+
+    // The liquidation price is $102.1021 (above): a fall of 18.3183%, so 1,832 bps is the first
+    // whole-bps move that liquidates (the shock scales the confidence interval with the price).
+    const move = await market.client.liquidatingMove(user.account, payer, { kind: "bank", index: market.sol.bankIndex, direction: -1 });
+    assert.ok(move);
+    assert.equal(move.bps, -1_832);
+    assert.ok(move.health.liquidatable && move.health.maint < 0n);
+    const justShort = await market.client.healthUnderShock(user.account, payer, [{ index: market.sol.bankIndex, bps: -1_831 }]);
+    assert.equal(justShort.liquidatable, false);
+    // The same moves made for real: $125 × (1 − 0.1832) = $102.10 liquidates, × (1 − 0.1831) does not.
+    assert.equal(await liquidatableAt(market, user, market.sol, 1_021_000n), true);
+    assert.equal(await liquidatableAt(market, user, market.sol, 1_021_125n), false);
+    // No rise of SOL (the collateral) liquidates it; an invalid shock is refused by name.
+    await market.setPrice(market.sol, quoteAt(market, 1_250_000n));
+    assert.equal(await market.client.liquidatingMove(user.account, payer, { kind: "bank", index: market.sol.bankIndex, direction: 1 }), null);
+    await assert.rejects(
+      market.client.healthUnderShock(user.account, payer, [{ index: market.sol.bankIndex, bps: -10_001 }]),
+      /InvalidPriceShock/,
+    );
+  });
 });
