@@ -41,14 +41,20 @@ async function assertFlipsAround(market: Market, user: User, bank: BankRef, esti
   }
 }
 
+/** SOL at $125 (0.1% confidence), a user with 10 SOL deposited and 900 USDC borrowed. */
+async function solBorrower(): Promise<{ market: Market; user: User }> {
+  const market = await Market.create();
+  await market.withLiquidity();
+  await market.setPrice(market.sol, quoteAt(market, 1_250_000n));
+  const user = await market.user([0n, 10n * SOL, 0n]);
+  await market.deposit(user, market.sol, 10n * SOL);
+  await market.borrow(user, market.usdc, 900n * USDC);
+  return { market, user };
+}
+
 describe("liquidation price estimate", () => {
   it("a deposit's price: SOL collateral against a USDC borrow", async () => {
-    const market = await Market.create();
-    await market.withLiquidity();
-    await market.setPrice(market.sol, quoteAt(market, 1_250_000n));
-    const user = await market.user([0n, 10n * SOL, 0n]);
-    await market.deposit(user, market.sol, 10n * SOL);
-    await market.borrow(user, market.usdc, 900n * USDC);
+    const { market, user } = await solBorrower();
 
     const estimate = await market.client.liquidationPrice(user.account, market.sol.address, market.chain.payer.publicKey);
     assert.equal(estimate.side, "deposit");
@@ -154,12 +160,7 @@ describe("liquidation price estimate", () => {
   });
 
   it("what move liquidates me: the program's shock view agrees with the estimate and with the real move", async () => {
-    const market = await Market.create();
-    await market.withLiquidity();
-    await market.setPrice(market.sol, quoteAt(market, 1_250_000n));
-    const user = await market.user([0n, 10n * SOL, 0n]);
-    await market.deposit(user, market.sol, 10n * SOL);
-    await market.borrow(user, market.usdc, 900n * USDC);
+    const { market, user } = await solBorrower();
     const payer = market.chain.payer.publicKey;
 
     // The liquidation price is $102.1021 (above): a fall of 18.3183%, so 1,832 bps is the first
