@@ -5,7 +5,8 @@
 # headless Chromium (playwright-core) drives the page against the loopback JSON-RPC endpoint
 # backed by LiteSVM running target/deploy/cross_margin.so (app/sdk/test/support/web-fixture.ts).
 # Runs after scripts/test-ts.sh, whose install and build of app/sdk (node_modules, dist/) the
-# page and the fixture use. Idempotent: install and build are skipped when unchanged.
+# page and the fixture use; also runs scripts/check-sdk-vite.sh (a fresh Vite app on the packed
+# SDK). Idempotent: install and build are skipped when unchanged.
 source "$(dirname "$0")/common.sh"
 
 SDK="$ROOT/app/sdk"
@@ -37,6 +38,10 @@ if [[ "$(cat "$CACHE/install" 2>/dev/null)" != "$install_key" ]]; then
   mkdir -p "$CACHE"
   echo "$install_key" >"$CACHE/install"
 fi
+
+# A fresh Vite app on the packed SDK (Vite is in the npm cache now): builds, runs in Chromium,
+# and prints the bundle sizes.
+scripts/check-sdk-vite.sh
 
 mapfile -t inputs < <(find "$WEB/src" "$WEB/test" "$SDK/dist" -type f | sort)
 build_key="$(fingerprint "${inputs[@]}" "$WEB"/index.html "$WEB"/tsconfig*.json "$WEB/vite.config.mts" "$WEB/package-lock.json" "$SDK/test/support/web-fixture.ts")"
