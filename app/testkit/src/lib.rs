@@ -11,7 +11,10 @@
 //!   through.
 //! - [`localnet`]: a real `solana-test-validator` for tests, and the embedded chain's accounts
 //!   written as its genesis accounts.
+//! - [`invariants`]: the property campaign's state-only invariants, on accounts read from any
+//!   chain (the campaign's LiteSVM, the soak's local validator).
 
+pub mod invariants;
 pub mod localnet;
 pub mod perp;
 pub mod pool;

@@ -480,11 +480,7 @@ impl Sandbox {
     /// Rounding always leaves dust in the vault, so the first is at least the second.
     pub fn vault_and_claims(&self, bank: &BankRef) -> (u64, i128) {
         let b = self.bank(bank);
-        let vault = self.chain.token_balance(&bank.vault);
-        let claims = b.total_deposits_native().expect("fits") as i128
-            - b.total_borrows_native().expect("fits") as i128
-            + b.insurance_native as i128;
-        (vault, claims)
+        (self.chain.token_balance(&bank.vault), crate::invariants::claims(&b))
     }
 }
 

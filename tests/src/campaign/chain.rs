@@ -118,11 +118,7 @@ impl Report {
 
 /// A bank's vault balance and what it owes: deposits − borrows + insurance.
 pub fn claims(state: &State, b: usize) -> (u64, i128) {
-    let bank = &state.banks[b];
-    let claims = bank.total_deposits_native().expect("fits") as i128
-        - bank.total_borrows_native().expect("fits") as i128
-        + bank.insurance_native as i128;
-    (state.vaults[b], claims)
+    (state.vaults[b], cross_margin_testkit::invariants::claims(&state.banks[b]))
 }
 
 impl World {

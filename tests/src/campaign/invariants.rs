@@ -4,20 +4,27 @@
 use cross_margin::health::PositionShares;
 use cross_margin::math::{mul_q64, Round, ONE_Q64};
 use cross_margin::positions;
+use cross_margin::state::MarginAccount;
+use cross_margin_testkit::invariants::{no_flash_loan_open, share_sums, vault_covers_claims};
 
-use super::{claims, Check, State, World, BANKS};
+use super::{Check, State, World, BANKS};
+
+/// The accounts that exist, labelled by user.
+pub(super) fn labelled(state: &State) -> impl Iterator<Item = (String, &MarginAccount)> {
+    let accounts = state.accounts.iter().enumerate();
+    accounts.filter_map(|(u, a)| a.as_ref().map(|a| (format!("user {u}"), a)))
+}
 
 impl World {
-    /// The invariants that hold in every state: vault conservation and share sums per bank,
-    /// every user's no-free-lunch ledger, and no account left inside a flash loan.
+    /// The invariants that hold in every state: vault conservation and share sums per bank
+    /// (the state-only ones are the test kit's, shared with the keeper's soak), every user's
+    /// no-free-lunch ledger, and no account left inside a flash loan.
     pub(super) fn check_state(&self, state: &State, when: &str) -> Check {
-        for (u, account) in state.accounts.iter().enumerate() {
-            let open = account.as_ref().is_some_and(|a| a.is_in_flash_loan());
-            ensure!(!open, "{when}: user {u}'s account is left inside a flash loan");
-        }
+        no_flash_loan_open(labelled(state), when)?;
         for b in 0..BANKS {
             self.check_vault(state, b, when)?;
-            check_shares(state, b, when)?;
+            let accounts = state.accounts.iter().flatten();
+            share_sums(&state.banks[b], std::slice::from_ref(&state.perp), accounts, when)?;
         }
         self.check_ledgers(state, when)?;
         self.check_perp(state, when)
@@ -25,16 +32,11 @@ impl World {
 
     /// The vault covers the bank's claims, and holds at most the rounding budget more.
     fn check_vault(&self, state: &State, b: usize, when: &str) -> Check {
-        let (vault, claims) = claims(state, b);
-        let vault = vault as i128;
+        let excess = vault_covers_claims(&state.banks[b], state.vaults[b], when)?;
         ensure!(
-            vault >= claims,
-            "{when}: bank {b}: vault {vault} < deposits − borrows + insurance {claims}"
-        );
-        ensure!(
-            (vault - claims) as u128 <= self.dust_budget[b],
-            "{when}: bank {b}: vault {vault} exceeds claims {claims} by {} > rounding budget {}",
-            vault - claims,
+            excess as u128 <= self.dust_budget[b],
+            "{when}: bank {b}: vault {} exceeds claims by {excess} > rounding budget {}",
+            state.vaults[b],
             self.dust_budget[b]
         );
         Ok(())
@@ -129,34 +131,4 @@ impl World {
         }
         Ok(())
     }
-}
-
-/// The accounts' deposit and borrow shares in bank `b` sum to the bank's totals; the perp pool's
-/// deposit shares are part of its settle bank's.
-fn check_shares(state: &State, b: usize, when: &str) -> Check {
-    let (mut deposit_shares, mut borrow_shares) = (0u128, 0u128);
-    if state.perp.settle_bank_index as usize == b {
-        deposit_shares += state.perp.pool_deposit_shares as u128;
-        deposit_shares += state.perp.insurance_deposit_shares as u128;
-    }
-    for account in state.accounts.iter().flatten() {
-        for p in account.active_positions().filter(|p| p.bank_index as usize == b) {
-            match p.shares().expect("active") {
-                PositionShares::Deposit(s) => deposit_shares += s as u128,
-                PositionShares::Borrow(s) => borrow_shares += s as u128,
-            }
-        }
-    }
-    let bank = &state.banks[b];
-    ensure!(
-        deposit_shares == bank.total_deposit_shares as u128,
-        "{when}: bank {b}: accounts hold {deposit_shares} deposit shares, bank counts {}",
-        bank.total_deposit_shares
-    );
-    ensure!(
-        borrow_shares == bank.total_borrow_shares as u128,
-        "{when}: bank {b}: accounts owe {borrow_shares} borrow shares, bank counts {}",
-        bank.total_borrow_shares
-    );
-    Ok(())
 }

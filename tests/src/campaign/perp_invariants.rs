@@ -29,8 +29,11 @@
 //! a postcondition (`perp_postconditions`): the balance change never exceeds the amount.
 
 use cross_margin::math::{div_q64, mul_q64, Round};
-use cross_margin::state::{MarginAccount, PerpMarket};
+use cross_margin::state::PerpMarket;
+pub(super) use cross_margin_testkit::invariants::{owed_funding, slots_pnl};
+use cross_margin_testkit::invariants::{perp_aggregates, traders_pnl_brackets};
 
+use super::invariants::labelled;
 use super::perp_ops::pool_native;
 use super::{Check, State, World, ACCOUNTS};
 
@@ -95,38 +98,6 @@ impl PerpBook {
     }
 }
 
-/// A slot's funding owed and not applied: `base × (index − snapshot)` on its side (Q64.64).
-pub(super) fn owed_funding(market: &PerpMarket, base: i64, snapshot: (i128, i128)) -> Option<i128> {
-    let funding = market.funding();
-    let delta = if base >= 0 {
-        funding.long.checked_sub(snapshot.0)?
-    } else {
-        funding.short.checked_sub(snapshot.1)?
-    };
-    (base as i128).checked_mul(delta)
-}
-
-/// The traders' PnL at `price` summed over every slot, unrounded (2⁻⁶⁴ quote native units).
-pub(super) fn slots_pnl(
-    accounts: &[Option<MarginAccount>],
-    market: &PerpMarket,
-    price: u128,
-) -> Option<i128> {
-    let lot = market.config.base_lot_size as i128;
-    let mut total = 0i128;
-    for account in accounts.iter().flatten() {
-        for slot in account.active_perps() {
-            let p = slot.position();
-            let snapshot = (p.funding_snapshot.long, p.funding_snapshot.short);
-            let value = (p.base_lots as i128).checked_mul(lot)?.checked_mul(price as i128)?;
-            let quote = (p.quote_native as i128).checked_mul(1 << 64)?;
-            let owed = owed_funding(market, p.base_lots, snapshot)?;
-            total = total.checked_add(value)?.checked_add(quote)?.checked_sub(owed)?;
-        }
-    }
-    Some(total)
-}
-
 /// The traders' PnL at `price` as the market's aggregates state it, unrounded.
 fn aggregate_pnl(market: &PerpMarket, price: u128) -> Option<i128> {
     let skew = market.long_lots as i128 - market.short_lots as i128;
@@ -137,47 +108,20 @@ fn aggregate_pnl(market: &PerpMarket, price: u128) -> Option<i128> {
 }
 
 impl World {
-    /// The perp market's invariants (module docs).
+    /// The perp market's invariants (module docs): the aggregates are the test kit's (shared
+    /// with the keeper's soak), the book's are the campaign's.
     pub(super) fn check_perp(&self, s: &State, when: &str) -> Check {
         let market = &s.perp;
-        let (mut long, mut short, mut quote, mut lp, mut owed) = (0u64, 0u64, 0i128, 0u64, 0i128);
-        for (u, account) in s.accounts.iter().enumerate() {
-            let Some(account) = account else { continue };
+        for (label, account) in labelled(s) {
             for slot in account.active_perps() {
                 ensure!(
-                    slot.market_index == market.market_index
-                        && slot.settle_bank_index == market.settle_bank_index,
-                    "{when}: user {u} holds a slot of market {} settling in bank {}",
-                    slot.market_index,
-                    slot.settle_bank_index
+                    slot.market_index == market.market_index,
+                    "{when}: {label} holds a slot of market {}",
+                    slot.market_index
                 );
-                let p = slot.position();
-                long += p.base_lots.max(0) as u64;
-                short += p.base_lots.min(0).unsigned_abs();
-                quote += p.quote_native as i128;
-                lp += slot.lp_shares;
-                let snapshot = (p.funding_snapshot.long, p.funding_snapshot.short);
-                owed += owed_funding(market, p.base_lots, snapshot)
-                    .ok_or_else(|| format!("{when}: user {u}'s funding overflows"))?;
             }
         }
-        ensure!(
-            (market.long_lots, market.short_lots) == (long, short),
-            "{when}: open interest {}/{} lots, positions sum to {long}/{short}",
-            market.long_lots,
-            market.short_lots
-        );
-        ensure!(
-            market.quote_sum() == quote,
-            "{when}: quote_sum {} != Σ quote {quote}",
-            market.quote_sum()
-        );
-        ensure!(market.lp_shares == lp, "{when}: lp_shares {} != Σ {lp}", market.lp_shares);
-        ensure!(
-            market.funding_unapplied() == owed,
-            "{when}: funding_unapplied {} != Σ owed {owed}",
-            market.funding_unapplied()
-        );
+        perp_aggregates(market, labelled(s), when)?;
         ensure!(
             market.pool_deposit_shares == self.book.pool_shares,
             "{when}: the pool holds {} deposit shares, its movements add up to {}",
@@ -217,7 +161,7 @@ impl World {
         );
         let price = self.perp_model_price();
         let (Some(slots), Some(aggregate)) =
-            (slots_pnl(&s.accounts, market, price), aggregate_pnl(market, price))
+            (slots_pnl(s.accounts.iter().flatten(), market, price), aggregate_pnl(market, price))
         else {
             return Ok(()); // beyond i128 (not at the campaign's sizes and prices)
         };
@@ -231,16 +175,7 @@ impl World {
              {pool_pnl} = {zero_sum} (2^-64 units), allowed [-{} units, 0]",
             book.rounding
         );
-        for (round, bound) in [(Round::Down, -1i128), (Round::Up, 1)] {
-            if let Ok(rounded) = market.traders_pnl(price, round) {
-                ensure!(
-                    (rounded * one - slots) * bound >= 0,
-                    "{when}: traders_pnl({round:?}) = {rounded} on the wrong side of the exact \
-                     {slots} (2^-64)"
-                );
-            }
-        }
-        Ok(())
+        traders_pnl_brackets(market, price, slots, when)
     }
 
     /// The interest (or socialized loss) on the pool's shares between two states: the book's

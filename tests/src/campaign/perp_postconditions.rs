@@ -238,7 +238,7 @@ impl World {
         let slot0 = slot_of(account0).expect("a slot");
         alone.perps = Default::default();
         alone.perps[0] = slot0;
-        let pnl = slots_pnl(&[Some(alone)], &market, sim.price).ok_or("PnL overflows")?;
+        let pnl = slots_pnl([&alone], &market, sim.price).ok_or("PnL overflows")?;
         let one = 1i128 << 64;
         if amount > 0 {
             ensure!(
@@ -301,7 +301,8 @@ impl World {
         let one = 1i128 << 64;
         let mut market0 = s0.perp;
         let _ = market0.accrue_funding(s0.now, sim.price, sim.pool_before);
-        let traders0 = slots_pnl(&s0.accounts, &market0, sim.price).ok_or("overflow")?;
+        let traders0 =
+            slots_pnl(s0.accounts.iter().flatten(), &market0, sim.price).ok_or("overflow")?;
         let value0 = sim.pool_before as i128 * one - traders0;
         let fair =
             (sim.lp_shares as i128).checked_mul(value0.div_euclid(one) + 1).ok_or("overflow")?;
@@ -314,7 +315,8 @@ impl World {
         );
         let settle = s1.perp.settle_bank_index as usize;
         let pool1 = pool_native(&s1.perp, &s1.banks[settle]).unwrap() as i128;
-        let traders1 = slots_pnl(&s1.accounts, &s1.perp, sim.price).ok_or("overflow")?;
+        let traders1 =
+            slots_pnl(s1.accounts.iter().flatten(), &s1.perp, sim.price).ok_or("overflow")?;
         let config = &s1.perp.config;
         let lots = s1.perp.long_lots.max(s1.perp.short_lots);
         let notional = mul_q64(lots * config.base_lot_size, sim.price, Round::Up).unwrap();
