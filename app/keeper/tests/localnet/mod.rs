@@ -138,41 +138,14 @@ impl Ladder {
                 );
             }
         }
-        let workdir =
-            std::env::temp_dir().join(format!("cross-margin-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&workdir);
-        let owners = [
-            cross_margin::ID,
-            anchor_lang::solana_program::system_program::ID,
-            market.banks[0].token_program,
-            market.sandbox.receiver_program,
-            market.sandbox.legacy_program,
-        ];
-        let accounts =
-            write_genesis_accounts(&market.sandbox.chain, &workdir.join("accounts"), &owners)
-                .expect("genesis accounts");
-        let writer = oracle_writer_so();
-        let programs =
-            [(cross_margin::ID, program_so_path()), (market.sandbox.receiver_program, writer)];
-        let programs: Vec<(Pubkey, &std::path::Path)> =
-            programs.iter().map(|(id, path)| (*id, path.as_path())).collect();
-        let validator = Validator::start_with_programs(
-            binary,
-            &programs,
-            Some(&workdir.join("accounts")),
-            &workdir,
-        )
-        .expect("validator starts");
-        let rpc = RpcClient::new_with_commitment(
-            validator.rpc_url.clone(),
-            CommitmentConfig::confirmed(),
-        );
-        let payer = Keypair::try_from(market.sandbox.admin.to_bytes().as_slice()).unwrap();
+        let served = serve(binary, &market, name);
         eprintln!(
-            "{name}: {victims} victims, {bystanders} bystanders, {accounts} genesis accounts; \
+            "{name}: {victims} victims, {bystanders} bystanders, {} genesis accounts; \
              validator healthy after {:.1} s",
+            served.accounts,
             started.elapsed().as_secs_f64()
         );
+        let Served { validator, rpc, payer, workdir, .. } = served;
         let ladder = Self {
             validator,
             market,
@@ -184,7 +157,8 @@ impl Ladder {
             payer,
             workdir,
         };
-        ladder.wait_until_the_program_runs();
+        let user = &ladder.victims.first().expect("a victim").user;
+        wait_until_the_program_runs(&mut ladder.backend(), &ladder.market, user);
         ladder
     }
 
@@ -197,73 +171,21 @@ impl Ladder {
         RpcBackend::new(&self.validator.rpc_url, Duration::from_secs(30))
     }
 
-    /// A program loaded at genesis is refused (`UnsupportedProgramId`) for the validator's first
-    /// slots; simulate the read-only `health` view until it runs.
-    fn wait_until_the_program_runs(&self) {
-        let started = Instant::now();
-        let mut backend = self.backend();
-        let user = &self.victims.first().expect("a victim").user;
-        let account = self.market.sandbox.margin_account(user);
-        let view = ix::health(
-            self.market.sandbox.group,
-            user.account,
-            self.market.sandbox.health_accounts_of(&account),
-        );
-        let payer = self.payer.pubkey();
-        loop {
-            let blockhash = backend.latest_blockhash().expect("blockhash");
-            let message =
-                Message::new_with_blockhash(std::slice::from_ref(&view), Some(&payer), &blockhash);
-            let tx = VersionedTransaction {
-                signatures: vec![Default::default()],
-                message: VersionedMessage::Legacy(message),
-            };
-            match backend.simulate(&tx).expect("simulate").rejection {
-                None => break,
-                Some(r) if r.message.contains("UnsupportedProgramId") => {
-                    assert!(started.elapsed() < Duration::from_secs(90), "the program never ran");
-                    std::thread::sleep(Duration::from_millis(300));
-                }
-                Some(r) => panic!("the health view failed: {r:?}"),
-            }
-        }
-    }
-
     /// Sends `instructions` signed by `signers` (the first pays) and returns the slot it landed in.
     pub fn send(&self, instructions: &[Instruction], signers: &[&Keypair]) -> u64 {
-        let blockhash = self.rpc.get_latest_blockhash().expect("blockhash");
-        let message =
-            Message::new_with_blockhash(instructions, Some(&signers[0].pubkey()), &blockhash);
-        let tx = VersionedTransaction::try_new(VersionedMessage::Legacy(message), signers)
-            .expect("signing");
-        let signature = self.rpc.send_and_confirm_transaction(&tx).expect("lands");
-        self.slot_of(&signature)
+        send(&self.rpc, instructions, signers)
     }
 
     pub fn slot_of(&self, signature: &solana_signature::Signature) -> u64 {
-        let statuses = self.rpc.get_signature_statuses(&[*signature]).expect("statuses");
-        statuses.value[0].as_ref().expect("a confirmed status").slot
+        slot_of(&self.rpc, signature)
     }
 
     /// Writes SOL's oracle (a PriceUpdateV2 published at the validator's clock) through the
     /// oracle writer; returns the slot the write landed in.
     pub fn set_sol_price(&self, dollars_e4: i64) -> u64 {
-        let clock = self.rpc.get_account(&CLOCK_SYSVAR).expect("the clock");
-        let now = clock_unix_timestamp(&clock.data).expect("a clock");
-        let quote = Quote { price: dollars_e4, conf: 0, exponent: -4, publish_time: now };
-        let bytes = pyth::price_update_v2_with_ema(
-            feed_id(self.sol.index),
-            quote,
-            pyth::Ema::at(&quote),
-            true,
-        );
-        let mut data = 0u32.to_le_bytes().to_vec();
-        data.extend_from_slice(&bytes);
-        let write = Instruction {
-            program_id: self.market.sandbox.receiver_program,
-            accounts: vec![AccountMeta::new(self.sol.oracle, false)],
-            data,
-        };
+        let receiver = self.market.sandbox.receiver_program;
+        let write =
+            price_write(&self.rpc, receiver, self.sol.oracle, feed_id(self.sol.index), dollars_e4);
         self.send(&[write], &[&self.payer])
     }
 
@@ -299,5 +221,114 @@ impl Ladder {
         let workdir = self.workdir.clone();
         drop(self);
         let _ = std::fs::remove_dir_all(workdir);
+    }
+}
+
+/// A market built on the embedded chain, served by a fresh validator from its genesis.
+pub struct Served {
+    pub validator: Validator,
+    pub rpc: RpcClient,
+    /// The market's admin: pays for the oracle writes.
+    pub payer: Keypair,
+    pub workdir: PathBuf,
+    /// Genesis accounts written.
+    pub accounts: usize,
+}
+
+/// Loads every account of `market`'s chain (the program's, the system's, the token program's
+/// and the oracles') into a fresh validator's genesis, with the program and the oracle writer
+/// at the Pyth receiver's address; returns once the validator is healthy.
+pub fn serve(binary: &std::path::Path, market: &SeededMarket, name: &str) -> Served {
+    let workdir = std::env::temp_dir().join(format!("cross-margin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&workdir);
+    let owners = [
+        cross_margin::ID,
+        anchor_lang::solana_program::system_program::ID,
+        market.banks[0].token_program,
+        market.sandbox.receiver_program,
+        market.sandbox.legacy_program,
+    ];
+    let accounts =
+        write_genesis_accounts(&market.sandbox.chain, &workdir.join("accounts"), &owners)
+            .expect("genesis accounts");
+    let writer = oracle_writer_so();
+    let programs =
+        [(cross_margin::ID, program_so_path()), (market.sandbox.receiver_program, writer)];
+    let programs: Vec<(Pubkey, &std::path::Path)> =
+        programs.iter().map(|(id, path)| (*id, path.as_path())).collect();
+    let validator = Validator::start_with_programs(
+        binary,
+        &programs,
+        Some(&workdir.join("accounts")),
+        &workdir,
+    )
+    .expect("validator starts");
+    let rpc =
+        RpcClient::new_with_commitment(validator.rpc_url.clone(), CommitmentConfig::confirmed());
+    let payer = Keypair::try_from(market.sandbox.admin.to_bytes().as_slice()).unwrap();
+    Served { validator, rpc, payer, workdir, accounts }
+}
+
+/// A program loaded at genesis is refused (`UnsupportedProgramId`) for the validator's first
+/// slots; simulate the read-only `health` view of `user`'s account until it runs.
+pub fn wait_until_the_program_runs(backend: &mut RpcBackend, market: &SeededMarket, user: &User) {
+    let started = Instant::now();
+    let account = market.sandbox.margin_account(user);
+    let view =
+        ix::health(market.sandbox.group, user.account, market.sandbox.health_accounts_of(&account));
+    let payer = market.sandbox.admin.pubkey();
+    loop {
+        let blockhash = backend.latest_blockhash().expect("blockhash");
+        let message =
+            Message::new_with_blockhash(std::slice::from_ref(&view), Some(&payer), &blockhash);
+        let tx = VersionedTransaction {
+            signatures: vec![Default::default()],
+            message: VersionedMessage::Legacy(message),
+        };
+        match backend.simulate(&tx).expect("simulate").rejection {
+            None => break,
+            Some(r) if r.message.contains("UnsupportedProgramId") => {
+                assert!(started.elapsed() < Duration::from_secs(90), "the program never ran");
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Some(r) => panic!("the health view failed: {r:?}"),
+        }
+    }
+}
+
+/// Sends `instructions` signed by `signers` (the first pays) and returns the slot it landed in.
+pub fn send(rpc: &RpcClient, instructions: &[Instruction], signers: &[&Keypair]) -> u64 {
+    let blockhash = rpc.get_latest_blockhash().expect("blockhash");
+    let message = Message::new_with_blockhash(instructions, Some(&signers[0].pubkey()), &blockhash);
+    let tx =
+        VersionedTransaction::try_new(VersionedMessage::Legacy(message), signers).expect("signing");
+    let signature = rpc.send_and_confirm_transaction(&tx).expect("lands");
+    slot_of(rpc, &signature)
+}
+
+pub fn slot_of(rpc: &RpcClient, signature: &solana_signature::Signature) -> u64 {
+    let statuses = rpc.get_signature_statuses(&[*signature]).expect("statuses");
+    statuses.value[0].as_ref().expect("a confirmed status").slot
+}
+
+/// The oracle writer's instruction that overwrites `oracle` with a PriceUpdateV2 of `feed` at
+/// `dollars_e4` (dollars × 10^4), published at the validator's clock.
+pub fn price_write(
+    rpc: &RpcClient,
+    receiver_program: Pubkey,
+    oracle: Pubkey,
+    feed: [u8; 32],
+    dollars_e4: i64,
+) -> Instruction {
+    let clock = rpc.get_account(&CLOCK_SYSVAR).expect("the clock");
+    let now = clock_unix_timestamp(&clock.data).expect("a clock");
+    let quote = Quote { price: dollars_e4, conf: 0, exponent: -4, publish_time: now };
+    let bytes = pyth::price_update_v2_with_ema(feed, quote, pyth::Ema::at(&quote), true);
+    let mut data = 0u32.to_le_bytes().to_vec();
+    data.extend_from_slice(&bytes);
+    Instruction {
+        program_id: receiver_program,
+        accounts: vec![AccountMeta::new(oracle, false)],
+        data,
     }
 }
