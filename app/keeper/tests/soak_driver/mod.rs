@@ -385,18 +385,14 @@ impl<'a> Driver<'a> {
             }
             4 => return ("bad: stale blockhash", self.stale(user)),
             _ => {
-                // A borrow whose health accounts name BTC's oracle for SOL's bank.
+                // A borrow whose health accounts name BTC's oracle for SOL's bank (for USDC's,
+                // which the borrow always lists, when the account holds no SOL).
                 let btc = self.market.banks[2];
                 let mut health = self.health_after(seen, &account, &usdc, Movement::Borrow, 1);
-                for meta in health.iter_mut().filter(|m| m.pubkey == sol.oracle) {
-                    meta.pubkey = btc.oracle;
-                }
-                if !health.iter().any(|m| m.pubkey == btc.oracle) {
-                    // No SOL position: substitute USDC's own oracle instead.
-                    for meta in health.iter_mut().filter(|m| m.pubkey == usdc.oracle) {
-                        meta.pubkey = btc.oracle;
-                    }
-                }
+                let sol_listed = health.iter().any(|m| m.pubkey == sol.oracle);
+                let replaced = if sol_listed { sol.oracle } else { usdc.oracle };
+                let meta = health.iter_mut().find(|m| m.pubkey == replaced);
+                meta.expect("the replaced oracle is listed").pubkey = btc.oracle;
                 let borrow = ix::borrow(&self.transfer(user, &usdc), 1_000_000, health);
                 ("bad: wrong oracle", borrow, &user.keypair)
             }
@@ -420,11 +416,8 @@ impl<'a> Driver<'a> {
             blockhash = solana_message::Hash::new_from_array(bytes);
         }
         let deposit = ix::deposit(&self.transfer(user, &self.market.banks[1]), 1);
-        let message = Message::new_with_blockhash(
-            &[deposit],
-            Some(&user.keypair.pubkey()),
-            &blockhash,
-        );
+        let message =
+            Message::new_with_blockhash(&[deposit], Some(&user.keypair.pubkey()), &blockhash);
         let tx = VersionedTransaction::try_new(VersionedMessage::Legacy(message), &[&user.keypair])
             .expect("signing");
         let before = self.snapshot(user);
