@@ -143,7 +143,7 @@ impl KeeperProcess {
             .filter_map(|l| l.rsplit_once(' '))
             .filter(|(key, _)| *key == series || key.starts_with(&format!("{series}{{")))
             .filter_map(|(_, v)| v.parse::<f64>().ok())
-            .sum()
+            .fold(0.0, |sum, v| sum + v)
     }
 
     fn sample_rss(&mut self, at: f64) {
