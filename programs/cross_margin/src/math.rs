@@ -169,6 +169,18 @@ mod tests {
     }
 
     #[test]
+    fn mul_q64_floor_ceil_gives_both_roundings_of_one_product() {
+        // 3 × 0.5 = 1.5 → (1, 2); 4 × 0.5 = 2 exactly → (2, 2); 3 × 2.75 = 8.25 → (8, 9).
+        let half = ONE_Q64 / 2;
+        assert_eq!(mul_q64_floor_ceil(3, half), Ok((1, 2)));
+        assert_eq!(mul_q64_floor_ceil(4, half), Ok((2, 2)));
+        assert_eq!(mul_q64_floor_ceil(3, 2 * ONE_Q64 + 3 * ONE_Q64 / 4), Ok((8, 9)));
+        // The floor fits a u64 but the ceiling does not.
+        assert_eq!(mul_q64_floor_ceil(u64::MAX, ONE_Q64 + 1), Err(Overflow));
+        assert_eq!(mul_q64_floor_ceil(u64::MAX, ONE_Q64), Ok((u64::MAX, u64::MAX)));
+    }
+
+    #[test]
     fn div_q64_rounds_both_ways_and_rejects_zero() {
         let one_and_half = ONE_Q64 + ONE_Q64 / 2;
         assert_eq!(div_q64(10, one_and_half, Round::Down), Ok(6)); // 6.67
@@ -189,6 +201,19 @@ mod tests {
         assert_eq!(mul_bps(u64::MAX, 12_000, Round::Down), Err(Overflow));
         assert_eq!(mul_bps(12_345, 12_000, Round::Up), Ok(14_814)); // 14_814.0
         assert_eq!(mul_bps(12_346, 12_000, Round::Up), Ok(14_816)); // 14_815.2
+    }
+
+    #[test]
+    fn mul_div_rounds_both_ways_only_when_inexact() {
+        // 10 × 2 / 3 = 6.67 → 6 or 7; 9 × 2 / 3 = 6 exactly, either way.
+        assert_eq!(mul_div(10, 2, 3, Round::Down), Ok(6));
+        assert_eq!(mul_div(10, 2, 3, Round::Up), Ok(7));
+        assert_eq!(mul_div(9, 2, 3, Round::Up), Ok(6));
+        assert_eq!(mul_div(9, 2, 3, Round::Down), Ok(6));
+        // The 128-bit product: u64::MAX × u64::MAX / u64::MAX is exact.
+        assert_eq!(mul_div(u64::MAX, u64::MAX, u64::MAX, Round::Up), Ok(u64::MAX));
+        assert_eq!(mul_div(u64::MAX, 2, 1, Round::Down), Err(Overflow));
+        assert_eq!(mul_div(1, 1, 0, Round::Down), Err(Overflow));
     }
 
     #[test]
