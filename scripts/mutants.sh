@@ -54,6 +54,7 @@ if [[ $slow == 0 ]]; then
     target=$cache
     ((k == 0)) || target=$cache-$((k + 1))
     if [[ ! -d $target && -d $cache/debug ]]; then cp -a "$cache" "$target"; fi
+    mkdir -p "$fast/shard-$k"
     shard=()
     ((jobs == 1)) || shard=(--shard "$k/$jobs")
     # --lib for both phases: building the cdylib as well would double every build.

@@ -239,6 +239,15 @@ mod tests {
     }
 
     #[test]
+    fn div_shifted_rounds_up_only_when_inexact_above_2_pow_48() {
+        // Divisors from 2^48 take the 128-bit division: an exact quotient stays as it is.
+        let d = 1_000_000_000_000_000; // 10^15 > 2^48
+        assert_eq!(div_shifted(3 * d, d, Round::Up), 3 << 64);
+        assert_eq!(div_shifted(3 * d, d, Round::Down), 3 << 64);
+        assert_eq!(div_shifted(3 * d + 1, d, Round::Up), (3 << 64) + (1u128 << 64) / d as u128 + 1);
+    }
+
+    #[test]
     fn q64_from_decimal_matches_hand_values() {
         assert_eq!(q64_from_decimal(15, -1, Round::Down), Ok(ONE_Q64 + ONE_Q64 / 2));
         assert_eq!(q64_from_decimal(2, 3, Round::Down), Ok(2000 * ONE_Q64));
