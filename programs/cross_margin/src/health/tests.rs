@@ -263,3 +263,15 @@ fn a_perp_loss_turns_a_settle_deposit_into_debt() {
     assert_eq!((totals.deposits_value, totals.liabs_value), (125_000_000, 50_000_000));
     assert!(totals.has_debt);
 }
+
+#[test]
+fn perp_equity_is_valued_at_its_own_sides_price() {
+    // A settle bank whose confidence is wide: $0.50 for assets, $2 for debts. No token
+    // position; only the perps' PnL makes the equity.
+    let wide = BankRisk { asset_price: ONE_Q64 / 2, liab_price: 2 * ONE_Q64, ..USDC };
+    let pnl = |pnl| PerpTotals { settle_risk: wide, ..perp_totals(0, 0, pnl) };
+    let owed = pnl(-50_000_000).combine(&[]).unwrap();
+    assert_eq!((owed.deposits_value, owed.liabs_value, owed.has_debt), (0, 100_000_000, true));
+    let held = pnl(50_000_000).combine(&[]).unwrap();
+    assert_eq!((held.deposits_value, held.liabs_value, held.has_debt), (25_000_000, 0, false));
+}
