@@ -9,6 +9,7 @@
 
 pub mod calibration;
 pub mod capacity;
+pub mod charts;
 pub mod engine;
 pub mod invariants;
 pub mod lender_run;

@@ -8,8 +8,9 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crate::charts::{line_chart, Axis, Chart, Series, Stroke, TimeAxis, PALETTE};
 use crate::engine::{RunResult, StepMetrics};
-use crate::report::{line_chart, usd, Series, PALETTE};
+use crate::report::usd;
 use crate::scenario::Scenario;
 
 /// One bank over a run: (start, peak, end) utilization bps; the same for the borrow and
@@ -224,14 +225,19 @@ pub fn summary(scenario: &Scenario, with: &RunResult, out: &mut String) {
     }
 }
 
-fn points(run: &RunResult, value: impl Fn(&StepMetrics) -> f64) -> Vec<(f64, f64)> {
-    run.steps.iter().map(|m| (m.step as f64, value(m))).collect()
+fn points(
+    time: &TimeAxis,
+    run: &RunResult,
+    value: impl Fn(&StepMetrics) -> f64,
+) -> Vec<(f64, f64)> {
+    run.steps.iter().map(|m| (time.at(m.step), value(m))).collect()
 }
 
 /// `rates.svg` (borrow and deposit APR per bank, the kink rate of calibrated banks) and
 /// `liquidity.svg` (available liquidity of the calibrated banks and those in the lenders' run,
 /// or of every bank if there are none; the lenders' run, asked for and withdrawn).
 pub fn charts(dir: &Path, scenario: &Scenario, with: &RunResult) -> Result<()> {
+    let time = TimeAxis::for_run(scenario.steps, scenario.step_seconds);
     let mut rates = Vec::new();
     let mut liquidity = Vec::new();
     for (b, spec) in scenario.banks.iter().enumerate() {
@@ -240,24 +246,24 @@ pub fn charts(dir: &Path, scenario: &Scenario, with: &RunResult) -> Result<()> {
         if borrowed {
             rates.push(Series {
                 name: format!("{} borrow APR", spec.symbol),
-                points: points(with, |m| m.borrow_apr_bps[b] as f64 / 100.0),
+                points: points(&time, with, |m| m.borrow_apr_bps[b] as f64 / 100.0),
                 color,
-                dashed: false,
+                stroke: Stroke::Solid,
             });
             rates.push(Series {
                 name: format!("{} deposit APR", spec.symbol),
-                points: points(with, |m| m.liquidity[b].deposit_apr_bps / 100.0),
+                points: points(&time, with, |m| m.liquidity[b].deposit_apr_bps / 100.0),
                 color,
-                dashed: true,
+                stroke: Stroke::Dotted,
             });
         }
         if let (Some(_), Some(setup)) = (spec.target_utilization_pct, with.banks.get(b)) {
             let rate = setup.kink_rate_bps as f64 / 100.0;
             rates.push(Series {
                 name: format!("{} rate at the kink", spec.symbol),
-                points: points(with, |_| rate),
+                points: points(&time, with, |_| rate),
                 color: PALETTE[(b + 3) % PALETTE.len()],
-                dashed: true,
+                stroke: Stroke::Dotted,
             });
         }
         // The banks the scenario studies (calibrated, or in the lenders' run); the others'
@@ -270,38 +276,42 @@ pub fn charts(dir: &Path, scenario: &Scenario, with: &RunResult) -> Result<()> {
         }
         liquidity.push(Series {
             name: format!("{} available to withdraw", spec.symbol),
-            points: points(with, |m| m.liquidity[b].available_usd),
+            points: points(&time, with, |m| m.liquidity[b].available_usd),
             color,
-            dashed: false,
+            stroke: Stroke::Solid,
         });
         if runs {
             liquidity.push(Series {
                 name: format!("{} lenders asked for (cumulative)", spec.symbol),
-                points: points(with, |m| m.liquidity[b].lenders_asked_usd),
+                points: points(&time, with, |m| m.liquidity[b].lenders_asked_usd),
                 color: PALETTE[(b + 3) % PALETTE.len()],
-                dashed: true,
+                stroke: Stroke::Dotted,
             });
             liquidity.push(Series {
                 name: format!("{} lenders withdrew (cumulative)", spec.symbol),
-                points: points(with, |m| m.liquidity[b].lenders_withdrawn_usd),
+                points: points(&time, with, |m| m.liquidity[b].lenders_withdrawn_usd),
                 color: PALETTE[(b + 4) % PALETTE.len()],
-                dashed: false,
+                stroke: Stroke::Solid,
             });
         }
     }
     line_chart(
         &dir.join("rates.svg"),
-        "Borrow and deposit APR (with feedback)",
-        "step",
-        "percent",
-        &rates,
+        &Chart::new(
+            "Borrow and deposit APR (with feedback)",
+            time.axis(),
+            Axis::percent("APR"),
+            rates,
+        ),
     )?;
     line_chart(
         &dir.join("liquidity.svg"),
-        "Liquidity lenders can withdraw (with feedback, USD)",
-        "step",
-        "USD",
-        &liquidity,
+        &Chart::new(
+            "Liquidity lenders can withdraw (with feedback)",
+            time.axis(),
+            Axis::money("USD"),
+            liquidity,
+        ),
     )?;
     Ok(())
 }
