@@ -234,7 +234,8 @@ fn points(
 }
 
 /// `rates.svg` (borrow and deposit APR per bank, the kink rate of calibrated banks) and
-/// `liquidity.svg` (available liquidity; the lenders' run, asked for and withdrawn).
+/// `liquidity.svg` (available liquidity of the calibrated banks and those in the lenders' run,
+/// or of every bank if there are none; the lenders' run, asked for and withdrawn).
 pub fn charts(dir: &Path, scenario: &Scenario, with: &RunResult) -> Result<()> {
     let time = TimeAxis::for_run(scenario.steps, scenario.step_seconds);
     let mut rates = Vec::new();
@@ -265,13 +266,21 @@ pub fn charts(dir: &Path, scenario: &Scenario, with: &RunResult) -> Result<()> {
                 stroke: Stroke::Dotted,
             });
         }
+        // The banks the scenario studies (calibrated, or in the lenders' run); the others'
+        // collateral deposits would flatten them on one axis.
+        let runs = scenario.lender_run.as_ref().is_some_and(|r| r.runs_on(&spec.symbol));
+        let studied = scenario.banks.iter().any(|b| b.target_utilization_pct.is_some())
+            || scenario.lender_run.is_some();
+        if studied && spec.target_utilization_pct.is_none() && !runs {
+            continue;
+        }
         liquidity.push(Series {
             name: format!("{} available to withdraw", spec.symbol),
             points: points(&time, with, |m| m.liquidity[b].available_usd),
             color,
             stroke: Stroke::Solid,
         });
-        if scenario.lender_run.as_ref().is_some_and(|r| r.runs_on(&spec.symbol)) {
+        if runs {
             liquidity.push(Series {
                 name: format!("{} lenders asked for (cumulative)", spec.symbol),
                 points: points(&time, with, |m| m.liquidity[b].lenders_asked_usd),
