@@ -7,6 +7,7 @@
 //! spiral. Every scenario runs twice, with and without that feedback, and [`report`] writes the
 //! comparison as Markdown, CSV and SVG charts.
 
+pub mod bisect;
 pub mod charts;
 pub mod engine;
 pub mod invariants;
@@ -14,6 +15,7 @@ pub mod market_model;
 pub mod perp_engine;
 pub mod perp_report;
 pub mod perp_spec;
+pub mod recommend;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
