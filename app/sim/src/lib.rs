@@ -12,6 +12,8 @@ pub mod charts;
 pub mod engine;
 pub mod invariants;
 pub mod market_model;
+pub mod monte_carlo;
+pub mod noise;
 pub mod perp_engine;
 pub mod perp_report;
 pub mod perp_spec;
