@@ -27,6 +27,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process: the size of the simulate arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// On an in-process chain running the real program: seed a market, crash SOL, run the
     /// keeper, and summarise the liquidations, their compute units, insurance and bad debt.
@@ -91,6 +93,15 @@ struct SimulateArgs {
     /// Monte Carlo: threads (seeds run in parallel); default: the available cores.
     #[arg(long, requires = "seeds", value_parser = clap::value_parser!(u32).range(1..))]
     threads: Option<u32>,
+    /// Recommend a value of one parameter (needs --seeds): `BANK.param=lo..hi` (or a list
+    /// `v1,v2,...`, whose range is searched). Bisection for the riskiest value whose VaR99 bad
+    /// debt over the seeds stays within the insurance funds (docs/STRESS.md).
+    #[arg(long, requires = "seeds", conflicts_with_all = ["sweep", "shard"])]
+    recommend: Option<cross_margin_sim::recommend::Recommend>,
+    /// --recommend: the grid step the search ends on (default: the smallest power of ten at
+    /// least a hundredth of the range).
+    #[arg(long, requires = "recommend")]
+    resolution: Option<i64>,
     /// Sweep one parameter instead: `BANK.param=v1,v2,...` (e.g. `SOL.maint_asset=8000,8500,9000`).
     #[arg(long)]
     sweep: Option<cross_margin_sim::sweep::Sweep>,
@@ -142,12 +153,19 @@ fn simulate(args: SimulateArgs) -> Result<()> {
         scenario = scenario.without_defences();
     }
     let program = args.program.unwrap_or_else(embedded::program_so_path);
+    if let (Some(target), Some(seeds)) = (args.recommend, args.seeds) {
+        let target = match args.resolution {
+            Some(resolution) => target.with_resolution(resolution)?,
+            None => target,
+        };
+        let out = args.out.unwrap_or_else(|| {
+            std::path::Path::new("reports").join(format!("{}-recommend", scenario.name))
+        });
+        return recommend(&scenario, &program, &target, seeds, threads(args.threads), &out);
+    }
     if let Some(seeds) = args.seeds {
         let out = args.out.unwrap_or_else(|| monte_carlo::default_out(&scenario, args.shard));
-        let threads = match args.threads {
-            Some(threads) => threads as usize,
-            None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        };
+        let threads = threads(args.threads);
         let rerun =
             monte_carlo::rerun_prefix(&args.scenario, args.accounts, args.steps, args.no_defences);
         return monte_carlo::simulate(&scenario, &program, seeds, args.shard, threads, rerun, &out);
@@ -209,6 +227,35 @@ fn simulate(args: SimulateArgs) -> Result<()> {
     cross_margin_sim::report::write(&out, &scenario, &with, &without)?;
     print!("{}", cross_margin_sim::report::summary(&scenario, &with, &without));
     println!("report: {}", out.join("report.md").display());
+    Ok(())
+}
+
+/// Monte Carlo threads: as asked, else the available cores.
+fn threads(asked: Option<u32>) -> usize {
+    match asked {
+        Some(threads) => threads as usize,
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    }
+}
+
+/// `simulate --recommend`: the search, printed and written to `recommend.md` in `out`.
+fn recommend(
+    scenario: &cross_margin_sim::Scenario,
+    program: &std::path::Path,
+    target: &cross_margin_sim::recommend::Recommend,
+    seeds: cross_margin_sim::monte_carlo::SeedRange,
+    threads: usize,
+    out: &std::path::Path,
+) -> Result<()> {
+    use cross_margin_sim::recommend;
+    let found = recommend::run(scenario, program, target, seeds, threads, &mut |value| {
+        eprintln!("{} = {value}: {} seeds", target.label(), seeds.len())
+    })?;
+    let text = recommend::summary(&found);
+    std::fs::create_dir_all(out)?;
+    std::fs::write(out.join("recommend.md"), format!("# {}\n\n{text}", scenario.name))?;
+    print!("{text}");
+    println!("report: {}", out.join("recommend.md").display());
     Ok(())
 }
 

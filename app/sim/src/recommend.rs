@@ -14,11 +14,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fmt::Write as _;
+use std::path::Path;
 use std::str::FromStr;
 
 use anyhow::Result;
 
 use crate::bisect::{bisect, grid, Boundary};
+use crate::monte_carlo::{self, MonteCarlo, SeedRange};
+use crate::report::usd;
+use crate::scenario::Scenario;
 use crate::sweep::{parse_values, split_target, Sweep};
 
 /// What the search is asked: one bank parameter, the integer range searched, the resolution.
@@ -271,6 +276,106 @@ pub fn search<O: Outcome>(
         run(value, &mut recommendation.runs)?;
     }
     Ok(recommendation)
+}
+
+impl Outcome for MonteCarlo {
+    fn var99_bad_debt(&self) -> f64 {
+        self.bad_debt().var99
+    }
+    fn mean_bad_debt(&self) -> f64 {
+        self.bad_debt().mean
+    }
+    fn insurance_fund(&self) -> f64 {
+        self.insurance_fund_usd
+    }
+}
+
+/// Searches `target` on `scenario`: a Monte Carlo over `seeds` on `threads` threads at every
+/// value the search tests. `progress` is told each value before its run.
+pub fn run(
+    scenario: &Scenario,
+    program: &Path,
+    target: &Recommend,
+    seeds: SeedRange,
+    threads: usize,
+    progress: &mut dyn FnMut(i64),
+) -> Result<Recommendation<MonteCarlo>> {
+    // Both ends are applied first, so a bad bank or parameter fails before any run.
+    target.target.apply(scenario, target.lo as f64)?;
+    target.target.apply(scenario, target.hi as f64)?;
+    search(target, |value| {
+        progress(value);
+        let variant = target.target.apply(scenario, value as f64)?;
+        monte_carlo::run_seeds(&variant, program, seeds, threads, &|_, _| {})
+    })
+}
+
+/// The answer as text (terminal and `recommend.md`): the value, then the bad debt's
+/// distribution at the value and its neighbours, the fund, and the seeds behind each.
+pub fn summary(recommendation: &Recommendation<MonteCarlo>) -> String {
+    let r = recommendation;
+    let mut out = String::new();
+    let riskier = if r.risky_high { "higher" } else { "lower" };
+    let why = match r.direction {
+        DirectionSource::Measured => "measured: more bad debt at that end of the range",
+        DirectionSource::Usual => "the ends tie, so the parameter's usual direction",
+    };
+    let _ = writeln!(out, "recommendation for {} (riskier = {riskier}; {why})", r.label);
+    match r.value() {
+        Some(value) => {
+            let _ = writeln!(
+                out,
+                "  riskiest value with VaR99 bad debt within the insurance funds: {value} (resolution {})",
+                r.resolution
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  no value of the range keeps VaR99 bad debt within the insurance funds"
+            );
+        }
+    }
+    let (safer, riskier) = r.neighbours();
+    let _ = writeln!(
+        out,
+        "  | {} | | seeds | bad debt mean | VaR95 | VaR99 | CVaR99 | insurance funds | within |",
+        r.label
+    );
+    let _ = writeln!(out, "  |---:|---|---:|---:|---:|---:|---:|---:|---|");
+    let rows =
+        [(safer, "safer neighbour"), (r.value(), "recommended"), (riskier, "riskier neighbour")];
+    for (value, role) in rows {
+        let Some(value) = value else { continue };
+        let mc = &r.runs[&value];
+        let d = mc.bad_debt();
+        let _ = writeln!(
+            out,
+            "  | {value} | {role} | {} | {} | {} | {} | {} | {} | {} |",
+            d.seeds,
+            usd(d.mean),
+            usd(d.var95),
+            usd(d.var99),
+            usd(d.cvar99),
+            usd(mc.insurance_fund_usd),
+            if within_insurance(mc) { "yes" } else { "no" }
+        );
+    }
+    let tested: Vec<String> = r.boundary.tested.iter().map(|v| v.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "  values tested by the bisection: {}; {} Monte Carlo runs in all",
+        tested.join(", "),
+        r.runs.len()
+    );
+    if !r.neighbours_agree() {
+        let _ = writeln!(
+            out,
+            "  warning: a neighbour contradicts the answer (bad debt is not monotone in {} over this range); check with --sweep",
+            r.label
+        );
+    }
+    out
 }
 
 #[cfg(test)]
