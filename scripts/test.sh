@@ -42,7 +42,7 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 step "TypeScript client: strict tsc build and its tests on the real .so (LiteSVM)"
 scripts/test-ts.sh 2>&1 | tee -a "$log"
 
-step "web page (app/web) in headless Chromium against LiteSVM over JSON-RPC (scripts/test-web.sh)"
+step "web page (app/web) in headless Chromium against LiteSVM and, when installed, solana-test-validator over JSON-RPC; a fresh Vite app on the packed SDK (scripts/test-web.sh)"
 scripts/test-web.sh 2>&1 | tee -a "$log"
 
 if ((localnet_skipped)); then

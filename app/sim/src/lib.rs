@@ -7,6 +7,7 @@
 //! spiral. Every scenario runs twice, with and without that feedback, and [`report`] writes the
 //! comparison as Markdown, CSV and SVG charts.
 
+pub mod charts;
 pub mod engine;
 pub mod invariants;
 pub mod market_model;

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crate::charts::{line_chart, Axis, Chart, Scale, Series, Stroke, TimeAxis, PALETTE};
 use crate::engine::{RunResult, StepMetrics};
 use crate::perp_engine::PerpStepMetrics;
-use crate::report::{line_chart, usd, Series, PALETTE};
+use crate::report::{over_time, usd};
 use crate::scenario::Scenario;
 
 /// Headline perp numbers of one run, per market.
@@ -163,41 +164,39 @@ pub fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> S
             let _ = writeln!(out, "| {} | {name} | {x} | {y} |", a.name);
         }
     }
-    for (file, title, _, _) in CHARTS {
+    for (file, title, ..) in CHARTS {
         let _ = write!(out, "\n![{title}](charts/{file}.svg)\n");
     }
     out.push('\n');
     out
 }
 
-fn points(run: &RunResult, value: impl Fn(&StepMetrics) -> f64) -> Vec<(f64, f64)> {
-    run.steps.iter().map(|m| (m.step as f64, value(m))).collect()
-}
-
 /// A per-step perp value a chart draws.
 type Field = fn(&PerpStepMetrics) -> f64;
 
-/// One line of a perp chart: its label (after the market's name), the value, a colour offset,
-/// and whether it comes from the run without feedback (drawn dashed).
+/// One line of a perp chart: its label (after the market's name), the value, its colour in
+/// [`PALETTE`], and whether it comes from the run without feedback (drawn dashed).
 type Line = (&'static str, Field, usize, bool);
 
-/// The perp charts: file name, title, y axis, lines (one set per market).
-const CHARTS: [(&str, &str, &str, &[Line]); 4] = [
+/// The perp charts: file name, title, y axis and its scale, lines (one set per market).
+const CHARTS: [(&str, &str, &str, Scale, &[Line]); 5] = [
     (
         "perp_open_interest",
-        "Perp open interest (USD at the oracle price)",
-        "USD",
+        "Perp open interest at the oracle price",
+        "open interest",
+        Scale::Money,
         &[
-            ("long", |m| m.long_oi_usd, 2, false),
-            ("short", |m| m.short_oi_usd, 1, false),
-            ("long, without feedback", |m| m.long_oi_usd, 2, true),
-            ("short, without feedback", |m| m.short_oi_usd, 1, true),
+            ("long, with feedback", |m| m.long_oi_usd, 2, false),
+            ("short, with feedback", |m| m.short_oi_usd, 3, false),
+            ("long, without", |m| m.long_oi_usd, 4, true),
+            ("short, without", |m| m.short_oi_usd, 9, true),
         ],
     ),
     (
         "perp_pool",
-        "Perp pool: value, deposit and what it owes (USD, with feedback)",
+        "Perp pool: value, deposit and what it owes (with feedback)",
         "USD",
+        Scale::Money,
         &[
             ("pool value", |m| m.pool_value_usd, 0, false),
             ("pool deposit", |m| m.pool_deposit_usd, 2, false),
@@ -207,8 +206,9 @@ const CHARTS: [(&str, &str, &str, &[Line]); 4] = [
     ),
     (
         "perp_funding",
-        "Perp funding rate (bps per day, + longs pay)",
-        "bps/day",
+        "Perp funding rate (+ longs pay)",
+        "bps per day",
+        Scale::Number,
         &[
             ("with feedback", |m| m.funding_bps_per_day as f64, 1, false),
             ("without", |m| m.funding_bps_per_day as f64, 0, true),
@@ -216,11 +216,22 @@ const CHARTS: [(&str, &str, &str, &[Line]); 4] = [
     ),
     (
         "perp_liquidations",
-        "Perp liquidations per step and loss socialised onto the pool",
-        "count / USD",
+        "Perp liquidations per step",
+        "liquidations",
+        Scale::Number,
         &[
-            ("liquidations per step", |m| m.liquidations as f64, 1, false),
-            ("socialised loss, cumulative (USD)", |m| m.socialised_loss_usd, 4, false),
+            ("with feedback", |m| m.liquidations as f64, 1, false),
+            ("without", |m| m.liquidations as f64, 0, true),
+        ],
+    ),
+    (
+        "perp_socialised_loss",
+        "Perp loss socialised onto the pool (cumulative)",
+        "loss",
+        Scale::Money,
+        &[
+            ("with feedback", |m| m.socialised_loss_usd, 1, false),
+            ("without", |m| m.socialised_loss_usd, 0, true),
         ],
     ),
 ];
@@ -235,20 +246,22 @@ pub fn charts(
     if scenario.perps.is_empty() {
         return Ok(());
     }
-    for (file, title, unit, lines) in CHARTS {
+    let time = TimeAxis::for_run(scenario.steps, scenario.step_seconds);
+    for (file, title, unit, scale, lines) in CHARTS {
         let mut series = Vec::new();
         for (p, spec) in scenario.perps.iter().enumerate() {
             for &(label, field, color, from_without) in lines {
                 let run = if from_without { without } else { with };
                 series.push(Series {
                     name: format!("{} {label}", spec.name),
-                    points: points(run, |m| field(&m.perps[p])),
+                    points: over_time(run, &time, |m| field(&m.perps[p])),
                     color: PALETTE[(3 * p + color) % PALETTE.len()],
-                    dashed: from_without,
+                    stroke: if from_without { Stroke::Dashed } else { Stroke::Solid },
                 });
             }
         }
-        line_chart(&dir.join(format!("{file}.svg")), title, "step", unit, &series)?;
+        let y = Axis { label: unit.into(), scale };
+        line_chart(&dir.join(format!("{file}.svg")), &Chart::new(title, time.axis(), y, series))?;
     }
     Ok(())
 }

@@ -6,9 +6,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use plotters::prelude::*;
 
-use crate::engine::RunResult;
+use crate::charts::{
+    feedback_pair, line_chart, Axis, Chart, RGBColor, Series, Stroke, TimeAxis, PALETTE,
+    WITHOUT_FEEDBACK,
+};
+use crate::engine::{RunResult, StepMetrics};
 use crate::scenario::Scenario;
 
 /// The headline numbers of one run.
@@ -350,221 +353,145 @@ fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> Strin
     out
 }
 
-/// One line of a chart.
-pub struct Series {
-    pub name: String,
-    pub points: Vec<(f64, f64)>,
-    pub color: RGBColor,
-    pub dashed: bool,
+/// A run's values over time, one point per step, on `time`.
+pub fn over_time(
+    run: &RunResult,
+    time: &TimeAxis,
+    value: impl Fn(&StepMetrics) -> f64,
+) -> Vec<(f64, f64)> {
+    run.steps.iter().map(|m| (time.at(m.step), value(m))).collect()
 }
 
-pub const PALETTE: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-
-/// An SVG line chart.
-pub fn line_chart(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-) -> Result<()> {
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for s in series {
-        for &(x, y) in &s.points {
-            x0 = x0.min(x);
-            x1 = x1.max(x);
-            y0 = y0.min(y);
-            y1 = y1.max(y);
-        }
-    }
-    if x0 > x1 {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
-    }
-    let pad = ((y1 - y0) * 0.08).max(1e-9);
-    let (y0, y1) = (y0 - pad, y1 + pad);
-    let root = SVGBackend::new(path, (960, 480)).into_drawing_area();
-    let draw =
-        |e: DrawingAreaErrorKind<std::io::Error>| anyhow::anyhow!("{}: {e:?}", path.display());
-    root.fill(&WHITE).map_err(draw)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(14)
-        .x_label_area_size(40)
-        .y_label_area_size(80)
-        .build_cartesian_2d(x0..x1.max(x0 + 1.0), y0..y1)
-        .map_err(draw)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(draw)?;
-    for s in series {
-        let color = s.color;
-        let style = color.stroke_width(2);
-        let drawn = if s.dashed {
-            chart.draw_series(DashedLineSeries::new(s.points.clone(), 6, 4, style)).map_err(draw)?
-        } else {
-            chart.draw_series(LineSeries::new(s.points.clone(), style)).map_err(draw)?
-        };
-        drawn.label(s.name.clone()).legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-        });
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::LowerLeft)
-        .draw()
-        .map_err(draw)?;
-    root.present().map_err(draw)?;
-    Ok(())
-}
-
-fn points(run: &RunResult, value: impl Fn(&crate::engine::StepMetrics) -> f64) -> Vec<(f64, f64)> {
-    run.steps.iter().map(|m| (m.step as f64, value(m))).collect()
+/// A measure with feedback (solid) and without (dashed), in the `pair`-th pair's colours.
+fn with_and_without(
+    name: &str,
+    pair: usize,
+    time: &TimeAxis,
+    (with, without): (&RunResult, &RunResult),
+    value: &dyn Fn(&StepMetrics) -> f64,
+) -> [Series; 2] {
+    let (with_color, without_color, _) = feedback_pair(pair);
+    [
+        Series {
+            name: format!("{name}, with feedback"),
+            points: over_time(with, time, value),
+            color: with_color,
+            stroke: Stroke::Solid,
+        },
+        Series {
+            name: format!("{name}, without"),
+            points: over_time(without, time, value),
+            color: without_color,
+            stroke: Stroke::Dashed,
+        },
+    ]
 }
 
 fn charts(dir: &Path, scenario: &Scenario, with: &RunResult, without: &RunResult) -> Result<()> {
+    let time = TimeAxis::for_run(scenario.steps, scenario.step_seconds);
+    let runs = (with, without);
     // Prices relative to their start, for every asset that moves.
     let mut price_series = Vec::new();
-    for (b, spec) in scenario.banks.iter().enumerate() {
-        let moves = with.steps.iter().any(|m| (m.prices[b] - spec.price).abs() > spec.price * 1e-6);
-        if !moves {
-            continue;
-        }
-        let color = PALETTE[b % PALETTE.len()];
-        price_series.push(Series {
-            name: format!("{} with feedback", spec.symbol),
-            points: points(with, |m| m.prices[b] / spec.price),
-            color,
-            dashed: false,
-        });
-        price_series.push(Series {
-            name: format!("{} without (exogenous)", spec.symbol),
-            points: points(without, |m| m.prices[b] / spec.price),
-            color,
-            dashed: true,
-        });
+    let moving = scenario.banks.iter().enumerate().filter(|(b, spec)| {
+        with.steps.iter().any(|m| (m.prices[*b] - spec.price).abs() > spec.price * 1e-6)
+    });
+    for (pair, (b, spec)) in moving.enumerate() {
+        let percent_of_start = move |m: &StepMetrics| m.prices[b] / spec.price * 100.0;
+        price_series.extend(with_and_without(&spec.symbol, pair, &time, runs, &percent_of_start));
         if scenario.stable_price.is_some() {
             price_series.push(Series {
                 name: format!("{} stable price (EMA), with feedback", spec.symbol),
-                points: points(with, |m| m.stable_prices[b] / spec.price),
-                color: PALETTE[(b + 3) % PALETTE.len()],
-                dashed: false,
+                points: over_time(with, &time, |m| m.stable_prices[b] / spec.price * 100.0),
+                color: feedback_pair(pair).2,
+                stroke: Stroke::Dotted,
             });
         }
     }
+    let chart =
+        |title: &str, y: Axis, series: Vec<Series>| Chart::new(title, time.axis(), y, series);
     line_chart(
         &dir.join("price.svg"),
-        "Oracle price / starting price",
-        "step",
-        "price ratio",
-        &price_series,
+        &chart("Oracle price, % of the starting price", Axis::percent("price"), price_series),
     )?;
 
-    let both = |name: &str, value: &dyn Fn(&crate::engine::StepMetrics) -> f64| {
-        vec![
-            Series {
-                name: format!("{name} with feedback"),
-                points: points(with, value),
-                color: PALETTE[1],
-                dashed: false,
-            },
-            Series {
-                name: format!("{name} without"),
-                points: points(without, value),
-                color: PALETTE[0],
-                dashed: true,
-            },
-        ]
-    };
+    let percentiles: [(&str, RGBColor, fn(&StepMetrics) -> f64); 3] = [
+        ("5th percentile, with feedback", PALETTE[1], |m| m.health_p5),
+        ("25th percentile, with feedback", PALETTE[3], |m| m.health_p25),
+        ("median, with feedback", PALETTE[2], |m| m.health_p50),
+    ];
+    let mut health: Vec<Series> = percentiles
+        .into_iter()
+        .map(|(name, color, value)| Series {
+            name: name.into(),
+            points: over_time(with, &time, value),
+            color,
+            stroke: Stroke::Solid,
+        })
+        .collect();
+    health.push(Series {
+        name: "5th percentile, without".into(),
+        points: over_time(without, &time, |m| m.health_p5),
+        color: WITHOUT_FEEDBACK,
+        stroke: Stroke::Dashed,
+    });
     line_chart(
         &dir.join("health.svg"),
-        "Health distribution: maint health / maint-weighted liabilities",
-        "step",
-        "health ratio",
-        &[
-            Series {
-                name: "5th percentile".into(),
-                points: points(with, |m| m.health_p5),
-                color: PALETTE[1],
-                dashed: false,
-            },
-            Series {
-                name: "25th percentile".into(),
-                points: points(with, |m| m.health_p25),
-                color: PALETTE[3],
-                dashed: false,
-            },
-            Series {
-                name: "median".into(),
-                points: points(with, |m| m.health_p50),
-                color: PALETTE[2],
-                dashed: false,
-            },
-            Series {
-                name: "5th percentile, without feedback".into(),
-                points: points(without, |m| m.health_p5),
-                color: PALETTE[1],
-                dashed: true,
-            },
-        ],
+        &chart(
+            "Health distribution: maint health / maint-weighted liabilities",
+            Axis::number("health ratio (0 = liquidatable)"),
+            health,
+        ),
     )?;
     line_chart(
         &dir.join("liquidations.svg"),
-        "Liquidations per step",
-        "step",
-        "liquidations",
-        &both("liquidations", &|m| m.liquidations as f64),
+        &chart(
+            &format!("Liquidations per step (steps of {} s)", scenario.step_seconds),
+            Axis::number("liquidations"),
+            with_and_without("liquidations", 0, &time, runs, &|m| m.liquidations as f64).into(),
+        ),
     )?;
     line_chart(
         &dir.join("bad_debt.svg"),
-        "Bad debt shared by depositors (cumulative, USD)",
-        "step",
-        "USD",
-        &both("bad debt", &|m| m.bad_debt_usd),
+        &chart(
+            "Bad debt shared by depositors (cumulative)",
+            Axis::money("bad debt"),
+            with_and_without("bad debt", 0, &time, runs, &|m| m.bad_debt_usd).into(),
+        ),
     )?;
-    let mut insurance = both("insurance fund", &|m| m.insurance_usd);
-    insurance.extend(both("paid out (cumulative)", &|m| m.insurance_paid_usd).into_iter().map(
-        |mut s| {
-            s.color = if s.dashed { PALETTE[4] } else { PALETTE[3] };
-            s
-        },
-    ));
-    line_chart(&dir.join("insurance.svg"), "Insurance funds (USD)", "step", "USD", &insurance)?;
-    let utilization: Vec<Series> = scenario
+    let mut insurance: Vec<Series> =
+        with_and_without("insurance funds", 0, &time, runs, &|m| m.insurance_usd).into();
+    insurance.extend(with_and_without("paid out (cumulative)", 1, &time, runs, &|m| {
+        m.insurance_paid_usd
+    }));
+    line_chart(
+        &dir.join("insurance.svg"),
+        &chart("Insurance funds, and what they paid", Axis::money("USD"), insurance),
+    )?;
+    let utilization = scenario
         .banks
         .iter()
         .enumerate()
-        .map(|(b, spec)| Series {
-            name: format!("{} utilization", spec.symbol),
-            points: points(with, |m| m.utilization_bps[b] as f64 / 100.0),
-            color: PALETTE[b % PALETTE.len()],
-            dashed: false,
+        .flat_map(|(b, spec)| {
+            let color = PALETTE[b % PALETTE.len()];
+            [
+                Series {
+                    name: format!("{} utilization", spec.symbol),
+                    points: over_time(with, &time, |m| m.utilization_bps[b] as f64 / 100.0),
+                    color,
+                    stroke: Stroke::Solid,
+                },
+                Series {
+                    name: format!("{} borrow APR", spec.symbol),
+                    points: over_time(with, &time, |m| m.borrow_apr_bps[b] as f64 / 100.0),
+                    color,
+                    stroke: Stroke::Dotted,
+                },
+            ]
         })
-        .chain(scenario.banks.iter().enumerate().map(|(b, spec)| Series {
-            name: format!("{} borrow APR", spec.symbol),
-            points: points(with, |m| m.borrow_apr_bps[b] as f64 / 100.0),
-            color: PALETTE[b % PALETTE.len()],
-            dashed: true,
-        }))
         .collect();
     line_chart(
         &dir.join("utilization.svg"),
-        "Utilization and borrow APR (with feedback)",
-        "step",
-        "percent",
-        &utilization,
+        &chart("Utilization and borrow APR (with feedback)", Axis::percent("percent"), utilization),
     )?;
     Ok(())
 }

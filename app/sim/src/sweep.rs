@@ -9,8 +9,9 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 
+use crate::charts::{line_chart, Axis, Chart, Series, Stroke, PALETTE};
 use crate::engine::{self, Progress};
-use crate::report::{self, line_chart, Series};
+use crate::report;
 use crate::scenario::{MarketDepth, Scenario};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,19 +25,31 @@ impl std::str::FromStr for Sweep {
     type Err = anyhow::Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let (target, values) =
-            s.split_once('=').ok_or_else(|| anyhow!("expected BANK.param=v1,v2,..."))?;
-        let (bank, parameter) =
-            target.split_once('.').ok_or_else(|| anyhow!("expected BANK.param before '='"))?;
-        let values = values
-            .split(',')
-            .map(|v| v.trim().parse::<f64>().map_err(|_| anyhow!("'{v}' is not a number")))
-            .collect::<Result<Vec<_>>>()?;
-        if values.is_empty() {
-            bail!("no values to sweep");
-        }
+        let (bank, parameter, values) = split_target(s, "v1,v2,...")?;
+        let values = parse_values(values)?;
         Ok(Sweep { bank: bank.into(), parameter: parameter.into(), values })
     }
+}
+
+/// `BANK.param=REST` as (bank, param, rest); `form` names what REST should be, for the error.
+pub fn split_target<'a>(s: &'a str, form: &str) -> Result<(&'a str, &'a str, &'a str)> {
+    let (target, rest) =
+        s.split_once('=').ok_or_else(|| anyhow!("expected BANK.param={form}, got '{s}'"))?;
+    let (bank, parameter) =
+        target.split_once('.').ok_or_else(|| anyhow!("expected BANK.param before '=' in '{s}'"))?;
+    Ok((bank, parameter, rest))
+}
+
+/// A sweep's values, `v1,v2,...`.
+pub fn parse_values(values: &str) -> Result<Vec<f64>> {
+    let values = values
+        .split(',')
+        .map(|v| v.trim().parse::<f64>().map_err(|_| anyhow!("'{v}' is not a number")))
+        .collect::<Result<Vec<_>>>()?;
+    if values.is_empty() {
+        bail!("no values to sweep");
+    }
+    Ok(values)
 }
 
 impl Sweep {
@@ -127,21 +140,19 @@ pub fn run(
         name: name.into(),
         points: ok.iter().map(|p| (p.value, f(p.outcome.as_ref().expect("ok")))).collect(),
         color,
-        dashed: false,
+        stroke: Stroke::Solid,
     };
     line_chart(
         &dir.join("sweep.svg"),
-        &format!("Bad debt against {label} ({})", scenario.name),
-        &label,
-        "USD",
-        &[
-            series("bad debt shared by depositors", plotters::style::RGBColor(214, 39, 40), &|t| {
-                t.bad_debt_usd
-            }),
-            series("paid by insurance", plotters::style::RGBColor(31, 119, 180), &|t| {
-                t.insurance_paid_usd
-            }),
-        ],
+        &Chart::new(
+            &format!("Bad debt against {label} ({})", scenario.name),
+            Axis::number(&label),
+            Axis::money("USD"),
+            vec![
+                series("bad debt shared by depositors", PALETTE[1], &|t| t.bad_debt_usd),
+                series("paid by insurance", PALETTE[0], &|t| t.insurance_paid_usd),
+            ],
+        ),
     )?;
     Ok(results)
 }

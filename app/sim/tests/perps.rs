@@ -78,7 +78,13 @@ fn an_open_interest_collapse_closes_the_scripted_share_and_the_pool_value_matche
     assert!(csv.lines().next().unwrap().contains("SOL-PERP_pool_value_usd"));
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.contains("## Perps"), "{md}");
-    for chart in ["perp_open_interest", "perp_pool", "perp_funding", "perp_liquidations"] {
+    for chart in [
+        "perp_open_interest",
+        "perp_pool",
+        "perp_funding",
+        "perp_liquidations",
+        "perp_socialised_loss",
+    ] {
         let svg = std::fs::read_to_string(dir.join(format!("charts/{chart}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<polyline"), "{chart}.svg");
         assert!(md.contains(&format!("(charts/{chart}.svg)")), "{chart} is in the report");

@@ -1,11 +1,14 @@
 /**
  * The page end to end in a real headless Chromium (Debian's /usr/bin/chromium, or
- * CROSS_MARGIN_CHROMIUM, driven by playwright-core): against the loopback JSON-RPC endpoint
- * backed by LiteSVM running the real program (app/sdk/test/support/web-fixture.ts), with the
- * local keypair wallet, it connects, deposits, borrows and sees init health fall, repays,
+ * CROSS_MARGIN_CHROMIUM, driven by playwright-core), against real JSON-RPC endpoints running the
+ * real program (app/sdk/test/support/web-fixture.ts): the loopback endpoint backed by LiteSVM,
+ * and, when CROSS_MARGIN_VALIDATOR names a solana-test-validator (scripts/test-web.sh sets it
+ * when the validator is installed), the same market on the validator. With the local keypair
+ * wallet, it connects, deposits, borrows and sees init health fall, repays,
  * withdraws, borrows a token it has no token account for (the page creates it), sees `InitHealthNegative` by name on an over-borrow, and sees the account become
  * liquidatable after SOL's price falls. Serves the built page (app/web/dist; `npm run build`),
- * and leaves a screenshot in test-results/page.png (CROSS_MARGIN_WEB_SCREENSHOT: elsewhere).
+ * and leaves a screenshot in test-results/page.png (CROSS_MARGIN_WEB_SCREENSHOT: elsewhere;
+ * the validator run's beside it, page-validator.png).
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -16,7 +19,7 @@ import { after, before, describe, it } from "node:test";
 
 import { chromium, type Browser, type Page } from "playwright-core";
 
-import { startWebFixture, type WebFixture } from "../../sdk/test/support/web-fixture";
+import { startValidatorWebFixture, startWebFixture, type WebFixture } from "../../sdk/test/support/web-fixture";
 
 const DIST = path.resolve(__dirname, "../dist");
 const SCREENSHOT = process.env["CROSS_MARGIN_WEB_SCREENSHOT"] ?? path.resolve(__dirname, "../test-results/page.png");
@@ -40,7 +43,15 @@ async function serve(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-describe("app/web in headless Chromium", () => {
+const VALIDATOR = process.env["CROSS_MARGIN_VALIDATOR"];
+const backends: Array<{ name: string; start: () => Promise<WebFixture>; screenshot: string }> = [
+  { name: "LiteSVM", start: startWebFixture, screenshot: SCREENSHOT },
+];
+if (VALIDATOR) {
+  backends.push({ name: "solana-test-validator", start: () => startValidatorWebFixture(VALIDATOR), screenshot: SCREENSHOT.replace(/(\.png)?$/, "-validator.png") });
+}
+
+for (const backend of backends) describe(`app/web in headless Chromium, on ${backend.name}`, () => {
   let fixture: WebFixture;
   let site: { server: Server; url: string };
   let browser: Browser;
@@ -48,7 +59,8 @@ describe("app/web in headless Chromium", () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    fixture = await startWebFixture();
+    fixture = await backend.start();
+    assert.equal(fixture.backend, backend.name);
     site = await serve();
     browser = await chromium.launch({ executablePath: process.env["CROSS_MARGIN_CHROMIUM"] ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
     page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
@@ -119,7 +131,7 @@ describe("app/web in headless Chromium", () => {
     await page.locator("#refresh:enabled").waitFor(); // the refresh is done (perp rows last)
     assert.ok((await usd("#health-maint")) < 0);
     assert.match(await page.locator("#positions tbody tr", { hasText: "SOL" }).innerText(), /now \(healthy past [\d.]+\)/);
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await page.screenshot({ path: backend.screenshot, fullPage: true });
     assert.deepEqual(pageErrors, []);
   });
 });

@@ -72,7 +72,7 @@ export class LiteSvmChain implements Chain {
   sendAttempts = 0;
   private keysIssued = 0;
 
-  constructor(soPath: string = programSoPath()) {
+  constructor(readonly soPath: string = programSoPath()) {
     this.svm = new LiteSVM();
     this.svm.addProgram(toAddress(PROGRAM_ID), readFileSync(soPath));
     this.payer = this.newKeypair();

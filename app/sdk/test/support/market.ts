@@ -104,9 +104,10 @@ export class Market {
     this.group = group;
   }
 
-  static async create(): Promise<Market> {
+  /** A fresh market; its clock starts at `startTime` (a fixed time, unless the market moves to a validator later). */
+  static async create(startTime: bigint = START_TIME): Promise<Market> {
     const chain = new LiteSvmChain();
-    chain.setUnixTimestamp(START_TIME);
+    chain.setUnixTimestamp(startTime);
     const admin = chain.fundedKeypair(100_000_000_000n);
     const { instruction, group } = await createGroupIx({
       admin: admin.publicKey,
