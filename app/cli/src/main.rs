@@ -27,6 +27,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process: the size of the simulate arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// On an in-process chain running the real program: seed a market, crash SOL, run the
     /// keeper, and summarise the liquidations, their compute units, insurance and bad debt.
@@ -50,6 +52,15 @@ enum Command {
     /// The stress lab: run a scenario (TOML) against the real program, with and without the
     /// liquidation feedback loop, and write a report (Markdown, CSV, SVG charts).
     Simulate(SimulateArgs),
+    /// Combines the `monte_carlo.json` of Monte Carlo shards (`simulate --seeds a..b --shard i/n`,
+    /// one directory each) into one report in OUT, identical to the unsharded run's.
+    Merge {
+        /// The merged report's directory.
+        out: std::path::PathBuf,
+        /// The shards' report directories, in any order.
+        #[arg(required = true)]
+        shards: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -69,8 +80,28 @@ struct SimulateArgs {
     #[arg(long)]
     steps: Option<usize>,
     /// Override the scenario's seed.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "seeds")]
     seed: Option<u64>,
+    /// Monte Carlo: run the scenario (with feedback) for every seed of `N` (0..N) or `a..b`
+    /// (b excluded) and report the distributions (monte_carlo.md, monte_carlo.json, band charts).
+    #[arg(long, conflicts_with = "sweep")]
+    seeds: Option<cross_margin_sim::monte_carlo::SeedRange>,
+    /// Monte Carlo: run only shard `i/n` of the seeds (the k-th seed of the range is in shard
+    /// k mod n); `cross-margin merge` combines the shards' outputs.
+    #[arg(long, requires = "seeds")]
+    shard: Option<cross_margin_sim::monte_carlo::Shard>,
+    /// Monte Carlo: threads (seeds run in parallel); default: the available cores.
+    #[arg(long, requires = "seeds", value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+    /// Recommend a value of one parameter (needs --seeds): `BANK.param=lo..hi` (or a list
+    /// `v1,v2,...`, whose range is searched). Bisection for the riskiest value whose VaR99 bad
+    /// debt over the seeds stays within the insurance funds (docs/STRESS.md).
+    #[arg(long, requires = "seeds", conflicts_with_all = ["sweep", "shard"])]
+    recommend: Option<cross_margin_sim::recommend::Recommend>,
+    /// --recommend: the grid step the search ends on (default: the smallest power of ten at
+    /// least a hundredth of the range).
+    #[arg(long, requires = "recommend")]
+    resolution: Option<i64>,
     /// Sweep one parameter instead: `BANK.param=v1,v2,...` (e.g. `SOL.maint_asset=8000,8500,9000`).
     #[arg(long)]
     sweep: Option<cross_margin_sim::sweep::Sweep>,
@@ -80,6 +111,7 @@ struct SimulateArgs {
     no_defences: bool,
 }
 
+mod monte_carlo;
 mod perps;
 
 fn main() -> Result<()> {
@@ -89,6 +121,7 @@ fn main() -> Result<()> {
             demo(program, accounts, crash_pct, seed, perp_traders)
         }
         Command::Simulate(args) => simulate(args),
+        Command::Merge { out, shards } => monte_carlo::merge(&out, &shards),
     }
 }
 
@@ -120,6 +153,23 @@ fn simulate(args: SimulateArgs) -> Result<()> {
         scenario = scenario.without_defences();
     }
     let program = args.program.unwrap_or_else(embedded::program_so_path);
+    if let (Some(target), Some(seeds)) = (args.recommend, args.seeds) {
+        let target = match args.resolution {
+            Some(resolution) => target.with_resolution(resolution)?,
+            None => target,
+        };
+        let out = args.out.unwrap_or_else(|| {
+            std::path::Path::new("reports").join(format!("{}-recommend", scenario.name))
+        });
+        return recommend(&scenario, &program, &target, seeds, threads(args.threads), &out);
+    }
+    if let Some(seeds) = args.seeds {
+        let out = args.out.unwrap_or_else(|| monte_carlo::default_out(&scenario, args.shard));
+        let threads = threads(args.threads);
+        let rerun =
+            monte_carlo::rerun_prefix(&args.scenario, args.accounts, args.steps, args.no_defences);
+        return monte_carlo::simulate(&scenario, &program, seeds, args.shard, threads, rerun, &out);
+    }
     let out = args.out.unwrap_or_else(|| std::path::Path::new("reports").join(&scenario.name));
     if let Some(sweep) = &args.sweep {
         let progress = bar(sweep.values.len(), "sweep");
@@ -177,6 +227,35 @@ fn simulate(args: SimulateArgs) -> Result<()> {
     cross_margin_sim::report::write(&out, &scenario, &with, &without)?;
     print!("{}", cross_margin_sim::report::summary(&scenario, &with, &without));
     println!("report: {}", out.join("report.md").display());
+    Ok(())
+}
+
+/// Monte Carlo threads: as asked, else the available cores.
+fn threads(asked: Option<u32>) -> usize {
+    match asked {
+        Some(threads) => threads as usize,
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    }
+}
+
+/// `simulate --recommend`: the search, printed and written to `recommend.md` in `out`.
+fn recommend(
+    scenario: &cross_margin_sim::Scenario,
+    program: &std::path::Path,
+    target: &cross_margin_sim::recommend::Recommend,
+    seeds: cross_margin_sim::monte_carlo::SeedRange,
+    threads: usize,
+    out: &std::path::Path,
+) -> Result<()> {
+    use cross_margin_sim::recommend;
+    let found = recommend::run(scenario, program, target, seeds, threads, &mut |value| {
+        eprintln!("{} = {value}: {} seeds", target.label(), seeds.len())
+    })?;
+    let text = recommend::summary(&found);
+    std::fs::create_dir_all(out)?;
+    std::fs::write(out.join("recommend.md"), format!("# {}\n\n{text}", scenario.name))?;
+    print!("{text}");
+    println!("report: {}", out.join("recommend.md").display());
     Ok(())
 }
 

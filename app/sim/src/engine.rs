@@ -29,6 +29,7 @@ use crate::capacity::CapacityRow;
 use crate::invariants;
 use crate::lender_run::LenderLedger;
 use crate::market_model::{exogenous_path, AssetMarket, PythEma, Rng};
+use crate::noise;
 use crate::perp_engine::{perp_liquidation_metrics, PerpBook, PerpStepMetrics};
 use crate::scenario::{OracleFormat, Scenario};
 
@@ -221,7 +222,10 @@ impl<'a> Engine<'a> {
                 .map_err(|f| failed("add_bank", &f))?;
             banks.push(bank);
             let path_seed = scenario.seed ^ (0x5eed_0000 + index as u64);
-            let path = exogenous_path(spec.price, &spec.path, scenario.steps, path_seed);
+            let mut path = exogenous_path(spec.price, &spec.path, scenario.steps, path_seed);
+            if let Some(noise) = &spec.noise {
+                noise::apply(&mut path, noise, noise::noise_seed(scenario.seed, index));
+            }
             markets.push(AssetMarket::new(path, spec.market, feedback));
         }
         let perps = PerpBook::new(&mut sandbox, scenario, &banks)?;

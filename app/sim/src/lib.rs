@@ -7,6 +7,7 @@
 //! spiral. Every scenario runs twice, with and without that feedback, and [`report`] writes the
 //! comparison as Markdown, CSV and SVG charts.
 
+pub mod bisect;
 pub mod calibration;
 pub mod capacity;
 pub mod charts;
@@ -15,9 +16,12 @@ pub mod invariants;
 pub mod lender_run;
 pub mod liquidity_report;
 pub mod market_model;
+pub mod monte_carlo;
+pub mod noise;
 pub mod perp_engine;
 pub mod perp_report;
 pub mod perp_spec;
+pub mod recommend;
 pub mod report;
 pub mod scenario;
 pub mod sweep;

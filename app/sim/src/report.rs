@@ -392,6 +392,9 @@ fn with_and_without(
     ]
 }
 
+/// A per-step value a chart draws.
+type Field = fn(&StepMetrics) -> f64;
+
 fn charts(dir: &Path, scenario: &Scenario, with: &RunResult, without: &RunResult) -> Result<()> {
     let time = TimeAxis::for_run(scenario.steps, scenario.step_seconds);
     let runs = (with, without);
@@ -419,8 +422,7 @@ fn charts(dir: &Path, scenario: &Scenario, with: &RunResult, without: &RunResult
         &chart("Oracle price, % of the starting price", Axis::percent("price"), price_series),
     )?;
 
-    type Percentile = (&'static str, RGBColor, fn(&StepMetrics) -> f64);
-    let percentiles: [Percentile; 3] = [
+    let percentiles: [(&str, RGBColor, Field); 3] = [
         ("5th percentile, with feedback", PALETTE[1], |m| m.health_p5),
         ("25th percentile, with feedback", PALETTE[3], |m| m.health_p25),
         ("median, with feedback", PALETTE[2], |m| m.health_p50),

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::capacity::CapacitySpec;
 use crate::lender_run::LenderRun;
+use crate::noise::Noise;
 use crate::perp_spec::PerpSpec;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,6 +163,10 @@ pub struct BankSpec {
     pub market: MarketDepth,
     #[serde(default)]
     pub path: PricePath,
+    /// Random noise multiplied onto `path` (geometric Brownian motion with jumps; none: the path
+    /// as it is). See [`crate::noise`].
+    #[serde(default)]
+    pub noise: Option<Noise>,
 }
 
 fn default_net_borrow_window() -> u64 {
@@ -346,6 +351,9 @@ impl Scenario {
             }
             if bank.decimals > 12 {
                 bail!("{}: at most 12 decimals", bank.symbol);
+            }
+            if let Some(noise) = &bank.noise {
+                noise.validate(&bank.symbol)?;
             }
         }
         let population = &self.population;

@@ -108,7 +108,8 @@ fn assert_feedback_only_lowers_prices(scenario: &Scenario, with: &RunResult, wit
     }
 }
 
-/// bleed-and-spike cut down to 100 accounts and 30 steps, its volatility spike moved to step 5:
+/// bleed-and-spike cut down to 100 accounts and 30 steps, its volatility spike moved to step 5,
+/// without its price noise:
 /// a slow BTC bleed into a linear-impact market and a SOL random walk, both on the program.
 #[test]
 fn a_bleed_and_a_volatility_spike_into_a_linear_market() {
@@ -119,6 +120,10 @@ fn a_bleed_and_a_volatility_spike_into_a_linear_market() {
     let btc = scenario.bank_index("BTC").unwrap();
     scenario.banks[sol].path =
         PricePath::Volatility { from_step: 5, steps: 10, sigma_pct: 6.0, drift_pct: -1.0 };
+    // The shapes alone: without the Monte Carlo noise the file adds on top of them.
+    for bank in &mut scenario.banks {
+        bank.noise = None;
+    }
     assert!(matches!(scenario.banks[btc].market, MarketDepth::Linear { .. }));
     let program = program_so_path();
     let (with, without) = std::thread::scope(|scope| {
