@@ -244,6 +244,9 @@ pub fn run_seeds(
     run_shard(scenario, program, seeds, None, threads, progress)
 }
 
+/// A seed and its run's outcome (or why it failed).
+type SeedResult = (u64, Result<(SeedOutcome, SeedTiming)>);
+
 /// Runs shard `shard` of `seeds` (all of them with `None`) on `threads` threads, each with its
 /// own engine; the first failing seed (in seed order) fails the run and names its seed.
 pub fn run_shard(
@@ -265,7 +268,7 @@ pub fn run_shard(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<(u64, Result<(SeedOutcome, SeedTiming)>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<SeedResult>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..threads.min(list.len()) {
             scope.spawn(|| loop {

@@ -7,11 +7,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use plotters::prelude::*;
-
 use super::{Band, Distribution, MonteCarlo};
-use crate::report::{usd, PALETTE};
+use crate::charts::{self, line_chart, Axis, Chart, RGBColor, Series, Stroke, TimeAxis, PALETTE};
+use crate::report::usd;
+use anyhow::{Context, Result};
 
 /// The JSON file each run (or shard) writes.
 pub const JSON: &str = "monte_carlo.json";
@@ -193,19 +192,6 @@ pub fn markdown(mc: &MonteCarlo) -> String {
     out
 }
 
-/// The chart's time axis: seconds per unit and the unit's name (minutes up to three hours,
-/// hours up to three days, then days).
-pub fn time_unit(step_seconds: i64, steps: usize) -> (f64, &'static str) {
-    let span = step_seconds as f64 * steps as f64;
-    if span <= 3.0 * 3_600.0 {
-        (60.0, "minutes")
-    } else if span <= 3.0 * 86_400.0 {
-        (3_600.0, "hours")
-    } else {
-        (86_400.0, "days")
-    }
-}
-
 /// One quantity's band, drawn as a shaded p5–p95 area and a median line.
 pub struct BandSeries {
     pub name: String,
@@ -213,84 +199,40 @@ pub struct BandSeries {
     pub band: Band,
 }
 
-/// An SVG chart of bands over time, its legend beside the plot (never over the data).
+/// An SVG chart of bands over time ([`crate::charts`]: legend beside the plot, time in
+/// minutes, hours or days), each value multiplied by `scale` (100 for a ratio shown in percent).
 pub fn band_chart(
     path: &Path,
     title: &str,
     mc: &MonteCarlo,
-    y_label: &str,
-    money: bool,
+    y: Axis,
+    scale: f64,
     series: &[BandSeries],
 ) -> Result<()> {
-    let (unit_secs, unit) = time_unit(mc.step_seconds, mc.steps);
-    let x_of = |i: usize| (i + 1) as f64 * mc.step_seconds as f64 / unit_secs;
-    let x1 = x_of(mc.steps.saturating_sub(1)).max(1e-9);
-    let (mut y0, mut y1) = (f64::MAX, f64::MIN);
-    for s in series {
-        for v in s.band.p5.iter().chain(&s.band.p95) {
-            y0 = y0.min(*v);
-            y1 = y1.max(*v);
-        }
-    }
-    if y0 > y1 {
-        (y0, y1) = (0.0, 1.0);
-    }
-    let pad = ((y1 - y0) * 0.08).max(if money { 1.0 } else { 1e-3 });
-    let (y0, y1) = (y0 - pad, y1 + pad);
-    let draw =
-        |e: DrawingAreaErrorKind<std::io::Error>| anyhow::anyhow!("{}: {e:?}", path.display());
-    let root = SVGBackend::new(path, (1000, 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(draw)?;
-    let (plot, legend) = root.split_horizontally(760);
-    let mut chart = ChartBuilder::on(&plot)
-        .caption(title, ("sans-serif", 18))
-        .margin(14)
-        .x_label_area_size(40)
-        .y_label_area_size(if money { 100 } else { 70 })
-        .build_cartesian_2d(0.0..x1, y0..y1)
-        .map_err(draw)?;
-    let money_label = |v: &f64| usd(*v);
-    let plain_label = |v: &f64| format!("{v:.2}");
-    let y_labels: &dyn Fn(&f64) -> String = if money { &money_label } else { &plain_label };
-    chart
-        .configure_mesh()
-        .x_desc(format!("time ({unit})"))
-        .y_desc(y_label)
-        .y_label_formatter(y_labels)
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(draw)?;
-    for s in series {
-        let upper = s.band.p95.iter().enumerate().map(|(i, v)| (x_of(i), *v));
-        let lower = s.band.p5.iter().enumerate().rev().map(|(i, v)| (x_of(i), *v));
-        let area: Vec<(f64, f64)> = upper.chain(lower).collect();
-        chart
-            .draw_series(std::iter::once(Polygon::new(area, s.color.mix(0.22).filled())))
-            .map_err(draw)?;
-        let median: Vec<(f64, f64)> =
-            s.band.p50.iter().enumerate().map(|(i, v)| (x_of(i), *v)).collect();
-        chart.draw_series(LineSeries::new(median, s.color.stroke_width(2))).map_err(draw)?;
-    }
-    // The legend, in its own area to the right of the plot.
-    let mut y = 60;
-    for s in series {
-        legend
-            .draw(&Rectangle::new([(10, y - 7), (40, y + 7)], s.color.mix(0.22).filled()))
-            .map_err(draw)?;
-        legend
-            .draw(&Text::new(format!("{} p5–p95", s.name), (48, y - 7), ("sans-serif", 14)))
-            .map_err(draw)?;
-        y += 24;
-        legend
-            .draw(&PathElement::new(vec![(10, y), (40, y)], s.color.stroke_width(2)))
-            .map_err(draw)?;
-        legend
-            .draw(&Text::new(format!("{} median", s.name), (48, y - 7), ("sans-serif", 14)))
-            .map_err(draw)?;
-        y += 34;
-    }
-    root.present().map_err(draw)?;
-    Ok(())
+    let time = TimeAxis::for_run(mc.steps, mc.step_seconds);
+    let at = |values: &[f64]| -> Vec<(f64, f64)> {
+        values.iter().enumerate().map(|(i, v)| (time.at(i + 1), v * scale)).collect()
+    };
+    let bands = series
+        .iter()
+        .map(|s| charts::Band {
+            name: format!("{} p5–p95", s.name),
+            lower: at(&s.band.p5),
+            upper: at(&s.band.p95),
+            color: s.color,
+        })
+        .collect();
+    let medians = series
+        .iter()
+        .map(|s| Series {
+            name: format!("{} median", s.name),
+            points: at(&s.band.p50),
+            color: s.color,
+            stroke: Stroke::Solid,
+        })
+        .collect();
+    let chart = Chart { title: title.into(), x: time.axis(), y, series: medians, bands };
+    line_chart(path, &chart)
 }
 
 fn charts(dir: &Path, mc: &MonteCarlo) -> Result<()> {
@@ -310,34 +252,34 @@ fn charts(dir: &Path, mc: &MonteCarlo) -> Result<()> {
     let seeds = mc.outcomes.len();
     band_chart(
         &dir.join("mc_price.svg"),
-        &format!("Oracle price / starting price, with feedback ({seeds} seeds)"),
+        &format!("Oracle price, % of the starting price, with feedback ({seeds} seeds)"),
         mc,
-        "price ratio",
-        false,
+        Axis::percent("price, % of start"),
+        100.0,
         &prices,
     )?;
     band_chart(
         &dir.join("mc_bad_debt.svg"),
         &format!("Bad debt written off, cumulative ({seeds} seeds)"),
         mc,
-        "USD",
-        true,
+        Axis::money("USD"),
+        1.0,
         &one("bad debt", PALETTE[1], mc.band(|s| &s.bad_debt_usd)),
     )?;
     band_chart(
         &dir.join("mc_liquidations.svg"),
         &format!("Liquidations, cumulative ({seeds} seeds)"),
         mc,
-        "liquidations",
-        false,
+        Axis::number("liquidations"),
+        1.0,
         &one("liquidations", PALETTE[0], mc.band(|s| &s.liquidations)),
     )?;
     band_chart(
         &dir.join("mc_insurance.svg"),
         &format!("Insurance funds ({seeds} seeds)"),
         mc,
-        "USD",
-        true,
+        Axis::money("USD"),
+        1.0,
         &one("insurance funds", PALETTE[2], mc.band(|s| &s.insurance_usd)),
     )
 }
