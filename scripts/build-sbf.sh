@@ -42,7 +42,7 @@ case "$route" in
       --release --target "$ROOT/tools/sbf-upstream-toolchain/bpfel-solana.json"
     for package in "${packages[@]}"; do
       [ "$package" = -p ] && continue
-      built=target/bpfel-solana/release/lib$package.so
+      built=${CARGO_TARGET_DIR:-target}/bpfel-solana/release/lib$package.so
       cmp -s "$built" "target/deploy/$package.so" || cp "$built" "target/deploy/$package.so"
     done
     ;;

@@ -29,6 +29,9 @@ pub struct Plan {
     pub liquidator_init_after: i128,
     /// The liquidator's account after the step (its health accounts are listed from it).
     pub liquidator_after: MarginAccount,
+    /// The liquidatee's account after the step (to plan the next one on it, e.g. the stress
+    /// lab's liquidation-capacity view).
+    pub liquidatee_after: MarginAccount,
 }
 
 /// Why no step is planned for an account.
@@ -196,6 +199,7 @@ impl<'a> PairBanks<'a> {
 struct Step {
     outcome: StepOutcome,
     liquidator_after: MarginAccount,
+    liquidatee_after: MarginAccount,
 }
 
 /// How the liquidator's own init health after a step is judged.
@@ -341,6 +345,7 @@ fn best_step_for_pair(
         liquidatee_maint_after: chosen.outcome.maint_health_after,
         liquidator_init_after: chosen.outcome.liquidator_init_health_after,
         liquidator_after: chosen.liquidator_after,
+        liquidatee_after: chosen.liquidatee_after,
     })
 }
 
@@ -390,8 +395,9 @@ fn step(
         (Ok(outcome), Some(init)) => Ok(Step {
             outcome: StepOutcome { liquidator_init_health_after: init, ..outcome },
             liquidator_after,
+            liquidatee_after,
         }),
-        (Ok(outcome), None) => Ok(Step { outcome, liquidator_after }),
+        (Ok(outcome), None) => Ok(Step { outcome, liquidator_after, liquidatee_after }),
         (Err(NoPlan::NoPair(MarginError::LiquidatorInitHealthNegative)), Some(init)) => {
             Err(NoPlan::LiquidatorCannotCarry { init_health_after: init })
         }

@@ -25,14 +25,22 @@ use cross_margin_keeper::keeper::{Discovered, RoundReport, Skipped};
 use cross_margin_keeper::{Keeper, KeeperConfig};
 use cross_margin_testkit::sandbox::{Sandbox, User};
 
+use crate::capacity::CapacityRow;
 use crate::invariants;
+use crate::lender_run::LenderLedger;
 use crate::market_model::{exogenous_path, AssetMarket, PythEma, Rng};
 use crate::noise;
 use crate::perp_engine::{perp_liquidation_metrics, PerpBook, PerpStepMetrics};
 use crate::scenario::{OracleFormat, Scenario};
 
+/// The liquidation-capacity table: shocks by the program's view, seizures by the keeper's plan.
+mod capacity;
 /// The scripted events of a step (the attacker, the lending open-interest collapse).
 mod events;
+/// Calibration to target utilizations, the lenders' run, and each bank's liquidity and rates.
+mod markets;
+
+pub use markets::{BankLiquidity, BankSetup};
 
 /// Unix time every run starts at.
 pub const START_TIME: i64 = 1_800_000_000;
@@ -70,6 +78,8 @@ pub struct StepMetrics {
     pub borrows_usd: f64,
     /// Per perp market of the scenario, in order.
     pub perps: Vec<PerpStepMetrics>,
+    /// Per bank: deposit rate, liquidity, the lenders' run.
+    pub liquidity: Vec<BankLiquidity>,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +109,12 @@ pub struct RunResult {
     pub attacker_borrowed_usd: f64,
     /// The attacker's borrows the program cut short, by error (the binding limit).
     pub attacker_limited_by: BTreeMap<String, usize>,
+    /// Per bank, after setup: calibration and the interest curve's kink.
+    pub banks: Vec<BankSetup>,
+    /// The liquidation-capacity table after setup and at the end (run with feedback only; the
+    /// state after setup is the same in both runs).
+    pub capacity_start: Vec<CapacityRow>,
+    pub capacity_end: Vec<CapacityRow>,
 }
 
 /// Progress callback: (what, done, total).
@@ -130,6 +146,7 @@ struct Engine<'a> {
     attacker_borrowed_usd: f64,
     attacker_limited_by: BTreeMap<String, usize>,
     perps: PerpBook,
+    lenders: LenderLedger,
 }
 
 fn failed(what: &str, f: &Failed) -> anyhow::Error {
@@ -146,7 +163,10 @@ pub fn run(
     let started = Instant::now();
     let mut engine = Engine::new(scenario, program, feedback)?;
     let whales = engine.populate(progress)?;
+    let banks = engine.calibrate()?;
     let setup_secs = started.elapsed().as_secs_f64();
+    let measure_capacity = feedback && !scenario.capacity.shocks_pct.is_empty();
+    let capacity_start = if measure_capacity { engine.capacity()? } else { Vec::new() };
 
     let run_started = Instant::now();
     let mut steps = Vec::with_capacity(scenario.steps);
@@ -158,6 +178,8 @@ pub fn run(
         steps.push(metrics);
         progress("steps", step, scenario.steps);
     }
+    let capacity_end =
+        if measure_capacity && scenario.capacity.at_end { engine.capacity()? } else { Vec::new() };
     Ok(RunResult {
         feedback,
         accounts: engine.users.len(),
@@ -175,6 +197,9 @@ pub fn run(
         skipped: engine.skipped,
         attacker_borrowed_usd: engine.attacker_borrowed_usd,
         attacker_limited_by: engine.attacker_limited_by,
+        banks,
+        capacity_start,
+        capacity_end,
     })
 }
 
@@ -279,6 +304,7 @@ impl<'a> Engine<'a> {
             attacker_borrowed_usd: 0.0,
             attacker_limited_by: BTreeMap::new(),
             perps,
+            lenders: LenderLedger::default(),
         })
     }
 
@@ -419,6 +445,7 @@ impl<'a> Engine<'a> {
                 self.collapse(collapse.borrower_fraction, collapse.lender_fraction)?;
             }
         }
+        self.lender_run()?;
 
         // The keepers, each on its shard; every liquidation and write-off is checked.
         let stop = AtomicBool::new(false);
@@ -550,6 +577,9 @@ impl<'a> Engine<'a> {
                 let (base_bank, base_amount) = self.keeper_base;
                 let amount =
                     if bank == base_bank { held.saturating_sub(base_amount) } else { held };
+                // At high utilization the vault may not hold it all: the rest waits.
+                let available = self.accrued(bank).available_liquidity().unwrap_or(0);
+                let amount = amount.min(available);
                 if amount == 0 {
                     continue;
                 }
@@ -710,6 +740,7 @@ impl<'a> Engine<'a> {
             deposits_usd,
             borrows_usd,
             perps: Vec::new(),
+            liquidity: self.bank_liquidity()?,
         })
     }
 }

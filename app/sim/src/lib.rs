@@ -7,9 +7,13 @@
 //! spiral. Every scenario runs twice, with and without that feedback, and [`report`] writes the
 //! comparison as Markdown, CSV and SVG charts.
 
+pub mod calibration;
+pub mod capacity;
 pub mod charts;
 pub mod engine;
 pub mod invariants;
+pub mod lender_run;
+pub mod liquidity_report;
 pub mod market_model;
 pub mod monte_carlo;
 pub mod noise;

@@ -149,6 +149,7 @@ pub fn summary(scenario: &Scenario, with: &RunResult, without: &RunResult) -> St
         }
     }
     crate::perp_report::summary(scenario, with, &mut out);
+    crate::liquidity_report::summary(scenario, with, &mut out);
     for (reason, count) in &with.skipped {
         let _ = writeln!(out, "  left by the keepers {count}x: {reason}");
     }
@@ -220,6 +221,7 @@ pub fn write(dir: &Path, scenario: &Scenario, with: &RunResult, without: &RunRes
     std::fs::write(dir.join("metrics.csv"), csv(scenario, &[with, without]))?;
     charts(&dir.join("charts"), scenario, with, without)?;
     crate::perp_report::charts(&dir.join("charts"), scenario, with, without)?;
+    crate::liquidity_report::charts(&dir.join("charts"), scenario, with)?;
     std::fs::write(dir.join("report.md"), markdown(scenario, with, without))?;
     Ok(())
 }
@@ -232,6 +234,7 @@ pub fn csv(scenario: &Scenario, runs: &[&RunResult]) -> String {
         let _ = write!(out, ",{s}_price,{s}_exogenous,{s}_utilization_bps,{s}_apr_bps");
     }
     crate::perp_report::csv_header(scenario, &mut out);
+    crate::liquidity_report::csv_header(scenario, &mut out);
     out.push('\n');
     for run in runs {
         for m in &run.steps {
@@ -263,6 +266,7 @@ pub fn csv(scenario: &Scenario, runs: &[&RunResult]) -> String {
                 );
             }
             crate::perp_report::csv_row(m, &mut out);
+            crate::liquidity_report::csv_row(m, &mut out);
             out.push('\n');
         }
     }
@@ -337,6 +341,7 @@ fn markdown(scenario: &Scenario, with: &RunResult, without: &RunResult) -> Strin
     }
     let _ = writeln!(out, "\n![prices](charts/price.svg)\n\n![health](charts/health.svg)\n\n![liquidations](charts/liquidations.svg)\n\n![bad debt](charts/bad_debt.svg)\n\n![insurance](charts/insurance.svg)\n\n![utilization](charts/utilization.svg)\n");
     out.push_str(&crate::perp_report::markdown(scenario, with, without));
+    out.push_str(&crate::liquidity_report::markdown(scenario, with));
     let _ = writeln!(
         out,
         "## Run\n\n{} transactions; setup {:.1} s, {} steps {:.1} s; {} liquidation transactions in {:.1} s of keeper rounds ({:.0} per second); {} invariant checks passed (vault conservation per bank per step, no healthy account liquidated, bad debt only from exhausted collateral); largest vault surplus (rounding dust) {} native units. Per-step data: `metrics.csv`.",
@@ -414,7 +419,8 @@ fn charts(dir: &Path, scenario: &Scenario, with: &RunResult, without: &RunResult
         &chart("Oracle price, % of the starting price", Axis::percent("price"), price_series),
     )?;
 
-    let percentiles: [(&str, RGBColor, fn(&StepMetrics) -> f64); 3] = [
+    type Percentile = (&'static str, RGBColor, fn(&StepMetrics) -> f64);
+    let percentiles: [Percentile; 3] = [
         ("5th percentile, with feedback", PALETTE[1], |m| m.health_p5),
         ("25th percentile, with feedback", PALETTE[3], |m| m.health_p25),
         ("median, with feedback", PALETTE[2], |m| m.health_p50),

@@ -8,6 +8,8 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 
+use crate::capacity::CapacitySpec;
+use crate::lender_run::LenderRun;
 use crate::noise::Noise;
 use crate::perp_spec::PerpSpec;
 
@@ -38,6 +40,12 @@ pub struct Scenario {
     /// Perp markets, their pools and traders (`[[perps]]`).
     #[serde(default)]
     pub perps: Vec<PerpSpec>,
+    /// Lenders asking for their deposits back, step after step (`[lender_run]`).
+    #[serde(default)]
+    pub lender_run: Option<LenderRun>,
+    /// The liquidation-capacity table's shocks (`[capacity]`; `shocks_pct = []` turns it off).
+    #[serde(default)]
+    pub capacity: CapacitySpec,
 }
 
 /// How the oracle writer computes the EMA it publishes next to each price: Pyth's definition,
@@ -148,6 +156,10 @@ pub struct BankSpec {
     /// Lenders' deposits at the start, dollars: the liquidity borrowers draw on.
     #[serde(default = "default_liquidity")]
     pub liquidity_usd: f64,
+    /// Utilization to calibrate to after the population is opened, percent: the lenders'
+    /// deposit is resized so that borrows / deposits reaches it (`calibration`).
+    #[serde(default)]
+    pub target_utilization_pct: Option<f64>,
     pub market: MarketDepth,
     #[serde(default)]
     pub path: PricePath,
@@ -392,6 +404,13 @@ impl Scenario {
         for perp in &self.perps {
             perp.validate(self)?;
         }
+        for bank in &self.banks {
+            crate::calibration::validate_target(&bank.symbol, bank.target_utilization_pct)?;
+        }
+        if let Some(run) = &self.lender_run {
+            run.validate(self)?;
+        }
+        self.capacity.validate()?;
         Ok(())
     }
 }

@@ -40,6 +40,7 @@ fn every_bundled_scenario_parses() {
         [
             "bleed-and-spike",
             "crash-30pct",
+            "crash-high-utilization",
             "oi-collapse",
             "oracle-pump",
             "perp-oi-collapse",

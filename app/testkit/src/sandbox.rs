@@ -413,6 +413,24 @@ impl Sandbox {
         self.chain.send(&[ix], &[])
     }
 
+    /// The program's `health_under_shock` view of a margin account by simulation: nothing is
+    /// executed or kept (hence `&self`), the view decoded from its return data.
+    pub fn simulate_health_under_shock(
+        &self,
+        account: &Pubkey,
+        token_shocks: &[PriceShock],
+        perp_shocks: &[PriceShock],
+    ) -> Result<AccountHealth, Failed> {
+        let state: MarginAccount = self.chain.load(account).expect("the margin account exists");
+        let health = self.health_accounts_of(&state);
+        let (tokens, perps) = (token_shocks.to_vec(), perp_shocks.to_vec());
+        let ix = ix::health_under_shock(self.group, *account, health, tokens, perps);
+        let executed =
+            self.chain.simulate_versioned(self.chain.versioned_tx(&[ix], &[], &[])?)?;
+        Ok(AccountHealth::deserialize(&mut executed.return_data.as_slice())
+            .expect("the health_under_shock view returns AccountHealth"))
+    }
+
     /// `liquidator` liquidates up to `max_liab_amount` of `liquidatee`'s debt in `liab`, taking
     /// collateral in `asset`.
     pub fn liquidate(

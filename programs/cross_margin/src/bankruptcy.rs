@@ -200,6 +200,14 @@ mod tests {
     }
 
     #[test]
+    fn deposits_exactly_equal_to_the_debts_are_solvent() {
+        // Equity zero is not a loss: nothing to share out (mutation testing found this edge
+        // untested).
+        assert!(!can_write_off(750_000, Some(750_000), true, false, 1_000_000));
+        assert!(can_write_off(749_999, Some(750_000), true, false, 1_000_000));
+    }
+
+    #[test]
     fn a_loss_larger_than_all_deposits_is_an_error() {
         assert_eq!(settle(10_001, 0, ONE_Q64, 10_000), Err(LossExceedsDeposits));
         assert_eq!(settle(10_000, 0, ONE_Q64, 10_000), Err(LossExceedsDeposits)); // index 0

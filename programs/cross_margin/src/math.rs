@@ -169,6 +169,18 @@ mod tests {
     }
 
     #[test]
+    fn mul_q64_floor_ceil_gives_both_roundings_of_one_product() {
+        // 3 × 0.5 = 1.5 → (1, 2); 4 × 0.5 = 2 exactly → (2, 2); 3 × 2.75 = 8.25 → (8, 9).
+        let half = ONE_Q64 / 2;
+        assert_eq!(mul_q64_floor_ceil(3, half), Ok((1, 2)));
+        assert_eq!(mul_q64_floor_ceil(4, half), Ok((2, 2)));
+        assert_eq!(mul_q64_floor_ceil(3, 2 * ONE_Q64 + 3 * ONE_Q64 / 4), Ok((8, 9)));
+        // The floor fits a u64 but the ceiling does not.
+        assert_eq!(mul_q64_floor_ceil(u64::MAX, ONE_Q64 + 1), Err(Overflow));
+        assert_eq!(mul_q64_floor_ceil(u64::MAX, ONE_Q64), Ok((u64::MAX, u64::MAX)));
+    }
+
+    #[test]
     fn div_q64_rounds_both_ways_and_rejects_zero() {
         let one_and_half = ONE_Q64 + ONE_Q64 / 2;
         assert_eq!(div_q64(10, one_and_half, Round::Down), Ok(6)); // 6.67
@@ -192,6 +204,19 @@ mod tests {
     }
 
     #[test]
+    fn mul_div_rounds_both_ways_only_when_inexact() {
+        // 10 × 2 / 3 = 6.67 → 6 or 7; 9 × 2 / 3 = 6 exactly, either way.
+        assert_eq!(mul_div(10, 2, 3, Round::Down), Ok(6));
+        assert_eq!(mul_div(10, 2, 3, Round::Up), Ok(7));
+        assert_eq!(mul_div(9, 2, 3, Round::Up), Ok(6));
+        assert_eq!(mul_div(9, 2, 3, Round::Down), Ok(6));
+        // The 128-bit product: u64::MAX × u64::MAX / u64::MAX is exact.
+        assert_eq!(mul_div(u64::MAX, u64::MAX, u64::MAX, Round::Up), Ok(u64::MAX));
+        assert_eq!(mul_div(u64::MAX, 2, 1, Round::Down), Err(Overflow));
+        assert_eq!(mul_div(1, 1, 0, Round::Down), Err(Overflow));
+    }
+
+    #[test]
     fn long_division_matches_128_bit_division() {
         // A deterministic spread of mantissas and every power-of-ten divisor up to 10^19.
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -211,6 +236,15 @@ mod tests {
                 assert_eq!(div_shifted(mantissa, d, Round::Up), exact_up, "{mantissa} / 10^{k}");
             }
         }
+    }
+
+    #[test]
+    fn div_shifted_rounds_up_only_when_inexact_above_2_pow_48() {
+        // Divisors from 2^48 take the 128-bit division: an exact quotient stays as it is.
+        let d = 1_000_000_000_000_000; // 10^15 > 2^48
+        assert_eq!(div_shifted(3 * d, d, Round::Up), 3 << 64);
+        assert_eq!(div_shifted(3 * d, d, Round::Down), 3 << 64);
+        assert_eq!(div_shifted(3 * d + 1, d, Round::Up), (3 << 64) + (1u128 << 64) / d as u128 + 1);
     }
 
     #[test]

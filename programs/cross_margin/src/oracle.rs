@@ -530,6 +530,20 @@ mod tests {
     }
 
     #[test]
+    fn oracle_settings_are_checked_at_each_bound() {
+        let config = Err(MarginError::InvalidOracleConfig);
+        // The bounds themselves pass: age 1 s, confidence 1 bp or 100%, widening 0 or 10×.
+        assert_eq!(validate_settings(0, 1, 1, 0), Ok(()));
+        assert_eq!(validate_settings(1, 60, BPS, 10 * BPS), Ok(()));
+        // One step past each fails, the others valid.
+        assert_eq!(validate_settings(0, 0, 100, 10_000), config);
+        assert_eq!(validate_settings(0, 60, 0, 10_000), config);
+        assert_eq!(validate_settings(0, 60, BPS + 1, 10_000), config);
+        assert_eq!(validate_settings(0, 60, 100, 10 * BPS + 1), config);
+        assert_eq!(validate_settings(2, 60, 100, 10_000), Err(MarginError::InvalidOracleKind));
+    }
+
+    #[test]
     fn in_place_pull_parser_agrees_with_the_sdk_decoder() {
         use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, VerificationLevel};
         for (level, fully) in [

@@ -220,3 +220,58 @@ fn m2_only_dust_with_an_unusable_price_is_let_through() {
     let p = PricedPosition::at_last_price(1, SOL, big, None, dust).unwrap();
     assert_eq!(p, PricedPosition::new(1, SOL, big).unwrap());
 }
+
+/// The perps join the settle bank's balance (USDC, bank 0): 1 SOL ($125) deposited in bank 1.
+fn with_sol(settle: PositionShares) -> [PricedPosition; 2] {
+    [
+        PricedPosition::new(0, USDC, settle).unwrap(),
+        PricedPosition::new(1, SOL, PositionShares::Deposit(1_000_000_000)).unwrap(),
+    ]
+}
+
+fn perp_totals(init: i128, maint: i128, pnl: i128) -> PerpTotals {
+    PerpTotals { settle_bank_index: 0, settle_risk: USDC, perps: Health { init, maint }, pnl }
+}
+
+#[test]
+fn perp_gains_offset_a_settle_borrow_as_one_balance() {
+    // $100 borrowed, perps worth +$300 (init) and +$400 (maint), PnL +$50. The borrow alone:
+    // init −105, maint −102. Combined: −100 + 300 = $200 at 0.95 = 190; −100 + 400 = $300 at
+    // 0.98 = 294.
+    let positions = with_sol(PositionShares::Borrow(100_000_000));
+    let perps = perp_totals(300_000_000, 400_000_000, 50_000_000);
+    let adjustment = perps.adjustment(&positions).unwrap();
+    assert_eq!(adjustment, Health { init: 295_000_000, maint: 396_000_000 });
+    // SOL: init 100, maint 112.5; plus the combined balance. The borrow's maint-weighted $102
+    // is gone (the combined balance is an asset); equity −100 + 50 = −$50 is debt.
+    let totals = perps.combine(&positions).unwrap();
+    assert_eq!(totals.health, Health { init: 290_000_000, maint: 406_500_000 });
+    assert_eq!(totals.maint_weighted_liabs, 0);
+    assert_eq!((totals.deposits_value, totals.liabs_value), (125_000_000, 50_000_000));
+    assert!(totals.has_debt);
+}
+
+#[test]
+fn a_perp_loss_turns_a_settle_deposit_into_debt() {
+    // $100 deposited (init 95, maint 98), perps −$300 (init) and −$200 (maint), PnL −$150.
+    // Combined: −$200 at 1.05 = −210 (init); −$100 at 1.02 = −102 (maint), now a liability.
+    let positions = with_sol(PositionShares::Deposit(100_000_000));
+    let totals = perp_totals(-300_000_000, -200_000_000, -150_000_000).combine(&positions).unwrap();
+    assert_eq!(totals.health, Health { init: -110_000_000, maint: 10_500_000 });
+    assert_eq!(totals.maint_weighted_liabs, 102_000_000);
+    // Equity 100 − 150 = −$50: the deposit's $100 leaves the deposits, $50 of debt appears.
+    assert_eq!((totals.deposits_value, totals.liabs_value), (125_000_000, 50_000_000));
+    assert!(totals.has_debt);
+}
+
+#[test]
+fn perp_equity_is_valued_at_its_own_sides_price() {
+    // A settle bank whose confidence is wide: $0.50 for assets, $2 for debts. No token
+    // position; only the perps' PnL makes the equity.
+    let wide = BankRisk { asset_price: ONE_Q64 / 2, liab_price: 2 * ONE_Q64, ..USDC };
+    let pnl = |pnl| PerpTotals { settle_risk: wide, ..perp_totals(0, 0, pnl) };
+    let owed = pnl(-50_000_000).combine(&[]).unwrap();
+    assert_eq!((owed.deposits_value, owed.liabs_value, owed.has_debt), (0, 100_000_000, true));
+    let held = pnl(50_000_000).combine(&[]).unwrap();
+    assert_eq!((held.deposits_value, held.liabs_value, held.has_debt), (25_000_000, 0, false));
+}
