@@ -27,6 +27,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process: the size of the simulate arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// On an in-process chain running the real program: seed a market, crash SOL, run the
     /// keeper, and summarise the liquidations, their compute units, insurance and bad debt.
