@@ -65,7 +65,9 @@ for (const backend of backends) describe(`app/web in headless Chromium, on ${bac
     browser = await chromium.launch({ executablePath: process.env["CROSS_MARGIN_CHROMIUM"] ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
     page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
     page.on("pageerror", (error) => pageErrors.push(error.message));
-    page.setDefaultTimeout(20_000);
+    // A validator confirms in slots, and slower on a loaded machine (a 2-core CI box running the
+    // validator, Chromium and the test): a minute per step there, 20 s against LiteSVM.
+    page.setDefaultTimeout(fixture.backend === "LiteSVM" ? 20_000 : 60_000);
     // The local keypair wallet (the page's `KeypairWallet`: the wallet-adapter interface).
     await page.addInitScript((secret: number[]) => {
       (window as unknown as { crossMarginTestWallet: number[] }).crossMarginTestWallet = secret;
