@@ -88,6 +88,15 @@ export function decodeAccountHealth(data: Uint8Array): AccountHealth {
  * every queued configuration change applies). */
 export type HealthView = "now" | "afterPendingChanges";
 
+/** The account a health view reads, its health accounts and who pays for the simulation. */
+export interface HealthViewTarget {
+  group: PublicKey;
+  account: PublicKey;
+  healthAccounts: AccountMeta[];
+  feePayer: PublicKey;
+  programId?: PublicKey;
+}
+
 /**
  * Runs the `health` view in a simulation and decodes what the program returned. `healthAccounts`
  * are the account's current health accounts (`healthAccountMetas`, perp markets included); `feePayer` is any existing system account
@@ -98,7 +107,7 @@ export type HealthView = "now" | "afterPendingChanges";
  */
 export async function simulateHealth(
   chain: Chain,
-  args: { group: PublicKey; account: PublicKey; healthAccounts: AccountMeta[]; feePayer: PublicKey; programId?: PublicKey; view?: HealthView },
+  args: HealthViewTarget & { view?: HealthView },
 ): Promise<AccountHealth> {
   const build = args.view === "afterPendingChanges" ? healthAfterPendingChangesIx : healthIx;
   const instruction = await build(args.group, args.account, args.healthAccounts);
@@ -117,15 +126,7 @@ export async function simulateHealth(
  */
 export async function simulateHealthUnderShock(
   chain: Chain,
-  args: {
-    group: PublicKey;
-    account: PublicKey;
-    healthAccounts: AccountMeta[];
-    feePayer: PublicKey;
-    tokenShocks: PriceShock[];
-    perpShocks?: PriceShock[];
-    programId?: PublicKey;
-  },
+  args: HealthViewTarget & { tokenShocks: PriceShock[]; perpShocks?: PriceShock[] },
 ): Promise<AccountHealth> {
   const instruction = await healthUnderShockIx(
     args.group,
@@ -159,16 +160,7 @@ export interface LiquidatingMove {
  */
 export async function liquidatingMove(
   chain: Chain,
-  args: {
-    group: PublicKey;
-    account: PublicKey;
-    healthAccounts: AccountMeta[];
-    feePayer: PublicKey;
-    kind: "bank" | "perp";
-    index: number;
-    direction: -1 | 1;
-    programId?: PublicKey;
-  },
+  args: HealthViewTarget & { kind: "bank" | "perp"; index: number; direction: -1 | 1 },
 ): Promise<LiquidatingMove | null> {
   const at = (bps: number) => {
     const shock = [{ index: args.index, bps }];
