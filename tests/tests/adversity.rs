@@ -323,3 +323,35 @@ fn a_write_off_cannot_move_collateral_into_another_groups_bank() {
     let ix = ix::resolve_bankruptcy(m.group, liquidatee.account, usdc.address, health);
     m.assert_rejected(&liquidatee, MarginError::HealthBankWrongGroup, |m| m.chain.send(&[ix], &[]));
 }
+
+/// Soak finding (seed 21): once a socialized loss put the USDC deposit index below one, a
+/// liquidator holding USDC shares worth zero units could not take over USDC debt. Every step
+/// failed `BorrowAgainstOwnDeposit`, so the account stayed liquidatable. The worthless share is
+/// burned now and the liquidation goes through.
+#[test]
+fn soak_worthless_shares_do_not_block_taking_over_debt() {
+    let Bankrupt { mut m, liquidatee, .. } = bankrupt_account();
+    let (usdc, sol, btc) = (m.usdc, m.sol, m.btc);
+    m.resolve_bankruptcy(&liquidatee, &usdc).expect_ok("socialize the loss");
+    assert!(m.bank(&usdc).deposit_index() < ONE_Q64);
+
+    let borrower = m.user([0, 10_000_000_000, 0]);
+    m.deposit(&borrower, &sol, 10_000_000_000).expect_ok("10 SOL at $62.50");
+    m.borrow(&borrower, &usdc, 400_000_000).expect_ok("borrow 400 USDC");
+    let liquidator = m.user([10, 0, 100_000_000]);
+    m.deposit(&liquidator, &btc, 100_000_000).expect_ok("liquidator collateral");
+    m.deposit(&liquidator, &usdc, 1).expect_ok("one unit: one share, worth zero");
+    assert_eq!(positions::deposit_native(&m.margin_account(&liquidator), &m.bank(&usdc)), Ok(0));
+
+    let now = m.now();
+    m.set_price(&sol, quote_dollars(44, 0, now)); // maint: $396 of SOL against $408 of debt
+    let shares_before = m.bank(&usdc).total_deposit_shares;
+    let executed =
+        m.liquidate(&liquidator, &borrower, &usdc, &sol, u64::MAX).expect_ok("liquidate");
+    let taken = executed.events::<Liquidation>()[0].liab_amount;
+    assert!(taken > 0);
+    let account = m.margin_account(&liquidator);
+    assert_eq!(positions::borrow_native(&account, &m.bank(&usdc)), Ok(taken));
+    assert_eq!(m.bank(&usdc).total_deposit_shares, shares_before - 1, "the dust share burned");
+    m.assert_conservation();
+}

@@ -317,14 +317,12 @@ fn report(outcome: &Outcome, seconds: f64) {
          locked by a bankrupt flag) in {seconds:.1} s",
         outcome.cases, s.steps, s.exits, s.overflowed, s.pool_short, s.pool_orphaned, s.perp_locked
     );
-    for (name, ok) in &s.ok {
-        println!(
-            "  {name:<20} ok {ok:>8}  rejected {:>8}",
-            s.rejected.get(name).copied().unwrap_or(0)
-        );
-    }
-    for (name, rejected) in s.rejected.iter().filter(|(n, _)| !s.ok.contains_key(*n)) {
-        println!("  {name:<20} ok {:>8}  rejected {rejected:>8}", 0);
+    let names: std::collections::BTreeSet<&str> =
+        s.ok.keys().chain(s.rejected.keys()).copied().collect();
+    for name in names {
+        let (ok, rejected) = (s.ok(name), s.rejected.get(name).copied().unwrap_or(0));
+        let ratio = 100.0 * ok as f64 / (ok + rejected).max(1) as f64;
+        println!("  {name:<20} ok {ok:>8}  rejected {rejected:>8}  succeeded {ratio:>5.1}%");
     }
     if std::env::var("CM_CAMPAIGN_REASONS").is_ok() {
         for ((name, reason), n) in &s.reasons {

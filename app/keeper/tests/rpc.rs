@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cross_margin_client::embedded::program_so_path;
 use cross_margin_client::ix;
 use cross_margin_client::{EmbeddedChain, Keypair, Pubkey, Signer};
 use cross_margin_keeper::backend::rpc::RpcBackend;
@@ -19,12 +18,21 @@ use cross_margin_keeper::inventory::{InventoryConfig, UnwindMode};
 use cross_margin_keeper::lookup_table::{self, keeper_addresses};
 use cross_margin_keeper::swap::ConstantProductAdapter;
 use cross_margin_keeper::{Keeper, KeeperConfig, RetryPolicy};
-use cross_margin_testkit::localnet::{find_validator, write_genesis_accounts, Validator};
+use cross_margin_testkit::localnet::find_validator;
 use cross_margin_testkit::pool::{cp_swap_so_path, load_cp_swap, open_pool};
-use cross_margin_testkit::sandbox::User;
 use cross_margin_testkit::scenario::{whole, SeededMarket, SOL, USDC};
-use solana_message::{v0, Message, VersionedMessage};
+use solana_message::{v0, VersionedMessage};
 use solana_transaction::versioned::VersionedTransaction;
+
+mod localnet;
+use localnet::{serve, serve_with, wait_until_the_program_runs, Served};
+
+/// Stops the validator and removes its ledger and genesis files.
+fn finish(served: Served) {
+    let workdir = served.workdir.clone();
+    drop(served);
+    let _ = std::fs::remove_dir_all(workdir);
+}
 
 /// The validator, or `None` (and a loud note) when this machine has none and none is required.
 fn validator_binary() -> Option<std::path::PathBuf> {
@@ -64,36 +72,20 @@ fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
         .collect();
     assert!(expected.len() >= 5);
 
-    let workdir = std::env::temp_dir().join(format!("cross-margin-rpc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&workdir);
     // The program's accounts, the token accounts and mints, the oracles, and funded wallets.
-    let owners = [
-        cross_margin::ID,
-        anchor_lang::solana_program::system_program::ID,
-        market.banks[0].token_program,
-        market.sandbox.receiver_program,
-        market.sandbox.legacy_program,
-    ];
-    let accounts =
-        write_genesis_accounts(&market.sandbox.chain, &workdir.join("accounts"), &owners).unwrap();
     let started = Instant::now();
-    let validator = Validator::start(
-        &binary,
-        &cross_margin::ID,
-        &program_so_path(),
-        Some(&workdir.join("accounts")),
-        &workdir,
-    )
-    .expect("validator starts");
+    let served = serve(&binary, &market, "rpc");
+    let validator = &served.validator;
     eprintln!(
-        "validator {} at {} with {accounts} genesis accounts, healthy in {:.1} s",
+        "validator {} at {} with {} genesis accounts, healthy in {:.1} s",
         binary.display(),
         validator.rpc_url,
+        served.accounts,
         started.elapsed().as_secs_f64()
     );
 
     let mut backend = RpcBackend::new(&validator.rpc_url, Duration::from_secs(30));
-    wait_until_the_program_runs(&mut backend, &market, &market.users[0], keeper.signer());
+    wait_until_the_program_runs(&mut backend, &market, &market.users[0]);
     let stop = AtomicBool::new(false);
     let mut liquidated = BTreeSet::new();
     let mut written_off = BTreeSet::new();
@@ -180,41 +172,7 @@ fn the_keeper_liquidates_over_json_rpc_on_a_local_validator() {
     );
     assert!(lookup_table::load(&mut backend, Pubkey::new_unique()).is_err());
 
-    drop(validator);
-    let _ = std::fs::remove_dir_all(&workdir);
-}
-
-/// A program loaded at genesis is refused (`UnsupportedProgramId`) for the validator's first
-/// slots; simulate the read-only `health` view until it runs, and say when it did.
-fn wait_until_the_program_runs(
-    backend: &mut RpcBackend,
-    market: &SeededMarket,
-    user: &User,
-    payer: Pubkey,
-) {
-    let started = Instant::now();
-    let account = market.sandbox.margin_account(user);
-    let view =
-        ix::health(market.sandbox.group, user.account, market.sandbox.health_accounts_of(&account));
-    loop {
-        let blockhash = backend.latest_blockhash().expect("blockhash");
-        let message =
-            Message::new_with_blockhash(std::slice::from_ref(&view), Some(&payer), &blockhash);
-        let tx = VersionedTransaction {
-            signatures: vec![Default::default()],
-            message: VersionedMessage::Legacy(message),
-        };
-        let simulation = backend.simulate(&tx).expect("simulate");
-        match simulation.rejection {
-            None => break,
-            Some(r) if r.message.contains("UnsupportedProgramId") => {
-                assert!(started.elapsed() < Duration::from_secs(90), "the program never ran");
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            Some(r) => panic!("the health view failed: {r:?}"),
-        }
-    }
-    eprintln!("the genesis program runs after {:.1} s", started.elapsed().as_secs_f64());
+    finish(served);
 }
 
 /// A token account's balance on the validator.
@@ -243,29 +201,11 @@ fn a_keeper_with_no_capital_liquidates_through_a_flash_loan_on_a_local_validator
     // The keeper: an empty margin account and empty token accounts.
     let user = market.sandbox.user(&[0, 0, 0]).expect("keeper");
 
-    let workdir = std::env::temp_dir().join(format!("cross-margin-flash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&workdir);
-    let owners = [
-        cross_margin::ID,
-        cp_swap::ID,
-        anchor_lang::solana_program::system_program::ID,
-        usdc.token_program,
-        market.sandbox.receiver_program,
-        market.sandbox.legacy_program,
-    ];
-    write_genesis_accounts(&market.sandbox.chain, &workdir.join("accounts"), &owners).unwrap();
     let started = Instant::now();
-    let programs = [(cross_margin::ID, program_so_path()), (cp_swap::ID, cp_swap_so_path())];
-    let programs: Vec<_> = programs.iter().map(|(id, path)| (*id, path.as_path())).collect();
-    let validator = Validator::start_with_programs(
-        &binary,
-        &programs,
-        Some(&workdir.join("accounts")),
-        &workdir,
-    )
-    .expect("validator starts");
+    let served = serve_with(&binary, &market, "flash", &[(cp_swap::ID, cp_swap_so_path())]);
+    let validator = &served.validator;
     let mut backend = RpcBackend::new(&validator.rpc_url, Duration::from_secs(30));
-    wait_until_the_program_runs(&mut backend, &market, &borrower, user.keypair.pubkey());
+    wait_until_the_program_runs(&mut backend, &market, &borrower);
     let ready = started.elapsed();
 
     let mut config = KeeperConfig::new(market.sandbox.group, user.account);
@@ -316,6 +256,5 @@ fn a_keeper_with_no_capital_liquidates_through_a_flash_loan_on_a_local_validator
         unwind.compute_units,
         round.as_secs_f64()
     );
-    drop(validator);
-    let _ = std::fs::remove_dir_all(&workdir);
+    finish(served);
 }

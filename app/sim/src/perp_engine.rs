@@ -5,6 +5,7 @@
 
 use anyhow::{anyhow, Result};
 use cross_margin::error::MarginError;
+use cross_margin::perp::actions::{self, Touch};
 use cross_margin::perp::{PerpOrder, PerpSide};
 use cross_margin::positions;
 use cross_margin::state::{MarginAccount, OracleKind, PerpMarketConfig, PerpSlot};
@@ -332,8 +333,11 @@ impl PerpBook {
         Ok(())
     }
 
-    /// An LP withdraws up to `fraction` of its shares, as many as the cover rule allows: the
-    /// largest share count the program's own `check_lp_withdrawal` accepts (binary search).
+    /// An LP withdraws up to `fraction` of its shares, as many as the program accepts: the
+    /// largest share count for which the program's own `pool_withdraw` action, run on copies,
+    /// succeeds (binary search). Besides the cover rule that refuses a credit which repays the
+    /// LP's borrow and leaves less than one deposit share (`AmountTooSmall`), which stopped a
+    /// Monte Carlo seed when only the cover rule was predicted.
     fn withdraw_lp(
         &mut self,
         sandbox: &mut Sandbox,
@@ -343,14 +347,14 @@ impl PerpBook {
     ) -> Result<()> {
         let market = self.markets[m].market;
         let user = &self.markets[m].lps[lp];
-        let held = slot_of(&sandbox.margin_account(user), market.index).lp_shares;
+        let account = sandbox.margin_account(user);
+        let held = slot_of(&account, market.index).lp_shares;
         let snapshot = program(sandbox.perp_snapshot(&market))?;
-        let s = &snapshot.market;
+        let touch = Touch { price: snapshot.price, pool: snapshot.pool_native };
         let accepted = |shares: u64| -> bool {
-            s.lp_value_of(shares, snapshot.pool_value).is_ok_and(|amount| {
-                amount > 0
-                    && s.check_lp_withdrawal(amount, snapshot.pool_native, snapshot.price).is_ok()
-            })
+            let (mut market, mut account, mut bank) =
+                (snapshot.market, account, snapshot.settle_bank);
+            actions::pool_withdraw(&mut market, &mut account, &mut bank, shares, touch).is_ok()
         };
         let (mut lo, mut hi) = (0u64, (held as f64 * fraction) as u64);
         if !accepted(hi) {

@@ -77,7 +77,12 @@ pub fn withdraw(account: &mut MarginAccount, bank: &mut Bank, amount: u64) -> Re
 /// Borrow `amount` native tokens in this bank.
 pub fn borrow(account: &mut MarginAccount, bank: &mut Bank, amount: u64) -> Result<()> {
     let slot = account.find_or_open(bank.bank_index).ok_or(MarginError::NoFreePositionSlot)?;
-    if account.positions[slot].kind() == PositionKind::Deposit {
+    // Shares worth zero units can never be withdrawn, so they must not block a borrow: a
+    // liquidator holding such dust could otherwise never take over debt in this bank (the soak's
+    // seed 21 left an account liquidatable for 41 slots this way).
+    if account.positions[slot].kind() == PositionKind::Deposit
+        && !burn_if_worthless(&mut account.positions[slot], bank)?
+    {
         return Err(MarginError::BorrowAgainstOwnDeposit);
     }
     let shares = div_q64(amount, bank.borrow_index(), Round::Up)?;
@@ -218,15 +223,26 @@ pub fn forgive_debt(account: &mut MarginAccount, bank: &mut Bank) -> Result<()> 
 /// `AccountNotEmpty`: it must be repaid or withdrawn.
 pub fn burn_worthless_deposit(account: &mut MarginAccount, bank: &mut Bank) -> Result<()> {
     let slot = account.find(bank.bank_index).ok_or(MarginError::CloseAccountBankMismatch)?;
-    let position = &mut account.positions[slot];
+    if !burn_if_worthless(&mut account.positions[slot], bank)? {
+        return Err(MarginError::AccountNotEmpty);
+    }
+    account.positions[slot] = Position::default();
+    Ok(())
+}
+
+/// Burns a deposit position's shares if they are worth zero native units (the bank's deposits
+/// fall by less than one unit, so every other claim is still covered), leaving the slot empty
+/// but still in the bank. Returns whether it did; anything else is left untouched.
+fn burn_if_worthless(position: &mut Position, bank: &mut Bank) -> Result<bool> {
     let worth = crate::math::mul_q64(position.shares, bank.deposit_index(), Round::Down)?;
     if position.kind() != PositionKind::Deposit || worth != 0 {
-        return Err(MarginError::AccountNotEmpty);
+        return Ok(false);
     }
     bank.total_deposit_shares =
         bank.total_deposit_shares.checked_sub(position.shares).ok_or(MarginError::MathOverflow)?;
-    *position = Position::default();
-    Ok(())
+    position.shares = 0;
+    position.kind = PositionKind::Empty as u8;
+    Ok(true)
 }
 
 /// Tokens the position's deposit is worth (0 for a borrow or an empty slot).
@@ -401,6 +417,32 @@ mod tests {
         let mut c = bank(6);
         borrow(&mut a, &mut c, 1).unwrap();
         assert_eq!(burn_worthless_deposit(&mut a, &mut c), Err(MarginError::AccountNotEmpty));
+    }
+
+    /// Soak seed 21: a keeper whose account held worthless shares in the debt's bank could not
+    /// take over that debt (`BorrowAgainstOwnDeposit` on every step), so an account stayed
+    /// liquidatable. The dust is burned and the debt taken over; a deposit worth a unit still
+    /// refuses a borrow.
+    #[test]
+    fn worthless_deposit_shares_do_not_block_a_borrow_or_taking_over_debt() {
+        let (mut a, mut b) = (account(), bank(4));
+        b.set_deposit_index(ONE_Q64 * 7 / 10);
+        deposit(&mut a, &mut b, 1).unwrap(); // 1 share worth 0
+        assume_debt(&mut a, &mut b, 30).unwrap();
+        assert_eq!(a.positions[0].kind(), PositionKind::Borrow);
+        assert_eq!((a.positions[0].bank_index, a.positions[0].shares), (4, 30));
+        assert_eq!((b.total_deposit_shares, b.total_borrow_shares), (0, 30));
+
+        let mut user = account();
+        deposit(&mut user, &mut b, 1).unwrap();
+        borrow(&mut user, &mut b, 5).unwrap();
+        assert_eq!(borrow_native(&user, &b), Ok(5));
+        assert_eq!(b.total_deposit_shares, 0);
+
+        let mut holder = account();
+        deposit(&mut holder, &mut b, 2).unwrap(); // 2 shares worth 1
+        assert_eq!(borrow(&mut holder, &mut b, 1), Err(MarginError::BorrowAgainstOwnDeposit));
+        assert_eq!((holder.positions[0].shares, b.total_deposit_shares), (2, 2));
     }
 
     #[test]

@@ -179,7 +179,6 @@ impl World {
             M(MarginError::LiquidatorInitHealthNegative),
             M(MarginError::AmountTooSmall),
             M(MarginError::NoFreePositionSlot),
-            M(MarginError::BorrowAgainstOwnDeposit),
         ]);
         allowed.extend(&self.liquidatee_refusals(s, call));
         allowed.extend(&ORACLE_ERRORS);

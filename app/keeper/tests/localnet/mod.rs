@@ -239,21 +239,33 @@ pub struct Served {
 /// and the oracles') into a fresh validator's genesis, with the program and the oracle writer
 /// at the Pyth receiver's address; returns once the validator is healthy.
 pub fn serve(binary: &std::path::Path, market: &SeededMarket, name: &str) -> Served {
+    serve_with(binary, market, name, &[])
+}
+
+/// [`serve`] with more programs loaded, `(program id, .so)`, and the accounts they own.
+pub fn serve_with(
+    binary: &std::path::Path,
+    market: &SeededMarket,
+    name: &str,
+    extra_programs: &[(Pubkey, PathBuf)],
+) -> Served {
     let workdir = std::env::temp_dir().join(format!("cross-margin-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&workdir);
-    let owners = [
+    let mut owners = vec![
         cross_margin::ID,
         anchor_lang::solana_program::system_program::ID,
         market.banks[0].token_program,
         market.sandbox.receiver_program,
         market.sandbox.legacy_program,
     ];
+    owners.extend(extra_programs.iter().map(|(id, _)| *id));
     let accounts =
         write_genesis_accounts(&market.sandbox.chain, &workdir.join("accounts"), &owners)
             .expect("genesis accounts");
     let writer = oracle_writer_so();
-    let programs =
-        [(cross_margin::ID, program_so_path()), (market.sandbox.receiver_program, writer)];
+    let mut programs =
+        vec![(cross_margin::ID, program_so_path()), (market.sandbox.receiver_program, writer)];
+    programs.extend(extra_programs.iter().cloned());
     let programs: Vec<(Pubkey, &std::path::Path)> =
         programs.iter().map(|(id, path)| (*id, path.as_path())).collect();
     let validator = Validator::start_with_programs(
@@ -294,6 +306,7 @@ pub fn wait_until_the_program_runs(backend: &mut RpcBackend, market: &SeededMark
             Some(r) => panic!("the health view failed: {r:?}"),
         }
     }
+    eprintln!("the genesis program runs after {:.1} s", started.elapsed().as_secs_f64());
 }
 
 /// Sends `instructions` signed by `signers` (the first pays) and returns the slot it landed in.
