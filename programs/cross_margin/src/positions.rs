@@ -419,6 +419,66 @@ mod tests {
         assert_eq!(burn_worthless_deposit(&mut a, &mut c), Err(MarginError::AccountNotEmpty));
     }
 
+    /// A liquidator taking over debt uses its deposit in the bank first, and borrows only the
+    /// rest; taking over exactly the deposit leaves the slot empty, not a zero borrow.
+    #[test]
+    fn assume_debt_spends_the_deposit_first_then_borrows_the_rest() {
+        let (mut a, mut b) = (account(), bank(2));
+        deposit(&mut a, &mut b, 100).unwrap();
+        assume_debt(&mut a, &mut b, 30).unwrap();
+        assert_eq!((deposit_native(&a, &b), borrow_native(&a, &b)), (Ok(70), Ok(0)));
+        assume_debt(&mut a, &mut b, 70).unwrap();
+        assert!(a.is_empty(), "exactly the deposit: nothing left, no zero borrow");
+        assert_eq!((b.total_deposit_shares, b.total_borrow_shares), (0, 0));
+        deposit(&mut a, &mut b, 50).unwrap();
+        assume_debt(&mut a, &mut b, 80).unwrap();
+        assert_eq!((deposit_native(&a, &b), borrow_native(&a, &b)), (Ok(0), Ok(30)));
+        assert_eq!((b.total_deposit_shares, b.total_borrow_shares), (0, 30));
+    }
+
+    #[test]
+    fn pool_transfers_move_the_balance_both_ways_and_report_the_change() {
+        let (mut a, mut b) = (account(), bank(0));
+        let mut pool = 1_000u64; // the pool's own deposit shares
+        b.total_deposit_shares = 1_000;
+        assert_eq!(pool_transfer(&mut a, &mut b, &mut pool, 300, true), Ok(300));
+        assert_eq!((pool, balance_native(&a, &b)), (700, Ok(300)));
+        assert_eq!(b.total_deposit_shares, 1_000);
+        // The account pays 500: its deposit of 300, then a borrow of 200.
+        assert_eq!(pool_transfer(&mut a, &mut b, &mut pool, -500, true), Ok(-500));
+        assert_eq!((pool, balance_native(&a, &b)), (1_200, Ok(-200)));
+        assert_eq!((b.total_deposit_shares, b.total_borrow_shares), (1_200, 200));
+        // Without borrowing only the deposit pays.
+        deposit(&mut a, &mut b, 250).unwrap(); // repays 200, deposits 50
+        let short = pool_transfer(&mut a, &mut b, &mut pool, -60, false);
+        assert_eq!(short, Err(MarginError::InsufficientDeposit));
+        assert_eq!(pool_transfer(&mut a, &mut b, &mut pool, -50, false), Ok(-50));
+        assert_eq!((pool, balance_native(&a, &b)), (1_250, Ok(0)));
+        // Nothing to move touches nothing, even on an account with every slot taken elsewhere.
+        let mut full = account();
+        for i in 1..17 {
+            deposit(&mut full, &mut bank(i), 1).unwrap();
+        }
+        assert_eq!(pool_transfer(&mut full, &mut b, &mut pool, 0, false), Ok(0));
+        assert_eq!(pool, 1_250);
+    }
+
+    #[test]
+    fn each_side_reads_only_its_own_kind_of_position_and_slot() {
+        let (mut a, mut b, mut c) = (account(), bank(1), bank(2));
+        borrow(&mut a, &mut b, 40).unwrap();
+        assert_eq!((deposit_native(&a, &b), borrow_native(&a, &b)), (Ok(0), Ok(40)));
+        assert_eq!(balance_native(&a, &b), Ok(-40));
+        deposit(&mut a, &mut c, 90).unwrap(); // slot 1
+        assert_eq!((deposit_native(&a, &c), borrow_native(&a, &c)), (Ok(90), Ok(0)));
+        withdraw(&mut a, &mut c, 10).unwrap();
+        assert_eq!((a.positions[0].shares, a.positions[1].shares), (40, 80));
+        // Seizing the deposit moves what it is worth into the insurance fund.
+        assert_eq!(seize_deposit(&mut a, &mut c), Ok(80));
+        assert_eq!((c.insurance_native, c.total_deposit_shares), (80, 0));
+        assert_eq!(a.active_count(), 1);
+    }
+
     /// Soak seed 21: a keeper whose account held worthless shares in the debt's bank could not
     /// take over that debt (`BorrowAgainstOwnDeposit` on every step), so an account stayed
     /// liquidatable. The dust is burned and the debt taken over; a deposit worth a unit still

@@ -132,6 +132,20 @@ mod tests {
         );
         let shocks = Shocks { banks: &ok, perps: &[] };
         assert_eq!((shocks.bank(1), shocks.bank(9), shocks.perp(0)), (5, 0, 0));
+        // Exactly MAX_SHOCKS distinct shocks are fine.
+        let full: Vec<PriceShock> =
+            (0..MAX_SHOCKS as u16).map(|index| PriceShock { index, bps: -1 }).collect();
+        assert_eq!(Shocks { banks: &full, perps: &full }.validate(), Ok(()));
+    }
+
+    #[test]
+    fn shocks_are_looked_up_per_kind_and_empty_only_when_both_lists_are() {
+        let perp = [PriceShock { index: 3, bps: -2_500 }];
+        let shocks = Shocks { banks: &[], perps: &perp };
+        assert_eq!((shocks.perp(3), shocks.perp(2), shocks.bank(3)), (-2_500, 0, 0));
+        assert!(Shocks::default().is_empty());
+        assert!(!shocks.is_empty());
+        assert!(!Shocks { banks: &perp, perps: &[] }.is_empty());
     }
 
     #[test]

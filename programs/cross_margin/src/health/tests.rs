@@ -274,4 +274,7 @@ fn perp_equity_is_valued_at_its_own_sides_price() {
     assert_eq!((owed.deposits_value, owed.liabs_value, owed.has_debt), (0, 100_000_000, true));
     let held = pnl(50_000_000).combine(&[]).unwrap();
     assert_eq!((held.deposits_value, held.liabs_value, held.has_debt), (25_000_000, 0, false));
+    // An equity of exactly zero is no debt.
+    let flat = pnl(0).combine(&[]).unwrap();
+    assert_eq!((flat.deposits_value, flat.liabs_value, flat.has_debt), (0, 0, false));
 }
