@@ -587,6 +587,93 @@ mod tests {
         }
     }
 
+    /// A serialized `PriceUpdateV2` of `feed` at price 42, fully verified or not.
+    fn pull_update(feed: [u8; 32], fully: bool) -> Vec<u8> {
+        use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, VerificationLevel};
+        let verification_level = if fully {
+            VerificationLevel::Full
+        } else {
+            VerificationLevel::Partial { num_signatures: 3 }
+        };
+        let update = PriceUpdateV2 {
+            write_authority: Pubkey::new_from_array([3; 32]),
+            verification_level,
+            price_message: PriceFeedMessage {
+                feed_id: feed,
+                price: 42,
+                conf: 1,
+                exponent: -2,
+                publish_time: 100,
+                prev_publish_time: 99,
+                ema_price: 42,
+                ema_conf: 1,
+            },
+            posted_slot: 7,
+        };
+        let mut data = Vec::new();
+        update.try_serialize(&mut data).unwrap();
+        data
+    }
+
+    /// Each account check of `read_raw` and `read_pinned_raw` refuses with its own error, and a
+    /// correct account reads.
+    #[test]
+    fn oracle_accounts_are_checked_for_key_owner_feed_and_verification() {
+        let mut group: Group = bytemuck::Zeroable::zeroed();
+        group.pyth_receiver_program = Pubkey::new_from_array([1; 32]);
+        group.pyth_legacy_program = Pubkey::new_from_array([2; 32]);
+        let (feed, key, other) = ([9; 32], Pubkey::new_from_array([5; 32]), Pubkey::default());
+        let data = pull_update(feed, true);
+        let account = |owner, data| OracleAccount { key: &key, owner, data };
+        let pull = OracleKind::PythPull;
+        let read = read_raw(pull, &group, &feed, account(&group.pyth_receiver_program, &data));
+        assert_eq!(read.map(|p| p.price), Ok(42));
+        let wrong_owner = read_raw(pull, &group, &feed, account(&other, &data));
+        assert_eq!(wrong_owner, Err(MarginError::OracleWrongOwner));
+        let owner = &group.pyth_receiver_program;
+        let wrong_feed = read_raw(pull, &group, &[8; 32], account(owner, &data));
+        assert_eq!(wrong_feed, Err(MarginError::OracleWrongFeed));
+        let partial = pull_update(feed, false);
+        let unverified = read_raw(pull, &group, &feed, account(owner, &partial));
+        assert_eq!(unverified, Err(MarginError::OracleNotFullyVerified));
+        let legacy = read_raw(OracleKind::PythLegacy, &group, &feed, account(owner, &data));
+        assert_eq!(legacy, Err(MarginError::OracleWrongOwner));
+
+        let pinned = |key| PinnedOracle {
+            key,
+            kind: OracleKind::PythPull as u8,
+            feed_id: &feed,
+            max_age_secs: 60,
+            max_conf_bps: 100,
+            conf_multiplier_bps: 0,
+            decimals: 6,
+        };
+        let pinned_read = read_pinned_raw(&pinned(&key), &group, account(owner, &data));
+        assert_eq!(pinned_read.map(|p| p.price), Ok(42));
+        let unpinned = read_pinned_raw(&pinned(&other), &group, account(owner, &data));
+        assert_eq!(unpinned, Err(MarginError::OracleAccountMismatch));
+    }
+
+    /// `validate_account` (what pinning an oracle must pass) reads the account, and in a live
+    /// group also refuses a max age above the live bound.
+    #[test]
+    fn an_oracle_is_validated_before_it_is_pinned() {
+        let mut group: Group = bytemuck::Zeroable::zeroed();
+        group.pyth_receiver_program = Pubkey::new_from_array([1; 32]);
+        let (feed, key) = ([9; 32], Pubkey::new_from_array([5; 32]));
+        let mut data = pull_update(feed, true);
+        let mut lamports = 1;
+        let owner = group.pyth_receiver_program;
+        let info = AccountInfo::new(&key, false, false, &mut lamports, &mut data, &owner, false);
+        let pull = OracleKind::PythPull as u8;
+        assert!(validate_account(&group, pull, &feed, 600, &info).is_ok());
+        assert!(validate_account(&group, pull, &[8; 32], 60, &info).is_err());
+        group.config_delay_secs = 86_400; // live
+        let live_max = crate::constants::LIVE_MAX_ORACLE_AGE_SECS;
+        assert!(validate_account(&group, pull, &feed, live_max, &info).is_ok());
+        assert!(validate_account(&group, pull, &feed, live_max + 1, &info).is_err());
+    }
+
     #[test]
     fn normalises_to_quote_native_per_native_token() {
         // SOL at $125.00000000 (expo −8), 9 decimals: 0.125 micro-USD per lamport = 1/8.

@@ -107,6 +107,7 @@ mod tests {
         assert_eq!(shock_price(ONE_Q64, -3_000, Round::Down), Ok(ONE_Q64 * 7 / 10));
         assert_eq!(shock_price(10_001, -5_000, Round::Down), Ok(5_000));
         assert_eq!(shock_price(10_001, -5_000, Round::Up), Ok(5_001));
+        assert_eq!(shock_price(10_000, -5_000, Round::Up), Ok(5_000), "exact: no rounding up");
         assert_eq!(shock_price(12_345, 0, Round::Up), Ok(12_345));
         assert_eq!(shock_price(7, MIN_SHOCK_BPS, Round::Up), Ok(0));
         assert_eq!(shock_price(3, MAX_SHOCK_BPS, Round::Down), Ok(33));

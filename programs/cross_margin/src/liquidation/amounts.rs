@@ -300,6 +300,9 @@ pub(crate) mod tests {
         i.liab_exchange_price = i.liab_price;
         // 8 + ceil(1,000 × 1.1) + 2 × ceil(0.125 × 0.9 → 1) = 8 + 1,100 + 2.
         assert_eq!(rounding_slack(&i), Ok(1_110));
+        // Collateral worth 3 quote units a native unit: 2 × ceil(3 × 0.9) = 6.
+        i.asset_price = ONE_Q64 * 3;
+        assert_eq!(rounding_slack(&i), Ok(8 + 1_100 + 6));
     }
 
     #[test]
