@@ -589,6 +589,10 @@ mod tests {
 
     /// A serialized `PriceUpdateV2` of `feed` at price 42, fully verified or not.
     fn pull_update(feed: [u8; 32], fully: bool) -> Vec<u8> {
+        pull_update_of(feed, fully, raw(42, 1, -2, 100))
+    }
+
+    fn pull_update_of(feed: [u8; 32], fully: bool, price: RawPrice) -> Vec<u8> {
         use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, VerificationLevel};
         let verification_level = if fully {
             VerificationLevel::Full
@@ -600,13 +604,13 @@ mod tests {
             verification_level,
             price_message: PriceFeedMessage {
                 feed_id: feed,
-                price: 42,
-                conf: 1,
-                exponent: -2,
-                publish_time: 100,
-                prev_publish_time: 99,
-                ema_price: 42,
-                ema_conf: 1,
+                price: price.price,
+                conf: price.conf,
+                exponent: price.exponent,
+                publish_time: price.publish_time,
+                prev_publish_time: price.publish_time - 1,
+                ema_price: price.ema_price,
+                ema_conf: price.ema_conf,
             },
             posted_slot: 7,
         };
@@ -672,6 +676,69 @@ mod tests {
         let live_max = crate::constants::LIVE_MAX_ORACLE_AGE_SECS;
         assert!(validate_account(&group, pull, &feed, live_max, &info).is_ok());
         assert!(validate_account(&group, pull, &feed, live_max + 1, &info).is_err());
+    }
+
+    /// The sides a caller reads one by one, in any order, are the sides of the full price:
+    /// equal mantissas reuse a value only when their rounding is the same too.
+    #[test]
+    fn sides_read_one_by_one_equal_the_full_price_in_any_order() {
+        use PriceSide::*;
+        let mut group: Group = bytemuck::Zeroable::zeroed();
+        group.pyth_receiver_program = Pubkey::new_from_array([1; 32]);
+        let (feed, key) = ([9; 32], Pubkey::new_from_array([5; 32]));
+        let mut bank: Bank = bytemuck::Zeroable::zeroed();
+        bank.oracle = key;
+        bank.config.oracle_kind = OracleKind::PythPull as u8;
+        bank.config.oracle_feed_id = feed;
+        bank.config.oracle_max_age_secs = 60;
+        bank.config.oracle_max_conf_bps = 500;
+        bank.config.oracle_conf_multiplier_bps = 10_000;
+        bank.decimals = 9;
+        let owner = group.pyth_receiver_program;
+        // $123.45678901 ± $0.23456789, the EMA at $120.00000003: every side differs, and
+        // none divides exactly.
+        let wide =
+            RawPrice { ema_price: 12_000_000_003, ..raw(12_345_678_901, 23_456_789, -8, 100) };
+        let flat = raw(12_345_678_901, 0, -8, 100);
+        for quote in [wide, flat] {
+            let data = pull_update_of(feed, true, quote);
+            let account = OracleAccount { key: &key, owner: &owner, data: &data };
+            let p = read_bank_price(&bank, &group, account, 100).unwrap();
+            assert_ne!(p.price, p.liab_price, "the mid rounds down, the liability side up");
+            let all = [p.price, p.asset_price, p.liab_price, p.init_asset_price, p.init_liab_price];
+            let sides = [Mid, Asset, Liability, InitAsset, InitLiability];
+            assert_eq!(read_bank_price_sides(&bank, &group, account, 100, sides), Ok(all));
+            let sides = [Liability, Mid, Asset];
+            let expected = [p.liab_price, p.price, p.asset_price];
+            assert_eq!(read_bank_price_sides(&bank, &group, account, 100, sides), Ok(expected));
+            let sides = [Mid, Liability, InitLiability];
+            let expected = [p.price, p.liab_price, p.init_liab_price];
+            assert_eq!(normalise_last_sides(&quote, &bank.pinned_oracle(), sides), Ok(expected));
+        }
+        let p = read_bank_price(
+            &bank,
+            &group,
+            OracleAccount { key: &key, owner: &owner, data: &pull_update_of(feed, true, wide) },
+            100,
+        )
+        .unwrap();
+        assert!(p.asset_price < p.price && p.init_asset_price < p.asset_price, "{p:?}");
+        // A last price that is not positive reads as zero on every side.
+        for price in [0, -5] {
+            let last = RawPrice { price, ..flat };
+            let sides = normalise_last_sides(&last, &bank.pinned_oracle(), [Mid, Asset]);
+            assert_eq!(sides, Ok([0, 0]));
+        }
+    }
+
+    #[test]
+    fn a_legacy_price_is_trading_only_in_the_trading_status() {
+        let mut account: SolanaPriceAccount = bytemuck::Zeroable::zeroed();
+        account.agg.price = 5;
+        account.agg.status = PriceStatus::Trading;
+        assert_eq!(read_legacy(&account).map(|r| (r.price, r.trading)), Ok((5, true)));
+        account.agg.status = PriceStatus::Halted;
+        assert_eq!(read_legacy(&account).map(|r| r.trading), Ok(false));
     }
 
     #[test]

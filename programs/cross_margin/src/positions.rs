@@ -367,6 +367,11 @@ mod tests {
         assert_eq!(deposit(&mut a, &mut b, 80), Ok(DepositOutcome { repaid: 50, deposited: 30 }));
         assert_eq!(a.positions[0].kind(), PositionKind::Deposit);
         assert_eq!((b.total_borrow_shares, b.total_deposit_shares), (0, 30));
+        // Exactly the debt: repaid, nothing deposited, the slot empty.
+        let mut c = bank(1);
+        borrow(&mut a, &mut c, 20).unwrap();
+        assert_eq!(deposit(&mut a, &mut c, 20), Ok(DepositOutcome { repaid: 20, deposited: 0 }));
+        assert_eq!((a.active_count(), c.total_deposit_shares), (1, 0));
     }
 
     #[test]

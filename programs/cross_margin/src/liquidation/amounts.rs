@@ -292,6 +292,19 @@ pub(crate) mod tests {
         assert_eq!(a.asset_to_liquidator + a.asset_to_insurance, 800_000_000);
     }
 
+    /// Debt at a maint weight of 1 against collateral at 0.98 with 6% of fees: a unit repaid
+    /// frees 1.0 of maint and costs 1.0388, so no amount raises maint health by the rounding
+    /// slack and that floor does not apply; the buffered target (1.05 a unit) sets the amount.
+    #[test]
+    fn a_pair_that_cannot_beat_the_rounding_takes_what_the_target_needs() {
+        let mut i = inputs(-1_000, 10_000_000, 1_000_000_000);
+        i.liab_maint_weight_bps = 10_000;
+        i.asset_maint_weight_bps = 9_800;
+        let a = liquidation_amounts(&i).unwrap();
+        assert_eq!(a.limited_by, Limit::EndTarget);
+        assert!(a.liab < 100_000_000, "{a:?}");
+    }
+
     #[test]
     fn the_slack_covers_one_unit_of_an_expensive_debt_token() {
         // BTC debt at $100,000 (8 decimals: 1,000 micro-USD per satoshi), SOL collateral.

@@ -278,12 +278,25 @@ mod tests {
         before: &[PricedPosition],
         liquidator_init: i128,
     ) -> Result<StepOutcome, MarginError> {
+        run_capped(account, liquidator, usdc, sol, before, liquidator_init, u64::MAX)
+    }
+
+    /// [`run`] with at most `max_liab_amount` of debt taken over.
+    fn run_capped(
+        account: &mut MarginAccount,
+        liquidator: &mut MarginAccount,
+        usdc: &mut Bank,
+        sol: &mut Bank,
+        before: &[PricedPosition],
+        liquidator_init: i128,
+        max_liab_amount: u64,
+    ) -> Result<StepOutcome, MarginError> {
         step(
             &group(),
             StepAccounts { liquidatee: account, liquidator, liab_bank: usdc, asset_bank: sol },
             before,
             None,
-            u64::MAX,
+            max_liab_amount,
             |_, _, _| Ok(Some(Health { init: liquidator_init, maint: liquidator_init })),
         )
     }
@@ -346,5 +359,79 @@ mod tests {
         let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
         let result = run(&mut account, &mut liquidator, &mut usdc, &mut sol, &before, 1);
         assert_eq!(result, Err(MarginError::AccountBankrupt));
+    }
+
+    #[test]
+    fn a_liquidator_at_exactly_zero_init_health_may_take_the_step() {
+        let (mut account, mut usdc, mut sol, before) = liquidatee(1_030_000_000);
+        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
+        let outcome = run(&mut account, &mut liquidator, &mut usdc, &mut sol, &before, 0);
+        assert_eq!(outcome.map(|o| o.liquidator_init_health_after), Ok(0));
+    }
+
+    /// A capped step that leaves the account short of its end target keeps it flagged; the
+    /// step that reaches the target exactly clears the flag.
+    #[test]
+    fn the_flag_stays_until_the_end_target_is_reached() {
+        let (mut account, mut usdc, mut sol, before) = liquidatee(1_030_000_000);
+        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
+        let outcome =
+            run_capped(&mut account, &mut liquidator, &mut usdc, &mut sol, &before, 1, 1_000_000)
+                .unwrap();
+        assert!(outcome.maint_health_after < outcome.end_target_after);
+        assert!(outcome.still_being_liquidated && account.being_liquidated == 1);
+    }
+
+    /// A solvent account below the dust threshold is liquidated, unless a past liquidation
+    /// flagged it bankrupt (then it is left to `resolve_bankruptcy`).
+    #[test]
+    fn the_bankrupt_flag_decides_for_a_solvent_dust_account() {
+        // $0.90 of SOL against $0.85 of USDC: maint 0.81 − 0.935 < 0, but solvent.
+        let (mut usdc, mut sol) = banks();
+        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+        positions::deposit(&mut account, &mut sol, 7_200_000).unwrap();
+        usdc.total_deposit_shares = u64::MAX / 2;
+        positions::borrow(&mut account, &mut usdc, 850_000).unwrap();
+        let before = price(&account, &usdc, &sol);
+        let mut flagged = account;
+        flagged.bankrupt = 1;
+        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
+        let (mut u, mut s) = (usdc, sol);
+        let result = run(&mut flagged, &mut liquidator, &mut u, &mut s, &before, 1);
+        assert_eq!(result, Err(MarginError::AccountBankrupt));
+        let result = run(&mut account, &mut liquidator, &mut usdc, &mut sol, &before, 1);
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    /// With a maint liability weight of 1 and collateral at 0.98 with 6% of fees, each unit of
+    /// debt repaid costs more maint value than it frees: a capped step lowers maint health and
+    /// is refused, though the debt is not cleared. Taking all the collateral still improves.
+    #[test]
+    fn a_step_that_lowers_maint_health_is_refused() {
+        let (mut account, mut usdc, mut sol, _) = liquidatee(1_230_000_000);
+        usdc.config.maint_liab_weight_bps = 10_000;
+        sol.config.maint_asset_weight_bps = 9_800;
+        let before = price(&account, &usdc, &sol);
+        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
+        let (mut a, mut l, mut u, mut s) = (account, liquidator, usdc, sol);
+        let all = run(&mut a, &mut l, &mut u, &mut s, &before, 1).unwrap();
+        assert_eq!(all.amounts.limited_by, crate::liquidation::Limit::Collateral);
+        assert!(all.maint_health_after > all.maint_health_before);
+        let capped =
+            run_capped(&mut account, &mut liquidator, &mut usdc, &mut sol, &before, 1, 100_000_000);
+        assert_eq!(capped, Err(MarginError::LiquidationDidNotImprove));
+    }
+
+    /// The step judges the liquidatee after it at the banks' current indices: a borrow index
+    /// above one (interest) is carried into the repriced debt.
+    #[test]
+    fn the_account_after_the_step_is_priced_at_the_current_indices() {
+        let (mut account, mut usdc, mut sol, _) = liquidatee(1_030_000_000);
+        usdc.set_borrow_index(ONE_Q64 * 101 / 100); // the debt grew 1%
+        let before = price(&account, &usdc, &sol);
+        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
+        let outcome = run(&mut account, &mut liquidator, &mut usdc, &mut sol, &before, 1).unwrap();
+        let after = totals(&price(&account, &usdc, &sol), None).unwrap();
+        assert_eq!(outcome.maint_health_after, after.health.maint);
     }
 }
