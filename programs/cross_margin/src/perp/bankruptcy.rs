@@ -106,3 +106,143 @@ pub fn write_off(
     account.clear_flags_if_debt_free();
     Ok(PerpWriteOff { loss, from_collateral, from_insurance, socialised, funding_paid })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::{BankRisk, PositionShares};
+    use crate::math::ONE_Q64;
+    use crate::perp::FundingIndices;
+
+    const POOL: u64 = 100_000_000_000;
+
+    /// A bank at $1 with every weight 1.0 (values equal native units).
+    fn usdc() -> (Bank, BankRisk) {
+        let mut usdc: Bank = bytemuck::Zeroable::zeroed();
+        usdc.set_deposit_index(ONE_Q64);
+        usdc.set_borrow_index(ONE_Q64);
+        usdc.total_deposit_shares = POOL;
+        for w in [
+            &mut usdc.config.init_asset_weight_bps,
+            &mut usdc.config.maint_asset_weight_bps,
+            &mut usdc.config.maint_liab_weight_bps,
+            &mut usdc.config.init_liab_weight_bps,
+        ] {
+            *w = 10_000;
+        }
+        let risk = usdc.risk(ONE_Q64, ONE_Q64, ONE_Q64, ONE_Q64).unwrap();
+        (usdc, risk)
+    }
+
+    #[test]
+    fn a_loss_may_borrow_only_up_to_the_equity_outside_the_settle_deposit() {
+        let (_, risk) = usdc();
+        let at = |bank, shares| PricedPosition::new(bank, risk, shares).unwrap();
+        let positions = [
+            at(0, PositionShares::Deposit(100_000_000)), // the settle deposit: not counted
+            at(1, PositionShares::Deposit(50_000_000)),
+            at(2, PositionShares::Borrow(20_000_000)),
+        ];
+        assert_eq!(loss_borrow_capacity(&positions, 0, ONE_Q64), Ok(30_000_000));
+        assert_eq!(loss_borrow_capacity(&positions, 0, 2 * ONE_Q64), Ok(15_000_000));
+        assert_eq!(loss_borrow_capacity(&positions, 0, 0), Ok(0));
+        // Counted from bank 1's side: the settle deposit is bank 1's now.
+        assert_eq!(loss_borrow_capacity(&positions, 1, ONE_Q64), Ok(80_000_000));
+        // No equity, or less than none: nothing may be borrowed.
+        let even = [at(1, PositionShares::Deposit(20_000_000)), positions[2]];
+        assert_eq!(loss_borrow_capacity(&even, 0, ONE_Q64), Ok(0));
+        let under = [at(1, PositionShares::Deposit(10_000_000)), positions[2]];
+        assert_eq!(loss_borrow_capacity(&under, 0, ONE_Q64), Ok(0));
+    }
+
+    /// An account with a closed position owing `loss` in market 0, `collateral` of settle
+    /// deposit, flagged bankrupt; the market's fund holds `insurance`.
+    fn bankrupt(loss: i64, collateral: u64, insurance: u64) -> (PerpMarket, Bank, MarginAccount) {
+        let (mut usdc, _) = usdc();
+        let mut market: PerpMarket = bytemuck::Zeroable::zeroed();
+        market.pool_deposit_shares = POOL - insurance;
+        market.insurance_deposit_shares = insurance;
+        market.set_quote_sum(-(loss as i128));
+        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+        if collateral > 0 {
+            positions::deposit(&mut account, &mut usdc, collateral).unwrap();
+        }
+        let i = account.find_or_open_perp(0, 0, &FundingIndices::default()).unwrap();
+        account.perps[i].quote_native = -loss;
+        account.bankrupt = 1;
+        (market, usdc, account)
+    }
+
+    fn group() -> Group {
+        let mut group: Group = bytemuck::Zeroable::zeroed();
+        group.bankruptcy_dust_quote = 1_000_000;
+        group
+    }
+
+    fn insolvent(collateral: u64, loss: u64) -> AccountTotals {
+        AccountTotals {
+            deposits_value: collateral,
+            liabs_value: loss,
+            has_debt: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_collateral_pays_first_then_the_fund_then_the_pool() {
+        // $30 owed, $0.50 of collateral, $5 in the fund: the pool bears $24.50.
+        let (mut market, mut usdc, mut account) = bankrupt(30_000_000, 500_000, 5_000_000);
+        let totals = insolvent(500_000, 30_000_000);
+        let done = write_off(&group(), &mut market, &mut usdc, &mut account, &totals).unwrap();
+        let expected = PerpWriteOff {
+            loss: 30_000_000,
+            from_collateral: 500_000,
+            from_insurance: 5_000_000,
+            socialised: 24_500_000,
+            funding_paid: 0,
+        };
+        assert_eq!(done, expected);
+        assert_eq!(market.insurance_deposit_shares, 0);
+        assert_eq!(market.pool_deposit_shares, POOL - 5_000_000 + 500_000 + 5_000_000);
+        assert_eq!((market.socialised_loss, market.quote_sum()), (24_500_000, 0));
+        assert_eq!(positions::deposit_native(&account, &usdc), Ok(0));
+        assert!(account.is_empty() && account.active_perps().count() == 0);
+        assert_eq!(account.bankrupt, 0, "no debt left: the flag clears");
+
+        // A fund larger than what is left pays only that; nothing is socialised.
+        let (mut market, mut usdc, mut account) = bankrupt(3_000_000, 0, 5_000_000);
+        let totals = insolvent(0, 3_000_000);
+        let done = write_off(&group(), &mut market, &mut usdc, &mut account, &totals).unwrap();
+        assert_eq!((done.from_collateral, done.from_insurance, done.socialised), (0, 3_000_000, 0));
+        assert_eq!(market.insurance_deposit_shares, 2_000_000);
+        assert_eq!(market.pool_deposit_shares, POOL - 5_000_000 + 3_000_000);
+    }
+
+    #[test]
+    fn a_write_off_needs_a_closed_losing_position_and_a_bankrupt_account() {
+        let totals = insolvent(500_000, 30_000_000);
+        let (mut market, mut usdc, mut account) = bankrupt(30_000_000, 500_000, 0);
+        account.perps[0].base_lots = 1;
+        let open = write_off(&group(), &mut market, &mut usdc, &mut account, &totals);
+        assert_eq!(open, Err(MarginError::PerpPositionsOpen));
+        for quote in [0, 1] {
+            let (mut market, mut usdc, mut account) = bankrupt(30_000_000, 500_000, 0);
+            account.perps[0].quote_native = quote;
+            let gain = write_off(&group(), &mut market, &mut usdc, &mut account, &totals);
+            assert_eq!(gain, Err(MarginError::PerpNoLossToWriteOff));
+        }
+        // $2 of collateral is above the $1 dust threshold: not a write-off.
+        let (mut market, mut usdc, mut account) = bankrupt(30_000_000, 2_000_000, 0);
+        let rich = insolvent(2_000_000, 30_000_000);
+        let refused = write_off(&group(), &mut market, &mut usdc, &mut account, &rich);
+        assert_eq!(refused, Err(MarginError::NotBankrupt));
+        // Solvent dust is written off only when a liquidation flagged it.
+        let solvent = insolvent(500_000, 400_000);
+        let (mut market, mut usdc, mut account) = bankrupt(400_000, 500_000, 0);
+        account.bankrupt = 0;
+        let refused = write_off(&group(), &mut market, &mut usdc, &mut account, &solvent);
+        assert_eq!(refused, Err(MarginError::NotBankrupt));
+        let (mut market, mut usdc, mut account) = bankrupt(400_000, 500_000, 0);
+        assert!(write_off(&group(), &mut market, &mut usdc, &mut account, &solvent).is_ok());
+    }
+}
