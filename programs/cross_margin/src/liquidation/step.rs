@@ -434,4 +434,46 @@ mod tests {
         let after = totals(&price(&account, &usdc, &sol), None).unwrap();
         assert_eq!(outcome.maint_health_after, after.health.maint);
     }
+
+    /// One lamport of SOL debt ($0.000000125) buys less than one native unit of USDC
+    /// collateral: the step would pay the liquidator nothing and is refused.
+    #[test]
+    fn a_step_that_pays_the_liquidator_nothing_is_refused() {
+        let (mut usdc, mut sol) = banks();
+        usdc.config.maint_asset_weight_bps = 9_000;
+        sol.config.maint_liab_weight_bps = 11_000;
+        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+        positions::deposit(&mut account, &mut usdc, 1_000_000_000).unwrap(); // $1,000
+        sol.total_deposit_shares = u64::MAX / 2;
+        positions::borrow(&mut account, &mut sol, 10_000_000_000).unwrap(); // $1,250
+        let before: Vec<PricedPosition> = account
+            .active_positions()
+            .map(|p| {
+                let (bank, price) =
+                    if p.bank_index == USDC { (&usdc, ONE_Q64) } else { (&sol, ONE_Q64 / 8) };
+                let risk = bank.risk(price, price, price, price).unwrap();
+                let risk = BankRisk { oracle_price: price, ..risk };
+                PricedPosition::new(p.bank_index, risk, p.shares().unwrap()).unwrap()
+            })
+            .collect();
+        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
+        let result = run_capped(&mut account, &mut liquidator, &mut sol, &mut usdc, &before, 1, 1);
+        assert_eq!(result.map(|o| o.amounts), Err(MarginError::LiquidationAmountZero));
+    }
+
+    /// A step that lands exactly on the end target (found by a search over the debt and the
+    /// cap: 1,030.000001 USDC of debt, at most 321.641801 taken over) clears the flag: the
+    /// target is reached, not only passed.
+    #[test]
+    fn a_step_that_lands_exactly_on_the_end_target_clears_the_flag() {
+        let (mut account, mut usdc, mut sol, before) = liquidatee(1_030_000_001);
+        account.being_liquidated = 1;
+        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
+        let max = 321_641_801;
+        let outcome =
+            run_capped(&mut account, &mut liquidator, &mut usdc, &mut sol, &before, 1, max)
+                .unwrap();
+        assert_eq!(outcome.maint_health_after, outcome.end_target_after);
+        assert!(!outcome.still_being_liquidated && account.being_liquidated == 0);
+    }
 }

@@ -216,6 +216,15 @@ mod tests {
         assert_eq!((done.from_collateral, done.from_insurance, done.socialised), (0, 3_000_000, 0));
         assert_eq!(market.insurance_deposit_shares, 2_000_000);
         assert_eq!(market.pool_deposit_shares, POOL - 5_000_000 + 3_000_000);
+
+        // The fund pays what the collateral left: $3 owed, $0.50 of collateral, $2.50 from it.
+        let (mut market, mut usdc, mut account) = bankrupt(3_000_000, 500_000, 5_000_000);
+        let totals = insolvent(500_000, 3_000_000);
+        let done = write_off(&group(), &mut market, &mut usdc, &mut account, &totals).unwrap();
+        assert_eq!(
+            (done.from_collateral, done.from_insurance, done.socialised),
+            (500_000, 2_500_000, 0)
+        );
     }
 
     #[test]
