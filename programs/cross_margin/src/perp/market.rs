@@ -516,4 +516,109 @@ mod tests {
         assert_eq!(m.settle_amount(&a, up, POOL), Ok(49_800_000));
         assert_eq!(m.quote_sum(), a.quote_native as i128);
     }
+
+    #[test]
+    fn a_fill_grows_risk_when_it_grows_the_size_or_flips_the_side() {
+        for (before, after, grows) in [
+            (0, 5, true),
+            (5, 5, false),
+            (5, 3, false),
+            (5, 0, false),
+            (5, -2, true),
+            (-5, -6, true),
+            (-5, 4, true),
+        ] {
+            assert_eq!(grows_risk(before, after), grows, "{before} -> {after}");
+        }
+        let fill = Fill { quote_change: 0, fee: 0 };
+        let outcome = FillOutcome {
+            trade_lots: 1,
+            fee_bps: 0,
+            fill,
+            average_price: 0,
+            base_before: 1,
+            base_after: 2,
+        };
+        assert!(outcome.increases_risk());
+        assert!(!FillOutcome { base_after: 1, ..outcome }.increases_risk());
+    }
+
+    /// A side exactly at its cap is allowed; a side already above it (a lowered cap) binds
+    /// only if it grows, so the other side still trades.
+    #[test]
+    fn caps_allow_a_side_at_the_cap_and_bind_only_growth() {
+        let mut m = market();
+        let mut short = PerpSlot::default();
+        m.fill(&mut short, &order(PerpSide::Short, 1_000), PRICE, POOL).unwrap();
+        assert_eq!(m.short_lots, 1_000);
+        let mut long = PerpSlot::default();
+        m.fill(&mut long, &order(PerpSide::Long, 1_000), PRICE, POOL).unwrap();
+        assert_eq!(m.long_lots, 1_000);
+        m.config.max_long_lots = 500;
+        m.config.max_short_lots = 500;
+        // Both sides above their new caps: reducing either is fine.
+        m.fill(&mut long, &order(PerpSide::Short, 10), PRICE, POOL).unwrap();
+        m.fill(&mut short, &order(PerpSide::Long, 10), PRICE, POOL).unwrap();
+        assert_eq!((m.long_lots, m.short_lots), (990, 990));
+        let grow = m.fill(&mut long, &order(PerpSide::Long, 1), PRICE, POOL);
+        assert_eq!(grow.map(|_| ()), Err(MarginError::PerpOpenInterestCap));
+    }
+
+    #[test]
+    fn the_pool_deposit_is_its_shares_at_the_deposit_index_rounded_down() {
+        let mut m = market();
+        m.pool_deposit_shares = 3;
+        let mut bank: crate::state::Bank = bytemuck::Zeroable::zeroed();
+        bank.set_deposit_index(ONE_Q64 * 3 / 2);
+        assert_eq!(m.pool_native(&bank), Ok(4));
+    }
+
+    #[test]
+    fn the_quoted_fee_is_the_fill_fee_at_the_market_skew() {
+        let mut m = market();
+        let mut slot = PerpSlot::default();
+        m.fill(&mut slot, &order(PerpSide::Long, 400), PRICE, POOL).unwrap();
+        let params = m.config.params();
+        let expected = trade_fee_bps(&params, PRICE, POOL, 400, 100).unwrap();
+        assert!(expected > 10, "taker fee plus impact: {expected}");
+        assert_eq!(quote_fee_bps(&m, PRICE, POOL, 100), Ok(expected));
+    }
+
+    /// A short skew's base value rounds the other way, and unapplied funding is rounded down
+    /// (toward minus infinity) for the largest PnL and up for the smallest.
+    #[test]
+    fn traders_pnl_rounds_each_part_its_own_way() {
+        let mut m = market();
+        m.short_lots = 1; // 10,000 native base short
+        m.set_quote_sum(30_000);
+        m.set_funding_unapplied((5 << 64) + (1 << 63)); // 5.5 owed
+        let price = ONE_Q64 * 7 / 3; // 10,000 × 7/3 = 23,333.3
+                                     // Up: −floor(23,333.3) + 30,000 − floor(5.5); Down: −ceil(...) + 30,000 − ceil(5.5).
+        assert_eq!(m.traders_pnl(price, Round::Up), Ok(-23_333 + 30_000 - 5));
+        assert_eq!(m.traders_pnl(price, Round::Down), Ok(-23_334 + 30_000 - 6));
+        m.set_funding_unapplied(-((5 << 64) + (1 << 63))); // 5.5 owed to the traders
+        assert_eq!(m.traders_pnl(price, Round::Up), Ok(-23_333 + 30_000 + 6));
+        assert_eq!(m.traders_pnl(price, Round::Down), Ok(-23_334 + 30_000 + 5));
+    }
+
+    /// The first accrual starts the clock; an accrual at or before the last one does nothing;
+    /// otherwise the indices move for the time elapsed since the last.
+    #[test]
+    fn funding_accrues_for_the_time_since_the_last_accrual() {
+        let mut m = market();
+        m.last_funding_ts = 0;
+        m.long_lots = 300;
+        m.accrue_funding(1_000, PRICE, POOL).unwrap();
+        assert_eq!((m.last_funding_ts, m.funding()), (1_000, FundingIndices::default()));
+        m.accrue_funding(900, PRICE, POOL).unwrap();
+        m.accrue_funding(1_000, PRICE, POOL).unwrap();
+        assert_eq!((m.last_funding_ts, m.funding()), (1_000, FundingIndices::default()));
+        m.accrue_funding(4_600, PRICE, POOL).unwrap();
+        let params = m.config.params();
+        let rate = funding_rate_bps_per_day(&params, PRICE, POOL, 300).unwrap();
+        let mut expected = FundingIndices::default();
+        expected.accrue(&params, PRICE, rate, 3_600).unwrap();
+        assert!(rate > 0 && expected.long > 0);
+        assert_eq!((m.last_funding_ts, m.funding()), (4_600, expected));
+    }
 }
