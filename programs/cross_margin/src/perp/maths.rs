@@ -497,4 +497,21 @@ mod tests {
         assert!(pos.pnl(&params(), u128::MAX).is_err());
         assert_eq!(trade_fee_bps(&params(), price(1), 1, i64::MAX, 1), Err(Overflow));
     }
+
+    /// The average price, fee included, per base native unit: a buy pays the fee on top and
+    /// rounds up, a sell receives less the fee and rounds down; an exact quotient is not
+    /// rounded.
+    #[test]
+    fn the_average_fill_price_includes_the_fee_and_rounds_against_the_trader() {
+        let p = params();
+        // 3 lots = 30,000 native base.
+        let buy = Fill { quote_change: -1_000, fee: 3 };
+        assert_eq!(buy.price(&p, 3), Ok((1_003u128 << 64).div_ceil(30_000)));
+        let sell = Fill { quote_change: 1_000, fee: 3 };
+        assert_eq!(sell.price(&p, -3), Ok((997u128 << 64) / 30_000));
+        let exact = Fill { quote_change: -29_997, fee: 3 };
+        assert_eq!(exact.price(&p, 3), Ok(ONE_Q64));
+        assert_eq!(Fill { quote_change: 30_003, fee: 3 }.price(&p, -3), Ok(ONE_Q64));
+        assert_eq!(buy.price(&p, 0), Err(Overflow));
+    }
 }
