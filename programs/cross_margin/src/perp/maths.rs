@@ -514,4 +514,25 @@ mod tests {
         assert_eq!(Fill { quote_change: 30_003, fee: 3 }.price(&p, -3), Ok(ONE_Q64));
         assert_eq!(buy.price(&p, 0), Err(Overflow));
     }
+
+    /// A trade that flips the skew to the same size on the other side does not grow it: no
+    /// impact, only the taker fee. One lot more does.
+    #[test]
+    fn a_flip_to_the_same_skew_pays_no_impact() {
+        let p = params();
+        // $100 a token, a $100 pool: 5 lots of 0.01 token are $5, 5% of the pool.
+        assert_eq!(trade_fee_bps(&p, price(100), 100_000_000, 5, -10), Ok(10));
+        assert!(trade_fee_bps(&p, price(100), 100_000_000, 5, -11).unwrap() > 10);
+    }
+
+    /// A short's PnL: its base valued negative (rounded up), plus its quote.
+    #[test]
+    fn a_short_gains_when_the_price_falls() {
+        let p = params();
+        // Short 1 lot (10,000 native) sold for 1,000,000 quote ($100 a token): at $90 the base
+        // is worth 900,000 owed.
+        let short = PerpPosition { base_lots: -1, quote_native: 1_000_000, ..Default::default() };
+        assert_eq!(short.pnl(&p, price(90)), Ok(100_000));
+        assert_eq!(short.pnl(&p, price(110)), Ok(-100_000));
+    }
 }
