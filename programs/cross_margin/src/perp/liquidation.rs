@@ -486,4 +486,75 @@ mod tests {
         assert_eq!(crossing(5, 9, -1, 1_000, -50), Ok(6));
         assert_eq!(crossing(5, 9, -1, 0, 0), Ok(9));
     }
+
+    /// A position of `lots` (+ long) opened at $100 a token, now at `now` dollars, beside a
+    /// settle-bank balance of `settle` (− a borrow), liquidated with at most `max` lots closed.
+    fn run_case(
+        settle: i64,
+        lots: i64,
+        now: u128,
+        max: u64,
+    ) -> Result<PerpLiquidationOutcome, MarginError> {
+        let (group, mut market, mut usdc, risk) = setup();
+        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+        let magnitude = settle.unsigned_abs();
+        let shares = if settle >= 0 {
+            positions::deposit(&mut account, &mut usdc, magnitude).unwrap();
+            PositionShares::Deposit(magnitude)
+        } else {
+            positions::borrow(&mut account, &mut usdc, magnitude).unwrap();
+            PositionShares::Borrow(magnitude)
+        };
+        let quote = -lots * 1_000_000; // $1 a lot at $100
+        let i = account.find_or_open_perp(0, 0, &FundingIndices::default()).unwrap();
+        (account.perps[i].base_lots, account.perps[i].quote_native) = (lots, quote);
+        (market.long_lots, market.short_lots) = (lots.max(0) as u64, lots.min(0).unsigned_abs());
+        market.set_quote_sum(quote as i128);
+        let price = now * ONE_Q64;
+        let position = PerpPosition { base_lots: lots, quote_native: quote, ..Default::default() };
+        let slot =
+            PricedPerp::at(&account.perps[i], &position, &market.config, [price; 3]).unwrap();
+        let perp = PerpTotals {
+            settle_bank_index: 0,
+            settle_risk: risk,
+            perps: Health { init: slot.init, maint: slot.maint },
+            pnl: slot.maint_pnl,
+        };
+        let positions = [PricedPosition::new(0, risk, shares).unwrap()];
+        let positions = if settle == 0 { &positions[..0] } else { &positions[..] };
+        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
+        let before = PerpLiquidatee { positions, perp: &perp, slot: &slot };
+        let touch = Touch { price, pool: POOL };
+        liquidate(&group, &mut market, &mut usdc, &mut account, &mut liquidator, before, touch, max)
+    }
+
+    /// The closed-form search against the definition: over positions long and short, gaining
+    /// and losing, with deposits and borrows beside them (so that the fee cap, the PnL's sign
+    /// and the settle balance's sign are crossed on the way), the lots closed reach the end
+    /// target and one lot fewer does not.
+    #[test]
+    fn the_lots_closed_are_the_fewest_that_reach_the_end_target() {
+        let mut checked = 0;
+        for settle in [-60_000_000, -20_000_000, 0, 5_000_000, 30_000_000, 100_000_000] {
+            for lots in [1_000, 333, 41, -1_000, -333, -41] {
+                for now in [80, 88, 91, 94, 96, 98, 102, 104, 106, 109, 112, 120] {
+                    let Ok(all) = run_case(settle, lots, now, u64::MAX) else { continue };
+                    if all.limited_by != PerpLimit::EndTarget {
+                        assert_eq!(all.lots_closed, lots.unsigned_abs(), "{settle} {lots} {now}");
+                        continue;
+                    }
+                    let n = all.lots_closed;
+                    let at = run_case(settle, lots, now, n).unwrap();
+                    assert!(!at.still_being_liquidated, "{settle} {lots} {now}: {n} lots");
+                    if n > 1 {
+                        let fewer = run_case(settle, lots, now, n - 1);
+                        let short = fewer.map_or(true, |o| o.still_being_liquidated);
+                        assert!(short, "{settle} {lots} {now}: {} lots suffice", n - 1);
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 80, "only {checked} cases reached the end target");
+    }
 }
