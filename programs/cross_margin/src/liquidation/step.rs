@@ -242,9 +242,14 @@ mod tests {
 
     /// 10 SOL ($1,250) against `debt` USDC, and the liquidatee's positions priced.
     fn liquidatee(debt: u64) -> (MarginAccount, Bank, Bank, Vec<PricedPosition>) {
+        holding(10_000_000_000, debt)
+    }
+
+    /// `lamports` of SOL against `debt` USDC, and the account's positions priced.
+    fn holding(lamports: u64, debt: u64) -> (MarginAccount, Bank, Bank, Vec<PricedPosition>) {
         let (mut usdc, mut sol) = banks();
         let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
-        positions::deposit(&mut account, &mut sol, 10_000_000_000).unwrap();
+        positions::deposit(&mut account, &mut sol, lamports).unwrap();
         usdc.total_deposit_shares = u64::MAX / 2; // liquidity to borrow from
         positions::borrow(&mut account, &mut usdc, debt).unwrap();
         let before = price(&account, &usdc, &sol);
@@ -350,12 +355,7 @@ mod tests {
     #[test]
     fn an_account_that_may_be_written_off_is_not_liquidated() {
         // $0.50 of SOL (below the $1 dust) against $100 of debt: insolvent dust.
-        let (mut usdc, mut sol) = banks();
-        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
-        positions::deposit(&mut account, &mut sol, 4_000_000).unwrap();
-        usdc.total_deposit_shares = u64::MAX / 2;
-        positions::borrow(&mut account, &mut usdc, 100_000_000).unwrap();
-        let before = price(&account, &usdc, &sol);
+        let (mut account, mut usdc, mut sol, before) = holding(4_000_000, 100_000_000);
         let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
         let result = run(&mut account, &mut liquidator, &mut usdc, &mut sol, &before, 1);
         assert_eq!(result, Err(MarginError::AccountBankrupt));
@@ -387,12 +387,7 @@ mod tests {
     #[test]
     fn the_bankrupt_flag_decides_for_a_solvent_dust_account() {
         // $0.90 of SOL against $0.85 of USDC: maint 0.81 − 0.935 < 0, but solvent.
-        let (mut usdc, mut sol) = banks();
-        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
-        positions::deposit(&mut account, &mut sol, 7_200_000).unwrap();
-        usdc.total_deposit_shares = u64::MAX / 2;
-        positions::borrow(&mut account, &mut usdc, 850_000).unwrap();
-        let before = price(&account, &usdc, &sol);
+        let (mut account, mut usdc, mut sol, before) = holding(7_200_000, 850_000);
         let mut flagged = account;
         flagged.bankrupt = 1;
         let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();

@@ -110,29 +110,11 @@ pub fn write_off(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::{BankRisk, PositionShares};
+    use crate::health::PositionShares;
     use crate::math::ONE_Q64;
     use crate::perp::FundingIndices;
 
-    const POOL: u64 = 100_000_000_000;
-
-    /// A bank at $1 with every weight 1.0 (values equal native units).
-    fn usdc() -> (Bank, BankRisk) {
-        let mut usdc: Bank = bytemuck::Zeroable::zeroed();
-        usdc.set_deposit_index(ONE_Q64);
-        usdc.set_borrow_index(ONE_Q64);
-        usdc.total_deposit_shares = POOL;
-        for w in [
-            &mut usdc.config.init_asset_weight_bps,
-            &mut usdc.config.maint_asset_weight_bps,
-            &mut usdc.config.maint_liab_weight_bps,
-            &mut usdc.config.init_liab_weight_bps,
-        ] {
-            *w = 10_000;
-        }
-        let risk = usdc.risk(ONE_Q64, ONE_Q64, ONE_Q64, ONE_Q64).unwrap();
-        (usdc, risk)
-    }
+    use crate::perp::liquidation::tests::{usdc_at_one as usdc, POOL};
 
     #[test]
     fn a_loss_may_borrow_only_up_to_the_equity_outside_the_settle_deposit() {

@@ -333,14 +333,14 @@ pub fn liquidate(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::health::{BankRisk, Health, PositionShares};
     use crate::math::ONE_Q64;
     use crate::perp::FundingIndices;
     use crate::state::PerpMarketConfig;
 
-    const POOL: u64 = 100_000_000_000;
+    pub(crate) const POOL: u64 = 100_000_000_000;
 
     /// USDC at $1 with every weight 1.0; a market whose lot is 0.01 token, maint base weight
     /// 0.9 (10% margin), fees 1% + 0.5%.
@@ -360,6 +360,13 @@ mod tests {
         };
         market.pool_deposit_shares = POOL;
         market.lp_shares = POOL;
+        let (usdc, risk) = usdc_at_one();
+        (group, market, usdc, risk)
+    }
+
+    /// A settle bank at $1 with every weight 1.0 (values equal native units), holding the pool's
+    /// `POOL` of deposits.
+    pub(crate) fn usdc_at_one() -> (Bank, BankRisk) {
         let mut usdc: Bank = bytemuck::Zeroable::zeroed();
         usdc.set_deposit_index(ONE_Q64);
         usdc.set_borrow_index(ONE_Q64);
@@ -373,7 +380,7 @@ mod tests {
             *w = 10_000;
         }
         let risk = usdc.risk(ONE_Q64, ONE_Q64, ONE_Q64, ONE_Q64).unwrap();
-        (group, market, usdc, risk)
+        (usdc, risk)
     }
 
     /// $100 of USDC and a 10-token long bought at $100, now at $95: PnL −$50, margin 10% of
