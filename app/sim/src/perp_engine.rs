@@ -335,9 +335,9 @@ impl PerpBook {
 
     /// An LP withdraws up to `fraction` of its shares, as many as the program accepts: the
     /// largest share count for which the program's own `pool_withdraw` action, run on copies,
-    /// succeeds (binary search). Besides the cover rule that refuses a credit which repays the
-    /// LP's borrow and leaves less than one deposit share (`AmountTooSmall`), which stopped a
-    /// Monte Carlo seed when only the cover rule was predicted.
+    /// succeeds (binary search). Besides the cover rule, that refuses a credit to the LP's settle
+    /// position worth less than one deposit share after repaying any borrow (`AmountTooSmall`),
+    /// which stopped a Monte Carlo seed when only the cover rule was predicted.
     fn withdraw_lp(
         &mut self,
         sandbox: &mut Sandbox,
