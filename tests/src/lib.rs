@@ -191,11 +191,12 @@ pub mod budget {
     /// `liquidate_perp` with 1 token + 1 perp position on the liquidatee (issue 17's budget: at
     /// most 35k); `resolve_perp_bankruptcy` likewise; `fund_perp_insurance` (SPL Token
     /// `transfer_checked`).
-    pub const LIQUIDATE_PERP_1_1: u64 = 25_000;
+    pub const LIQUIDATE_PERP_1_1: u64 = 28_000;
     pub const RESOLVE_PERP_BANKRUPTCY_1_1: u64 = 13_000;
     pub const FUND_PERP_INSURANCE: u64 = 8_000;
     /// `liquidate_perp` with 16 token + 8 perp positions on the liquidatee, closing a whole
-    /// position (a partial close solves more pieces: about 6,500 CU more at 1 + 1).
+    /// position (a partial close also evaluates the account at each kink's two lots and at the
+    /// answer).
     pub const LIQUIDATE_PERP_16_8: u64 = 66_000;
     /// `add_perp_market` (a PDA init and the oracle check) with a canonical bump of 255;
     /// `configure_perp_market`.

@@ -14,8 +14,9 @@
 //! counts at the PnL weight, a loss in full) and where the combined settle balance changes sign
 //! (an asset becomes a liability). Between consecutive kinks `H − E` is linear, so the smallest
 //! `q` with `H(q) − E(q) >= END_TARGET_SLACK` is `a + ceil((slack − g(a)) × (b − a) / (g(b) − g(a)))`
-//! on the piece `[a, b]` where `g = H − E` first reaches it, each `g` evaluated exactly. `q` is
-//! capped by the position and `max_base_lots`.
+//! on the piece `[a, b]` where `g = H − E` first reaches it, each `g` evaluated exactly. A kink
+//! falls between two whole lots, and both are points, so no piece bends inside. `q` is capped by
+//! the position and `max_base_lots`.
 
 use crate::bankruptcy::can_write_off_account;
 use crate::error::MarginError;
@@ -149,30 +150,36 @@ fn lots_to_close(c: &Closing, max_base_lots: u64) -> MathResult<(Point, PerpLimi
     if last.gap < slack {
         return Ok((last, cap));
     }
-    // The kinks, each found on the pieces the earlier ones left (where it is linear).
+    // The kinks, each found on the pieces the earlier ones left (where it is linear). A kink
+    // falls between two whole lots, `k − 1` and `k`; both become points, so that no piece has
+    // one inside it (were only `k` kept, the piece ending there would bend in its last lot).
     let mut points = vec![c.at(0)?, last];
     for kink in 0..3 {
-        let mut i = 0;
-        while i + 1 < points.len() {
-            let (a, b) = (&points[i], &points[i + 1]);
+        let mut split = Vec::with_capacity(points.len() + 2);
+        split.push(points[0]);
+        for pair in points.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
             let (ha, hb) = (a.kinks[kink], b.kinks[kink]);
-            if (ha < 0) != (hb < 0) && b.q > a.q + 1 {
-                let q = crossing(a.q, b.q, ha, hb, 0)?;
-                if q < b.q {
-                    points.insert(i + 1, c.at(q)?);
-                    i += 1;
+            if (ha < 0) != (hb < 0) {
+                let k = crossing(a.q, b.q, ha, hb, 0)?;
+                if k - 1 > a.q {
+                    split.push(c.at(k - 1)?);
+                }
+                if k < b.q {
+                    split.push(c.at(k)?);
                 }
             }
-            i += 1;
+            split.push(*b);
         }
+        points = split;
     }
     let first = points.iter().position(|p| p.gap >= slack).ok_or(Overflow)?;
     if first == 0 {
         return Ok((points[0], PerpLimit::EndTarget));
     }
-    let (a, b) = (&points[first - 1], &points[first]);
+    let (a, b) = (points[first - 1], points[first]);
     let q = crossing(a.q, b.q, a.gap, b.gap, slack)?;
-    Ok((if q == b.q { *b } else { c.at(q)? }, PerpLimit::EndTarget))
+    Ok((if q == b.q { b } else { c.at(q)? }, PerpLimit::EndTarget))
 }
 
 /// What one `liquidate_perp` step did: the `PerpLiquidation` event's numbers.
@@ -492,47 +499,137 @@ pub(crate) mod tests {
         // Never below a + 1 nor above b.
         assert_eq!(crossing(5, 9, -1, 1_000, -50), Ok(6));
         assert_eq!(crossing(5, 9, -1, 0, 0), Ok(9));
+        // The step is over the piece's own span, not from 0.
+        assert_eq!(crossing(5, 9, -10, 30, 0), Ok(6));
+        // Already at the target at `a`: the next lot.
+        assert_eq!(crossing(5, 9, 0, -3, 0), Ok(6));
     }
 
-    /// A position of `lots` (+ long) opened at $100 a token, now at `now` dollars, beside a
-    /// settle-bank balance of `settle` (− a borrow), liquidated with at most `max` lots closed.
+    /// A liquidatee: a position of `lots` (+ long) opened at $100 a token, priced at `cents` a
+    /// token, beside a settle-bank balance of `settle` (− a borrow), a debt of `other_debt`
+    /// quote units in another bank, and (in its perp totals) another market's maint health and
+    /// PnL `other_perp`; liquidated with at most `max` lots closed.
+    #[derive(Clone, Copy)]
+    struct Case {
+        settle: i64,
+        lots: i64,
+        cents: u128,
+        /// How far the maint price is from `cents` (below for a long, above for a short), as
+        /// a confidence interval puts it.
+        conf_cents: u128,
+        other_debt: u64,
+        other_perp: (i128, i128),
+        /// The settle bank's maint liability weight (its asset weight is 1.0).
+        settle_liab_weight_bps: u32,
+        pool: u64,
+        being_liquidated: bool,
+        liquidation_fee_bps: u32,
+        max: u64,
+    }
+
+    impl Case {
+        fn new(settle: i64, lots: i64, now: u128, max: u64) -> Self {
+            Case {
+                settle,
+                lots,
+                cents: now * 100,
+                conf_cents: 0,
+                other_debt: 0,
+                other_perp: (0, 0),
+                settle_liab_weight_bps: 10_000,
+                pool: POOL,
+                being_liquidated: false,
+                liquidation_fee_bps: 100,
+                max,
+            }
+        }
+
+        fn with_max(self, max: u64) -> Self {
+            Case { max, ..self }
+        }
+
+        fn run(
+            &self,
+        ) -> (Result<PerpLiquidationOutcome, MarginError>, MarginAccount, MarginAccount) {
+            let (group, mut market, mut usdc, _) = setup();
+            market.config.liquidation_fee_bps = self.liquidation_fee_bps;
+            usdc.config.maint_liab_weight_bps = self.settle_liab_weight_bps;
+            let risk = usdc.risk(ONE_Q64, ONE_Q64, ONE_Q64, ONE_Q64).unwrap();
+            let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+            account.being_liquidated = self.being_liquidated as u8;
+            let magnitude = self.settle.unsigned_abs();
+            let shares = if self.settle >= 0 {
+                positions::deposit(&mut account, &mut usdc, magnitude).unwrap();
+                PositionShares::Deposit(magnitude)
+            } else {
+                positions::borrow(&mut account, &mut usdc, magnitude).unwrap();
+                PositionShares::Borrow(magnitude)
+            };
+            let lots = self.lots;
+            let quote = -lots * 1_000_000; // $1 a lot at $100
+            let i = account.find_or_open_perp(0, 0, &FundingIndices::default()).unwrap();
+            (account.perps[i].base_lots, account.perps[i].quote_native) = (lots, quote);
+            (market.long_lots, market.short_lots) =
+                (lots.max(0) as u64, lots.min(0).unsigned_abs());
+            market.set_quote_sum(quote as i128);
+            let price = self.cents * ONE_Q64 / 100;
+            let position =
+                PerpPosition { base_lots: lots, quote_native: quote, ..Default::default() };
+            let maint_cents =
+                if lots > 0 { self.cents - self.conf_cents } else { self.cents + self.conf_cents };
+            let maint = maint_cents * ONE_Q64 / 100;
+            let prices = [price, maint, maint];
+            let slot =
+                PricedPerp::at(&account.perps[i], &position, &market.config, prices).unwrap();
+            let (other_maint, other_pnl) = self.other_perp;
+            let perp = PerpTotals {
+                settle_bank_index: 0,
+                settle_risk: risk,
+                perps: Health { init: slot.init, maint: slot.maint + other_maint },
+                pnl: slot.maint_pnl + other_pnl,
+            };
+            let (_, other_risk) = usdc_at_one();
+            let mut priced = vec![];
+            if self.settle != 0 {
+                priced.push(PricedPosition::new(0, risk, shares).unwrap());
+            }
+            if self.other_debt > 0 {
+                let debt = PositionShares::Borrow(self.other_debt);
+                priced.push(PricedPosition::new(1, other_risk, debt).unwrap());
+            }
+            let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
+            let before = PerpLiquidatee { positions: &priced, perp: &perp, slot: &slot };
+            let touch = Touch { price, pool: self.pool };
+            let result = liquidate(
+                &group,
+                &mut market,
+                &mut usdc,
+                &mut account,
+                &mut liquidator,
+                before,
+                touch,
+                self.max,
+            );
+            (result, account, liquidator)
+        }
+
+        fn outcome(&self) -> Result<PerpLiquidationOutcome, MarginError> {
+            self.run().0
+        }
+    }
+
     fn run_case(
         settle: i64,
         lots: i64,
         now: u128,
         max: u64,
     ) -> Result<PerpLiquidationOutcome, MarginError> {
-        let (group, mut market, mut usdc, risk) = setup();
-        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
-        let magnitude = settle.unsigned_abs();
-        let shares = if settle >= 0 {
-            positions::deposit(&mut account, &mut usdc, magnitude).unwrap();
-            PositionShares::Deposit(magnitude)
-        } else {
-            positions::borrow(&mut account, &mut usdc, magnitude).unwrap();
-            PositionShares::Borrow(magnitude)
-        };
-        let quote = -lots * 1_000_000; // $1 a lot at $100
-        let i = account.find_or_open_perp(0, 0, &FundingIndices::default()).unwrap();
-        (account.perps[i].base_lots, account.perps[i].quote_native) = (lots, quote);
-        (market.long_lots, market.short_lots) = (lots.max(0) as u64, lots.min(0).unsigned_abs());
-        market.set_quote_sum(quote as i128);
-        let price = now * ONE_Q64;
-        let position = PerpPosition { base_lots: lots, quote_native: quote, ..Default::default() };
-        let slot =
-            PricedPerp::at(&account.perps[i], &position, &market.config, [price; 3]).unwrap();
-        let perp = PerpTotals {
-            settle_bank_index: 0,
-            settle_risk: risk,
-            perps: Health { init: slot.init, maint: slot.maint },
-            pnl: slot.maint_pnl,
-        };
-        let positions = [PricedPosition::new(0, risk, shares).unwrap()];
-        let positions = if settle == 0 { &positions[..0] } else { &positions[..] };
-        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
-        let before = PerpLiquidatee { positions, perp: &perp, slot: &slot };
-        let touch = Touch { price, pool: POOL };
-        liquidate(&group, &mut market, &mut usdc, &mut account, &mut liquidator, before, touch, max)
+        Case::new(settle, lots, now, max).outcome()
+    }
+
+    /// `maint − end target` after the step.
+    fn gap(o: &PerpLiquidationOutcome) -> i128 {
+        o.maint_health_after - o.end_target_after
     }
 
     /// The closed-form search against the definition: over positions long and short, gaining
@@ -563,5 +660,195 @@ pub(crate) mod tests {
             }
         }
         assert!(checked >= 80, "only {checked} cases reached the end target");
+    }
+
+    /// [`the_lots_closed_are_the_fewest_that_reach_the_end_target`]'s check of one case: the lots
+    /// closed reach the end target (with the slack) and one fewer does not, or the step is
+    /// capped and the cap falls short of it. Whether it reached the target.
+    fn check_fewest(case: &Case) -> bool {
+        let Ok(all) = case.outcome() else { return false };
+        let size = case.lots.unsigned_abs();
+        let n = all.lots_closed;
+        let label = format!(
+            "{n} lots: settle {} lots {} cents {} debt {} weight {} other {:?} max {}",
+            case.settle,
+            case.lots,
+            case.cents,
+            case.other_debt,
+            case.settle_liab_weight_bps,
+            case.other_perp,
+            case.max
+        );
+        if all.limited_by != PerpLimit::EndTarget {
+            let cap = if case.max < size { PerpLimit::MaxBase } else { PerpLimit::Position };
+            assert_eq!((n, all.limited_by), (size.min(case.max), cap), "{label}");
+            assert!(gap(&all) < END_TARGET_SLACK, "{label}");
+            return false;
+        }
+        assert!(gap(&all) >= END_TARGET_SLACK, "{label}");
+        if n > 1 {
+            let fewer = case.with_max(n - 1).outcome().unwrap();
+            assert!(gap(&fewer) < END_TARGET_SLACK, "{label}: {} lots suffice", n - 1);
+        }
+        true
+    }
+
+    /// The search against the definition where its pieces are long: beside a debt in another
+    /// bank (the end target then lies away from the settle balance's sign change), at prices off
+    /// whole dollars (the fills round), with a settle liability weight above 1.0, small equity
+    /// (the fee cap is reached part way) and another market's PnL.
+    #[test]
+    fn the_lots_closed_are_the_fewest_where_the_pieces_are_long() {
+        let mut checked = 0;
+        for other_debt in [0, 10_000_000, 40_000_000] {
+            for settle in [-30_000_000, 0, 20_000_000, 52_000_000, 60_000_000, 150_000_000] {
+                for lots in [1_000, 257, -1_000, -257] {
+                    for cents in [8_013, 9_137, 9_650, 9_951, 10_049, 10_377, 10_911, 11_989] {
+                        for settle_liab_weight_bps in [10_000, 12_000] {
+                            for other_perp in [(0, 0), (3_000_000, 3_000_000)] {
+                                let case = Case {
+                                    other_debt,
+                                    cents,
+                                    settle_liab_weight_bps,
+                                    other_perp,
+                                    ..Case::new(settle, lots, 0, u64::MAX)
+                                };
+                                checked += check_fewest(&case) as u32;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked >= 400, "only {checked} cases reached the end target");
+    }
+
+    #[test]
+    fn the_limit_is_the_position_when_max_base_lots_is_its_size() {
+        // Under water with every lot closed: 100 − 64.25 (the loss and the fees) − a $40 debt.
+        let case = Case { other_debt: 40_000_000, ..Case::new(100_000_000, 1_000, 95, 1_000) };
+        let o = case.outcome().unwrap();
+        assert_eq!((o.lots_closed, o.limited_by), (1_000, PerpLimit::Position));
+        let o = case.with_max(999).outcome().unwrap();
+        assert_eq!((o.lots_closed, o.limited_by), (999, PerpLimit::MaxBase));
+    }
+
+    #[test]
+    fn closing_the_whole_position_to_exactly_the_target_reaches_it() {
+        // Maint health after q lots is d − 145,000,000 + 80,750 q (closes_exactly_enough's
+        // arithmetic): with d = 64,250,008 the whole position leaves exactly the slack.
+        let o = run_case(64_250_008, 1_000, 95, u64::MAX).unwrap();
+        assert_eq!((o.lots_closed, o.limited_by), (1_000, PerpLimit::EndTarget));
+        assert_eq!(gap(&o), END_TARGET_SLACK);
+        // A lot fewer falls short.
+        let o = run_case(64_250_008, 1_000, 95, 999).unwrap();
+        assert_eq!((o.lots_closed, o.limited_by), (999, PerpLimit::MaxBase));
+        assert!(gap(&o) < END_TARGET_SLACK);
+    }
+
+    #[test]
+    fn a_step_ending_exactly_at_the_target_ends_the_liquidation() {
+        // d = 145,000,000 − 558 × 80,750: 558 lots leave maint health 0, the end target with no
+        // debt left.
+        let (o, account, _) = Case::new(99_941_500, 1_000, 95, 558).run();
+        let o = o.unwrap();
+        assert_eq!((o.lots_closed, o.limited_by), (558, PerpLimit::MaxBase));
+        assert_eq!((o.maint_health_after, o.end_target_after), (0, 0));
+        assert!(!o.still_being_liquidated);
+        assert_eq!(account.being_liquidated, 0);
+    }
+
+    #[test]
+    fn an_account_being_liquidated_stays_liquidatable_up_to_the_target() {
+        // A combined settle balance of 186 − 145 = $41 against a $40 debt: maint health $1, the
+        // end target 5% of $40 = $2.
+        let case = Case { other_debt: 40_000_000, ..Case::new(186_000_000, 1_000, 95, u64::MAX) };
+        assert_eq!(case.outcome(), Err(MarginError::NotLiquidatable));
+        let o = Case { being_liquidated: true, ..case }.outcome().unwrap();
+        assert_eq!(o.maint_health_before, 1_000_000);
+        assert!(gap(&o) >= END_TARGET_SLACK && !o.still_being_liquidated);
+    }
+
+    #[test]
+    fn a_slot_without_base_lots_is_refused() {
+        // Liquidatable through a debt elsewhere, with the market's slot open but flat.
+        let case = Case { other_debt: 40_000_000, ..Case::new(0, 0, 95, u64::MAX) };
+        assert_eq!(case.outcome(), Err(MarginError::PerpNoPositionToLiquidate));
+    }
+
+    #[test]
+    fn the_fees_never_take_a_solvent_accounts_last_equity() {
+        // Deposits $53 against a $50 loss: $3 of equity, while the whole position's fees would be
+        // $14.25. The fees stop at the equity less the slack.
+        let (o, account, _) = Case::new(53_000_000, 1_000, 95, u64::MAX).run();
+        let o = o.unwrap();
+        let fees = o.liquidation_fee + o.insurance_fee;
+        assert!(fees > 2_000_000 && fees <= 3_000_000 - PERP_SOLVENCY_SLACK, "{fees}");
+        // Equity after: the deposit, the position's quote and its lots at $0.95.
+        let slot = account.perps[0];
+        let equity = 53_000_000 + slot.quote_native + slot.base_lots * 950_000;
+        assert!(equity >= 0, "{equity}");
+    }
+
+    #[test]
+    fn the_fees_never_exceed_the_pools_deposit() {
+        let case = Case { pool: 1_000_000, ..Case::new(100_000_000, 1_000, 95, u64::MAX) };
+        let o = case.outcome().unwrap();
+        assert!(o.liquidation_fee + o.insurance_fee <= 1_000_000);
+        assert!(o.liquidation_fee + o.insurance_fee >= 999_000);
+    }
+
+    #[test]
+    fn a_step_that_leaves_debt_and_no_collateral_marks_the_account_bankrupt() {
+        // $55 of settle deposits, a $50 perp loss and a $50 debt elsewhere: insolvent, so the
+        // fees ($14.25 for the whole position) are not capped and leave the settle balance
+        // −$9.25. Nothing is left to seize: bankrupt.
+        let case = Case { other_debt: 50_000_000, ..Case::new(55_000_000, 1_000, 95, u64::MAX) };
+        let o = case.outcome().unwrap();
+        assert_eq!(o.limited_by, PerpLimit::Position);
+        assert!(o.bankrupt);
+        // Another market's $20 gain keeps $5 of equity in the settle bank: insolvent still, but
+        // it has collateral above the dust threshold, so not bankrupt.
+        let case = Case {
+            other_debt: 50_000_000,
+            other_perp: (20_000_000, 20_000_000),
+            ..Case::new(49_250_000, 1_000, 95, u64::MAX)
+        };
+        let o = case.outcome().unwrap();
+        assert_eq!(o.limited_by, PerpLimit::Position);
+        assert!(!o.bankrupt);
+    }
+
+    /// [`check_fewest`] over 20,000 pseudo-random liquidatees: position sizes up to 2,000 lots
+    /// long or short, prices from $70 to $130 to the cent, maint prices up to 60 cents worse,
+    /// settle balances from −$60 to $240, debts elsewhere, other markets' PnL, settle liability
+    /// weights, liquidation fees and pools small enough to cap the fees.
+    #[test]
+    fn random_liquidatees_close_the_fewest_lots() {
+        let mut state: u64 = 12_345;
+        let mut draw = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let mut reached = 0;
+        for _ in 0..20_000 {
+            let lots = (draw(2_000) as i64 + 1) * if draw(2) == 0 { 1 } else { -1 };
+            let settle = draw(300_000_000) as i64 - 60_000_000;
+            let case = Case {
+                other_debt: [0, 3_000_000, 10_000_000, 40_000_000][draw(4) as usize],
+                cents: 7_000 + draw(6_000) as u128,
+                settle_liab_weight_bps: [10_000, 10_500, 12_000][draw(3) as usize],
+                other_perp: [(0, 0), (3_000_000, 3_000_000), (-2_000_000, -1_000_000)]
+                    [draw(3) as usize],
+                liquidation_fee_bps: [0, 100, 300][draw(3) as usize],
+                conf_cents: [0, 0, 7, 60][draw(4) as usize],
+                pool: [POOL, POOL, 500_000, 5_000_000][draw(4) as usize],
+                ..Case::new(settle, lots, 0, u64::MAX)
+            };
+            reached += check_fewest(&case) as u32;
+        }
+        assert!(reached >= 2_000, "only {reached} cases reached the end target");
     }
 }
