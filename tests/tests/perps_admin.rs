@@ -49,7 +49,7 @@ fn adding_a_perp_market_checks_its_index_settle_bank_and_configuration() {
     let market = m.perp_state(&perp);
     assert_eq!((market.market_index, market.settle_bank, market.version), (0, m.usdc.address, 1));
     let (usdc, sol) = (m.usdc.address, m.sol.address);
-    let cases: [(MarginError, Pubkey, u16, PerpMarketConfig); 6] = [
+    let cases: [(MarginError, Pubkey, u16, PerpMarketConfig); 8] = [
         (MarginError::PerpMarketIndexMismatch, usdc, 5, perp_config()), // not the next index
         (MarginError::InvalidSettleBank, sol, 1, perp_config()),        // 9 decimals
         (
@@ -75,6 +75,18 @@ fn adding_a_perp_market_checks_its_index_settle_bank_and_configuration() {
             usdc,
             1,
             PerpMarketConfig { base_lot_size: 0, ..perp_config() },
+        ),
+        (
+            MarginError::InvalidPoolCover,
+            usdc,
+            1,
+            PerpMarketConfig { pool_cover_bps: 0, ..perp_config() },
+        ),
+        (
+            MarginError::InvalidPoolCover,
+            usdc,
+            1,
+            PerpMarketConfig { pool_cover_bps: 10_001, ..perp_config() },
         ),
     ];
     for (error, settle, index, config) in cases {

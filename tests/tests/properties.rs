@@ -100,6 +100,26 @@ fn bad() -> impl Strategy<Value = BadOp> {
     ]
 }
 
+/// A liquidator: a user, user 0's second account or the LP.
+fn liquidator() -> impl Strategy<Value = u8> {
+    prop_oneof![6 => user(), 2 => Just(SIBLING as u8), 1 => Just(LP as u8)]
+}
+
+/// A liquidation's amount: around the closed-form step (at it, a unit under or over, a part of
+/// it), dust, or any amount.
+fn liquidation_amount() -> impl Strategy<Value = Amount> {
+    prop_oneof![
+        4 => Just(Amount::Step { delta: 0 }),
+        2 => Just(Amount::Step { delta: -1 }),
+        2 => Just(Amount::Step { delta: 1 }),
+        2 => (100u16..10_000).prop_map(Amount::StepFrac),
+        1 => (1u64..4).prop_map(Amount::Units),
+        2 => (50u16..=2_500).prop_map(Amount::Frac),
+        1 => amount(),
+        2 => Just(Amount::Max),
+    ]
+}
+
 /// A user, or (3 in 4) the LP.
 fn lp() -> impl Strategy<Value = u8> {
     prop_oneof![3 => Just(LP as u8), 1 => user()]
@@ -201,13 +221,12 @@ fn op() -> impl Strategy<Value = Op> {
         )
             .prop_map(|(secs, refresh)| Op::Warp { secs, refresh }),
         // Liquidatee and banks mostly picked among the accounts and positions that can work.
-        12 => (
-            user(),
-            prop_oneof![1 => 0u8..4, 3 => 4u8..8],
-            prop_oneof![1 => 0u8..4, 4 => 4u8..8],
-            prop_oneof![1 => 0u8..4, 4 => 4u8..8],
-            // Small steps too, so that accounts stay flagged between zero and the end target.
-            prop_oneof![2 => (50u16..=2_500).prop_map(Amount::Frac), 2 => amount(), 1 => Just(Amount::Max)],
+        10 => (
+            liquidator(),
+            prop_oneof![1 => 0u8..4, 6 => 4u8..8],
+            prop_oneof![1 => 0u8..4, 6 => 4u8..8],
+            prop_oneof![1 => 0u8..4, 6 => 4u8..8],
+            liquidation_amount(),
         ).prop_map(
             |(liquidator, liquidatee, liab, asset, amount)| Op::Liquidate {
                 liquidator,
@@ -232,6 +251,25 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (user(), prop_oneof![3 => 500u16..2_500, 2 => 2_500u16..9_500])
             .prop_map(|(user, bps)| Op::Squeeze { user, bps }),
         1 => (user(), user()).prop_map(|(user, liquidator)| Op::Collapse { user, liquidator }),
+        // Liquidation aimed (issue 23): a borrower pushed just past the line, then liquidated;
+        // dust accounts near the write-off threshold, user 0's most (its second account
+        // liquidates it).
+        14 => (liquidator(), prop_oneof![3 => 1u16..200, 1 => 200u16..3_000], liquidation_amount())
+            .prop_map(|(liquidator, depth_bps, amount)| Op::Corner { liquidator, depth_bps, amount }),
+        2 => (
+            prop_oneof![2 => Just(0u8), 1 => user()],
+            bank(),
+            bank(),
+            50u16..400,
+            9_000u16..=10_000,
+        )
+            .prop_map(|(user, collateral, debt, cents, borrow_bps)| Op::Dust {
+                user,
+                collateral,
+                debt,
+                cents,
+                borrow_bps
+            }),
         5 => bad().prop_map(Op::Bad),
         19 => perp_op(),
     ]
@@ -324,6 +362,9 @@ fn report(outcome: &Outcome, seconds: f64) {
         let ratio = 100.0 * ok as f64 / (ok + rejected).max(1) as f64;
         println!("  {name:<20} ok {ok:>8}  rejected {rejected:>8}  succeeded {ratio:>5.1}%");
     }
+    let reasons: std::collections::BTreeSet<&str> =
+        s.reasons.keys().map(|(_, reason)| reason.as_str()).collect();
+    println!("  {} distinct rejection reasons (CM_CAMPAIGN_REASONS=1 lists them)", reasons.len());
     if std::env::var("CM_CAMPAIGN_REASONS").is_ok() {
         for ((name, reason), n) in &s.reasons {
             println!("    {name:<20} {reason:<40} {n:>8}");
@@ -365,6 +406,13 @@ fn campaign_ci() {
         assert!(s.ok(name) >= at_least * scale / 10, "only {} successful {name}", s.ok(name));
     }
     assert!(s.rejected.get("bad_input").copied().unwrap_or(0) >= 50 * scale / 10);
+    // Liquidation is aimed (issue 23): at least 30% of the attempts get through to the maths.
+    let (ok, rejected) = (s.ok("liquidate"), s.rejected.get("liquidate").copied().unwrap_or(0));
+    assert!(
+        ok * 10 >= 3 * (ok + rejected),
+        "only {ok} of {} liquidations succeeded",
+        ok + rejected
+    );
     assert!(s.exits * 10 >= s.sequences * 9, "most sequences end in a full exit");
 }
 

@@ -162,7 +162,7 @@ impl World {
             liquidatee: le,
             liab: l,
             asset: asset as usize,
-            max: self.liquidation_max(s, le, l, amount),
+            max: self.liquidation_max(s, (le, l, asset as usize), amount),
         }
     }
 
@@ -309,7 +309,8 @@ impl World {
 
     fn reopen(&mut self, user: usize) -> Sent {
         let u = &self.users[user];
-        let (ix, _) = ix::create_account(self.m.group, u.keypair.pubkey(), u.keypair.pubkey(), 0);
+        let num = u32::from(user == super::SIBLING);
+        let (ix, _) = ix::create_account(self.m.group, u.keypair.pubkey(), u.keypair.pubkey(), num);
         // The system program refuses an address already in use (its error 0).
         (self.send_tx(&[ix]), Allowed::success(&[Expect::Code(0)]))
     }

@@ -55,6 +55,8 @@ macro_rules! no_transaction {
             | Op::Leave { .. }
             | Op::Squeeze { .. }
             | Op::Collapse { .. }
+            | Op::Corner { .. }
+            | Op::Dust { .. }
             | Op::PerpCollapse { .. }
     };
 }
@@ -64,6 +66,8 @@ mod chain;
 mod executor;
 mod exit;
 mod invariants;
+mod liquidation_value;
+mod liveness;
 mod models;
 pub mod ops;
 mod oracles;
@@ -86,10 +90,13 @@ use perp_invariants::PerpBook;
 
 /// The users the token actions pick among (they trade perps too).
 pub const USERS: usize = 4;
-/// Every margin account: the users and the LP.
-pub const ACCOUNTS: usize = USERS + 1;
+/// Every margin account: the users, the LP and user 0's second account.
+pub const ACCOUNTS: usize = USERS + 2;
 /// The LP's index among `World::users`: it funds the perp market's pool.
 pub const LP: usize = USERS;
+/// User 0's second account (`account_num` 1, the same owner and wallets): a liquidator that may
+/// liquidate its own owner's first account (finding L-4's attacker).
+pub const SIBLING: usize = USERS + 1;
 pub const BANKS: usize = 4;
 /// The LP's first pool deposit ($100,000), and what it keeps in the USDC bank besides.
 pub const POOL_USD: u64 = 100_000_000_000;
@@ -138,6 +145,8 @@ impl World {
         let perp = add_perp_market(&mut m, &banks[0]);
         let mut users = fund_users(&mut m, &banks);
         users.push(fund_lp(&mut m, &banks, &perp));
+        let sibling = open_sibling(&mut m, &banks, &users[0]);
+        users.push(sibling);
         let (_, foreign) = m.other_group_bank();
         // Live: changes that can hurt positions wait a day (finding M-1).
         let live = GroupConfigOptions {
@@ -211,6 +220,8 @@ impl World {
         for (i, op) in ops.iter().enumerate() {
             self.stats.steps += 1;
             self.step(op).map_err(|e| format!("step {i} {op:?}: {e}"))?;
+            let state = self.state();
+            self.check_liveness(&state).map_err(|e| format!("after step {i} {op:?}: {e}"))?;
         }
         Ok(())
     }
@@ -266,6 +277,17 @@ fn fund_lp(m: &mut Market, banks: &[BankRef], perp: &PerpMarketRef) -> User {
     m.deposit(&lp, &banks[0], deposit).expect_ok("LP deposit");
     m.pool_deposit(&lp, perp, POOL_USD).expect_ok("LP pool deposit");
     lp
+}
+
+/// User 0's second account, with $20,000 of USDC and 100 SOL of collateral from its wallets.
+fn open_sibling(m: &mut Market, banks: &[BankRef], owner: &User) -> User {
+    let keypair = owner.keypair.insecure_clone();
+    let (ix, account) = ix::create_account(m.group, keypair.pubkey(), keypair.pubkey(), 1);
+    m.chain.send(&[ix], &[&keypair]).expect_ok("the second account");
+    let sibling = User { keypair, account, tokens: owner.tokens.clone() };
+    m.deposit(&sibling, &banks[0], 20_000_000_000).expect_ok("20,000 USDC");
+    m.deposit(&sibling, &banks[1], 100_000_000_000).expect_ok("100 SOL");
+    sibling
 }
 
 /// Four users with wallets of every token; the fourth lends in every bank, the others start

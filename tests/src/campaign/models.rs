@@ -69,18 +69,35 @@ impl World {
         match amount {
             Amount::Zero => 0,
             Amount::Units(n) => n,
-            Amount::Frac(bps) => (reference as u128 * bps as u128 / 10_000) as u64,
-            Amount::All => reference,
+            Amount::Frac(bps) | Amount::StepFrac(bps) => {
+                (reference as u128 * bps as u128 / 10_000) as u64
+            }
+            Amount::All | Amount::Step { .. } => reference,
             Amount::AllPlusOne => reference.saturating_add(1),
             Amount::Max => u64::MAX,
         }
     }
 
-    /// A liquidation's `max_liab_amount`: unlimited for `Max` and `All`, else relative to the
-    /// liquidatee `le`'s debt in bank `l`.
-    pub(super) fn liquidation_max(&self, s: &State, le: usize, l: usize, amount: Amount) -> u64 {
+    /// A liquidation's `max_liab_amount`: unlimited for `Max` and `All`, relative to the
+    /// closed-form step for `Step` and `StepFrac` (unlimited where it cannot be planned), else
+    /// relative to the liquidatee `le`'s debt in bank `l`.
+    pub(super) fn liquidation_max(
+        &self,
+        s: &State,
+        (le, l, a): (usize, usize, usize),
+        amount: Amount,
+    ) -> u64 {
+        let step = || self.plan_liquidation(s, le, l, a, u64::MAX).map(|p| p.liab);
         match amount {
             Amount::Max | Amount::All => u64::MAX,
+            Amount::Step { delta } => match step() {
+                Some(liab) => liab.saturating_add_signed(delta as i64).max(1),
+                None => u64::MAX,
+            },
+            Amount::StepFrac(bps) => match step() {
+                Some(liab) => ((liab as u128 * bps as u128 / 10_000) as u64).max(1),
+                None => u64::MAX,
+            },
             other => self.amount(other, self.reference(s, le, l, Kind::Repay)),
         }
     }

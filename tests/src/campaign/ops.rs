@@ -15,6 +15,15 @@ pub enum Amount {
     All,
     AllPlusOne,
     Max,
+    /// Liquidation only (elsewhere `All`): the closed-form step's debt amount, as the keeper
+    /// plans it (`liquidation_amounts` with no cap), moved by `delta` native units: at it (0),
+    /// just under (−1) or just over (+1).
+    Step {
+        delta: i8,
+    },
+    /// Liquidation only (elsewhere `Frac`): basis points of the closed-form step (a capped
+    /// step).
+    StepFrac(u16),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,6 +267,25 @@ pub enum Op {
         user: u8,
         bps: u16,
     },
+    /// The borrower nearest to liquidation (not the liquidator) is pushed just past it: its
+    /// largest collateral's price falls by what takes its maint health to `depth_bps` of its
+    /// maint-weighted liabilities below zero (a `Price` step); then `liquidator` liquidates it
+    /// by `amount`, banks picked by the selectors. Each a step of its own.
+    Corner {
+        liquidator: u8,
+        depth_bps: u16,
+        amount: Amount,
+    },
+    /// The user starts over with a dust account near the write-off threshold: it leaves
+    /// (`Leave`), opens its account again, deposits `cents` worth of bank `collateral` and
+    /// borrows `borrow_bps` of its capacity in bank `debt`. Each a step of its own.
+    Dust {
+        user: u8,
+        collateral: u8,
+        debt: u8,
+        cents: u16,
+        borrow_bps: u16,
+    },
     /// The user's largest collateral crashes by 97%, another user liquidates it as far as it
     /// goes, then its debts are put to `resolve_bankruptcy`: each a step of its own.
     Collapse {
@@ -342,6 +370,8 @@ impl Op {
             Op::Reopen { .. } => "create_account",
             Op::Leave { .. } => "leave",
             Op::Squeeze { .. } => "squeeze",
+            Op::Corner { .. } => "corner",
+            Op::Dust { .. } => "dust_account",
             Op::Collapse { .. } => "collapse",
             Op::Bad(_) => "bad_input",
             Op::PlacePerpOrder { .. } => "place_perp_order",

@@ -402,6 +402,12 @@ impl World {
         }
         self.step(&Op::SettleCovered { user })?;
         for sel in 4..6 {
+            // As far as it goes: a keeper stops once the account is done.
+            let s = self.state();
+            let judged = self.judge_liquidatee(&s, user as usize, 0, 0);
+            if judged.is_some_and(|j| !j.liquidatable || j.write_off) {
+                break;
+            }
             let (liab, asset, amount) = (sel, sel, Amount::Max);
             self.step(&Op::Liquidate { liquidator, liquidatee: user, liab, asset, amount })?;
         }

@@ -5,7 +5,7 @@
 use cross_margin::health::PositionShares;
 use cross_margin::liquidation::{end_target, is_liquidatable};
 
-use super::{Op, State, World, ACCOUNTS, BANKS, USERS};
+use super::{Op, State, World, ACCOUNTS, BANKS, SIBLING, USERS};
 
 /// Which positions a bank selector picks among.
 type Want = fn(Option<PositionShares>) -> bool;
@@ -111,23 +111,30 @@ impl World {
     }
 
     /// User `liquidatee` if it is one, else another user the checks find liquidatable (below
-    /// zero, or flagged and short of its end target), else the one with the lowest maint health.
+    /// zero, or flagged and short of its end target; for user 0's second account, user 0
+    /// first), else the borrower with the lowest maint health.
     fn liquidatee(&self, s: &State, liquidator: u8, liquidatee: u8) -> u8 {
         if (liquidatee as usize) < USERS {
             return liquidatee;
         }
         let prices = self.prices(s);
         let buffer = s.group.liquidation_end_buffer_bps;
+        // User 0's second account prefers its owner's first account (finding L-4's attack).
+        let other_owner = |u: u8| !(liquidator as usize == SIBLING && u == 0);
+        // Liquidatable first, then (for the second account) its owner's, then borrowers, then
+        // the lowest maint health.
+        const NONE: (bool, bool, bool, i128) = (true, true, true, i128::MAX);
         (0..USERS as u8)
             .filter(|&u| u != liquidator)
             .min_by_key(|&u| match &s.accounts[u as usize] {
-                Some(a) => self.report(a, &s.banks, &prices).map_or((true, i128::MAX), |r| {
+                Some(a) => self.report(a, &s.banks, &prices).map_or(NONE, |r| {
                     let t = r.totals;
                     let target = end_target(t.maint_weighted_liabs, buffer);
                     let flagged = a.being_liquidated != 0;
-                    (!is_liquidatable(t.health.maint, target, flagged), t.health.maint)
+                    let liquidatable = is_liquidatable(t.health.maint, target, flagged);
+                    (!liquidatable, other_owner(u), t.maint_weighted_liabs == 0, t.health.maint)
                 }),
-                None => (true, i128::MAX),
+                None => NONE,
             })
             .unwrap()
     }

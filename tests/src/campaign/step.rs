@@ -2,10 +2,11 @@
 //! (prices, faults, the clock) or are made of others (leave, collapse), and the verdict on a
 //! transaction's outcome.
 
+use cross_margin::math::{div_q64, Round};
 use cross_margin::state::PositionKind;
 
 use super::outcomes::Allowed;
-use super::{Amount, Check, Kind, Op, PerpSize, State, World, USERS};
+use super::{Amount, Check, Kind, Op, PerpSize, State, World, SIBLING, USERS};
 use crate::*;
 
 impl World {
@@ -44,6 +45,12 @@ impl World {
             }
             Op::Leave { user } => return self.leave(op, user, &before),
             Op::Collapse { user, liquidator } => return self.collapse(op, user, liquidator),
+            Op::Dust { user, collateral, debt, cents, borrow_bps } => {
+                return self.dust(op, user, (collateral, debt), cents, borrow_bps)
+            }
+            Op::Corner { liquidator, depth_bps, amount } => {
+                return self.corner(op, liquidator, depth_bps, amount, &before)
+            }
             Op::PerpCollapse { user, liquidator } => {
                 return self.perp_collapse(op, user, liquidator, &before)
             }
@@ -97,12 +104,105 @@ impl World {
         let liquidator = (user + 1 + liquidator % (USERS as u8 - 1)) % USERS as u8;
         self.step(&Op::Squeeze { user, bps: 9_700 })?;
         for sel in 4..7 {
+            // As far as it goes: a keeper stops once the account is done.
+            let s = self.state();
+            let judged = self.judge_liquidatee(&s, user as usize, 0, 0);
+            if judged.is_some_and(|j| !j.liquidatable || j.write_off) {
+                break;
+            }
             let (liab, asset, amount) = (sel, sel, Amount::Max);
             self.step(&Op::Liquidate { liquidator, liquidatee: user, liab, asset, amount })?;
         }
         for sel in 4..6 {
             self.step(&Op::Resolve { user, bank: sel })?;
         }
+        self.stats_ok(op);
+        Ok(())
+    }
+
+    /// `Corner`: the borrower nearest to liquidation (for user 0's second account, its owner's
+    /// first account if that borrows) is pushed to `depth_bps` of its maint-weighted
+    /// liabilities below zero by a fall of its largest collateral's price, then liquidated.
+    fn corner(
+        &mut self,
+        op: &Op,
+        liquidator: u8,
+        depth_bps: u16,
+        amount: Amount,
+        before: &State,
+    ) -> Check {
+        let borrower = |s: &State, u: usize| {
+            s.accounts[u]
+                .is_some_and(|a| a.active_positions().any(|p| p.kind() == PositionKind::Borrow))
+        };
+        let others = (0..USERS).filter(|&u| u != liquidator as usize);
+        if !others.clone().any(|u| borrower(before, u)) {
+            // Nobody borrows: the liquidatee-to-be borrows 90% of what it can first.
+            let user =
+                if liquidator as usize == SIBLING { 0 } else { (liquidator + 1) % USERS as u8 };
+            let amount = Amount::Frac(9_000);
+            self.step(&Op::Borrow { user, bank: 4 + depth_bps as u8 % 4, amount })?;
+        }
+        let before = &self.state();
+        let prices = self.prices(before);
+        let nearest = (0..USERS)
+            .filter(|&u| u != liquidator as usize)
+            .filter_map(|u| {
+                let account = before.accounts[u].as_ref()?;
+                let report = self.report(account, &before.banks, &prices).ok()?;
+                let liabs = report.totals.maint_weighted_liabs;
+                (liabs > 0).then(|| {
+                    let own = liquidator as usize == SIBLING && u == 0;
+                    let ratio = report.totals.health.maint as f64 / liabs as f64;
+                    (u, !own, ratio)
+                })
+            })
+            .min_by(|a, b| (a.1, a.2).partial_cmp(&(b.1, b.2)).expect("finite"));
+        let Some((u, _, _)) = nearest else { return Ok(()) };
+        // A few pushes: each publishes with no confidence, which itself moves health a little.
+        for _ in 0..3 {
+            let s = self.state();
+            let Some(account) = s.accounts[u].as_ref() else { break };
+            let Ok(report) = self.report(account, &s.banks, &self.prices(&s)) else { break };
+            let collateral = report
+                .positions
+                .iter()
+                .filter(|p| !p.health.is_liability && p.health.maint > 0)
+                .max_by_key(|p| p.health.maint);
+            let target = -(report.totals.maint_weighted_liabs * depth_bps as i128 / 10_000);
+            let excess = report.totals.health.maint - target;
+            let (Some(c), true) = (collateral, excess >= 0) else { break };
+            let fall = ((excess + 1) as f64 / c.health.maint as f64 * 10_000.0).ceil();
+            let change_bps = -(fall.min(9_700.0) as i32).max(1);
+            let bank = c.bank_index as u8;
+            self.step(&Op::Price { bank, change_bps, conf_bps: 0, expo_shift: 0 })?;
+        }
+        let liquidatee = u as u8;
+        self.step(&Op::Liquidate { liquidator, liquidatee, liab: 4, asset: 4, amount })?;
+        self.stats_ok(op);
+        Ok(())
+    }
+
+    /// `Dust`: leave, open the account again, deposit `cents` worth of `collateral`, borrow
+    /// `borrow_bps` of the capacity in `debt`.
+    fn dust(
+        &mut self,
+        op: &Op,
+        user: u8,
+        (collateral, debt): (u8, u8),
+        cents: u16,
+        borrow_bps: u16,
+    ) -> Check {
+        self.step(&Op::Leave { user })?;
+        self.step(&Op::Reopen { user })?;
+        let s = self.state();
+        let Ok(price) = self.prices(&s)[collateral as usize] else { return Ok(()) };
+        let value = cents as u64 * 10_000; // quote native units (6 decimals)
+        let Ok(native) = div_q64(value, price.price, Round::Up) else { return Ok(()) };
+        let amount = Amount::Units(native.max(1));
+        self.step(&Op::Deposit { user, bank: collateral, amount })?;
+        let amount = Amount::Frac(borrow_bps);
+        self.step(&Op::Borrow { user, bank: debt, amount })?;
         self.stats_ok(op);
         Ok(())
     }

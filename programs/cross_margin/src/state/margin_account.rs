@@ -315,6 +315,24 @@ mod tests {
     use core::mem::offset_of;
 
     #[test]
+    fn perp_slots_share_one_settle_bank_and_run_out() {
+        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
+        let funding = FundingIndices::default();
+        account.find_or_open_perp(0, 0, &funding).unwrap();
+        assert_eq!(
+            account.find_or_open_perp(1, 1, &funding),
+            Err(MarginError::PerpSettleBankMismatch)
+        );
+        for market in 1..account.perps.len() as u16 {
+            account.find_or_open_perp(market, 0, &funding).unwrap();
+        }
+        let full = account.find_or_open_perp(99, 0, &funding);
+        assert_eq!(full, Err(MarginError::NoFreePerpSlot));
+        // An open slot is found again, full or not.
+        assert_eq!(account.find_or_open_perp(3, 0, &funding), Ok(3));
+    }
+
+    #[test]
     fn margin_account_layout_v2_offsets() {
         assert_eq!(core::mem::size_of::<Position>(), 16);
         assert_eq!(offset_of!(Position, bank_index), 8);
