@@ -513,3 +513,21 @@ fn a_perp_liquidation_never_makes_a_solvent_account_insolvent() {
     ];
     world.replay(&ops).unwrap();
 }
+
+/// The long campaign's failure at seed 20261205 (issue 23), in the checks, not the program: the
+/// fee check compared a $2,002.68 gain with the fee in floating point with an absolute tolerance
+/// of 10⁻⁶ micro-USD, below the rounding error of values that large. Replays the shrunk sequence.
+#[test]
+fn the_fee_check_allows_for_floating_point_rounding() {
+    let mut world = World::new();
+    let ops = [
+        Op::Deposit { user: 0, bank: 0, amount: Amount::All },
+        Op::Dust { user: 2, collateral: 0, debt: 0, cents: 50, borrow_bps: 9_000 },
+        Op::Borrow { user: 0, bank: 5, amount: Amount::Frac(8_214) },
+        Op::Squeeze { user: 2, bps: 9_186 },
+        Op::Repay { user: 1, bank: 0, amount: Amount::Zero },
+        Op::Borrow { user: 0, bank: 4, amount: Amount::Frac(7_016) },
+        Op::Corner { liquidator: 1, depth_bps: 421, amount: Amount::StepFrac(4_251) },
+    ];
+    world.run(&ops).unwrap();
+}

@@ -48,22 +48,21 @@ impl World {
     ) -> Check {
         let LiquidationCall { liquidator: lr, liquidatee: le, liab: l, asset: a, .. } = *call;
         let (m_l, m_a) = (per_unit(event.liab_price), per_unit(event.asset_price));
-        let value_change = |accounts: &[usize]| -> f64 {
-            accounts
-                .iter()
-                .map(|&u| {
-                    let (before, after) = (s0.accounts[u].as_ref(), s1.accounts[u].as_ref());
-                    let dl = net(after, &s1.banks[l]) - net(before, &s1.banks[l]);
-                    let da = net(after, &s1.banks[a]) - net(before, &s1.banks[a]);
-                    dl * m_l + da * m_a
-                })
-                .sum()
+        // The value change of some accounts, and a bound on its floating-point error (a few
+        // ulps of the magnitudes summed; far below a micro-USD).
+        let value_change = |accounts: &[usize]| -> (f64, f64) {
+            accounts.iter().fold((0.0, 0.0), |(value, error), &u| {
+                let (before, after) = (s0.accounts[u].as_ref(), s1.accounts[u].as_ref());
+                let dl = (net(after, &s1.banks[l]) - net(before, &s1.banks[l])) * m_l;
+                let da = (net(after, &s1.banks[a]) - net(before, &s1.banks[a])) * m_a;
+                (value + dl + da, error + 8.0 * f64::EPSILON * (dl.abs() + da.abs()))
+            })
         };
         let fee_bps = s1.banks[a].config.liquidation_fee_bps as f64;
         let fee = event.liab_amount as f64 * m_l * fee_bps / 10_000.0;
         // Upper bound, on the positions: never more than the bank's fee.
-        let gain = value_change(&[lr]);
-        if gain > fee + 1e-6 {
+        let (gain, error) = value_change(&[lr]);
+        if gain > fee + error + 8.0 * f64::EPSILON * fee {
             return Err(format!(
                 "the liquidator gained {gain:.3} micro-USD, more than the bank's {fee_bps} bps \
                  fee ({fee:.3}) on {} of debt",
@@ -86,8 +85,8 @@ impl World {
             ));
         }
         let owner = owner_accounts(le);
-        let owner_change = value_change(&owner);
-        if owner_change > 1e-6 {
+        let (owner_change, error) = value_change(&owner);
+        if owner_change > error {
             return Err(format!(
                 "the owner of account {le} gained {owner_change:.3} micro-USD from its \
                  liquidation by account {lr}"
