@@ -100,6 +100,15 @@ fn bad() -> impl Strategy<Value = BadOp> {
     ]
 }
 
+fn oracle_fault() -> impl Strategy<Value = OracleFault> {
+    prop_oneof![
+        Just(OracleFault::Stale),
+        Just(OracleFault::Invalid),
+        Just(OracleFault::NonPositive),
+        Just(OracleFault::WideConf),
+    ]
+}
+
 /// A liquidator: a user, user 0's second account or the LP.
 fn liquidator() -> impl Strategy<Value = u8> {
     prop_oneof![6 => user(), 2 => Just(SIBLING as u8), 1 => Just(LP as u8)]
@@ -208,13 +217,7 @@ fn op() -> impl Strategy<Value = Op> {
                 conf_bps,
                 expo_shift
             }),
-        1 => (bank(), prop_oneof![
-            Just(OracleFault::Stale),
-            Just(OracleFault::Invalid),
-            Just(OracleFault::NonPositive),
-            Just(OracleFault::WideConf),
-        ])
-            .prop_map(|(bank, fault)| Op::OracleFault { bank, fault }),
+        1 => (bank(), oracle_fault()).prop_map(|(bank, fault)| Op::OracleFault { bank, fault }),
         4 => (
             prop_oneof![3 => 1u32..120, 2 => 120u32..86_400, 1 => 86_400u32..31_536_000],
             prop::bool::weighted(0.85),
@@ -256,6 +259,8 @@ fn op() -> impl Strategy<Value = Op> {
         // liquidates it).
         14 => (liquidator(), prop_oneof![3 => 1u16..200, 1 => 200u16..3_000], liquidation_amount())
             .prop_map(|(liquidator, depth_bps, amount)| Op::Corner { liquidator, depth_bps, amount }),
+        2 => (user(), bank(), 1u16..1_000, oracle_fault())
+            .prop_map(|(user, bank, units, fault)| Op::StaleDust { user, bank, units, fault }),
         2 => (
             prop_oneof![2 => Just(0u8), 1 => user()],
             bank(),

@@ -57,6 +57,7 @@ macro_rules! no_transaction {
             | Op::Collapse { .. }
             | Op::Corner { .. }
             | Op::Dust { .. }
+            | Op::StaleDust { .. }
             | Op::PerpCollapse { .. }
     };
 }

@@ -286,6 +286,15 @@ pub enum Op {
         cents: u16,
         borrow_bps: u16,
     },
+    /// The user deposits `units` native units into bank `bank`, whose oracle then fails
+    /// (`fault`): a small position whose price goes unusable, the setting of finding M-2. Each
+    /// a step of its own.
+    StaleDust {
+        user: u8,
+        bank: u8,
+        units: u16,
+        fault: OracleFault,
+    },
     /// The user's largest collateral crashes by 97%, another user liquidates it as far as it
     /// goes, then its debts are put to `resolve_bankruptcy`: each a step of its own.
     Collapse {
@@ -372,6 +381,7 @@ impl Op {
             Op::Squeeze { .. } => "squeeze",
             Op::Corner { .. } => "corner",
             Op::Dust { .. } => "dust_account",
+            Op::StaleDust { .. } => "stale_dust",
             Op::Collapse { .. } => "collapse",
             Op::Bad(_) => "bad_input",
             Op::PlacePerpOrder { .. } => "place_perp_order",

@@ -48,6 +48,13 @@ impl World {
             Op::Dust { user, collateral, debt, cents, borrow_bps } => {
                 return self.dust(op, user, (collateral, debt), cents, borrow_bps)
             }
+            Op::StaleDust { user, bank, units, fault } => {
+                let amount = Amount::Units(units as u64);
+                self.step(&Op::Deposit { user, bank, amount })?;
+                self.step(&Op::OracleFault { bank, fault })?;
+                self.stats_ok(op);
+                return Ok(());
+            }
             Op::Corner { liquidator, depth_bps, amount } => {
                 return self.corner(op, liquidator, depth_bps, amount, &before)
             }
