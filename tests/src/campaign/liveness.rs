@@ -1,9 +1,10 @@
 //! Liveness (issue 23): an account without perp slots that the checks find liquidatable (as
 //! `liquidate` prices it, finding M-2's dust rule included), not due a write-off, holding a debt
-//! and a collateral whose prices are usable, has a liquidation the program accepts. After every step the campaign tries,
-//! on a copy of the chain, the keeper's best step for each such account (the whole closed-form
-//! amount, `max_liab_amount` unlimited) for its pairs in the keeper's order, largest debt and
-//! collateral first, by a liquidator given ample collateral, and fails if none lands.
+//! and a collateral whose prices are usable and each worth at least the dust threshold, has a
+//! liquidation the program accepts. After every step the campaign tries, on a copy of the chain,
+//! the keeper's best step for each such account (the whole closed-form amount,
+//! `max_liab_amount` unlimited) for its pairs in the keeper's order, largest debt and collateral
+//! first, by a liquidator given ample collateral, and fails if none lands.
 
 use crate::*;
 use cross_margin::state::MarginAccount;
@@ -15,7 +16,8 @@ use super::{Check, State, World, ACCOUNTS, LP};
 /// The fourth bank, whose deposits are capped.
 const RISKY: usize = 3;
 
-/// The liquidator's extra USDC collateral on the copy ($1B): no step is refused for its health.
+/// The liquidator's collateral on the copy, in native units of one of the pair's tokens: far
+/// more than the campaign's accounts borrow, so no step is refused for the liquidator's health.
 const AMPLE: u64 = 1_000_000_000_000_000;
 
 impl World {
