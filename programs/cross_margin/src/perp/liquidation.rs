@@ -392,58 +392,11 @@ pub(crate) mod tests {
 
     /// $100 of USDC and a 10-token long bought at $100, now at $95: PnL −$50, margin 10% of
     /// $950 = $95, so the settle balance with the perp is 100 − 50 − 95 = −$45.
-    fn liquidatee(market: &mut PerpMarket, usdc: &mut Bank) -> MarginAccount {
-        let mut account: MarginAccount = bytemuck::Zeroable::zeroed();
-        positions::deposit(&mut account, usdc, 100_000_000).unwrap();
-        let i = account.find_or_open_perp(0, 0, &FundingIndices::default()).unwrap();
-        account.perps[i].base_lots = 1_000;
-        account.perps[i].quote_native = -1_000_000_000;
-        market.long_lots = 1_000;
-        market.set_quote_sum(-1_000_000_000);
-        account
-    }
-
     fn run(
         max_base_lots: u64,
     ) -> (Result<PerpLiquidationOutcome, MarginError>, MarginAccount, MarginAccount, PerpMarket)
     {
-        let (group, mut market, mut usdc, risk) = setup();
-        let mut account = liquidatee(&mut market, &mut usdc);
-        let deposit = PositionShares::Deposit(100_000_000);
-        let positions = [PricedPosition::new(0, risk, deposit).unwrap()];
-        let perp = PerpTotals {
-            settle_bank_index: 0,
-            settle_risk: risk,
-            perps: Health { init: 0, maint: -145_000_000 },
-            pnl: -50_000_000,
-        };
-        let price = 95 * ONE_Q64;
-        let slot = PricedPerp {
-            market_index: 0,
-            base_lots: 1_000,
-            quote_native: -1_000_000_000,
-            lp_shares: 0,
-            pnl: -50_000_000,
-            maint_pnl: -50_000_000,
-            mid_price: price,
-            maint_price: price,
-            init: 0,
-            maint: -145_000_000,
-        };
-        let mut liquidator: MarginAccount = bytemuck::Zeroable::zeroed();
-        let before = PerpLiquidatee { positions: &positions, perp: &perp, slot: &slot };
-        let touch = Touch { price, pool: POOL };
-        let result = liquidate(
-            &group,
-            &mut market,
-            &mut usdc,
-            &mut account,
-            &mut liquidator,
-            before,
-            touch,
-            max_base_lots,
-        );
-        (result, account, liquidator, market)
+        Case::new(100_000_000, 1_000, 95, max_base_lots).run()
     }
 
     #[test]
@@ -550,7 +503,8 @@ pub(crate) mod tests {
 
         fn run(
             &self,
-        ) -> (Result<PerpLiquidationOutcome, MarginError>, MarginAccount, MarginAccount) {
+        ) -> (Result<PerpLiquidationOutcome, MarginError>, MarginAccount, MarginAccount, PerpMarket)
+        {
             let (group, mut market, mut usdc, _) = setup();
             market.config.liquidation_fee_bps = self.liquidation_fee_bps;
             usdc.config.maint_liab_weight_bps = self.settle_liab_weight_bps;
@@ -610,7 +564,7 @@ pub(crate) mod tests {
                 touch,
                 self.max,
             );
-            (result, account, liquidator)
+            (result, account, liquidator, market)
         }
 
         fn outcome(&self) -> Result<PerpLiquidationOutcome, MarginError> {
@@ -750,7 +704,7 @@ pub(crate) mod tests {
     fn a_step_ending_exactly_at_the_target_ends_the_liquidation() {
         // d = 145,000,000 − 558 × 80,750: 558 lots leave maint health 0, the end target with no
         // debt left.
-        let (o, account, _) = Case::new(99_941_500, 1_000, 95, 558).run();
+        let (o, account, _, _) = Case::new(99_941_500, 1_000, 95, 558).run();
         let o = o.unwrap();
         assert_eq!((o.lots_closed, o.limited_by), (558, PerpLimit::MaxBase));
         assert_eq!((o.maint_health_after, o.end_target_after), (0, 0));
@@ -780,7 +734,7 @@ pub(crate) mod tests {
     fn the_fees_never_take_a_solvent_accounts_last_equity() {
         // Deposits $53 against a $50 loss: $3 of equity, while the whole position's fees would be
         // $14.25. The fees stop at the equity less the slack.
-        let (o, account, _) = Case::new(53_000_000, 1_000, 95, u64::MAX).run();
+        let (o, account, _, _) = Case::new(53_000_000, 1_000, 95, u64::MAX).run();
         let o = o.unwrap();
         let fees = o.liquidation_fee + o.insurance_fee;
         assert!(fees > 2_000_000 && fees <= 3_000_000 - PERP_SOLVENCY_SLACK, "{fees}");
