@@ -3,7 +3,7 @@
 
 use anchor_lang::prelude::AccountMeta;
 use cross_margin::positions;
-use cross_margin::state::{BankConfig, GroupConfigOptions};
+use cross_margin::state::{BankConfig, GroupConfigOptions, MarginAccount};
 use cross_margin_client::embedded::tx_result;
 use cross_margin_client::ix::{self, Movement, Transfer};
 use solana_message::Message;
@@ -347,12 +347,26 @@ impl World {
     }
 
     pub(super) fn liquidate_ix(&self, s: &State, call: &LiquidationCall) -> Instruction {
-        let LiquidationCall { liquidator: lr, liquidatee: le, liab: l, asset: a, max } = *call;
+        let lr = call.liquidator;
+        let liquidator = (self.users[lr].account, s.accounts[lr].as_ref());
+        self.liquidate_ix_by(s, call, liquidator, self.users[lr].keypair.pubkey())
+    }
+
+    /// `liquidate_ix` with any liquidator account (its address and state) and owner: its
+    /// health accounts as they will be after the planned step.
+    pub(super) fn liquidate_ix_by(
+        &self,
+        s: &State,
+        call: &LiquidationCall,
+        (liquidator, state): (Pubkey, Option<&MarginAccount>),
+        owner: Pubkey,
+    ) -> Instruction {
+        let LiquidationCall { liquidatee: le, liab: l, asset: a, max, .. } = *call;
         let (liab_amount, to_liquidator) = match self.plan_liquidation(s, le, l, a, max) {
             Some(amounts) => (amounts.liab.max(1), amounts.asset_to_liquidator.max(1)),
             None => (1, 1),
         };
-        let liquidator_health = match &s.accounts[lr] {
+        let liquidator_health = match state {
             Some(account) => {
                 let after = ix::liquidator_after(
                     account,
@@ -372,8 +386,8 @@ impl World {
         };
         ix::liquidate(
             self.m.group,
-            self.users[lr].account,
-            self.users[lr].keypair.pubkey(),
+            liquidator,
+            owner,
             self.users[le].account,
             self.banks[l].address,
             self.banks[a].address,

@@ -11,6 +11,7 @@ use cross_margin::state::MarginAccount;
 use cross_margin_client::ix;
 use cross_margin_testkit::sandbox::User;
 
+use super::executor::LiquidationCall;
 use super::{Check, State, World, ACCOUNTS, LP};
 
 /// The fourth bank, whose deposits are capped.
@@ -103,24 +104,11 @@ impl World {
         self.m.chain.mint_to(&liquidator.tokens[collateral], AMPLE);
         self.m.deposit(&liquidator, &self.banks[collateral], AMPLE).ok()?;
         let s = self.state();
-        let planned = self.plan_liquidation(&s, le, l, a, u64::MAX);
-        let (liab, to_liquidator) =
-            planned.map_or((1, 1), |p| (p.liab.max(1), p.asset_to_liquidator.max(1)));
         let mine: MarginAccount = self.m.chain.load(&account).expect("created");
-        let after =
-            ix::liquidator_after(&mine, &s.banks[l], liab, &s.banks[a], to_liquidator, s.now);
-        let liquidatee = s.accounts[le].as_ref().expect("open");
-        let ix = ix::liquidate(
-            self.m.group,
-            account,
-            liquidator.keypair.pubkey(),
-            self.users[le].account,
-            self.banks[l].address,
-            self.banks[a].address,
-            u64::MAX,
-            self.m.health_accounts_of(liquidatee),
-            self.m.health_accounts_of(&after),
-        );
+        let call =
+            LiquidationCall { liquidator: LP, liquidatee: le, liab: l, asset: a, max: u64::MAX };
+        let owner = liquidator.keypair.pubkey();
+        let ix = self.liquidate_ix_by(&s, &call, (account, Some(&mine)), owner);
         let result = self.send_tx(&[ix]).map(|_| ()).map_err(|failed| {
             failed.error_name().map_or_else(|| format!("{:?}", failed.error), String::from)
         });
