@@ -129,6 +129,44 @@ fn liquidation_amount() -> impl Strategy<Value = Amount> {
     ]
 }
 
+/// An oracle at the edge of what its bank accepts: 2 s either side of the max age, or 1 unit
+/// either side of the max confidence (usable up to an offset of 0).
+fn edge() -> impl Strategy<Value = Edge> {
+    prop_oneof![(-2i8..=2).prop_map(Edge::Age), (-1i8..=1).prop_map(Edge::Conf)]
+}
+
+/// A bank, or (3 in 4) a selector among an account's positions.
+fn position_bank() -> impl Strategy<Value = u8> {
+    prop_oneof![1 => 0u8..4, 3 => 4u8..8]
+}
+
+/// How far below zero an aimed liquidation pushes its liquidatee, in bps of its liabilities.
+fn depth_bps() -> impl Strategy<Value = u16> {
+    prop_oneof![3 => 1u16..200, 1 => 200u16..3_000]
+}
+
+/// What a liquidatee does just before its liquidation: mostly a deposit (a new dust position, or
+/// a cure) or a repay (a part, or a whole small debt); a withdrawal or a borrow is refused to an
+/// account below zero unless it is healthy at init.
+fn front_run_kind() -> impl Strategy<Value = Kind> {
+    prop_oneof![
+        4 => Just(Kind::Deposit),
+        3 => Just(Kind::Repay),
+        1 => Just(Kind::Withdraw),
+        1 => Just(Kind::Borrow),
+    ]
+}
+
+/// Small amounts mostly: dust, or up to 5% of the wallet or position.
+fn front_run_amount() -> impl Strategy<Value = Amount> {
+    prop_oneof![
+        3 => (1u64..1_000).prop_map(Amount::Units),
+        2 => (1u16..500).prop_map(Amount::Frac),
+        1 => Just(Amount::All),
+        1 => amount(),
+    ]
+}
+
 /// A user, or (3 in 4) the LP.
 fn lp() -> impl Strategy<Value = u8> {
     prop_oneof![3 => Just(LP as u8), 1 => user()]
@@ -257,8 +295,30 @@ fn op() -> impl Strategy<Value = Op> {
         // Liquidation aimed (issue 23): a borrower pushed just past the line, then liquidated;
         // dust accounts near the write-off threshold, user 0's most (its second account
         // liquidates it).
-        14 => (liquidator(), prop_oneof![3 => 1u16..200, 1 => 200u16..3_000], liquidation_amount())
-            .prop_map(|(liquidator, depth_bps, amount)| Op::Corner { liquidator, depth_bps, amount }),
+        18 => (
+            liquidator(),
+            depth_bps(),
+            liquidation_amount(),
+            prop_oneof![5 => Just(None), 1 => (position_bank(), edge()).prop_map(Some)],
+        )
+            .prop_map(|(liquidator, depth_bps, amount, edge)| Op::Corner {
+                liquidator,
+                depth_bps,
+                amount,
+                edge
+            }),
+        // The liquidatee's own action first, in the liquidation's transaction (a front-run).
+        4 => (liquidator(), depth_bps(), front_run_kind(), position_bank(), front_run_amount(), liquidation_amount())
+            .prop_map(|(liquidator, depth_bps, kind, bank, amount, liquidation)| Op::FrontRun {
+                liquidator,
+                depth_bps,
+                kind,
+                bank,
+                amount,
+                liquidation
+            }),
+        // Oracles about to go stale or wide, mostly one of the nearest liquidatee's.
+        1 => (position_bank(), edge()).prop_map(|(bank, edge)| Op::OracleEdge { bank, edge }),
         2 => (user(), bank(), 1u16..1_000, oracle_fault())
             .prop_map(|(user, bank, units, fault)| Op::StaleDust { user, bank, units, fault }),
         2 => (
@@ -407,6 +467,7 @@ fn campaign_ci() {
         ("settle_pnl", 10),
         ("pool_deposit", 3),
         ("pool_withdraw", 3),
+        ("front_run", 50),
     ] {
         assert!(s.ok(name) >= at_least * scale / 10, "only {} successful {name}", s.ok(name));
     }
@@ -532,7 +593,62 @@ fn the_fee_check_allows_for_floating_point_rounding() {
         Op::Squeeze { user: 2, bps: 9_186 },
         Op::Repay { user: 1, bank: 0, amount: Amount::Zero },
         Op::Borrow { user: 0, bank: 4, amount: Amount::Frac(7_016) },
-        Op::Corner { liquidator: 1, depth_bps: 421, amount: Amount::StepFrac(4_251) },
+        Op::Corner { liquidator: 1, depth_bps: 421, amount: Amount::StepFrac(4_251), edge: None },
     ];
     world.run(&ops).unwrap();
+}
+
+/// Issue 23: an aimed liquidation with one of the liquidatee's oracles at the edge of its bank's
+/// limits lands up to the edge and is refused one unit past it (a second of age, a unit of
+/// confidence), with the error the edge names.
+#[test]
+fn a_liquidation_prices_an_oracle_up_to_its_limits_and_not_past_them() {
+    let mut world = World::new();
+    for (edge, refusal) in [
+        (Edge::Age(0), None),
+        (Edge::Age(1), Some("OracleStale")),
+        (Edge::Conf(0), None),
+        (Edge::Conf(1), Some("OracleConfidenceTooWide")),
+    ] {
+        world.stats = Stats::default();
+        let amount = Amount::Step { delta: 0 };
+        // Bank selector 4: the liquidatee's first position (its collateral, BTC).
+        let corner = Op::Corner { liquidator: 0, depth_bps: 100, amount, edge: Some((4, edge)) };
+        world.run(&[corner]).unwrap();
+        let s = &world.stats;
+        match refusal {
+            None => {
+                assert_eq!((s.ok("liquidate"), s.rejected.get("liquidate")), (1, None), "{edge:?}")
+            }
+            Some(error) => {
+                assert_eq!(s.ok("liquidate"), 0, "{edge:?}");
+                assert_eq!(s.reasons.get(&("liquidate", error.to_string())), Some(&1), "{edge:?}");
+            }
+        }
+    }
+}
+
+/// Issue 23: front-runs, each judged against the same two instructions sent one after the other
+/// (`World::front_run`). A $1 deposit in a new bank just before does not stop the liquidation
+/// (finding L-5); repaying the whole debt just before makes it fail, atomically.
+#[test]
+fn a_liquidatee_front_running_its_liquidation() {
+    let mut world = World::new();
+    let front_run = |kind, bank, amount| Op::FrontRun {
+        liquidator: 0,
+        depth_bps: 100,
+        kind,
+        bank,
+        amount,
+        liquidation: Amount::Step { delta: 0 },
+    };
+    world.run(&[front_run(Kind::Deposit, 0, Amount::Units(1_000_000))]).unwrap();
+    assert_eq!((world.stats.ok("front_run"), world.stats.ok("liquidate")), (1, 1));
+    world.stats = Stats::default();
+    // Bank selector 4: the liquidatee's first borrow.
+    world.run(&[front_run(Kind::Repay, 4, Amount::All)]).unwrap();
+    let s = &world.stats;
+    assert_eq!((s.ok("front_run"), s.ok("repay")), (0, 1));
+    let reason = ("front_run", "liquidation: LiquidationLiabNotBorrow".to_string());
+    assert_eq!(s.reasons.get(&reason), Some(&1));
 }

@@ -168,6 +168,12 @@ impl World {
 
     fn liquidate(&mut self, s: &State, call: &LiquidationCall) -> Sent {
         let ix = self.liquidate_ix(s, call);
+        let allowed = self.liquidation_allowed(s, call);
+        (self.send_tx(&[ix]), allowed)
+    }
+
+    /// The outcomes a liquidation may have in state `s`.
+    pub(super) fn liquidation_allowed(&self, s: &State, call: &LiquidationCall) -> Allowed {
         let mut allowed = Allowed::success(&[
             M(MarginError::SelfLiquidation),
             M(MarginError::LiquidationSameBank),
@@ -184,7 +190,7 @@ impl World {
         allowed.extend(&ORACLE_ERRORS);
         allowed.extend(&CLOSED);
         self.overflow_allowed(s, &ALL_BANKS, &mut allowed);
-        (self.send_tx(&[ix]), allowed)
+        allowed
     }
 
     /// Refusals that judge the account must agree with the checks' own judgement (when they
@@ -325,7 +331,11 @@ impl World {
         let tx = Transaction::new_unsigned(message);
         let result = chain.svm.send_transaction(tx);
         chain.svm.expire_blockhash();
-        tx_result(result)
+        let result = tx_result(result);
+        if let Some(sent) = &mut self.recording {
+            sent.push(super::front_run::Sent::of(ixs, &result));
+        }
+        result
     }
 
     pub(super) fn transfer(&self, user: usize, bank: usize) -> Transfer {

@@ -56,6 +56,8 @@ macro_rules! no_transaction {
             | Op::Squeeze { .. }
             | Op::Collapse { .. }
             | Op::Corner { .. }
+            | Op::FrontRun { .. }
+            | Op::OracleEdge { .. }
             | Op::Dust { .. }
             | Op::StaleDust { .. }
             | Op::PerpCollapse { .. }
@@ -66,6 +68,7 @@ mod bad_inputs;
 mod chain;
 mod executor;
 mod exit;
+mod front_run;
 mod invariants;
 mod liquidation_value;
 mod liveness;
@@ -131,6 +134,8 @@ pub struct World {
     dust_budget: [u128; BANKS],
     pub stats: Stats,
     pub trace: bool,
+    /// While a front-run is judged: every transaction sent, in order (`World::front_run`).
+    recording: Option<Vec<front_run::Sent>>,
 }
 
 impl World {
@@ -179,6 +184,7 @@ impl World {
             dust_budget: [0; BANKS],
             stats: Stats::default(),
             trace: false,
+            recording: None,
         };
         world.reset();
         world

@@ -45,6 +45,17 @@ pub enum OracleFault {
     WideConf,
 }
 
+/// A bank's oracle put at the edge of what the bank accepts, its price unchanged: usable up to
+/// an offset of 0, refused from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// Published `oracle_max_age_secs + offset` seconds ago: about to go stale (or just gone).
+    Age(i8),
+    /// Confidence `offset` units (of the price's last decimal) from the bank's maximum: about to
+    /// go wide (or just gone).
+    Conf(i8),
+}
+
 /// How a withdraw/borrow's health accounts are tampered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tamper {
@@ -269,12 +280,33 @@ pub enum Op {
     },
     /// The borrower nearest to liquidation (not the liquidator) is pushed just past it: its
     /// largest collateral's price falls by what takes its maint health to `depth_bps` of its
-    /// maint-weighted liabilities below zero (a `Price` step); then `liquidator` liquidates it
-    /// by `amount`, banks picked by the selectors. Each a step of its own.
+    /// maint-weighted liabilities below zero (a `Price` step); with `edge`, the oracle of one of
+    /// its banks (a bank, or a selector among its positions) is then put at the edge
+    /// (`OracleEdge`); then `liquidator` liquidates it by `amount`, banks picked by the
+    /// selectors. Each a step of its own.
     Corner {
         liquidator: u8,
         depth_bps: u16,
         amount: Amount,
+        edge: Option<(u8, Edge)>,
+    },
+    /// A front-run: the borrower nearest to liquidation is pushed past it as in `Corner`; then
+    /// one transaction holds its own action (`kind` in `bank`, by `amount`) followed by
+    /// `liquidator`'s liquidation of it by `liquidation`. Judged against the same two
+    /// instructions sent one after the other (see `World::front_run`).
+    FrontRun {
+        liquidator: u8,
+        depth_bps: u16,
+        kind: Kind,
+        bank: u8,
+        amount: Amount,
+        liquidation: Amount,
+    },
+    /// Bank `bank`'s oracle is put at the edge of what the bank accepts (`bank` >= 4: a
+    /// selector among the positions of the borrower nearest to liquidation).
+    OracleEdge {
+        bank: u8,
+        edge: Edge,
     },
     /// The user starts over with a dust account near the write-off threshold: it leaves
     /// (`Leave`), opens its account again, deposits `cents` worth of bank `collateral` and
@@ -380,6 +412,8 @@ impl Op {
             Op::Leave { .. } => "leave",
             Op::Squeeze { .. } => "squeeze",
             Op::Corner { .. } => "corner",
+            Op::FrontRun { .. } => "front_run",
+            Op::OracleEdge { .. } => "oracle_edge",
             Op::Dust { .. } => "dust_account",
             Op::StaleDust { .. } => "stale_dust",
             Op::Collapse { .. } => "collapse",
@@ -399,6 +433,16 @@ impl Op {
 }
 
 impl Kind {
+    /// The user's action of this kind.
+    pub fn op(self, user: u8, bank: u8, amount: Amount) -> Op {
+        match self {
+            Kind::Deposit => Op::Deposit { user, bank, amount },
+            Kind::Withdraw => Op::Withdraw { user, bank, amount },
+            Kind::Borrow => Op::Borrow { user, bank, amount },
+            Kind::Repay => Op::Repay { user, bank, amount },
+        }
+    }
+
     /// The token movement of this kind of action.
     pub fn movement(self) -> Movement {
         match self {

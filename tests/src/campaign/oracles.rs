@@ -3,7 +3,7 @@
 use cross_margin::state::OracleKind;
 use cross_margin_client::pyth::Quote;
 
-use super::{OracleFault, PerpFault, World, BANKS};
+use super::{Edge, OracleFault, PerpFault, State, World, BANKS};
 
 /// The perp price's bounds, in units of $0.0001: $20 and $500.
 const PERP_PRICE_BOUNDS: (i128, i128) = (200_000, 5_000_000);
@@ -53,6 +53,25 @@ impl World {
         o.fault = Some(fault);
         if fault == OracleFault::Stale {
             o.publish = now - 61;
+        }
+        self.write_oracle(b);
+    }
+
+    /// The `OracleEdge` action: bank `b`'s oracle, valid, its price unchanged, at the edge of
+    /// the bank's max age or max confidence (`validate` refuses an age above the max, and a
+    /// confidence with `conf × 10,000 > price × max_conf_bps`).
+    pub(super) fn set_edge(&mut self, b: usize, edge: Edge, s: &State) {
+        let config = s.banks[b].config;
+        let o = &mut self.oracles[b];
+        o.fault = None;
+        match edge {
+            Edge::Age(offset) => {
+                o.publish = s.now - (config.oracle_max_age_secs as i64 + offset as i64);
+            }
+            Edge::Conf(offset) => {
+                let limit = o.value as u128 * config.oracle_max_conf_bps as u128 / 10_000;
+                o.conf = (limit as i64 + offset as i64).max(0) as u64;
+            }
         }
         self.write_oracle(b);
     }

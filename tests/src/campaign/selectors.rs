@@ -22,6 +22,15 @@ fn not_deposit(p: Option<PositionShares>) -> bool {
     !matches!(p, Some(PositionShares::Deposit(_)))
 }
 
+fn any_position(p: Option<PositionShares>) -> bool {
+    p.is_some()
+}
+
+/// Bank `sel` if it is one, else the n-th bank `user` has a position in.
+pub(super) fn position_bank(s: &State, user: u8, sel: u8) -> u8 {
+    pick(s, user, sel, any_position)
+}
+
 /// Bank `sel` if it is one, else the n-th of `user`'s banks whose position is `want`ed.
 fn pick(s: &State, user: u8, sel: u8, want: Want) -> u8 {
     if (sel as usize) < BANKS {
@@ -82,6 +91,10 @@ impl World {
                     asset: pick(s, liquidatee, asset, deposit),
                     amount,
                 }
+            }
+            Op::OracleEdge { bank, edge } => {
+                let nearest = self.liquidatee(s, ACCOUNTS as u8, USERS as u8);
+                Op::OracleEdge { bank: position_bank(s, nearest, bank), edge }
             }
             Op::ApplyChange { bank, wait } => Op::ApplyChange { bank: queued(s, bank), wait },
             Op::CancelChange { bank } => Op::CancelChange { bank: queued(s, bank) },

@@ -6,7 +6,8 @@ use cross_margin::math::{div_q64, Round};
 use cross_margin::state::PositionKind;
 
 use super::outcomes::Allowed;
-use super::{Amount, Check, Kind, Op, PerpSize, State, World, SIBLING, USERS};
+use super::selectors::position_bank;
+use super::{Amount, Check, Edge, Kind, Op, PerpSize, State, World, SIBLING, USERS};
 use crate::*;
 
 impl World {
@@ -55,9 +56,14 @@ impl World {
                 self.stats_ok(op);
                 return Ok(());
             }
-            Op::Corner { liquidator, depth_bps, amount } => {
-                return self.corner(op, liquidator, depth_bps, amount, &before)
+            Op::Corner { liquidator, depth_bps, amount, edge } => {
+                return self.corner(op, liquidator, depth_bps, amount, edge, &before)
             }
+            Op::FrontRun { liquidator, depth_bps, kind, bank, amount, liquidation } => {
+                let action = (kind, bank, amount);
+                return self.front_run(op, liquidator, depth_bps, action, liquidation, &before);
+            }
+            Op::OracleEdge { bank, edge } => self.set_edge(bank as usize, edge, &before),
             Op::PerpCollapse { user, liquidator } => {
                 return self.perp_collapse(op, user, liquidator, &before)
             }
@@ -127,17 +133,39 @@ impl World {
         Ok(())
     }
 
-    /// `Corner`: the borrower nearest to liquidation (for user 0's second account, its owner's
-    /// first account if that borrows) is pushed to `depth_bps` of its maint-weighted
-    /// liabilities below zero by a fall of its largest collateral's price, then liquidated.
+    /// `Corner`: the borrower nearest to liquidation is pushed past it (`push_nearest`), with
+    /// `edge` one of its oracles put at the edge, then liquidated.
     fn corner(
         &mut self,
         op: &Op,
         liquidator: u8,
         depth_bps: u16,
         amount: Amount,
+        edge: Option<(u8, Edge)>,
         before: &State,
     ) -> Check {
+        let Some(liquidatee) = self.push_nearest(liquidator, depth_bps, before)? else {
+            return Ok(());
+        };
+        if let Some((bank, edge)) = edge {
+            let bank = position_bank(&self.state(), liquidatee, bank);
+            self.step(&Op::OracleEdge { bank, edge })?;
+        }
+        self.step(&Op::Liquidate { liquidator, liquidatee, liab: 4, asset: 4, amount })?;
+        self.stats_ok(op);
+        Ok(())
+    }
+
+    /// The borrower nearest to liquidation, other than `liquidator` (for user 0's second
+    /// account, its owner's first account if that borrows), pushed to `depth_bps` of its
+    /// maint-weighted liabilities below zero by a fall of its largest collateral's price. If
+    /// nobody borrows, one borrows 90% of what it can first. `None` if no borrower is left.
+    pub(super) fn push_nearest(
+        &mut self,
+        liquidator: u8,
+        depth_bps: u16,
+        before: &State,
+    ) -> Result<Option<u8>, String> {
         let borrower = |s: &State, u: usize| {
             s.accounts[u]
                 .is_some_and(|a| a.active_positions().any(|p| p.kind() == PositionKind::Borrow))
@@ -165,7 +193,7 @@ impl World {
                 })
             })
             .min_by(|a, b| (a.1, a.2).partial_cmp(&(b.1, b.2)).expect("finite"));
-        let Some((u, _, _)) = nearest else { return Ok(()) };
+        let Some((u, _, _)) = nearest else { return Ok(None) };
         // A few pushes: each publishes with no confidence, which itself moves health a little.
         for _ in 0..3 {
             let s = self.state();
@@ -184,10 +212,7 @@ impl World {
             let bank = c.bank_index as u8;
             self.step(&Op::Price { bank, change_bps, conf_bps: 0, expo_shift: 0 })?;
         }
-        let liquidatee = u as u8;
-        self.step(&Op::Liquidate { liquidator, liquidatee, liab: 4, asset: 4, amount })?;
-        self.stats_ok(op);
-        Ok(())
+        Ok(Some(u as u8))
     }
 
     /// `Dust`: leave, open the account again, deposit `cents` worth of `collateral`, borrow
@@ -223,7 +248,7 @@ impl World {
 
     /// The verdict on a transaction: never a panic; a rejection with an allowed error that
     /// changed nothing, or an allowed success that keeps every invariant.
-    fn judge(
+    pub(super) fn judge(
         &mut self,
         op: &Op,
         before: &State,

@@ -1,0 +1,330 @@
+//! Front-runs (issue 23): a keeper builds its liquidation of an account, and the account's own
+//! instruction lands first, in the same transaction.
+//!
+//! The two instructions are first sent one after the other, each judged as a step of its own:
+//! the liquidatee's action as usual, then the keeper's liquidation exactly as it was built
+//! before that action (its amount and both health-account lists), with the outcomes a
+//! liquidation may have in the state the action left. Health-account errors are allowed only
+//! when the action changed the accounts a liquidation built now would pass. Then, from the
+//! starting state, the same two instructions go in one transaction, which must end as the pair
+//! did: every account and every event the same if both succeeded, or the failing instruction's
+//! error (at its index in the transaction) with nothing changed. The campaign goes on from the
+//! state the judged pair left, which its bookkeeping describes.
+//!
+//! One case is judged in the other order: a deposit that opens a position in a bank the
+//! keeper's list lacks. `liquidate` skips a deposit opened in its own slot that its list lacks
+//! (finding L-5), so the liquidation acts as if it had landed first, and the pair is sent in
+//! that order. Two things still see the deposit first, and are compared for what they are: the
+//! deposit is in its bank's totals when the liquidator's init health is checked (a size-aware
+//! init weight reads them: the event's figure is checked against a recomputation, and a refusal
+//! for it only where the recomputation is below zero); and the liquidatee's account is compared
+//! by content (`canonical`), since the deposit takes another free slot, and a deposit that lands
+//! last clears the liquidation flags of an account left without borrows.
+
+use bytemuck::{bytes_of, Zeroable};
+use cross_margin::constants::MAX_POSITIONS;
+use cross_margin::events::Liquidation;
+use cross_margin::state::{MarginAccount, Position};
+use cross_margin_client::outcome::decode_events;
+use solana_transaction_error::TransactionError;
+
+use super::executor::LiquidationCall;
+use super::outcomes::M;
+use super::selectors::position_bank;
+use super::{Amount, Check, Kind, Op, State, World};
+use crate::*;
+
+/// A transaction sent while a front-run is judged: its instructions, and its events (the
+/// `Program data:` lines) or its error.
+pub(super) struct Sent {
+    ixs: Vec<Instruction>,
+    result: Result<Vec<String>, TransactionError>,
+}
+
+impl Sent {
+    pub(super) fn of(ixs: &[Instruction], result: &TxResult) -> Self {
+        let result = match result {
+            Ok(executed) => Ok(events(&executed.logs)),
+            Err(failed) => Err(failed.error.clone()),
+        };
+        Self { ixs: ixs.to_vec(), result }
+    }
+}
+
+/// The events a transaction logged, encoded, in order.
+fn events(logs: &[String]) -> Vec<String> {
+    logs.iter().filter(|l| l.starts_with("Program data: ")).cloned().collect()
+}
+
+impl World {
+    /// `FrontRun`: the borrower nearest to liquidation is pushed past it; `liquidator` builds
+    /// its liquidation by `amount`; the liquidatee's `action` lands first (see the module).
+    pub(super) fn front_run(
+        &mut self,
+        op: &Op,
+        liquidator: u8,
+        depth_bps: u16,
+        (kind, bank, amount): (Kind, u8, Amount),
+        liquidation: Amount,
+        before: &State,
+    ) -> Check {
+        let Some(le) = self.push_nearest(liquidator, depth_bps, before)? else { return Ok(()) };
+        let built = self.state();
+        let planned =
+            Op::Liquidate { liquidator, liquidatee: le, liab: 4, asset: 4, amount: liquidation };
+        let Op::Liquidate { liab, asset, .. } = self.concrete(&planned, &built) else {
+            unreachable!("a liquidation stays one")
+        };
+        let call = self.liquidation_call(&built, liquidator, le, liab, asset, liquidation);
+        let keeper_ix = self.liquidate_ix(&built, &call);
+        let amount_sent = match call.max {
+            u64::MAX => Amount::Max,
+            max => Amount::Units(max),
+        };
+        let as_sent =
+            Op::Liquidate { liquidator, liquidatee: le, liab, asset, amount: amount_sent };
+        // A deposit's bank selector picks among the account's positions (the other kinds'
+        // selectors are made concrete by `step`).
+        let bank = if kind == Kind::Deposit { position_bank(&built, le, bank) } else { bank };
+        let action = kind.op(le, bank, amount);
+        // A deposit that opens a position whose bank the keeper's list lacks (the settle bank
+        // of a perp slot is listed without a position).
+        let opens_deposit = kind == Kind::Deposit
+            && built.accounts[le as usize].is_some_and(|a| {
+                let listed = self.m.health_accounts_of(&a);
+                a.find(bank as u16).is_none()
+                    && !listed.iter().any(|m| m.pubkey == self.banks[bank as usize].address)
+            });
+
+        let start = self.m.chain.svm.clone();
+        let addresses = self.all_addresses();
+        let untouched = Snapshot::take(&self.m.chain, &addresses);
+        // One after the other, each judged as a step of its own.
+        let (acted, liquidated) = if opens_deposit {
+            // A deposit opened in the liquidation's slot and missing from its list counts for
+            // nothing, as if the liquidation had landed first (finding L-5): judged in that order.
+            let liquidated = self.recorded(|w| w.step(&as_sent))?;
+            (self.recorded(|w| w.step(&action))?, liquidated)
+        } else {
+            let acted = self.recorded(|w| w.step(&action))?;
+            let liquidated = match &acted {
+                Some(Sent { result: Ok(_), .. }) => {
+                    Some(self.keeper_liquidation(&call, &keeper_ix, &as_sent)?)
+                }
+                _ => None,
+            };
+            (acted, liquidated)
+        };
+        let Some(Sent { ixs: action_ixs, result: action_result }) = acted else { return Ok(()) };
+
+        // The same two instructions in one transaction, from the start.
+        // Reordered, the liquidatee's account is compared by content (`canonical`).
+        let liquidatee_account = self.users[le as usize].account;
+        let others: Vec<_> = addresses
+            .iter()
+            .filter(|&&a| !(opens_deposit && a == liquidatee_account))
+            .copied()
+            .collect();
+        let pair = Snapshot::take(&self.m.chain, &others);
+        let pair_liquidatee = self.m.chain.load::<MarginAccount>(&liquidatee_account);
+        let pair_liquidator_init = self.liquidator_init(liquidator);
+        let after_pair = std::mem::replace(&mut self.m.chain.svm, start);
+        let ixs = [action_ixs.as_slice(), std::slice::from_ref(&keeper_ix)].concat();
+        let together = self.send_tx(&ixs);
+        let liquidation_result = liquidated.map(|l| l.result);
+        let late = action_ixs.len();
+        let verdict = match (&action_result, &liquidation_result, &together) {
+            (Ok(action_events), Some(Ok(liquidation_events)), Ok(executed)) => {
+                let expected = [action_events.as_slice(), liquidation_events].concat();
+                let reordered = opens_deposit.then_some(liquidator);
+                self.same_success(&expected, executed, reordered, &pair).and_then(|()| {
+                    let together = self.m.chain.load::<MarginAccount>(&liquidatee_account);
+                    let same = match (together, pair_liquidatee) {
+                        (Some(a), Some(b)) => bytes_of(&canonical(a)) == bytes_of(&canonical(b)),
+                        (a, b) => a.is_none() && b.is_none(),
+                    };
+                    ensure!(same, "the liquidatee's positions or flags differ from the pair's");
+                    Ok(())
+                })
+            }
+            (Err(alone), _, Err(failed)) => self.same_failure(alone, 0, failed, &untouched),
+            (Ok(_), Some(Err(alone)), Err(failed)) => {
+                self.same_failure(alone, late, failed, &untouched)
+            }
+            // The deposit first lowered the liquidator's init health below zero (see
+            // `same_success`): the refusal must be that, and nothing changed.
+            (Ok(_), Some(Ok(_)), Err(failed))
+                if opens_deposit
+                    && fails_at(failed, late, Some(LIQUIDATOR_UNHEALTHY))
+                    && pair_liquidator_init.as_ref().is_ok_and(|&init| init < 0) =>
+            {
+                untouched
+                    .changed(&self.m.chain)
+                    .map_or(Ok(()), |a| Err(format!("the failed transaction changed account {a}")))
+            }
+            (action, liquidation, together) => Err(format!(
+                "one after the other the action ended {action:?} and the liquidation \
+                 {liquidation:?} (the liquidator's init health then {pair_liquidator_init:?}), \
+                 in one transaction {:?}",
+                together.as_ref().map(|_| ()).map_err(|f| (&f.error, &f.logs))
+            )),
+        };
+        self.m.chain.svm = after_pair;
+        verdict.map_err(|e| format!("front-run in one transaction: {e}"))?;
+        match together {
+            Ok(_) => self.stats_ok(op),
+            Err(failed) => {
+                *self.stats.rejected.entry(op.name()).or_default() += 1;
+                let part = if fails_at(&failed, 0, None) { "action" } else { "liquidation" };
+                let name = failed.error_name().unwrap_or("(no program error)");
+                *self.stats.reasons.entry((op.name(), format!("{part}: {name}"))).or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The one transaction emitted the pair's events and left every account as the pair did.
+    /// With `reordered` (the liquidator, when a new deposit was judged after the liquidation):
+    /// the deposit was counted in its bank's totals before the liquidator's init-health check,
+    /// which a size-aware init weight reads, so that figure of the event is checked against
+    /// the liquidator's init health recomputed now instead.
+    fn same_success(
+        &self,
+        expected: &[String],
+        executed: &Executed,
+        reordered: Option<u8>,
+        pair: &Snapshot,
+    ) -> Check {
+        let emitted = events(&executed.logs);
+        let masked = reordered.is_some();
+        ensure!(
+            logged(&emitted, masked) == logged(expected, masked),
+            "one transaction emitted {emitted:?}, one after the other {expected:?}"
+        );
+        if let Some(liquidator) = reordered {
+            let event = &decode_events::<Liquidation>(&emitted)[0];
+            let init = self.liquidator_init(liquidator)?;
+            ensure!(
+                event.liquidator_init_health_after == init,
+                "event liquidator init health {} != recomputed {init}",
+                event.liquidator_init_health_after
+            );
+        }
+        pair.changed(&self.m.chain).map_or(Ok(()), |a| {
+            Err(format!("account {a} differs from the two sent one after the other"))
+        })
+    }
+
+    /// The one transaction failed as its instruction `index` did alone, and changed nothing.
+    fn same_failure(
+        &self,
+        alone: &TransactionError,
+        index: usize,
+        failed: &Failed,
+        untouched: &Snapshot,
+    ) -> Check {
+        let TransactionError::InstructionError(0, error) = alone else {
+            return Err(format!("alone it failed with {alone:?}"));
+        };
+        let expected = TransactionError::InstructionError(index as u8, error.clone());
+        ensure!(failed.error == expected, "failed with {:?}, expected {expected:?}", failed.error);
+        untouched
+            .changed(&self.m.chain)
+            .map_or(Ok(()), |a| Err(format!("the failed transaction changed account {a}")))
+    }
+
+    /// The liquidator's init health in the chain's state now.
+    fn liquidator_init(&self, liquidator: u8) -> Result<i128, String> {
+        let s = self.state();
+        let account = s.accounts[liquidator as usize].as_ref().ok_or("no liquidator account")?;
+        let report = self.report(account, &s.banks, &self.prices(&s));
+        report.map(|r| r.totals.health.init).map_err(|e| format!("{e:?}"))
+    }
+
+    /// Runs `f` recording the transactions it sends: the one it sent, if exactly one.
+    fn recorded(&mut self, f: impl FnOnce(&mut Self) -> Check) -> Result<Option<Sent>, String> {
+        self.recording = Some(vec![]);
+        let result = f(self);
+        let mut sent = self.recording.take().unwrap_or_default();
+        result?;
+        Ok(if sent.len() == 1 { sent.pop() } else { None })
+    }
+
+    /// The keeper's liquidation, exactly as built before the liquidatee acted, sent and judged
+    /// in the state the action left: health-account errors are allowed if a liquidation built
+    /// now would pass other accounts.
+    fn keeper_liquidation(
+        &mut self,
+        call: &LiquidationCall,
+        keeper_ix: &Instruction,
+        as_sent: &Op,
+    ) -> Result<Sent, String> {
+        let s = self.state();
+        let mut allowed = self.liquidation_allowed(&s, call);
+        if self.liquidate_ix(&s, call).accounts != keeper_ix.accounts {
+            allowed.extend(&[
+                M(MarginError::HealthAccountsMissing),
+                M(MarginError::HealthAccountsExtra),
+                M(MarginError::HealthBankMismatch),
+            ]);
+        }
+        let snapshot = Snapshot::take(&self.m.chain, &self.all_addresses());
+        let result = self.send_tx(std::slice::from_ref(keeper_ix));
+        let sent = Sent::of(std::slice::from_ref(keeper_ix), &result);
+        self.judge(as_sent, &s, &snapshot, result, allowed)?;
+        Ok(sent)
+    }
+}
+
+/// The account's content regardless of the order of the pair: positions sorted by bank (a
+/// deposit that lands first takes an earlier free slot), the marks of positions opened in this
+/// slot following them, and the flags cleared if no borrow is left (a deposit that lands last
+/// clears them, `MarginAccount::clear_flags_if_debt_free`).
+fn canonical(mut account: MarginAccount) -> MarginAccount {
+    let slot = account.opened_slot;
+    let mut held: Vec<(Position, bool)> = (0..MAX_POSITIONS)
+        .filter(|&i| account.positions[i].is_active())
+        .map(|i| (account.positions[i], account.opened_in(i, slot)))
+        .collect();
+    held.sort_by_key(|(p, _)| p.bank_index);
+    account.positions = [Position::zeroed(); MAX_POSITIONS];
+    account.opened_mask = 0;
+    for (i, (position, opened)) in held.into_iter().enumerate() {
+        account.positions[i] = position;
+        account.opened_mask |= u16::from(opened) << i;
+    }
+    account.clear_flags_if_debt_free();
+    account
+}
+
+const LIQUIDATOR_UNHEALTHY: MarginError = MarginError::LiquidatorInitHealthNegative;
+
+/// Whether the transaction failed at instruction `index` (with `error`, if given).
+fn fails_at(failed: &Failed, index: usize, error: Option<MarginError>) -> bool {
+    let at =
+        matches!(failed.error, TransactionError::InstructionError(i, _) if i as usize == index);
+    at && error.is_none_or(|e| failed.custom_code() == Some(e.into()))
+}
+
+/// An event as the comparison reads it: with `masked`, a liquidation without its
+/// `liquidator_init_health_after` (see `World::same_success`); any other event as logged.
+#[derive(Debug, PartialEq)]
+enum Logged {
+    Liquidation(Box<Liquidation>),
+    Other(String),
+}
+
+fn logged(lines: &[String], masked: bool) -> Vec<Logged> {
+    let liquidation =
+        |line: &String| decode_events::<Liquidation>(std::slice::from_ref(line)).pop();
+    lines
+        .iter()
+        .map(|line| match liquidation(line) {
+            Some(event) if masked => Logged::Liquidation(Box::new(Liquidation {
+                liquidator_init_health_after: 0,
+                ..event
+            })),
+            _ => Logged::Other(line.clone()),
+        })
+        .collect()
+}
