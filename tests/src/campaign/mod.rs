@@ -18,7 +18,9 @@
 //! - `models`: what the checks expect, computed independently (amounts, liquidations,
 //!   write-offs);
 //! - `invariants` (every state), `postconditions` (per successful action) and `exit` (the
-//!   exit phase after every sequence);
+//!   exit phase after every sequence); `liquidation_value` (fees, owners) and `liveness`
+//!   (issue 23); `front_run`: a liquidatee's own instruction and a liquidation of it in one
+//!   transaction, judged against the pair sent one after the other;
 //! - the perp market: `perp_ops` (orders, settlement, the pool: each simulated first with the
 //!   program's pure perp modules, which says how it must end), `perp_invariants` (open interest,
 //!   aggregates, funding, the pool's cash flows and zero-sum, after every step).
