@@ -26,6 +26,7 @@ use cross_margin::constants::MAX_POSITIONS;
 use cross_margin::events::Liquidation;
 use cross_margin::state::{MarginAccount, Position};
 use cross_margin_client::outcome::decode_events;
+use litesvm::LiteSVM;
 use solana_transaction_error::TransactionError;
 
 use super::executor::LiquidationCall;
@@ -49,6 +50,19 @@ impl Sent {
         };
         Self { ixs: ixs.to_vec(), result }
     }
+}
+
+/// The front-run's two instructions as sent one after the other: the liquidatee's action and
+/// the keeper's liquidation (`None` if not sent: the action was refused), whose state the
+/// campaign goes on from.
+struct Pair {
+    action: Sent,
+    liquidation: Option<Result<Vec<String>, TransactionError>>,
+    /// Judged liquidation first (a deposit opening a position the keeper's list lacks).
+    reordered: bool,
+    liquidator: u8,
+    /// The liquidatee's margin account.
+    liquidatee: Pubkey,
 }
 
 /// The events a transaction logged, encoded, in order.
@@ -115,62 +129,15 @@ impl World {
             };
             (acted, liquidated)
         };
-        let Some(Sent { ixs: action_ixs, result: action_result }) = acted else { return Ok(()) };
-
-        // The same two instructions in one transaction, from the start.
-        // Reordered, the liquidatee's account is compared by content (`canonical`).
-        let liquidatee_account = self.users[le as usize].account;
-        let others: Vec<_> = addresses
-            .iter()
-            .filter(|&&a| !(opens_deposit && a == liquidatee_account))
-            .copied()
-            .collect();
-        let pair = Snapshot::take(&self.m.chain, &others);
-        let pair_liquidatee = self.m.chain.load::<MarginAccount>(&liquidatee_account);
-        let pair_liquidator_init = self.liquidator_init(liquidator);
-        let after_pair = std::mem::replace(&mut self.m.chain.svm, start);
-        let ixs = [action_ixs.as_slice(), std::slice::from_ref(&keeper_ix)].concat();
-        let together = self.send_tx(&ixs);
-        let liquidation_result = liquidated.map(|l| l.result);
-        let late = action_ixs.len();
-        let verdict = match (&action_result, &liquidation_result, &together) {
-            (Ok(action_events), Some(Ok(liquidation_events)), Ok(executed)) => {
-                let expected = [action_events.as_slice(), liquidation_events].concat();
-                let reordered = opens_deposit.then_some(liquidator);
-                self.same_success(&expected, executed, reordered, &pair).and_then(|()| {
-                    let together = self.m.chain.load::<MarginAccount>(&liquidatee_account);
-                    let same = match (together, pair_liquidatee) {
-                        (Some(a), Some(b)) => bytes_of(&canonical(a)) == bytes_of(&canonical(b)),
-                        (a, b) => a.is_none() && b.is_none(),
-                    };
-                    ensure!(same, "the liquidatee's positions or flags differ from the pair's");
-                    Ok(())
-                })
-            }
-            (Err(alone), _, Err(failed)) => self.same_failure(alone, 0, failed, &untouched),
-            (Ok(_), Some(Err(alone)), Err(failed)) => {
-                self.same_failure(alone, late, failed, &untouched)
-            }
-            // The deposit first lowered the liquidator's init health below zero (see
-            // `same_success`): the refusal must be that, and nothing changed.
-            (Ok(_), Some(Ok(_)), Err(failed))
-                if opens_deposit
-                    && fails_at(failed, late, Some(LIQUIDATOR_UNHEALTHY))
-                    && pair_liquidator_init.as_ref().is_ok_and(|&init| init < 0) =>
-            {
-                untouched
-                    .changed(&self.m.chain)
-                    .map_or(Ok(()), |a| Err(format!("the failed transaction changed account {a}")))
-            }
-            (action, liquidation, together) => Err(format!(
-                "one after the other the action ended {action:?} and the liquidation \
-                 {liquidation:?} (the liquidator's init health then {pair_liquidator_init:?}), \
-                 in one transaction {:?}",
-                together.as_ref().map(|_| ()).map_err(|f| (&f.error, &f.logs))
-            )),
+        let Some(action) = acted else { return Ok(()) };
+        let pair = Pair {
+            action,
+            liquidation: liquidated.map(|l| l.result),
+            reordered: opens_deposit,
+            liquidator,
+            liquidatee: self.users[le as usize].account,
         };
-        self.m.chain.svm = after_pair;
-        verdict.map_err(|e| format!("front-run in one transaction: {e}"))?;
+        let together = self.one_transaction(&pair, &keeper_ix, start, &untouched)?;
         match together {
             Ok(_) => self.stats_ok(op),
             Err(failed) => {
@@ -181,6 +148,69 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// Sends the pair's two instructions in one transaction from `start`, judges it against
+    /// what the pair left, and puts the chain back in the pair's state. Returns the one
+    /// transaction's result.
+    fn one_transaction(
+        &mut self,
+        pair: &Pair,
+        keeper_ix: &Instruction,
+        start: LiteSVM,
+        untouched: &Snapshot,
+    ) -> Result<TxResult, String> {
+        // Reordered, the liquidatee's account is compared by content (`canonical`).
+        let others: Vec<_> = (self.all_addresses().into_iter())
+            .filter(|&a| !(pair.reordered && a == pair.liquidatee))
+            .collect();
+        let left = Snapshot::take(&self.m.chain, &others);
+        let left_liquidatee = self.m.chain.load::<MarginAccount>(&pair.liquidatee);
+        let left_liquidator_init = self.liquidator_init(pair.liquidator);
+        let after_pair = std::mem::replace(&mut self.m.chain.svm, start);
+        let action_ixs = &pair.action.ixs;
+        let ixs = [action_ixs.as_slice(), std::slice::from_ref(keeper_ix)].concat();
+        let together = self.send_tx(&ixs);
+        let late = action_ixs.len();
+        let verdict = match (&pair.action.result, &pair.liquidation, &together) {
+            (Ok(action_events), Some(Ok(liquidation_events)), Ok(executed)) => {
+                let expected = [action_events.as_slice(), liquidation_events].concat();
+                let reordered = pair.reordered.then_some(pair.liquidator);
+                self.same_success(&expected, executed, reordered, &left).and_then(|()| {
+                    let now = self.m.chain.load::<MarginAccount>(&pair.liquidatee);
+                    let same = match (now, left_liquidatee) {
+                        (Some(a), Some(b)) => bytes_of(&canonical(a)) == bytes_of(&canonical(b)),
+                        (a, b) => a.is_none() && b.is_none(),
+                    };
+                    ensure!(same, "the liquidatee's positions or flags differ from the pair's");
+                    Ok(())
+                })
+            }
+            (Err(alone), _, Err(failed)) => self.same_failure(alone, 0, failed, untouched),
+            (Ok(_), Some(Err(alone)), Err(failed)) => {
+                self.same_failure(alone, late, failed, untouched)
+            }
+            // The deposit first lowered the liquidator's init health below zero (see
+            // `same_success`): the refusal must be that, and nothing changed.
+            (Ok(_), Some(Ok(_)), Err(failed))
+                if pair.reordered
+                    && fails_at(failed, late, Some(LIQUIDATOR_UNHEALTHY))
+                    && left_liquidator_init.as_ref().is_ok_and(|&init| init < 0) =>
+            {
+                untouched
+                    .changed(&self.m.chain)
+                    .map_or(Ok(()), |a| Err(format!("the failed transaction changed account {a}")))
+            }
+            (action, liquidation, together) => Err(format!(
+                "one after the other the action ended {action:?} and the liquidation \
+                 {liquidation:?} (the liquidator's init health then {left_liquidator_init:?}), \
+                 in one transaction {:?}",
+                together.as_ref().map(|_| ()).map_err(|f| (&f.error, &f.logs))
+            )),
+        };
+        self.m.chain.svm = after_pair;
+        verdict.map_err(|e| format!("front-run in one transaction: {e}"))?;
+        Ok(together)
     }
 
     /// The one transaction emitted the pair's events and left every account as the pair did.
