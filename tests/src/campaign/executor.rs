@@ -372,24 +372,6 @@ impl World {
         owner: Pubkey,
     ) -> Instruction {
         let LiquidationCall { liquidatee: le, liab: l, asset: a, max, .. } = *call;
-        let (liab_amount, to_liquidator) = match self.plan_liquidation(s, le, l, a, max) {
-            Some(amounts) => (amounts.liab.max(1), amounts.asset_to_liquidator.max(1)),
-            None => (1, 1),
-        };
-        let liquidator_health = match state {
-            Some(account) => {
-                let after = ix::liquidator_after(
-                    account,
-                    &s.banks[l],
-                    liab_amount,
-                    &s.banks[a],
-                    to_liquidator,
-                    s.now,
-                );
-                self.m.health_accounts_of(&after)
-            }
-            None => vec![],
-        };
         let liquidatee_health = match &s.accounts[le] {
             Some(account) => self.m.health_accounts_of(account),
             None => vec![],
@@ -403,7 +385,32 @@ impl World {
             self.banks[a].address,
             max,
             liquidatee_health,
-            liquidator_health,
+            self.liquidator_health(s, call, state),
         )
+    }
+
+    /// The liquidator's health accounts (of `state`, its account) as they will be after the
+    /// step the checks plan for `call` in state `s`.
+    pub(super) fn liquidator_health(
+        &self,
+        s: &State,
+        call: &LiquidationCall,
+        state: Option<&MarginAccount>,
+    ) -> Vec<AccountMeta> {
+        let LiquidationCall { liquidatee: le, liab: l, asset: a, max, .. } = *call;
+        let (liab_amount, to_liquidator) = match self.plan_liquidation(s, le, l, a, max) {
+            Some(amounts) => (amounts.liab.max(1), amounts.asset_to_liquidator.max(1)),
+            None => (1, 1),
+        };
+        let Some(account) = state else { return vec![] };
+        let after = ix::liquidator_after(
+            account,
+            &s.banks[l],
+            liab_amount,
+            &s.banks[a],
+            to_liquidator,
+            s.now,
+        );
+        self.m.health_accounts_of(&after)
     }
 }

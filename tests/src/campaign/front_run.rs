@@ -5,7 +5,9 @@
 //! the liquidatee's action as usual, then the keeper's liquidation exactly as it was built
 //! before that action (its amount and both health-account lists), with the outcomes a
 //! liquidation may have in the state the action left. Health-account errors are allowed only
-//! when the action changed the accounts a liquidation built now would pass. Then, from the
+//! where `liquidate` must refuse the stale lists: the action opened a borrow, or the
+//! liquidator's list for the step planned now differs (the liquidatee's list may otherwise go
+//! stale: finding L-5). Then, from the
 //! starting state, the same two instructions go in one transaction, which must end as the pair
 //! did: every account and every event the same if both succeeded, or the failing instruction's
 //! error (at its index in the transaction) with nothing changed. The campaign goes on from the
@@ -24,7 +26,7 @@
 use bytemuck::{bytes_of, Zeroable};
 use cross_margin::constants::MAX_POSITIONS;
 use cross_margin::events::Liquidation;
-use cross_margin::state::{MarginAccount, Position};
+use cross_margin::state::{MarginAccount, Position, PositionKind};
 use cross_margin_client::outcome::decode_events;
 use litesvm::LiteSVM;
 use solana_transaction_error::TransactionError;
@@ -123,7 +125,7 @@ impl World {
             let acted = self.recorded(|w| w.step(&action))?;
             let liquidated = match &acted {
                 Some(Sent { result: Ok(_), .. }) => {
-                    Some(self.keeper_liquidation(&call, &keeper_ix, &as_sent)?)
+                    Some(self.keeper_liquidation(&built, &call, &keeper_ix, &as_sent)?)
                 }
                 _ => None,
             };
@@ -280,18 +282,25 @@ impl World {
         Ok(if sent.len() == 1 { sent.pop() } else { None })
     }
 
-    /// The keeper's liquidation, exactly as built before the liquidatee acted, sent and judged
-    /// in the state the action left: health-account errors are allowed if a liquidation built
-    /// now would pass other accounts.
+    /// The keeper's liquidation, exactly as built (in state `built`) before the liquidatee
+    /// acted, sent and judged in the state the action left.
     fn keeper_liquidation(
         &mut self,
+        built: &State,
         call: &LiquidationCall,
         keeper_ix: &Instruction,
         as_sent: &Op,
     ) -> Result<Sent, String> {
         let s = self.state();
         let mut allowed = self.liquidation_allowed(&s, call);
-        if self.liquidate_ix(&s, call).accounts != keeper_ix.accounts {
+        // The liquidatee's list may have gone stale: `liquidate` skips pairs no position needs
+        // and a deposit opened in its slot (finding L-5), but not a borrow opened since. The
+        // liquidator's list is exact, and the step planned now may differ.
+        let liquidator = s.accounts[call.liquidator].as_ref();
+        let planned_before =
+            self.liquidator_health(built, call, built.accounts[call.liquidator].as_ref());
+        let new_borrow = borrow_opened(built, &s, call.liquidatee);
+        if new_borrow || self.liquidator_health(&s, call, liquidator) != planned_before {
             allowed.extend(&[
                 M(MarginError::HealthAccountsMissing),
                 M(MarginError::HealthAccountsExtra),
@@ -304,6 +313,20 @@ impl World {
         self.judge(as_sent, &s, &snapshot, result, allowed)?;
         Ok(sent)
     }
+}
+
+/// Whether account `le` holds a borrow in `s` in a bank where it held none in `built`.
+fn borrow_opened(built: &State, s: &State, le: usize) -> bool {
+    let borrows = |s: &State| -> Vec<u16> {
+        s.accounts[le]
+            .iter()
+            .flat_map(|a| a.active_positions())
+            .filter(|p| p.kind() == PositionKind::Borrow)
+            .map(|p| p.bank_index)
+            .collect()
+    };
+    let before = borrows(built);
+    borrows(s).iter().any(|b| !before.contains(b))
 }
 
 /// The account's content regardless of the order of the pair: positions sorted by bank (a
