@@ -229,6 +229,26 @@ fn perp_op() -> impl Strategy<Value = Op> {
         2 => prop_oneof![1 => 0u8..ACCOUNTS as u8, 3 => ACCOUNTS as u8..2 * ACCOUNTS as u8]
             .prop_map(|user| Op::ResolvePerp { user }),
         3 => (user(), user()).prop_map(|(user, liquidator)| Op::PerpCollapse { user, liquidator }),
+        // The holder's own perp action first, in its perp liquidation's transaction.
+        3 => (user(), user(), 500u16..4_000, perp_action()).prop_map(
+            |(user, liquidator, move_bps, action)| Op::PerpFrontRun { user, liquidator, move_bps, action }
+        ),
+    ]
+}
+
+/// What a perp holder does just before its liquidation: closes some of its position, settles,
+/// or deposits into the settle bank.
+fn perp_action() -> impl Strategy<Value = PerpAction> {
+    prop_oneof![
+        3 => prop_oneof![
+            (1u16..=10_000).prop_map(PerpSize::Frac),
+            (1u16..50).prop_map(PerpSize::Lots),
+            Just(PerpSize::Close(0)),
+        ]
+        .prop_map(PerpAction::Close),
+        2 => Just(PerpAction::Settle),
+        2 => Just(PerpAction::SettleCovered),
+        2 => front_run_amount().prop_map(PerpAction::Deposit),
     ]
 }
 
@@ -468,6 +488,7 @@ fn campaign_ci() {
         ("pool_deposit", 3),
         ("pool_withdraw", 3),
         ("front_run", 50),
+        ("perp_front_run", 10),
     ] {
         assert!(s.ok(name) >= at_least * scale / 10, "only {} successful {name}", s.ok(name));
     }

@@ -32,9 +32,10 @@ use litesvm::LiteSVM;
 use solana_transaction_error::TransactionError;
 
 use super::executor::LiquidationCall;
-use super::outcomes::M;
+use super::outcomes::{Expect, M};
+use super::perp_ops::allowed_by;
 use super::selectors::position_bank;
-use super::{Amount, Check, Kind, Op, State, World};
+use super::{Amount, Check, Kind, Op, PerpAction, PerpSize, State, World, USERS};
 use crate::*;
 
 /// A transaction sent while a front-run is judged: its instructions, and its events (the
@@ -65,6 +66,48 @@ struct Pair {
     liquidator: u8,
     /// The liquidatee's margin account.
     liquidatee: Pubkey,
+}
+
+/// Who liquidates, with what.
+enum Keeper {
+    /// `liquidate`: the call as planned, and the op that judges it as sent.
+    Token { call: LiquidationCall, as_sent: Op },
+    /// `liquidate_perp` with no lot limit.
+    Perp { liquidator: u8, liquidatee: u8 },
+}
+
+impl Keeper {
+    /// (liquidator, liquidatee), as indices of `World::users`.
+    fn parties(&self) -> (u8, u8) {
+        match *self {
+            Keeper::Token { call, .. } => (call.liquidator as u8, call.liquidatee as u8),
+            Keeper::Perp { liquidator, liquidatee } => (liquidator, liquidatee),
+        }
+    }
+}
+
+/// The refusals of a list that does not match the account's positions.
+const HEALTH_LIST_ERRORS: [Expect; 3] = [
+    M(MarginError::HealthAccountsMissing),
+    M(MarginError::HealthAccountsExtra),
+    M(MarginError::HealthBankMismatch),
+];
+
+/// The refusals of a list whose perp tail does not match the account's perp slots.
+const PERP_TAIL_ERRORS: [Expect; 5] = [
+    M(MarginError::HealthAccountsMissing),
+    M(MarginError::HealthAccountsExtra),
+    M(MarginError::HealthBankMismatch),
+    M(MarginError::HealthPerpMarketMismatch),
+    M(MarginError::HealthSettleBankMismatch),
+];
+
+/// The perp tail of an account's health accounts, as `compute_account_health` reads it: the
+/// number of perp slots, and whether the settle bank's pair leads it (no token position holds
+/// that bank).
+fn perp_tail(account: &MarginAccount) -> (usize, bool) {
+    let (count, settle) = account.perp_summary();
+    (count, settle.is_some_and(|bank| account.find(bank).is_none()))
 }
 
 /// The events a transaction logged, encoded, in order.
@@ -112,34 +155,95 @@ impl World {
                     && !listed.iter().any(|m| m.pubkey == self.banks[bank as usize].address)
             });
 
+        let keeper = Keeper::Token { call, as_sent };
+        self.front_run_pair(op, &action, &keeper, (&built, &keeper_ix), opens_deposit)
+    }
+
+    /// `PerpFrontRun`: the user's perp position (opened if it has none) moves against it by
+    /// `move_bps` of the perp price, up to four times until the account is liquidatable; `liquidator` builds its `liquidate_perp` of it (no lot
+    /// limit); the user's `action` lands first.
+    pub(super) fn perp_front_run(
+        &mut self,
+        op: &Op,
+        (user, liquidator): (u8, u8),
+        move_bps: u16,
+        action: PerpAction,
+    ) -> Check {
+        let liquidator = (user + 1 + liquidator % (USERS as u8 - 1)) % USERS as u8;
+        if Self::perp_base(&self.state(), user as usize) == 0 {
+            let (size, reduce_only, limit_bps) = (PerpSize::Frac(9_500), false, None);
+            let long = move_bps % 2 == 0;
+            self.step(&Op::PlacePerpOrder { user, long, size, reduce_only, limit_bps })?;
+        }
+        let base = Self::perp_base(&self.state(), user as usize);
+        if base == 0 {
+            return Ok(());
+        }
+        // Moves until the checks find it liquidatable (a few at most).
+        let change_bps = if base > 0 { -(move_bps as i32) } else { move_bps as i32 };
+        for _ in 0..4 {
+            if self.liquidatable(&self.state(), user as usize) {
+                break;
+            }
+            self.step(&Op::PerpPrice { change_bps, conf_bps: 0 })?;
+        }
+        let built = self.state();
+        let keeper_ix =
+            self.liquidate_perp_ix(&built, liquidator as usize, user as usize, u64::MAX);
+        let action = match action {
+            PerpAction::Close(size) => {
+                let (long, reduce_only, limit_bps) = (base < 0, true, None);
+                Op::PlacePerpOrder { user, long, size, reduce_only, limit_bps }
+            }
+            PerpAction::Settle => Op::SettlePnl { user },
+            PerpAction::SettleCovered => Op::SettleCovered { user },
+            PerpAction::Deposit(amount) => {
+                Op::Deposit { user, bank: self.perp.settle_bank.index as u8, amount }
+            }
+        };
+        let keeper = Keeper::Perp { liquidator, liquidatee: user };
+        self.front_run_pair(op, &action, &keeper, (&built, &keeper_ix), false)
+    }
+
+    /// The liquidatee's `action` and the keeper's instruction (built in `built`), one after
+    /// the other (`reordered`: the keeper's first), each judged as a step; then in one
+    /// transaction from the same start (`one_transaction`).
+    fn front_run_pair(
+        &mut self,
+        op: &Op,
+        action: &Op,
+        keeper: &Keeper,
+        (built, keeper_ix): (&State, &Instruction),
+        reordered: bool,
+    ) -> Check {
         let start = self.m.chain.svm.clone();
-        let addresses = self.all_addresses();
-        let untouched = Snapshot::take(&self.m.chain, &addresses);
-        // One after the other, each judged as a step of its own.
-        let (acted, liquidated) = if opens_deposit {
+        let untouched = Snapshot::take(&self.m.chain, &self.all_addresses());
+        let (acted, liquidated) = if let (true, Keeper::Token { as_sent, .. }) = (reordered, keeper)
+        {
             // A deposit opened in the liquidation's slot and missing from its list counts for
             // nothing, as if the liquidation had landed first (finding L-5): judged in that order.
-            let liquidated = self.recorded(|w| w.step(&as_sent))?;
-            (self.recorded(|w| w.step(&action))?, liquidated)
+            let liquidated = self.recorded(|w| w.step(as_sent))?;
+            (self.recorded(|w| w.step(action))?, liquidated)
         } else {
-            let acted = self.recorded(|w| w.step(&action))?;
+            let acted = self.recorded(|w| w.step(action))?;
             let liquidated = match &acted {
                 Some(Sent { result: Ok(_), .. }) => {
-                    Some(self.keeper_liquidation(&built, &call, &keeper_ix, &as_sent)?)
+                    Some(self.keeper_step(keeper, built, keeper_ix)?)
                 }
                 _ => None,
             };
             (acted, liquidated)
         };
         let Some(action) = acted else { return Ok(()) };
+        let (liquidator, liquidatee) = keeper.parties();
         let pair = Pair {
             action,
             liquidation: liquidated.map(|l| l.result),
-            reordered: opens_deposit,
+            reordered,
             liquidator,
-            liquidatee: self.users[le as usize].account,
+            liquidatee: self.users[liquidatee as usize].account,
         };
-        let together = self.one_transaction(&pair, &keeper_ix, start, &untouched)?;
+        let together = self.one_transaction(&pair, keeper_ix, start, &untouched)?;
         match together {
             Ok(_) => self.stats_ok(op),
             Err(failed) => {
@@ -150,6 +254,56 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// The keeper's instruction, exactly as built in `built` before the liquidatee acted, sent
+    /// and judged in the state the action left.
+    fn keeper_step(
+        &mut self,
+        keeper: &Keeper,
+        built: &State,
+        keeper_ix: &Instruction,
+    ) -> Result<Sent, String> {
+        let s = self.state();
+        let (as_sent, allowed) = match keeper {
+            Keeper::Token { call, as_sent } => {
+                let mut allowed = self.liquidation_allowed(&s, call);
+                // The liquidatee's list may have gone stale: `liquidate` skips pairs no
+                // position needs and a deposit opened in its slot (finding L-5), but not a
+                // borrow opened since. The liquidator's list is exact, and the step planned now
+                // may differ.
+                let liquidator = s.accounts[call.liquidator].as_ref();
+                let planned_before =
+                    self.liquidator_health(built, call, built.accounts[call.liquidator].as_ref());
+                let new_borrow = borrow_opened(built, &s, call.liquidatee);
+                if new_borrow || self.liquidator_health(&s, call, liquidator) != planned_before {
+                    allowed.extend(&HEALTH_LIST_ERRORS);
+                }
+                // The perp tail is exact (an accepted risk): closing the settle-bank position
+                // of an account with perp slots changes it.
+                let tail = |s: &State| s.accounts[call.liquidatee].as_ref().map(perp_tail);
+                if tail(built) != tail(&s) {
+                    allowed.extend(&PERP_TAIL_ERRORS);
+                }
+                (*as_sent, allowed)
+            }
+            &Keeper::Perp { liquidator, liquidatee } => {
+                let (l, e) = (liquidator as usize, liquidatee as usize);
+                let mut allowed = allowed_by(&self.simulate_liquidate_perp(&s, e, l, u64::MAX));
+                // The perp tail of the list is exact (an accepted risk): an action that changed
+                // the liquidatee's list may make the keeper's fail.
+                if self.health_of(&s, e) != self.health_of(built, e) {
+                    allowed.extend(&PERP_TAIL_ERRORS);
+                }
+                let max = PerpSize::Huge;
+                (Op::LiquidatePerp { liquidator, liquidatee, max }, allowed)
+            }
+        };
+        let snapshot = Snapshot::take(&self.m.chain, &self.all_addresses());
+        let result = self.send_tx(std::slice::from_ref(keeper_ix));
+        let sent = Sent::of(std::slice::from_ref(keeper_ix), &result);
+        self.judge(&as_sent, &s, &snapshot, result, allowed)?;
+        Ok(sent)
     }
 
     /// Sends the pair's two instructions in one transaction from `start`, judges it against
@@ -280,38 +434,6 @@ impl World {
         let mut sent = self.recording.take().unwrap_or_default();
         result?;
         Ok(if sent.len() == 1 { sent.pop() } else { None })
-    }
-
-    /// The keeper's liquidation, exactly as built (in state `built`) before the liquidatee
-    /// acted, sent and judged in the state the action left.
-    fn keeper_liquidation(
-        &mut self,
-        built: &State,
-        call: &LiquidationCall,
-        keeper_ix: &Instruction,
-        as_sent: &Op,
-    ) -> Result<Sent, String> {
-        let s = self.state();
-        let mut allowed = self.liquidation_allowed(&s, call);
-        // The liquidatee's list may have gone stale: `liquidate` skips pairs no position needs
-        // and a deposit opened in its slot (finding L-5), but not a borrow opened since. The
-        // liquidator's list is exact, and the step planned now may differ.
-        let liquidator = s.accounts[call.liquidator].as_ref();
-        let planned_before =
-            self.liquidator_health(built, call, built.accounts[call.liquidator].as_ref());
-        let new_borrow = borrow_opened(built, &s, call.liquidatee);
-        if new_borrow || self.liquidator_health(&s, call, liquidator) != planned_before {
-            allowed.extend(&[
-                M(MarginError::HealthAccountsMissing),
-                M(MarginError::HealthAccountsExtra),
-                M(MarginError::HealthBankMismatch),
-            ]);
-        }
-        let snapshot = Snapshot::take(&self.m.chain, &self.all_addresses());
-        let result = self.send_tx(std::slice::from_ref(keeper_ix));
-        let sent = Sent::of(std::slice::from_ref(keeper_ix), &result);
-        self.judge(as_sent, &s, &snapshot, result, allowed)?;
-        Ok(sent)
     }
 }
 

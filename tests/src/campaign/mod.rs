@@ -59,6 +59,7 @@ macro_rules! no_transaction {
             | Op::Collapse { .. }
             | Op::Corner { .. }
             | Op::FrontRun { .. }
+            | Op::PerpFrontRun { .. }
             | Op::OracleEdge { .. }
             | Op::Dust { .. }
             | Op::StaleDust { .. }

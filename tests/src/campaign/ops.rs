@@ -45,6 +45,19 @@ pub enum OracleFault {
     WideConf,
 }
 
+/// What a perp holder does just before its `liquidate_perp` (`PerpFrontRun`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerpAction {
+    /// A reduce-only order against its position.
+    Close(PerpSize),
+    /// Its PnL settled (by anyone).
+    Settle,
+    /// Its PnL settled with its health accounts (a loss may become a borrow).
+    SettleCovered,
+    /// A deposit into the settle bank.
+    Deposit(Amount),
+}
+
 /// A bank's oracle put at the edge of what the bank accepts, its price unchanged: usable up to
 /// an offset of 0, refused from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,6 +315,15 @@ pub enum Op {
         amount: Amount,
         liquidation: Amount,
     },
+    /// A perp front-run: the user's perp position (opened if it has none) moves `move_bps`
+    /// against it; a user other than it (`liquidator` picks which) builds its `liquidate_perp`;
+    /// the user's `action` lands first, in the same transaction (judged as `FrontRun`).
+    PerpFrontRun {
+        user: u8,
+        liquidator: u8,
+        move_bps: u16,
+        action: PerpAction,
+    },
     /// Bank `bank`'s oracle is put at the edge of what the bank accepts (`bank` >= 4: a
     /// selector among the positions of the borrower nearest to liquidation).
     OracleEdge {
@@ -413,6 +435,7 @@ impl Op {
             Op::Squeeze { .. } => "squeeze",
             Op::Corner { .. } => "corner",
             Op::FrontRun { .. } => "front_run",
+            Op::PerpFrontRun { .. } => "perp_front_run",
             Op::OracleEdge { .. } => "oracle_edge",
             Op::Dust { .. } => "dust_account",
             Op::StaleDust { .. } => "stale_dust",

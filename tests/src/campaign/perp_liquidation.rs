@@ -73,15 +73,7 @@ impl World {
                 let (l, e) = (liquidator as usize % ACCOUNTS, liquidatee as usize % ACCOUNTS);
                 let max = self.perp_liquidation_max(op, s);
                 let allowed = allowed_by(&self.simulate_liquidate_perp(s, e, l, max));
-                let ix = perp_ix::liquidate_perp(
-                    self.m.group,
-                    self.users[l].account,
-                    self.users[l].keypair.pubkey(),
-                    self.users[e].account,
-                    &self.perp,
-                    max,
-                    self.health_of(s, e),
-                );
+                let ix = self.liquidate_perp_ix(s, l, e, max);
                 let signer = self.users[l].keypair.insecure_clone();
                 (self.m.chain.send(&[ix], &[&signer]), allowed)
             }
@@ -99,6 +91,25 @@ impl World {
             }
             _ => unreachable!("{op:?} is not a perp liquidation"),
         }
+    }
+
+    /// `liquidator`'s `liquidate_perp` of `liquidatee` up to `max` lots, built in state `s`.
+    pub(super) fn liquidate_perp_ix(
+        &self,
+        s: &State,
+        liquidator: usize,
+        liquidatee: usize,
+        max: u64,
+    ) -> Instruction {
+        perp_ix::liquidate_perp(
+            self.m.group,
+            self.users[liquidator].account,
+            self.users[liquidator].keypair.pubkey(),
+            self.users[liquidatee].account,
+            &self.perp,
+            max,
+            self.health_of(s, liquidatee),
+        )
     }
 
     /// The health accounts of user `u`'s account in `s` (none for a closed one).
@@ -139,7 +150,13 @@ impl World {
     }
 
     /// `liquidate_perp`, in the handler's order, with the program's own pure step.
-    fn simulate_liquidate_perp(&self, s: &State, e: usize, l: usize, max: u64) -> Simulated {
+    pub(super) fn simulate_liquidate_perp(
+        &self,
+        s: &State,
+        e: usize,
+        l: usize,
+        max: u64,
+    ) -> Simulated {
         let mut liquidatee = s.accounts[e].ok_or(Refusal::Closed)?;
         let mut liquidator = s.accounts[l].ok_or(Refusal::Closed)?;
         if e == l {
@@ -425,20 +442,23 @@ impl World {
         if (liquidatee as usize) < ACCOUNTS {
             return liquidatee;
         }
-        let prices = self.prices(s);
-        let buffer = s.group.liquidation_end_buffer_bps;
         let holders: Vec<u8> =
             (0..ACCOUNTS as u8).filter(|&u| Self::perp_base(s, u as usize) != 0).collect();
-        let liquidatable = holders.iter().copied().find(|&u| {
-            let account = s.accounts[u as usize].as_ref().unwrap();
-            self.report(account, &s.banks, &prices).is_ok_and(|r| {
-                let target = end_target(r.totals.maint_weighted_liabs, buffer);
-                is_liquidatable(r.totals.health.maint, target, account.being_liquidated != 0)
-            })
-        });
+        let liquidatable = holders.iter().copied().find(|&u| self.liquidatable(s, u as usize));
         liquidatable
             .or_else(|| holders.get(liquidatee as usize % holders.len().max(1)).copied())
             .unwrap_or(liquidatee % ACCOUNTS as u8)
+    }
+
+    /// Whether the checks find account `u` liquidatable (maint health below zero, or flagged
+    /// and below its end target) at the prices of `s`.
+    pub(super) fn liquidatable(&self, s: &State, u: usize) -> bool {
+        let Some(account) = s.accounts[u].as_ref() else { return false };
+        let buffer = s.group.liquidation_end_buffer_bps;
+        self.report(account, &s.banks, &self.prices(s)).is_ok_and(|r| {
+            let target = end_target(r.totals.maint_weighted_liabs, buffer);
+            is_liquidatable(r.totals.health.maint, target, account.being_liquidated != 0)
+        })
     }
 
     /// User `user` if it is one, else one with a closed position at a loss.

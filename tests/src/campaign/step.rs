@@ -63,6 +63,9 @@ impl World {
                 let action = (kind, bank, amount);
                 return self.front_run(op, liquidator, depth_bps, action, liquidation, &before);
             }
+            Op::PerpFrontRun { user, liquidator, move_bps, action } => {
+                return self.perp_front_run(op, (user, liquidator), move_bps, action);
+            }
             Op::OracleEdge { bank, edge } => self.set_edge(bank as usize, edge, &before),
             Op::PerpCollapse { user, liquidator } => {
                 return self.perp_collapse(op, user, liquidator, &before)
