@@ -673,3 +673,29 @@ fn a_liquidatee_front_running_its_liquidation() {
     let reason = ("front_run", "liquidation: LiquidationLiabNotBorrow".to_string());
     assert_eq!(s.reasons.get(&reason), Some(&1));
 }
+
+/// Issue 23: perp front-runs, judged as the token ones. A holder half-closing its position or
+/// depositing dust just before does not stop its `liquidate_perp`; settling a loss that takes
+/// its whole settle-bank deposit first changes its list's perp tail, so the keeper's
+/// liquidation fails whole (`HealthSettleBankMismatch`: the exact perp tail is an accepted
+/// risk in docs/SECURITY.md; the keeper retries with the new list).
+#[test]
+fn a_perp_holder_front_running_its_liquidation() {
+    let mut world = World::new();
+    for (action, lands) in [
+        (PerpAction::Close(PerpSize::Frac(5_000)), true),
+        (PerpAction::Deposit(Amount::Units(1)), true),
+        (PerpAction::Settle, false),
+    ] {
+        world.stats = Stats::default();
+        // User 2: $20,000 of USDC (the settle bank) and 4,000 ALT.
+        let op = Op::PerpFrontRun { user: 2, liquidator: 0, move_bps: 4_000, action };
+        world.run(&[op]).unwrap();
+        let s = &world.stats;
+        assert_eq!(s.ok("perp_front_run"), u64::from(lands), "{action:?}");
+        if !lands {
+            let reason = ("perp_front_run", "liquidation: HealthSettleBankMismatch".to_string());
+            assert_eq!(s.reasons.get(&reason), Some(&1), "{action:?}");
+        }
+    }
+}

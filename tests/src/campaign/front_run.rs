@@ -160,7 +160,7 @@ impl World {
     }
 
     /// `PerpFrontRun`: the user's perp position (opened if it has none) moves against it by
-    /// `move_bps` of the perp price, up to four times until the account is liquidatable; `liquidator` builds its `liquidate_perp` of it (no lot
+    /// `move_bps` of the perp price, up to six times until the account is liquidatable; `liquidator` builds its `liquidate_perp` of it (no lot
     /// limit); the user's `action` lands first.
     pub(super) fn perp_front_run(
         &mut self,
@@ -172,7 +172,7 @@ impl World {
         let liquidator = (user + 1 + liquidator % (USERS as u8 - 1)) % USERS as u8;
         if Self::perp_base(&self.state(), user as usize) == 0 {
             let (size, reduce_only, limit_bps) = (PerpSize::Frac(9_500), false, None);
-            let long = move_bps % 2 == 0;
+            let long = move_bps.is_multiple_of(2);
             self.step(&Op::PlacePerpOrder { user, long, size, reduce_only, limit_bps })?;
         }
         let base = Self::perp_base(&self.state(), user as usize);
@@ -181,7 +181,7 @@ impl World {
         }
         // Moves until the checks find it liquidatable (a few at most).
         let change_bps = if base > 0 { -(move_bps as i32) } else { move_bps as i32 };
-        for _ in 0..4 {
+        for _ in 0..6 {
             if self.liquidatable(&self.state(), user as usize) {
                 break;
             }
