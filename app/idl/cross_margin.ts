@@ -4406,9 +4406,10 @@ export type CrossMargin = {
         "| 339 | 53 | reserved (zero) |",
         "| 392 | 8×64 | perps ([`PerpSlot`]) |",
         "",
-        "`opened_slot` and `opened_mask` were carved out of `reserved` (zero in an older account",
-        "means no position was opened in the current slot, which is what they record), and so was",
-        "`in_flash_loan` (zero: not in a flash loan; it is only ever non-zero inside a transaction)."
+        "`opened_slot` and `opened_mask` were carved out of `reserved` for finding L-5's first fix",
+        "and are no longer read or written (finding 28): an account may hold any values there.",
+        "`in_flash_loan` was carved out of `reserved` too (zero: not in a flash loan; it is only ever",
+        "non-zero inside a transaction)."
       ],
       "serialization": "bytemuck",
       "repr": {
@@ -4467,16 +4468,15 @@ export type CrossMargin = {
           {
             "name": "openedSlot",
             "docs": [
-              "The slot in which the positions of `opened_mask` were opened."
+              "Unused since finding 28 (it was the slot of `opened_mask`'s positions)."
             ],
             "type": "u64"
           },
           {
             "name": "openedMask",
             "docs": [
-              "Bit `i`: position slot `i` was opened by a deposit or borrow in `opened_slot`. A",
-              "liquidation or write-off in that same slot may leave such a deposit out of its health",
-              "accounts (finding L-5): it was raced, not omitted."
+              "Unused since finding 28 (it marked the position slots opened in `opened_slot`, which a",
+              "liquidation or write-off could leave out of its health accounts)."
             ],
             "type": "u16"
           },

@@ -233,11 +233,13 @@ fn l5_a_full_repay_just_before_does_not_fail_the_liquidation() {
     assert_eq!(executed.events::<Liquidation>()[0].liab_amount, 100_000_000);
 }
 
-/// L-5: in the same slot, just before the liquidation lands, the liquidatee opens a dust deposit
-/// in a bank the keeper did not list. It counts for nothing (as if the liquidation had landed
-/// first): the liquidation still lands.
+/// Finding 28 (L-5's first fix undone): in the same slot, just before the liquidation lands, the
+/// liquidatee opens a dust deposit in a bank the keeper did not list. Every position needs its
+/// pair, so the planned liquidation is refused (nothing changes), and one planned again with the
+/// account's list lands. The delay is bounded: each such deposit takes a new bank and a free
+/// position slot, and an underwater account cannot withdraw it to free the slot again.
 #[test]
-fn l5_a_new_dust_deposit_just_before_does_not_fail_the_liquidation() {
+fn f28_a_new_dust_deposit_just_before_fails_the_planned_liquidation_not_the_next() {
     let (mut m, mut liquidatee, liquidator) = one_asset_one_liability(900_000_000);
     let (usdc, sol) = (m.usdc, m.sol);
     let stable = m.add_bank(6, OracleKind::PythPull, STABLE_WEIGHTS, (1, 0));
@@ -247,13 +249,64 @@ fn l5_a_new_dust_deposit_just_before_does_not_fail_the_liquidation() {
     let planned = m.liquidate_ix(&liquidator, &liquidatee, &usdc, &sol, 100_000_000);
     m.deposit(&liquidatee, &stable, 1).expect_ok("one native unit in a new bank");
     let signer = liquidator.keypair.insecure_clone();
-    let executed = m.chain.send(&[planned], &[&signer]).expect_ok("liquidate");
+    m.assert_rejected(&liquidatee, MarginError::HealthAccountsMissing, |m| {
+        m.chain.send(&[planned], &[&signer])
+    });
+    let executed =
+        m.liquidate(&liquidator, &liquidatee, &usdc, &sol, 100_000_000).expect_ok("planned again");
     assert_eq!(executed.events::<Liquidation>()[0].maint_health_before, -74_250_000);
 }
 
-/// L-5's limit: only a deposit opened in the liquidation's own slot may be missing. One opened
-/// earlier and left out is refused (a keeper cannot drop a deposit to make an account look
-/// worse).
+/// Finding 28 (critical, found by the campaign's perp front-runs): a write-off could leave out
+/// of its health accounts a deposit opened in its own slot (L-5's first fix counted it for
+/// nothing). In one slot a user deposits 10 SOL, borrows 500 USDC against it, and has its debt
+/// written off with a list without the SOL: the account looked insolvent, the 500 USDC were
+/// forgiven (paid by the insurance fund and the lenders), and the user kept its SOL. Now every
+/// position needs its pair: refused, nothing changes.
+#[test]
+fn f28_a_write_off_cannot_leave_out_a_deposit_that_backs_the_debt() {
+    let (mut m, user) = market_with_borrower();
+    let (usdc, sol) = (m.usdc, m.sol);
+    let account = m.margin_account(&user);
+    let without_sol: Vec<AccountMeta> = m
+        .write_off_accounts_of(&account)
+        .chunks(2)
+        .filter(|pair| pair[0].pubkey != sol.address)
+        .flatten()
+        .cloned()
+        .collect();
+    let ix = ix::resolve_bankruptcy(m.group, user.account, usdc.address, without_sol);
+    m.assert_rejected(&user, MarginError::HealthAccountsMissing, |m| m.chain.send(&[ix], &[]));
+    let full = m.write_off_accounts_of(&account);
+    let ix = ix::resolve_bankruptcy(m.group, user.account, usdc.address, full);
+    m.assert_rejected(&user, MarginError::NotBankrupt, |m| m.chain.send(&[ix], &[]));
+}
+
+/// Finding 28, the liquidation side: in one slot a healthy account deposits 1 BTC (a new
+/// position) and borrows against it; a liquidation whose list leaves the BTC out (planned
+/// before, or by a caller who drops it) saw an account without its collateral, liquidatable,
+/// and took a bonus from it. Now refused, nothing changes.
+#[test]
+fn f28_a_liquidation_cannot_leave_out_a_deposit_that_backs_a_borrow() {
+    let (mut m, liquidatee, liquidator) = one_asset_one_liability(500_000_000);
+    let (usdc, sol, btc) = (m.usdc, m.sol, m.btc);
+    let planned = m.liquidate_ix(&liquidator, &liquidatee, &usdc, &sol, u64::MAX);
+    let mut liquidatee = liquidatee;
+    let mint = m.btc.mint;
+    liquidatee.tokens[2] =
+        m.chain.create_token_account(&mint, &liquidatee.keypair.pubkey(), 10_000_000);
+    m.deposit(&liquidatee, &btc, 10_000_000).expect_ok("0.1 BTC, a new position");
+    m.borrow(&liquidatee, &usdc, 2_000_000_000).expect_ok("2,000 USDC more, against the BTC");
+    let signer = liquidator.keypair.insecure_clone();
+    m.assert_rejected(&liquidatee, MarginError::HealthAccountsMissing, |m| {
+        m.chain.send(&[planned], &[&signer])
+    });
+    m.liquidate(&liquidator, &liquidatee, &usdc, &sol, u64::MAX)
+        .expect_margin_error(MarginError::NotLiquidatable);
+}
+
+/// L-5's limit: a deposit left out is refused, here one opened in an earlier slot (a keeper
+/// cannot drop a deposit to make an account look worse; in its own slot neither: finding 28).
 #[test]
 fn l5_a_deposit_from_an_earlier_slot_cannot_be_left_out() {
     let (mut m, mut liquidatee, liquidator) = one_asset_one_liability(900_000_000);

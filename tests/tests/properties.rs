@@ -650,8 +650,9 @@ fn a_liquidation_prices_an_oracle_up_to_its_limits_and_not_past_them() {
 }
 
 /// Issue 23: front-runs, each judged against the same two instructions sent one after the other
-/// (`World::front_run`). A $1 deposit in a new bank just before does not stop the liquidation
-/// (finding L-5); repaying the whole debt just before makes it fail, atomically.
+/// (`World::front_run`). A $1 deposit in a new bank just before fails the liquidation planned
+/// without it (every position needs its pair: finding 28); repaying the whole debt just before
+/// fails it too; each whole, nothing changed.
 #[test]
 fn a_liquidatee_front_running_its_liquidation() {
     let mut world = World::new();
@@ -663,22 +664,25 @@ fn a_liquidatee_front_running_its_liquidation() {
         amount,
         liquidation: Amount::Step { delta: 0 },
     };
-    world.run(&[front_run(Kind::Deposit, 0, Amount::Units(1_000_000))]).unwrap();
-    assert_eq!((world.stats.ok("front_run"), world.stats.ok("liquidate")), (1, 1));
-    world.stats = Stats::default();
     // Bank selector 4: the liquidatee's first borrow.
-    world.run(&[front_run(Kind::Repay, 4, Amount::All)]).unwrap();
-    let s = &world.stats;
-    assert_eq!((s.ok("front_run"), s.ok("repay")), (0, 1));
-    let reason = ("front_run", "liquidation: LiquidationLiabNotBorrow".to_string());
-    assert_eq!(s.reasons.get(&reason), Some(&1));
+    for (kind, bank, amount, refusal) in [
+        (Kind::Deposit, 0, Amount::Units(1_000_000), "HealthAccountsMissing"),
+        (Kind::Repay, 4, Amount::All, "LiquidationLiabNotBorrow"),
+    ] {
+        world.stats = Stats::default();
+        world.run(&[front_run(kind, bank, amount)]).unwrap();
+        let s = &world.stats;
+        assert_eq!((s.ok("front_run"), s.ok(kind.op(0, 0, amount).name())), (0, 1), "{kind:?}");
+        let reason = ("front_run", format!("liquidation: {refusal}"));
+        assert_eq!(s.reasons.get(&reason), Some(&1), "{kind:?}");
+    }
 }
 
 /// Issue 23: perp front-runs, judged as the token ones. A holder half-closing its position or
 /// depositing dust just before does not stop its `liquidate_perp`; settling a loss that takes
-/// its whole settle-bank deposit first changes its list's perp tail, so the keeper's
-/// liquidation fails whole (`HealthSettleBankMismatch`: the exact perp tail is an accepted
-/// risk in docs/SECURITY.md; the keeper retries with the new list).
+/// its whole settle-bank deposit first changes its list (the position closed, the settle pair
+/// now due in the exact perp tail: an accepted risk in docs/SECURITY.md), so the keeper's
+/// liquidation fails whole and the keeper retries with the new list.
 #[test]
 fn a_perp_holder_front_running_its_liquidation() {
     let mut world = World::new();
@@ -694,7 +698,7 @@ fn a_perp_holder_front_running_its_liquidation() {
         let s = &world.stats;
         assert_eq!(s.ok("perp_front_run"), u64::from(lands), "{action:?}");
         if !lands {
-            let reason = ("perp_front_run", "liquidation: HealthSettleBankMismatch".to_string());
+            let reason = ("perp_front_run", "liquidation: HealthAccountsMissing".to_string());
             assert_eq!(s.reasons.get(&reason), Some(&1), "{action:?}");
         }
     }

@@ -141,9 +141,9 @@ pub enum Breakdown {
 /// `Breakdown::Totals` (the init-health gate, the account's own owner or liquidator acting) needs
 /// the list exactly: one `(bank, oracle)` pair per active position, in slot order. For the other
 /// breakdowns (liquidation, write-off, the view) the account's owner is not the one listing, so a
-/// race must not break the list (finding L-5): pairs no position needs are skipped, and a deposit
-/// opened in the current slot may be missing (it then counts for nothing, as if the instruction
-/// had landed first). Every pair passed must still be a bank of the group.
+/// race must not break the list (finding L-5): pairs no position needs are skipped. Every
+/// position must still have its pair: one left out would count for nothing, and a caller could
+/// drop a deposit that backs a borrow (finding 28). Every pair passed must be a bank of the group.
 pub fn compute_account_health(
     account: &MarginAccount,
     group_key: &Pubkey,
@@ -181,22 +181,15 @@ pub fn compute_account_health(
     if breakdown == Breakdown::PerPosition {
         report.positions.reserve_exact(active_count);
     }
-    let active = account.positions.iter().enumerate().filter(|(_, p)| p.is_active());
+    let active = account.positions.iter().filter(|p| p.is_active());
     let mut next_pair = 0;
-    for (i, (slot_index, position)) in active.enumerate() {
+    for (i, position) in active.enumerate() {
         let Some(shares) = position.shares() else { continue };
         let pair = if exact {
             i
         } else {
-            match find_pair(remaining, next_pair, position.bank_index, group_key, held)? {
-                Some(pair) => pair,
-                None => {
-                    let raced = matches!(shares, PositionShares::Deposit(_))
-                        && account.opened_in(slot_index, Clock::get()?.slot);
-                    require!(raced, MarginError::HealthAccountsMissing);
-                    continue;
-                }
-            }
+            find_pair(remaining, next_pair, position.bank_index, group_key, held)?
+                .ok_or(MarginError::HealthAccountsMissing)?
         };
         next_pair = pair + 1;
         let bank_info = &remaining[2 * pair];

@@ -5,29 +5,16 @@
 //! the liquidatee's action as usual, then the keeper's liquidation exactly as it was built
 //! before that action (its amount and both health-account lists), with the outcomes a
 //! liquidation may have in the state the action left. Health-account errors are allowed only
-//! where `liquidate` must refuse the stale lists: the action opened a borrow, or the
-//! liquidator's list for the step planned now differs (the liquidatee's list may otherwise go
-//! stale: finding L-5). Then, from the
-//! starting state, the same two instructions go in one transaction, which must end as the pair
-//! did: every account and every event the same if both succeeded, or the failing instruction's
-//! error (at its index in the transaction) with nothing changed. The campaign goes on from the
-//! state the judged pair left, which its bookkeeping describes.
-//!
-//! One case is judged in the other order: a deposit that opens a position in a bank the
-//! keeper's list lacks. `liquidate` skips a deposit opened in its own slot that its list lacks
-//! (finding L-5), so the liquidation acts as if it had landed first, and the pair is sent in
-//! that order. Two things still see the deposit first, and are compared for what they are: the
-//! deposit is in its bank's totals when the liquidator's init health is checked (a size-aware
-//! init weight reads them: the event's figure is checked against a recomputation, and a refusal
-//! for it only where the recomputation is below zero); and the liquidatee's account is compared
-//! by content (`canonical`), since the deposit takes another free slot, and a deposit that lands
-//! last clears the liquidation flags of an account left without borrows.
+//! where `liquidate` must refuse the stale lists: the action opened a position (every position
+//! needs its pair: finding 28), changed the liquidatee's perp tail (exact, an accepted risk) or
+//! the liquidator's list for the step planned now; `liquidate_perp` wherever the liquidatee's
+//! list changed. Then, from the starting state, the same two instructions go in one
+//! transaction, which must end as the pair did: every account and every event the same if both
+//! succeeded, or the failing instruction's error (at its index in the transaction) with nothing
+//! changed. The campaign goes on from the state the judged pair left, which its bookkeeping
+//! describes.
 
-use bytemuck::{bytes_of, Zeroable};
-use cross_margin::constants::MAX_POSITIONS;
-use cross_margin::events::Liquidation;
-use cross_margin::state::{MarginAccount, Position, PositionKind};
-use cross_margin_client::outcome::decode_events;
+use cross_margin::state::MarginAccount;
 use litesvm::LiteSVM;
 use solana_transaction_error::TransactionError;
 
@@ -61,11 +48,6 @@ impl Sent {
 struct Pair {
     action: Sent,
     liquidation: Option<Result<Vec<String>, TransactionError>>,
-    /// Judged liquidation first (a deposit opening a position the keeper's list lacks).
-    reordered: bool,
-    liquidator: u8,
-    /// The liquidatee's margin account.
-    liquidatee: Pubkey,
 }
 
 /// Who liquidates, with what.
@@ -74,16 +56,6 @@ enum Keeper {
     Token { call: LiquidationCall, as_sent: Op },
     /// `liquidate_perp` with no lot limit.
     Perp { liquidator: u8, liquidatee: u8 },
-}
-
-impl Keeper {
-    /// (liquidator, liquidatee), as indices of `World::users`.
-    fn parties(&self) -> (u8, u8) {
-        match *self {
-            Keeper::Token { call, .. } => (call.liquidator as u8, call.liquidatee as u8),
-            Keeper::Perp { liquidator, liquidatee } => (liquidator, liquidatee),
-        }
-    }
 }
 
 /// The refusals of a list that does not match the account's positions.
@@ -146,22 +118,15 @@ impl World {
         // selectors are made concrete by `step`).
         let bank = if kind == Kind::Deposit { position_bank(&built, le, bank) } else { bank };
         let action = kind.op(le, bank, amount);
-        // A deposit that opens a position whose bank the keeper's list lacks (the settle bank
-        // of a perp slot is listed without a position).
-        let opens_deposit = kind == Kind::Deposit
-            && built.accounts[le as usize].is_some_and(|a| {
-                let listed = self.m.health_accounts_of(&a);
-                a.find(bank as u16).is_none()
-                    && !listed.iter().any(|m| m.pubkey == self.banks[bank as usize].address)
-            });
 
         let keeper = Keeper::Token { call, as_sent };
-        self.front_run_pair(op, &action, &keeper, (&built, &keeper_ix), opens_deposit)
+        self.front_run_pair(op, &action, &keeper, (&built, &keeper_ix))
     }
 
     /// `PerpFrontRun`: the user's perp position (opened if it has none) moves against it by
-    /// `move_bps` of the perp price, up to six times until the account is liquidatable; `liquidator` builds its `liquidate_perp` of it (no lot
-    /// limit); the user's `action` lands first.
+    /// `move_bps` of the perp price, up to six times until the account is liquidatable;
+    /// `liquidator` builds its `liquidate_perp` of it (no lot limit); the user's `action` lands
+    /// first.
     pub(super) fn perp_front_run(
         &mut self,
         op: &Op,
@@ -202,53 +167,34 @@ impl World {
             }
         };
         let keeper = Keeper::Perp { liquidator, liquidatee: user };
-        self.front_run_pair(op, &action, &keeper, (&built, &keeper_ix), false)
+        self.front_run_pair(op, &action, &keeper, (&built, &keeper_ix))
     }
 
     /// The liquidatee's `action` and the keeper's instruction (built in `built`), one after
-    /// the other (`reordered`: the keeper's first), each judged as a step; then in one
-    /// transaction from the same start (`one_transaction`).
+    /// the other, each judged as a step; then in one transaction from the same start
+    /// (`one_transaction`).
     fn front_run_pair(
         &mut self,
         op: &Op,
         action: &Op,
         keeper: &Keeper,
         (built, keeper_ix): (&State, &Instruction),
-        reordered: bool,
     ) -> Check {
         let start = self.m.chain.svm.clone();
         let untouched = Snapshot::take(&self.m.chain, &self.all_addresses());
-        let (acted, liquidated) = if let (true, Keeper::Token { as_sent, .. }) = (reordered, keeper)
-        {
-            // A deposit opened in the liquidation's slot and missing from its list counts for
-            // nothing, as if the liquidation had landed first (finding L-5): judged in that order.
-            let liquidated = self.recorded(|w| w.step(as_sent))?;
-            (self.recorded(|w| w.step(action))?, liquidated)
-        } else {
-            let acted = self.recorded(|w| w.step(action))?;
-            let liquidated = match &acted {
-                Some(Sent { result: Ok(_), .. }) => {
-                    Some(self.keeper_step(keeper, built, keeper_ix)?)
-                }
-                _ => None,
-            };
-            (acted, liquidated)
+        let acted = self.recorded(|w| w.step(action))?;
+        let liquidated = match &acted {
+            Some(Sent { result: Ok(_), .. }) => Some(self.keeper_step(keeper, built, keeper_ix)?),
+            _ => None,
         };
         let Some(action) = acted else { return Ok(()) };
-        let (liquidator, liquidatee) = keeper.parties();
-        let pair = Pair {
-            action,
-            liquidation: liquidated.map(|l| l.result),
-            reordered,
-            liquidator,
-            liquidatee: self.users[liquidatee as usize].account,
-        };
+        let pair = Pair { action, liquidation: liquidated.map(|l| l.result) };
         let together = self.one_transaction(&pair, keeper_ix, start, &untouched)?;
         match together {
             Ok(_) => self.stats_ok(op),
             Err(failed) => {
                 *self.stats.rejected.entry(op.name()).or_default() += 1;
-                let part = if fails_at(&failed, 0, None) { "action" } else { "liquidation" };
+                let part = if fails_at(&failed, 0) { "action" } else { "liquidation" };
                 let name = failed.error_name().unwrap_or("(no program error)");
                 *self.stats.reasons.entry((op.name(), format!("{part}: {name}"))).or_default() += 1;
             }
@@ -269,14 +215,13 @@ impl World {
             Keeper::Token { call, as_sent } => {
                 let mut allowed = self.liquidation_allowed(&s, call);
                 // The liquidatee's list may have gone stale: `liquidate` skips pairs no
-                // position needs and a deposit opened in its slot (finding L-5), but not a
-                // borrow opened since. The liquidator's list is exact, and the step planned now
-                // may differ.
+                // position needs (finding L-5), but every position needs its pair (finding 28).
+                // The liquidator's list is exact, and the step planned now may differ.
                 let liquidator = s.accounts[call.liquidator].as_ref();
                 let planned_before =
                     self.liquidator_health(built, call, built.accounts[call.liquidator].as_ref());
-                let new_borrow = borrow_opened(built, &s, call.liquidatee);
-                if new_borrow || self.liquidator_health(&s, call, liquidator) != planned_before {
+                let opened = position_opened(built, &s, call.liquidatee);
+                if opened || self.liquidator_health(&s, call, liquidator) != planned_before {
                     allowed.extend(&HEALTH_LIST_ERRORS);
                 }
                 // The perp tail is exact (an accepted risk): closing the settle-bank position
@@ -289,7 +234,38 @@ impl World {
             }
             &Keeper::Perp { liquidator, liquidatee } => {
                 let (l, e) = (liquidator as usize, liquidatee as usize);
-                let mut allowed = allowed_by(&self.simulate_liquidate_perp(&s, e, l, u64::MAX));
+                let sim = self.simulate_liquidate_perp(&s, e, l, u64::MAX);
+                if std::env::var_os("FR_DEBUG").is_some() {
+                    let names = |v: Vec<anchor_lang::prelude::AccountMeta>| {
+                        v.iter()
+                            .map(|m| {
+                                let b = self
+                                    .banks
+                                    .iter()
+                                    .position(|b| b.address == m.pubkey || b.oracle == m.pubkey);
+                                format!("{b:?}")
+                            })
+                            .collect::<Vec<_>>()
+                    };
+                    eprintln!(
+                        "SIM {:?}\n built {:?}\n now {:?}",
+                        sim.as_ref().err(),
+                        names(self.health_of(built, e)),
+                        names(self.health_of(&s, e))
+                    );
+                    for st in [built, &s] {
+                        let a = st.accounts[e].unwrap();
+                        eprintln!(
+                            " positions {:?} perps {:?}",
+                            a.positions
+                                .iter()
+                                .map(|p| (p.bank_index, p.kind, p.shares))
+                                .collect::<Vec<_>>(),
+                            a.perp_summary()
+                        );
+                    }
+                }
+                let mut allowed = allowed_by(&sim);
                 // The perp tail of the list is exact (an accepted risk): an action that changed
                 // the liquidatee's list may make the keeper's fail.
                 if self.health_of(&s, e) != self.health_of(built, e) {
@@ -316,89 +292,38 @@ impl World {
         start: LiteSVM,
         untouched: &Snapshot,
     ) -> Result<TxResult, String> {
-        // Reordered, the liquidatee's account is compared by content (`canonical`).
-        let others: Vec<_> = (self.all_addresses().into_iter())
-            .filter(|&a| !(pair.reordered && a == pair.liquidatee))
-            .collect();
-        let left = Snapshot::take(&self.m.chain, &others);
-        let left_liquidatee = self.m.chain.load::<MarginAccount>(&pair.liquidatee);
-        let left_liquidator_init = self.liquidator_init(pair.liquidator);
+        let left = Snapshot::take(&self.m.chain, &self.all_addresses());
         let after_pair = std::mem::replace(&mut self.m.chain.svm, start);
         let action_ixs = &pair.action.ixs;
         let ixs = [action_ixs.as_slice(), std::slice::from_ref(keeper_ix)].concat();
         let together = self.send_tx(&ixs);
-        let late = action_ixs.len();
         let verdict = match (&pair.action.result, &pair.liquidation, &together) {
             (Ok(action_events), Some(Ok(liquidation_events)), Ok(executed)) => {
                 let expected = [action_events.as_slice(), liquidation_events].concat();
-                let reordered = pair.reordered.then_some(pair.liquidator);
-                self.same_success(&expected, executed, reordered, &left).and_then(|()| {
-                    let now = self.m.chain.load::<MarginAccount>(&pair.liquidatee);
-                    let same = match (now, left_liquidatee) {
-                        (Some(a), Some(b)) => bytes_of(&canonical(a)) == bytes_of(&canonical(b)),
-                        (a, b) => a.is_none() && b.is_none(),
-                    };
-                    ensure!(same, "the liquidatee's positions or flags differ from the pair's");
-                    Ok(())
-                })
+                let emitted = events(&executed.logs);
+                if emitted != expected {
+                    Err(format!(
+                        "one transaction emitted {emitted:?}, one after the other {expected:?}"
+                    ))
+                } else {
+                    left.changed(&self.m.chain).map_or(Ok(()), |a| {
+                        Err(format!("account {a} differs from the two sent one after the other"))
+                    })
+                }
             }
             (Err(alone), _, Err(failed)) => self.same_failure(alone, 0, failed, untouched),
             (Ok(_), Some(Err(alone)), Err(failed)) => {
-                self.same_failure(alone, late, failed, untouched)
-            }
-            // The deposit first lowered the liquidator's init health below zero (see
-            // `same_success`): the refusal must be that, and nothing changed.
-            (Ok(_), Some(Ok(_)), Err(failed))
-                if pair.reordered
-                    && fails_at(failed, late, Some(LIQUIDATOR_UNHEALTHY))
-                    && left_liquidator_init.as_ref().is_ok_and(|&init| init < 0) =>
-            {
-                untouched
-                    .changed(&self.m.chain)
-                    .map_or(Ok(()), |a| Err(format!("the failed transaction changed account {a}")))
+                self.same_failure(alone, action_ixs.len(), failed, untouched)
             }
             (action, liquidation, together) => Err(format!(
                 "one after the other the action ended {action:?} and the liquidation \
-                 {liquidation:?} (the liquidator's init health then {left_liquidator_init:?}), \
-                 in one transaction {:?}",
+                 {liquidation:?}, in one transaction {:?}",
                 together.as_ref().map(|_| ()).map_err(|f| (&f.error, &f.logs))
             )),
         };
         self.m.chain.svm = after_pair;
         verdict.map_err(|e| format!("front-run in one transaction: {e}"))?;
         Ok(together)
-    }
-
-    /// The one transaction emitted the pair's events and left every account as the pair did.
-    /// With `reordered` (the liquidator, when a new deposit was judged after the liquidation):
-    /// the deposit was counted in its bank's totals before the liquidator's init-health check,
-    /// which a size-aware init weight reads, so that figure of the event is checked against
-    /// the liquidator's init health recomputed now instead.
-    fn same_success(
-        &self,
-        expected: &[String],
-        executed: &Executed,
-        reordered: Option<u8>,
-        pair: &Snapshot,
-    ) -> Check {
-        let emitted = events(&executed.logs);
-        let masked = reordered.is_some();
-        ensure!(
-            logged(&emitted, masked) == logged(expected, masked),
-            "one transaction emitted {emitted:?}, one after the other {expected:?}"
-        );
-        if let Some(liquidator) = reordered {
-            let event = &decode_events::<Liquidation>(&emitted)[0];
-            let init = self.liquidator_init(liquidator)?;
-            ensure!(
-                event.liquidator_init_health_after == init,
-                "event liquidator init health {} != recomputed {init}",
-                event.liquidator_init_health_after
-            );
-        }
-        pair.changed(&self.m.chain).map_or(Ok(()), |a| {
-            Err(format!("account {a} differs from the two sent one after the other"))
-        })
     }
 
     /// The one transaction failed as its instruction `index` did alone, and changed nothing.
@@ -419,14 +344,6 @@ impl World {
             .map_or(Ok(()), |a| Err(format!("the failed transaction changed account {a}")))
     }
 
-    /// The liquidator's init health in the chain's state now.
-    fn liquidator_init(&self, liquidator: u8) -> Result<i128, String> {
-        let s = self.state();
-        let account = s.accounts[liquidator as usize].as_ref().ok_or("no liquidator account")?;
-        let report = self.report(account, &s.banks, &self.prices(&s));
-        report.map(|r| r.totals.health.init).map_err(|e| format!("{e:?}"))
-    }
-
     /// Runs `f` recording the transactions it sends: the one it sent, if exactly one.
     fn recorded(&mut self, f: impl FnOnce(&mut Self) -> Check) -> Result<Option<Sent>, String> {
         self.recording = Some(vec![]);
@@ -437,69 +354,16 @@ impl World {
     }
 }
 
-/// Whether account `le` holds a borrow in `s` in a bank where it held none in `built`.
-fn borrow_opened(built: &State, s: &State, le: usize) -> bool {
-    let borrows = |s: &State| -> Vec<u16> {
-        s.accounts[le]
-            .iter()
-            .flat_map(|a| a.active_positions())
-            .filter(|p| p.kind() == PositionKind::Borrow)
-            .map(|p| p.bank_index)
-            .collect()
+/// Whether account `le` holds a position in `s` in a bank where it held none in `built`.
+fn position_opened(built: &State, s: &State, le: usize) -> bool {
+    let banks = |s: &State| -> Vec<u16> {
+        s.accounts[le].iter().flat_map(|a| a.active_positions()).map(|p| p.bank_index).collect()
     };
-    let before = borrows(built);
-    borrows(s).iter().any(|b| !before.contains(b))
+    let before = banks(built);
+    banks(s).iter().any(|b| !before.contains(b))
 }
 
-/// The account's content regardless of the order of the pair: positions sorted by bank (a
-/// deposit that lands first takes an earlier free slot), the marks of positions opened in this
-/// slot following them, and the flags cleared if no borrow is left (a deposit that lands last
-/// clears them, `MarginAccount::clear_flags_if_debt_free`).
-fn canonical(mut account: MarginAccount) -> MarginAccount {
-    let slot = account.opened_slot;
-    let mut held: Vec<(Position, bool)> = (0..MAX_POSITIONS)
-        .filter(|&i| account.positions[i].is_active())
-        .map(|i| (account.positions[i], account.opened_in(i, slot)))
-        .collect();
-    held.sort_by_key(|(p, _)| p.bank_index);
-    account.positions = [Position::zeroed(); MAX_POSITIONS];
-    account.opened_mask = 0;
-    for (i, (position, opened)) in held.into_iter().enumerate() {
-        account.positions[i] = position;
-        account.opened_mask |= u16::from(opened) << i;
-    }
-    account.clear_flags_if_debt_free();
-    account
-}
-
-const LIQUIDATOR_UNHEALTHY: MarginError = MarginError::LiquidatorInitHealthNegative;
-
-/// Whether the transaction failed at instruction `index` (with `error`, if given).
-fn fails_at(failed: &Failed, index: usize, error: Option<MarginError>) -> bool {
-    let at =
-        matches!(failed.error, TransactionError::InstructionError(i, _) if i as usize == index);
-    at && error.is_none_or(|e| failed.custom_code() == Some(e.into()))
-}
-
-/// An event as the comparison reads it: with `masked`, a liquidation without its
-/// `liquidator_init_health_after` (see `World::same_success`); any other event as logged.
-#[derive(Debug, PartialEq)]
-enum Logged {
-    Liquidation(Box<Liquidation>),
-    Other(String),
-}
-
-fn logged(lines: &[String], masked: bool) -> Vec<Logged> {
-    let liquidation =
-        |line: &String| decode_events::<Liquidation>(std::slice::from_ref(line)).pop();
-    lines
-        .iter()
-        .map(|line| match liquidation(line) {
-            Some(event) if masked => Logged::Liquidation(Box::new(Liquidation {
-                liquidator_init_health_after: 0,
-                ..event
-            })),
-            _ => Logged::Other(line.clone()),
-        })
-        .collect()
+/// Whether the transaction failed at instruction `index`.
+fn fails_at(failed: &Failed, index: usize) -> bool {
+    matches!(failed.error, TransactionError::InstructionError(i, _) if i as usize == index)
 }

@@ -30,9 +30,7 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
             let price = net_borrow_price(&ctx, &group, &bank, now)?;
             bank.record_net_borrow(amount, price, now)?;
         }
-        let had_position = account.find(bank.bank_index).is_some();
         positions::borrow(&mut account, &mut bank, amount)?;
-        account.note_if_opened(bank.bank_index, had_position, Clock::get()?.slot);
         // Borrows beyond u64 are beyond any limit.
         let total = bank.total_borrows_native().map_err(|_| MarginError::BorrowLimitExceeded)?;
         require_gte!(bank.config.borrow_limit_native, total, MarginError::BorrowLimitExceeded);

@@ -16,9 +16,7 @@ pub fn handler(ctx: Context<BankTransfer>, amount: u64) -> Result<()> {
     let mut bank = ctx.accounts.bank.load_mut()?;
     bank.accrue_interest(Clock::get()?.unix_timestamp).map_err(|_| MarginError::MathOverflow)?;
     let mut account = ctx.accounts.account.load_mut()?;
-    let had_position = account.find(bank.bank_index).is_some();
     let outcome = positions::deposit(&mut account, &mut bank, amount)?;
-    account.note_if_opened(bank.bank_index, had_position, Clock::get()?.slot);
     account.clear_flags_if_debt_free();
     if outcome.deposited > 0 {
         require!(!group.is_reduce_only(), MarginError::GroupReduceOnly);

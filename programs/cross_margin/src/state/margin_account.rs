@@ -133,9 +133,10 @@ impl PerpSlot {
 /// | 339 | 53 | reserved (zero) |
 /// | 392 | 8×64 | perps ([`PerpSlot`]) |
 ///
-/// `opened_slot` and `opened_mask` were carved out of `reserved` (zero in an older account
-/// means no position was opened in the current slot, which is what they record), and so was
-/// `in_flash_loan` (zero: not in a flash loan; it is only ever non-zero inside a transaction).
+/// `opened_slot` and `opened_mask` were carved out of `reserved` for finding L-5's first fix
+/// and are no longer read or written (finding 28): an account may hold any values there.
+/// `in_flash_loan` was carved out of `reserved` too (zero: not in a flash loan; it is only ever
+/// non-zero inside a transaction).
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct MarginAccount {
@@ -149,11 +150,10 @@ pub struct MarginAccount {
     pub being_liquidated: u8,
     /// Non-zero when deposits are exhausted but borrows remain.
     pub bankrupt: u8,
-    /// The slot in which the positions of `opened_mask` were opened.
+    /// Unused since finding 28 (it was the slot of `opened_mask`'s positions).
     pub opened_slot: u64,
-    /// Bit `i`: position slot `i` was opened by a deposit or borrow in `opened_slot`. A
-    /// liquidation or write-off in that same slot may leave such a deposit out of its health
-    /// accounts (finding L-5): it was raced, not omitted.
+    /// Unused since finding 28 (it marked the position slots opened in `opened_slot`, which a
+    /// liquidation or write-off could leave out of its health accounts).
     pub opened_mask: u16,
     /// Non-zero between `flash_loan_begin` and `flash_loan_end` of one transaction: borrows,
     /// withdrawals and liquidations by this account skip their init-health check, which
@@ -197,31 +197,6 @@ impl MarginAccount {
         self.positions[slot] =
             Position { shares: 0, bank_index, kind: PositionKind::Empty as u8, padding: [0; 5] };
         Some(slot)
-    }
-
-    /// Records that position slot `slot_index` was opened in `slot` (`opened_mask`).
-    pub fn note_opened(&mut self, slot_index: usize, slot: u64) {
-        if self.opened_slot != slot {
-            self.opened_slot = slot;
-            self.opened_mask = 0;
-        }
-        self.opened_mask |= 1 << slot_index;
-    }
-
-    /// After a deposit or borrow in `bank_index`: if it opened the position (`had_position` was
-    /// false), records it as opened in `slot`.
-    pub fn note_if_opened(&mut self, bank_index: u16, had_position: bool, slot: u64) {
-        if had_position {
-            return;
-        }
-        if let Some(slot_index) = self.find(bank_index) {
-            self.note_opened(slot_index, slot);
-        }
-    }
-
-    /// Whether position slot `slot_index` was opened in `slot`.
-    pub fn opened_in(&self, slot_index: usize, slot: u64) -> bool {
-        self.opened_slot == slot && self.opened_mask & (1 << slot_index) != 0
     }
 
     pub fn is_empty(&self) -> bool {
