@@ -259,8 +259,8 @@ fn f28_a_new_dust_deposit_just_before_fails_the_planned_liquidation_not_the_next
 
 /// Finding 28 (critical, found by the campaign's perp front-runs): a write-off could leave out
 /// of its health accounts a deposit opened in its own slot (L-5's first fix counted it for
-/// nothing). In one slot a user deposits 10 SOL, borrows 500 USDC against it, and has its debt
-/// written off with a list without the SOL: the account looked insolvent, the 500 USDC were
+/// nothing). In one slot a user deposits 10 SOL, borrows 100 USDC against it, and has its debt
+/// written off with a list without the SOL: the account looked insolvent, the 100 USDC were
 /// forgiven (paid by the insurance fund and the lenders), and the user kept its SOL. Now every
 /// position needs its pair: refused, nothing changes.
 #[test]
