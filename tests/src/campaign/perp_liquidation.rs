@@ -27,7 +27,7 @@ use cross_margin::positions;
 use cross_margin::state::{Bank, MarginAccount, PerpMarket};
 use cross_margin_client::perp_ix;
 
-use super::chain::{PerpPricing, Report};
+use super::chain::{PerpPricing, Prices, Report};
 use super::executor::Sent;
 use super::perp_ops::{allowed_by, Refusal};
 use super::{Amount, Check, Op, PerpSize, State, World, ACCOUNTS, USERS};
@@ -444,18 +444,20 @@ impl World {
         }
         let holders: Vec<u8> =
             (0..ACCOUNTS as u8).filter(|&u| Self::perp_base(s, u as usize) != 0).collect();
-        let liquidatable = holders.iter().copied().find(|&u| self.liquidatable(s, u as usize));
+        let prices = self.prices(s);
+        let liquidatable =
+            holders.iter().copied().find(|&u| self.liquidatable(s, &prices, u as usize));
         liquidatable
             .or_else(|| holders.get(liquidatee as usize % holders.len().max(1)).copied())
             .unwrap_or(liquidatee % ACCOUNTS as u8)
     }
 
     /// Whether the checks find account `u` liquidatable (maint health below zero, or flagged
-    /// and below its end target) at the prices of `s`.
-    pub(super) fn liquidatable(&self, s: &State, u: usize) -> bool {
+    /// and below its end target) in state `s` at `prices` (`World::prices` of it).
+    pub(super) fn liquidatable(&self, s: &State, prices: &Prices, u: usize) -> bool {
         let Some(account) = s.accounts[u].as_ref() else { return false };
         let buffer = s.group.liquidation_end_buffer_bps;
-        self.report(account, &s.banks, &self.prices(s)).is_ok_and(|r| {
+        self.report(account, &s.banks, prices).is_ok_and(|r| {
             let target = end_target(r.totals.maint_weighted_liabs, buffer);
             is_liquidatable(r.totals.health.maint, target, account.being_liquidated != 0)
         })

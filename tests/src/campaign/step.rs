@@ -80,6 +80,12 @@ impl World {
         *self.stats.ok.entry(op.name()).or_default() += 1;
     }
 
+    /// A rejection of `op`, and why.
+    pub(super) fn stats_rejected(&mut self, op: &Op, reason: String) {
+        *self.stats.rejected.entry(op.name()).or_default() += 1;
+        *self.stats.reasons.entry((op.name(), reason)).or_default() += 1;
+    }
+
     /// `Leave`: close the perp position, settle it and redeem pool shares; repay every debt
     /// (the wallet topped up), withdraw every deposit, close.
     fn leave(&mut self, op: &Op, user: u8, before: &State) -> Check {
@@ -288,10 +294,9 @@ impl World {
         failed: Failed,
         allowed: &Allowed,
     ) -> Check {
-        *self.stats.rejected.entry(op.name()).or_default() += 1;
         let reason =
             failed.error_name().map_or_else(|| format!("{:?}", failed.error), String::from);
-        *self.stats.reasons.entry((op.name(), reason)).or_default() += 1;
+        self.stats_rejected(op, reason);
         ensure!(
             !format!("{:?}", failed.error).contains("ProgramFailedToComplete"),
             "ProgramFailedToComplete\n{}",
